@@ -1,0 +1,79 @@
+"""Personal identifiers: GB 11643 ID numbers and E.164 phone numbers, with masking for display/logs."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import phonenumbers
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_RE = re.compile(r"^\d{17}[\dX]$")
+
+
+class IdentityError(ValueError):
+    """An ID number or phone number that is not valid; the message is Chinese."""
+
+
+def id_check_digit(first17: str) -> str:
+    """The GB 11643-1999 check character for the first 17 digits."""
+    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
+
+
+def normalize_id_number(raw: str) -> str:
+    """Validate an 18-digit resident ID number (GB 11643) and return it upper-cased."""
+    value = raw.strip().upper().replace(" ", "")
+    if not _ID_RE.match(value):
+        raise IdentityError("身份证号应为18位（前17位数字，最后一位数字或X）")
+    try:
+        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError as exc:
+        raise IdentityError("身份证号中的出生日期不正确") from exc
+    if id_check_digit(value[:17]) != value[17]:
+        raise IdentityError("身份证号校验位不正确，请核对")
+    return value
+
+
+def mask_id_number(value: str | None) -> str:
+    """'620102199001011234' -> '620102********1234'."""
+    if not value:
+        return ""
+    if len(value) <= 8:
+        return "*" * len(value)
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def normalize_phone(raw: str, region: str = "CN") -> str:
+    """Parse a phone number (mainland numbers without +86 accepted) into E.164."""
+    text = raw.strip()
+    if not text:
+        raise IdentityError("手机号为空")
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise IdentityError(f"手机号格式不正确：{mask_phone(text)}") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise IdentityError(f"手机号无效：{mask_phone(text)}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_phone(value: str | None) -> str:
+    """'+8613812348000' -> '+86138****8000'; works on any string of digits."""
+    if not value:
+        return ""
+    digits = value
+    if len(digits) <= 7:
+        return digits[:2] + "*" * max(len(digits) - 2, 0)
+    return digits[:-8] + "****" + digits[-4:]
+
+
+_ID_IN_TEXT = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)(\+?86)?(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+
+
+def mask_text(text: str) -> str:
+    """Mask ID numbers and mainland mobile numbers wherever they appear in free text (for logs)."""
+    text = _ID_IN_TEXT.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
+    return _PHONE_IN_TEXT.sub(lambda m: f"{m.group(1) or ''}{m.group(2)}****{m.group(3)}", text)

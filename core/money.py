@@ -1,0 +1,44 @@
+"""Money is integer fen (分) everywhere; Decimal only at the edges (parsing and display)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+FEN_PER_YUAN = 100
+
+
+class MoneyError(ValueError):
+    """A value that cannot be an amount of money."""
+
+
+def yuan_to_fen(value: str | int | Decimal) -> int:
+    """Parse an amount in yuan ("1234.5", 1234, Decimal) into integer fen, half-up to the fen."""
+    if isinstance(value, float):  # pragma: no cover - guarded by typing, kept for safety
+        raise MoneyError("金额不能是浮点数")
+    text = str(value).strip().replace(",", "").replace("，", "").replace("元", "")
+    if text in ("", "-"):
+        raise MoneyError("金额为空")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation as exc:
+        raise MoneyError(f"金额格式不正确：{value}") from exc
+    if not amount.is_finite():
+        raise MoneyError(f"金额格式不正确：{value}")
+    return int((amount * FEN_PER_YUAN).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def fen_to_yuan(fen: int) -> Decimal:
+    """Integer fen as a Decimal amount of yuan with two places."""
+    return (Decimal(fen) / FEN_PER_YUAN).quantize(Decimal("0.01"))
+
+
+def format_yuan(fen: int) -> str:
+    """1234500 -> '12,345.00元'."""
+    return f"{fen_to_yuan(fen):,.2f}元"
+
+
+def format_wan(yuan: int) -> str:
+    """A whole-yuan cap in 万元 as people say it: 50000 -> '5万元', 2000000 -> '200万元'."""
+    if yuan % 10_000 == 0:
+        return f"{yuan // 10_000}万元"
+    return f"{Decimal(yuan) / 10_000:f}万元"

@@ -1,0 +1,108 @@
+"""Settings, read once by the composition root (server/) from the environment and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every setting of a deployment. README's configuration table documents each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'chuangdai.db'}",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user:pw@host/db",
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "var",
+        description="Writable folder for the SQLite file, jieba cache and the document store",
+    )
+    document_dir: Path | None = Field(
+        default=None,
+        description="Where uploaded documents are stored (default: DATA_DIR/documents); never served",
+    )
+    policy: str = Field(
+        default="lanzhou-2013", description="Active policy file name under knowledge/policies/"
+    )
+    knowledge_dir: Path | None = Field(
+        default=None, description="Alternative knowledge folder (default: the packaged knowledge/)"
+    )
+    timezone: str = Field(default="Asia/Shanghai", description="Display time zone")
+    log_level: str = Field(default="INFO", description="Python logging level")
+
+    # Telegram
+    telegram_bot_token: str | None = Field(default=None, description="Bot token from BotFather")
+    telegram_webhook_secret: str | None = Field(
+        default=None, description="Secret checked in X-Telegram-Bot-Api-Secret-Token"
+    )
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org/bot",
+        description="Bot API base URL (a self-hosted Bot API server or the tests' fake)",
+    )
+    telegram_staff_chat_id: int | None = Field(
+        default=None, description="Chat id of the staff group allowed to use staff commands"
+    )
+
+    # SMS (Twilio)
+    twilio_account_sid: str | None = Field(default=None, description="Twilio account SID")
+    twilio_auth_token: str | None = Field(default=None, description="Twilio auth token")
+    twilio_messaging_service_sid: str | None = Field(
+        default=None, description="Messaging Service SID (preferred over TWILIO_FROM)"
+    )
+    twilio_from: str | None = Field(default=None, description="Sender number in E.164")
+    twilio_api_base_url: str | None = Field(
+        default=None, description="Alternative Twilio REST base URL (the tests' fake server)"
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public URL of this server, used to validate Twilio signatures",
+    )
+    sms_signature: str = Field(
+        default="【创业担保贷款】", description="Signature prefixed to SMS where the provider doesn't"
+    )
+    sms_unsubscribe_hint: str = Field(
+        default="拒收请回复R", description="Appended to broadcast SMS"
+    )
+    sms_rate_per_second: float = Field(
+        default=1.0, description="Outbound SMS per second per sender, shared by all workers"
+    )
+    sms_replies_per_hour: int = Field(
+        default=20, description="Max automatic SMS replies per number per hour"
+    )
+
+    # Documents
+    max_upload_mb: int = Field(default=20, description="Largest accepted document, in MB")
+
+    # Reminders / outbox
+    quiet_hours_start: str = Field(default="21:00", description="Quiet hours start (Asia/Shanghai)")
+    quiet_hours_end: str = Field(default="08:00", description="Quiet hours end (Asia/Shanghai)")
+    scheduler_enabled: bool = Field(
+        default=True, description="Run the daily sweep and the outbox dispatcher in the server"
+    )
+
+    # Staff side
+    secret_key: str = Field(
+        default="dev-insecure-change-me",
+        description="Signs console sessions and CSRF tokens; set a long random value in production",
+    )
+    guarantee_fund_yuan: int = Field(
+        default=10_000_000, description="Guarantee fund size in yuan (5x leverage, 兰州 第十二条)"
+    )
+    broadcast_confirm_threshold: int = Field(
+        default=1000, description="Audiences above this size need a second confirmation"
+    )
+    demo_data: bool = Field(default=False, description="Load the demo data set on start")
+
+    @property
+    def documents_path(self) -> Path:
+        return self.document_dir or (self.data_dir / "documents")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
