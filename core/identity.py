@@ -1,4 +1,4 @@
-"""Personal identifiers: GB 11643 ID numbers and E.164 phone numbers, with masking for display/logs."""
+"""Personal identifiers: GB 11643 ID numbers and E.164 phones, masked for display and logs."""
 
 from __future__ import annotations
 

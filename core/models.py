@@ -92,7 +92,9 @@ class ChannelIdentityRow(SQLModel, table=True):
     """One address on one channel (a Telegram chat id, a phone number), maybe linked to a person."""
 
     __tablename__ = "channel_identity"
-    __table_args__ = (sa.UniqueConstraint("channel", "address", name="uq_identity_channel_address"),)
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "address", name="uq_identity_channel_address"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
@@ -376,4 +378,18 @@ class StaffUserRow(SQLModel, table=True):
     api_token_hash: str | None = Field(default=None, max_length=128, unique=True)
     telegram_user_id: int | None = Field(default=None, sa_type=sa.BigInteger)
     active: bool = True
+    created_at: datetime = _ts()
+
+
+class LinkTokenRow(SQLModel, table=True):
+    """A one-time code that links a chat to a person (deep link or code sent to the number on file)."""
+
+    __tablename__ = "link_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    purpose: str = Field(default="link", max_length=16)
+    expires_at: datetime = _ts()
+    used_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()

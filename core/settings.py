@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     )
     document_dir: Path | None = Field(
         default=None,
-        description="Where uploaded documents are stored (default: DATA_DIR/documents); never served",
+        description="Document store folder (default DATA_DIR/documents), never served",
     )
     policy: str = Field(
         default="lanzhou-2013", description="Active policy file name under knowledge/policies/"
@@ -63,9 +63,7 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="Public URL of this server, used to validate Twilio signatures",
     )
-    sms_signature: str = Field(
-        default="【创业担保贷款】", description="Signature prefixed to SMS where the provider doesn't"
-    )
+    sms_signature: str = Field(default="【创业担保贷款】", description="SMS signature prefix")
     sms_unsubscribe_hint: str = Field(
         default="拒收请回复R", description="Appended to broadcast SMS"
     )

@@ -1,0 +1,48 @@
+# chuangdai — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install run test test-pg lint typecheck format bench clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/chuangdai db upgrade
+	$(BIN)/chuangdai demo load
+	$(BIN)/chuangdai serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+# The database tests again on PostgreSQL: DATABASE_URL=postgresql+psycopg://... make test-pg
+test-pg: $(STAMP)
+	$(BIN)/pytest -m db
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python bench/faq_bench.py
+	$(BIN)/python bench/import_bench.py --loans 100000
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

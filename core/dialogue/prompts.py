@@ -1,0 +1,113 @@
+"""Every Chinese text the dialogue engine says (flows stay free of string literals for people)."""
+
+from __future__ import annotations
+
+WELCOME = (
+    "您好！这里是创业担保贷款服务。我可以：\n"
+    "1. 回答政策问题（直接输入问题，如“失业人员能贷多少”）\n"
+    "2. 资格预审（回复“预审”）\n"
+    "3. 提交申请材料（回复“材料”）\n"
+    "4. 查询办理进度（回复“进度”）\n"
+    "5. 转人工（回复“人工”）\n"
+    "随时回复“帮助”查看本菜单。"
+)
+WELCOME_SMS = "创业担保贷款服务：直接发问题即可咨询；回复 预审 测资格，进度 查进度，人工 转工作人员。"
+HELP_IN_FLOW = "在任何一步都可以回复：返回（上一步）、重新开始、取消（退出当前流程）、人工。"
+EMPTY_TEXT = "没有收到文字内容。请直接输入您的问题，或回复“帮助”查看我能做什么。"
+CANCELLED = "已退出当前流程。有问题可直接输入，或回复“帮助”。"
+NOTHING_TO_CANCEL = "当前没有进行中的流程。有问题可直接输入，或回复“帮助”。"
+NOTHING_TO_GO_BACK = "已经是第一步了。"
+NOT_UNDERSTOOD_STEP = "没能识别您的回答。"
+TOO_LONG_NOTE = "（您的消息较长，我只读取了前面的部分。）"
+RESUME = "我们继续刚才的步骤："
+
+# Pre-check
+PC_START = "好的，我们来做资格预审（约1分钟，结果仅供参考，最终以担保机构和经办银行审核为准）。"
+PC_TYPE = "请问您以什么身份申请？"
+PC_TYPE_OPTIONS = (("individual", "个人"), ("partnership", "合伙创业"), ("enterprise", "小企业"))
+PC_CATEGORY = "您属于以下哪一类人员？"
+PC_CATEGORY_OPTIONS = (
+    ("unemployed", "失业/下岗人员"),
+    ("veteran", "复员转业退役军人"),
+    ("graduate", "大中专毕业生"),
+    ("returnee", "回乡创业人员"),
+    ("woman", "城乡妇女"),
+)
+PC_CERT = "您是否持有《就业失业登记证》（各地也叫就业创业证、失业证）？"
+PC_CERT_RURAL = "回乡创业人员和农村妇女可用户籍证明。您能提供《就业失业登记证》或户籍证明吗？"
+PC_INDUSTRY = "您打算（或正在）做什么行业、什么生意？例如：开小饭馆、服装零售、汽车修理。"
+PC_PURPOSE = "贷款主要用来做什么？例如：进货、租店面、买设备。（不清楚可回复“跳过”）"
+PC_CREDIT = "您本人或反担保人（企业：法定代表人、股东）在人民银行征信中是否有不良记录（如逾期未还）？"
+PC_CREDIT_OPTIONS = (("yes", "有不良记录"), ("no", "没有"))
+PC_MEMBERS = "一起申请的合伙人中，符合条件（持证）的共有几人？"
+PC_EMPLOYEES = "企业现有在职职工多少人？"
+PC_NEW_HIRES = "今年新招用的符合条件人员（持《就业失业登记证》的失业人员等）有多少人？"
+PC_CONTRACT = "这些新招人员中，劳动合同期限最短的是几个月？（例如 12 或 一年）"
+PC_AMOUNT = "您希望贷多少钱？（例如 5万、50000元；不确定可回复“跳过”）"
+PC_TERM = "希望贷多长时间？（例如 2年、24个月；不确定可回复“跳过”）"
+PC_BAD_NUMBER = "请输入一个合理的数字，例如 5万、3人、24个月。"
+YES_NO = (("yes", "是"), ("no", "否"))
+SKIP_WORDS = ("跳过", "不知道", "不清楚", "不确定", "没想好", "skip", "算了", "随便")
+
+PC_RESULT_OK = "预审结果：初步符合申请条件 ✅"
+PC_RESULT_NO = "预审结果：暂不符合申请条件"
+PC_RESULT_FOOT = "以上为初步预审，最终以担保机构和经办银行审核为准。"
+PC_AFTER_OK_OPTIONS = (("apply", "开始申请并提交材料"), ("restart", "重新预审"))
+PC_AFTER_NO_OPTIONS = (("human", "转人工咨询"), ("restart", "重新预审"))
+
+# Application and documents
+APPLY_NEED_PRECHECK = "请先完成资格预审（回复“预审”），初步符合条件后即可开始申请。"
+APPLY_ASK_NAME = "请输入申请人姓名（与身份证一致）："
+APPLY_BAD_NAME = "姓名应为2到20个字，请重新输入。"
+APPLY_CREATED = "已为您建立申请（编号 {app_id}）。"
+DOCS_HEADER = "申请编号 {app_id} 的材料清单（已收 {received}/{total} 项）："
+DOCS_HOW = "回复序号选择要提交的材料，再发送照片或PDF（jpg/png/pdf，不超过{max_mb}MB）。原件请在现场核验时携带。"
+DOCS_NO_APP = "您还没有申请。请先回复“预审”完成资格预审，再开始申请。"
+DOCS_CHOSEN = "请发送《{label}》的照片或PDF。"
+DOCS_RECEIVED = "已收到第{index}项《{label}》（已收 {received}/{total} 项）。"
+DOCS_REPLACED = "已用新文件替换第{index}项《{label}》（已收 {received}/{total} 项）。"
+DOCS_DUPLICATE = "这个文件已作为第{index}项《{label}》提交过，无需重复发送。"
+DOCS_NEXT = "下一项：第{index}项《{label}》。"
+DOCS_ALL_DONE = "材料已全部收到。确认无误后请选择“提交申请”。"
+DOCS_SUBMIT_OPTIONS = (("submit", "提交申请"), ("docs", "查看材料清单"))
+DOCS_NOT_ALL = "还有 {count} 项材料未提交：{labels}。全部提交后才能提交申请。"
+DOCS_SUBMITTED = (
+    "申请已提交（编号 {app_id}）。社区将在规定时限内受理，预计最晚 {date} 前完成放款"
+    "（按工作日计，补材料时间不计）。回复“进度”随时查询。"
+)
+DOCS_ALREADY_SUBMITTED = "申请 {app_id} 已提交，当前阶段：{stage}。如需更换材料请回复“人工”。"
+DOCS_FILE_WITHOUT_APP = "收到文件，但您还没有申请。请先回复“预审”，初步符合条件后再提交材料。"
+DOCS_BAD_INDEX = "请回复 1 到 {total} 之间的序号。"
+DOCS_STATUS = {
+    "missing": "未交",
+    "received": "已收",
+    "accepted": "已审核通过",
+    "rejected": "被退回",
+}
+
+# Status
+STATUS_NONE = "没有查到与您当前账号关联的申请或贷款。如已在线下申请，请回复“人工”由工作人员为您关联。"
+STATUS_APP = "申请编号 {app_id}：当前阶段「{stage}」（{since} 起）。"
+STATUS_MISSING = "尚缺材料：{labels}。"
+STATUS_EXPECTED = "预计最晚放款日期：{date}（按工作日计，补材料时间不计）。"
+STATUS_LOAN = "贷款 {loan_no}：下一期应还 {amount}，到期日 {date}。"
+STATUS_LOAN_OVERDUE = "贷款 {loan_no}：有 {count} 期已逾期，合计 {amount}，请尽快联系经办银行还款。"
+STATUS_LOAN_DONE = "贷款 {loan_no}：目前没有待还款项。"
+LINK_OK = "已与您的手机号关联，{name}。之后可回复“进度”查询贷款和还款提醒。"
+LINK_NO_MATCH = "这个手机号没有在我们的系统中登记。如您已申请或已放款，请回复“人工”。"
+LINK_TOKEN_BAD = "链接已失效或不正确。请联系工作人员重新获取，或回复“人工”。"
+LINK_ASK_CONTACT = "如您已办理贷款，可点击下方按钮分享手机号，以便接收还款提醒和查询进度。"
+
+# Hand-off
+HANDOFF_OPENED = (
+    "已为您转接工作人员（工单号 {ticket}）。工作人员会在工作时间尽快在这里回复您。"
+    "您可以继续留言；回复“结束”返回自助服务。"
+)
+HANDOFF_APPENDED = "已转给工作人员（工单号 {ticket}），请耐心等待回复。回复“结束”返回自助服务。"
+HANDOFF_ENDED = "已返回自助服务。工作人员回复后仍会在这里通知您。"
+HANDOFF_ESC_NOTE = "此问题需要工作人员确认，已为您生成工单（{ticket}），工作人员会在这里回复您。"
+UNKNOWN_NOTE = "已记录您的问题（工单 {ticket}），工作人员会尽快回复。"
+
+# Opt-out
+OPTED_OUT = "已退订政策公告类消息。与您本人贷款有关的还款提醒仍会发送。回复“订阅”可重新订阅。"
+OPTED_IN = "已重新订阅政策公告消息。回复“退订”可随时退订。"

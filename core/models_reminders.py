@@ -1,0 +1,3 @@
+"""Tables added by the reminders feature (kept apart from core/models.py so features evolve independently)."""
+
+from __future__ import annotations

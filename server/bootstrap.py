@@ -1,0 +1,85 @@
+"""The composition root: reads the settings once and builds the shared services.
+
+Nothing outside `server/` reads the environment; CLI commands and the web app both get their
+collaborators from a `Container` built here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from core.db import make_engine, upgrade
+from core.identity import mask_text
+from core.settings import Settings
+from core.workdays import WorkCalendar
+
+log = logging.getLogger(__name__)
+
+
+class MaskingFilter(logging.Filter):
+    """Masks ID and phone numbers in every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask_text(record.msg)
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(mask_text(a) if isinstance(a, str) else a for a in args)
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    root = logging.getLogger()
+    if not any(isinstance(f, MaskingFilter) for h in root.handlers for f in h.filters):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(MaskingFilter())
+        root.addHandler(handler)
+    root.setLevel(level.upper())
+
+
+@dataclass
+class Container:
+    """Shared services built from one Settings object."""
+
+    settings: Settings = field(default_factory=Settings)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.knowledge_path / "calendar")
+
+    @property
+    def knowledge_path(self) -> Path:
+        if self.settings.knowledge_dir:
+            return self.settings.knowledge_dir
+        import knowledge
+
+        return Path(knowledge.__file__).resolve().parent
+
+    def migrate(self) -> None:
+        upgrade(self.settings.database_url)
+
+
+_container: Container | None = None
+
+
+def get_container() -> Container:
+    """The process-wide container (built on first use)."""
+    global _container
+    if _container is None:
+        _container = Container()
+    return _container
+
+
+def set_container(container: Container | None) -> None:
+    global _container
+    _container = container

@@ -1,0 +1,83 @@
+"""`chuangdai check` (the pre-check JSON contract) and `chuangdai chat` (the terminal channel)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+
+import typer
+from rich.console import Console
+
+from core.dialogue.events import InboundEvent, render_terminal
+from core.eligibility import PrecheckInputError, parse_precheck_input, precheck
+from core.timeutil import local_today
+from server.bootstrap import get_container
+from server.cli import app
+
+console = Console()
+
+
+@app.command("check")
+def check(
+    as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON"),
+) -> None:
+    """资格预审: read a profile as JSON on stdin, print the decision (exit 2 on bad input)."""
+    raw = sys.stdin.read()
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        _fail("输入不是合法的 JSON：" + exc.msg, "input", as_json)
+    try:
+        inp = parse_precheck_input(data)
+    except PrecheckInputError as exc:
+        _fail(exc.message, exc.field, as_json)
+    container = get_container()
+    decision = precheck(inp, container.policy, local_today(), container.calendar)
+    body = decision.to_json_dict()
+    if as_json:
+        sys.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")
+        return
+    console.print("[bold]符合条件[/bold]" if body["eligible"] else "[bold]暂不符合[/bold]")
+    for r in body["reasons"]:
+        console.print(f"· {r['message']}（{r['article']}）")
+    console.print(f"最高额度：{body['max_amount']}  最长期限：{body['max_term_months']}个月")
+    console.print(f"贴息：{body['subsidy']}")
+    console.print(f"下一步：{body['next_steps']}")
+    console.print(f"预计最晚放款：{body['expected_by']}")
+
+
+def _fail(message: str, field: str, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps({"error": message, "field": field}, ensure_ascii=False) + "\n")
+    sys.stderr.write(message + "\n")
+    raise typer.Exit(2)
+
+
+@app.command("chat")
+def chat(
+    address: str = typer.Option("local", help="Conversation address (one per trainee)"),
+) -> None:
+    """Talk to the bot in the terminal: the same engine as Telegram and SMS, options numbered."""
+    container = get_container()
+    container.migrate()
+    engine = container.dialogue
+    console.print("创贷前台 终端对话（输入 exit 退出；回复数字选择选项）")
+    first = InboundEvent(
+        channel="terminal", address=address, message_id=uuid.uuid4().hex, start_payload=""
+    )
+    for reply in engine.handle(first).replies:
+        console.print(render_terminal(reply), markup=False)
+    while True:
+        try:
+            text = console.input("[bold green]您：[/bold green]")
+        except (EOFError, KeyboardInterrupt):
+            break
+        if text.strip().lower() in ("exit", "quit"):
+            break
+        event = InboundEvent(
+            channel="terminal", address=address, message_id=uuid.uuid4().hex, text=text
+        )
+        for reply in engine.handle(event).replies:
+            console.print(render_terminal(reply), markup=False)
+            console.print()

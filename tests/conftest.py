@@ -1,0 +1,136 @@
+"""Shared fixtures.
+
+Database tests use a real database: a fresh SQLite file per test by default, or a fresh PostgreSQL
+database per test when DATABASE_URL (or TEST_DATABASE_URL) is a postgresql+psycopg:// URL — CI runs
+the `db` marked tests a second time that way. Any test that uses the `engine`/`db_url` fixtures is
+marked `db` automatically. A guard fails any test that reaches a non-loopback host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from core.db import make_engine, upgrade
+
+PG_URL = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL") or ""
+USE_PG = PG_URL.startswith("postgresql")
+DB_FIXTURES = {"db_url", "engine", "empty_db_url"}
+
+# Keep jieba's cache and other writable state out of the source tree during tests.
+os.environ.setdefault("CHUANGDAI_TEST", "1")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
+
+# --- network guard ---------------------------------------------------------------------------
+
+_real_connect = socket.socket.connect
+
+
+def _is_loopback(address: Any) -> bool:
+    if not isinstance(address, tuple):
+        return True  # unix sockets
+    host = address[0]
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def guarded(self: socket.socket, address: Any) -> Any:
+        if not _is_loopback(address):
+            raise RuntimeError(f"test tried to reach a non-loopback host: {address!r}")
+        return _real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+# --- databases -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("dbtemplate") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_template() -> Iterator[str]:
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"chuangdai_tmpl_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield name
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database of its own for this test."""
+    if USE_PG:
+        template = request.getfixturevalue("_pg_template")
+        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        name = f"chuangdai_t_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        yield url
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+    else:
+        template: Path = request.getfixturevalue("_sqlite_template")
+        path = tmp_path / "test.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def empty_db_url(tmp_path: Path) -> Iterator[str]:
+    """An empty (unmigrated) database, for migration tests."""
+    if USE_PG:
+        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        name = f"chuangdai_e_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+    else:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
