@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from core.audit import audit
 from core.models import (
     ApplicationRow,
     ApplicationStageRow,
-    AuditEventRow,
     DocumentItemRow,
     Stage,
 )
@@ -129,15 +129,14 @@ def change_stage(
             application_id=app.id, from_stage=before, stage=to_stage, actor=actor, note=note, at=now
         )
     )
-    session.add(
-        AuditEventRow(
-            actor=actor,
-            action="application.stage",
-            object_type="application",
-            object_id=str(app.id),
-            before={"stage": before},
-            after={"stage": to_stage, "note": note},
-        )
+    audit(
+        session,
+        actor,
+        "application.stage",
+        "application",
+        app.id,
+        before={"stage": before},
+        after={"stage": to_stage, "note": note},
     )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from core.models import AuditEventRow, HandoffMessageRow, HandoffTicketRow
+from core.audit import audit
+from core.models import HandoffMessageRow, HandoffTicketRow
 from core.notice_templates import render
 from core.outbox import enqueue
 from core.timeutil import utcnow
@@ -76,14 +77,13 @@ def staff_reply(session: Session, ticket_id: int, staff_user: str, text: str) ->
         template="staff_reply",
         params={"text": text},
     )
-    session.add(
-        AuditEventRow(
-            actor=staff_user,
-            action="handoff.reply",
-            object_type="handoff_ticket",
-            object_id=str(ticket_id),
-            after={"message_id": msg.id},
-        )
+    audit(
+        session,
+        staff_user,
+        "handoff.reply",
+        "handoff_ticket",
+        ticket_id,
+        after={"message_id": msg.id},
     )
     return msg
 
@@ -96,12 +96,5 @@ def close_ticket(session: Session, ticket_id: int, staff_user: str) -> HandoffTi
         ticket.status = "closed"
         ticket.closed_at = utcnow()
         session.add(ticket)
-        session.add(
-            AuditEventRow(
-                actor=staff_user,
-                action="handoff.close",
-                object_type="handoff_ticket",
-                object_id=str(ticket_id),
-            )
-        )
+        audit(session, staff_user, "handoff.close", "handoff_ticket", ticket_id)
     return ticket

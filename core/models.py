@@ -382,7 +382,7 @@ class StaffUserRow(SQLModel, table=True):
 
 
 class LinkTokenRow(SQLModel, table=True):
-    """A one-time code that links a chat to a person (deep link or code sent to the number on file)."""
+    """A one-time code linking a chat to a person (deep link, or a code sent to the number)."""
 
     __tablename__ = "link_token"
 

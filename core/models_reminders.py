@@ -1,3 +1,3 @@
-"""Tables added by the reminders feature (kept apart from core/models.py so features evolve independently)."""
+"""Tables of the reminders feature (kept apart from core/models.py)."""
 
 from __future__ import annotations

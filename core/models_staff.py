@@ -1,3 +1,3 @@
-"""Tables added by the staff feature (kept apart from core/models.py so features evolve independently)."""
+"""Tables of the staff feature (kept apart from core/models.py)."""
 
 from __future__ import annotations

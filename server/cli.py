@@ -19,9 +19,12 @@ def main() -> None:
 
 def _register() -> None:
     """Import the command modules; each one adds its commands to `app`."""
-    from server import cli_db  # noqa: F401
-    from server import cli_dialogue  # noqa: F401
-    from server import cli_kb, cli_loans
+    from server import (
+        cli_db,  # noqa: F401
+        cli_dialogue,  # noqa: F401
+        cli_kb,
+        cli_loans,
+    )
 
     cli_kb.register(app)
     cli_loans.register(app)

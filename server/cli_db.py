@@ -60,7 +60,9 @@ def serve(
     console.print(f"  健康检查     http://{host}:{port}/healthz")
     console.print(f"  数据库       {container.engine.dialect.name}")
     if not s.telegram_bot_token:
-        console.print("  Telegram     未配置 TELEGRAM_BOT_TOKEN：不启用机器人（可用 chuangdai chat 试用）")
+        console.print(
+            "  Telegram     未配置 TELEGRAM_BOT_TOKEN：不启用机器人（可用 chuangdai chat 试用）"
+        )
     if not (s.twilio_account_sid and s.twilio_auth_token):
         console.print("  短信         未配置 Twilio：使用控制台发送器（消息写入日志，不真正发送）")
     uvicorn.run(create_app(container), host=host, port=port, log_level="info")

@@ -16,14 +16,12 @@ def mount(app: FastAPI, container: Container) -> None:
     router = APIRouter(prefix="/api", tags=["public"])
 
     @router.post("/precheck")
-    def post_precheck(payload: Any = Body(...)) -> JSONResponse:  # noqa: B008
+    def post_precheck(payload: Any = Body(...)) -> JSONResponse:
         """资格预审: profile JSON in, decision JSON out (422 with a Chinese message on bad input)."""
         try:
             inp = parse_precheck_input(payload)
         except PrecheckInputError as exc:
-            return JSONResponse(
-                {"detail": exc.message, "field": exc.field}, status_code=422
-            )
+            return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=422)
         decision = precheck(inp, container.policy, local_today(), container.calendar)
         return JSONResponse(decision.to_json_dict())
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core import applications as apps
+from core.audit import audit
 from core.db import session_scope
 from core.dialogue import prompts as P
 from core.dialogue.commands import (
@@ -42,7 +43,6 @@ from core.handoff import open_ticket
 from core.identity import IdentityError, mask_phone, normalize_phone
 from core.models import (
     ApplicationRow,
-    AuditEventRow,
     ChannelIdentityRow,
     ConversationRow,
     DocumentItemRow,
@@ -181,7 +181,9 @@ class DialogueEngine:
             )
             self._dispatch(ctx)
             if not ctx.replies:
-                ctx.replies.append(Reply(text="", options=()))  # nothing to say (e.g. repeat opt-out)
+                ctx.replies.append(
+                    Reply(text="", options=())
+                )  # nothing to say (e.g. repeat opt-out)
             replies = [r for r in ctx.replies if r.text]
             inbound.replies = [r.to_dict() for r in replies]
             s.add(inbound)
@@ -252,9 +254,8 @@ class DialogueEngine:
         if ev.attachments:
             self._attachments(ctx)
             return
-        if ev.option:
-            if self._option(ctx, ev.option):
-                return
+        if ev.option and self._option(ctx, ev.option):
+            return
         if ctx.truncated:
             ctx.say(P.TOO_LONG_NOTE)
         opt = detect_opt(ctx.text, ev.channel, in_flow=ctx.flow not in (None, "handoff"))
@@ -463,14 +464,13 @@ class DialogueEngine:
         identity.opted_out = want_out
         identity.opted_out_at = utcnow() if want_out else None
         ctx.session.add(identity)
-        ctx.session.add(
-            AuditEventRow(
-                actor=f"{identity.channel}:{mask_phone(identity.address)}",
-                action="identity.opt_out" if want_out else "identity.opt_in",
-                object_type="channel_identity",
-                object_id=str(identity.id),
-                after={"opted_out": want_out},
-            )
+        audit(
+            ctx.session,
+            f"{identity.channel}:{mask_phone(identity.address)}",
+            "identity.opt_out" if want_out else "identity.opt_in",
+            "channel_identity",
+            identity.id,
+            after={"opted_out": want_out},
         )
         log.info("%s %s", "opt-out" if want_out else "opt-in", mask_phone(identity.address))
         ctx.say(P.OPTED_OUT if want_out else P.OPTED_IN)
@@ -514,14 +514,13 @@ class DialogueEngine:
         identity.person_id = person_id
         identity.verified = True
         ctx.session.add(identity)
-        ctx.session.add(
-            AuditEventRow(
-                actor=f"{identity.channel}:{identity.address}",
-                action="identity.link",
-                object_type="channel_identity",
-                object_id=str(identity.id),
-                after={"person_id": person_id},
-            )
+        audit(
+            ctx.session,
+            f"{identity.channel}:{mask_phone(identity.address)}",
+            "identity.link",
+            "channel_identity",
+            identity.id,
+            after={"person_id": person_id},
         )
         ctx.say(P.LINK_OK.format(name=person.name if person else ""))
 
@@ -711,7 +710,9 @@ class DialogueEngine:
                 lines.extend(f"{i}. {doc}" for i, doc in enumerate(docs, start=1))
             if d.get("expected_by"):
                 exp = date.fromisoformat(d["expected_by"])
-                lines.append(f"预计最晚放款日期：{format_date_cn(exp)}（按工作日计，补材料时间不计）")
+                lines.append(
+                    f"预计最晚放款日期：{format_date_cn(exp)}（按工作日计，补材料时间不计）"
+                )
         if d.get("next_steps"):
             lines.append(f"下一步：{d['next_steps']}")
         lines.append(P.PC_RESULT_FOOT)
@@ -728,7 +729,9 @@ class DialogueEngine:
                 exp = date.fromisoformat(d["expected_by"])
                 parts.append(f"材料齐全预计{exp.month}月{exp.day}日前放款。")
             return "".join(parts)
-        first = next((r for r in d.get("reasons", []) if r.get("code") not in ("category_ok",)), None)
+        first = next(
+            (r for r in d.get("reasons", []) if r.get("code") not in ("category_ok",)), None
+        )
         why = first["message"] if first else ""
         return f"预审：暂不符合。{why}"[:120]
 
@@ -807,8 +810,7 @@ class DialogueEngine:
             lines.append(f"{i}. {item.label}【{P.DOCS_STATUS.get(item.status, item.status)}】")
         lines.append(P.DOCS_HOW.format(max_mb=self.max_upload_bytes // (1024 * 1024)))
         sms = (
-            f"申请{app.id}材料已收{prog.received}/{prog.total}项。"
-            f"回复序号选择材料后发送照片或PDF。"
+            f"申请{app.id}材料已收{prog.received}/{prog.total}项。回复序号选择材料后发送照片或PDF。"
         )
         if not prog.missing:
             options = _opts(P.DOCS_SUBMIT_OPTIONS)
@@ -959,7 +961,9 @@ class DialogueEngine:
             )
             prog = apps.progress(apps.checklist(s, app.id))
             if prog.missing and app.stage not in apps.CLOSED:
-                lines.append(P.STATUS_MISSING.format(labels="、".join(m.label for m in prog.missing)))
+                lines.append(
+                    P.STATUS_MISSING.format(labels="、".join(m.label for m in prog.missing))
+                )
             exp = apps.expected_by(
                 app, self.calendar, self.policy.step_days(app), self.policy.total_days(app)
             )

@@ -16,8 +16,14 @@ _NUM = r"(\d+(?:\.\d+)?)"
 _MAX_YUAN = 100_000_000  # nobody asks for more than 1亿 here; above is a typo
 
 
+# Words that contain numeral characters but are not numbers.
+_NOT_NUMBERS = ("一共", "一起", "一些", "一下", "一直", "一般", "统一", "一定", "万一", "一点", "一样")
+
+
 def _to_arabic(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).strip().lower()
+    for word in _NOT_NUMBERS:
+        text = text.replace(word, " ")
     text = text.replace("两", "二").replace("俩", "二").replace(",", "").replace("，", "")
     # "一百五" / "一万五" / "十万" -> digits; cn2an leaves what it cannot convert untouched
     with warnings.catch_warnings():

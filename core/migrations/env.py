@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import core.models  # noqa: F401  (registers the tables)
-import core.models_reminders  # noqa: F401
-import core.models_sms  # noqa: F401
+import core.models
+import core.models_reminders
+import core.models_sms
 import core.models_staff  # noqa: F401
 from core.db import make_engine
 

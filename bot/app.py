@@ -1,0 +1,159 @@
+"""The PTB `Application` of the bot, built to live inside our FastAPI app (no Updater) or, for
+development, to long-poll (`chuangdai bot poll`).
+
+`TELEGRAM_API_BASE_URL` (default https://api.telegram.org/bot) is both the seam for a self-hosted
+Bot API server and for the tests' fake; the file URL is derived from it (…/bot → …/file/bot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from telegram import BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ContextTypes
+
+from bot import texts as T
+from bot.handlers import Dialogue, UserHandlers
+from bot.sender import TelegramSender
+from bot.staff import StaffDesk
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+ALLOWED_UPDATES = ["message", "callback_query"]
+START_RETRY_SECONDS = 30.0
+
+
+def file_base_url(api_base_url: str) -> str:
+    """https://host/bot → https://host/file/bot (the Bot API's layout, also when self-hosted)."""
+    base = api_base_url.rstrip("/")
+    if not base.endswith("/bot"):
+        raise ValueError("TELEGRAM_API_BASE_URL must end in /bot, e.g. https://api.telegram.org/bot")
+    return base[: -len("/bot")] + "/file/bot"
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    token: str
+    api_base_url: str = "https://api.telegram.org/bot"
+    webhook_secret: str | None = None
+    staff_chat_id: int | None = None
+    max_upload_bytes: int = 20 * 1024 * 1024
+    confirm_threshold: int = 1000
+    alert_interval: float = 5.0
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> BotConfig | None:
+        """None when no bot token is configured (the server then runs without the bot)."""
+        if not s.telegram_bot_token:
+            return None
+        return cls(
+            token=s.telegram_bot_token,
+            api_base_url=s.telegram_api_base_url,
+            webhook_secret=s.telegram_webhook_secret or None,
+            staff_chat_id=s.telegram_staff_chat_id,
+            max_upload_bytes=s.max_upload_mb * 1024 * 1024,
+            confirm_threshold=s.broadcast_confirm_threshold,
+        )
+
+
+class TelegramBot:
+    """The application, its handlers, the outbox sender and the staff-alert loop."""
+
+    def __init__(
+        self, config: BotConfig, dialogue: Dialogue, db: Engine, *, polling: bool = False
+    ) -> None:
+        self.config = config
+        limiter = AIORateLimiter(
+            overall_max_rate=30, overall_time_period=1, group_max_rate=20, group_time_period=60,
+            max_retries=1,  # a 429 is waited out (retry_after) and retried once
+        )  # fmt: skip
+        builder = (
+            Application.builder()
+            .token(config.token)
+            .base_url(config.api_base_url)
+            .base_file_url(file_base_url(config.api_base_url))
+            .rate_limiter(limiter)
+            .concurrent_updates(8)
+            .job_queue(None)
+            .post_init(self._post_init)
+            .post_shutdown(self._post_shutdown)
+        )
+        if not polling:
+            builder = builder.updater(None)
+        self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.staff = StaffDesk(db, config.staff_chat_id, config.confirm_threshold)
+        self.staff.register(self.application)  # before the catch-all user handlers
+        UserHandlers(dialogue, db, config.max_upload_bytes).register(self.application)
+        self.application.add_error_handler(self._on_error)
+        self.sender = TelegramSender(self.application.bot, db)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def ready(self) -> bool:
+        return self.application.running
+
+    def parse(self, data: dict[str, Any]) -> Update:
+        return Update.de_json(data, self.application.bot)
+
+    async def feed(self, update: Update) -> None:
+        """Hand a webhook update to the application (processed in the background)."""
+        await self.application.update_queue.put(update)
+
+    async def start(self) -> None:
+        """Start inside the web server. If Telegram is unreachable, keep retrying in the
+        background (the webhook answers 503 meanwhile, so Telegram redelivers)."""
+        try:
+            await self._start_once()
+        except TelegramError as exc:
+            log.error("Telegram bot could not start (%s); retrying every %.0f s", exc, START_RETRY_SECONDS)
+            self._tasks.append(asyncio.create_task(self._keep_starting()))
+
+    async def _start_once(self) -> None:
+        await self.application.initialize()
+        await self._post_init(self.application)
+        await self.application.start()
+        log.info("Telegram bot @%s started (webhook mode)", self.application.bot.username)
+
+    async def _keep_starting(self) -> None:
+        while not self.application.running:
+            await asyncio.sleep(START_RETRY_SECONDS)
+            try:
+                await self._start_once()
+            except TelegramError as exc:
+                log.warning("Telegram bot still not started: %s", exc)
+
+    async def stop(self) -> None:
+        if self.application.running:
+            await self.application.stop()
+        await self._post_shutdown(self.application)
+        await self.application.shutdown()
+
+    def run_polling(self) -> None:
+        """Long polling for development (blocks; Ctrl-C stops)."""
+        self.application.run_polling(allowed_updates=ALLOWED_UPDATES)
+
+    async def _post_init(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        try:
+            await app.bot.set_my_commands(T.COMMAND_MENU, scope=BotCommandScopeAllPrivateChats())
+            if self.config.staff_chat_id is not None:
+                scope = BotCommandScopeChat(self.config.staff_chat_id)
+                await app.bot.set_my_commands(T.STAFF_COMMAND_MENU, scope=scope)
+        except TelegramError as exc:
+            log.warning("could not set the Telegram command menu: %s", exc)
+        if self.config.staff_chat_id is not None and not any(not t.done() for t in self._tasks):
+            loop = self.staff.run_alerts(app.bot, self.config.alert_interval)
+            self._tasks.append(asyncio.create_task(loop))
+
+    async def _post_shutdown(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram update failed", exc_info=context.error)

@@ -1,0 +1,92 @@
+"""`TelegramSender`: the outbox's port to Telegram, within Telegram's flood limits.
+
+- about 30 messages/s overall and 20/min per group: PTB's `AIORateLimiter` on the bot (see
+  bot/app.py), which also waits out a 429 `retry_after` and retries once;
+- 1 message/s per chat: an `aiolimiter` bucket per chat here;
+- a 429 that persists → temporary failure carrying `retry_after` (the dispatcher defers);
+- 403 (blocked, deactivated) or "chat not found" → the chat is marked unreachable and the result
+  says so; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections import OrderedDict
+from datetime import timedelta
+
+from aiolimiter import AsyncLimiter
+from sqlalchemy.engine import Engine
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot import store
+from bot.render import inline_keyboard, split_text
+from core.senders import OutgoingMessage, SendResult
+
+log = logging.getLogger(__name__)
+MAX_CHAT_LIMITERS = 10_000
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramSender:
+    channel = "telegram"
+
+    def __init__(self, bot: Bot, db: Engine | None = None, per_chat_per_second: float = 1.0):
+        self.bot = bot
+        self.db = db
+        self.per_chat_per_second = per_chat_per_second
+        self._chats: OrderedDict[str, AsyncLimiter] = OrderedDict()
+
+    def _limiter(self, chat: str) -> AsyncLimiter:
+        limiter = self._chats.pop(chat, None) or AsyncLimiter(1, 1 / self.per_chat_per_second)
+        self._chats[chat] = limiter
+        if len(self._chats) > MAX_CHAT_LIMITERS:
+            self._chats.popitem(last=False)
+        return limiter
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        try:
+            chat_id = int(message.address)
+        except ValueError:
+            return SendResult(ok=False, unreachable=True, error="not a Telegram chat id")
+        pieces = split_text(message.text)
+        markup = inline_keyboard(message.options) if message.options else None
+        first_id: str | None = None
+        try:
+            await self.bot.initialize()
+            for i, piece in enumerate(pieces):
+                async with self._limiter(message.address):
+                    sent = await self.bot.send_message(
+                        chat_id=chat_id,
+                        text=piece,
+                        reply_markup=markup if i == len(pieces) - 1 else None,
+                    )
+                first_id = first_id or str(sent.message_id)
+        except RetryAfter as exc:
+            seconds = retry_seconds(exc)
+            log.warning("telegram flood limit: retry after %.0f s", seconds)
+            return SendResult(ok=False, temporary=True, retry_after=seconds, error=str(exc))
+        except Forbidden as exc:
+            return await self._unreachable(message.address, exc.message)
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                return await self._unreachable(message.address, exc.message)
+            return SendResult(ok=False, error=exc.message)
+        except (NetworkError, TelegramError) as exc:  # timeouts, 5xx, bad token: try later
+            return SendResult(ok=False, temporary=True, error=str(exc))
+        return SendResult(ok=True, provider_id=first_id, segments=len(pieces))
+
+    async def _unreachable(self, address: str, reason: str) -> SendResult:
+        log.info("telegram chat unreachable: %s", reason)
+        if self.db is not None:
+            await asyncio.to_thread(store.set_reachable, self.db, address, False, reason[:200])
+        return SendResult(ok=False, unreachable=True, error=reason)

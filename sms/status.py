@@ -1,0 +1,160 @@
+"""Delivery status callbacks: move the outbox notice forward, never back, never twice.
+
+Twilio reports queued → sent → delivered / undelivered / failed, but callbacks arrive late, twice
+or out of order. Every callback is first recorded in `sms_status_event`, unique per (MessageSid,
+status) and per `I-Twilio-Idempotency-Token`: a repeat inserts nothing and changes nothing. The
+notice is then updated with one conditional UPDATE that only succeeds when the new status ranks
+higher than the current one, so concurrent callbacks cannot move it backwards on either database.
+A callback for a message we do not know (yet) is kept unapplied and logged; `reconcile` applies it
+once the notice carries the provider id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from core.db import session_scope
+from core.models import NoticeRow
+from core.models_sms import SmsStatusEventRow
+from core.timeutil import utcnow
+from sms.identities import mark_unreachable_in
+
+log = logging.getLogger(__name__)
+
+# Twilio MessageStatus -> the notice status it means (None: recorded, no notice change).
+NOTICE_STATUS: dict[str, str | None] = {
+    "accepted": "queued",
+    "scheduled": "queued",
+    "queued": "queued",
+    "sending": "queued",
+    "sent": "sent",
+    "delivered": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "canceled": None,
+    "read": None,
+    "partially_delivered": None,
+    "receiving": None,
+    "received": None,
+}
+# Rank of notice statuses; anything else (pending, claimed by the dispatcher) ranks 0.
+RANK = {"queued": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3, "cancelled": 3}
+# Delivery errors that mean the number itself cannot receive SMS from us.
+PERMANENT_DELIVERY_ERRORS = frozenset({"21610", "21211", "21614", "30005", "30006"})
+
+_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+
+
+class StatusFormError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class StatusCallback:
+    message_sid: str
+    status: str
+    error_code: str | None = None
+    idempotency_token: str | None = None
+
+
+def parse_status_form(form: Mapping[str, str], idempotency_token: str | None) -> StatusCallback:
+    sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
+    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
+    code = (form.get("ErrorCode") or "").strip()
+    if not _SID.match(sid):
+        raise StatusFormError("MessageSid missing or malformed")
+    if status not in NOTICE_STATUS:
+        raise StatusFormError("MessageStatus missing or unknown")
+    if code and not (code.isdigit() and len(code) <= 8):
+        raise StatusFormError("ErrorCode malformed")
+    token = (idempotency_token or "").strip()[:128] or None
+    return StatusCallback(sid, status, code or None, token)
+
+
+def record_status(db: Engine, cb: StatusCallback) -> str:
+    """Store and apply one callback: 'duplicate' | 'unknown' | 'applied' | 'stale' | 'ignored'."""
+    with session_scope(db) as s:
+        table = SmsStatusEventRow.__table__  # type: ignore[attr-defined]
+        values = {
+            "message_sid": cb.message_sid,
+            "status": cb.status,
+            "error_code": cb.error_code,
+            "idempotency_token": cb.idempotency_token,
+            "applied": False,
+            "received_at": utcnow(),
+        }
+        dialect = s.get_bind().dialect.name
+        stmt: sa.Insert
+        if dialect == "postgresql":
+            stmt = postgresql.insert(table).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(table).on_conflict_do_nothing()
+        else:  # pragma: no cover
+            stmt = sa.insert(table)
+        if not s.execute(stmt, [values]).rowcount:  # type: ignore[attr-defined]
+            log.info("sms status %s for %s: repeat, ignored", cb.status, cb.message_sid)
+            return "duplicate"
+        event = s.exec(
+            select(SmsStatusEventRow).where(
+                SmsStatusEventRow.message_sid == cb.message_sid,
+                SmsStatusEventRow.status == cb.status,
+            )
+        ).one()
+        outcome = _apply(s, event)
+        if outcome == "unknown":
+            log.warning("sms status %s for unknown message %s kept", cb.status, cb.message_sid)
+        return outcome
+
+
+def reconcile(s: Session, provider_id: str) -> int:
+    """Apply the stored callbacks of `provider_id` that arrived before its notice knew it."""
+    events = s.exec(
+        select(SmsStatusEventRow).where(
+            SmsStatusEventRow.message_sid == provider_id,
+            col(SmsStatusEventRow.applied).is_(False),
+        )
+    ).all()
+    ordered = sorted(events, key=lambda e: RANK.get(NOTICE_STATUS.get(e.status) or "", 0))
+    return sum(1 for e in ordered if _apply(s, e) == "applied")
+
+
+def _apply(s: Session, event: SmsStatusEventRow) -> str:
+    notice = s.exec(select(NoticeRow).where(NoticeRow.provider_id == event.message_sid)).first()
+    if notice is None or notice.id is None:
+        return "unknown"
+    event.notice_id = notice.id
+    event.applied = True
+    s.add(event)
+    target = NOTICE_STATUS.get(event.status)
+    if target is None:
+        return "ignored"
+    rank = RANK[target]
+    not_below = [status for status, r in RANK.items() if r >= rank]
+    now = utcnow()
+    values: dict[str, object] = {"status": target, "updated_at": now}
+    if target in ("sent", "delivered"):
+        values["sent_at"] = sa.func.coalesce(col(NoticeRow.sent_at), now)
+    if target == "delivered":
+        values["delivered_at"] = now
+    if target in ("undelivered", "failed"):
+        values["last_error"] = f"twilio {event.error_code or '?'}: delivery {target}"
+    result = s.execute(
+        sa.update(NoticeRow)
+        .where(col(NoticeRow.id) == notice.id, col(NoticeRow.status).not_in(not_below))
+        .values(**values)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        log.info("sms status %s for notice %s is late; kept %s", target, notice.id, notice.status)
+        return "stale"
+    if event.error_code in PERMANENT_DELIVERY_ERRORS:
+        mark_unreachable_in(s, notice.address, f"twilio {event.error_code}")
+    log.info("notice %s: %s -> %s", notice.id, notice.status, target)
+    return "applied"
