@@ -18,9 +18,12 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes
 
 from bot import texts as T
+from bot.alerts import StaffAlerts
+from bot.broadcasts import StaffBroadcasts
 from bot.handlers import Dialogue, UserHandlers
 from bot.sender import TelegramSender
 from bot.staff import StaffDesk
+from core.broadcast import SmsCost
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,7 +35,9 @@ def file_base_url(api_base_url: str) -> str:
     """https://host/bot → https://host/file/bot (the Bot API's layout, also when self-hosted)."""
     base = api_base_url.rstrip("/")
     if not base.endswith("/bot"):
-        raise ValueError("TELEGRAM_API_BASE_URL must end in /bot, e.g. https://api.telegram.org/bot")
+        raise ValueError(
+            "TELEGRAM_API_BASE_URL must end in /bot, e.g. https://api.telegram.org/bot"
+        )
     return base[: -len("/bot")] + "/file/bot"
 
 
@@ -65,9 +70,19 @@ class TelegramBot:
     """The application, its handlers, the outbox sender and the staff-alert loop."""
 
     def __init__(
-        self, config: BotConfig, dialogue: Dialogue, db: Engine, *, polling: bool = False
+        self,
+        config: BotConfig,
+        dialogue: Dialogue,
+        db: Engine,
+        *,
+        sms_cost: SmsCost | None = None,
+        polling: bool = False,
     ) -> None:
+        """`sms_cost` (from the composition root) lets staff-chat announcements reach people
+        without a linked chat by SMS; without it they go to Telegram subscribers only."""
         self.config = config
+        # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+        logging.getLogger("httpx").setLevel(max(logging.getLogger("httpx").level, logging.WARNING))
         limiter = AIORateLimiter(
             overall_max_rate=30, overall_time_period=1, group_max_rate=20, group_time_period=60,
             max_retries=1,  # a 429 is waited out (retry_after) and retried once
@@ -86,12 +101,15 @@ class TelegramBot:
         if not polling:
             builder = builder.updater(None)
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
-        self.staff = StaffDesk(db, config.staff_chat_id, config.confirm_threshold)
+        broadcasts = StaffBroadcasts(db, config.confirm_threshold, sms_cost)
+        self.staff = StaffDesk(db, config.staff_chat_id, broadcasts)
         self.staff.register(self.application)  # before the catch-all user handlers
+        self.alerts = StaffAlerts(db, config.staff_chat_id)
         UserHandlers(dialogue, db, config.max_upload_bytes).register(self.application)
         self.application.add_error_handler(self._on_error)
         self.sender = TelegramSender(self.application.bot, db)
         self._tasks: list[asyncio.Task[None]] = []
+        self._alerts: asyncio.Task[None] | None = None
 
     @property
     def ready(self) -> bool:
@@ -110,7 +128,11 @@ class TelegramBot:
         try:
             await self._start_once()
         except TelegramError as exc:
-            log.error("Telegram bot could not start (%s); retrying every %.0f s", exc, START_RETRY_SECONDS)
+            log.error(
+                "Telegram bot could not start (%s); retrying every %.0f s",
+                self._safe(exc),
+                START_RETRY_SECONDS,
+            )
             self._tasks.append(asyncio.create_task(self._keep_starting()))
 
     async def _start_once(self) -> None:
@@ -125,7 +147,11 @@ class TelegramBot:
             try:
                 await self._start_once()
             except TelegramError as exc:
-                log.warning("Telegram bot still not started: %s", exc)
+                log.warning("Telegram bot still not started: %s", self._safe(exc))
+
+    def _safe(self, exc: Exception) -> str:
+        """An error message without the bot token (PTB's InvalidToken quotes it)."""
+        return str(exc).replace(self.config.token, "***")
 
     async def stop(self) -> None:
         if self.application.running:
@@ -145,15 +171,17 @@ class TelegramBot:
                 await app.bot.set_my_commands(T.STAFF_COMMAND_MENU, scope=scope)
         except TelegramError as exc:
             log.warning("could not set the Telegram command menu: %s", exc)
-        if self.config.staff_chat_id is not None and not any(not t.done() for t in self._tasks):
-            loop = self.staff.run_alerts(app.bot, self.config.alert_interval)
-            self._tasks.append(asyncio.create_task(loop))
+        if self.config.staff_chat_id is not None and self._alerts is None:
+            loop = self.alerts.run(app.bot, self.config.alert_interval)
+            self._alerts = asyncio.create_task(loop)
+            self._tasks.append(self._alerts)
 
     async def _post_shutdown(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        self._alerts = None
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram update failed", exc_info=context.error)

@@ -1,122 +1,93 @@
-"""Announcements drafted in the staff chat: draft → preview with audience size → confirm → outbox.
+"""Announcements from the staff chat, through the one broadcast service (core.broadcast):
+draft → preview with the audience size → confirm (a second person above the threshold) →
+fan-out to the outbox, which the dispatcher sends at each channel's rate limit.
 
-The audience of a Telegram-drafted announcement is every Telegram chat that is subscribed (not
-opted out) and reachable. Confirmation writes one outbox row per chat (key
-"broadcast:<id>:<identity>"), so a double press or a crash never queues a chat twice; the
-outbox dispatcher sends them through `TelegramSender` at Telegram's rate limits.
+The audience is every subscriber (opted-out and unreachable addresses left out) on Telegram and,
+when the composition root passes the SMS cost model, by SMS for people without a linked chat.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from decimal import Decimal
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
 from bot import texts as T
+from core import broadcast as bc
 from core.db import session_scope
-from core.models import AuditEventRow, BroadcastRow, ChannelIdentityRow
-from core.notice_templates import render
-from core.outbox import enqueue_many
-from core.timeutil import utcnow
 
-TEMPLATE = "telegram_broadcast"
-AUDIENCE: dict[str, Any] = {"channels": ["telegram"], "group": "subscribers", "via": "telegram"}
-BATCH = 5000
+BroadcastError = bc.BroadcastError
+_TELEGRAM_ONLY = bc.SmsCost(
+    decorate=lambda text: text, segments=lambda _text: 0, price_per_segment_yuan=Decimal(0)
+)
 
 
-class BroadcastError(ValueError):
-    """The draft cannot be confirmed or cancelled; the message is Chinese."""
+@dataclass(frozen=True)
+class Outcome:
+    text: str
+    done: bool  # False: still waiting for a second person's confirmation
 
 
-def _audience() -> Any:
-    return select(ChannelIdentityRow.id, ChannelIdentityRow.address, ChannelIdentityRow.person_id).where(
-        col(ChannelIdentityRow.channel) == "telegram",
-        col(ChannelIdentityRow.opted_out).is_(False),
-        col(ChannelIdentityRow.unreachable).is_(False),
-    )
+class StaffBroadcasts:
+    def __init__(self, db: Engine, threshold: int, sms_cost: bc.SmsCost | None = None) -> None:
+        self.db = db
+        self.threshold = threshold
+        self.sms_cost = sms_cost
+        channels = ["telegram", "sms"] if sms_cost is not None else ["telegram"]
+        self.audience = bc.Audience.from_json({"group": "all", "channels": channels})
 
-
-def preview_text(body: str) -> str:
-    return render(TEMPLATE, "telegram", {"text": body})
-
-
-def draft(db: Engine, body: str, created_by: str) -> tuple[int, int]:
-    """Store a draft; returns (broadcast id, audience size)."""
-    with session_scope(db) as s:
-        size = int(s.exec(select(sa.func.count()).select_from(_audience().subquery())).one())
-        row = BroadcastRow(
-            title=body.strip().splitlines()[0][:40],
-            body=body,
-            audience=AUDIENCE,
-            status="draft",
-            audience_size=size,
-            created_by=created_by,
-        )
-        s.add(row)
-        s.flush()
-        assert row.id is not None
-        s.add(_audit(created_by, "broadcast.draft", row.id, {"audience_size": size}))
-        return row.id, size
-
-
-def confirm(db: Engine, broadcast_id: int, confirmed_by: str, threshold: int) -> int:
-    """Queue the announcement to its audience; returns how many messages were queued.
-
-    Above `threshold` recipients the person confirming must not be the one who drafted it."""
-    with session_scope(db) as s:
-        row = s.get(BroadcastRow, broadcast_id)
-        if row is None or row.status != "draft":
-            raise BroadcastError(T.BROADCAST_GONE)
-        if row.audience_size > threshold and confirmed_by == row.created_by:
-            raise BroadcastError(T.BROADCAST_NEED_OTHER)
-        claimed = s.execute(
-            sa.update(BroadcastRow)
-            .where(col(BroadcastRow.id) == broadcast_id, col(BroadcastRow.status) == "draft")
-            .values(status="queued", confirmed_by=confirmed_by, updated_at=utcnow())
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            raise BroadcastError(T.BROADCAST_GONE)
-        text = preview_text(row.body)
-        queued = 0
-        batch: list[dict[str, Any]] = []
-        for identity_id, address, person_id in s.execute(_audience()).all():
-            batch.append(
-                {
-                    "key": f"broadcast:{broadcast_id}:{identity_id}",
-                    "kind": "broadcast",
-                    "broadcast_id": broadcast_id,
-                    "identity_id": identity_id,
-                    "person_id": person_id,
-                    "channel": "telegram",
-                    "address": address,
-                    "text": text,
-                    "template": TEMPLATE,
-                    "params": {"text": row.body},
-                }
+    def draft(self, message: str, actor: str) -> tuple[int, str]:
+        """Store a draft from '/broadcast 标题\\n正文' (one line: a default title); returns
+        (draft id, preview text)."""
+        first, _, rest = message.strip().partition("\n")
+        title, body = (first, rest) if rest.strip() else (T.BROADCAST_DEFAULT_TITLE, first)
+        with session_scope(self.db) as s:
+            row = bc.create_draft(
+                s, title=title, body=body, sms_body=None, audience=self.audience, actor=actor
             )
-            if len(batch) >= BATCH:
-                queued += enqueue_many(s, batch)
-                batch = []
-        queued += enqueue_many(s, batch)
-        s.add(_audit(confirmed_by, "broadcast.confirm", broadcast_id, {"queued": queued}))
-        return queued
+            p = bc.preview(s, row, self.sms_cost or _TELEGRAM_ONLY, self.threshold)
+            assert row.id is not None
+            text = T.BROADCAST_PREVIEW.format(
+                draft=row.id,
+                text=p.telegram_text,
+                audience=self.audience.describe(),
+                total=p.total,
+                telegram=p.per_channel.get("telegram", 0),
+                opted_out=p.opted_out,
+                unreachable=p.unreachable,
+            )
+            if p.per_channel.get("sms"):
+                text += "\n" + T.BROADCAST_SMS.format(
+                    sms=p.per_channel["sms"], segments=p.sms_segments, cost=p.sms_cost_yuan
+                )
+            if p.needs_second_person:
+                text += "\n" + T.BROADCAST_SECOND_PERSON.format(threshold=self.threshold)
+            return row.id, text + "\n" + T.BROADCAST_ASK_CONFIRM
 
-
-def cancel(db: Engine, broadcast_id: int, by: str) -> None:
-    with session_scope(db) as s:
-        done = s.execute(
-            sa.update(BroadcastRow)
-            .where(col(BroadcastRow.id) == broadcast_id, col(BroadcastRow.status) == "draft")
-            .values(status="cancelled", updated_at=utcnow())
+    def confirm(self, broadcast_id: int, actor: str) -> Outcome:
+        """First press submits (a large audience then waits for another person's press);
+        the fan-out runs as soon as the broadcast may go."""
+        with session_scope(self.db) as s:
+            row = bc.get(s, broadcast_id)
+            if row.status == "draft":
+                row = bc.request_send(s, broadcast_id, actor, threshold=self.threshold)
+            elif row.status == "pending_confirm":
+                row = bc.confirm(s, broadcast_id, actor)
+            else:
+                raise BroadcastError(T.BROADCAST_GONE)
+            status, size = row.status, row.audience_size
+        if status == "pending_confirm":
+            text = T.BROADCAST_WAITING.format(
+                draft=broadcast_id, size=size, threshold=self.threshold
+            )
+            return Outcome(text, done=False)
+        result = bc.fan_out(self.db, broadcast_id, sms=self.sms_cost)
+        return Outcome(
+            T.BROADCAST_QUEUED.format(draft=broadcast_id, who=actor, count=result.queued), True
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise BroadcastError(T.BROADCAST_GONE)
-        s.add(_audit(by, "broadcast.cancel", broadcast_id, None))
 
-
-def _audit(actor: str, action: str, broadcast_id: int, after: dict[str, Any] | None) -> AuditEventRow:
-    return AuditEventRow(
-        actor=actor, action=action, object_type="broadcast", object_id=str(broadcast_id), after=after
-    )
+    def cancel(self, broadcast_id: int, actor: str) -> str:
+        with session_scope(self.db) as s:
+            bc.cancel(s, broadcast_id, actor)
+        return T.BROADCAST_CANCELLED.format(draft=broadcast_id)

@@ -18,6 +18,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from bot import store
 from bot import texts as T
+from bot.chat_locks import ChatLocks
 from bot.render import contact_keyboard, to_messages
 from core.dialogue.events import Attachment, EngineResult, InboundEvent
 
@@ -44,10 +45,13 @@ class UserHandlers:
         self.dialogue = dialogue
         self.db = db
         self.max_upload_bytes = max_upload_bytes
+        self.locks = ChatLocks()
 
     def register(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         private = filters.ChatType.PRIVATE
-        application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & private, self.on_message))
+        application.add_handler(
+            MessageHandler(filters.UpdateType.MESSAGE & private, self.on_message)
+        )
         application.add_handler(CallbackQueryHandler(self.on_callback))
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -100,7 +104,8 @@ class UserHandlers:
     async def _attachments(self, msg: Message, bot: Bot) -> tuple[Attachment, ...]:
         if msg.photo:
             item: Any = max(msg.photo, key=lambda p: (p.file_size or 0, p.width * p.height))
-            name, mime = None, "image/jpeg"
+            name: str | None = None
+            mime: str | None = "image/jpeg"
         elif msg.document is not None:
             item, name, mime = msg.document, msg.document.file_name, msg.document.mime_type
         else:
@@ -121,7 +126,15 @@ class UserHandlers:
             return (refused,)
         return (Attachment(data=data, filename=name, declared_type=mime, declared_size=size),)
 
-    async def _run(self, event: InboundEvent, bot: Bot, chat_id: int, remove_keyboard: bool = False) -> None:
+    async def _run(
+        self, event: InboundEvent, bot: Bot, chat_id: int, remove_keyboard: bool = False
+    ) -> None:
+        async with self.locks.hold(event.address):
+            await self._answer(event, bot, chat_id, remove_keyboard)
+
+    async def _answer(
+        self, event: InboundEvent, bot: Bot, chat_id: int, remove_keyboard: bool
+    ) -> None:
         await asyncio.to_thread(store.set_reachable, self.db, event.address, True)
         try:
             result = await asyncio.to_thread(self.dialogue.handle, event)

@@ -79,6 +79,4 @@ def to_messages(reply: Reply, remove_keyboard: bool = False) -> list[OutMessage]
     elif remove_keyboard:
         markup = ReplyKeyboardRemove()
     pieces = split_text(reply.text)
-    return [
-        OutMessage(p, markup if i == len(pieces) - 1 else None) for i, p in enumerate(pieces)
-    ]
+    return [OutMessage(p, markup if i == len(pieces) - 1 else None) for i, p in enumerate(pieces)]

@@ -82,7 +82,8 @@ class TelegramSender:
                 return await self._unreachable(message.address, exc.message)
             return SendResult(ok=False, error=exc.message)
         except (NetworkError, TelegramError) as exc:  # timeouts, 5xx, bad token: try later
-            return SendResult(ok=False, temporary=True, error=str(exc))
+            error = str(exc).replace(self.bot.token, "***")  # InvalidToken quotes the token
+            return SendResult(ok=False, temporary=True, error=error)
         return SendResult(ok=True, provider_id=first_id, segments=len(pieces))
 
     async def _unreachable(self, address: str, reason: str) -> SendResult:
@@ -90,3 +91,7 @@ class TelegramSender:
         if self.db is not None:
             await asyncio.to_thread(store.set_reachable, self.db, address, False, reason[:200])
         return SendResult(ok=False, unreachable=True, error=reason)
+
+    async def close(self) -> None:
+        """Release the HTTP client when the sender was used without the application (CLI)."""
+        await self.bot.shutdown()

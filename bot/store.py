@@ -2,18 +2,20 @@
 
 - processed webhook update ids, kept in `inbound_message` under the channel "telegram-update";
 - reachability of a chat (blocked the bot → unreachable; writes again → reachable);
-- hand-off alerts for the staff chat: one outbox row per ticket / applicant message, claimed with
-  the outbox's unique key, so several server processes never alert twice.
+- hand-off alerts for the staff chat: one outbox row per ticket / applicant message, claimed by
+  inserting it under its unique key, so several server processes never alert twice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from core.db import session_scope
@@ -25,7 +27,6 @@ from core.models import (
     NoticeRow,
     StaffUserRow,
 )
-from core.outbox import enqueue
 from core.timeutil import utcnow
 
 UPDATE_CHANNEL = "telegram-update"
@@ -80,7 +81,7 @@ class TicketAlert:
     new_ticket: bool
 
 
-def _not_alerted(prefix: str, id_col: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
+def _not_alerted(prefix: str, id_col: Any) -> sa.ColumnElement[bool]:
     key = sa.literal(prefix) + sa.cast(id_col, sa.String)
     return ~sa.exists().where(col(NoticeRow.key) == key)
 
@@ -97,10 +98,14 @@ def pending_alerts(db: Engine, since: datetime) -> list[TicketAlert]:
         ).all()
         for t in tickets:
             assert t.id is not None
-            out.append(TicketAlert(f"staffalert:t:{t.id}", t.id, t.channel, t.address, t.question, True))
+            out.append(
+                TicketAlert(f"staffalert:t:{t.id}", t.id, t.channel, t.address, t.question, True)
+            )
+        other = aliased(HandoffMessageRow)
         first = (
-            select(sa.func.min(HandoffMessageRow.id))
-            .where(col(HandoffMessageRow.ticket_id) == col(HandoffTicketRow.id))
+            sa.select(sa.func.min(other.id))
+            .where(col(other.ticket_id) == col(HandoffTicketRow.id))
+            .correlate(HandoffTicketRow)
             .scalar_subquery()
         )
         rows = s.exec(
@@ -121,21 +126,24 @@ def pending_alerts(db: Engine, since: datetime) -> list[TicketAlert]:
 
 
 def claim_alert(db: Engine, alert: TicketAlert, staff_chat: str, text: str) -> int | None:
-    """Write the alert's outbox row (status "sending"); its id if this process won the claim."""
-    with session_scope(db) as s:
-        won = enqueue(
-            s,
-            key=alert.key,
-            kind=ALERT_KIND,
-            channel="telegram",
-            address=staff_chat,
-            text=text,
-            status="sending",
-            attempts=1,
-        )
-        if not won:
-            return None
-        return s.exec(select(NoticeRow.id).where(NoticeRow.key == alert.key)).one()
+    """Write the alert's outbox row (status "sending", no lease, so the dispatcher leaves it
+    alone); its id if this process won the claim (the key is unique), else None."""
+    row = NoticeRow(
+        key=alert.key,
+        kind=ALERT_KIND,
+        channel="telegram",
+        address=staff_chat,
+        text=text,
+        status="sending",
+        attempts=1,
+    )
+    try:
+        with session_scope(db) as s:
+            s.add(row)
+            s.flush()
+            return row.id
+    except IntegrityError:
+        return None
 
 
 def finish_alert(db: Engine, notice_id: int, provider_id: str | None, error: str | None) -> None:

@@ -23,19 +23,26 @@ CONTACT_BUTTON = "📱 分享我的手机号"
 CONTACT_NOT_OWN = "为保护您的信息，只能分享您本人的手机号。请点击下方按钮分享。"
 
 STAFF_ONLY = "此命令仅限工作人员群使用。"
-BROADCAST_USAGE = "用法：/broadcast 公告内容（发送前会先预览并显示受众人数）"
+BROADCAST_USAGE = (
+    "用法：/broadcast 标题（换行）正文；只有一行时作为正文。发送前会先预览并显示受众人数。"
+)
+BROADCAST_DEFAULT_TITLE = "通知"
 BROADCAST_PREVIEW = (
     "【公告预览】草稿 #{draft}\n\n{text}\n\n"
-    "受众：Telegram 订阅用户 {size} 人（已排除退订和无法送达的用户）。\n"
-    "确认后才会发送。"
+    "受众：{audience}\n"
+    "共 {total} 人，其中 Telegram {telegram} 人；已排除退订 {opted_out} 人、无法送达 {unreachable} 人。"
 )
-BROADCAST_SECOND_PERSON = "受众超过 {threshold} 人，需由另一位工作人员确认发送。"
+BROADCAST_SMS = "短信 {sms} 人，每条 {segments} 段，预计费用 {cost} 元。"
+BROADCAST_SECOND_PERSON = "受众超过 {threshold} 人，需由另一位工作人员再次确认。"
+BROADCAST_ASK_CONFIRM = "确认后才会发送。"
 BROADCAST_CONFIRM = "✅ 确认发送"
 BROADCAST_CANCEL = "取消"
+BROADCAST_WAITING = (
+    "公告 #{draft} 已提交：受众 {size} 人，超过 {threshold} 人，请另一位工作人员点击「确认发送」。"
+)
 BROADCAST_QUEUED = "公告 #{draft} 已由 {who} 确认，{count} 条消息已排入发送队列。"
-BROADCAST_CANCELLED = "公告草稿 #{draft} 已取消。"
-BROADCAST_GONE = "该公告草稿已处理，不能重复操作。"
-BROADCAST_NEED_OTHER = "受众较大，需要另一位工作人员确认。"
+BROADCAST_CANCELLED = "公告 #{draft} 已取消。"
+BROADCAST_GONE = "该公告已处理，不能重复操作。"
 
 REPLY_USAGE = "用法：/reply 工单号 回复内容，或直接回复机器人发来的工单通知消息。"
 REPLY_SENT = "已记录，工单 #{ticket} 的答复将发送给申请人。"

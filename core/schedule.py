@@ -202,16 +202,39 @@ def _rate_fraction(annual_rate: Decimal) -> tuple[int, int]:
     return num, den
 
 
-def schedule_rows(
+@dataclass(frozen=True, slots=True)
+class ScheduleColumns:
+    """A schedule column-wise (the importer's bulk form): instalment k is element k of each."""
+
+    due_on: tuple[date, ...]
+    principal_fen: tuple[int, ...]
+    interest_fen: tuple[int, ...]
+    borrower_interest_fen: tuple[int, ...]
+
+    def rows(self) -> list[tuple[int, date, int, int, int]]:
+        """(seq, due_on, principal, interest, borrower's interest) per instalment."""
+        n = len(self.due_on)
+        return list(
+            zip(
+                range(1, n + 1),
+                self.due_on,
+                self.principal_fen,
+                self.interest_fen,
+                self.borrower_interest_fen,
+                strict=True,
+            )
+        )
+
+
+def schedule_columns(
     amount_fen: int,
     annual_rate: Decimal,
     disbursed_on: date,
     term_months: int,
     method: str,
     subsidy_kind: str,
-) -> list[tuple[int, date, int, int, int]]:
-    """Like `generate_schedule`, as plain tuples (seq, due_on, principal, interest, borrower's
-    interest) — the fast path used by the importer for bulk inserts."""
+) -> ScheduleColumns:
+    """The schedule column-wise; see `generate_schedule`. Raises ScheduleError."""
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
         raise ScheduleError("贷款金额必须是整数（分）")
     if amount_fen <= 0:
@@ -225,10 +248,39 @@ def schedule_rows(
     method = normalize_method(method)
     subsidy = normalize_subsidy_kind(subsidy_kind)
     months = _period_months(method, term_months)
-    dates = _due_dates(disbursed_on, months)
-    monthly_den = rate_den * 12  # monthly rate = rate_num / monthly_den
-    n = len(months)
+    principals, interests, borrower = _amounts(
+        method, subsidy, amount_fen, rate_num, rate_den * 12, months
+    )
+    return ScheduleColumns(_due_dates(disbursed_on, months), principals, interests, borrower)
 
+
+def schedule_rows(
+    amount_fen: int,
+    annual_rate: Decimal,
+    disbursed_on: date,
+    term_months: int,
+    method: str,
+    subsidy_kind: str,
+) -> list[tuple[int, date, int, int, int]]:
+    """Like `generate_schedule`, as plain tuples (seq, due_on, principal, interest, borrower's
+    interest)."""
+    return schedule_columns(
+        amount_fen, annual_rate, disbursed_on, term_months, method, subsidy_kind
+    ).rows()
+
+
+@lru_cache(maxsize=65536)
+def _amounts(
+    method: str,
+    subsidy: str,
+    amount_fen: int,
+    rate_num: int,
+    monthly_den: int,
+    months: tuple[int, ...],
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """Principal, interest and borrower's interest per instalment (monthly rate =
+    rate_num / monthly_den). Cached: real portfolios repeat amounts, rates and terms a lot."""
+    n = len(months)
     principals: list[int]
     interests: list[int]
     if method == EQUAL_PRINCIPAL:
@@ -246,24 +298,27 @@ def schedule_rows(
     if subsidy == SUBSIDY_INDIVIDUAL_FULL:
         borrower = [0] * n
     elif subsidy == SUBSIDY_ENTERPRISE_HALF:
-        borrower = [i - _div_half_up(i, 2) for i in interests]
+        borrower = [i - (i + 1) // 2 for i in interests]  # i − round_half_up(i × 50%)
     else:
         borrower = interests
-    return [(k + 1, dates[k], principals[k], interests[k], borrower[k]) for k in range(n)]
+    return tuple(principals), tuple(interests), tuple(borrower)
 
 
 def _equal_principal(
     amount_fen: int, rate_num: int, monthly_den: int, n: int
 ) -> tuple[list[int], list[int]]:
-    step = _div_half_up(amount_fen, n)
+    step = (2 * amount_fen + n) // (2 * n)  # round_half_up(amount / n)
+    r2, d2 = 2 * rate_num, 2 * monthly_den
     principals: list[int] = []
     interests: list[int] = []
     outstanding = amount_fen
-    for k in range(n):
-        interests.append(_div_half_up(outstanding * rate_num, monthly_den))
-        p = outstanding if k == n - 1 else min(step, outstanding)
+    for _ in range(n - 1):
+        interests.append((outstanding * r2 + monthly_den) // d2)
+        p = step if step < outstanding else outstanding
         principals.append(p)
         outstanding -= p
+    interests.append((outstanding * r2 + monthly_den) // d2)
+    principals.append(outstanding)
     return principals, interests
 
 
@@ -277,18 +332,22 @@ def _equal_installment(
         growth = (monthly_den + rate_num) ** n
         base = monthly_den**n
         payment = _div_half_up(amount_fen * rate_num * growth, monthly_den * (growth - base))
+    r2, d2 = 2 * rate_num, 2 * monthly_den
     principals: list[int] = []
     interests: list[int] = []
     outstanding = amount_fen
-    for k in range(n):
-        interest = _div_half_up(outstanding * rate_num, monthly_den)
-        if k == n - 1:
+    for _ in range(n - 1):
+        interest = (outstanding * r2 + monthly_den) // d2
+        p = payment - interest
+        if p < 0:
+            p = 0
+        elif p > outstanding:
             p = outstanding
-        else:
-            p = min(max(payment - interest, 0), outstanding)
         interests.append(interest)
         principals.append(p)
         outstanding -= p
+    interests.append((outstanding * r2 + monthly_den) // d2)
+    principals.append(outstanding)
     return principals, interests
 
 

@@ -71,6 +71,8 @@ def create_app(container: Container | None = None, *, migrate: bool = True) -> F
 
 def _mount_routers(app: FastAPI, container: Container) -> None:
     """Each front door adds its routes; kept in one place so the wiring is visible."""
-    from server import routes_public
+    from server import routes_public, routes_sms, routes_telegram
 
     routes_public.mount(app, container)
+    routes_telegram.mount(app, container)
+    routes_sms.mount(app, container)

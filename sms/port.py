@@ -26,8 +26,6 @@ from core.db import session_scope
 from core.models import NoticeRow
 from core.notice_templates import TemplateError
 from core.senders import OutgoingMessage, SendResult
-from core.timeutil import utcnow
-from sms import status as sms_status
 from sms.identities import is_opted_out, mark_unreachable
 from sms.ratelimit import DbRateLimiter, RateLimited
 from sms.templates import FREE_TEXT, template_kind
@@ -61,14 +59,14 @@ class SmsPort(Protocol):
 
 
 def link_notice(db: Engine, notice_id: int, provider_id: str) -> None:
-    """Record the provider id on the notice at once and apply status callbacks that beat us."""
+    """Record the provider id on the notice at once (the dispatcher records it again with `sent`),
+    so a receipt that beats the dispatcher's write finds its notice and is kept, not lost."""
     with session_scope(db) as s:
         s.execute(
             sa.update(NoticeRow)
             .where(col(NoticeRow.id) == notice_id, col(NoticeRow.provider_id).is_(None))
-            .values(provider_id=provider_id, updated_at=utcnow())
+            .values(provider_id=provider_id)
         )
-        sms_status.reconcile(s, provider_id)
 
 
 class SmsSender:

@@ -24,7 +24,9 @@ WINDOW = timedelta(hours=1)
 
 
 def _lock_key(address: str) -> int:
-    return int.from_bytes(hashlib.sha1(f"sms-cap:{address}".encode()).digest()[:8], "big", signed=True)
+    return int.from_bytes(
+        hashlib.sha1(f"sms-cap:{address}".encode()).digest()[:8], "big", signed=True
+    )
 
 
 def allow_reply(db: Engine, address: str, message_sid: str, per_hour: int) -> bool:
@@ -43,7 +45,8 @@ def allow_reply(db: Engine, address: str, message_sid: str, per_hour: int) -> bo
             stmt = sqlite.insert(table).on_conflict_do_nothing()
         else:  # pragma: no cover
             stmt = sa.insert(table)
-        if not s.execute(stmt, [row]).rowcount:  # type: ignore[attr-defined]
+        # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT DO NOTHING
+        if s.execute(stmt.values(row).returning(table.c.id)).first() is None:
             return False
         count = s.exec(
             select(func.count())
@@ -60,3 +63,11 @@ def allow_reply(db: Engine, address: str, message_sid: str, per_hour: int) -> bo
             sa.update(table).where(table.c.message_sid == message_sid).values(suppressed=True)
         )
         return False
+
+
+def prune(db: Engine, older_than: timedelta = timedelta(days=2)) -> int:
+    """Drop reply records that no longer count toward any window."""
+    table = SmsAutoReplyRow.__table__  # type: ignore[attr-defined]
+    with session_scope(db) as s:
+        result = s.execute(sa.delete(table).where(table.c.at < utcnow() - older_than))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -79,9 +79,7 @@ def analyze(text: str) -> SegmentInfo:
     encoding = encoding_of(text)
     sizes = _unit_sizes(text, encoding)
     units = sum(sizes)
-    single, multi = (
-        (GSM7_SINGLE, GSM7_MULTI) if encoding == "GSM-7" else (UCS2_SINGLE, UCS2_MULTI)
-    )
+    single, multi = (GSM7_SINGLE, GSM7_MULTI) if encoding == "GSM-7" else (UCS2_SINGLE, UCS2_MULTI)
     if units == 0:
         return SegmentInfo(encoding, 0, 0, 0, single, single)
     if units <= single:

@@ -5,8 +5,9 @@ or out of order. Every callback is first recorded in `sms_status_event`, unique 
 status) and per `I-Twilio-Idempotency-Token`: a repeat inserts nothing and changes nothing. The
 notice is then updated with one conditional UPDATE that only succeeds when the new status ranks
 higher than the current one, so concurrent callbacks cannot move it backwards on either database.
-A callback for a message we do not know (yet) is kept unapplied and logged; `reconcile` applies it
-once the notice carries the provider id.
+A callback for a message we do not know (yet), or whose notice the dispatcher still holds
+(`sending`: it records `sent` only on rows it leased), is kept unapplied; `reconcile_all` (run
+periodically by the server) applies it once the notice carries the provider id and is released.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -50,6 +52,8 @@ RANK = {"queued": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3, "
 # Delivery errors that mean the number itself cannot receive SMS from us.
 PERMANENT_DELIVERY_ERRORS = frozenset({"21610", "21211", "21614", "30005", "30006"})
 
+HELD = "sending"  # the dispatcher's leased state: it must record `sent` before receipts apply
+
 _SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
 
 
@@ -80,7 +84,10 @@ def parse_status_form(form: Mapping[str, str], idempotency_token: str | None) ->
 
 
 def record_status(db: Engine, cb: StatusCallback) -> str:
-    """Store and apply one callback: 'duplicate' | 'unknown' | 'applied' | 'stale' | 'ignored'."""
+    """Store and apply one callback.
+
+    Returns 'duplicate' | 'unknown' | 'held' (dispatcher still sending) | 'applied' | 'stale' |
+    'ignored' (a status that does not change a notice)."""
     with session_scope(db) as s:
         table = SmsStatusEventRow.__table__  # type: ignore[attr-defined]
         values = {
@@ -99,15 +106,13 @@ def record_status(db: Engine, cb: StatusCallback) -> str:
             stmt = sqlite.insert(table).on_conflict_do_nothing()
         else:  # pragma: no cover
             stmt = sa.insert(table)
-        if not s.execute(stmt, [values]).rowcount:  # type: ignore[attr-defined]
+        # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT DO NOTHING
+        inserted = s.execute(stmt.values(values).returning(table.c.id)).first()
+        if inserted is None:
             log.info("sms status %s for %s: repeat, ignored", cb.status, cb.message_sid)
             return "duplicate"
-        event = s.exec(
-            select(SmsStatusEventRow).where(
-                SmsStatusEventRow.message_sid == cb.message_sid,
-                SmsStatusEventRow.status == cb.status,
-            )
-        ).one()
+        event = s.get(SmsStatusEventRow, inserted[0])
+        assert event is not None
         outcome = _apply(s, event)
         if outcome == "unknown":
             log.warning("sms status %s for unknown message %s kept", cb.status, cb.message_sid)
@@ -130,6 +135,8 @@ def _apply(s: Session, event: SmsStatusEventRow) -> str:
     notice = s.exec(select(NoticeRow).where(NoticeRow.provider_id == event.message_sid)).first()
     if notice is None or notice.id is None:
         return "unknown"
+    if notice.status == HELD:
+        return "held"
     event.notice_id = notice.id
     event.applied = True
     s.add(event)
@@ -158,3 +165,28 @@ def _apply(s: Session, event: SmsStatusEventRow) -> str:
         mark_unreachable_in(s, notice.address, f"twilio {event.error_code}")
     log.info("notice %s: %s -> %s", notice.id, notice.status, target)
     return "applied"
+
+
+def reconcile_all(db: Engine, limit: int = 500) -> int:
+    """Apply every kept callback whose notice now has the provider id and is not held."""
+    with session_scope(db) as s:
+        sids = s.exec(
+            select(SmsStatusEventRow.message_sid)
+            .join(NoticeRow, col(NoticeRow.provider_id) == col(SmsStatusEventRow.message_sid))
+            .where(col(SmsStatusEventRow.applied).is_(False), col(NoticeRow.status) != HELD)
+            .distinct()
+            .limit(limit)
+        ).all()
+        return sum(reconcile(s, sid) for sid in sids)
+
+
+def prune_unapplied(db: Engine, older_than: timedelta = timedelta(days=7)) -> int:
+    """Drop callbacks that never matched a notice (e.g. receipts of TwiML replies)."""
+    with session_scope(db) as s:
+        result = s.execute(
+            sa.delete(SmsStatusEventRow).where(
+                col(SmsStatusEventRow.applied).is_(False),
+                col(SmsStatusEventRow.received_at) < utcnow() - older_than,
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

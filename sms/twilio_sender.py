@@ -100,8 +100,10 @@ class TwilioSmsPort:
     ) -> None:
         if not (messaging_service_sid or from_number):
             raise ValueError("TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM is required")
-        http = BaseUrlHttpClient(api_base_url, timeout) if api_base_url else TwilioHttpClient(
-            timeout=timeout
+        http = (
+            BaseUrlHttpClient(api_base_url, timeout)
+            if api_base_url
+            else TwilioHttpClient(timeout=timeout)
         )
         self.client = Client(account_sid, auth_token, http_client=http)
         self.messaging_service_sid = messaging_service_sid

@@ -1,0 +1,219 @@
+"""Benchmark of the broadcast fan-out: 100,000 recipients queued to the outbox (target ≤ 10 s).
+
+    .venv/bin/python bench/broadcast_bench.py                        # SQLite (temporary file)
+    .venv/bin/python bench/broadcast_bench.py --recipients 20000
+    .venv/bin/python bench/broadcast_bench.py --database-url postgresql+psycopg://u:p@host/db
+
+Two audiences are timed on each database, each from "confirmed" to "every notice queued"
+(`core.broadcast.fan_out`: audience resolution, opt-out exclusion, identity creation, batched
+`enqueue_many` with ON CONFLICT DO NOTHING):
+
+- subscribers: every person linked to a verified Telegram chat (1 in 50 opted out);
+- borrowers: active borrowers known only by the phone number on file — the fan-out first creates
+  their SMS identities (the heavier case).
+
+Each fan-out is then run again on the same broadcast (a crash-resume): it must insert nothing.
+The PostgreSQL run creates a scratch database next to the one in the URL (the role needs
+CREATEDB) and drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from core import broadcast as bc  # noqa: E402
+from core.db import make_engine, session_scope, upgrade  # noqa: E402
+from core.models import (  # noqa: E402
+    BroadcastRow,
+    ChannelIdentityRow,
+    LoanRow,
+    NoticeRow,
+    PersonRow,
+)
+from core.timeutil import utcnow  # noqa: E402
+from sms.segments import DEFAULT_PRICE_YUAN, count_segments  # noqa: E402
+
+DISTRICTS = ["城关区", "七里河区", "西固区", "安宁区", "红古区", "永登县", "皋兰县", "榆中县"]
+CHUNK = 10_000
+SMS = bc.SmsCost(
+    decorate=lambda t: f"【创业担保贷款】{t}\n拒收请回复R",
+    segments=count_segments,
+    price_per_segment_yuan=DEFAULT_PRICE_YUAN,
+)
+
+
+@contextmanager
+def scratch_database(url: str | None, workdir: Path) -> Iterator[str]:
+    if url is None:
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"chuangdai_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _t(model: object) -> sa.Table:
+    table: sa.Table = getattr(model, "__table__")  # noqa: B009
+    return table
+
+
+def populate(engine: Engine, n: int) -> None:
+    """n people with a verified Telegram chat, and n borrowers known by phone only."""
+    p, ci, ln = _t(PersonRow), _t(ChannelIdentityRow), _t(LoanRow)
+    today = date.today()
+    with engine.begin() as conn:
+        for start in range(0, 2 * n, CHUNK):
+            stop = min(start + CHUNK, 2 * n)
+            conn.execute(
+                sa.insert(p),
+                [
+                    {
+                        "id": i + 1,
+                        "name": f"用户{i}",
+                        "phone": f"+86138{i:08d}",
+                        "district": DISTRICTS[i % len(DISTRICTS)],
+                        "created_at": utcnow(),
+                    }
+                    for i in range(start, stop)
+                ],
+            )
+        for start in range(0, n, CHUNK):
+            stop = min(start + CHUNK, n)
+            conn.execute(
+                sa.insert(ci),
+                [
+                    {
+                        "person_id": i + 1,
+                        "channel": "telegram",
+                        "address": str(7_000_000_000 + i),
+                        "verified": True,
+                        "opted_out": i % 50 == 0,
+                        "unreachable": False,
+                        "created_at": utcnow(),
+                    }
+                    for i in range(start, stop)
+                ],
+            )
+        for start in range(n, 2 * n, CHUNK):
+            stop = min(start + CHUNK, 2 * n)
+            conn.execute(
+                sa.insert(ln),
+                [
+                    {
+                        "loan_no": f"BENCH-{i:07d}",
+                        "borrower_id": i + 1,
+                        "amount_fen": 5_000_000,
+                        "annual_rate": "0.0435",
+                        "disbursed_on": today - timedelta(days=100),
+                        "term_months": 24,
+                        "maturity_on": today + timedelta(days=600),
+                        "repayment_method": "equal_principal",
+                        "subsidy_kind": "individual_full",
+                        "status": "active",
+                        "district": DISTRICTS[i % len(DISTRICTS)],
+                        "created_at": utcnow(),
+                        "updated_at": utcnow(),
+                    }
+                    for i in range(start, stop)
+                ],
+            )
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+
+
+def time_fan_out(engine: Engine, label: str, audience: dict[str, object]) -> None:
+    with session_scope(engine) as s:
+        row = bc.create_draft(
+            s,
+            title="创业担保贷款政策调整",
+            body="个人创业担保贷款额度调整，详情请咨询所在社区。",
+            sms_body=None,
+            audience=bc.Audience.from_json(audience),
+            actor="bench",
+        )
+        bid = int(row.id or 0)
+    started = time.perf_counter()
+    with session_scope(engine) as s:
+        bc.request_send(s, bid, "bench", threshold=10**9)
+    first = bc.fan_out(engine, bid, sms=SMS)
+    elapsed = time.perf_counter() - started
+    with session_scope(engine) as s:
+        s.execute(
+            sa.update(_t(BroadcastRow)).where(_t(BroadcastRow).c.id == bid).values(status="fanout")
+        )
+    again_started = time.perf_counter()
+    again = bc.fan_out(engine, bid, sms=SMS)
+    again_elapsed = time.perf_counter() - again_started
+    with engine.connect() as conn:
+        count = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(_t(NoticeRow))
+            .where(_t(NoticeRow).c.broadcast_id == bid)
+        ).scalar_one()
+    verdict = "OK" if elapsed <= 10 else "SLOW"
+    print(
+        f"{engine.dialect.name:10s} {label:12s} {first.queued:>7d} queued in {elapsed:6.2f}s "
+        f"({first.queued / elapsed:>9,.0f}/s) {verdict}; channels {first.per_channel}; "
+        f"resume inserted {again.inserted} in {again_elapsed:5.2f}s; notices in db {count}"
+    )
+    assert again.inserted == 0 and count == first.queued
+
+
+def run(url: str, n: int) -> None:
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        started = time.perf_counter()
+        populate(engine, n)
+        print(
+            f"{engine.dialect.name:10s} populated {2 * n} people in {time.perf_counter() - started:.1f}s"
+        )
+        time_fan_out(engine, "subscribers", {"group": "all", "channels": ["telegram", "sms"]})
+        time_fan_out(engine, "borrowers", {"group": "borrowers", "channels": ["sms"]})
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument(
+        "--database-url", default=None, help="postgresql+psycopg://… (SQLite is always run)"
+    )
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="chuangdai-bench-") as tmp:
+        workdir = Path(tmp)
+        if not args.skip_sqlite:
+            with scratch_database(None, workdir) as url:
+                run(url, args.recipients)
+        if args.database_url:
+            with scratch_database(args.database_url, workdir) as url:
+                run(url, args.recipients)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,637 @@
+"""Eligibility pre-check (资格预审): pure rules over a policy file, no database.
+
+Public JSON contract (used by the web API, the CLI and the dialogue engine):
+
+input (`PrecheckInput`, unknown fields ignored)::
+
+    applicant_type   "individual" | "partnership" | "enterprise"            required
+    category         "unemployed" | "veteran" | "graduate" | "returnee" | "woman"
+                     required for individuals and partnerships
+    has_certificate  bool   required for individuals and partnerships (《就业失业登记证》, or 户籍证明
+                     for 回乡创业带头人 / 农村妇女); optional for enterprises (《企业实体吸纳失业人员认定证明》)
+    industry         str    required, free Chinese text
+    purpose          str    optional, free text
+    bad_credit       bool   required
+    amount           number ≥ 0 (yuan), optional
+    term_months      int > 0, optional
+    members          int ≥ 2 (eligible partners), required for partnerships
+    employees        int ≥ 1, required for enterprises (current staff)
+    new_hires        int ≥ 0, ≤ employees, required for enterprises (eligible people hired this year)
+    contract_months  int ≥ 0, required for enterprises (shortest contract of those hires)
+
+output (`Decision.to_json_dict()`)::
+
+    {"eligible": bool, "max_amount": int | null, "max_term_months": int | null,
+     "reasons": [{"code": str, "article": str, "message": str}, ...],
+     "documents": [str, ...], "subsidy": str, "next_steps": str, "expected_by": "YYYY-MM-DD" | null}
+
+Reasons come refusals first, then cautions, then the reasons that explain a positive outcome; each
+carries the article string of the policy file it rests on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from core.workdays import WorkCalendar
+from knowledge.policy import CATEGORY_KEYS, ExclusionMatch, Policy, format_months, format_yuan_wan
+
+ApplicantType = Literal["individual", "partnership", "enterprise"]
+Category = Literal["unemployed", "veteran", "graduate", "returnee", "woman"]
+
+APPLICANT_TYPE_LABELS: dict[str, str] = {
+    "individual": "个人",
+    "partnership": "合伙",
+    "enterprise": "企业",
+}
+
+
+class PrecheckInputError(ValueError):
+    """Invalid pre-check input; `message` is Chinese and names `field`."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class PrecheckInput(BaseModel):
+    """Answers of a pre-check. Build it with `parse_precheck_input` for Chinese error messages."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    applicant_type: ApplicantType
+    category: Category | None = None
+    has_certificate: bool | None = None
+    industry: str = Field(min_length=1)
+    purpose: str | None = None
+    bad_credit: bool
+    amount: Decimal | None = Field(default=None, ge=0)
+    term_months: int | None = Field(default=None, gt=0)
+    members: int | None = Field(default=None, ge=2)
+    employees: int | None = Field(default=None, ge=1)
+    new_hires: int | None = Field(default=None, ge=0)
+    contract_months: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _by_type(self) -> PrecheckInput:
+        err = _missing_for_type(self)
+        if err is not None:
+            raise ValueError(err.message)
+        return self
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    article: str
+    message: str
+
+
+class Decision(BaseModel):
+    """Outcome of a pre-check (see the module docstring for the JSON form)."""
+
+    eligible: bool
+    max_amount: int | None
+    max_term_months: int | None
+    reasons: list[Reason]
+    documents: list[str]
+    subsidy: str
+    next_steps: str
+    expected_by: date | None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def codes(self) -> list[str]:
+        return [r.code for r in self.reasons]
+
+
+# --- input parsing -------------------------------------------------------------------------------
+
+_TRUE = {"true", "yes", "y", "1", "是", "有", "对"}
+_FALSE = {"false", "no", "n", "0", "否", "没有", "无", "不是"}
+CATEGORY_HINT = "unemployed/veteran/graduate/returnee/woman"
+
+
+def _bool(data: Mapping[str, Any], name: str, what: str, required: bool) -> bool | None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise PrecheckInputError(name, f"字段 {name} 缺失：请填写{what}（true/false）")
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise PrecheckInputError(name, f"字段 {name} 格式不正确：{what}只能是 true 或 false")
+
+
+def _int(data: Mapping[str, Any], name: str, what: str, minimum: int) -> int | None:
+    value = data.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number: int | None = None
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float | Decimal):
+        try:
+            number = int(value) if value == int(value) else None
+        except (OverflowError, ValueError, InvalidOperation):
+            number = None
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None:
+        raise PrecheckInputError(name, f"字段 {name} 格式不正确：{what}须为整数")
+    if number < minimum:
+        raise PrecheckInputError(name, f"字段 {name} 超出范围：{what}不能小于{minimum}")
+    return number
+
+
+def _amount(data: Mapping[str, Any]) -> Decimal | None:
+    value = data.get("amount")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        if isinstance(value, bool):
+            raise InvalidOperation
+        if isinstance(value, float):
+            amount = Decimal(str(value))
+        elif isinstance(value, int | Decimal):
+            amount = Decimal(value)
+        elif isinstance(value, str):
+            amount = Decimal(value.strip().replace(",", "").replace("，", "").removesuffix("元"))
+        else:
+            raise InvalidOperation
+    except InvalidOperation as exc:
+        raise PrecheckInputError(
+            "amount", "字段 amount 格式不正确：申请金额须为数字（单位：元）"
+        ) from exc
+    if not amount.is_finite():
+        raise PrecheckInputError("amount", "字段 amount 格式不正确：申请金额须为数字（单位：元）")
+    if amount < 0:
+        raise PrecheckInputError("amount", "字段 amount 超出范围：申请金额不能为负数")
+    return amount
+
+
+def _text(data: Mapping[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PrecheckInputError(name, f"字段 {name} 格式不正确：须为文字")
+    return value.strip() or None
+
+
+def _missing_for_type(inp: PrecheckInput) -> PrecheckInputError | None:
+    t = inp.applicant_type
+    if t in ("individual", "partnership"):
+        if inp.category is None:
+            return PrecheckInputError(
+                "category",
+                f"字段 category 缺失：个人和合伙申请须填写人员类别（{CATEGORY_HINT}）",
+            )
+        if inp.has_certificate is None:
+            return PrecheckInputError(
+                "has_certificate",
+                "字段 has_certificate 缺失：个人和合伙申请须说明是否持有《就业失业登记证》"
+                "（回乡创业带头人、农村妇女为户籍证明）",
+            )
+    if t == "partnership" and inp.members is None:
+        return PrecheckInputError(
+            "members", "字段 members 缺失：合伙申请须填写符合条件的合伙人数（至少2人）"
+        )
+    if t == "enterprise":
+        for name, what in (
+            ("employees", "企业现有在职职工总数"),
+            ("new_hires", "当年新招用符合条件人员的人数"),
+            ("contract_months", "与新招用人员签订的劳动合同期限（月）"),
+        ):
+            if getattr(inp, name) is None:
+                return PrecheckInputError(name, f"字段 {name} 缺失：企业申请须填写{what}")
+        assert inp.employees is not None and inp.new_hires is not None
+        if inp.new_hires > inp.employees:
+            return PrecheckInputError(
+                "new_hires",
+                f"字段 new_hires 超出范围：新招用人数（{inp.new_hires}）不能超过现有职工总数"
+                f"（{inp.employees}），新招用人员也计入现有职工",
+            )
+    return None
+
+
+def parse_precheck_input(data: Any) -> PrecheckInput:
+    """Validate raw input (a JSON object) into a PrecheckInput.
+
+    Raises PrecheckInputError(field, message) with a Chinese message naming the field; fields are
+    checked in the order the dialogue asks them. Unknown keys are ignored."""
+    if isinstance(data, PrecheckInput):
+        return data
+    if not isinstance(data, Mapping):
+        raise PrecheckInputError("applicant_type", "输入格式不正确：须为 JSON 对象（字段名: 值）")
+    t = data.get("applicant_type")
+    if t is None:
+        raise PrecheckInputError(
+            "applicant_type",
+            "字段 applicant_type 缺失：请填写申请类型（individual 个人/partnership 合伙/enterprise 企业）",
+        )
+    if t not in APPLICANT_TYPE_LABELS:
+        raise PrecheckInputError(
+            "applicant_type",
+            f"字段 applicant_type 取值不正确：{t!r}，只能是 individual、partnership 或 enterprise",
+        )
+    category = data.get("category")
+    if category is not None and category not in CATEGORY_KEYS:
+        raise PrecheckInputError(
+            "category", f"字段 category 取值不正确：{category!r}，只能是 {CATEGORY_HINT}"
+        )
+    personal = t in ("individual", "partnership")
+    if personal and category is None:
+        raise PrecheckInputError(
+            "category", f"字段 category 缺失：个人和合伙申请须填写人员类别（{CATEGORY_HINT}）"
+        )
+    has_certificate = _bool(data, "has_certificate", "是否持有所需证明", personal)
+    industry = _text(data, "industry")
+    if industry is None:
+        raise PrecheckInputError(
+            "industry", "字段 industry 缺失：请填写经营项目或行业（如：开餐馆）"
+        )
+    purpose = _text(data, "purpose")
+    bad_credit = _bool(data, "bad_credit", "征信是否有不良记录", True)
+    values: dict[str, Any] = {
+        "applicant_type": t,
+        "category": category,
+        "has_certificate": has_certificate,
+        "industry": industry,
+        "purpose": purpose,
+        "bad_credit": bad_credit,
+        "members": _int(data, "members", "合伙人数", 2),
+        "employees": _int(data, "employees", "现有职工总数", 1),
+        "new_hires": _int(data, "new_hires", "新招用人数", 0),
+        "contract_months": _int(data, "contract_months", "劳动合同期限（月）", 0),
+        "amount": _amount(data),
+        "term_months": _int(data, "term_months", "贷款期限（月）", 1),
+    }
+    inp = PrecheckInput.model_construct(**values)
+    err = _missing_for_type(inp)
+    if err is not None:
+        raise err
+    return PrecheckInput.model_validate(values)
+
+
+# --- the rules -----------------------------------------------------------------------------------
+
+_BLOCK, _WARN, _INFO = 0, 1, 2
+# Amount and term reasons, left out of a refusal (there is no amount to speak of then).
+_AMOUNT_CODES = frozenset(
+    {
+        "category_ok",
+        "partnership_cap",
+        "enterprise_cap",
+        "cap_staff_decides",
+        "amount_above_cap",
+        "amount_within_cap",
+        "term_above_limit",
+        "term_within_limit",
+    }
+)
+
+
+@dataclass
+class _Reasons:
+    items: list[tuple[int, Reason]] = field(default_factory=list)
+
+    def add(self, level: int, code: str, article: str, message: str) -> None:
+        self.items.append((level, Reason(code=code, article=article, message=message)))
+
+    @property
+    def blocked(self) -> bool:
+        return any(level == _BLOCK for level, _ in self.items)
+
+    def ordered(self) -> list[Reason]:
+        return [r for _, r in sorted(self.items, key=lambda item: item[0])]
+
+
+def _yuan(amount: Decimal | int) -> str:
+    d = Decimal(amount)
+    if d == d.to_integral_value():
+        return f"{int(d)}元"
+    return f"{d.normalize():f}元"
+
+
+def _exclusions(inp: PrecheckInput, policy: Policy, out: _Reasons) -> None:
+    ex = policy.exclusions
+    found: list[tuple[str, str, ExclusionMatch]] = []
+    texts = [("industry", inp.industry)]
+    if inp.purpose:
+        texts.append(("purpose", inp.purpose))
+    seen: set[str] = set()
+    for source, text in texts:
+        for kind, match in (("industry", ex.match_industry(text)), ("use", ex.match_use(text))):
+            if match is not None and match.name not in seen:
+                seen.add(match.name)
+                found.append((source, kind, match))
+    what = {"industry": "经营项目", "purpose": "贷款用途"}
+    for source, kind, m in found:
+        quoted = inp.industry if source == "industry" else inp.purpose
+        if kind == "industry":
+            out.add(
+                _BLOCK,
+                "excluded_industry",
+                ex.article,
+                f"{what[source]}“{quoted}”中的“{m.word}”属于{m.name}，"
+                f"按规定小额担保贷款不得用于{m.name}。",
+            )
+        else:
+            out.add(
+                _BLOCK,
+                "excluded_purpose",
+                ex.article,
+                f"{what[source]}“{quoted}”中的“{m.word}”属于{m.name}，"
+                "贷款不得用于个人消费，也不得投资股票、债券、基金、房产等非生产经营性支出。",
+            )
+    if not found:
+        banned = "、".join(c.name for c in ex.industries)
+        out.add(
+            _INFO,
+            "industry_ok",
+            ex.article,
+            f"经营项目未发现不得申请的行业（{banned}）或禁止用途，最终以担保机构审核认定为准。",
+        )
+
+
+def _amount_and_term(
+    inp: PrecheckInput,
+    cap: int | None,
+    cap_article: str,
+    term: int,
+    term_article: str,
+    out: _Reasons,
+) -> None:
+    if inp.amount is not None and cap is not None:
+        if inp.amount > cap:
+            out.add(
+                _WARN,
+                "amount_above_cap",
+                cap_article,
+                f"申请金额{_yuan(inp.amount)}超过最高额度{format_yuan_wan(cap)}，"
+                f"最多可按{format_yuan_wan(cap)}申请，具体额度由担保机构和经办银行确定。",
+            )
+        else:
+            out.add(
+                _INFO,
+                "amount_within_cap",
+                cap_article,
+                f"申请金额{_yuan(inp.amount)}未超过最高额度{format_yuan_wan(cap)}。",
+            )
+    if inp.term_months is not None:
+        if inp.term_months > term:
+            out.add(
+                _WARN,
+                "term_above_limit",
+                term_article,
+                f"申请期限{inp.term_months}个月超过最长期限{format_months(term)}（{term}个月），"
+                f"最长可按{term}个月申请。",
+            )
+        else:
+            out.add(
+                _INFO,
+                "term_within_limit",
+                term_article,
+                f"申请期限{inp.term_months}个月未超过最长期限{format_months(term)}。",
+            )
+
+
+def _personal(inp: PrecheckInput, policy: Policy, out: _Reasons) -> tuple[int | None, int]:
+    """Rules for individuals and partnerships; returns (max_amount, max_term_months)."""
+    assert inp.category is not None
+    cat = policy.category(inp.category)
+    if inp.has_certificate:
+        out.add(
+            _INFO,
+            "certificate_ok",
+            cat.certificate_article,
+            f"{cat.label}持{cat.certificate}，属于可申请对象。",
+        )
+    else:
+        out.add(
+            _BLOCK,
+            "no_certificate",
+            cat.certificate_article,
+            f"{cat.label}申请须持{cat.certificate}；未持有的，请先到户籍地或居住地的社区、"
+            "街道或县区就业服务机构办理，再申请贷款。",
+        )
+    out.add(
+        _INFO,
+        "in_person",
+        policy.in_person.article,
+        "个人贷款申请人须本人亲自办理申请手续，不能由他人或中介代办。",
+    )
+    if inp.applicant_type == "individual":
+        term = cat.term_months
+        if cat.cap_yuan is None:
+            out.add(
+                _WARN,
+                "cap_staff_decides",
+                cat.article,
+                cat.cap_note or f"文件未规定{cat.label}的贷款额度，具体额度请咨询工作人员。",
+            )
+        else:
+            out.add(
+                _INFO,
+                "category_ok",
+                cat.article,
+                f"{cat.label}个人贷款最高{format_yuan_wan(cat.cap_yuan)}，"
+                f"期限不超过{format_months(term)}。",
+            )
+        _amount_and_term(inp, cat.cap_yuan, cat.article, term, cat.article, out)
+        return cat.cap_yuan, term
+
+    # partnership
+    p = policy.partnership
+    members = inp.members or p.min_members
+    term = p.term_months
+    cap = p.max_amount(members, cat.cap_yuan)
+    if members < p.min_members:  # only when a policy asks for more than the input minimum
+        out.add(
+            _BLOCK,
+            "too_few_members",
+            p.article,
+            f"合伙申请须有至少{p.min_members}名符合条件的人员，现为{members}人。",
+        )
+    if cap is None:
+        out.add(
+            _WARN,
+            "cap_staff_decides",
+            p.article,
+            f"{p.note}合伙人所属类别没有规定个人额度，合伙额度请咨询工作人员。",
+        )
+    else:
+        detail = ""
+        if p.member_cap_percent is not None and cat.cap_yuan is not None:
+            detail = f"按{members}人×{format_yuan_wan(cat.cap_yuan)}×{p.member_cap_percent}%计，"
+        out.add(
+            _INFO,
+            "partnership_cap",
+            p.article,
+            f"{p.note}{detail}本次预审按最高{format_yuan_wan(cap)}、"
+            f"期限不超过{format_months(term)}计算，实际规模由担保机构和经办银行按人数和需求确定。",
+        )
+    _amount_and_term(inp, cap, p.article, term, p.article, out)
+    return cap, term
+
+
+def _enterprise(inp: PrecheckInput, policy: Policy, out: _Reasons) -> tuple[int, int]:
+    e = policy.enterprise
+    assert inp.employees is not None and inp.new_hires is not None
+    assert inp.contract_months is not None
+    if inp.has_certificate is False:
+        out.add(
+            _BLOCK,
+            "no_certificate",
+            e.certificate_article,
+            f"企业贷款须取得{e.certificate}；请先向人社部门申请认定。",
+        )
+    elif inp.has_certificate is None:
+        out.add(
+            _WARN,
+            "certificate_needed",
+            e.certificate_article,
+            f"企业贷款须取得{e.certificate}，申请前请确认已取得。",
+        )
+    else:
+        out.add(_INFO, "certificate_ok", e.certificate_article, f"企业已取得{e.certificate}。")
+    required = e.required_ratio_percent(inp.employees)
+    size = f"超过{e.large_staff}人的企业" if inp.employees > e.large_staff else "企业"
+    share = Decimal(inp.new_hires * 100) / Decimal(inp.employees)
+    share_text = f"{share.quantize(Decimal('0.1'))}%"
+    if inp.new_hires * 100 >= required * inp.employees:
+        out.add(
+            _INFO,
+            "hiring_ratio_ok",
+            e.ratio_article,
+            f"当年新招用符合条件人员{inp.new_hires}人，占现有职工{inp.employees}人的{share_text}，"
+            f"达到{size}须达到的{required}%。",
+        )
+    else:
+        out.add(
+            _BLOCK,
+            "hiring_ratio_low",
+            e.ratio_article,
+            f"当年新招用符合条件人员{inp.new_hires}人，占现有职工{inp.employees}人的{share_text}，"
+            f"低于{size}须达到的{required}%（{e.large_staff}人及以下{e.hiring_ratio_percent}%，"
+            f"超过{e.large_staff}人{e.large_ratio_percent}%）。",
+        )
+    if inp.contract_months >= e.contract_min_months:
+        out.add(
+            _INFO,
+            "contract_ok",
+            e.contract_article,
+            f"与新招用人员签订的劳动合同为{inp.contract_months}个月，"
+            f"达到{format_months(e.contract_min_months)}以上的要求。",
+        )
+    else:
+        out.add(
+            _BLOCK,
+            "contract_too_short",
+            e.contract_article,
+            f"与新招用人员签订的劳动合同为{inp.contract_months}个月，"
+            f"须签订{format_months(e.contract_min_months)}（{e.contract_min_months}个月）以上。",
+        )
+    if e.social_insurance_required:
+        out.add(
+            _INFO,
+            "social_insurance_required",
+            e.conditions_article,
+            "还须为新招用人员缴纳社会保险，担保机构审核时会核查（请准备劳动合同书、职工花名册等）。",
+        )
+    if e.size_standard and e.size_article:
+        out.add(_INFO, "enterprise_size", e.size_article, e.size_standard)
+    out.add(
+        _INFO,
+        "enterprise_cap",
+        e.article,
+        f"{e.label}贷款最高{format_yuan_wan(e.cap_yuan)}，期限不超过{format_months(e.term_months)}。"
+        + (e.cap_note or ""),
+    )
+    _amount_and_term(inp, e.cap_yuan, e.article, e.term_months, e.article, out)
+    return e.cap_yuan, e.term_months
+
+
+def precheck(inp: PrecheckInput, policy: Policy, today: date, calendar: WorkCalendar) -> Decision:
+    """Pre-check `inp` against `policy`; `today` starts the working-day count for `expected_by`."""
+    out = _Reasons()
+    if inp.bad_credit:
+        out.add(
+            _BLOCK,
+            "bad_credit",
+            policy.credit.article,
+            "征信有不良记录的，经办银行不得发放贷款（申请人、反担保人、企业及其法定代表人和股东均适用）。"
+            "对征信情况有疑问的，请咨询经办银行或工作人员。",
+        )
+    else:
+        out.add(
+            _INFO,
+            "credit_check",
+            policy.credit.article,
+            "自报征信无不良记录；经办银行还会查询申请人及反担保人"
+            "（企业为企业及其法定代表人、股东）的征信。",
+        )
+    _exclusions(inp, policy, out)
+    if inp.applicant_type == "enterprise":
+        max_amount: int | None
+        max_amount, max_term = _enterprise(inp, policy, out)
+    else:
+        max_amount, max_term = _personal(inp, policy, out)
+
+    eligible = not out.blocked
+    proc = policy.procedure(inp.applicant_type)
+    caveat = policy.texts["caveat"]
+    if eligible:
+        expected = calendar.add_workdays(today, proc.total_days)
+        steps = "、".join(f"{s.name}{s.days}个工作日" for s in proc.steps)
+        out.add(
+            _INFO,
+            "timeline",
+            proc.article,
+            f"材料齐全时，从申请到放款原则上不超过{proc.total_days}个工作日（{steps}），"
+            f"预计{expected.year}年{expected.month}月{expected.day}日前；"
+            "补办材料的时间不计算在内。",
+        )
+        out.add(_INFO, "policy_caveat", policy.document, caveat)
+        return Decision(
+            eligible=True,
+            max_amount=max_amount,
+            max_term_months=max_term,
+            reasons=out.ordered(),
+            documents=policy.documents_for(inp.applicant_type),
+            subsidy=policy.subsidy_for(inp.applicant_type).text,
+            next_steps=policy.next_steps_for(inp.applicant_type).text,
+            expected_by=expected,
+        )
+    out.add(_INFO, "policy_caveat", policy.document, caveat)
+    office = policy.texts["office"]
+    return Decision(
+        eligible=False,
+        max_amount=None,
+        max_term_months=None,
+        reasons=[r for r in out.ordered() if r.code not in _AMOUNT_CODES],
+        documents=[],
+        subsidy="",
+        next_steps=f"按预审结果暂不符合申请条件，原因见上。情况有变化或对结果有疑问的，请咨询{office}。",
+        expected_by=None,
+    )

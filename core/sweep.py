@@ -1,0 +1,647 @@
+"""The daily reminder sweep: the ladder applied to the unpaid instalments due in a date window.
+
+- It reads only the unpaid instalments whose due date is one for which some rule is due today
+  (`due_dates_in_play`), through the index (paid, due_on): its cost grows with what is due, not
+  with the number of loans.
+- Each notice has a unique key (loan, instalment, rule, recipient[, channel for the SMS copy of
+  overdue notices]); notices are inserted with `core.outbox.enqueue_many` (ON CONFLICT DO NOTHING)
+  in the sweep's own transaction, so running the sweep twice, or two sweepers at once, never
+  creates a second notice. On PostgreSQL a transaction-level advisory lock lets only one sweeper
+  work at a time (the others return `skipped`).
+- Channel: Telegram when the person linked a verified chat, otherwise SMS; overdue rules
+  (`also_sms`) always go by SMS as well. Employer contacts get SMS only. Opted-out numbers still
+  get these notices: they concern the recipient's own loan obligations (opt-out covers
+  broadcasts). A recipient with no usable address gets a `failed` notice on channel `none`, so
+  staff see who must be told another way.
+- Quiet hours (Asia/Shanghai) defer `send_after`; `expires_at` is the end of the rule's last
+  meaningful day, after which the dispatcher cancels the notice instead of sending it late.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import time as _time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
+
+from core.db import session_scope
+from core.identity import IdentityError, normalize_phone
+from core.models import (
+    ChannelIdentityRow,
+    CounterGuarantorRow,
+    InstallmentRow,
+    LoanRow,
+    NoticeRow,
+    PersonRow,
+)
+from core.models_reminders import SweepRunRow
+from core.money import format_yuan
+from core.notice_templates import render
+from core.outbox import enqueue_many
+from core.reminders import (
+    DueRule,
+    QuietHours,
+    ReminderPolicy,
+    WorkdayCalendar,
+    due_dates_in_play,
+    local_day_end,
+    local_day_start,
+    mask_loan_no,
+    rules_due,
+)
+from core.timeutil import format_date_cn, local_today, to_local, utcnow
+
+log = logging.getLogger(__name__)
+
+SWEEP_LOCK_KEY = 0x63647273  # "cdrs": pg advisory lock of the reminder sweep
+LOAN_NOTICE_KINDS = ("reminder", "overdue")
+NO_ADDRESS_ERROR = "无可用联系方式（未绑定Telegram且无有效手机号），请工作人员另行通知"
+_E164 = re.compile(r"^\+\d{8,15}$")
+_CHUNK = 2000
+
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+@dataclass(frozen=True)
+class PlannedNotice:
+    """One notice the sweep wants in the outbox."""
+
+    key: str
+    kind: str
+    rule: str
+    loan_id: int
+    loan_no: str
+    installment_id: int
+    installment_seq: int
+    recipient_role: str  # borrower | counter_guarantor | employer
+    person_id: int | None
+    identity_id: int | None
+    channel: str  # telegram | sms | none
+    address: str
+    template: str
+    params: dict[str, Any]
+    text: str
+    send_after: datetime
+    expires_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """The `reminders run --dry-run --json` line (a public contract)."""
+        return {
+            "loan_no": self.loan_no,
+            "installment_seq": self.installment_seq,
+            "rule": self.rule,
+            "recipient_role": self.recipient_role,
+            "channel": self.channel,
+            "to": self.address,
+            "send_after": to_local(self.send_after).isoformat(),
+            "text": self.text,
+        }
+
+    def to_row(self) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "key": self.key,
+            "kind": self.kind,
+            "loan_id": self.loan_id,
+            "installment_id": self.installment_id,
+            "person_id": self.person_id,
+            "identity_id": self.identity_id,
+            "rule": self.rule,
+            "recipient_role": self.recipient_role,
+            "channel": self.channel,
+            "address": self.address,
+            "template": self.template,
+            "params": self.params,
+            "text": self.text,
+            "send_after": self.send_after,
+            "expires_at": self.expires_at,
+        }
+        if self.channel == "none":
+            row["status"] = "failed"
+            row["last_error"] = NO_ADDRESS_ERROR
+        return row
+
+
+@dataclass
+class SweepResult:
+    day: date
+    policy: str
+    candidates: int = 0  # unpaid instalments read
+    planned: int = 0  # notices computed (including `none`)
+    created: int = 0  # newly inserted
+    no_address: int = 0  # recipients with no usable address
+    skipped: bool = False  # another sweeper held the lock
+    duration_ms: int = 0
+    notices: list[PlannedNotice] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "day": self.day.isoformat(),
+            "policy": self.policy,
+            "candidates": self.candidates,
+            "planned": self.planned,
+            "created": self.created,
+            "no_address": self.no_address,
+            "skipped": self.skipped,
+            "duration_ms": self.duration_ms,
+        }
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    installment_id: int
+    loan_id: int
+    seq: int
+    due_on: date
+    due_fen: int
+    loan_no: str
+    bank: str | None
+    borrower_id: int
+    borrower_name: str
+    borrower_phone: str | None
+
+
+@dataclass(frozen=True)
+class _Recipient:
+    role: str
+    ref: str  # part of the notice key
+    person_id: int | None
+    name: str
+    phone: str | None
+    extra: tuple[tuple[str, str], ...] = ()
+
+
+def _e164(phone: str | None) -> str | None:
+    if not phone:
+        return None
+    phone = phone.strip()
+    if _E164.match(phone):
+        return phone
+    try:
+        return normalize_phone(phone)
+    except IdentityError:
+        return None
+
+
+def _in(session: Session, column: Any, values: Sequence[Any]) -> Any:
+    """`column IN values`; on PostgreSQL `= ANY(array)` (one parameter instead of thousands)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))
+
+
+def _table(model: Any) -> sa.Table:
+    table: sa.Table = model.__table__
+    return table
+
+
+def _load_candidates(
+    session: Session, dates: Sequence[date], last_only_dates: Sequence[date] = ()
+) -> list[_Candidate]:
+    """Unpaid instalments of active loans due on `dates`, plus the last instalments (due on the
+    loan's maturity date) due on `last_only_dates`; both through the index (paid, due_on)."""
+    out = _query_candidates(session, dates, last_only=False) if dates else []
+    if last_only_dates:
+        out.extend(_query_candidates(session, last_only_dates, last_only=True))
+    return out
+
+
+def _query_candidates(session: Session, dates: Sequence[date], last_only: bool) -> list[_Candidate]:
+    i, ln, p = _table(InstallmentRow), _table(LoanRow), _table(PersonRow)
+    stmt = (
+        sa.select(
+            i.c.id,
+            i.c.loan_id,
+            i.c.seq,
+            i.c.due_on,
+            i.c.principal_fen,
+            i.c.borrower_interest_fen,
+            i.c.paid_fen,
+            ln.c.loan_no,
+            ln.c.bank,
+            ln.c.borrower_id,
+            p.c.name,
+            p.c.phone,
+        )
+        .select_from(i.join(ln, ln.c.id == i.c.loan_id).join(p, p.c.id == ln.c.borrower_id))
+        .where(i.c.paid == sa.false(), i.c.due_on.in_(list(dates)), ln.c.status == "active")
+    )
+    if last_only:
+        stmt = stmt.where(ln.c.maturity_on == i.c.due_on)
+    out = []
+    for r in session.execute(stmt):
+        due = max(int(r.principal_fen) + int(r.borrower_interest_fen) - int(r.paid_fen or 0), 0)
+        if due <= 0:
+            continue
+        out.append(
+            _Candidate(
+                installment_id=r.id,
+                loan_id=r.loan_id,
+                seq=r.seq,
+                due_on=r.due_on,
+                due_fen=due,
+                loan_no=r.loan_no,
+                bank=r.bank,
+                borrower_id=r.borrower_id,
+                borrower_name=r.name,
+                borrower_phone=r.phone,
+            )
+        )
+    return out
+
+
+def _last_seq(session: Session, loan_ids: Iterable[int]) -> dict[int, int]:
+    i = _table(InstallmentRow)
+    ids = sorted(set(loan_ids))
+    out: dict[int, int] = {}
+    for chunk in _chunks(ids):
+        stmt = (
+            sa.select(i.c.loan_id, sa.func.max(i.c.seq))
+            .where(_in(session, i.c.loan_id, chunk))
+            .group_by(i.c.loan_id)
+        )
+        out.update({int(a): int(b) for a, b in session.execute(stmt)})
+    return out
+
+
+def _counter_guarantors(session: Session, loan_ids: Iterable[int]) -> dict[int, list[Any]]:
+    cg, p = _table(CounterGuarantorRow), _table(PersonRow)
+    ids = sorted(set(loan_ids))
+    out: dict[int, list[Any]] = {}
+    for chunk in _chunks(ids):
+        stmt = (
+            sa.select(
+                cg.c.id,
+                cg.c.loan_id,
+                cg.c.person_id,
+                cg.c.employer,
+                cg.c.employer_contact_name,
+                cg.c.employer_contact_phone,
+                p.c.name,
+                p.c.phone,
+            )
+            .select_from(cg.join(p, p.c.id == cg.c.person_id))
+            .where(_in(session, cg.c.loan_id, chunk))
+            .order_by(cg.c.id)
+        )
+        for r in session.execute(stmt):
+            out.setdefault(int(r.loan_id), []).append(r)
+    return out
+
+
+def _telegram_chats(session: Session, person_ids: Iterable[int]) -> dict[int, tuple[int, str]]:
+    """person id -> (identity id, chat id) of the newest verified, reachable Telegram link."""
+    ci = _table(ChannelIdentityRow)
+    ids = sorted(set(person_ids))
+    out: dict[int, tuple[int, str]] = {}
+    for chunk in _chunks(ids):
+        stmt = (
+            sa.select(ci.c.id, ci.c.person_id, ci.c.address)
+            .where(
+                ci.c.channel == "telegram",
+                ci.c.verified == sa.true(),
+                ci.c.unreachable == sa.false(),
+                _in(session, ci.c.person_id, chunk),
+            )
+            .order_by(ci.c.id)
+        )
+        for r in session.execute(stmt):
+            out[int(r.person_id)] = (int(r.id), str(r.address))
+    return out
+
+
+def _sms_identities(session: Session, phones: Iterable[str]) -> dict[str, tuple[int, bool]]:
+    """E.164 number -> (identity id, unreachable) for numbers that have an SMS identity."""
+    ci = _table(ChannelIdentityRow)
+    addresses = sorted(set(phones))
+    out: dict[str, tuple[int, bool]] = {}
+    for chunk in _chunks(addresses):
+        stmt = sa.select(ci.c.id, ci.c.address, ci.c.unreachable).where(
+            ci.c.channel == "sms", _in(session, ci.c.address, chunk)
+        )
+        for r in session.execute(stmt):
+            out[str(r.address)] = (int(r.id), bool(r.unreachable))
+    return out
+
+
+def plan_notices(
+    session: Session,
+    policy: ReminderPolicy,
+    calendar: WorkdayCalendar,
+    today: date,
+    *,
+    now: datetime | None = None,
+    quiet: QuietHours | None = None,
+) -> tuple[list[PlannedNotice], int]:
+    """The notices due on `today` (local day) and the number of instalments read. Writes nothing."""
+    now = now or utcnow()
+    quiet = quiet or QuietHours()
+    by_date: dict[tuple[date, bool], list[DueRule]] = {}
+
+    def due(d: date, is_last: bool) -> list[DueRule]:
+        k = (d, is_last)
+        if k not in by_date:
+            by_date[k] = rules_due(policy, d, today, calendar, is_last=is_last)
+        return by_date[k]
+
+    dates = due_dates_in_play(policy, today, calendar)
+    every = [d for d in dates if due(d, False)]
+    last_only = [d for d in dates if not due(d, False)]
+    candidates = _load_candidates(session, every, last_only)
+    if not candidates:
+        return [], 0
+
+    # Only instalments where a last-instalment rule would fire need to know whether they are last.
+    need_last = {
+        c.loan_id for c in candidates if len(due(c.due_on, True)) > len(due(c.due_on, False))
+    }
+    last_seq = _last_seq(session, need_last) if need_last else {}
+
+    work: list[tuple[_Candidate, list[DueRule]]] = []
+    for c in candidates:
+        rules = due(c.due_on, last_seq.get(c.loan_id) == c.seq)
+        if rules:
+            work.append((c, rules))
+    guarantor_loans = {
+        c.loan_id
+        for c, rules in work
+        if any(role in ("counter_guarantor", "employer") for d in rules for role in d.rule.roles)
+    }
+    guarantors = _counter_guarantors(session, guarantor_loans) if guarantor_loans else {}
+
+    person_ids: set[int] = {c.borrower_id for c, _ in work}
+    for rows in guarantors.values():
+        person_ids.update(int(r.person_id) for r in rows)
+    chats = _telegram_chats(session, person_ids)
+    phones: dict[str | None, str | None] = {}
+
+    def phone_of(raw: str | None) -> str | None:
+        if raw not in phones:
+            phones[raw] = _e164(raw)
+        return phones[raw]
+
+    all_phones = {phone_of(c.borrower_phone) for c, _ in work}
+    for rows in guarantors.values():
+        for r in rows:
+            all_phones.add(phone_of(r.phone))
+            all_phones.add(phone_of(r.employer_contact_phone))
+    sms_ids = _sms_identities(session, [p for p in all_phones if p])
+
+    send_after = quiet.next_allowed(max(now, local_day_start(today)))
+    planned: list[PlannedNotice] = []
+    for c, rules in work:
+        base = {
+            "loan_no": mask_loan_no(c.loan_no),
+            "seq": c.seq,
+            "amount": format_yuan(c.due_fen),
+            "due_date": format_date_cn(c.due_on),
+            "bank": c.bank or "经办银行",
+            "borrower": c.borrower_name,
+        }
+        for d in rules:
+            expires_at = local_day_end(d.last_day)
+            for recipient in _recipients(c, d, guarantors.get(c.loan_id, []), phone_of):
+                template = d.rule.template_for(recipient.role)
+                params = {**base, "name": recipient.name, **dict(recipient.extra)}
+                key = f"rem:{c.loan_id}:{c.installment_id}:{d.rule.id}:{recipient.ref}"
+                for channel, address, identity_id in _channels(
+                    recipient, d.rule.also_sms, chats, sms_ids
+                ):
+                    planned.append(
+                        PlannedNotice(
+                            key=f"{key}:{channel}" if d.rule.also_sms or channel == "none" else key,
+                            kind=d.rule.kind,
+                            rule=d.rule.id,
+                            loan_id=c.loan_id,
+                            loan_no=c.loan_no,
+                            installment_id=c.installment_id,
+                            installment_seq=c.seq,
+                            recipient_role=recipient.role,
+                            person_id=recipient.person_id,
+                            identity_id=identity_id,
+                            channel=channel,
+                            address=address,
+                            template=template,
+                            params=params,
+                            text=render(
+                                template, "sms" if channel != "telegram" else channel, params
+                            ),
+                            send_after=send_after,
+                            expires_at=expires_at,
+                        )
+                    )
+    return planned, len(candidates)
+
+
+def _recipients(
+    c: _Candidate, d: DueRule, guarantors: list[Any], phone_of: Any
+) -> Iterator[_Recipient]:
+    for role in d.rule.roles:
+        if role == "borrower":
+            yield _Recipient(
+                role=role,
+                ref=f"p{c.borrower_id}",
+                person_id=c.borrower_id,
+                name=c.borrower_name,
+                phone=phone_of(c.borrower_phone),
+            )
+        elif role == "counter_guarantor":
+            for g in guarantors:
+                yield _Recipient(
+                    role=role,
+                    ref=f"p{g.person_id}",
+                    person_id=int(g.person_id),
+                    name=str(g.name),
+                    phone=phone_of(g.phone),
+                    extra=(("employer", g.employer or "您的工资发放单位"),),
+                )
+        elif role == "employer":
+            for g in guarantors:
+                if not (g.employer or g.employer_contact_phone):
+                    continue  # not a wage earner with a payroll unit on file
+                yield _Recipient(
+                    role=role,
+                    ref=f"e{g.id}",
+                    person_id=None,
+                    name=g.employer_contact_name or "单位负责人",
+                    phone=phone_of(g.employer_contact_phone),
+                    extra=(("guarantor", str(g.name)), ("employer", g.employer or "贵单位")),
+                )
+
+
+def _channels(
+    recipient: _Recipient,
+    also_sms: bool,
+    chats: dict[int, tuple[int, str]],
+    sms_ids: dict[str, tuple[int, bool]],
+) -> list[tuple[str, str, int | None]]:
+    """(channel, address, identity id) for one recipient of one rule."""
+    sms: tuple[str, str, int | None] | None = None
+    if recipient.phone:
+        ident = sms_ids.get(recipient.phone)
+        if ident is None or not ident[1]:
+            sms = ("sms", recipient.phone, ident[0] if ident else None)
+    chat = chats.get(recipient.person_id) if recipient.person_id is not None else None
+    if recipient.role == "employer":
+        chat = None
+    out: list[tuple[str, str, int | None]] = []
+    if chat is not None:
+        out.append(("telegram", chat[1], chat[0]))
+        if also_sms and sms is not None:
+            out.append(sms)
+    elif sms is not None:
+        out.append(sms)
+    else:
+        out.append(("none", "", None))
+    return out
+
+
+def _acquire_lock(session: Session, wait: bool) -> bool:
+    if session.get_bind().dialect.name != "postgresql":
+        return True  # SQLite: one writer at a time anyway, and keys are unique
+    fn = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    got = session.execute(sa.text(f"SELECT {fn}(:k)"), {"k": SWEEP_LOCK_KEY}).scalar()
+    return True if wait else bool(got)
+
+
+def run_sweep(
+    engine: Engine,
+    policy: ReminderPolicy,
+    calendar: WorkdayCalendar,
+    today: date | None = None,
+    *,
+    now: datetime | None = None,
+    quiet: QuietHours | None = None,
+    dry_run: bool = False,
+    wait: bool = False,
+    worker: str | None = None,
+) -> SweepResult:
+    """Compute the notices due on `today` (default: the local date now) and queue them.
+
+    With `dry_run` nothing is written and `result.notices` holds what would be queued. On
+    PostgreSQL, when another sweeper holds the lock, returns at once with `skipped=True` (or waits
+    for it with `wait=True`, then finds the keys already there)."""
+    now = now or utcnow()
+    today = today or local_today(now)
+    started = _time.perf_counter()
+    result = SweepResult(day=today, policy=policy.name)
+    with session_scope(engine) as session:
+        if not dry_run and not _acquire_lock(session, wait):
+            log.info("reminder sweep for %s skipped: another sweeper is running", today)
+            result.skipped = True
+            return result
+        planned, result.candidates = plan_notices(
+            session, policy, calendar, today, now=now, quiet=quiet
+        )
+        result.planned = len(planned)
+        result.no_address = sum(1 for n in planned if n.channel == "none")
+        if dry_run:
+            result.notices = planned
+            session.rollback()
+            result.duration_ms = int((_time.perf_counter() - started) * 1000)
+            return result
+        stamp = utcnow()  # created_at of this sweep's rows: tells new rows from existing ones
+        for chunk in _chunks(planned, 1000):
+            # Most of a day's notices were queued by an earlier run (catch-up windows span
+            # several days): skip them before the insert; ON CONFLICT covers any race.
+            existing = _existing_keys(session, [n.key for n in chunk])
+            rows = [
+                {**n.to_row(), "created_at": stamp, "updated_at": stamp}
+                for n in chunk
+                if n.key not in existing
+            ]
+            if not rows:
+                continue
+            inserted = enqueue_many(session, rows)
+            if inserted < 0:  # psycopg reports -1 for executemany INSERT … ON CONFLICT DO NOTHING
+                inserted = _count_created(session, [r["key"] for r in rows], stamp)
+            result.created += inserted
+        result.duration_ms = int((_time.perf_counter() - started) * 1000)
+        session.add(
+            SweepRunRow(
+                day=today,
+                policy=policy.name,
+                status="done",
+                candidates=result.candidates,
+                planned=result.planned,
+                created=result.created,
+                duration_ms=result.duration_ms,
+                worker=worker or socket.gethostname()[:64],
+                started_at=now,
+                finished_at=utcnow(),
+            )
+        )
+    log.info(
+        "reminder sweep %s: %d instalments read, %d notices planned, %d new",
+        today,
+        result.candidates,
+        result.planned,
+        result.created,
+    )
+    return result
+
+
+def _existing_keys(session: Session, keys: list[str]) -> set[str]:
+    t = _table(NoticeRow)
+    return set(session.execute(sa.select(t.c.key).where(_in(session, t.c.key, keys))).scalars())
+
+
+def _count_created(session: Session, keys: list[str], stamp: datetime) -> int:
+    t = _table(NoticeRow)
+    stmt = sa.select(sa.func.count()).where(
+        _in(session, t.c.key, keys),
+        t.c.created_at == sa.bindparam("stamp", stamp, type_=t.c.created_at.type),
+    )
+    return int(session.execute(stmt).scalar() or 0)
+
+
+def last_sweep_day(session: Session) -> date | None:
+    """The latest day a sweep completed for (the scheduler's start-up catch-up looks here)."""
+    t = _table(SweepRunRow)
+    value: date | None = session.execute(
+        sa.select(sa.func.max(t.c.day)).where(t.c.status == "done")
+    ).scalar()
+    return value
+
+
+def cancel_notices_for_installments(
+    session: Session | Connection, installment_ids: Iterable[int], reason: str = "该期已还清"
+) -> int:
+    """Cancel the queued (pending) loan notices of instalments a payment has just covered.
+
+    Call it with the session or connection of the payment update, in the same transaction (the
+    payments import does), so a paid instalment never keeps a queued reminder; pass the ids of
+    the instalments that became fully paid (all of them on an early full repayment). Notices
+    already claimed by a dispatcher are re-checked by it just before sending. Returns the number
+    of notices cancelled."""
+    ids = sorted({int(i) for i in installment_ids})
+    if not ids:
+        return 0
+    t = _table(NoticeRow)
+    total = 0
+    now = utcnow()
+    for chunk in _chunks(ids):
+        stmt = (
+            sa.update(t)
+            .where(
+                t.c.installment_id.in_(list(chunk)),
+                t.c.status == "pending",
+                t.c.kind.in_(LOAN_NOTICE_KINDS),
+            )
+            .values(status="cancelled", last_error=reason, updated_at=now)
+        )
+        total += int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+    return total

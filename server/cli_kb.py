@@ -1,0 +1,219 @@
+"""`chuangdai ask …` and `chuangdai kb check|eval|calibrate`: the FAQ knowledge base from a shell."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+CHANNELS = ("telegram", "sms")
+
+
+def _policy(name: str | None) -> Any:
+    from knowledge.policy import load_policy
+
+    return load_policy(name or os.environ.get("POLICY", "lanzhou-2013"))
+
+
+def _folder(folder: Path | None) -> Path:
+    import knowledge
+
+    if folder is not None:
+        return folder
+    env = os.environ.get("KNOWLEDGE_DIR")
+    return Path(env) if env else knowledge.PACKAGE_DIR
+
+
+def _load(folder: Path | None, policy: str | None) -> Any:
+    """The knowledge base to use: the process default unless a folder or policy is given."""
+    import knowledge
+
+    if folder is None and policy is None and not os.environ.get("KNOWLEDGE_DIR"):
+        return knowledge.get_default()
+    return knowledge.KnowledgeBase.load(_folder(folder), _policy(policy))
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `ask` and the `kb` group to the chuangdai command line."""
+    kb_app = typer.Typer(
+        name="kb",
+        help="FAQ 知识库：检查、评估、校准。",
+        no_args_is_help=True,
+        add_completion=False,
+    )
+
+    @app.command("ask")
+    def ask(
+        question: str | None = typer.Argument(None, help="要问的问题"),
+        as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
+        channel: str = typer.Option("telegram", "--channel", help="telegram 或 sms"),
+        batch: Path | None = typer.Option(
+            None, "--batch", help="每行一个问题的文本文件；每行输出一个 JSON 对象", exists=True
+        ),
+        folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
+        policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
+    ) -> None:
+        """Ask the FAQ a question (as the bot would answer it)."""
+        from knowledge import KnowledgeError
+
+        if channel not in CHANNELS:
+            raise typer.BadParameter("只能是 telegram 或 sms", param_hint="--channel")
+        if (question is None) == (batch is None):
+            _fail("请给出一个问题，或用 --batch FILE 批量提问。")
+        try:
+            kb = _load(folder, policy)
+        except KnowledgeError as exc:
+            _fail(str(exc))
+        if batch is not None:
+            lines = batch.read_text(encoding="utf-8").splitlines()
+            for line in lines:
+                a = kb.answer(line, channel)
+                if as_json:
+                    typer.echo(json.dumps(a.to_json(), ensure_ascii=False))
+                else:
+                    got = a.entry_id or ("范围外" if a.out_of_scope else "未匹配")
+                    typer.echo(f"{line}\t{got}\t{a.score:.3f}")
+            return
+        assert question is not None
+        a = kb.answer(question, channel)
+        if as_json:
+            typer.echo(json.dumps(a.to_json(), ensure_ascii=False, indent=2))
+            return
+        typer.echo(a.answer)
+        if a.source:
+            typer.echo(f"\n来源：{a.source}")
+        status = a.entry_id or ("范围外" if a.out_of_scope else "未匹配")
+        typer.echo(f"[{status}，置信度 {a.score:.3f}]", err=True)
+
+    @kb_app.command("check")
+    def kb_check(
+        folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
+        policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
+    ) -> None:
+        """Validate the knowledge base: schema, duplicates, SMS length, placeholders."""
+        from knowledge import check_folder
+        from knowledge.schema import parse_folder, placeholder_values
+
+        root = _folder(folder)
+        pol = _policy(policy)
+        problems = check_folder(root, pol)
+        if problems:
+            by_file: dict[str, list[str]] = {}
+            for p in problems:
+                by_file.setdefault(p.file, []).append(str(p))
+            for file, lines in by_file.items():
+                typer.echo(f"== {file}（{len(lines)} 个问题）")
+                for line in lines:
+                    typer.echo(f"  {line}")
+            _fail(f"知识库检查未通过：共 {len(problems)} 个问题。")
+        entries, _ = parse_folder(root, placeholder_values(pol))
+        faq = sum(1 for e in entries if not e.out_of_scope)
+        texts = sum(len(e.texts) for e in entries)
+        typer.echo(
+            f"知识库检查通过：{faq} 条 FAQ，{len(entries) - faq} 条范围外，共 {texts} 个问法。"
+        )
+
+    @kb_app.command("eval")
+    def kb_eval(
+        file: Path = typer.Argument(
+            ..., help="评估集 YAML（questions: [{q, label}]）", exists=True
+        ),
+        as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
+        loo: bool = typer.Option(True, "--loo/--no-loo", help="同时做留一问法交叉验证"),
+        folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
+        policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
+    ) -> None:
+        """Evaluate retrieval on FILE: top-1, top-3, OOD rejection, thresholds, misses."""
+        from knowledge import KnowledgeError
+        from knowledge.evaluation import (
+            leave_one_out,
+            load_questions,
+            markdown_sweep,
+            metrics,
+            oos_ids_of,
+            predict,
+            sweep,
+        )
+
+        try:
+            kb = _load(folder, policy)
+            questions = load_questions(file)
+        except (KnowledgeError, ValueError) as exc:
+            _fail(str(exc))
+        cfg = kb.config
+        oos = oos_ids_of(kb)
+        preds = predict(kb, questions)
+        m = metrics(preds, oos, cfg.threshold, cfg.margin)
+        table = sweep(preds, oos, cfg.margin)
+        loo_m = metrics(leave_one_out(kb), oos, cfg.threshold, cfg.margin) if loo else None
+        if as_json:
+            out: dict[str, Any] = m.to_json()
+            out["sweep"] = [{k: v for k, v in r.to_json().items() if k != "misses"} for r in table]
+            if loo_m is not None:
+                out["loo"] = {k: v for k, v in loo_m.to_json().items() if k != "misses"}
+            typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+            return
+        typer.echo(f"评估集 {file}：{m.n_in} 个域内问题，{m.n_ood} 个域外问题")
+        typer.echo(f"阈值 {cfg.threshold:.2f}，差距 {cfg.margin:.2f}")
+        typer.echo(f"  top-1 准确率（域内，已作答且正确） {m.top1:.1%}")
+        typer.echo(f"  top-1（只看排序）                 {m.top1_raw:.1%}")
+        typer.echo(f"  top-3 召回                        {m.top3:.1%}")
+        typer.echo(f"  域外拒答率                        {m.ood_rejection:.1%}")
+        typer.echo(f"  域外误答率                        {m.false_accept:.1%}")
+        typer.echo(f"  域内答错率                        {m.wrong_answer:.1%}")
+        if loo_m is not None:
+            typer.echo(
+                f"留一问法：top-1 {loo_m.top1:.1%}（排序 {loo_m.top1_raw:.1%}），"
+                f"top-3 {loo_m.top3:.1%}，{loo_m.n_in} 个问法"
+            )
+        typer.echo("\n各阈值下：\n" + markdown_sweep(table))
+        if m.misses:
+            typer.echo(f"\n未答对（{len(m.misses)}）：问题 | 期望 | 实际 | 第一候选 | 置信度")
+            for x in m.misses:
+                typer.echo(f"  {x.question} | {x.expected} | {x.got} | {x.top} | {x.score:.3f}")
+
+    @kb_app.command("calibrate")
+    def kb_calibrate(
+        file: Path | None = typer.Argument(
+            None, help="评估集 YAML（默认 知识库目录/eval/dev.yaml）", show_default=False
+        ),
+        target: float = typer.Option(0.97, "--target", help="域外问题至少拒答的比例"),
+        write: bool = typer.Option(False, "--write", help="写入 retrieval.yaml"),
+        folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
+        policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
+    ) -> None:
+        """Learn the answer/refuse model from the base and pick threshold and margin."""
+        from knowledge import KnowledgeBase, KnowledgeError
+        from knowledge.evaluation import calibrate, load_questions, markdown_sweep, write_config
+
+        root = _folder(folder)
+        try:
+            kb = KnowledgeBase.load(root, _policy(policy))
+            questions = load_questions(file or root / "eval" / "dev.yaml")
+        except (KnowledgeError, ValueError, OSError) as exc:
+            _fail(str(exc))
+        c = calibrate(kb, questions, target)
+        typer.echo(f"阈值 {c.config.threshold:.2f}，差距 {c.config.margin:.2f}")
+        typer.echo(
+            f"  评估集：top-1 {c.dev.top1:.1%}，域外拒答 {c.dev.ood_rejection:.1%}，"
+            f"答错 {c.dev.wrong_answer:.1%}"
+        )
+        typer.echo(f"  留一问法：top-1 {c.loo.top1:.1%}；留一条目：拒答 {c.loeo_rejection:.1%}")
+        typer.echo(markdown_sweep(c.sweep))
+        if write:
+            note = (
+                f"calibrated on {file or 'eval/dev.yaml'}: dev top-1 {c.dev.top1:.3f}, "
+                f"OOD rejection {c.dev.ood_rejection:.3f}, LOO top-1 {c.loo.top1:.3f}"
+            )
+            path = write_config(root, c.config, note)
+            typer.echo(f"已写入 {path}")
+
+    app.add_typer(kb_app, name="kb")

@@ -1,0 +1,164 @@
+"""`chuangdai loans template|import` and `chuangdai payments import`: the spreadsheet importers."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from core.db import session_scope
+from core.importer import ImportReport, import_loans, import_payments, write_template
+from server.bootstrap import get_container
+
+console = Console()
+err_console = Console(stderr=True)
+
+PROGRESS_MIN_ROWS = 2000
+MAX_LISTED_ERRORS = 200
+
+loans_app = typer.Typer(help="贷款台账：导入模板与批量导入。", no_args_is_help=True)
+payments_app = typer.Typer(help="还款记录：批量导入。", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `loans` and `payments` command groups to the main CLI."""
+    app.add_typer(loans_app, name="loans")
+    app.add_typer(payments_app, name="payments")
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "cli"
+
+
+@contextmanager
+def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback drawing a rich bar once the file turns out to be large."""
+    if not enabled:
+        yield None
+        return
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("行"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    )
+    task: list[TaskID] = []
+
+    def update(done: int, total: int) -> None:
+        if total < PROGRESS_MIN_ROWS:
+            return
+        if not task:
+            bar.start()
+            task.append(bar.add_task(label, total=total))
+        bar.update(task[0], completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if task:
+            bar.stop()
+
+
+def _print_report(report: ImportReport, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        style = "green" if report.imported and not report.errors else "yellow"
+        if not report.imported:
+            style = "red"
+        console.print(f"[bold {style}]{report.summary()}[/]")
+        if report.errors:
+            heading = "跳过的错误行：" if report.imported else "错误："
+            console.print(heading)
+            for err in report.errors[:MAX_LISTED_ERRORS]:
+                console.print(f"  · {err}", markup=False, highlight=False, soft_wrap=True)
+            if len(report.errors) > MAX_LISTED_ERRORS:
+                rest = len(report.errors) - MAX_LISTED_ERRORS
+                console.print(f"  …另有{rest}处错误（加 --json 可输出全部）")
+            if not report.imported:
+                console.print("请改正后重新导入；或加 --skip-bad-rows 只导入正确的行。")
+        for warning in report.warnings[:MAX_LISTED_ERRORS]:
+            console.print(f"  ! {warning}", markup=False, highlight=False, soft_wrap=True)
+    if not report.imported:
+        raise typer.Exit(1)
+
+
+@loans_app.command("template")
+def loans_template(
+    path: Path = typer.Argument(Path("贷款导入模板.xlsx"), help="输出文件（.xlsx）"),
+) -> None:
+    """生成导入模板（贷款、还款计划、还款记录三张表，附示例行与说明）。"""
+    out = write_template(path)
+    console.print(f"已生成导入模板：{out}")
+
+
+@loans_app.command("import")
+def loans_import(
+    file: Path = typer.Argument(..., help="贷款文件（CSV 或 XLSX）"),
+    installments: Path | None = typer.Option(
+        None, "--installments", help="银行提供的还款计划文件（可选；不提供时自动生成）"
+    ),
+    skip_bad_rows: bool = typer.Option(
+        False, "--skip-bad-rows", help="跳过有错误的行，导入其余各行"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出导入结果"),
+) -> None:
+    """导入贷款台账（按贷款编号新增或更新；同一文件重复导入不会产生重复数据）。"""
+    container = get_container()
+    container.migrate()
+    with (
+        _progress(not as_json, "导入贷款") as progress,
+        session_scope(container.engine) as session,
+    ):
+        report = import_loans(
+            session,
+            file,
+            installments_path=installments,
+            skip_bad_rows=skip_bad_rows,
+            progress=progress,
+            actor=_actor(),
+        )
+    _print_report(report, as_json)
+
+
+@payments_app.command("import")
+def payments_import(
+    file: Path = typer.Argument(..., help="还款记录文件（CSV 或 XLSX）"),
+    skip_bad_rows: bool = typer.Option(
+        False, "--skip-bad-rows", help="跳过有错误的行，导入其余各行"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出导入结果"),
+) -> None:
+    """导入还款记录（按流水号去重，自动冲抵最早未还的分期）。"""
+    container = get_container()
+    container.migrate()
+    with (
+        _progress(not as_json, "导入还款") as progress,
+        session_scope(container.engine) as session,
+    ):
+        report = import_payments(
+            session, file, skip_bad_rows=skip_bad_rows, progress=progress, actor=_actor()
+        )
+    _print_report(report, as_json)

@@ -1,0 +1,148 @@
+"""Twilio webhooks: POST /sms/inbound (messages in, TwiML out) and POST /sms/status (receipts)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from sqlalchemy.engine import Engine
+
+from sms import replycap
+from sms import status as sms_status
+from sms.media import MediaFetcher, allowed_media_hosts
+from sms.twilio_sender import twilio_configured
+from sms.webhooks import Dialogue, SmsWebhooks, WebhookResponse
+
+if TYPE_CHECKING:
+    from server.bootstrap import Container
+
+log = logging.getLogger(__name__)
+
+MAX_FORM_BYTES = 64 * 1024  # a Twilio webhook form is a few kB
+
+
+def build_webhooks(container: Container) -> SmsWebhooks:
+    settings = container.settings
+    auth = (
+        (settings.twilio_account_sid, settings.twilio_auth_token)
+        if settings.twilio_account_sid and settings.twilio_auth_token
+        else None
+    )
+    media = MediaFetcher(
+        auth=auth,
+        max_bytes=settings.max_upload_mb * 1024 * 1024,
+        allowed_hosts=allowed_media_hosts(settings.twilio_api_base_url),
+    )
+
+    def dialogue() -> Dialogue:
+        holder: Any = container  # `.dialogue`: the Container's DialogueEngine, built on first use
+        engine: Dialogue = holder.dialogue
+        return engine
+
+    return SmsWebhooks(
+        db=container.engine,
+        dialogue=dialogue,
+        auth_token=settings.twilio_auth_token,
+        public_base_url=settings.public_base_url,
+        media=media,
+        signature=settings.sms_signature,
+        replies_per_hour=settings.sms_replies_per_hour,
+    )
+
+
+async def _read_form(request: Request) -> list[tuple[str, str]] | Response:
+    """The urlencoded form (any other body is an empty form), refusing oversized bodies."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        return Response("form too large", status_code=413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_FORM_BYTES:
+            return Response("form too large", status_code=413)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return []
+    try:
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        return Response("form is not valid urlencoded UTF-8", status_code=400)
+
+
+def _path(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _respond(result: WebhookResponse) -> Response:
+    return Response(result.body, status_code=result.status_code, media_type=result.media_type)
+
+
+async def housekeeping(db: Engine, stop: asyncio.Event, every: float = 30.0) -> None:
+    """Apply receipts that arrived before the dispatcher released their notice; prune old rows."""
+    rounds = 0
+    while not stop.is_set():
+        try:
+            applied = await asyncio.to_thread(sms_status.reconcile_all, db)
+            if applied:
+                log.info("sms: %d delivery receipts applied late", applied)
+            if rounds % 120 == 0:  # about hourly
+                await asyncio.to_thread(sms_status.prune_unapplied, db)
+                await asyncio.to_thread(replycap.prune, db)
+        except Exception:
+            log.exception("sms housekeeping failed; retrying later")
+        rounds += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+
+
+def _register_housekeeping(app: FastAPI, container: Container) -> None:
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start(_app: FastAPI) -> None:
+        tasks.append(asyncio.create_task(housekeeping(container.engine, stop)))
+
+    async def shutdown(_app: FastAPI) -> None:
+        stop.set()
+        for task in tasks:
+            await task
+
+    app.state.startup_hooks.append(start)
+    app.state.shutdown_hooks.append(shutdown)
+
+
+def mount(app: FastAPI, container: Container) -> None:
+    router = APIRouter(prefix="/sms", tags=["sms"])
+    webhooks = build_webhooks(container)
+    if container.settings.twilio_auth_token and hasattr(app.state, "startup_hooks"):
+        _register_housekeeping(app, container)
+    if not container.settings.twilio_auth_token:
+        log.warning("SMS: TWILIO_AUTH_TOKEN not set; /sms webhooks answer 503")
+    elif not twilio_configured(container.settings):
+        log.warning("SMS: no TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM; SMS are only logged")
+
+    @router.post("/inbound")
+    async def sms_inbound(request: Request) -> Response:
+        """Twilio inbound message webhook: signature-checked, answered with TwiML."""
+        form = await _read_form(request)
+        if isinstance(form, Response):
+            return form
+        signature = request.headers.get("X-Twilio-Signature")
+        return _respond(await webhooks.inbound(_path(request), form, signature))
+
+    @router.post("/status")
+    async def sms_status(request: Request) -> Response:
+        """Twilio delivery status callback: moves the outbox notice forward only."""
+        form = await _read_form(request)
+        if isinstance(form, Response):
+            return form
+        signature = request.headers.get("X-Twilio-Signature")
+        token = request.headers.get("I-Twilio-Idempotency-Token")
+        return _respond(await webhooks.status(_path(request), form, signature, token))
+
+    app.include_router(router)

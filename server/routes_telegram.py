@@ -1,0 +1,130 @@
+"""The Telegram door: `POST /telegram/webhook` feeding the bot's PTB application.
+
+- no TELEGRAM_BOT_TOKEN → the server runs without the bot and the route answers 404;
+- the `X-Telegram-Bot-Api-Secret-Token` header must equal TELEGRAM_WEBHOOK_SECRET (403 otherwise,
+  and always 403 when no secret is configured): nothing is read or stored before that;
+- malformed JSON or not an Update → 400, nothing stored;
+- an `update_id` already processed → 200 and ignored (ids kept in `inbound_message`);
+- the bot not started yet (Telegram unreachable at start) → 503, so Telegram redelivers;
+- otherwise 200 at once; the update is processed in the background by the application.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from bot.app import BotConfig, TelegramBot
+from bot.store import remember_update
+from core.dialogue.events import EngineResult, InboundEvent
+from server.bootstrap import Container
+
+log = logging.getLogger(__name__)
+WEBHOOK_PATH = "/telegram/webhook"
+MAX_BODY = 1024 * 1024
+
+
+class LazyDialogue:
+    """The container's dialogue engine, built on the first message (not at app creation)."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    def handle(self, event: InboundEvent) -> EngineResult:
+        container: Any = self.container  # `.dialogue` is the Container's DialogueEngine
+        result: EngineResult = container.dialogue.handle(event)
+        return result
+
+
+def build_telegram(container: Container, *, polling: bool = False) -> TelegramBot | None:
+    """The bot from the settings (None without TELEGRAM_BOT_TOKEN)."""
+    from server.staff_services import sms_cost
+
+    config = BotConfig.from_settings(container.settings)
+    if config is None:
+        return None
+    return TelegramBot(
+        config,
+        LazyDialogue(container),
+        container.engine,
+        sms_cost=sms_cost(container),
+        polling=polling,
+    )
+
+
+def telegram_of(container: Container) -> TelegramBot | None:
+    """The process's bot, cached on the container (what a `Container.telegram` cached_property
+    returns: both use the instance's __dict__ under the name "telegram")."""
+    cache = vars(container)
+    if "telegram" not in cache:
+        cache["telegram"] = build_telegram(container)
+    bot: TelegramBot | None = cache["telegram"]
+    return bot
+
+
+def _answer(status: int, detail: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"ok": status == 200, **extra}
+    if detail:
+        body["detail"] = detail
+    return JSONResponse(body, status_code=status)
+
+
+def mount(app: FastAPI, container: Container) -> None:
+    bot = telegram_of(container)
+    if bot is None:
+        log.warning("TELEGRAM_BOT_TOKEN is not set: the server runs without the Telegram bot")
+    else:
+        if not bot.config.webhook_secret:
+            log.warning(
+                "TELEGRAM_WEBHOOK_SECRET is not set: %s refuses every update "
+                "(set it, or use `chuangdai bot poll` for development)",
+                WEBHOOK_PATH,
+            )
+
+        async def start(_app: FastAPI) -> None:
+            await bot.start()
+
+        async def stop(_app: FastAPI) -> None:
+            await bot.stop()
+
+        app.state.startup_hooks.append(start)
+        app.state.shutdown_hooks.append(stop)
+
+    router = APIRouter(tags=["telegram"])
+
+    @router.post(WEBHOOK_PATH, include_in_schema=True)
+    async def telegram_webhook(request: Request) -> JSONResponse:
+        """Telegram Bot API updates (secret-token checked, deduplicated by update_id)."""
+        if bot is None:
+            return _answer(404, "Telegram 机器人未配置")
+        secret = bot.config.webhook_secret or ""
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            return _answer(403, "forbidden")
+        if not bot.ready:
+            return _answer(503, "bot not started")
+        if int(request.headers.get("content-length") or 0) > MAX_BODY:
+            return _answer(413, "too large")
+        try:
+            data = json.loads(await request.body())
+            update_id = data["update_id"]
+            if not isinstance(update_id, int) or isinstance(update_id, bool):
+                raise ValueError("update_id")
+            update = bot.parse(data)
+        except Exception:  # anything that is not an Update: nothing is stored
+            return _answer(400, "malformed update")
+        chat = update.effective_chat
+        address = str(chat.id) if chat else ""
+        fresh = await asyncio.to_thread(remember_update, container.engine, update_id, address)
+        if not fresh:
+            return _answer(200, duplicate=True)
+        await bot.feed(update)
+        return _answer(200)
+
+    app.include_router(router)

@@ -1,0 +1,283 @@
+"""What the console and the staff API share: services from the container, and the operations
+both doors run (so the two cannot drift apart). Every operation runs in one unit of work and
+audits inside it."""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.engine import Engine
+
+import knowledge
+from core import backoffice, dashboard
+from core import broadcast as bc
+from core.audit import audit
+from core.db import session_scope
+from core.faq_additions import add_entry, add_paraphrase
+from core.filestore import FileStore, LocalFileStore
+from core.importer import ImportReport, import_loans, import_payments
+from core.timeutil import local_today
+from knowledge.policy import Policy, load_policy
+from server.auth import StaffPrincipal
+from server.bootstrap import Container
+from sms.segments import DEFAULT_PRICE_YUAN, count_segments, encoding_of
+from sms.templates import decorate
+
+log = logging.getLogger(__name__)
+IMPORT_SUFFIXES = (".csv", ".xlsx", ".xlsm")
+
+
+def policy_of(container: Container) -> Policy:
+    """The active policy (the container's when it has one)."""
+    found: Any = getattr(container, "policy", None)
+    if isinstance(found, Policy):
+        return found
+    return load_policy(container.settings.policy, container.knowledge_path / "policies")
+
+
+def kb_of(container: Container) -> knowledge.KnowledgeBase:
+    """The knowledge base the bot answers from (the container's, else the process default)."""
+    found: Any = getattr(container, "kb", None)
+    if isinstance(found, knowledge.KnowledgeBase):
+        return found
+    cache = vars(container)
+    if "kb" not in cache:
+        folder = container.knowledge_path
+        if folder.resolve() == knowledge.PACKAGE_DIR.resolve():
+            cache["kb"] = knowledge.get_default()
+        else:
+            cache["kb"] = knowledge.KnowledgeBase.load(folder, policy_of(container))
+    kb: knowledge.KnowledgeBase = cache["kb"]
+    return kb
+
+
+def files_of(container: Container) -> FileStore:
+    found: Any = getattr(container, "files", None)
+    if found is not None and hasattr(found, "get"):
+        store: FileStore = found
+        return store
+    return LocalFileStore(container.settings.documents_path)
+
+
+def sms_cost(container: Container) -> bc.SmsCost:
+    """Signature, unsubscribe hint, segments and price exactly as the SMS sender applies them."""
+    s = container.settings
+    price = Decimal(str(getattr(s, "sms_segment_price_yuan", DEFAULT_PRICE_YUAN)))
+
+    def final(text: str) -> str:
+        return decorate(
+            text,
+            kind="broadcast",
+            signature=s.sms_signature,
+            unsubscribe_hint=s.sms_unsubscribe_hint,
+        )
+
+    return bc.SmsCost(
+        decorate=final, segments=count_segments, price_per_segment_yuan=price, encoding=encoding_of
+    )
+
+
+def threshold(container: Container) -> int:
+    return int(container.settings.broadcast_confirm_threshold)
+
+
+def build_dashboard(container: Container, today: date | None = None) -> dashboard.Dashboard:
+    policy = policy_of(container)
+    steps = {kind: policy.step_days(kind) for kind in ("individual", "enterprise")}
+    with session_scope(container.engine) as s:
+        return dashboard.build(
+            s,
+            step_days=steps,
+            calendar=container.calendar,
+            today=today or local_today(),
+            fund_yuan=container.settings.guarantee_fund_yuan,
+        )
+
+
+def run_fan_out(engine: Engine, broadcast_id: int, sms: bc.SmsCost) -> None:
+    """Background task after a send/confirm: queue the broadcast now (errors logged; the
+    periodic worker resumes an interrupted fan-out)."""
+    try:
+        bc.fan_out(engine, broadcast_id, sms=sms)
+    except Exception:
+        log.exception("broadcast %s fan-out failed; it will be resumed", broadcast_id)
+
+
+# --- uploads ------------------------------------------------------------------------------------
+
+
+class UploadRefused(ValueError):
+    """An upload we refuse before importing; the message is Chinese."""
+
+
+_SAFE = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
+
+
+def safe_name(filename: str | None, fallback: str) -> str:
+    name = Path(filename or "").name.strip()
+    name = _SAFE.sub("_", name)[:100].lstrip(".")
+    return name or fallback
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+def _check(upload: Upload, max_bytes: int) -> None:
+    if not upload.data:
+        raise UploadRefused(f"文件 {upload.filename} 是空的")
+    if len(upload.data) > max_bytes:
+        raise UploadRefused(f"文件 {upload.filename} 超过 {max_bytes // (1024 * 1024)}MB")
+    if not upload.filename.lower().endswith(IMPORT_SUFFIXES):
+        raise UploadRefused("只接受 CSV 或 XLSX 文件（.csv / .xlsx）")
+
+
+def run_import(
+    container: Container,
+    kind: str,
+    main: Upload,
+    *,
+    installments: Upload | None = None,
+    skip_bad_rows: bool = False,
+    actor: str,
+) -> ImportReport:
+    """Import uploaded loans or payments with the CLI's importer (same checks, same report)."""
+    max_bytes = max(container.settings.max_upload_mb, 1) * 1024 * 1024 * 5
+    _check(main, max_bytes)
+    if installments is not None:
+        _check(installments, max_bytes)
+    with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
+        folder = Path(tmp)
+        main_path = folder / main.filename
+        main_path.write_bytes(main.data)
+        inst_path = None
+        if installments is not None:
+            (folder / "installments").mkdir()
+            inst_path = folder / "installments" / installments.filename
+            inst_path.write_bytes(installments.data)
+        with session_scope(container.engine) as s:
+            if kind == "loans":
+                report = import_loans(
+                    s, main_path, inst_path, skip_bad_rows=skip_bad_rows, actor=actor
+                )
+            else:
+                report = import_payments(s, main_path, skip_bad_rows=skip_bad_rows, actor=actor)
+            audit(
+                s,
+                actor,
+                f"import.{kind}",
+                "import",
+                main.filename[:64],
+                after={**report.counts(), "imported": report.imported},
+            )
+    return report
+
+
+# --- operations shared by the console and the API ------------------------------------------------
+
+
+def document_response(
+    container: Container, app_id: int, item_id: int, user: StaffPrincipal
+) -> Response:
+    """Stream one stored document to an authorised staff user (audited)."""
+    with session_scope(container.engine) as s:
+        try:
+            item = backoffice.document(s, app_id, item_id)
+        except backoffice.BackofficeError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+        audit(s, user.username, "document.view", "document_item", item.id)
+        key, ctype, filename = item.storage_key, item.content_type, item.filename
+    assert key is not None
+    try:
+        data = files_of(container).get(key)
+    except (OSError, ValueError):
+        return JSONResponse({"detail": "文件已丢失，请联系管理员"}, status_code=404)
+    safe = quote(filename or f"document-{item_id}")
+    return Response(
+        data,
+        media_type=ctype or "application/octet-stream",
+        headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{safe}",
+            "Cache-Control": "no-store, private",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+        },
+    )
+
+
+def add_paraphrase_for(
+    container: Container, normalized: str, entry_id: str, text: str, actor: str
+) -> str:
+    placeholders = policy_of(container).placeholders()
+    written = add_paraphrase(container.knowledge_path, entry_id.strip(), text, placeholders)
+    with session_scope(container.engine) as s:
+        audit(
+            s,
+            actor,
+            "knowledge.paraphrase",
+            "faq_entry",
+            written,
+            after={"entry_id": entry_id, "paraphrase": text.strip()},
+        )
+        if normalized:
+            backoffice.resolve_group(
+                s, normalized, status="resolved", actor=actor, note={"entry_id": written}
+            )
+    return written
+
+
+def add_entry_for(container: Container, normalized: str, fields: dict[str, Any], actor: str) -> str:
+    placeholders = policy_of(container).placeholders()
+    written = add_entry(
+        container.knowledge_path,
+        entry_id=str(fields.get("entry_id") or ""),
+        question=str(fields.get("question") or ""),
+        paraphrases=list(fields.get("paraphrases") or []),
+        answer=str(fields.get("answer") or ""),
+        short=str(fields.get("short") or ""),
+        source=str(fields.get("source") or ""),
+        tags=list(fields.get("tags") or []),
+        handoff=bool(fields.get("handoff")),
+        placeholders=placeholders,
+    )
+    with session_scope(container.engine) as s:
+        audit(
+            s,
+            actor,
+            "knowledge.entry",
+            "faq_entry",
+            written,
+            after={"question": fields.get("question")},
+        )
+        if normalized:
+            backoffice.resolve_group(
+                s, normalized, status="resolved", actor=actor, note={"entry_id": written}
+            )
+    return written
+
+
+def reload_kb(container: Container, actor: str) -> tuple[bool, int]:
+    kb = kb_of(container)
+    changed = kb.reload()
+    count = len(kb.entries)
+    with session_scope(container.engine) as s:
+        audit(
+            s,
+            actor,
+            "knowledge.reload",
+            "knowledge",
+            None,
+            after={"changed": changed, "entries": count},
+        )
+    return changed, count

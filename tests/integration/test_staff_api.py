@@ -1,0 +1,480 @@
+"""The staff API and the console's security: each role may do what it should and nothing more;
+CSRF missing/wrong → 403; absent or bad tokens → 401; every action is audited."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from core.models import (
+    ApplicationRow,
+    AuditEventRow,
+    DocumentItemRow,
+    NoticeRow,
+    StaffUserRow,
+    UnansweredQuestionRow,
+)
+from server.app import create_app
+from server.bootstrap import Container, set_container
+from tests.staff_seed import PASSWORD, PNG, World, make_container, mount_staff, seed
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "import"
+
+
+@pytest.fixture
+def served(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container, World]]:
+    container = make_container(db_url, tmp_path)
+    world = seed(container.engine, container.settings.documents_path)
+    app = mount_staff(create_app(container, migrate=False), container)
+    with TestClient(app) as client:
+        yield client, container, world
+    set_container(None)
+    container.engine.dispose()
+
+
+def bearer(world: World, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world.tokens[who]}"}
+
+
+def audits(container: Container, action: str) -> list[AuditEventRow]:
+    with Session(container.engine) as s:
+        return list(
+            s.exec(
+                select(AuditEventRow)
+                .where(AuditEventRow.action == action)
+                .order_by(col(AuditEventRow.id))
+            )
+        )
+
+
+def notices(container: Container, **where: Any) -> list[NoticeRow]:
+    with Session(container.engine) as s:
+        stmt = select(NoticeRow).order_by(col(NoticeRow.id))
+        for k, v in where.items():
+            stmt = stmt.where(getattr(NoticeRow, k) == v)
+        return list(s.exec(stmt))
+
+
+# --- tokens ---------------------------------------------------------------------------------------
+
+
+def test_absent_or_bad_tokens_are_401(served: tuple[TestClient, Container, World]) -> None:
+    client, _, world = served
+    r = client.get("/api/staff/me")
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+    assert client.get("/api/staff/me", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert client.get("/api/staff/me", headers={"Authorization": "Basic eDp5"}).status_code == 401
+    # the console cookie is no API credential
+    assert client.post("/api/staff/broadcasts", json={"title": "t", "body": "b"}).status_code == 401
+    r = client.get("/api/staff/me", headers=bearer(world, "vera"))
+    assert r.status_code == 200 and r.json()["role"] == "viewer"
+
+
+def test_openapi_documents_the_staff_api(served: tuple[TestClient, Container, World]) -> None:
+    client, _, _ = served
+    spec = client.get("/openapi.json").json()
+    paths = spec["paths"]
+    assert "/api/staff/broadcasts/{bid}/confirm" in paths
+    assert paths["/api/staff/me"]["get"]["summary"] or paths["/api/staff/me"]["get"]["description"]
+    assert "StaffToken" in spec["components"]["securitySchemes"]
+    assert not any(p.startswith("/console") for p in paths)
+
+
+# --- viewer -------------------------------------------------------------------------------------
+
+
+def test_viewer_reads_everything_and_changes_nothing(
+    served: tuple[TestClient, Container, World],
+) -> None:
+    client, container, w = served
+    h = bearer(w, "vera")
+    for path in (
+        "/api/staff/dashboard",
+        "/api/staff/applications",
+        f"/api/staff/applications/{w.app_id}",
+        f"/api/staff/applications/{w.app_id}/documents/{w.doc_png}/file",
+        "/api/staff/loans",
+        f"/api/staff/loans/{w.overdue_loan}",
+        "/api/staff/notices",
+        "/api/staff/handoff",
+        f"/api/staff/handoff/{w.ticket_id}",
+        "/api/staff/knowledge/unanswered",
+        "/api/staff/knowledge/entries",
+        "/api/staff/broadcasts",
+    ):
+        assert client.get(path, headers=h).status_code == 200, path
+    forbidden = [
+        ("post", f"/api/staff/applications/{w.app_id}/documents/{w.doc_png}/review",
+         {"decision": "accept"}),
+        ("post", f"/api/staff/applications/{w.app_id}/advance", {}),
+        ("post", "/api/staff/broadcasts", {"title": "t", "body": "b"}),
+        ("post", f"/api/staff/handoff/{w.ticket_id}/reply", {"text": "您好"}),
+        ("post", f"/api/staff/handoff/{w.ticket_id}/close", None),
+        ("post", "/api/staff/knowledge/reload", None),
+        ("post", "/api/staff/notices/requeue", {"ids": [1]}),
+        ("get", "/api/staff/users", None),
+        ("get", "/api/staff/audit", None),
+        ("post", "/api/staff/users", {"username": "x1x", "password": "p" * 12, "role": "admin"}),
+    ]
+    for method, path, body in forbidden:
+        r = client.request(method, path, headers=h, json=body)
+        assert r.status_code == 403, (path, r.status_code)
+        assert "权限" in r.json()["detail"]
+    with Session(container.engine) as s:
+        assert all(d.status != "accepted" for d in s.exec(select(DocumentItemRow)))
+    assert notices(container) == []
+
+
+# --- officer ------------------------------------------------------------------------------------
+
+
+def test_officer_reviews_documents_and_moves_the_stage(
+    served: tuple[TestClient, Container, World],
+) -> None:
+    client, container, w = served
+    h = bearer(w, "alice")
+    base = f"/api/staff/applications/{w.app_id}"
+    detail = client.get(base, headers=h).json()
+    assert detail["precheck"]["eligible"] is True and detail["next_stage"] == "street_review"
+    assert detail["person"]["id_number"] == "620102********0116"
+    r = client.get(f"{base}/documents/{w.doc_png}/file", headers=h)
+    assert r.status_code == 200 and r.content == PNG and r.headers["content-type"] == "image/png"
+    assert audits(container, "document.view")[-1].actor == "alice"
+
+    r = client.post(f"{base}/documents/{w.doc_pdf}/review", headers=h, json={"decision": "reject"})
+    assert r.status_code == 409 and "原因" in r.json()["detail"]
+    r = client.post(
+        f"{base}/documents/{w.doc_pdf}/review",
+        headers=h,
+        json={"decision": "reject", "reason": "证件照片模糊"},
+    )
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    assert r.json()["applicant_notified"] is True
+    r = client.post(f"{base}/documents/{w.doc_png}/review", headers=h, json={"decision": "accept"})
+    assert r.json()["status"] == "accepted"
+    r = client.post(
+        f"{base}/documents/{w.doc_missing}/review", headers=h, json={"decision": "accept"}
+    )
+    assert r.status_code == 409 and "尚未提交" in r.json()["detail"]
+
+    sent = notices(container, kind="review")
+    assert [n.template for n in sent] == ["document_rejected", "document_accepted"]
+    assert all(n.channel == "telegram" and n.address == "700001" for n in sent)
+    assert "证件照片模糊" in sent[0].text and "第2项" in sent[0].text
+
+    r = client.post(f"{base}/advance", headers=h, json={"note": "社区已推荐"})
+    assert r.status_code == 200 and r.json()["stage"] == "street_review"
+    stage_notice = notices(container, template="stage_changed")
+    assert len(stage_notice) == 1 and "乡镇（街道）复核" in stage_notice[0].text
+    r = client.post(f"{base}/advance", headers=h, json={"to_stage": "disbursed"})
+    assert r.status_code == 409
+    reject = audits(container, "document.reject")[-1]
+    assert reject.before == {"status": "received", "reject_reason": None}
+    assert reject.after == {"status": "rejected", "reject_reason": "证件照片模糊"}
+    stage = audits(container, "application.stage")[-1]
+    assert stage.actor == "alice" and stage.before == {"stage": "community_review"}
+
+
+def test_officer_handoff_reply_is_relayed_then_closed(
+    served: tuple[TestClient, Container, World],
+) -> None:
+    client, container, w = served
+    h = bearer(w, "bob")
+    r = client.post(f"/api/staff/handoff/{w.ticket_id}/reply", headers=h, json={"text": "已受理"})
+    assert r.status_code == 200
+    relay = notices(container, kind="relay")
+    assert len(relay) == 1 and relay[0].address == "700001" and "已受理" in relay[0].text
+    detail = client.get(f"/api/staff/handoff/{w.ticket_id}", headers=h).json()
+    assert detail["messages"][-1]["delivery"] == "pending"
+    assert client.post(f"/api/staff/handoff/{w.ticket_id}/close", headers=h).json()["status"] == (
+        "closed"
+    )
+    r = client.post(f"/api/staff/handoff/{w.ticket_id}/reply", headers=h, json={"text": "再见"})
+    assert r.status_code == 409
+    assert client.get("/api/staff/handoff", headers=h).json()["total"] == 0
+
+
+def test_broadcast_needs_a_second_officer_above_the_threshold(
+    served: tuple[TestClient, Container, World],
+) -> None:
+    client, container, w = served
+    alice, bob = bearer(w, "alice"), bearer(w, "bob")
+    body = {
+        "title": "政策调整通知",
+        "body": "创业担保贷款个人额度调整，详情请咨询社区。",
+        "audience": {"group": "all", "channels": ["telegram", "sms"]},
+    }
+    created = client.post("/api/staff/broadcasts", headers=alice, json=body)
+    assert created.status_code == 201
+    bid = created.json()["id"]
+    pv = client.get(f"/api/staff/broadcasts/{bid}/preview", headers=bearer(w, "vera")).json()
+    assert pv["audience"] == {"total": 2, "telegram": 2, "sms": 0}
+    assert pv["excluded"]["opted_out"] == 1
+    assert pv["sms_text"].startswith(container.settings.sms_signature)
+    assert pv["sms_text"].endswith(container.settings.sms_unsubscribe_hint)
+    assert pv["sms_segments"] >= 1 and pv["needs_second_person"] is True
+
+    sent = client.post(f"/api/staff/broadcasts/{bid}/send", headers=alice)
+    assert sent.json()["status"] == "pending_confirm"
+    assert notices(container, kind="broadcast") == []
+    r = client.post(f"/api/staff/broadcasts/{bid}/confirm", headers=alice)
+    assert r.status_code == 409 and "另一位" in r.json()["detail"]
+    r = client.post(f"/api/staff/broadcasts/{bid}/confirm", headers=bearer(w, "vera"))
+    assert r.status_code == 403
+    r = client.post(f"/api/staff/broadcasts/{bid}/confirm", headers=bob)
+    assert r.status_code == 200 and r.json()["confirmed_by"] == "bob"
+    queued = notices(container, kind="broadcast")  # the background fan-out ran
+    assert sorted(n.key for n in queued) == sorted(
+        [f"broadcast:{bid}:{w.chat_identity}", f"broadcast:{bid}:{w.loose_identity}"]
+    )
+    got = client.get(f"/api/staff/broadcasts/{bid}", headers=alice).json()
+    assert got["status"] == "queued" and got["progress"]["queued"] == 2
+    cancelled = client.post(f"/api/staff/broadcasts/{bid}/cancel", headers=bob).json()
+    assert cancelled["cancelled_notices"] == 2 and cancelled["status"] == "cancelled"
+    actions = [a.action for a in audits(container, "broadcast.confirm")]
+    assert actions == ["broadcast.confirm"]
+
+
+def test_imports_by_upload_show_row_errors(served: tuple[TestClient, Container, World]) -> None:
+    client, _, w = served
+    h = bearer(w, "alice")
+    bad = (FIXTURES / "loans_bad.csv").read_bytes()
+    r = client.post(
+        "/api/staff/imports/loans", headers=h, files={"file": ("loans_bad.csv", bad, "text/csv")}
+    )
+    assert r.status_code == 422
+    report = r.json()
+    assert report["imported"] is False and report["errors"]
+    first = report["errors"][0]
+    assert first["file"] == "loans_bad.csv" and "第" in first["text"]
+    ok = (FIXTURES / "loans_ok.csv").read_bytes()
+    r = client.post(
+        "/api/staff/imports/loans", headers=h, files={"file": ("loans_ok.csv", ok, "text/csv")}
+    )
+    assert r.status_code == 200 and r.json()["created"] >= 1
+    pays = (FIXTURES / "payments.csv").read_bytes()
+    r = client.post(
+        "/api/staff/imports/payments",
+        headers=h,
+        files={"file": ("payments.csv", pays, "text/csv")},
+    )
+    assert r.status_code in (200, 422) and "summary" in r.json()
+    r = client.post(
+        "/api/staff/imports/loans", headers=h, files={"file": ("x.exe", b"MZ", "application/x")}
+    )
+    assert r.status_code == 422 and "CSV" in r.json()["detail"]
+
+
+def test_knowledge_paraphrase_validated_then_reloaded(
+    served: tuple[TestClient, Container, World],
+) -> None:
+    client, container, w = served
+    h = bearer(w, "alice")
+    before_ids = {e["id"] for e in client.get("/api/staff/knowledge/entries", headers=h).json()}
+    assert "amount_individual" in before_ids and "office_hours" not in before_ids
+    groups = client.get("/api/staff/knowledge/unanswered", headers=h).json()["items"]
+    assert groups[0]["count"] == 2 and groups[0]["normalized"] == w.unanswered
+    r = client.post(
+        "/api/staff/knowledge/paraphrase",
+        headers=h,
+        json={"entry_id": "amount_individual", "text": "额度到底能批多少", "normalized": w.unanswered},
+    )
+    assert r.status_code == 200 and r.json()["entry_id"] == "amount_individual_staff"
+    path = container.knowledge_path / "faq" / "staff_additions.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert data["entries"][0]["id"] == "amount_individual_staff"
+    with Session(container.engine) as s:
+        statuses = {q.status for q in s.exec(select(UnansweredQuestionRow)) if q.normalized == w.unanswered}
+        assert statuses == {"resolved"}
+    # a broken entry is refused by the loader's checks and nothing is written
+    before = path.read_text(encoding="utf-8")
+    r = client.post(
+        "/api/staff/knowledge/entries",
+        headers=h,
+        json={"id": "bad_entry", "question": "上班时间", "answer": "见{no_such_placeholder}",
+              "short": "见官网", "source": "员工补充"},
+    )
+    assert r.status_code == 422 and "占位符" in r.json()["detail"]
+    assert path.read_text(encoding="utf-8") == before
+    r = client.post(
+        "/api/staff/knowledge/entries",
+        headers=h,
+        json={"id": "office_hours", "question": "你们几点下班",
+              "paraphrases": ["办公时间是几点", "周末上班吗"],
+              "answer": "工作日办公，具体时间请咨询{office}。", "short": "工作日办公。",
+              "source": "{policy_doc}", "normalized": "几点 下班"},
+    )
+    assert r.status_code == 200, r.text
+    r = client.post("/api/staff/knowledge/reload", headers=h)
+    assert r.status_code == 200 and r.json()["reloaded"] is True
+    ids = {e["id"] for e in client.get("/api/staff/knowledge/entries", headers=h).json()}
+    assert {"office_hours", "amount_individual_staff"} <= ids
+
+
+# --- admin --------------------------------------------------------------------------------------
+
+
+def test_only_admins_manage_staff(served: tuple[TestClient, Container, World]) -> None:
+    client, container, w = served
+    officer, admin = bearer(w, "alice"), bearer(w, "admin1")
+    assert client.get("/api/staff/users", headers=officer).status_code == 403
+    new = {"username": "carol", "password": "a-long-password", "role": "viewer"}
+    assert client.post("/api/staff/users", headers=officer, json=new).status_code == 403
+    r = client.post("/api/staff/users", headers=admin, json=new)
+    assert r.status_code == 201 and r.json()["role"] == "viewer"
+    carol = r.json()["id"]
+    token = client.post(f"/api/staff/users/{carol}/token", headers=admin).json()["token"]
+    ch = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/staff/me", headers=ch).json()["username"] == "carol"
+    r = client.patch(f"/api/staff/users/{carol}", headers=admin, json={"role": "officer"})
+    assert r.json()["role"] == "officer"
+    r = client.patch(f"/api/staff/users/{carol}", headers=admin, json={"active": False})
+    assert r.json()["active"] is False
+    assert client.get("/api/staff/me", headers=ch).status_code == 401
+    # the last active admin cannot be demoted
+    r = client.patch(f"/api/staff/users/{w.user_ids['admin1']}", headers=admin,
+                     json={"role": "viewer"})
+    assert r.status_code == 409 and "管理员" in r.json()["detail"]
+    log = client.get("/api/staff/audit?action=staff.", headers=admin).json()["items"]
+    updates = [e for e in log if e["action"] == "staff.update"]
+    assert [(e["before"]["role"], e["after"]["role"], e["after"]["active"]) for e in updates] == [
+        ("officer", "officer", False),
+        ("viewer", "officer", True),
+    ]
+    assert {e["actor"] for e in updates} == {"admin1"} and updates[0]["at"]
+    with Session(container.engine) as s:
+        assert s.exec(select(StaffUserRow).where(StaffUserRow.username == "carol")).one().active is False
+
+
+# --- console: sessions, CSRF, roles -------------------------------------------------------------
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Log in through the form; returns the CSRF token of the session."""
+    page = client.get("/console/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    r = client.post(
+        "/console/login",
+        data={"username": username, "password": password, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    dash = client.get("/console/dashboard")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', dash.text)
+    assert found is not None
+    return found.group(1)
+
+
+def test_console_login_requires_csrf_and_right_password(
+    served: tuple[TestClient, Container, World],
+) -> None:
+    client, container, _ = served
+    r = client.get("/console/dashboard", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/console/login")
+    client.get("/console/login")
+    r = client.post("/console/login", data={"username": "alice", "password": PASSWORD})
+    assert r.status_code == 403
+    r = client.post(
+        "/console/login",
+        data={"username": "alice", "password": PASSWORD, "csrf_token": "forged"},
+    )
+    assert r.status_code == 403
+    page = client.get("/console/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    r = client.post(
+        "/console/login",
+        data={"username": "alice", "password": "wrong-password", "csrf_token": token.group(1)},
+    )
+    assert r.status_code == 401 and "用户名或密码不正确" in r.text
+    assert audits(container, "staff.login_failed")[-1].object_id == "alice"
+    login(client, "alice")
+    assert client.get("/console/dashboard").status_code == 200
+
+
+def test_console_post_without_or_with_wrong_csrf_is_403(
+    served: tuple[TestClient, Container, World],
+) -> None:
+    client, container, w = served
+    csrf = login(client, "alice")
+    url = f"/console/applications/{w.app_id}/documents/{w.doc_png}/review"
+    assert client.post(url, data={"decision": "accept"}).status_code == 403
+    r = client.post(url, data={"decision": "accept", "csrf_token": "0" * 64})
+    assert r.status_code == 403 and "CSRF" in r.text
+    with Session(container.engine) as s:
+        assert s.get(DocumentItemRow, w.doc_png).status == "received"  # type: ignore[union-attr]
+    r = client.post(url, data={"decision": "accept", "csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    with Session(container.engine) as s:
+        assert s.get(DocumentItemRow, w.doc_png).status == "accepted"  # type: ignore[union-attr]
+    # logging out ends the session on the server: the old cookie no longer works
+    cookie = client.cookies.get("cd_session")
+    assert client.post("/console/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+    client.cookies.set("cd_session", cookie or "", path="/console")
+    assert client.get("/console/dashboard", follow_redirects=False).status_code == 303
+
+
+def test_console_viewer_cannot_change_and_officer_cannot_manage_staff(
+    served: tuple[TestClient, Container, World],
+) -> None:
+    client, container, w = served
+    csrf = login(client, "vera")
+    page = client.get(f"/console/applications/{w.app_id}")
+    assert page.status_code == 200 and "通过</button>" not in page.text
+    r = client.post(
+        f"/console/applications/{w.app_id}/advance", data={"csrf_token": csrf}
+    )
+    assert r.status_code == 403 and "只读" in r.text
+    with Session(container.engine) as s:
+        assert s.get(ApplicationRow, w.app_id).stage == "community_review"  # type: ignore[union-attr]
+    client.cookies.clear()
+    csrf = login(client, "alice")
+    assert client.get("/console/staff").status_code == 403
+    r = client.post(
+        "/console/staff",
+        data={"csrf_token": csrf, "username": "mallory", "role": "admin", "password": "x" * 12},
+    )
+    assert r.status_code == 403
+    client.cookies.clear()
+    csrf = login(client, "admin1")
+    r = client.post(
+        "/console/staff",
+        data={"csrf_token": csrf, "username": "mallory", "role": "viewer", "password": "x" * 12},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert "mallory" in client.get("/console/staff").text
+
+
+def test_console_pages_render(served: tuple[TestClient, Container, World]) -> None:
+    client, _, w = served
+    login(client, "admin1")
+    for path in (
+        "/console/dashboard",
+        "/console/applications?stage=community_review",
+        f"/console/applications/{w.app_id}",
+        "/console/loans?overdue=true",
+        f"/console/loans/{w.overdue_loan}",
+        "/console/imports",
+        "/console/notices?status=pending",
+        "/console/handoff",
+        f"/console/handoff/{w.ticket_id}",
+        "/console/knowledge",
+        "/console/broadcasts",
+        "/console/broadcasts/new",
+        "/console/staff",
+        "/console/audit",
+    ):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert "script-src 'nonce-" in r.headers["content-security-policy"]
+    dash = client.get("/console/dashboard").text
+    assert "<svg" in dash and "31–90天" in dash and "第十二条" in dash

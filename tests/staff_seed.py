@@ -1,0 +1,222 @@
+"""A small world for the staff side's tests: staff users of each role, people on each channel,
+an application with stored documents, loans (one overdue), a hand-off ticket and unanswered
+questions. Used by tests/integration/test_staff_api.py, test_broadcast.py and the browser test."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+import knowledge
+from core.db import session_scope
+from core.filestore import LocalFileStore
+from core.handoff import open_ticket
+from core.models import (
+    ApplicationRow,
+    ApplicationStageRow,
+    ChannelIdentityRow,
+    DocumentItemRow,
+    InstallmentRow,
+    LoanRow,
+    PersonRow,
+    Stage,
+    UnansweredQuestionRow,
+)
+from core.settings import Settings
+from core.staff import create_staff, issue_api_token
+from core.timeutil import local_today, utcnow
+from server.bootstrap import Container
+
+PASSWORD = "correct-horse-battery"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 200
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+FIXTURE_KB = Path(__file__).resolve().parent / "fixtures" / "kb"
+
+
+def knowledge_copy(tmp: Path) -> Path:
+    """A writable knowledge folder: the packaged policies, calendar, synonyms and dictionary with
+    the small FAQ of tests/fixtures/kb (fast to index)."""
+    src = knowledge.PACKAGE_DIR
+    dst = tmp / "knowledge"
+    dst.mkdir()
+    for name in ("policies", "calendar", "templates"):
+        if (src / name).exists():
+            shutil.copytree(src / name, dst / name)
+    for name in ("synonyms.yaml", "userdict.txt", "retrieval.yaml"):
+        if (src / name).exists():
+            shutil.copyfile(src / name, dst / name)
+    shutil.copytree(FIXTURE_KB / "faq", dst / "faq")
+    return dst
+
+
+def make_container(db_url: str, tmp: Path, **over: Any) -> Container:
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "data_dir": tmp,
+        "knowledge_dir": knowledge_copy(tmp),
+        "scheduler_enabled": False,
+        "broadcast_confirm_threshold": 1,
+        "secret_key": "test-secret-key-for-the-staff-console",
+        "quiet_hours_start": "00:00",
+        "quiet_hours_end": "00:00",
+        "guarantee_fund_yuan": 100_000,
+    }
+    values.update(over)
+    return Container(Settings(_env_file=None, **values))  # type: ignore[call-arg]
+
+
+def mount_staff(app: FastAPI, container: Container) -> FastAPI:
+    """Mount the console and the staff API unless server/app.py already does."""
+    from server import routes_console, routes_staff_api
+
+    paths = {getattr(r, "path", "") for r in app.routes}
+    if "/api/staff/me" not in paths:
+        routes_staff_api.mount(app, container)
+    if "/console/login" not in paths:
+        routes_console.mount(app, container)
+    return app
+
+
+@dataclass
+class World:
+    tokens: dict[str, str] = field(default_factory=dict)
+    user_ids: dict[str, int] = field(default_factory=dict)
+    app_id: int = 0
+    doc_png: int = 0
+    doc_pdf: int = 0
+    doc_missing: int = 0
+    chat_person: int = 0
+    phone_person: int = 0
+    opted_person: int = 0
+    loose_identity: int = 0
+    chat_identity: int = 0
+    overdue_loan: int = 0
+    current_loan: int = 0
+    ticket_id: int = 0
+    unanswered: str = ""
+
+
+STAFF = (("admin1", "admin"), ("alice", "officer"), ("bob", "officer"), ("vera", "viewer"))
+
+
+def seed(engine: Engine, files_root: Path) -> World:
+    w = World()
+    store = LocalFileStore(files_root)
+    today = local_today()
+    with session_scope(engine) as s:
+        for name, role in STAFF:
+            user = create_staff(s, name, PASSWORD, role, display_name=name.title())
+            assert user.id is not None
+            w.user_ids[name] = user.id
+            w.tokens[name] = issue_api_token(s, user, "test")
+
+        # a person who linked a verified Telegram chat and applied
+        p1 = PersonRow(name="张建国", phone="+8613893100001", district="城关区",
+                       id_number="620102198503150116")
+        # a borrower known only by the phone number on file (overdue loan)
+        p2 = PersonRow(name="王秀兰", phone="+8613893100002", district="七里河区")
+        # a borrower who opted out by SMS
+        p3 = PersonRow(name="李明", phone="+8613893100003", district="城关区")
+        s.add_all([p1, p2, p3])
+        s.flush()
+        assert p1.id and p2.id and p3.id
+        w.chat_person, w.phone_person, w.opted_person = p1.id, p2.id, p3.id
+        chat = ChannelIdentityRow(channel="telegram", address="700001", person_id=p1.id,
+                                  verified=True)
+        opted = ChannelIdentityRow(channel="sms", address="+8613893100003", person_id=p3.id,
+                                   verified=True, opted_out=True, opted_out_at=utcnow())
+        loose = ChannelIdentityRow(channel="telegram", address="700009")
+        s.add_all([chat, opted, loose])
+        s.flush()
+        assert chat.id and loose.id
+        w.chat_identity, w.loose_identity = chat.id, loose.id
+
+        precheck = {
+            "eligible": True,
+            "max_amount": 50000,
+            "max_term_months": 24,
+            "reasons": [],
+            "documents": ["身份证", "就业失业登记证", "营业执照"],
+            "subsidy": "规定期限内的个人贷款全额贴息",
+            "next_steps": "携带材料到社区",
+            "expected_by": (today + timedelta(days=20)).isoformat(),
+        }
+        app = ApplicationRow(
+            person_id=p1.id,
+            identity_id=chat.id,
+            applicant_type="individual",
+            category="unemployed",
+            profile={"applicant_type": "individual", "amount": 50000},
+            precheck=precheck,
+            requested_amount_fen=5_000_000,
+            requested_term_months=24,
+            district="城关区",
+            stage=Stage.COMMUNITY_REVIEW,
+            stage_changed_at=utcnow() - timedelta(days=30),
+        )
+        s.add(app)
+        s.flush()
+        assert app.id
+        w.app_id = app.id
+        s.add(ApplicationStageRow(application_id=app.id, stage=Stage.DRAFT, actor="applicant"))
+        docs = []
+        for code, label, data, ctype in (
+            ("d01", "身份证", PNG, "image/png"),
+            ("d02", "就业失业登记证", PDF, "application/pdf"),
+            ("d03", "营业执照", None, None),
+        ):
+            item = DocumentItemRow(application_id=app.id, code=code, label=label)
+            if data is not None:
+                item.status = "received"
+                item.storage_key = store.put(data, "png" if ctype == "image/png" else "pdf")
+                item.content_type = ctype
+                item.filename = f"{label}.{'png' if ctype == 'image/png' else 'pdf'}"
+                item.size_bytes = len(data)
+                item.received_at = utcnow()
+            s.add(item)
+            docs.append(item)
+        s.flush()
+        w.doc_png, w.doc_pdf, w.doc_missing = (int(d.id or 0) for d in docs)
+
+        def loan(no: str, person: int, due: date) -> int:
+            row = LoanRow(
+                loan_no=no,
+                borrower_id=person,
+                amount_fen=5_000_000,
+                annual_rate=Decimal("0.0435"),
+                disbursed_on=today - timedelta(days=200),
+                term_months=24,
+                maturity_on=today + timedelta(days=500),
+                repayment_method="equal_principal",
+                subsidy_kind="individual_full",
+                district="七里河区" if person == p2.id else "城关区",
+            )
+            s.add(row)
+            s.flush()
+            assert row.id
+            s.add(InstallmentRow(loan_id=row.id, seq=1, due_on=due, principal_fen=2_000_000,
+                                 interest_fen=10_000, borrower_interest_fen=0))
+            s.add(InstallmentRow(loan_id=row.id, seq=2, due_on=due + timedelta(days=365),
+                                 principal_fen=3_000_000, interest_fen=10_000,
+                                 borrower_interest_fen=0))
+            return row.id
+
+        w.overdue_loan = loan("LZ-S-0001", p2.id, today - timedelta(days=40))
+        w.current_loan = loan("LZ-S-0002", p3.id, today + timedelta(days=20))
+
+        ticket, _ = open_ticket(s, channel="telegram", address="700001", identity_id=chat.id,
+                                text="我想问一下贷款进度", reason="user")
+        w.ticket_id = int(ticket.id or 0)
+        w.unanswered = "贷款 能 分期 提前 还"
+        for q in ("贷款能不能提前还呀", "贷款能提前还吗"):
+            s.add(UnansweredQuestionRow(channel="telegram", question=q, normalized=w.unanswered,
+                                        best_entry_id="amount_individual", score=0.2))
+        s.add(UnansweredQuestionRow(channel="sms", question="你们几点下班", normalized="几点 下班"))
+    return w

@@ -1,0 +1,188 @@
+"""Normalisation and segmentation of FAQ questions (knowledge/normalize.py).
+
+The segmentation table is a regression guard: every change to userdict.txt or synonyms.yaml can
+move jieba's cuts (adding 创业贷 once turned 创业贷款 into 创业贷 / 款), so the expected tokens of
+these sentences are pinned here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.normalize import (
+    Normalizer,
+    char_bigrams,
+    clean,
+    cn_to_int,
+    convert_numbers,
+    default_normalizer,
+    synonym_problems,
+)
+
+
+@pytest.fixture(scope="module")
+def norm() -> Normalizer:
+    return default_normalizer()
+
+
+SEGMENTATION = [
+    ("下岗证能贷多少钱", ["就业失业登记证", "能", "贷款", "多少", "钱"]),
+    ("创业贷款需要反担保人吗", ["创业担保贷款", "需要", "反担保人"]),
+    ("创业担保贷款需要反担保吗", ["创业担保贷款", "需要", "反担保"]),
+    ("我想开个网吧能贷吗", ["开", "网吧", "能", "贷款"]),
+    ("就业失业登记证丢了怎么办", ["就业失业登记证", "丢", "怎么办"]),
+    ("合伙开店最多能贷多少", ["合伙", "开店", "最高", "能", "贷款", "多少"]),
+    ("征信有逾期还能贷吗", ["征信", "有", "逾期", "能", "贷款"]),
+    ("贴息是怎么算的", ["贴息", "怎么", "算"]),
+    ("微利项目是什么", ["微利项目", "什么"]),
+    ("没有营业执照能申请吗", ["没有", "营业执照", "能", "申请"]),
+    ("信用社区有什么好处", ["信用社区", "有", "什么", "好处"]),
+    ("担保机构审核要几天", ["担保机构", "审核", "多久"]),
+    ("返担保人要什么条件", ["反担保人", "什么", "条件"]),
+    ("大学生村官能申请创业贷款吗", ["大学生村官", "能", "申请", "创业担保贷款"]),
+    ("花呗逾期会上征信吗", ["花呗", "逾期", "会上", "征信"]),
+    ("公司贷款去哪办", ["企业", "贷款", "去", "哪里", "办"]),
+    ("经办银行放款要几个工作日", ["经办银行", "放款", "多久", "工作日"]),
+]
+
+
+@pytest.mark.parametrize(("sentence", "tokens"), SEGMENTATION)
+def test_segmentation_table(norm: Normalizer, sentence: str, tokens: list[str]) -> None:
+    assert list(norm.analyze(sentence).tokens) == tokens
+
+
+def test_official_name_is_one_token_and_never_doubled(norm: Normalizer) -> None:
+    for text in (
+        "创业担保贷款",
+        "创业贷款",
+        "创业贷",
+        "小额担保贷款",
+        "劳动局免息贷款",
+        "无息贷款",
+    ):
+        assert norm.analyze(text).tokens == ("创业担保贷款",), text
+    assert "贷款款" not in norm.normalize("我想借款，贷款能贷多少")
+
+
+@pytest.mark.parametrize(
+    ("variant", "canonical"),
+    [
+        ("失业证", "就业失业登记证"),
+        ("下岗证", "就业失业登记证"),
+        ("就业创业证", "就业失业登记证"),
+        ("再就业优惠证", "就业失业登记证"),
+        ("代款", "贷款"),
+        ("额渡", "额度"),
+        ("担宝", "担保"),
+        ("返担保", "反担保"),
+        ("营业执造", "营业执照"),
+        ("身份正", "身份证"),
+        ("贴西", "贴息"),
+        ("帖息", "贴息"),
+        ("正信", "征信"),
+        ("麻达", "问题"),
+        ("阿么", "怎么"),
+        ("啥", "什么"),
+    ],
+)
+def test_typos_and_dialect(norm: Normalizer, variant: str, canonical: str) -> None:
+    assert norm.normalize(variant) == canonical
+
+
+def test_word_level_synonyms(norm: Normalizer) -> None:
+    assert norm.analyze("zx不好").tokens[0] == "征信"
+    assert norm.analyze("尕个体户").tokens[0] == "小"
+    assert "失业" in norm.analyze("我下岗了").tokens
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("五万", "5万"),
+        ("十万", "10万"),
+        ("三十万", "30万"),
+        ("10w", "10万"),
+        ("10W", "10万"),
+        ("10个w", "10万"),
+        ("五w", "5万"),
+        ("两年", "2年"),
+        ("十八个工作日", "18个工作日"),
+        ("百分之三十", "30%"),
+        ("贷一百五", "贷150"),
+        ("一百五十万", "150万"),
+        ("千万别逾期", "千万别逾期"),
+        ("一起去", "一起去"),
+        ("十分着急", "十分着急"),
+    ],
+)
+def test_numbers(norm: Normalizer, text: str, expected: str) -> None:
+    assert norm.normalize(text) == expected
+
+
+def test_convert_numbers_keeps_latin_words() -> None:
+    assert convert_numbers("wifi") == "wifi"
+    assert convert_numbers("3 w") == "3万"
+
+
+def test_width_case_and_script() -> None:
+    assert clean("１０Ｗ") == "10w"
+    assert clean("創業擔保貸款") == "创业担保贷款"
+    assert clean("能貸嗎？！") == "能贷吗"
+    assert clean("ABC") == "abc"
+
+
+def test_fillers_and_punctuation_do_not_change_tokens(norm: Normalizer) -> None:
+    plain = norm.analyze("个人最多能贷多少").tokens
+    for noisy in (
+        "个人最多能贷多少啊？",
+        "请问个人最多能贷多少呢",
+        "个人最多能贷多少吧～",
+        "个人最多能贷多少哈哈",
+        "个人最多能贷多少呀！！！😀",
+        "個人最多能貸多少",
+    ):
+        assert norm.analyze(noisy).tokens == plain, noisy
+
+
+def test_place_names_with_particle_characters_survive(norm: Normalizer) -> None:
+    assert "网吧" in norm.analyze("开网吧能贷款吗").tokens
+    assert "氧吧" in norm.analyze("开氧吧行不行").tokens
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀😀😀", "？？！！", "……", "\n\t"])
+def test_empty_inputs(norm: Normalizer, text: str) -> None:
+    a = norm.analyze(text)
+    assert a.empty
+    assert a.bigrams == ()
+
+
+def test_long_input_is_cut(norm: Normalizer) -> None:
+    a = norm.analyze("贷款" * 10_000)
+    assert len(a.text) <= 200
+    assert a.tokens
+
+
+def test_bigrams_keep_numbers_whole() -> None:
+    assert char_bigrams(["贷款", "10万"]) == ("贷款", "款10万")
+    assert char_bigrams(["贷"]) == ("贷",)
+
+
+def test_synonym_file_problems() -> None:
+    assert synonym_problems({"replace": {"a": ["x"], "b": ["x"]}})
+    assert synonym_problems({"oops": {}})
+    assert synonym_problems({"replace": {"a": ["x"]}, "stopwords": ["的"]}) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["一", "两", "十", "十五", "二十", "一百", "一百五", "一百零五", "两千", "两千三", "三千零五十",
+     "九千九百九十九", "一千零一", "二百零八", "一百一十"],
+)  # fmt: skip
+def test_numeral_parser_agrees_with_cn2an(text: str) -> None:
+    cn2an = pytest.importorskip("cn2an")
+    assert cn_to_int(text) == cn2an.cn2an(text, "smart")
+
+
+@pytest.mark.parametrize("text", ["一两", "三四", "千", "百", "零", "五六十"])
+def test_numeral_parser_refuses_ranges(text: str) -> None:
+    assert cn_to_int(text) is None

@@ -1,0 +1,266 @@
+"""Repayment schedules to the fen: hand-computed examples and properties."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.schedule import (
+    EQUAL_INSTALLMENT,
+    EQUAL_PRINCIPAL,
+    METHODS,
+    QUARTERLY_INTEREST,
+    SUBSIDY_KINDS,
+    PlannedInstallment,
+    ScheduleError,
+    add_months,
+    borrower_interest,
+    generate_schedule,
+    maturity_date,
+    normalize_method,
+    normalize_subsidy_kind,
+    schedule_rows,
+)
+
+
+def _fen(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# --- due dates ---------------------------------------------------------------------------------
+
+
+def test_due_dates_clamp_to_month_end() -> None:
+    plan = generate_schedule(
+        1_200_000, Decimal("0.06"), date(2026, 1, 31), 12, EQUAL_PRINCIPAL, "individual_full"
+    )
+    assert [p.due_on for p in plan[:4]] == [
+        date(2026, 2, 28),
+        date(2026, 3, 31),
+        date(2026, 4, 30),
+        date(2026, 5, 31),
+    ]
+    assert plan[-1].due_on == date(2027, 1, 31)
+    assert add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)  # leap year
+    assert add_months(date(2023, 12, 31), 2) == date(2024, 2, 29)
+    assert add_months(date(2026, 8, 30), 6) == date(2027, 2, 28)
+
+
+def test_maturity_date() -> None:
+    assert maturity_date(date(2026, 3, 5), 24) == date(2028, 3, 5)
+    assert maturity_date(date(2024, 2, 29), 12) == date(2025, 2, 28)
+    with pytest.raises(ScheduleError):
+        maturity_date(date(2026, 1, 1), 0)
+
+
+# --- 等额本金 ------------------------------------------------------------------------------------
+
+
+def test_equal_principal_by_hand() -> None:
+    # 12,000.00 yuan at 6% for 12 months: principal 1,000.00 a month, interest 0.5% of the
+    # balance: 60.00, 55.00, 50.00, … 5.00.
+    plan = generate_schedule(
+        1_200_000, Decimal("0.06"), date(2026, 1, 31), 12, "等额本金", "个人全额贴息"
+    )
+    assert [p.seq for p in plan] == list(range(1, 13))
+    assert [p.principal_fen for p in plan] == [100_000] * 12
+    assert [p.interest_fen for p in plan] == [6000 - 500 * k for k in range(12)]
+    assert all(p.borrower_interest_fen == 0 for p in plan)
+    assert plan[0] == PlannedInstallment(1, date(2026, 2, 28), 100_000, 6000, 0)
+
+
+def test_equal_principal_last_instalment_absorbs_rounding() -> None:
+    # 50,000.00 yuan over 24 months: 2,083.33 a month (208,333.33 fen → 208,333), the last one
+    # 208,341 fen; interest month 1 = 5,000,000 × 0.0435 / 12 = 18,125 fen exactly, month 2 =
+    # 4,791,667 × 0.0435 / 12 = 17,370.1929 → 17,370.
+    plan = generate_schedule(
+        5_000_000, Decimal("0.0435"), date(2026, 1, 5), 24, EQUAL_PRINCIPAL, "individual_full"
+    )
+    assert [p.principal_fen for p in plan[:23]] == [208_333] * 23
+    assert plan[-1].principal_fen == 5_000_000 - 23 * 208_333 == 208_341
+    assert plan[0].interest_fen == 18_125
+    assert plan[1].interest_fen == 17_370
+    assert plan[-1].interest_fen == 755  # 208,341 × 0.003625 = 755.236
+
+
+def test_interest_rounds_half_up() -> None:
+    # 10,001.00 yuan at 6% for one month: 1,000,100 × 0.005 = 5,000.5 fen → 5,001 (half up,
+    # where banker's rounding would give 5,000).
+    (only,) = generate_schedule(
+        1_000_100, Decimal("0.06"), date(2026, 1, 5), 1, EQUAL_PRINCIPAL, "none"
+    )
+    assert only.principal_fen == 1_000_100
+    assert only.interest_fen == 5001
+    assert only.borrower_interest_fen == 5001
+
+
+# --- 按季付息、到期还本 -----------------------------------------------------------------------------
+
+
+def test_quarterly_interest_principal_at_maturity_by_hand() -> None:
+    # 50,000.00 yuan at 4.35%, 24 months: 8 quarterly payments of 50,000 × 4.35% / 4 = 543.75
+    # yuan; the principal with the last. Enterprise loan: the borrower pays 543.75 − 271.88
+    # (round half up of 271.875) = 271.87.
+    plan = generate_schedule(
+        5_000_000, Decimal("0.0435"), date(2026, 3, 5), 24, "按季付息、到期还本", "企业50%贴息"
+    )
+    assert len(plan) == 8
+    assert [p.due_on for p in plan] == [
+        date(2026, 6, 5),
+        date(2026, 9, 5),
+        date(2026, 12, 5),
+        date(2027, 3, 5),
+        date(2027, 6, 5),
+        date(2027, 9, 5),
+        date(2027, 12, 5),
+        date(2028, 3, 5),
+    ]
+    assert [p.principal_fen for p in plan] == [0] * 7 + [5_000_000]
+    assert {p.interest_fen for p in plan} == {54_375}
+    assert {p.borrower_interest_fen for p in plan} == {27_187}
+
+
+def test_quarterly_with_a_short_last_period() -> None:
+    # 13 months: quarters end at months 3, 6, 9, 12, then one month of interest at month 13.
+    plan = generate_schedule(
+        1_200_000, Decimal("0.06"), date(2026, 1, 10), 13, QUARTERLY_INTEREST, "none"
+    )
+    assert [p.due_on for p in plan] == [
+        date(2026, 4, 10),
+        date(2026, 7, 10),
+        date(2026, 10, 10),
+        date(2027, 1, 10),
+        date(2027, 2, 10),
+    ]
+    assert [p.interest_fen for p in plan] == [18_000, 18_000, 18_000, 18_000, 6_000]
+    assert plan[-1].principal_fen == 1_200_000
+
+
+# --- 等额本息 ------------------------------------------------------------------------------------
+
+
+def test_equal_installment_by_hand() -> None:
+    # 10,000.00 yuan at 12% (1% a month) for 12 months: the annuity is
+    # 1,000,000 × 0.01 × 1.01^12 / (1.01^12 − 1) = 88,848.79 fen → 888.49 yuan a month.
+    plan = generate_schedule(
+        1_000_000, Decimal("0.12"), date(2026, 1, 15), 12, "等额本息", "无贴息"
+    )
+    totals = [p.principal_fen + p.interest_fen for p in plan]
+    assert totals[:11] == [88_849] * 11
+    assert plan[0].interest_fen == 10_000 and plan[0].principal_fen == 78_849
+    # month 2: (1,000,000 − 78,849) × 1% = 9,211.51 → 9,212
+    assert plan[1].interest_fen == 9_212 and plan[1].principal_fen == 79_637
+    assert sum(p.principal_fen for p in plan) == 1_000_000
+    # An independent Decimal computation of the whole table.
+    outstanding = Decimal(1_000_000)
+    payment = _fen(Decimal(1_000_000) * Decimal("0.01") * Decimal("1.01") ** 12
+                   / (Decimal("1.01") ** 12 - 1))  # fmt: skip
+    assert payment == 88_849
+    for k, p in enumerate(plan):
+        interest = _fen(outstanding * Decimal("0.01"))
+        principal = int(outstanding) if k == 11 else payment - interest
+        assert (p.principal_fen, p.interest_fen, p.borrower_interest_fen) == (
+            principal,
+            interest,
+            interest,
+        )
+        outstanding -= principal
+    assert outstanding == 0
+
+
+def test_equal_installment_zero_rate() -> None:
+    plan = generate_schedule(1_000, Decimal(0), date(2026, 1, 1), 3, EQUAL_INSTALLMENT, "none")
+    assert [p.principal_fen for p in plan] == [333, 333, 334]
+    assert all(p.interest_fen == 0 for p in plan)
+
+
+# --- subsidy -----------------------------------------------------------------------------------
+
+
+def test_subsidy_kinds() -> None:
+    assert borrower_interest(54_375, "individual_full") == 0
+    assert borrower_interest(54_375, "enterprise_half") == 27_187
+    assert borrower_interest(54_374, "企业50%贴息") == 27_187
+    assert borrower_interest(1, "enterprise_half") == 0  # 0.5 fen subsidy rounds up to 1
+    assert borrower_interest(54_375, "无贴息") == 54_375
+
+
+def test_aliases() -> None:
+    assert normalize_method("等额本金") == EQUAL_PRINCIPAL
+    assert normalize_method(" 按季付息，到期还本 ") == QUARTERLY_INTEREST
+    assert normalize_method("按季付息到期还本") == QUARTERLY_INTEREST
+    assert normalize_method("Equal_Installment") == EQUAL_INSTALLMENT
+    assert normalize_subsidy_kind("个人全额贴息") == "individual_full"
+    assert normalize_subsidy_kind("企业50％贴息") == "enterprise_half"
+    assert normalize_subsidy_kind("none") == "none"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"amount_fen": 0}, "贷款金额必须大于0"),
+        ({"amount_fen": -100}, "贷款金额必须大于0"),
+        ({"annual_rate": Decimal("1.5")}, "年利率应在0到100%之间"),
+        ({"annual_rate": Decimal("-0.01")}, "年利率应在0到100%之间"),
+        ({"term_months": 0}, "贷款期限应在1到360个月之间"),
+        ({"term_months": 361}, "贷款期限应在1到360个月之间"),
+        ({"method": "气球贷"}, "还款方式不正确"),
+        ({"subsidy_kind": "全免"}, "贴息类型不正确"),
+    ],
+)
+def test_bad_inputs_raise_chinese_errors(kwargs: dict[str, object], message: str) -> None:
+    args: dict[str, object] = {
+        "amount_fen": 5_000_000,
+        "annual_rate": Decimal("0.0435"),
+        "disbursed_on": date(2026, 1, 5),
+        "term_months": 24,
+        "method": EQUAL_PRINCIPAL,
+        "subsidy_kind": "individual_full",
+        **kwargs,
+    }
+    with pytest.raises(ScheduleError, match=message):
+        generate_schedule(**args)  # type: ignore[arg-type]
+
+
+def test_datetime_disbursement_is_its_date() -> None:
+    a = schedule_rows(100_000, Decimal("0.05"), datetime(2026, 1, 5, 9, 30), 3, "等额本金", "none")
+    b = schedule_rows(100_000, Decimal("0.05"), date(2026, 1, 5), 3, "等额本金", "none")
+    assert a == b
+
+
+# --- properties --------------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    amount=st.integers(min_value=1, max_value=1_000_000_000),
+    rate=st.decimals(min_value=0, max_value=Decimal("0.2"), places=6),
+    disbursed=st.dates(min_value=date(2000, 1, 1), max_value=date(2060, 12, 31)),
+    term=st.integers(min_value=1, max_value=120),
+    method=st.sampled_from(METHODS),
+    subsidy=st.sampled_from(SUBSIDY_KINDS),
+)
+def test_schedule_properties(
+    amount: int, rate: Decimal, disbursed: date, term: int, method: str, subsidy: str
+) -> None:
+    plan = generate_schedule(amount, rate, disbursed, term, method, subsidy)
+    assert sum(p.principal_fen for p in plan) == amount
+    assert all(p.principal_fen >= 0 and p.interest_fen >= 0 for p in plan)
+    assert all(0 <= p.borrower_interest_fen <= p.interest_fen for p in plan)
+    dates = [disbursed, *(p.due_on for p in plan)]
+    assert all(a < b for a, b in pairwise(dates))
+    assert plan[-1].due_on == maturity_date(disbursed, term)
+    assert [p.seq for p in plan] == list(range(1, len(plan) + 1))
+    if method == QUARTERLY_INTEREST:
+        assert len(plan) == (term + 2) // 3
+    else:
+        assert len(plan) == term
+    if subsidy == "individual_full":
+        assert all(p.borrower_interest_fen == 0 for p in plan)
+    if subsidy == "none":
+        assert all(p.borrower_interest_fen == p.interest_fen for p in plan)
