@@ -176,7 +176,7 @@ class LoanRow(SQLModel, table=True):
     disbursed_on: date
     term_months: int
     maturity_on: date = Field(index=True)
-    repayment_method: str = Field(max_length=32)
+    repayment_method: str = Field(max_length=48)
     subsidy_kind: str = Field(max_length=32)
     status: str = Field(default="active", max_length=16, index=True)  # active|closed|written_off
     bank: str | None = Field(default=None, max_length=100)

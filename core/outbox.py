@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -44,11 +43,22 @@ def enqueue(
         "updated_at": now,
         **fields,
     }
-    return enqueue_many(session, [values]) == 1
+    stmt = _insert_ignore(session).returning(NoticeRow.__table__.c.id)  # type: ignore[attr-defined]
+    return session.execute(stmt, [values]).first() is not None
+
+
+def _insert_ignore(session: Session) -> Any:
+    table = NoticeRow.__table__  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
 
 
 def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Bulk insert notices, skipping keys that already exist (race-safe on both databases)."""
+    """Bulk insert notices, skipping keys that already exist (race-safe on both databases).
+
+    Returns the driver's row count, which psycopg reports as -1 for executemany: callers that
+    need exact counts must count themselves."""
     if not rows:
         return 0
     now = utcnow()
@@ -59,14 +69,5 @@ def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> int:
         r.setdefault("created_at", now)
         r.setdefault("updated_at", now)
         r.setdefault("send_after", now)
-    table = NoticeRow.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
-    else:  # pragma: no cover
-        stmt = sa.insert(table)
-    result = session.execute(stmt, rows)
+    result = session.execute(_insert_ignore(session), rows)
     return int(result.rowcount or 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import Field
@@ -72,6 +73,13 @@ class Settings(BaseSettings):
     )
     sms_replies_per_hour: int = Field(
         default=20, description="Max automatic SMS replies per number per hour"
+    )
+
+    sms_segment_price_yuan: Decimal = Field(
+        default=Decimal("0.05"), description="Price per SMS segment in 元, for cost estimates"
+    )
+    reminder_policy: str = Field(
+        default="reminders-default", description="Reminder ladder file under knowledge/policies/"
     )
 
     # Documents

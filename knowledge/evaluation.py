@@ -298,6 +298,12 @@ class Calibration:
     sweep: list[Metrics]
 
 
+#: Least share of leave-one-entry-out questions (a topic the base lacks) the calibrated decision
+#: must refuse. The dev out-of-domain questions cover the topics the base already has
+#: out-of-scope entries for; this floor keeps the threshold honest for topics nobody wrote down.
+MIN_LOEO_REJECTION = 0.6
+
+
 def choose_threshold(
     dev: Sequence[Prediction],
     loo: Sequence[Prediction],
@@ -305,15 +311,20 @@ def choose_threshold(
     target_rejection: float = 0.97,
     thresholds: Sequence[float] = THRESHOLDS,
     margins: Sequence[float] = MARGINS,
+    loeo: Sequence[Prediction] = (),
+    min_loeo_rejection: float = MIN_LOEO_REJECTION,
 ) -> tuple[float, float]:
     """(threshold, margin) with the best mean of dev and LOO top-1 among the pairs that refuse
-    ≥ `target_rejection` of the dev out-of-domain questions. On a plateau the smallest margin and
-    the middle threshold are taken (room on both sides for unseen questions)."""
+    ≥ `target_rejection` of the dev out-of-domain questions and (when `loeo` is given)
+    ≥ `min_loeo_rejection` of the leave-one-entry-out questions. On a plateau the smallest margin
+    and the middle threshold are taken (room on both sides for unseen questions)."""
     scored: list[tuple[float, float, float]] = []
     for m in margins:
         for t in thresholds:
             md = metrics(dev, oos_ids, t, m)
             if md.n_ood and md.ood_rejection < target_rejection:
+                continue
+            if loeo and metrics(loeo, oos_ids, t, m).ood_rejection < min_loeo_rejection:
                 continue
             ml = metrics(loo, oos_ids, t, m) if loo else md
             scored.append(((md.top1 + ml.top1) / 2, t, m))
@@ -342,9 +353,9 @@ def calibrate(
     oos_ids = oos_ids_of(trial)
     dev = predict(trial, dev_questions)
     loo = leave_one_out(trial)
-    t, m = choose_threshold(dev, loo, oos_ids, target_rejection)
-    cfg = replace(trial.config, accept_weights=weights, threshold=t, margin=m)
     loeo = leave_one_entry_out(trial)
+    t, m = choose_threshold(dev, loo, oos_ids, target_rejection, loeo=loeo)
+    cfg = replace(trial.config, accept_weights=weights, threshold=t, margin=m)
     loeo_m = metrics(loeo, oos_ids, t, m)
     return Calibration(
         config=cfg,

@@ -14,10 +14,14 @@ Stage 2 (answer or not): a small logistic model turns the top candidate's featur
 the best *different* entry and the question length into a confidence. Its weights are learnt from
 the knowledge base itself (leave-one-paraphrase-out gives positives and near misses,
 leave-one-entry-out gives questions whose topic is missing), so the bot learns what "no answer
-here" looks like without seeing the evaluation set. The bot answers only when confidence ≥
-`threshold` **and** the similarity lead ≥ `margin` (Rasa-style); threshold and margin are
-calibrated on knowledge/eval/dev.yaml (`chuangdai kb calibrate`) and kept in retrieval.yaml.
-Otherwise it says it does not know and offers the three closest canonical questions and a hand-off.
+here" looks like without seeing the evaluation set. The bot refuses when confidence <
+`threshold`. When the runner-up is close (similarity lead < `margin`) the decision depends on what
+is close: two in-domain FAQ entries close together are both acceptable answers (e.g. 下岗了能贷多少:
+unemployed_eligible vs amount_individual), so the top one is answered and the runner-up is offered
+as "您可能还想问"; an out-of-scope entry within the margin (or on top) means the question sits on
+the line between our topic and another one, so the bot refuses as before. Threshold and margin are
+calibrated on knowledge/eval/dev.yaml (`chuangdai kb calibrate`) and kept in retrieval.yaml. When
+it refuses it says it does not know and offers the three closest canonical questions and a hand-off.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from knowledge.schema import (
 HANDOFF_OFFER = "回复“人工”转工作人员。"
 EMPTY_PROMPT = "请直接输入您想咨询的问题，例如：个人最多能贷多少？需要什么材料？" + HANDOFF_OFFER
 DONT_KNOW_HEAD = "抱歉，我没有找到与您的问题准确对应的答案。"
+ALSO_ASK = "您可能还想问："
 
 
 RANK_FEATURES: tuple[str, ...] = (
@@ -201,9 +206,10 @@ class Decision:
     """The answer/fallback decision over a ranking."""
 
     best: Ranked | None
-    answered: bool  # threshold and margin both passed
+    answered: bool  # confident, and no out-of-scope entry within the margin
     confidence: float
     gap: float
+    runner_up: Ranked | None = None  # a close in-domain second answer ("您可能还想问")
 
     @property
     def matched(self) -> bool:
@@ -215,10 +221,19 @@ class Decision:
 
 
 def decide(ranking: Ranking, threshold: float, margin: float) -> Decision:
-    """Answer only when confidence ≥ threshold and the lead over the next entry ≥ margin."""
+    """Refuse when confidence < threshold. Otherwise answer the top entry, unless the lead over
+    the next entry is < margin and an out-of-scope entry is on top or among the close ones; a
+    close in-domain runner-up is kept in `runner_up` (offered as a suggestion)."""
     best = ranking.best
-    ok = best is not None and ranking.confidence >= threshold and ranking.gap >= margin
-    return Decision(best, ok, ranking.confidence, ranking.gap)
+    conf, gap = ranking.confidence, ranking.gap
+    if best is None or conf < threshold:
+        return Decision(best, False, conf, gap)
+    if gap >= margin:
+        return Decision(best, True, conf, gap)
+    close = [r for r in ranking.items[1:] if best.score - r.score < margin]
+    if best.entry.out_of_scope or any(r.entry.out_of_scope for r in close):
+        return Decision(best, False, conf, gap)
+    return Decision(best, True, conf, gap, close[0] if close else None)
 
 
 def _idf(df: int, n: int) -> float:
@@ -698,7 +713,14 @@ class KnowledgeBase:
             return Answer(echo, False, None, _dont_know([], channel), 0.0, None)
         d = decide(ranking, idx.cfg.threshold, idx.cfg.margin)
         if d.answered:
-            return self._entry_answer(echo, best.entry, conf, channel, not d.out_of_scope)
+            a = self._entry_answer(echo, best.entry, conf, channel, not d.out_of_scope)
+            if d.matched and d.runner_up is not None:
+                other = d.runner_up.entry
+                text = a.answer
+                if channel != "sms":
+                    text = f"{text.rstrip()}\n\n{ALSO_ASK}{other.question}"
+                a = replace(a, answer=text, suggestions=[other.question], suggestion_ids=[other.id])
+            return a
         faq = [r for r in ranking.items if not r.entry.out_of_scope][:3]
         suggestions = [r.entry.question for r in faq]
         return Answer(

@@ -66,6 +66,10 @@ def create_app(container: Container | None = None, *, migrate: bool = True) -> F
         return JSONResponse({"detail": "服务器内部错误，请稍后再试"}, status_code=500)
 
     _mount_routers(app, container)
+    # After the routers: the Telegram bot's start hook must run before the dispatcher starts.
+    from server import scheduler
+
+    scheduler.install(app, container)
     return app
 
 

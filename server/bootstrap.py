@@ -13,10 +13,16 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+import knowledge
 from core.db import make_engine, upgrade
+from core.dialogue.engine import DialogueEngine
+from core.filestore import LocalFileStore
+from core.senders import Sender
 from core.identity import mask_text
 from core.settings import Settings
 from core.workdays import WorkCalendar
+from knowledge import KnowledgeBase
+from knowledge.policy import Policy, load_policy
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +67,45 @@ class Container:
     def knowledge_path(self) -> Path:
         if self.settings.knowledge_dir:
             return self.settings.knowledge_dir
-        import knowledge
-
         return Path(knowledge.__file__).resolve().parent
+
+    @cached_property
+    def policy(self) -> Policy:
+        """The active policy file (setting POLICY)."""
+        return load_policy(self.settings.policy, self.knowledge_path / "policies")
+
+    @cached_property
+    def kb(self) -> KnowledgeBase:
+        """The FAQ knowledge base, rendered with the active policy; also the process default."""
+        cache = self.settings.data_dir / "cache"
+        cache.mkdir(parents=True, exist_ok=True)
+        knowledge.set_cache_dir(cache)
+        kb = KnowledgeBase.load(self.knowledge_path, self.policy)
+        knowledge.set_default(kb)
+        return kb
+
+    @cached_property
+    def files(self) -> LocalFileStore:
+        return LocalFileStore(self.settings.documents_path)
+
+    @cached_property
+    def dialogue(self) -> DialogueEngine:
+        """The conversation engine shared by Telegram, SMS and the terminal."""
+        return DialogueEngine(
+            self.engine,
+            faq=self.kb,
+            policy=self.policy,
+            calendar=self.calendar,
+            files=self.files,
+            max_upload_bytes=self.settings.max_upload_mb * 1024 * 1024,
+        )
+
+    @cached_property
+    def sms_sender(self) -> Sender:
+        """Twilio when configured, otherwise a console sender that logs."""
+        from sms.twilio_sender import build_sms_sender
+
+        return build_sms_sender(self.settings, self.engine)
 
     def migrate(self) -> None:
         upgrade(self.settings.database_url)

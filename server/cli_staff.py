@@ -34,7 +34,9 @@ def _actor() -> str:
 
 @staff_app.command("create")
 def create(
-    username: str = typer.Option(..., "--username", "-u", help="用户名（3–64 位字母、数字、_ 或 .）"),
+    username: str = typer.Option(
+        ..., "--username", "-u", help="用户名（3–64 位字母、数字、_ 或 .）"
+    ),
     role: str = typer.Option(..., "--role", "-r", help="角色：admin / officer / viewer"),
     password: str | None = typer.Option(
         None, "--password", help="密码（至少10位；省略则交互输入，不回显）"
@@ -46,7 +48,9 @@ def create(
         err_console.print(f"[red]角色必须是 {'/'.join(ROLES)} 之一[/]")
         raise typer.Exit(2)
     if password is None:
-        password = typer.prompt("密码（至少10位）", hide_input=True, confirmation_prompt="再输入一次")
+        password = typer.prompt(
+            "密码（至少10位）", hide_input=True, confirmation_prompt="再输入一次"
+        )
     container = get_container()
     container.migrate()
     try:

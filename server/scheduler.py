@@ -60,12 +60,11 @@ def build_senders(container: Container) -> dict[str, Sender]:
     if isinstance(existing, Mapping):
         return dict(existing)
     from server.routes_telegram import telegram_of
-    from sms.twilio_sender import build_sms_sender
 
     bot = telegram_of(container)
     senders: dict[str, Sender] = {
         "telegram": bot.sender if bot is not None else ConsoleSender("telegram"),
-        "sms": build_sms_sender(container.settings, container.engine),
+        "sms": container.sms_sender,
     }
     return senders
 

@@ -39,6 +39,9 @@ _LOOKUP = {word.lower(): cmd for cmd, words in COMMANDS.items() for word in word
 
 OPT_OUT_WORDS = {"r", "td", "t", "stop", "退订", "拒收", "unsubscribe", "取消订阅", "退订短信"}
 OPT_IN_WORDS = {"订阅", "start", "重新订阅", "subscribe", "恢复订阅"}
+_NEGATED_OPT_OUT = ("不退订", "不拒收", "别退订", "不要退订", "不用退订", "不想退订")
+_SMS_CANCEL_OUT = ("取消订阅", "取消短信", "取消发送", "取消通知", "我要取消", "请取消")
+_EN_OPT_OUT = re.compile(r"(please)?(stop|unsubscribe)(please|sending|texting|texts|messages|now)?")
 _QUESTION_HINTS = ("怎么", "如何", "吗", "么", "能不能", "可不可以", "咋", "阿么", "什么")
 
 
@@ -70,8 +73,14 @@ def detect_opt(text: str, channel: str, in_flow: bool) -> str | None:
         return "in"
     if t == "取消" and channel == "sms" and not in_flow:
         return "out"
+    if _EN_OPT_OUT.fullmatch(t):
+        return "out"
     if len(t) <= 12 and not any(h in t for h in _QUESTION_HINTS):
-        if "退订" in t or "拒收" in t:
+        if any(n in t for n in _NEGATED_OPT_OUT):
+            return None
+        if "退订" in t or "拒收" in t or "取消订阅" in t:
+            return "out"
+        if channel == "sms" and not in_flow and any(p in t for p in _SMS_CANCEL_OUT):
             return "out"
         if "订阅" in t and "不" not in t:
             return "in"

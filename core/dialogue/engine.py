@@ -55,9 +55,9 @@ from core.models import (
     UnansweredQuestionRow,
 )
 from core.money import format_yuan
-from core.policy_view import PolicyView
 from core.timeutil import format_date_cn, local_today, to_local, utcnow
 from core.workdays import WorkCalendar
+from knowledge.policy import Policy
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class DialogueEngine:
         db: Engine,
         *,
         faq: Faq,
-        policy: PolicyView,
+        policy: Policy,
         calendar: WorkCalendar,
         files: FileStore,
         max_upload_bytes: int = 20 * 1024 * 1024,
@@ -258,7 +258,7 @@ class DialogueEngine:
             return
         if ctx.truncated:
             ctx.say(P.TOO_LONG_NOTE)
-        opt = detect_opt(ctx.text, ev.channel, in_flow=ctx.flow not in (None, "handoff"))
+        opt = detect_opt(ctx.text, ev.channel, in_flow=ctx.flow is not None)
         if opt is not None:
             self._opt(ctx, opt)
             return
@@ -284,6 +284,10 @@ class DialogueEngine:
         if not ctx.text:
             ctx.say(P.EMPTY_TEXT)
             return
+        if ctx.flow is None:
+            offered = self._offered_option(ctx, ctx.text)
+            if offered is not None and self._option(ctx, offered):
+                return
         if ctx.flow == "precheck":
             self._precheck_answer(ctx, ctx.text, None)
         elif ctx.flow == "apply_name":
@@ -334,11 +338,22 @@ class DialogueEngine:
         """A pressed button. Returns False when the key is not one we offered (treat as text)."""
         if key.startswith("q:"):
             suggestions = ctx.state.get("suggestions") or []
+            ids = ctx.state.get("suggestion_ids") or []
             try:
-                question = suggestions[int(key[2:])]
+                index = int(key[2:])
+                question = suggestions[index]
             except (ValueError, IndexError):
                 return False
-            self._faq(ctx, question)
+            answer_entry = getattr(self.faq, "answer_entry", None)
+            if index < len(ids) and answer_entry is not None:
+                self._faq_reply(
+                    ctx,
+                    question,
+                    answer_entry(ids[index], "telegram"),
+                    answer_entry(ids[index], "sms"),
+                )
+            else:
+                self._faq(ctx, question)
             return True
         if ctx.flow == "precheck" and ctx.step in PRECHECK_OPTION_STEPS:
             self._precheck_answer(ctx, "", key)
@@ -383,11 +398,21 @@ class DialogueEngine:
         channel = "sms" if ctx.event.channel == "sms" else "telegram"
         full = self.faq.answer(question, channel="telegram")
         short = self.faq.answer(question, channel="sms") if channel == "sms" else full
+        self._faq_reply(ctx, question, full, short)
+
+    def _faq_reply(self, ctx: Ctx, question: str, full: Any, short: Any) -> None:
         if full.matched:
             text = full.answer
             if full.source and full.source not in text:
                 text = f"{text}\n（依据：{full.source}）"
-            ctx.say(text, sms=short.answer)
+            related = list(full.suggestions or [])[:2]
+            options: tuple[Option, ...] = ()
+            if related and ctx.flow is None:
+                ctx.state["suggestions"] = related
+                ctx.state["suggestion_ids"] = list(getattr(full, "suggestion_ids", []) or [])[:2]
+                options = tuple(Option(f"q:{i}", q) for i, q in enumerate(related))
+                ctx.state["options"] = [o.key for o in options]
+            ctx.say(text, options, sms=short.answer)
             if full.handoff:
                 ticket, _ = open_ticket(
                     ctx.session,
@@ -423,6 +448,7 @@ class DialogueEngine:
             )
             suggestions = list(full.suggestions)[:3]
             ctx.state["suggestions"] = suggestions
+            ctx.state["suggestion_ids"] = list(getattr(full, "suggestion_ids", []) or [])[:3]
             options = tuple(Option(f"q:{i}", s) for i, s in enumerate(suggestions))
             options += (Option("human", "转人工"),)
             ctx.state["options"] = [o.key for o in options]
@@ -682,7 +708,7 @@ class DialogueEngine:
             ctx.step = field_step
             self._precheck_prompt(ctx, field_step)
             return
-        decision = precheck(inp, self.policy.policy, self.today(), self.calendar)
+        decision = precheck(inp, self.policy, self.today(), self.calendar)
         result = decision.to_json_dict()
         ctx.state["last_precheck"] = {"profile": profile, "decision": result}
         ctx.state.pop("precheck", None)
@@ -783,8 +809,8 @@ class DialogueEngine:
             person_id=person.id,
             profile=profile,
             decision=last.get("decision") or {},
-            documents=self.policy.documents(str(profile.get("applicant_type", "individual"))),
-            policy_name=self.policy.name,
+            documents=self.policy.documents_for(str(profile.get("applicant_type", "individual"))),
+            policy_name=self.policy.id,
         )
         ctx.say(P.APPLY_CREATED.format(app_id=app.id))
         self._docs_show(ctx, app)
@@ -944,7 +970,9 @@ class DialogueEngine:
             ctx.say(P.DOCS_NOT_ALL.format(count=len(prog.missing), labels=labels))
             return
         apps.change_stage(ctx.session, app, Stage.SUBMITTED, actor="applicant")
-        expected = self.calendar.add_workdays(self.today(), self.policy.total_days(app))
+        expected = self.calendar.add_workdays(
+            self.today(), self.policy.total_days(app.applicant_type)
+        )
         ctx.set_flow(None)
         ctx.say(P.DOCS_SUBMITTED.format(app_id=app.id, date=format_date_cn(expected)))
 
@@ -965,7 +993,10 @@ class DialogueEngine:
                     P.STATUS_MISSING.format(labels="、".join(m.label for m in prog.missing))
                 )
             exp = apps.expected_by(
-                app, self.calendar, self.policy.step_days(app), self.policy.total_days(app)
+                app,
+                self.calendar,
+                self.policy.step_days(app.applicant_type),
+                self.policy.total_days(app.applicant_type),
             )
             if exp is not None:
                 lines.append(P.STATUS_EXPECTED.format(date=format_date_cn(exp)))

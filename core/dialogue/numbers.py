@@ -17,7 +17,19 @@ _MAX_YUAN = 100_000_000  # nobody asks for more than 1亿 here; above is a typo
 
 
 # Words that contain numeral characters but are not numbers.
-_NOT_NUMBERS = ("一共", "一起", "一些", "一下", "一直", "一般", "统一", "一定", "万一", "一点", "一样")
+_NOT_NUMBERS = (
+    "一共",
+    "一起",
+    "一些",
+    "一下",
+    "一直",
+    "一般",
+    "统一",
+    "一定",
+    "万一",
+    "一点",
+    "一样",
+)
 
 
 def _to_arabic(text: str) -> str:

@@ -74,6 +74,9 @@ def test_commands(text: str, command: str | None) -> None:
         ("订阅", "sms", False, "in"),
         ("START", "sms", False, "in"),
         ("R", "telegram", False, None),
+        ("我要取消订阅", "sms", False, "out"),
+        ("我不退订", "sms", False, None),
+        ("STOP please", "sms", False, "out"),
     ],
 )
 def test_opt_out_words(text: str, channel: str, in_flow: bool, expected: str | None) -> None:

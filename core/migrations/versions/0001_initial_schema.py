@@ -319,7 +319,7 @@ def upgrade() -> None:
         sa.Column("disbursed_on", sa.Date(), nullable=False),
         sa.Column("term_months", sa.Integer(), nullable=False),
         sa.Column("maturity_on", sa.Date(), nullable=False),
-        sa.Column("repayment_method", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("repayment_method", sqlmodel.sql.sqltypes.AutoString(length=48), nullable=False),
         sa.Column("subsidy_kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("bank", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),

@@ -1,0 +1,355 @@
+"""Conversation scripts through the real engine, knowledge base, policy and database."""
+
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+import zlib
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+import knowledge
+from core.db import make_engine
+from core.dialogue.engine import DialogueEngine
+from core.dialogue.events import Attachment, InboundEvent, Reply, render_sms
+from core.filestore import LocalFileStore
+from core.handoff import staff_reply
+from core.models import (
+    ApplicationRow,
+    ApplicationStageRow,
+    ChannelIdentityRow,
+    ConversationRow,
+    DocumentItemRow,
+    HandoffMessageRow,
+    HandoffTicketRow,
+    InboundMessageRow,
+    NoticeRow,
+    UnansweredQuestionRow,
+)
+from core.workdays import WorkCalendar
+from knowledge.policy import Policy, load_policy
+
+TODAY = date(2026, 11, 24)
+KNOWLEDGE = Path(knowledge.__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    return load_policy("lanzhou-2013")
+
+
+@pytest.fixture(scope="module")
+def kb(policy: Policy) -> knowledge.KnowledgeBase:
+    return knowledge.KnowledgeBase.load(KNOWLEDGE, policy)
+
+
+@pytest.fixture
+def bot(engine: Engine, kb: knowledge.KnowledgeBase, policy: Policy, tmp_path: Path) -> "Bot":
+    return Bot(
+        DialogueEngine(
+            engine,
+            faq=kb,
+            policy=policy,
+            calendar=WorkCalendar(KNOWLEDGE / "calendar"),
+            files=LocalFileStore(tmp_path / "docs"),
+            max_upload_bytes=2 * 1024 * 1024,
+            today=lambda: TODAY,
+        )
+    )
+
+
+class Bot:
+    """Talks to the engine like a user on one channel."""
+
+    def __init__(self, engine: DialogueEngine, channel: str = "telegram", address: str = "1001"):
+        self.engine, self.channel, self.address = engine, channel, address
+
+    def say(self, text: str = "", **kw: object) -> list[Reply]:
+        event = InboundEvent(
+            channel=self.channel,
+            address=self.address,
+            message_id=str(kw.pop("message_id", uuid.uuid4().hex)),
+            text=text,
+            **kw,  # type: ignore[arg-type]
+        )
+        return self.engine.handle(event).replies
+
+    def as_(self, channel: str, address: str) -> Bot:
+        return Bot(self.engine, channel, address)
+
+
+def joined(replies: list[Reply]) -> str:
+    return "\n".join(r.text for r in replies)
+
+
+def png(seed: int = 0) -> bytes:
+    """A tiny valid PNG, different per seed."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    ihdr = (1).to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])
+    raw = zlib.compress(bytes([0, seed % 256]))
+    out = io.BytesIO()
+    out.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw))
+    out.write(chunk(b"IEND", b""))
+    return out.getvalue()
+
+
+# --- FAQ --------------------------------------------------------------------------------------
+
+
+def test_welcome_and_faq_with_source(bot: Bot) -> None:
+    assert "资格预审" in joined(bot.say(start_payload=""))
+    replies = bot.say("开KTV能申请这个贷款吗")
+    text = joined(replies)
+    assert "娱乐业" in text and "第二条" in text
+
+
+def test_out_of_scope_is_not_answered_as_policy(bot: Bot, engine: Engine) -> None:
+    text = joined(bot.say("失业金在哪里领"))
+    assert "创业担保贷款" in text
+    with Session(engine) as s:
+        assert s.exec(select(HandoffTicketRow)).first() is None
+
+
+def test_unknown_question_offers_suggestions_and_opens_a_ticket(bot: Bot, engine: Engine) -> None:
+    replies = bot.say("你们食堂中午吃什么菜呀")
+    assert any(o.key == "human" for r in replies for o in r.options)
+    with Session(engine) as s:
+        assert s.exec(select(UnansweredQuestionRow)).first() is not None
+        ticket = s.exec(select(HandoffTicketRow)).one()
+        assert ticket.reason == "unknown" and ticket.status == "open"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀😀😀", "？？？"])
+def test_empty_or_emoji_only_input(bot: Bot, text: str) -> None:
+    replies = bot.say(text)
+    assert replies and all(r.text for r in replies)
+
+
+def test_ten_thousand_characters(bot: Bot) -> None:
+    replies = bot.say("我想问一下贷款" * 1500)
+    assert "较长" in joined(replies)
+
+
+def test_sms_gets_the_short_answer(bot: Bot) -> None:
+    sms = bot.as_("sms", "+8613800001111")
+    replies = sms.say("利息是多少，是不是免息")
+    rendered = render_sms(replies[0])
+    assert len(rendered) <= 200
+    assert rendered != replies[0].text
+
+
+# --- pre-check --------------------------------------------------------------------------------
+
+
+def run_individual_precheck(bot: Bot) -> list[Reply]:
+    bot.say("预审")
+    bot.say("1")  # 个人
+    bot.say("1")  # 失业/下岗
+    bot.say("有")  # 登记证
+    bot.say("开一家小饭馆")
+    bot.say("进货和租门面")
+    bot.say("没有")  # no bad credit
+    bot.say("五万")
+    return bot.say("两年")
+
+
+def test_individual_precheck_by_numbers_and_words(bot: Bot) -> None:
+    text = joined(run_individual_precheck(bot))
+    assert "初步符合" in text
+    assert "50,000.00元" in text and "24个月" in text
+    assert "第十四条" in text and "第四条" in text
+    assert "预计最晚放款日期" in text  # 18 working days from today
+    assert "2026年12月18日" in text
+
+
+def test_precheck_faq_in_the_middle_resumes(bot: Bot) -> None:
+    bot.say("预审")
+    bot.say("个人")
+    replies = bot.say("贷款利息是多少？")
+    text = joined(replies)
+    assert "贴息" in text
+    assert "哪一类人员" in text  # resumed at the category step
+
+
+def test_back_restart_cancel(bot: Bot) -> None:
+    bot.say("预审")
+    bot.say("个人")
+    assert "身份申请" in joined(bot.say("返回"))
+    assert "哪一类人员" in joined(bot.say("个人"))
+    assert "资格预审" in joined(bot.say("重新开始"))
+    assert "退出" in joined(bot.say("取消"))
+    assert "没有进行中的流程" in joined(bot.say("取消"))
+
+
+def test_excluded_industry_is_refused_with_article(bot: Bot) -> None:
+    bot.say("预审")
+    bot.say("个人")
+    bot.say("退役军人")
+    bot.say("是")
+    bot.say("开个KTV")
+    bot.say("跳过")
+    bot.say("没有")
+    bot.say("跳过")
+    text = joined(bot.say("跳过"))
+    assert "暂不符合" in text and "娱乐业" in text and "第二条" in text
+
+
+def test_impossible_numbers_are_asked_again(bot: Bot) -> None:
+    bot.say("预审")
+    bot.say("3")  # 小企业
+    bot.say("开服装加工厂")
+    bot.say("买设备")
+    bot.say("没有")
+    assert "合理的数字" in joined(bot.say("好多人"))
+    bot.say("50")
+    bot.say("20")
+    bot.say("一年")
+    assert "合理的数字" in joined(bot.say("-5万"))
+    bot.say("100万")
+    text = joined(bot.say("24个月"))
+    assert "初步符合" in text and "20" in text  # 10+10 working days for enterprises
+
+
+def test_restart_in_the_middle_of_a_flow(
+    engine: Engine, kb: knowledge.KnowledgeBase, policy: Policy, tmp_path: Path, bot: Bot
+) -> None:
+    bot.say("预审")
+    bot.say("个人")
+    # a new engine (a restarted server) over the same database continues the same flow
+    again = Bot(
+        DialogueEngine(
+            make_engine(str(engine.url)),
+            faq=kb,
+            policy=policy,
+            calendar=WorkCalendar(KNOWLEDGE / "calendar"),
+            files=LocalFileStore(tmp_path / "docs"),
+            today=lambda: TODAY,
+        )
+    )
+    assert "就业失业登记证" in joined(again.say("毕业生"))
+
+
+def test_same_message_twice_is_answered_once(bot: Bot, engine: Engine) -> None:
+    first = bot.say("预审", message_id="m-1")
+    second = bot.engine.handle(
+        InboundEvent(channel="telegram", address="1001", message_id="m-1", text="预审")
+    )
+    assert second.duplicate and [r.text for r in second.replies] == [r.text for r in first]
+    with Session(engine) as s:
+        assert len(s.exec(select(InboundMessageRow)).all()) == 1
+        conv = s.exec(select(ConversationRow)).one()
+        assert conv.version == 1
+
+
+def test_concurrent_messages_never_corrupt_the_conversation(bot: Bot, engine: Engine) -> None:
+    bot.say("你好")
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            bot.say(f"利息多少{i}")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with Session(engine) as s:
+        conv = s.exec(select(ConversationRow)).one()
+        assert conv.version == 7  # every message applied exactly once
+
+
+# --- application and documents ----------------------------------------------------------------
+
+
+def open_application(bot: Bot) -> None:
+    run_individual_precheck(bot)
+    bot.say("1")  # the first option offered with the result: 开始申请
+    text = joined(bot.say("张三"))
+    assert "已收 0/5 项" in text
+
+
+def test_documents_collected_checked_and_submitted(bot: Bot, engine: Engine) -> None:
+    open_application(bot)
+    text = joined(bot.say(attachments=(Attachment(data=png(1), filename="a.png"),)))
+    assert "已收到第1项" in text and "已收 1/5 项" in text
+    assert "已作为第1项" in joined(bot.say(attachments=(Attachment(data=png(1)),)))
+    assert "jpg" in joined(bot.say(attachments=(Attachment(data=b"MZ\x90\x00 not an image"),)))
+    assert "MB" in joined(bot.say(attachments=(Attachment(too_large=True, declared_size=10**9),)))
+    assert "MB" in joined(bot.say(attachments=(Attachment(data=png(2) + b"0" * 3_000_000),)))
+    # choose item 3 explicitly, then replace it
+    assert "请发送" in joined(bot.say("3"))
+    assert "第3项" in joined(bot.say(attachments=(Attachment(data=png(3)),)))
+    bot.say("3")
+    assert "替换第3项" in joined(bot.say(attachments=(Attachment(data=png(4)),)))
+    assert "还有" in joined(bot.say("提交申请"))
+    for seed in (5, 6, 7):
+        bot.say(attachments=(Attachment(data=png(seed)),))
+    status = joined(bot.say("进度"))
+    assert "草稿" in status
+    done = joined(bot.say(option="submit"))
+    assert "申请已提交" in done
+    with Session(engine) as s:
+        app = s.exec(select(ApplicationRow)).one()
+        assert app.stage == "submitted"
+        history = s.exec(select(ApplicationStageRow)).all()
+        assert [h.stage for h in history] == ["draft", "submitted"]
+        items = s.exec(select(DocumentItemRow)).all()
+        assert sum(1 for i in items if i.status == "received") == 5
+        assert len({i.sha256 for i in items}) == 5
+    assert "社区" in joined(bot.say("进度")) or "已提交" in joined(bot.say("进度"))
+
+
+def test_apply_without_precheck(bot: Bot) -> None:
+    assert "预审" in joined(bot.say("申请"))
+    assert "还没有申请" in joined(bot.say(attachments=(Attachment(data=png(9)),)))
+
+
+# --- hand-off and opt-out ---------------------------------------------------------------------
+
+
+def test_handoff_and_staff_reply_relayed(bot: Bot, engine: Engine) -> None:
+    assert "工单号" in joined(bot.say("人工"))
+    assert "工单号" in joined(bot.say("我的申请交了一个月了还没消息"))
+    with Session(engine) as s:
+        ticket = s.exec(select(HandoffTicketRow)).one()
+        assert ticket.id is not None
+        staff_reply(s, ticket.id, "officer1", "您好，已为您催办")
+        s.commit()
+        notice = s.exec(select(NoticeRow).where(NoticeRow.kind == "relay")).one()
+        assert notice.address == "1001" and "已为您催办" in notice.text
+        messages = s.exec(select(HandoffMessageRow)).all()
+        assert [m.sender for m in messages] == ["applicant", "staff"]
+    assert "自助服务" in joined(bot.say("结束"))
+
+
+def test_sms_opt_out_confirms_once(bot: Bot, engine: Engine) -> None:
+    sms = bot.as_("sms", "+8613800002222")
+    assert "已退订" in joined(sms.say("我要退订"))
+    assert sms.say("TD") == []
+    assert "重新订阅" in joined(sms.say("订阅"))
+    with Session(engine) as s:
+        identity = s.exec(
+            select(ChannelIdentityRow).where(ChannelIdentityRow.address == "+8613800002222")
+        ).one()
+        assert identity.opted_out is False
+        n = s.execute(sa.text("select count(*) from audit_event")).scalar_one()
+        assert n == 2
+
+
+def test_status_for_unknown_sender_reveals_nothing(bot: Bot) -> None:
+    text = joined(bot.as_("sms", "+8613800003333").say("进度"))
+    assert "没有查到" in text
