@@ -24,7 +24,10 @@ def _register() -> None:
         cli_dialogue,  # noqa: F401
         cli_kb,
         cli_loans,
+        cli_reminders,
+        cli_staff,
+        cli_telegram,
     )
 
-    cli_kb.register(app)
-    cli_loans.register(app)
+    for module in (cli_kb, cli_loans, cli_reminders, cli_telegram, cli_staff):
+        module.register(app)

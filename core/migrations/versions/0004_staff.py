@@ -1,4 +1,4 @@
-"""Tables of the staff feature: console sessions; an index for broadcast progress.
+"""Tables of the staff feature: server-side console sessions.
 
 Revision ID: 0004
 Revises: 0003
@@ -39,16 +39,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_staff_session_expires_at"), ["expires_at"], unique=False
         )
-    # Broadcast progress counts notices of one broadcast by status.
-    with op.batch_alter_table("notice", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_notice_broadcast_status", ["broadcast_id", "status"], unique=False
-        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("notice", schema=None) as batch_op:
-        batch_op.drop_index("ix_notice_broadcast_status")
     with op.batch_alter_table("staff_session", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_staff_session_expires_at"))
         batch_op.drop_index(batch_op.f("ix_staff_session_user_id"))

@@ -1,0 +1,111 @@
+"""The composition root: migrations, /healthz, POST /api/precheck and `chuangdai check`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from core.db import current_revision, downgrade, head_revision, make_engine, upgrade
+from core.settings import Settings
+from server.app import create_app
+from server.bootstrap import Container, set_container
+from server.cli import _register, app
+
+PROFILE = {
+    "applicant_type": "individual",
+    "category": "woman",
+    "has_certificate": True,
+    "industry": "服装零售",
+    "bad_credit": False,
+    "amount": 100000,
+    "term_months": 36,
+}
+
+
+def test_migrations_from_empty_up_down_up(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    engine = make_engine(empty_db_url)
+    assert current_revision(engine) == head_revision()
+    downgrade(empty_db_url, "base")
+    assert current_revision(engine) is None
+    upgrade(empty_db_url)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+
+
+@pytest.fixture
+def client(db_url: str, tmp_path: Path) -> TestClient:
+    settings = Settings(
+        database_url=db_url, data_dir=tmp_path, scheduler_enabled=False, _env_file=None
+    )
+    container = Container(settings)
+    application = create_app(container)
+    with TestClient(application) as c:
+        yield c  # type: ignore[misc]
+    set_container(None)
+
+
+def test_healthz_reports_database_and_schema(client: TestClient) -> None:
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["database"] == "reachable"
+    assert body["schema_version"] == head_revision()
+
+
+def test_precheck_api_contract(client: TestClient) -> None:
+    res = client.post("/api/precheck", json=PROFILE)
+    assert res.status_code == 200
+    body = res.json()
+    assert set(body) == {
+        "eligible",
+        "max_amount",
+        "max_term_months",
+        "reasons",
+        "documents",
+        "subsidy",
+        "next_steps",
+        "expected_by",
+    }
+    assert body["eligible"] is True and body["max_amount"] == 80000
+    codes = {r["code"] for r in body["reasons"]}
+    assert {"amount_above_cap", "term_above_limit"} <= codes
+    assert all(r["article"] for r in body["reasons"])
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({**PROFILE, "applicant_type": "company"}, "applicant_type"),
+        ({k: v for k, v in PROFILE.items() if k != "category"}, "category"),
+        ({**PROFILE, "amount": -5}, "amount"),
+    ],
+)
+def test_precheck_api_bad_input_is_422_in_chinese(
+    client: TestClient, payload: dict[str, object], field: str
+) -> None:
+    res = client.post("/api/precheck", json=payload)
+    assert res.status_code == 422
+    assert res.json()["field"] == field
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in res.json()["detail"])
+
+
+def test_precheck_api_rejects_non_json(client: TestClient) -> None:
+    res = client.post(
+        "/api/precheck", content=b"not json", headers={"content-type": "application/json"}
+    )
+    assert res.status_code == 422
+
+
+def test_cli_check_json(db_url: str, tmp_path: Path) -> None:
+    set_container(Container(Settings(database_url=db_url, data_dir=tmp_path, _env_file=None)))
+    _register()
+    runner = CliRunner()
+    res = runner.invoke(app, ["check", "--json"], input=json.dumps(PROFILE))
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["max_amount"] == 80000
+    bad = runner.invoke(app, ["check", "--json"], input='{"applicant_type": "individual"}')
+    assert bad.exit_code == 2
+    set_container(None)
