@@ -70,4 +70,4 @@ def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> int:
         r.setdefault("updated_at", now)
         r.setdefault("send_after", now)
     result = session.execute(_insert_ignore(session), rows)
-    return int(result.rowcount or 0)
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -34,7 +34,6 @@ class Settings(BaseSettings):
     knowledge_dir: Path | None = Field(
         default=None, description="Alternative knowledge folder (default: the packaged knowledge/)"
     )
-    timezone: str = Field(default="Asia/Shanghai", description="Display time zone")
     log_level: str = Field(default="INFO", description="Python logging level")
 
     # Telegram
@@ -103,7 +102,6 @@ class Settings(BaseSettings):
     broadcast_confirm_threshold: int = Field(
         default=1000, description="Audiences above this size need a second confirmation"
     )
-    demo_data: bool = Field(default=False, description="Load the demo data set on start")
 
     @property
     def documents_path(self) -> Path:

@@ -41,7 +41,7 @@ from knowledge.schema import load_yaml
 
 OOD_LABEL = "ood"
 THRESHOLDS = tuple(round(0.02 * i, 2) for i in range(1, 50))  # 0.02 … 0.98
-MARGINS = tuple(round(0.01 * i, 2) for i in range(11))  # 0.00 … 0.10
+MARGINS = tuple(round(0.01 * i, 2) for i in range(2, 11))  # 0.02 … 0.10: a close out-of-scope entry always counts
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ import knowledge
 from core.db import make_engine, upgrade
 from core.dialogue.engine import DialogueEngine
 from core.filestore import LocalFileStore
-from core.senders import Sender
 from core.identity import mask_text
+from core.senders import Sender
 from core.settings import Settings
 from core.workdays import WorkCalendar
 from knowledge import KnowledgeBase

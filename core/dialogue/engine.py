@@ -142,13 +142,16 @@ class DialogueEngine:
     # --- transaction, dedupe, optimistic concurrency ------------------------------------------
 
     def handle(self, event: InboundEvent) -> EngineResult:
+        last: Exception | None = None
         for _attempt in range(MAX_RETRIES):
             try:
                 return self._handle_once(event)
             except (_Conflict, IntegrityError, sa.exc.OperationalError) as exc:
+                # a concurrent update, a duplicate racing in, or a lock timeout: run again
                 log.info("retrying message after %s", type(exc).__name__)
-                continue
-        raise RuntimeError("conversation kept changing under us; giving up")
+                last = exc
+        assert last is not None
+        raise last
 
     def _handle_once(self, event: InboundEvent) -> EngineResult:
         with session_scope(self.db) as s:

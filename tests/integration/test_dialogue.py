@@ -50,7 +50,7 @@ def kb(policy: Policy) -> knowledge.KnowledgeBase:
 
 
 @pytest.fixture
-def bot(engine: Engine, kb: knowledge.KnowledgeBase, policy: Policy, tmp_path: Path) -> "Bot":
+def bot(engine: Engine, kb: knowledge.KnowledgeBase, policy: Policy, tmp_path: Path) -> Bot:
     return Bot(
         DialogueEngine(
             engine,
@@ -228,7 +228,7 @@ def test_restart_in_the_middle_of_a_flow(
     # a new engine (a restarted server) over the same database continues the same flow
     again = Bot(
         DialogueEngine(
-            make_engine(str(engine.url)),
+            make_engine(engine.url.render_as_string(hide_password=False)),
             faq=kb,
             policy=policy,
             calendar=WorkCalendar(KNOWLEDGE / "calendar"),
