@@ -193,9 +193,10 @@ class InstallmentRow(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    loan_id: int = Field(foreign_key="loan.id", index=True)
+    # (loan_id, seq) is unique and serves lookups by loan; (paid, due_on) serves the sweep.
+    loan_id: int = Field(foreign_key="loan.id")
     seq: int
-    due_on: date = Field(index=True)
+    due_on: date
     principal_fen: int = Field(sa_type=sa.BigInteger)
     interest_fen: int = Field(sa_type=sa.BigInteger)
     borrower_interest_fen: int = Field(sa_type=sa.BigInteger)

@@ -41,7 +41,8 @@ from knowledge.schema import load_yaml
 
 OOD_LABEL = "ood"
 THRESHOLDS = tuple(round(0.02 * i, 2) for i in range(1, 50))  # 0.02 … 0.98
-MARGINS = tuple(round(0.01 * i, 2) for i in range(2, 11))  # 0.02 … 0.10: a close out-of-scope entry always counts
+# 0.02 … 0.10: never 0, so an out-of-scope entry close behind the top one always refuses
+MARGINS = tuple(round(0.01 * i, 2) for i in range(2, 11))
 
 
 @dataclass(frozen=True)

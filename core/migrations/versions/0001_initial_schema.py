@@ -392,8 +392,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("loan_id", "seq", name="uq_installment_loan_seq"),
     )
     with op.batch_alter_table("installment", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_installment_due_on"), ["due_on"], unique=False)
-        batch_op.create_index(batch_op.f("ix_installment_loan_id"), ["loan_id"], unique=False)
         batch_op.create_index("ix_installment_paid_due", ["paid", "due_on"], unique=False)
 
     op.create_table(
@@ -495,8 +493,6 @@ def downgrade() -> None:
     op.drop_table("payment")
     with op.batch_alter_table("installment", schema=None) as batch_op:
         batch_op.drop_index("ix_installment_paid_due")
-        batch_op.drop_index(batch_op.f("ix_installment_loan_id"))
-        batch_op.drop_index(batch_op.f("ix_installment_due_on"))
 
     op.drop_table("installment")
     with op.batch_alter_table("counter_guarantor", schema=None) as batch_op:
