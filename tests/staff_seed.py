@@ -69,7 +69,7 @@ def make_container(db_url: str, tmp: Path, **over: Any) -> Container:
         "guarantee_fund_yuan": 100_000,
     }
     values.update(over)
-    return Container(Settings(_env_file=None, **values))  # type: ignore[call-arg]
+    return Container(Settings(_env_file=None, **values))
 
 
 def mount_staff(app: FastAPI, container: Container) -> FastAPI:
@@ -118,8 +118,9 @@ def seed(engine: Engine, files_root: Path) -> World:
             w.tokens[name] = issue_api_token(s, user, "test")
 
         # a person who linked a verified Telegram chat and applied
-        p1 = PersonRow(name="张建国", phone="+8613893100001", district="城关区",
-                       id_number="620102198503150116")
+        p1 = PersonRow(
+            name="张建国", phone="+8613893100001", district="城关区", id_number="620102198503150116"
+        )
         # a borrower known only by the phone number on file (overdue loan)
         p2 = PersonRow(name="王秀兰", phone="+8613893100002", district="七里河区")
         # a borrower who opted out by SMS
@@ -128,10 +129,17 @@ def seed(engine: Engine, files_root: Path) -> World:
         s.flush()
         assert p1.id and p2.id and p3.id
         w.chat_person, w.phone_person, w.opted_person = p1.id, p2.id, p3.id
-        chat = ChannelIdentityRow(channel="telegram", address="700001", person_id=p1.id,
-                                  verified=True)
-        opted = ChannelIdentityRow(channel="sms", address="+8613893100003", person_id=p3.id,
-                                   verified=True, opted_out=True, opted_out_at=utcnow())
+        chat = ChannelIdentityRow(
+            channel="telegram", address="700001", person_id=p1.id, verified=True
+        )
+        opted = ChannelIdentityRow(
+            channel="sms",
+            address="+8613893100003",
+            person_id=p3.id,
+            verified=True,
+            opted_out=True,
+            opted_out_at=utcnow(),
+        )
         loose = ChannelIdentityRow(channel="telegram", address="700009")
         s.add_all([chat, opted, loose])
         s.flush()
@@ -201,22 +209,50 @@ def seed(engine: Engine, files_root: Path) -> World:
             s.add(row)
             s.flush()
             assert row.id
-            s.add(InstallmentRow(loan_id=row.id, seq=1, due_on=due, principal_fen=2_000_000,
-                                 interest_fen=10_000, borrower_interest_fen=0))
-            s.add(InstallmentRow(loan_id=row.id, seq=2, due_on=due + timedelta(days=365),
-                                 principal_fen=3_000_000, interest_fen=10_000,
-                                 borrower_interest_fen=0))
+            s.add(
+                InstallmentRow(
+                    loan_id=row.id,
+                    seq=1,
+                    due_on=due,
+                    principal_fen=2_000_000,
+                    interest_fen=10_000,
+                    borrower_interest_fen=0,
+                )
+            )
+            s.add(
+                InstallmentRow(
+                    loan_id=row.id,
+                    seq=2,
+                    due_on=due + timedelta(days=365),
+                    principal_fen=3_000_000,
+                    interest_fen=10_000,
+                    borrower_interest_fen=0,
+                )
+            )
             return row.id
 
         w.overdue_loan = loan("LZ-S-0001", p2.id, today - timedelta(days=40))
         w.current_loan = loan("LZ-S-0002", p3.id, today + timedelta(days=20))
 
-        ticket, _ = open_ticket(s, channel="telegram", address="700001", identity_id=chat.id,
-                                text="我想问一下贷款进度", reason="user")
+        ticket, _ = open_ticket(
+            s,
+            channel="telegram",
+            address="700001",
+            identity_id=chat.id,
+            text="我想问一下贷款进度",
+            reason="user",
+        )
         w.ticket_id = int(ticket.id or 0)
         w.unanswered = "贷款 能 分期 提前 还"
         for q in ("贷款能不能提前还呀", "贷款能提前还吗"):
-            s.add(UnansweredQuestionRow(channel="telegram", question=q, normalized=w.unanswered,
-                                        best_entry_id="amount_individual", score=0.2))
+            s.add(
+                UnansweredQuestionRow(
+                    channel="telegram",
+                    question=q,
+                    normalized=w.unanswered,
+                    best_entry_id="amount_individual",
+                    score=0.2,
+                )
+            )
         s.add(UnansweredQuestionRow(channel="sms", question="你们几点下班", normalized="几点 下班"))
     return w

@@ -91,9 +91,7 @@ def test_preview_texts_segments_and_cost(engine: Engine, world: World) -> None:
     assert not pv.needs_second_person
 
 
-def test_second_person_above_threshold_and_idempotent_fan_out(
-    engine: Engine, world: World
-) -> None:
+def test_second_person_above_threshold_and_idempotent_fan_out(engine: Engine, world: World) -> None:
     bid = _draft(engine, group="all", channels=["telegram", "sms"])
     with session_scope(engine) as s:
         row = bc.request_send(s, bid, "alice", threshold=1)
@@ -106,7 +104,9 @@ def test_second_person_above_threshold_and_idempotent_fan_out(
     assert first.queued == 2 and not first.stopped
     # a crashed fan-out resumed (or run twice) queues nobody twice
     with session_scope(engine) as s:
-        s.execute(sa.update(BroadcastRow).where(col(BroadcastRow.id) == bid).values(status="fanout"))
+        s.execute(
+            sa.update(BroadcastRow).where(col(BroadcastRow.id) == bid).values(status="fanout")
+        )
     again = bc.fan_out(engine, bid, sms=SMS)
     assert again.inserted == 0 and again.queued == 2
     with Session(engine) as s:
@@ -117,9 +117,7 @@ def test_second_person_above_threshold_and_idempotent_fan_out(
         assert bc.get(s, bid).status == "queued"
 
 
-def test_borrower_without_identity_gets_one_and_sends_by_sms(
-    engine: Engine, world: World
-) -> None:
+def test_borrower_without_identity_gets_one_and_sends_by_sms(engine: Engine, world: World) -> None:
     bid = _draft(engine, group="overdue")
     with session_scope(engine) as s:
         assert bc.request_send(s, bid, "alice", threshold=10).status == "fanout"

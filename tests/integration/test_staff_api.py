@@ -111,8 +111,11 @@ def test_viewer_reads_everything_and_changes_nothing(
     ):
         assert client.get(path, headers=h).status_code == 200, path
     forbidden = [
-        ("post", f"/api/staff/applications/{w.app_id}/documents/{w.doc_png}/review",
-         {"decision": "accept"}),
+        (
+            "post",
+            f"/api/staff/applications/{w.app_id}/documents/{w.doc_png}/review",
+            {"decision": "accept"},
+        ),
         ("post", f"/api/staff/applications/{w.app_id}/advance", {}),
         ("post", "/api/staff/broadcasts", {"title": "t", "body": "b"}),
         ("post", f"/api/staff/handoff/{w.ticket_id}/reply", {"text": "您好"}),
@@ -284,32 +287,48 @@ def test_knowledge_paraphrase_validated_then_reloaded(
     r = client.post(
         "/api/staff/knowledge/paraphrase",
         headers=h,
-        json={"entry_id": "amount_individual", "text": "额度到底能批多少", "normalized": w.unanswered},
+        json={
+            "entry_id": "amount_individual",
+            "text": "额度到底能批多少",
+            "normalized": w.unanswered,
+        },
     )
     assert r.status_code == 200 and r.json()["entry_id"] == "amount_individual_staff"
     path = container.knowledge_path / "faq" / "staff_additions.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert data["entries"][0]["id"] == "amount_individual_staff"
     with Session(container.engine) as s:
-        statuses = {q.status for q in s.exec(select(UnansweredQuestionRow)) if q.normalized == w.unanswered}
+        statuses = {
+            q.status for q in s.exec(select(UnansweredQuestionRow)) if q.normalized == w.unanswered
+        }
         assert statuses == {"resolved"}
     # a broken entry is refused by the loader's checks and nothing is written
     before = path.read_text(encoding="utf-8")
     r = client.post(
         "/api/staff/knowledge/entries",
         headers=h,
-        json={"id": "bad_entry", "question": "上班时间", "answer": "见{no_such_placeholder}",
-              "short": "见官网", "source": "员工补充"},
+        json={
+            "id": "bad_entry",
+            "question": "上班时间",
+            "answer": "见{no_such_placeholder}",
+            "short": "见官网",
+            "source": "员工补充",
+        },
     )
     assert r.status_code == 422 and "占位符" in r.json()["detail"]
     assert path.read_text(encoding="utf-8") == before
     r = client.post(
         "/api/staff/knowledge/entries",
         headers=h,
-        json={"id": "office_hours", "question": "你们几点下班",
-              "paraphrases": ["办公时间是几点", "周末上班吗"],
-              "answer": "工作日办公，具体时间请咨询{office}。", "short": "工作日办公。",
-              "source": "{policy_doc}", "normalized": "几点 下班"},
+        json={
+            "id": "office_hours",
+            "question": "你们几点下班",
+            "paraphrases": ["办公时间是几点", "周末上班吗"],
+            "answer": "工作日办公，具体时间请咨询{office}。",
+            "short": "工作日办公。",
+            "source": "{policy_doc}",
+            "normalized": "几点 下班",
+        },
     )
     assert r.status_code == 200, r.text
     r = client.post("/api/staff/knowledge/reload", headers=h)
@@ -339,8 +358,9 @@ def test_only_admins_manage_staff(served: tuple[TestClient, Container, World]) -
     assert r.json()["active"] is False
     assert client.get("/api/staff/me", headers=ch).status_code == 401
     # the last active admin cannot be demoted
-    r = client.patch(f"/api/staff/users/{w.user_ids['admin1']}", headers=admin,
-                     json={"role": "viewer"})
+    r = client.patch(
+        f"/api/staff/users/{w.user_ids['admin1']}", headers=admin, json={"role": "viewer"}
+    )
     assert r.status_code == 409 and "管理员" in r.json()["detail"]
     log = client.get("/api/staff/audit?action=staff.", headers=admin).json()["items"]
     updates = [e for e in log if e["action"] == "staff.update"]
@@ -350,7 +370,10 @@ def test_only_admins_manage_staff(served: tuple[TestClient, Container, World]) -
     ]
     assert {e["actor"] for e in updates} == {"admin1"} and updates[0]["at"]
     with Session(container.engine) as s:
-        assert s.exec(select(StaffUserRow).where(StaffUserRow.username == "carol")).one().active is False
+        assert (
+            s.exec(select(StaffUserRow).where(StaffUserRow.username == "carol")).one().active
+            is False
+        )
 
 
 # --- console: sessions, CSRF, roles -------------------------------------------------------------
@@ -417,7 +440,12 @@ def test_console_post_without_or_with_wrong_csrf_is_403(
         assert s.get(DocumentItemRow, w.doc_png).status == "accepted"  # type: ignore[union-attr]
     # logging out ends the session on the server: the old cookie no longer works
     cookie = client.cookies.get("cd_session")
-    assert client.post("/console/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+    assert (
+        client.post(
+            "/console/logout", data={"csrf_token": csrf}, follow_redirects=False
+        ).status_code
+        == 303
+    )
     client.cookies.set("cd_session", cookie or "", path="/console")
     assert client.get("/console/dashboard", follow_redirects=False).status_code == 303
 
@@ -429,9 +457,7 @@ def test_console_viewer_cannot_change_and_officer_cannot_manage_staff(
     csrf = login(client, "vera")
     page = client.get(f"/console/applications/{w.app_id}")
     assert page.status_code == 200 and "通过</button>" not in page.text
-    r = client.post(
-        f"/console/applications/{w.app_id}/advance", data={"csrf_token": csrf}
-    )
+    r = client.post(f"/console/applications/{w.app_id}/advance", data={"csrf_token": csrf})
     assert r.status_code == 403 and "只读" in r.text
     with Session(container.engine) as s:
         assert s.get(ApplicationRow, w.app_id).stage == "community_review"  # type: ignore[union-attr]
@@ -478,3 +504,62 @@ def test_console_pages_render(served: tuple[TestClient, Container, World]) -> No
         assert "script-src 'nonce-" in r.headers["content-security-policy"]
     dash = client.get("/console/dashboard").text
     assert "<svg" in dash and "31–90天" in dash and "第十二条" in dash
+
+
+# --- CLI ------------------------------------------------------------------------------------------
+
+
+def test_cli_creates_the_first_admin_and_issues_tokens(db_url: str, tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from server import cli_staff
+
+    container = make_container(db_url, tmp_path)
+    set_container(container)
+    app = typer.Typer()
+    cli_staff.register(app)
+    app.command("noop")(lambda: None)  # a second command keeps `staff` a sub-command group
+    runner = CliRunner()
+    try:
+        r = runner.invoke(
+            app,
+            ["staff", "create", "--username", "root.admin", "--role", "admin"],
+            input="a-long-password\na-long-password\n",
+        )
+        assert r.exit_code == 0, r.output
+        assert "已创建员工账号 root.admin（管理员）" in r.output
+        r = runner.invoke(
+            app,
+            [
+                "staff",
+                "create",
+                "--username",
+                "x",
+                "--role",
+                "boss",
+                "--password",
+                "a-long-password",
+            ],
+        )
+        assert r.exit_code == 2
+        r = runner.invoke(
+            app,
+            ["staff", "create", "--username", "shorty", "--role", "viewer", "--password", "short"],
+        )
+        assert r.exit_code == 1 and "密码至少10位" in r.output
+        r = runner.invoke(app, ["staff", "token", "root.admin"])
+        assert r.exit_code == 0
+        token = r.stdout.strip().splitlines()[-1]
+        assert token.startswith("cd_")
+        client = TestClient(mount_staff(create_app(container, migrate=False), container))
+        me = client.get("/api/staff/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.json() == {
+            "username": "root.admin",
+            "display_name": "root.admin",
+            "role": "admin",
+        }
+        assert runner.invoke(app, ["staff", "token", "nobody"]).exit_code == 1
+    finally:
+        set_container(None)
+        container.engine.dispose()

@@ -162,3 +162,33 @@ def test_typos_land_on_the_same_entry(kb: KnowledgeBase) -> None:
         if (a.entry_id, a.matched) != (b.entry_id, b.matched):
             moved.append((good, bad, a.entry_id, b.entry_id))
     assert not moved, moved
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("下岗了能贷多少钱", "amount_individual"),  # close to unemployed_eligible: answered now
+        ("公司贷款多少天能放下来", "enterprise_time"),
+        ("放款一般要多久", "how_long"),
+    ],
+)
+def test_close_in_domain_questions_are_answered(
+    kb: KnowledgeBase, question: str, entry_id: str
+) -> None:
+    a = kb.answer(question)
+    assert a.matched and a.entry_id == entry_id, a
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "征信报告在哪儿能打印",
+        "老板拖欠工资找谁",
+        "驾照过期了怎么换",
+        "一次性创业补贴去哪领",
+        "买基金划算吗",
+    ],
+)
+def test_new_out_of_scope_topics_are_not_answered_as_faq(kb: KnowledgeBase, question: str) -> None:
+    a = kb.answer(question)
+    assert not a.matched, a

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,14 @@ from knowledge.evaluation import (
     predict,
     write_config,
 )
-from knowledge.retrieval import EMPTY_PROMPT, HANDOFF_OFFER, decide
+from knowledge.retrieval import (
+    ALSO_ASK,
+    EMPTY_PROMPT,
+    HANDOFF_OFFER,
+    Ranked,
+    Ranking,
+    decide,
+)
 from server.cli_kb import register
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "kb"
@@ -83,7 +91,7 @@ def test_matches(kb: KnowledgeBase, question: str, entry_id: str) -> None:
     a = kb.answer(question)
     assert a.matched, a
     assert a.entry_id == entry_id
-    assert a.suggestions == []
+    assert len(a.suggestions) <= 1  # at most a close runner-up ("您可能还想问")
     assert 0.0 < a.score <= 1.0
 
 
@@ -153,7 +161,53 @@ def test_decision_respects_threshold_and_margin(kb: KnowledgeBase) -> None:
     assert r.best is not None and r.best.entry.id == "amount_individual"
     assert decide(r, 0.0, 0.0).matched
     assert not decide(r, 1.01, 0.0).answered
-    assert not decide(r, 0.0, r.gap + 0.01).answered
+
+
+def _ranking(kb: KnowledgeBase, ids: list[str], scores: list[float], conf: float) -> Ranking:
+    entries = [kb.entry(i) for i in ids]
+    items = tuple(Ranked(e, s, e.question) for e, s in zip(entries, scores, strict=True) if e)
+    return Ranking(items, conf, scores[0] - scores[1])
+
+
+def test_close_in_domain_runner_up_is_answered_with_a_suggestion(kb: KnowledgeBase) -> None:
+    r = _ranking(
+        kb, ["amount_individual", "docs_individual", "oos_mortgage"], [0.9, 0.89, 0.5], 0.8
+    )
+    d = decide(r, 0.5, 0.03)
+    assert d.answered and d.matched and d.runner_up is not None
+    assert d.runner_up.entry.id == "docs_individual"
+    assert not decide(r, 0.81, 0.03).answered  # confidence still rules
+    far = _ranking(kb, ["amount_individual", "docs_individual"], [0.9, 0.5], 0.8)
+    assert decide(far, 0.5, 0.03).runner_up is None
+
+
+def test_close_out_of_scope_entry_refuses(kb: KnowledgeBase) -> None:
+    runner = _ranking(kb, ["amount_individual", "oos_mortgage"], [0.9, 0.89], 0.8)
+    assert not decide(runner, 0.5, 0.03).answered
+    third = _ranking(
+        kb, ["amount_individual", "docs_individual", "oos_mortgage"], [0.9, 0.89, 0.88], 0.8
+    )
+    assert not decide(third, 0.5, 0.03).answered
+    top = _ranking(kb, ["oos_mortgage", "amount_individual"], [0.9, 0.89], 0.8)
+    assert not decide(top, 0.5, 0.03).answered
+    clear = _ranking(kb, ["oos_mortgage", "amount_individual"], [0.9, 0.5], 0.8)
+    assert decide(clear, 0.5, 0.03).out_of_scope
+
+
+def test_answer_offers_the_close_runner_up(kb_copy: Path) -> None:
+    q = "办创业贷要带啥材料啊"
+    r = KnowledgeBase.load(kb_copy, POLICY).rank(q)
+    assert [x.entry.id for x in r.items[:2]] == ["docs_individual", "overdue_consequence"]
+    assert not any(x.entry.out_of_scope for x in r.items)
+    cfg = replace(RetrievalConfig.load(kb_copy), threshold=0.0, margin=r.gap + 0.001)
+    kb = KnowledgeBase.load(kb_copy, POLICY, cfg)
+    a = kb.answer(q)
+    second = r.items[1].entry
+    assert a.matched and a.entry_id == "docs_individual"
+    assert a.suggestions == [second.question] and a.suggestion_ids == [second.id]
+    assert a.answer.endswith(ALSO_ASK + second.question)
+    sms = kb.answer(q, channel="sms")
+    assert ALSO_ASK not in sms.answer and sms.suggestions == a.suggestions
 
 
 def test_default_kb_can_be_replaced(kb: KnowledgeBase) -> None:
