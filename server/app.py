@@ -16,7 +16,9 @@ from server.bootstrap import Container, configure_logging, get_container, set_co
 log = logging.getLogger(__name__)
 
 
-def create_app(container: Container | None = None, *, migrate: bool = True) -> FastAPI:
+def create_app(
+    container: Container | None = None, *, migrate: bool = True, background: bool = True
+) -> FastAPI:
     """Build the app around a container (the tests pass their own)."""
     container = container or get_container()
     set_container(container)
@@ -67,9 +69,10 @@ def create_app(container: Container | None = None, *, migrate: bool = True) -> F
 
     _mount_routers(app, container)
     # After the routers: the Telegram bot's start hook must run before the dispatcher starts.
-    from server import scheduler
+    if background:
+        from server import scheduler
 
-    scheduler.install(app, container)
+        scheduler.install(app, container)
     return app
 
 

@@ -33,6 +33,7 @@ from core import broadcast as bc
 from core.applications import STAGE_LABELS, StageError
 from core.audit import audit
 from core.db import session_scope
+from core.dispatch import requeue_notices
 from core.faq_additions import FaqEditError
 from core.handoff import HandoffError, close_ticket, staff_reply
 from core.identity import mask_id_number, mask_phone
@@ -264,8 +265,18 @@ def mount(app: FastAPI, container: Container) -> None:
             status=403,
         )
 
+    async def domain_error(request: Request, exc: Exception) -> StarletteResponse:
+        """A Chinese domain error nobody caught: a page on the console, JSON elsewhere."""
+        status = 404 if "不存在" in str(exc) else 409
+        if not request.url.path.startswith("/console"):
+            return JSONResponse({"detail": str(exc)}, status_code=status)
+        user = getattr(request.state, "staff", None)
+        return views.render(request, "error.html", {"message": str(exc)}, user=user, status=status)
+
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(ConsoleForbidden, forbidden)
+    for error in DOMAIN_ERRORS:
+        app.add_exception_handler(error, domain_error)
     router = APIRouter(prefix="/console", include_in_schema=False)
 
     def back(request: Request, fallback: str) -> str:
@@ -591,8 +602,6 @@ def mount(app: FastAPI, container: Container) -> None:
 
     @router.post("/notices/{notice_id}/requeue")
     def requeue(request: Request, notice_id: int, user: Officer) -> Response:
-        from core.dispatch import requeue_notices
-
         with session_scope(engine) as s:
             n = requeue_notices(s, [notice_id])
             audit(s, user.username, "notice.requeue", "notice", notice_id, after={"requeued": n})

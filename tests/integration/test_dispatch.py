@@ -478,7 +478,7 @@ def test_scheduler_hooks_start_and_stop_the_dispatcher(db_url: str) -> None:
     relay(container.engine, 3, send_after=datetime.now(UTC))
     sms = RecordingSender("sms")
     try:
-        app = create_app(container, migrate=False)
+        app = create_app(container, migrate=False, background=False)
         work = install(
             app, container, {"sms": sms}, dispatch_config=DispatchConfig(idle_seconds=0.05)
         )
@@ -491,7 +491,7 @@ def test_scheduler_hooks_start_and_stop_the_dispatcher(db_url: str) -> None:
             assert work.scheduler.get_job("reminder-sweep") is not None
         assert len(sms.sent) == 3 and work.scheduler is None
         disabled = Container(Settings(database_url=db_url, scheduler_enabled=False))
-        assert install(create_app(disabled, migrate=False), disabled) is None
+        assert install(create_app(disabled, migrate=False, background=False), disabled) is None
     finally:
         set_container(None)
         container.engine.dispose()

@@ -563,3 +563,77 @@ def test_cli_creates_the_first_admin_and_issues_tokens(db_url: str, tmp_path: Pa
     finally:
         set_container(None)
         container.engine.dispose()
+
+
+def test_console_actions_change_data_and_are_audited(
+    served: tuple[TestClient, Container, World],
+) -> None:
+    client, container, w = served
+    csrf = login(client, "alice")
+
+    def post(url: str, **data: Any) -> Any:
+        return client.post(url, data={"csrf_token": csrf, **data}, follow_redirects=False)
+
+    assert post(f"/console/handoff/{w.ticket_id}/reply", text="您好，已为您查询").status_code == 303
+    assert "回复已排队" in client.get(f"/console/handoff/{w.ticket_id}").text
+    assert len(notices(container, kind="relay")) == 1
+
+    r = post(
+        "/console/knowledge/paraphrase",
+        normalized=w.unanswered,
+        entry_id="amount_individual",
+        text="额度最高批多少",
+    )
+    assert r.status_code == 303
+    assert "amount_individual_staff" in client.get("/console/knowledge").text  # flash message
+    assert post("/console/knowledge/reload").status_code == 303
+    assert audits(container, "knowledge.reload")[-1].actor == "alice"
+
+    bad = (FIXTURES / "loans_bad.csv").read_bytes()
+    r = client.post(
+        "/console/imports",
+        data={"csrf_token": csrf, "kind": "loans"},
+        files={"file": ("贷款.csv", bad, "text/csv")},
+    )
+    assert r.status_code == 422 and "未导入任何数据" in r.text and "贷款.csv" in r.text
+
+    r = post(
+        "/console/broadcasts",
+        title="通知",
+        body="政策调整",
+        group="all",
+        channels=["telegram", "sms"],
+        min_overdue_days="1",
+    )
+    assert r.status_code == 303
+    url = r.headers["location"]
+    assert "2 人" in client.get(url).text
+    assert post(url + "/send", mode="now").status_code == 303
+    assert "待第二人确认" in client.get(url).text
+    assert post(url + "/cancel").status_code == 303
+    assert "已取消" in client.get(url).text
+    missing = client.get("/console/broadcasts/999/edit")
+    assert missing.status_code == 404 and "不存在" in missing.text
+    assert [a.action for a in audits(container, "broadcast.cancel")] == ["broadcast.cancel"]
+
+
+def test_dashboard_figures(served: tuple[TestClient, Container, World]) -> None:
+    client, _, w = served
+    d = client.get("/api/staff/dashboard", headers=bearer(w, "vera")).json()
+    community = next(s for s in d["applications"]["by_stage"] if s["stage"] == "community_review")
+    assert community == {
+        "stage": "community_review",
+        "label": "社区调查推荐",
+        "count": 1,
+        "late": 1,
+        "limit_workdays": 4,  # 兰州 第十三条(二)
+    }
+    late = d["applications"]["late"][0]
+    assert late["id"] == w.app_id and late["workdays_in_stage"] > 4
+    buckets = {b["bucket"]: b for b in d["loans"]["overdue"]}
+    assert buckets["31-90"]["loans"] == 1 and buckets["31-90"]["overdue_fen"] == 2_000_000
+    assert buckets["1-30"]["loans"] == 0 and buckets["90+"]["loans"] == 0
+    assert d["loans"]["active"] == 2 and d["loans"]["outstanding_fen"] == 10_000_000
+    g = d["guarantee"]
+    assert g["limit_fen"] == 5 * g["fund_fen"] == 50_000_000
+    assert g["usage_percent"] == 20.0 and g["over_limit"] is False
