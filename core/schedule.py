@@ -194,12 +194,22 @@ def _check_term(term_months: int) -> None:
 
 
 def _rate_fraction(annual_rate: Decimal) -> tuple[int, int]:
+    if isinstance(annual_rate, Decimal) and annual_rate.is_finite():  # sNaN is not hashable
+        hit = _RATE_FRACTIONS.get(annual_rate)
+        if hit is not None:
+            return hit
     if not isinstance(annual_rate, Decimal) or not annual_rate.is_finite():
         raise ScheduleError("年利率必须是小数（如 0.0435）")
     if annual_rate < 0 or annual_rate >= 1:
         raise ScheduleError(f"年利率应在0到100%之间（例如 0.0435 表示4.35%）：{annual_rate}")
     num, den = annual_rate.as_integer_ratio()
+    if len(_RATE_FRACTIONS) < 4096:
+        _RATE_FRACTIONS[annual_rate] = (num, den)
     return num, den
+
+
+# Valid rates seen so far (a portfolio has a handful); equal Decimals have equal fractions.
+_RATE_FRACTIONS: dict[Decimal, tuple[int, int]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,8 +255,10 @@ def schedule_columns(
         raise ScheduleError("放款日期不正确")
     _check_term(term_months)
     rate_num, rate_den = _rate_fraction(annual_rate)
-    method = normalize_method(method)
-    subsidy = normalize_subsidy_kind(subsidy_kind)
+    method = method if method in METHODS else normalize_method(method)
+    subsidy = (
+        subsidy_kind if subsidy_kind in SUBSIDY_KINDS else normalize_subsidy_kind(subsidy_kind)
+    )
     months = _period_months(method, term_months)
     principals, interests, borrower = _amounts(
         method, subsidy, amount_fen, rate_num, rate_den * 12, months

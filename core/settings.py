@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     guarantee_fund_yuan: int = Field(
         default=10_000_000, description="Guarantee fund size in yuan (5x leverage, 兰州 第十二条)"
     )
+    console_session_hours: int = Field(
+        default=12,
+        description="Console session lifetime in hours (logout or deactivation ends it at once)",
+    )
     broadcast_confirm_threshold: int = Field(
         default=1000, description="Audiences above this size need a second confirmation"
     )

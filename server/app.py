@@ -78,8 +78,16 @@ def create_app(
 
 def _mount_routers(app: FastAPI, container: Container) -> None:
     """Each front door adds its routes; kept in one place so the wiring is visible."""
-    from server import routes_public, routes_sms, routes_telegram
+    from server import (
+        routes_console,
+        routes_public,
+        routes_sms,
+        routes_staff_api,
+        routes_telegram,
+    )
 
     routes_public.mount(app, container)
     routes_telegram.mount(app, container)
     routes_sms.mount(app, container)
+    routes_staff_api.mount(app, container)
+    routes_console.mount(app, container)

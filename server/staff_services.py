@@ -23,13 +23,13 @@ from core import broadcast as bc
 from core.audit import audit
 from core.db import session_scope
 from core.faq_additions import add_entry, add_paraphrase
-from core.filestore import FileStore, LocalFileStore
+from core.filestore import FileStore
 from core.importer import ImportReport, import_loans, import_payments
 from core.timeutil import local_today
-from knowledge.policy import Policy, load_policy
+from knowledge.policy import Policy
 from server.auth import StaffPrincipal
 from server.bootstrap import Container
-from sms.segments import DEFAULT_PRICE_YUAN, count_segments, encoding_of
+from sms.segments import count_segments, encoding_of
 from sms.templates import decorate
 
 log = logging.getLogger(__name__)
@@ -37,41 +37,23 @@ IMPORT_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 
 
 def policy_of(container: Container) -> Policy:
-    """The active policy (the container's when it has one)."""
-    found: Any = getattr(container, "policy", None)
-    if isinstance(found, Policy):
-        return found
-    return load_policy(container.settings.policy, container.knowledge_path / "policies")
+    """The active policy."""
+    return container.policy
 
 
 def kb_of(container: Container) -> knowledge.KnowledgeBase:
-    """The knowledge base the bot answers from (the container's, else the process default)."""
-    found: Any = getattr(container, "kb", None)
-    if isinstance(found, knowledge.KnowledgeBase):
-        return found
-    cache = vars(container)
-    if "kb" not in cache:
-        folder = container.knowledge_path
-        if folder.resolve() == knowledge.PACKAGE_DIR.resolve():
-            cache["kb"] = knowledge.get_default()
-        else:
-            cache["kb"] = knowledge.KnowledgeBase.load(folder, policy_of(container))
-    kb: knowledge.KnowledgeBase = cache["kb"]
-    return kb
+    """The knowledge base the bot answers from (reloaded in place by the console)."""
+    return container.kb
 
 
 def files_of(container: Container) -> FileStore:
-    found: Any = getattr(container, "files", None)
-    if found is not None and hasattr(found, "get"):
-        store: FileStore = found
-        return store
-    return LocalFileStore(container.settings.documents_path)
+    return container.files
 
 
 def sms_cost(container: Container) -> bc.SmsCost:
     """Signature, unsubscribe hint, segments and price exactly as the SMS sender applies them."""
     s = container.settings
-    price = Decimal(str(getattr(s, "sms_segment_price_yuan", DEFAULT_PRICE_YUAN)))
+    price = Decimal(s.sms_segment_price_yuan)
 
     def final(text: str) -> str:
         return decorate(

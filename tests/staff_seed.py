@@ -8,6 +8,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,12 @@ from core.models import (
     InstallmentRow,
     LoanRow,
     PersonRow,
+    StaffUserRow,
     Stage,
     UnansweredQuestionRow,
 )
 from core.settings import Settings
-from core.staff import create_staff, issue_api_token
+from core.staff import hash_password, issue_api_token
 from core.timeutil import local_today, utcnow
 from server.bootstrap import Container
 
@@ -38,6 +40,12 @@ PASSWORD = "correct-horse-battery"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 200
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 FIXTURE_KB = Path(__file__).resolve().parent / "fixtures" / "kb"
+
+
+@lru_cache(maxsize=1)
+def _hash() -> str:
+    """The argon2 hash of PASSWORD, computed once per test run (hashing is slow on purpose)."""
+    return hash_password(PASSWORD)
 
 
 def knowledge_copy(tmp: Path) -> Path:
@@ -112,7 +120,11 @@ def seed(engine: Engine, files_root: Path) -> World:
     today = local_today()
     with session_scope(engine) as s:
         for name, role in STAFF:
-            user = create_staff(s, name, PASSWORD, role, display_name=name.title())
+            user = StaffUserRow(
+                username=name, display_name=name.title(), role=role, password_hash=_hash()
+            )
+            s.add(user)
+            s.flush()
             assert user.id is not None
             w.user_ids[name] = user.id
             w.tokens[name] = issue_api_token(s, user, "test")

@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 from sqlmodel import Session, col, select
 
+import knowledge
 from core.dispatch import DispatchConfig
 from core.models import DocumentItemRow, NoticeRow
 from core.senders import ConsoleSender
@@ -56,14 +57,13 @@ def live(db_url: str, tmp_path: Path) -> Iterator[tuple[str, Container, World]]:
 
     container = make_container(db_url, tmp_path, scheduler_enabled=True)
     world = seed(container.engine, container.settings.documents_path)
-    app = mount_staff(create_app(container, migrate=False), container)
-    if getattr(app.state, "background", None) is None:
-        install(
-            app,
-            container,
-            {"telegram": ConsoleSender("telegram"), "sms": ConsoleSender("sms")},
-            dispatch_config=DispatchConfig(idle_seconds=0.2),
-        )
+    app = mount_staff(create_app(container, migrate=False, background=False), container)
+    install(  # the dispatcher with console senders, polling often
+        app,
+        container,
+        {"telegram": ConsoleSender("telegram"), "sms": ConsoleSender("sms")},
+        dispatch_config=DispatchConfig(idle_seconds=0.2),
+    )
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -80,6 +80,7 @@ def live(db_url: str, tmp_path: Path) -> Iterator[tuple[str, Container, World]]:
         server.should_exit = True
         thread.join(20)
         set_container(None)
+        knowledge.set_default(None)
         container.engine.dispose()
 
 

@@ -483,3 +483,73 @@ def test_cli_import_json_and_exit_codes(db_url: str, tmp_path: Path) -> None:
         assert tpl.exit_code == 0 and out.exists()
     finally:
         set_container(None)
+
+
+# --- fast row path -----------------------------------------------------------------------------
+
+_TRICKY = (
+    "", "  ", "x" * 65, "x" * 101, "x" * 201, "13800138000", "+8613800138000", "12345",
+    "110101199003074477", "110101199003074478", "11010119900307447x", "110101199002304471",
+    "1.10101E+17", "100000", "0", "-5", "1.234", "4.35%", "0.0435", "4.75", "120%", "2025-02-30",
+    "2025/3/1", "20250301", "12", "0", "361", "等额本金", "等额本息", "按季付息、到期还本", "月供",
+    "个人全额贴息", "企业50%贴息", "无贴息", "张三", "李四", "城关区", "某银行",
+)  # fmt: skip
+
+
+def _fast_and_slow_agree(path: Path) -> int:
+    from core.importer import (
+        _FAST_FIELDS,
+        LOAN_COLUMNS,
+        LOANS_SHEET,
+        RowError,
+        _fast_loan_row,
+        _parse_loan_row,
+        _read_sheet,
+    )
+
+    errors: list[RowError] = []
+    sheet = _read_sheet(path, LOAN_COLUMNS, LOANS_SHEET, errors)
+    if sheet is None:
+        return 0
+    index = [sheet.index.get(f) for f in _FAST_FIELDS]
+    fast_rows = 0
+    for number, values in sheet.rows:
+        fast = _fast_loan_row(index, number, values)
+        slow, errs = _parse_loan_row(sheet, number, values)
+        if fast is not None:
+            fast_rows += 1
+            assert errs == [] and fast == slow, (number, values)
+    return fast_rows
+
+
+def test_fast_row_path_agrees_with_the_full_parser_on_the_fixtures() -> None:
+    assert sum(_fast_and_slow_agree(p) for p in sorted(FIXTURES.glob("*.csv"))) > 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_fast_row_path_agrees_with_the_full_parser(data: st.DataObject) -> None:
+    import tempfile
+
+    good = [
+        "LZ-F-0001", "王建国", "13800138000", "110101199003074477", "50000", "4.35%",
+        "2025-03-01", "24", "等额本金", "个人全额贴息", "李四", "13900139000", "兰州市第一小学",
+        "城关区", "某银行", "王五", "0931-8888888", "", "",
+    ]  # fmt: skip
+    headers = [
+        "贷款编号", "借款人姓名", "借款人手机", "身份证号", "贷款金额(元)", "年利率", "放款日期",
+        "期限(月)", "还款方式", "贴息类型", "反担保人姓名", "反担保人电话", "反担保人工作单位",
+        "所属区县", "经办银行", "反担保人单位联系人", "反担保人单位电话", "反担保人身份证号",
+        "备注",
+    ]  # fmt: skip
+    rows = []
+    for _ in range(3):
+        row = list(good)
+        for col in data.draw(st.lists(st.integers(0, len(row) - 1), max_size=3)):
+            row[col] = data.draw(st.sampled_from(_TRICKY))
+        rows.append(row)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "loans.csv"
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows([headers, *rows])
+        _fast_and_slow_agree(path)

@@ -13,6 +13,7 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+import knowledge
 from core.models import (
     ApplicationRow,
     AuditEventRow,
@@ -36,6 +37,7 @@ def served(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container,
     with TestClient(app) as client:
         yield client, container, world
     set_container(None)
+    knowledge.set_default(None)  # container.kb made the test's knowledge base the default
     container.engine.dispose()
 
 

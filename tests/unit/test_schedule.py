@@ -264,3 +264,18 @@ def test_schedule_properties(
         assert all(p.borrower_interest_fen == 0 for p in plan)
     if subsidy == "none":
         assert all(p.borrower_interest_fen == p.interest_fen for p in plan)
+
+
+@pytest.mark.parametrize("rate", ["sNaN", "NaN", "Infinity", "-0.0001", "1"])
+def test_bad_rates_are_refused_every_time(rate: str) -> None:
+    # Valid rates are memoised as fractions; invalid ones must never be (and sNaN not hashed).
+    for _ in range(2):
+        with pytest.raises(ScheduleError, match="年利率"):
+            schedule_rows(100_000, Decimal(rate), date(2026, 1, 5), 12, EQUAL_PRINCIPAL, "none")
+
+
+def test_equal_rates_written_differently_give_the_same_schedule() -> None:
+    a = schedule_rows(100_000, Decimal("0.0435"), date(2026, 1, 5), 24, EQUAL_INSTALLMENT, "none")
+    b = schedule_rows(100_000, Decimal("0.043500"), date(2026, 1, 5), 24, EQUAL_INSTALLMENT, "none")
+    c = schedule_rows(100_000, Decimal("4.35E-2"), date(2026, 1, 5), 24, "等额本息", "无贴息")
+    assert a == b == c
