@@ -818,17 +818,21 @@ class DialogueEngine:
         ctx.say(P.APPLY_CREATED.format(app_id=app.id))
         self._docs_show(ctx, app)
 
+    def _not_draft(self, ctx: Ctx, app: ApplicationRow) -> bool:
+        """Documents can only change while the application is a draft; say so otherwise."""
+        if app.stage == Stage.DRAFT:
+            return False
+        ctx.say(P.DOCS_ALREADY_SUBMITTED.format(app_id=app.id, stage=apps.STAGE_LABELS[app.stage]))
+        return True
+
     def _docs_show(self, ctx: Ctx, app: ApplicationRow | None = None) -> None:
         app = app or self._current_application(ctx)
         if app is None or app.id is None:
             ctx.set_flow(None)
             ctx.say(P.DOCS_NO_APP)
             return
-        if app.stage != Stage.DRAFT:
+        if self._not_draft(ctx, app):
             ctx.set_flow(None)
-            ctx.say(
-                P.DOCS_ALREADY_SUBMITTED.format(app_id=app.id, stage=apps.STAGE_LABELS[app.stage])
-            )
             return
         items = apps.checklist(ctx.session, app.id)
         prog = apps.progress(items)
@@ -881,10 +885,7 @@ class DialogueEngine:
         if app is None or app.id is None:
             ctx.say(P.DOCS_FILE_WITHOUT_APP)
             return
-        if app.stage != Stage.DRAFT:
-            ctx.say(
-                P.DOCS_ALREADY_SUBMITTED.format(app_id=app.id, stage=apps.STAGE_LABELS[app.stage])
-            )
+        if self._not_draft(ctx, app):
             return
         ctx.set_flow("docs")
         ctx.state["docs_app"] = app.id
@@ -961,10 +962,7 @@ class DialogueEngine:
         if app is None or app.id is None:
             ctx.say(P.DOCS_NO_APP)
             return
-        if app.stage != Stage.DRAFT:
-            ctx.say(
-                P.DOCS_ALREADY_SUBMITTED.format(app_id=app.id, stage=apps.STAGE_LABELS[app.stage])
-            )
+        if self._not_draft(ctx, app):
             return
         items = apps.checklist(ctx.session, app.id)
         prog = apps.progress(items)
