@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.dialogue.numbers import parse_amount_yuan
 from core.workdays import WorkCalendar
 from knowledge.policy import CATEGORY_KEYS, ExclusionMatch, Policy, format_months, format_yuan_wan
 
@@ -175,7 +176,17 @@ def _amount(data: Mapping[str, Any]) -> Decimal | None:
         elif isinstance(value, int | Decimal):
             amount = Decimal(value)
         elif isinstance(value, str):
-            amount = Decimal(value.strip().replace(",", "").replace("，", "").removesuffix("元"))
+            text = value.strip().replace(",", "").replace("，", "").removesuffix("元")
+            try:
+                amount = Decimal(text)
+            except InvalidOperation:
+                # Chinese amounts as people write them: 30万, 五万, 5w
+                if text.startswith("-"):
+                    raise
+                spoken = parse_amount_yuan(text)
+                if spoken is None:
+                    raise
+                amount = Decimal(spoken)
         else:
             raise InvalidOperation
     except InvalidOperation as exc:
