@@ -32,4 +32,64 @@ def load_demo(container: Container) -> list[str]:
             lines.append(f"演示管理员：用户名 {DEMO_ADMIN}  密码 {DEMO_PASSWORD}（仅用于试用）")
         else:
             lines.append("员工账号已存在，未创建演示管理员")
+    lines.extend(_demo_applications(container))
     return lines
+
+
+# Two applicants talk to the bot in the terminal channel; one of them is moved a stage on.
+_SCRIPTS = {
+    "demo-applicant-1": [
+        "预审",
+        "1",
+        "1",
+        "有",
+        "开一家牛肉面馆",
+        "租门面和买灶具",
+        "没有",
+        "5万",
+        "2年",
+        "1",
+        "马建华",
+    ],
+    "demo-applicant-2": [
+        "预审",
+        "1",
+        "5",
+        "是",
+        "服装零售",
+        "进货",
+        "没有",
+        "8万",
+        "跳过",
+        "1",
+        "李春梅",
+    ],
+}
+
+
+def _demo_applications(container: Container) -> list[str]:
+    from core.applications import change_stage
+    from core.dialogue.events import InboundEvent
+    from core.models import ApplicationRow, ChannelIdentityRow
+
+    engine = container.dialogue
+    for address, script in _SCRIPTS.items():
+        for i, text in enumerate(script):
+            engine.handle(
+                InboundEvent(
+                    channel="terminal", address=address, message_id=f"{address}-{i}", text=text
+                )
+            )
+    with session_scope(container.engine) as s:
+        identity = s.exec(
+            select(ChannelIdentityRow).where(ChannelIdentityRow.address == "demo-applicant-2")
+        ).first()
+        app = (
+            s.exec(select(ApplicationRow).where(ApplicationRow.identity_id == identity.id)).first()
+            if identity
+            else None
+        )
+        if app is not None and app.stage == "draft":
+            change_stage(s, app, "submitted", actor="demo")
+            change_stage(s, app, "community_review", actor="demo")
+    return ["演示申请：2笔（草稿1笔、社区审核中1笔），可在控制台“申请”页查看"]

@@ -109,3 +109,20 @@ def test_cli_check_json(db_url: str, tmp_path: Path) -> None:
     bad = runner.invoke(app, ["check", "--json"], input='{"applicant_type": "individual"}')
     assert bad.exit_code == 2
     set_container(None)
+
+
+def test_demo_load_is_idempotent(db_url: str, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from server.demo import load_demo
+
+    container = Container(Settings(database_url=db_url, data_dir=tmp_path, _env_file=None))
+    load_demo(container)
+    load_demo(container)
+    with container.engine.connect() as conn:
+        counts = {
+            t: conn.execute(sa.text(f"select count(*) from {t}")).scalar_one()
+            for t in ("loan", "payment", "application", "staff_user")
+        }
+    assert counts == {"loan": 5, "payment": 2, "application": 2, "staff_user": 1}
+    set_container(None)
