@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel
 from starlette.responses import Response as StarletteResponse
 
 from core import backoffice as bo
@@ -223,6 +224,24 @@ def _parse_local(value: str) -> datetime | None:
     if local.tzinfo is None:
         local = local.replace(tzinfo=SHANGHAI)
     return local
+
+
+class BroadcastForm(BaseModel):
+    """The broadcast composer's fields (create and edit post the same form)."""
+
+    title: str = ""
+    body: str = ""
+    sms_body: str = ""
+    group: str = "all"
+    stages: list[str] = []
+    districts: str = ""
+    channels: list[str] = []
+    min_overdue_days: str = "1"
+
+    def audience(self) -> Any:
+        return _audience_from_form(
+            self.group, self.stages, self.districts, self.channels, self.min_overdue_days
+        )
 
 
 def _audience_from_form(
@@ -808,35 +827,17 @@ def mount(app: FastAPI, container: Container) -> None:
     def broadcast_create(
         request: Request,
         user: Officer,
-        title: Annotated[str, Form()] = "",
-        body: Annotated[str, Form()] = "",
-        sms_body: Annotated[str, Form()] = "",
-        group: Annotated[str, Form()] = "all",
-        stages: Annotated[list[str] | None, Form()] = None,
-        districts: Annotated[str, Form()] = "",
-        channels: Annotated[list[str] | None, Form()] = None,
-        min_overdue_days: Annotated[str, Form()] = "1",
+        data: Annotated[BroadcastForm, Form()],
     ) -> Response:
-        form = {
-            "title": title,
-            "body": body,
-            "sms_body": sms_body,
-            "group": group,
-            "stages": stages or [],
-            "districts": districts,
-            "channels": channels or [],
-            "min_overdue_days": min_overdue_days,
-        }
+        form = data.model_dump()
         try:
-            audience = _audience_from_form(
-                group, stages or [], districts, channels or [], min_overdue_days
-            )
+            audience = data.audience()
             with session_scope(engine) as s:
                 row = bc.create_draft(
                     s,
-                    title=title,
-                    body=body,
-                    sms_body=sms_body,
+                    title=data.title,
+                    body=data.body,
+                    sms_body=data.sms_body,
                     audience=audience,
                     actor=user.username,
                 )
@@ -911,36 +912,18 @@ def mount(app: FastAPI, container: Container) -> None:
         request: Request,
         bid: int,
         user: Officer,
-        title: Annotated[str, Form()] = "",
-        body: Annotated[str, Form()] = "",
-        sms_body: Annotated[str, Form()] = "",
-        group: Annotated[str, Form()] = "all",
-        stages: Annotated[list[str] | None, Form()] = None,
-        districts: Annotated[str, Form()] = "",
-        channels: Annotated[list[str] | None, Form()] = None,
-        min_overdue_days: Annotated[str, Form()] = "1",
+        data: Annotated[BroadcastForm, Form()],
     ) -> Response:
-        form = {
-            "title": title,
-            "body": body,
-            "sms_body": sms_body,
-            "group": group,
-            "stages": stages or [],
-            "districts": districts,
-            "channels": channels or [],
-            "min_overdue_days": min_overdue_days,
-        }
+        form = data.model_dump()
         try:
-            audience = _audience_from_form(
-                group, stages or [], districts, channels or [], min_overdue_days
-            )
+            audience = data.audience()
             with session_scope(engine) as s:
                 row = bc.update_draft(
                     s,
                     bid,
-                    title=title,
-                    body=body,
-                    sms_body=sms_body,
+                    title=data.title,
+                    body=data.body,
+                    sms_body=data.sms_body,
                     audience=audience,
                     actor=user.username,
                 )
