@@ -54,7 +54,7 @@ from core.models import (
     Stage,
     UnansweredQuestionRow,
 )
-from core.money import format_yuan
+from core.money import format_wan, format_yuan
 from core.timeutil import format_date_cn, local_today, to_local, utcnow
 from core.workdays import WorkCalendar
 from knowledge.policy import Policy
@@ -748,21 +748,35 @@ class DialogueEngine:
         return "\n".join(lines)
 
     def _decision_sms(self, d: dict[str, Any]) -> str:
+        """The decision in about two SMS segments, still citing the articles it rests on."""
+
+        def article(code_prefixes: tuple[str, ...]) -> str:
+            arts: list[str] = []
+            for r in d.get("reasons", []):
+                if str(r.get("code", "")).startswith(code_prefixes):
+                    short = str(r.get("article", "")).split()[-1] if r.get("article") else ""
+                    if short and short not in arts:
+                        arts.append(short)
+            return "、".join(arts[:2])
+
         if d["eligible"]:
             parts = ["预审：初步符合。"]
             if d.get("max_amount"):
-                parts.append(f"最高{int(d['max_amount']) // 10000}万元")
+                parts.append(f"最高{format_wan(int(d['max_amount']))}")
             if d.get("max_term_months"):
-                parts.append(f"、{d['max_term_months']}个月。")
+                parts.append(f"、{d['max_term_months']}个月")
+            cited = article(("category_ok", "certificate_ok", "enterprise_cap", "partnership"))
+            parts.append(f"（{cited}）。" if cited else "。")
             if d.get("expected_by"):
                 exp = date.fromisoformat(d["expected_by"])
                 parts.append(f"材料齐全预计{exp.month}月{exp.day}日前放款。")
             return "".join(parts)
-        first = next(
-            (r for r in d.get("reasons", []) if r.get("code") not in ("category_ok",)), None
-        )
-        why = first["message"] if first else ""
-        return f"预审：暂不符合。{why}"[:120]
+        first = next((r for r in d.get("reasons", []) if r.get("code") != "category_ok"), None)
+        if first is None:
+            return "预审：暂不符合。"
+        cited = str(first.get("article", "")).split()[-1] if first.get("article") else ""
+        why = str(first["message"])[:90]
+        return f"预审：暂不符合。{why}（{cited}）" if cited else f"预审：暂不符合。{why}"
 
     # --- application and documents ------------------------------------------------------------
 

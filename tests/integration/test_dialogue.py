@@ -353,3 +353,20 @@ def test_sms_opt_out_confirms_once(bot: Bot, engine: Engine) -> None:
 def test_status_for_unknown_sender_reveals_nothing(bot: Bot) -> None:
     text = joined(bot.as_("sms", "+8613800003333").say("进度"))
     assert "没有查到" in text
+
+
+def test_sms_precheck_result_is_short_and_cites_articles(bot: Bot) -> None:
+    sms = bot.as_("sms", "+8613800004444")
+    result = render_sms(run_individual_precheck(sms)[-1])
+    assert "初步符合" in result and "5万元" in result
+    assert "第四条" in result or "第十四条" in result
+    first_line = result.splitlines()[0]
+    assert len(first_line) <= 134
+
+
+def test_sms_refusal_cites_the_article(bot: Bot) -> None:
+    sms = bot.as_("sms", "+8613800005555")
+    for text in ("预审", "1", "1", "有", "开个网吧", "跳过", "没有", "跳过"):
+        sms.say(text)
+    result = render_sms(sms.say("跳过")[-1])
+    assert "暂不符合" in result and "第二条" in result
