@@ -71,3 +71,18 @@ def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> int:
         r.setdefault("send_after", now)
     result = session.execute(_insert_ignore(session), rows)
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def prune_inbound(session: Session, older_than_days: int = 30) -> int:
+    """Forget inbound message ids older than the dedupe window (providers retry within hours)."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    from core.models import InboundMessageRow
+
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    result = session.execute(
+        delete(InboundMessageRow).where(InboundMessageRow.created_at < cutoff)  # type: ignore[arg-type]
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

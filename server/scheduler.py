@@ -94,6 +94,10 @@ class BackgroundWork:
         """Run the sweep for today (in a thread); errors are logged, never raised."""
         c = self.container
         try:
+            await asyncio.to_thread(self._prune_inbound)
+        except Exception:
+            log.exception("pruning old inbound message ids failed")
+        try:
             return await asyncio.to_thread(
                 run_sweep,
                 c.engine,
@@ -106,6 +110,13 @@ class BackgroundWork:
         except Exception:
             log.exception("reminder sweep failed")
             return None
+
+    def _prune_inbound(self) -> None:
+        from core.db import session_scope
+        from core.outbox import prune_inbound
+
+        with session_scope(self.container.engine) as s:
+            prune_inbound(s)
 
     def _swept_today(self) -> bool:
         with Session(self.container.engine) as s:

@@ -370,3 +370,20 @@ def test_sms_refusal_cites_the_article(bot: Bot) -> None:
         sms.say(text)
     result = render_sms(sms.say("跳过")[-1])
     assert "暂不符合" in result and "第二条" in result
+
+
+def test_old_inbound_ids_are_pruned(bot: Bot, engine: Engine) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from core.outbox import prune_inbound
+
+    bot.say("你好", message_id="old")
+    bot.say("你好", message_id="new")
+    with Session(engine) as s:
+        old = s.exec(select(InboundMessageRow).where(InboundMessageRow.message_id == "old")).one()
+        old.created_at = datetime.now(UTC) - timedelta(days=40)
+        s.add(old)
+        s.commit()
+        assert prune_inbound(s) == 1
+        s.commit()
+        assert [r.message_id for r in s.exec(select(InboundMessageRow)).all()] == ["new"]
