@@ -35,10 +35,3 @@ def fen_to_yuan(fen: int) -> Decimal:
 def format_yuan(fen: int) -> str:
     """1234500 -> '12,345.00元'."""
     return f"{fen_to_yuan(fen):,.2f}元"
-
-
-def format_wan(yuan: int) -> str:
-    """A whole-yuan cap in 万元 as people say it: 50000 -> '5万元', 2000000 -> '200万元'."""
-    if yuan % 10_000 == 0:
-        return f"{yuan // 10_000}万元"
-    return f"{Decimal(yuan) / 10_000:f}万元"

@@ -31,16 +31,15 @@ from starlette.responses import Response as StarletteResponse
 
 from core import backoffice as bo
 from core import broadcast as bc
-from core.applications import STAGE_LABELS, StageError
+from core.applications import STAGE_LABELS
 from core.audit import audit
 from core.db import session_scope
 from core.dispatch import requeue_notices
-from core.faq_additions import FaqEditError
-from core.handoff import HandoffError, close_ticket, staff_reply
+from core.handoff import close_ticket, staff_reply
 from core.identity import mask_id_number, mask_phone
 from core.models import BroadcastRow, StaffUserRow, Stage
 from core.money import format_yuan
-from core.review import ReviewError, advance, review_document
+from core.review import advance, review_document
 from core.staff import ROLE_LABELS, ROLES, StaffError, create_staff, issue_api_token
 from core.timeutil import SHANGHAI, to_local
 from server import staff_services as svc
@@ -81,16 +80,7 @@ PAGE_SIZE = 50
 Officer = Annotated[StaffPrincipal, Depends(console_action("officer"))]
 Admin = Annotated[StaffPrincipal, Depends(console_action("admin"))]
 AdminPage = Annotated[StaffPrincipal, Depends(console_page("admin"))]
-DOMAIN_ERRORS = (
-    bc.BroadcastError,
-    bo.BackofficeError,
-    ReviewError,
-    StageError,
-    HandoffError,
-    StaffError,
-    FaqEditError,
-    svc.UploadRefused,
-)
+DOMAIN_ERRORS = svc.DOMAIN_ERRORS
 
 
 # --- rendering ------------------------------------------------------------------------------------

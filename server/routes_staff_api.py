@@ -32,12 +32,12 @@ from pydantic import BaseModel, Field
 
 from core import backoffice as bo
 from core import broadcast as bc
-from core.applications import STAGE_LABELS, StageError
+from core.applications import STAGE_LABELS
 from core.audit import audit
 from core.db import session_scope
 from core.dispatch import requeue_notices
 from core.faq_additions import FaqEditError
-from core.handoff import HandoffError, close_ticket, staff_reply
+from core.handoff import close_ticket, staff_reply
 from core.identity import mask_id_number, mask_phone
 from core.importer import ImportReport
 from core.models import (
@@ -54,7 +54,7 @@ from core.models import (
     PersonRow,
     StaffUserRow,
 )
-from core.review import ReviewError, advance, review_document
+from core.review import advance, review_document
 from core.staff import StaffError, create_staff, issue_api_token
 from server import staff_services as svc
 from server.auth import ApiAdmin, ApiOfficer, ApiViewer, install
@@ -62,16 +62,7 @@ from server.bootstrap import Container
 
 log = logging.getLogger(__name__)
 WORKER_EVERY_SECONDS = 15.0
-DOMAIN_ERRORS = (
-    bc.BroadcastError,
-    bo.BackofficeError,
-    ReviewError,
-    StageError,
-    HandoffError,
-    StaffError,
-    FaqEditError,
-    svc.UploadRefused,
-)
+DOMAIN_ERRORS = svc.DOMAIN_ERRORS
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]

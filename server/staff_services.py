@@ -20,11 +20,15 @@ from sqlalchemy.engine import Engine
 import knowledge
 from core import backoffice, dashboard
 from core import broadcast as bc
+from core.applications import StageError
 from core.audit import audit
 from core.db import session_scope
-from core.faq_additions import add_entry, add_paraphrase
+from core.faq_additions import FaqEditError, add_entry, add_paraphrase
 from core.filestore import FileStore
+from core.handoff import HandoffError
 from core.importer import ImportReport, import_loans, import_payments
+from core.review import ReviewError
+from core.staff import StaffError
 from core.timeutil import local_today
 from knowledge.policy import Policy
 from server.auth import StaffPrincipal
@@ -99,6 +103,19 @@ def run_fan_out(engine: Engine, broadcast_id: int, sms: bc.SmsCost) -> None:
 
 class UploadRefused(ValueError):
     """An upload we refuse before importing; the message is Chinese."""
+
+
+# Errors whose message is meant for staff (Chinese): both doors turn them into a 4xx answer.
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (
+    bc.BroadcastError,
+    backoffice.BackofficeError,
+    ReviewError,
+    StageError,
+    HandoffError,
+    StaffError,
+    FaqEditError,
+    UploadRefused,
+)
 
 
 _SAFE = re.compile(r"[^\w.\-\u4e00-\u9fff]+")

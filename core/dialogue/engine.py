@@ -45,7 +45,6 @@ from core.models import (
     ApplicationRow,
     ChannelIdentityRow,
     ConversationRow,
-    DocumentItemRow,
     InboundMessageRow,
     InstallmentRow,
     LinkTokenRow,
@@ -54,10 +53,10 @@ from core.models import (
     Stage,
     UnansweredQuestionRow,
 )
-from core.money import format_wan, format_yuan
+from core.money import format_yuan
 from core.timeutil import format_date_cn, local_today, to_local, utcnow
 from core.workdays import WorkCalendar
-from knowledge.policy import Policy
+from knowledge.policy import Policy, format_yuan_wan
 
 log = logging.getLogger(__name__)
 
@@ -397,9 +396,10 @@ class DialogueEngine:
 
     # --- FAQ ----------------------------------------------------------------------------------
 
-    def _faq(self, ctx: Ctx, question: str) -> None:
+    def _faq(self, ctx: Ctx, question: str, full: Any = None) -> None:
+        """Answer from the FAQ (`full` is the Telegram answer when the caller already has it)."""
         channel = "sms" if ctx.event.channel == "sms" else "telegram"
-        full = self.faq.answer(question, channel="telegram")
+        full = full if full is not None else self.faq.answer(question, channel="telegram")
         short = self.faq.answer(question, channel="sms") if channel == "sms" else full
         self._faq_reply(ctx, question, full, short)
 
@@ -651,13 +651,16 @@ class DialogueEngine:
     def _precheck_answer(self, ctx: Ctx, text: str, key: str | None) -> None:
         step = ctx.step or "applicant_type"
         free_text_step = step in ("industry", "purpose")
-        if free_text_step and looks_like_question(text) and self._faq_matches(text):
-            self._faq(ctx, text)
-            return
+        if free_text_step and looks_like_question(text):
+            found = self._faq_match(text)
+            if found is not None:
+                self._faq(ctx, text, found)
+                return
         ok, value = self._parse_step(ctx, step, text, key)
         if not ok:
-            if text and not free_text_step and self._faq_matches(text):
-                self._faq(ctx, text)
+            found = self._faq_match(text) if text and not free_text_step else None
+            if found is not None:
+                self._faq(ctx, text, found)
                 return
             if step in ("members", "employees", "new_hires", "contract_months", "amount"):
                 ctx.say(P.PC_BAD_NUMBER)
@@ -670,9 +673,10 @@ class DialogueEngine:
         pc["order"].append(step)
         self._precheck_next(ctx)
 
-    def _faq_matches(self, text: str) -> bool:
+    def _faq_match(self, text: str) -> Any:
+        """The FAQ's Telegram answer if it matched confidently, else None."""
         ans = self.faq.answer(text, channel="telegram")
-        return bool(ans.matched)
+        return ans if ans.matched else None
 
     def _back(self, ctx: Ctx) -> None:
         if ctx.flow == "precheck":
@@ -762,7 +766,7 @@ class DialogueEngine:
         if d["eligible"]:
             parts = ["预审：初步符合。"]
             if d.get("max_amount"):
-                parts.append(f"最高{format_wan(int(d['max_amount']))}")
+                parts.append(f"最高{format_yuan_wan(int(d['max_amount']))}")
             if d.get("max_term_months"):
                 parts.append(f"、{d['max_term_months']}个月")
             cited = article(("category_ok", "certificate_ok", "enterprise_cap", "partnership"))
@@ -1064,7 +1068,3 @@ def _mask_loan_no(loan_no: str) -> str:
     if len(loan_no) <= 4:
         return loan_no
     return "*" * (len(loan_no) - 4) + loan_no[-4:]
-
-
-def document_items_of(session: Session, application_id: int) -> list[DocumentItemRow]:
-    return apps.checklist(session, application_id)

@@ -13,7 +13,8 @@ from core.identity import (
     normalize_id_number,
     normalize_phone,
 )
-from core.money import MoneyError, fen_to_yuan, format_wan, format_yuan, yuan_to_fen
+from core.money import MoneyError, fen_to_yuan, format_yuan, yuan_to_fen
+from knowledge.policy import format_yuan_wan as format_wan
 
 VALID_ID = "11010519491231002X"  # the GB 11643 standard's own example
 
