@@ -54,7 +54,8 @@ log = logging.getLogger(__name__)
 
 LOAN_NOTICE_KINDS = frozenset({"reminder", "overdue"})
 AT_MOST_ONCE_KINDS = frozenset({"broadcast"})
-QUIET_EXEMPT_KINDS = frozenset({"relay"})  # a staff reply answers the person's own question
+# a staff reply answers the person's own question; a one-time code was just asked for
+QUIET_EXEMPT_KINDS = frozenset({"relay", "otp"})
 _OUTGOING_KIND = {"broadcast": "broadcast", "relay": "reply"}
 
 ERR_PAID = "该期已还清或贷款已结清，取消发送"

@@ -670,7 +670,7 @@ def mount(app: FastAPI, container: Container) -> None:
                 close_ticket(s, ticket_id, user.username)
         except DOMAIN_ERRORS as exc:
             return views.redirect(f"/console/handoff/{ticket_id}", str(exc), "error")
-        return views.redirect("/console/handoff", f"工单 #{ticket_id} 已关闭")
+        return views.redirect("/console/handoff", f"工单号 {ticket_id} 已关闭")
 
     # --- knowledge ---------------------------------------------------------------------------
 

@@ -214,7 +214,7 @@ def test_impossible_numbers_are_asked_again(bot: Bot) -> None:
     bot.say("50")
     bot.say("20")
     bot.say("一年")
-    assert "合理的数字" in joined(bot.say("-5万"))
+    assert "金额需大于0" in joined(bot.say("-5万"))
     bot.say("100万")
     text = joined(bot.say("24个月"))
     assert "初步符合" in text and "20" in text  # 10+10 working days for enterprises
