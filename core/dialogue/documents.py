@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from core import applications as apps
 from core.dialogue import faq as faq_flow
+from core.dialogue import intake
 from core.dialogue import prompts as P
+from core.dialogue import prompts_intake as T
 from core.dialogue.commands import squash
 from core.dialogue.context import Ctx, current_application, opts
 from core.dialogue.events import Attachment
 from core.dialogue.state import Flow
 from core.filestore import UploadError, check_upload
-from core.models import ApplicationRow, DocumentItemRow, Stage
+from core.models import ApplicationRow, DocumentItemRow, PersonRow, Stage
 from core.timeutil import format_date_cn, utcnow
 
 
@@ -176,6 +178,15 @@ def submit(ctx: Ctx) -> None:
         ctx.say(P.DOCS_NO_APP)
         return
     if _not_draft(ctx, app):
+        return
+    person = ctx.session.get(PersonRow, app.person_id) if app.person_id is not None else None
+    todo = intake.required_missing(app, person, ctx.svc.policy)
+    if todo:
+        ctx.say(T.INCOMPLETE.format(labels="、".join(T.LABELS[f] for f in todo)))
+        ctx.state.apply.app_id = app.id
+        ctx.set_flow(Flow.APPLY)
+        if ctx.resume is not None:
+            ctx.resume(ctx)  # asks the first missing question
         return
     items = apps.checklist(ctx.session, app.id)
     prog = apps.progress(items)

@@ -21,7 +21,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.db import session_scope
-from core.dialogue import application, documents, handoff, linking, precheck, status, subscription
+from core.dialogue import (
+    application,
+    documents,
+    handoff,
+    intake,
+    linking,
+    precheck,
+    status,
+    subscription,
+)
 from core.dialogue import faq as faq_flow
 from core.dialogue import prompts as P
 from core.dialogue.commands import detect_command, detect_opt, squash
@@ -213,7 +222,8 @@ class DialogueEngine:
             linking.start(ctx, ev.start_payload)
             return
         if ev.contact_phone:
-            linking.contact(ctx, ev.contact_phone)
+            if not (ctx.flow == Flow.APPLY and application.contact(ctx, ev.contact_phone)):
+                linking.contact(ctx, ev.contact_phone)
             return
         if ev.attachments:
             documents.attachments(ctx)
@@ -245,6 +255,9 @@ class DialogueEngine:
                 return
         if command is not None:
             self._command(ctx, command)
+            return
+        is_edit, field = intake.field_from_edit(ctx.text)
+        if is_edit and application.edit(ctx, field):
             return
         if not squash(ctx.text):
             self._blank(ctx)
@@ -316,6 +329,8 @@ class DialogueEngine:
             return faq_flow.pick_suggestion(ctx, key)
         if ctx.flow == Flow.PRECHECK and ctx.step in precheck.OPTION_STEPS:
             precheck.answer(ctx, "", key)
+            return True
+        if ctx.flow == Flow.APPLY and application.option(ctx, key):
             return True
         if ctx.flow == Flow.DOCS and key.startswith("item:"):
             documents.choose(ctx, key[5:])

@@ -48,7 +48,8 @@ class ApplyState(_State):
     app_id: int | None = None
     editing: bool = False  # a 修改 answer returns to the summary
     pending_phone: str | None = None  # E.164 number a one-time code was sent to
-    order: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)  # optional questions answered 跳过
+    default: int | None = None  # the cap offered as the default amount / term
 
 
 class DocsState(_State):

@@ -42,7 +42,7 @@ def typed_state(old: dict[str, Any]) -> dict[str, Any]:
         },
         "precheck": old.get("precheck"),
         "last_precheck": old.get("last_precheck"),
-        "apply": {"app_id": None, "editing": False, "pending_phone": None, "order": []},
+        "apply": {"app_id": None, "editing": False, "pending_phone": None, "skipped": []},
         "docs": {"app_id": old.get("docs_app"), "item": old.get("docs_item")},
     }
 
