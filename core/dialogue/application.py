@@ -160,7 +160,7 @@ def answer(ctx: Ctx) -> None:
         documents.show(ctx)
         return
     if step == "confirm":
-        if parse_yes_no(ctx.text) == "yes" or squash(ctx.text) in ("确认", "确定", "没问题"):
+        if parse_yes_no(ctx.text) == "yes" or squash(ctx.text) in T.CONFIRM_WORDS:
             documents.show(ctx)
         else:
             ctx.say(P.NOT_UNDERSTOOD_STEP)
@@ -176,7 +176,7 @@ def answer(ctx: Ctx) -> None:
     if looks_like_question(ctx.text) and (found := faq_flow.match(ctx, ctx.text)) is not None:
         faq_flow.answer(ctx, ctx.text, found)
         return
-    if squash(ctx.text) in ("跳过", "skip"):
+    if squash(ctx.text) in T.SKIP_WORDS:
         _skip(ctx, step)
         return
     _field(ctx, app, person, step)

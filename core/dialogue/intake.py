@@ -163,8 +163,8 @@ def _shown(app: ApplicationRow, person: PersonRow | None, name: str) -> str:
         )
     if name == "term_months":
         cap = decision.get("max_term_months")
-        return f"{value}个月" + (
-            T.OVER_CAP_FLAG.format(cap=f"{cap}个月") if over(value, cap) else ""
+        return T.MONTHS.format(months=value) + (
+            T.OVER_CAP_FLAG.format(cap=T.MONTHS.format(months=cap)) if over(value, cap) else ""
         )
     if name == "members":
         return "、".join(value)

@@ -61,9 +61,6 @@ PC_AFTER_NO_OPTIONS = (("human", "转人工咨询"), ("restart", "重新预审")
 
 # Application and documents
 APPLY_NEED_PRECHECK = "请先完成资格预审（回复“预审”），初步符合条件后即可开始申请。"
-APPLY_ASK_NAME = "请输入申请人姓名（与身份证一致）："
-APPLY_BAD_NAME = "姓名应为2到20个字，请重新输入。"
-APPLY_CREATED = "已为您建立申请（编号 {app_id}）。"
 DOCS_HEADER = "申请编号 {app_id} 的材料清单（已收 {received}/{total} 项）："
 DOCS_HOW = "回复序号选择要提交的材料，再发送照片或PDF（jpg/png/pdf，不超过{max_mb}MB）。原件请在现场核验时携带。"
 DOCS_NO_APP = "您还没有申请。请先回复“预审”完成资格预审，再开始申请。"

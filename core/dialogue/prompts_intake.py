@@ -39,6 +39,9 @@ DISTRICT_BAD = "请回复列表中的序号，或直接输入区县名称。"
 START_BAD = "没能识别开业时间，请按“2027年3月”“下个月”或“已开业”回答。"
 START_OPEN = "已开业"
 START_MONTH = "{year}年{month}月"
+MONTHS = "{months}个月"
+CONFIRM_WORDS = ("确认", "确定", "没问题", "对的", "无误")
+SKIP_WORDS = ("跳过", "skip", "不填", "暂时没有")
 MEMBERS_BAD = "请至少输入一位合伙人的姓名（每个姓名2到20个字）。"
 REQUIRED = "这一项是受理必需的，不能跳过。"
 SKIPPED = "已跳过，提交前可回复“修改 {label}”补充。"
@@ -56,7 +59,6 @@ OVER_CAP_FLAG = "（超过上限{cap}）"
 COMPANY_FACTS = "现有职工{employees}人，今年新招用{new_hires}人，劳动合同最短{contract}个月"
 COMPANY_LABEL = "企业情况（预审填写）"
 MEMBERS_FACT = "预审填写：符合条件合伙人{members}人"
-OPEN_STAGE = "（已开业）"
 
 EDIT_UNKNOWN = "请说明要修改哪一项，例如：修改 手机号。可修改：{labels}。"
 EDIT_NO_DRAFT = "只有尚未提交的申请可以修改。需要更正已提交的信息请回复“人工”。"
