@@ -14,10 +14,7 @@ import knowledge
 from core.dialogue.events import Attachment
 from core.models import DocumentItemRow
 from knowledge.policy import Policy, load_policy
-from tests.conftest import USE_PG
 from tests.dialogue_kit import KNOWLEDGE, FixedCodes, User, id_number, make_engine, png
-
-pytestmark = pytest.mark.skipif(USE_PG, reason="the failing trigger is written for SQLite")
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +39,27 @@ def with_application(engine: Engine, kb: knowledge.KnowledgeBase, tmp_path: Path
 
 
 def fail_conversation_updates(engine: Engine, on: bool) -> None:
+    """A trigger that makes every conversation update fail (an integrity error), or none."""
+    pg = engine.dialect.name == "postgresql"
     with engine.begin() as c:
-        c.execute(sa.text("DROP TRIGGER IF EXISTS conv_fail"))
-        if on:
+        c.execute(sa.text("DROP TRIGGER IF EXISTS conv_fail" + (" ON conversation" if pg else "")))
+        if not on:
+            return
+        if pg:
+            c.execute(
+                sa.text(
+                    "CREATE OR REPLACE FUNCTION conv_fail() RETURNS trigger AS $$ BEGIN "
+                    "RAISE EXCEPTION 'storage failure' USING ERRCODE = '23000'; END $$ "
+                    "LANGUAGE plpgsql"
+                )
+            )
+            c.execute(
+                sa.text(
+                    "CREATE TRIGGER conv_fail BEFORE UPDATE ON conversation "
+                    "FOR EACH ROW EXECUTE FUNCTION conv_fail()"
+                )
+            )
+        else:
             c.execute(
                 sa.text(
                     "CREATE TRIGGER conv_fail BEFORE UPDATE ON conversation "
