@@ -169,15 +169,15 @@ def answer(ctx: Ctx) -> None:
     if step in DEFAULT_STEPS:
         _answer_default(ctx, parse_yes_no(ctx.text))
         return
+    if squash(ctx.text) in T.SKIP_WORDS:
+        _skip(ctx, step)
+        return
     if step in ("phone", "code"):
         if verify.answer(ctx, app):
             _next(ctx)
         return
     if looks_like_question(ctx.text) and (found := faq_flow.match(ctx, ctx.text)) is not None:
         faq_flow.answer(ctx, ctx.text, found)
-        return
-    if squash(ctx.text) in T.SKIP_WORDS:
-        _skip(ctx, step)
         return
     _field(ctx, app, person, step)
 
@@ -207,7 +207,7 @@ def _create(ctx: Ctx) -> None:
 def _skip(ctx: Ctx, step: str) -> None:
     if step not in ctx.svc.policy.intake_optional:
         ctx.say(T.REQUIRED)
-        _ask(ctx, step)
+        prompt(ctx)
         return
     if step not in ctx.state.apply.skipped:
         ctx.state.apply.skipped.append(step)

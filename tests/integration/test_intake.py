@@ -219,6 +219,7 @@ def test_summary_edit_and_confirm(user: User, engine: Engine, codes: FixedCodes)
 
 def test_required_questions_cannot_be_skipped(user: User) -> None:
     to_phone(user)
+    assert "不能跳过" in user.text("跳过")  # the mobile
     user.say(contact_phone=PHONE)
     reply = user.text("跳过")
     assert "不能跳过" in reply and "身份证号" in reply
