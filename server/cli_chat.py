@@ -32,6 +32,7 @@ console = Console()
 err = Console(stderr=True)
 CHANNEL = "terminal"
 EXIT_WORDS = ("exit", "quit")
+BANNER = "创贷前台 终端对话（输入 exit 退出；回复数字选择选项；/attach 文件路径 发送材料）"
 
 
 class ChatDoor:
@@ -87,7 +88,7 @@ class ChatDoor:
             sys.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")
             sys.stdout.flush()
         else:
-            console.print(render_terminal(reply), markup=False)
+            console.print(render_terminal(reply), markup=False, highlight=False)
             console.print()
 
     def _show_codes(self) -> None:
@@ -130,9 +131,7 @@ def chat(
                 break
             door.line(text)
         return
-    console.print(
-        "创贷前台 终端对话（输入 exit 退出；回复数字选择选项；/attach 文件路径 发送材料）"
-    )
+    console.print(BANNER, markup=False, highlight=False)
     door.start()
     while True:
         try:
