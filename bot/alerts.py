@@ -1,5 +1,5 @@
 """Hand-off alerts: each new ticket and applicant message (any channel) is posted to the staff
-chat once. Staff answer by replying to the alert (bot/staff.py parses "工单 #N" from it).
+chat once. Staff answer by replying to the alert (bot/staff.py parses "工单号 N" from it).
 
 Posting is claimed through an outbox row with a unique key (bot/store.py), so several server
 processes never post the same alert twice; delivery is at most once (a crash between claim and

@@ -31,7 +31,7 @@ from core.db import session_scope
 from core.handoff import HandoffError, staff_reply
 
 log = logging.getLogger(__name__)
-TICKET_IN_ALERT = re.compile(r"工单 #(\d+)")
+TICKET_IN_ALERT = re.compile(r"工单(?:号\s*|\s*#)(\d+)")  # older alerts said "工单 #N"
 
 
 class StaffDesk:

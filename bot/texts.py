@@ -45,10 +45,10 @@ BROADCAST_CANCELLED = "公告 #{draft} 已取消。"
 BROADCAST_GONE = "该公告已处理，不能重复操作。"
 
 REPLY_USAGE = "用法：/reply 工单号 回复内容，或直接回复机器人发来的工单通知消息。"
-REPLY_SENT = "已记录，工单 #{ticket} 的答复将发送给申请人。"
+REPLY_SENT = "已记录，工单号 {ticket} 的答复将发送给申请人。"
 
 TICKET_ALERT = (
-    "🔔 工单 #{ticket}（{channel}，{who}）{kind}\n{text}\n\n"
+    "🔔 工单号 {ticket}（{channel}，{who}）{kind}\n{text}\n\n"
     "直接回复本消息即可答复申请人，或发送 /reply {ticket} 内容"
 )
 TICKET_NEW = "新工单"

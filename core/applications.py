@@ -195,3 +195,28 @@ def applications_for_identity(session: Session, identity_id: int) -> list[Applic
             .order_by(col(ApplicationRow.id).desc())
         )
     )
+
+
+@dataclass(frozen=True)
+class CapCheck:
+    """The amount and term asked against the caps of the pre-check (flagged to staff when above)."""
+
+    cap_amount_fen: int | None
+    over_amount: bool
+    cap_term_months: int | None
+    over_term: bool
+
+
+def cap_check(app: ApplicationRow) -> CapCheck:
+    decision = app.precheck or {}
+    cap = decision.get("max_amount")
+    cap_fen = int(cap) * 100 if isinstance(cap, int) and cap > 0 else None
+    term = decision.get("max_term_months")
+    cap_term = int(term) if isinstance(term, int) and term > 0 else None
+    asked, months = app.requested_amount_fen, app.requested_term_months
+    return CapCheck(
+        cap_amount_fen=cap_fen,
+        over_amount=bool(cap_fen and asked and asked > cap_fen),
+        cap_term_months=cap_term,
+        over_term=bool(cap_term and months and months > cap_term),
+    )

@@ -381,7 +381,7 @@ def ticket_detail(
 ) -> tuple[HandoffTicketRow, list[HandoffMessageRow], list[NoticeRow]]:
     ticket = session.get(HandoffTicketRow, ticket_id)
     if ticket is None:
-        raise BackofficeError(f"工单 {ticket_id} 不存在")
+        raise BackofficeError(f"工单号 {ticket_id} 不存在")
     messages = list(
         session.exec(
             select(HandoffMessageRow)

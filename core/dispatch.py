@@ -46,6 +46,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, func, select
 
 from core.models import ChannelIdentityRow, InstallmentRow, LoanRow, NoticeRow, UTCDateTime
+from core.reach import FALLBACK_KINDS, sms_fallback
 from core.reminders import QuietHours
 from core.senders import OutgoingMessage, Sender, SendResult
 from core.timeutil import utcnow
@@ -54,7 +55,8 @@ log = logging.getLogger(__name__)
 
 LOAN_NOTICE_KINDS = frozenset({"reminder", "overdue"})
 AT_MOST_ONCE_KINDS = frozenset({"broadcast"})
-QUIET_EXEMPT_KINDS = frozenset({"relay"})  # a staff reply answers the person's own question
+# a staff reply answers the person's own question; a one-time code was just asked for
+QUIET_EXEMPT_KINDS = frozenset({"relay", "otp"})
 _OUTGOING_KIND = {"broadcast": "broadcast", "relay": "reply"}
 
 ERR_PAID = "该期已还清或贷款已结清，取消发送"
@@ -425,11 +427,26 @@ class Dispatcher:
             unreachable = [o for o in outcomes if o.unreachable]
             if unreachable:
                 _mark_unreachable(conn, unreachable, now)
+        self._fallback(outcomes)
         for o in outcomes:
             setattr(stats, o.stat, getattr(stats, o.stat) + 1)
         if stats.lost_lease:
             log.warning("%d outcomes not recorded: lease lost (lease too short?)", stats.lost_lease)
         return stats
+
+    def _fallback(self, outcomes: list[_Outcome]) -> None:
+        """Review results and staff replies that cannot reach the chat go by SMS (core/reach)."""
+        ids = [
+            o.notice.id
+            for o in outcomes
+            if o.notice.kind in FALLBACK_KINDS
+            and o.notice.channel != "sms"
+            and (o.unreachable or o.error in (ERR_UNREACHABLE, ERR_NO_SENDER))
+        ]
+        if ids:
+            with Session(self.engine) as s:
+                if sms_fallback(s, ids):
+                    s.commit()
 
     # --- loops -------------------------------------------------------------------------------
 

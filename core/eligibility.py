@@ -11,7 +11,7 @@ input (`PrecheckInput`, unknown fields ignored)::
                      for 回乡创业带头人 / 农村妇女); optional for enterprises (《企业实体吸纳失业人员认定证明》)
     industry         str    required, free Chinese text
     purpose          str    optional, free text
-    bad_credit       bool   required
+    bad_credit       bool   required (null: not known, the decision says unconfirmed)
     amount           number ≥ 0 (yuan), optional
     term_months      int > 0, optional
     members          int ≥ 2 (eligible partners), required for partnerships
@@ -72,7 +72,7 @@ class PrecheckInput(BaseModel):
     has_certificate: bool | None = None
     industry: str = Field(min_length=1)
     purpose: str | None = None
-    bad_credit: bool
+    bad_credit: bool | None  # None: the applicant does not know
     amount: Decimal | None = Field(default=None, ge=0)
     term_months: int | None = Field(default=None, gt=0)
     members: int | None = Field(default=None, ge=2)
@@ -282,7 +282,10 @@ def parse_precheck_input(data: Any) -> PrecheckInput:
             "industry", "字段 industry 缺失：请填写经营项目或行业（如：开餐馆）"
         )
     purpose = _text(data, "purpose")
-    bad_credit = _bool(data, "bad_credit", "征信是否有不良记录", True)
+    if "bad_credit" in data and data["bad_credit"] is None:
+        bad_credit = None  # the applicant does not know (yet): unconfirmed, not "no"
+    else:
+        bad_credit = _bool(data, "bad_credit", "征信是否有不良记录", True)
     values: dict[str, Any] = {
         "applicant_type": t,
         "category": category,
@@ -593,6 +596,14 @@ def precheck(inp: PrecheckInput, policy: Policy, today: date, calendar: WorkCale
             policy.credit.article,
             "征信有不良记录的，经办银行不得发放贷款（申请人、反担保人、企业及其法定代表人和股东均适用）。"
             "对征信情况有疑问的，请咨询经办银行或工作人员。",
+        )
+    elif inp.bad_credit is None:
+        out.add(
+            _WARN,
+            "credit_unconfirmed",
+            policy.credit.article,
+            "征信情况未确认：有不良记录的，经办银行不得发放贷款。请先到人民银行征信中心"
+            "（或经办银行）查询本人及反担保人的信用报告。",
         )
     else:
         out.add(

@@ -60,9 +60,9 @@ def staff_reply(session: Session, ticket_id: int, staff_user: str, text: str) ->
         raise HandoffError("回复内容不能为空")
     ticket = session.get(HandoffTicketRow, ticket_id)
     if ticket is None:
-        raise HandoffError(f"工单 {ticket_id} 不存在")
+        raise HandoffError(f"工单号 {ticket_id} 不存在")
     if ticket.status != "open":
-        raise HandoffError(f"工单 {ticket_id} 已关闭")
+        raise HandoffError(f"工单号 {ticket_id} 已关闭")
     msg = HandoffMessageRow(ticket_id=ticket_id, sender="staff", staff_user=staff_user, text=text)
     session.add(msg)
     session.flush()
@@ -91,7 +91,7 @@ def staff_reply(session: Session, ticket_id: int, staff_user: str, text: str) ->
 def close_ticket(session: Session, ticket_id: int, staff_user: str) -> HandoffTicketRow:
     ticket = session.get(HandoffTicketRow, ticket_id)
     if ticket is None:
-        raise HandoffError(f"工单 {ticket_id} 不存在")
+        raise HandoffError(f"工单号 {ticket_id} 不存在")
     if ticket.status == "open":
         ticket.status = "closed"
         ticket.closed_at = utcnow()

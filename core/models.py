@@ -122,6 +122,10 @@ class ApplicationRow(SQLModel, table=True):
     requested_amount_fen: int | None = Field(default=None, sa_type=sa.BigInteger)
     requested_term_months: int | None = None
     district: str | None = Field(default=None, max_length=64, index=True)
+    business_type: str | None = Field(default=None, max_length=100)
+    business_address: str | None = Field(default=None, max_length=200)
+    planned_start: str | None = Field(default=None, max_length=32)  # "2027-03" or "已开业"
+    company_name: str | None = Field(default=None, max_length=200)
     stage: str = Field(default=Stage.DRAFT.value, max_length=24, index=True)
     stage_changed_at: datetime = _ts()
     created_at: datetime = _ts()

@@ -326,6 +326,8 @@ class Policy(_Model):
     subsidy: PerApplicant
     next_steps: PerApplicant
     texts: dict[str, str]
+    districts: tuple[str, ...] = ()  # where an application is filed (numbered in the chat)
+    intake_optional: tuple[str, ...] = ()  # intake questions an applicant may skip
 
     @model_validator(mode="after")
     def _complete(self) -> Policy:

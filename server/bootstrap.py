@@ -18,6 +18,7 @@ from core.db import make_engine, upgrade
 from core.dialogue.engine import DialogueEngine
 from core.filestore import LocalFileStore
 from core.identity import mask_text
+from core.otp import OneTimeCodes
 from core.senders import Sender
 from core.settings import Settings
 from core.workdays import WorkCalendar
@@ -98,6 +99,7 @@ class Container:
             calendar=self.calendar,
             files=self.files,
             max_upload_bytes=self.settings.max_upload_mb * 1024 * 1024,
+            codes=OneTimeCodes(self.settings.secret_key),
         )
 
     @cached_property

@@ -20,6 +20,7 @@ def main() -> None:
 def _register() -> None:
     """Import the command modules; each one adds its commands to `app`."""
     from server import (
+        cli_chat,  # noqa: F401
         cli_db,  # noqa: F401
         cli_dialogue,  # noqa: F401
         cli_kb,

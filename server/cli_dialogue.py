@@ -1,15 +1,13 @@
-"""`chuangdai check` (the pre-check JSON contract) and `chuangdai chat` (the terminal channel)."""
+"""`chuangdai check` (the pre-check JSON contract); `chuangdai chat` is in server/cli_chat.py."""
 
 from __future__ import annotations
 
 import json
 import sys
-import uuid
 
 import typer
 from rich.console import Console
 
-from core.dialogue.events import InboundEvent, render_terminal
 from core.eligibility import PrecheckInputError, parse_precheck_input, precheck
 from core.timeutil import local_today
 from server.bootstrap import get_container
@@ -52,32 +50,3 @@ def _fail(message: str, field: str, as_json: bool) -> None:
         sys.stdout.write(json.dumps({"error": message, "field": field}, ensure_ascii=False) + "\n")
     sys.stderr.write(message + "\n")
     raise typer.Exit(2)
-
-
-@app.command("chat")
-def chat(
-    address: str = typer.Option("local", help="Conversation address (one per trainee)"),
-) -> None:
-    """Talk to the bot in the terminal: the same engine as Telegram and SMS, options numbered."""
-    container = get_container()
-    container.migrate()
-    engine = container.dialogue
-    console.print("创贷前台 终端对话（输入 exit 退出；回复数字选择选项）")
-    first = InboundEvent(
-        channel="terminal", address=address, message_id=uuid.uuid4().hex, start_payload=""
-    )
-    for reply in engine.handle(first).replies:
-        console.print(render_terminal(reply), markup=False)
-    while True:
-        try:
-            text = console.input("[bold green]您：[/bold green]")
-        except (EOFError, KeyboardInterrupt):
-            break
-        if text.strip().lower() in ("exit", "quit"):
-            break
-        event = InboundEvent(
-            channel="terminal", address=address, message_id=uuid.uuid4().hex, text=text
-        )
-        for reply in engine.handle(event).replies:
-            console.print(render_terminal(reply), markup=False)
-            console.print()

@@ -3,6 +3,7 @@ history, and a demo admin account. Idempotent: loading it twice changes nothing.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlmodel import select
@@ -36,7 +37,9 @@ def load_demo(container: Container) -> list[str]:
     return lines
 
 
-# Two applicants talk to the bot in the terminal channel; one of them is moved a stage on.
+# Two applicants talk to the bot in the terminal channel; one of them is moved a stage on. CODE
+# stands for the one-time code the bot sent (read from the outbox, whose SMS is then cancelled).
+CODE = "<code>"
 _SCRIPTS = {
     "demo-applicant-1": [
         "预审",
@@ -50,6 +53,13 @@ _SCRIPTS = {
         "2年",
         "1",
         "马建华",
+        "13800138001",
+        CODE,
+        "620102198805051236",
+        "城关区",
+        "城关区张掖路12号",
+        "下个月",
+        "确认",
     ],
     "demo-applicant-2": [
         "预审",
@@ -63,6 +73,13 @@ _SCRIPTS = {
         "跳过",
         "1",
         "李春梅",
+        "13800138002",
+        CODE,
+        "620103199203032223",
+        "七里河区",
+        "七里河区西津西路8号",
+        "已开业",
+        "确认",
     ],
 }
 
@@ -75,6 +92,8 @@ def _demo_applications(container: Container) -> list[str]:
     engine = container.dialogue
     for address, script in _SCRIPTS.items():
         for i, text in enumerate(script):
+            if text == CODE:
+                text = _demo_code(container, address)
             engine.handle(
                 InboundEvent(
                     channel="terminal", address=address, message_id=f"{address}-{i}", text=text
@@ -93,3 +112,27 @@ def _demo_applications(container: Container) -> list[str]:
             change_stage(s, app, "submitted", actor="demo")
             change_stage(s, app, "community_review", actor="demo")
     return ["演示申请：2笔（草稿1笔、社区审核中1笔），可在控制台“申请”页查看"]
+
+
+def _demo_code(container: Container, address: str) -> str:
+    """The code sent to a demo applicant (its SMS to the made-up number is cancelled)."""
+    from core.models import NoticeRow
+    from core.models_otp import OneTimeCodeRow
+
+    with session_scope(container.engine) as s:
+        code = s.exec(
+            select(OneTimeCodeRow)
+            .where(OneTimeCodeRow.channel == "terminal", OneTimeCodeRow.address == address)
+            .order_by(OneTimeCodeRow.id.desc())  # type: ignore[union-attr]
+        ).first()
+        notice = (
+            s.exec(select(NoticeRow).where(NoticeRow.key == f"otp:{code.id}")).first()
+            if code
+            else None
+        )
+        if notice is None:
+            return ""  # already verified on an earlier load
+        notice.status = "cancelled"
+        s.add(notice)
+        found = re.search(r"\d{6}", notice.text)
+        return found.group(0) if found else ""

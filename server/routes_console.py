@@ -31,7 +31,7 @@ from starlette.responses import Response as StarletteResponse
 
 from core import backoffice as bo
 from core import broadcast as bc
-from core.applications import STAGE_LABELS
+from core.applications import STAGE_LABELS, cap_check
 from core.audit import audit
 from core.db import session_scope
 from core.dispatch import requeue_notices
@@ -420,8 +420,12 @@ def mount(app: FastAPI, container: Container) -> None:
                     request, "error.html", {"message": str(exc)}, user=user, status=404
                 )
         categories = {k: c.label for k, c in svc.policy_of(container).categories.items()}
+        caps = cap_check(detail.app)
         return views.render(
-            request, "application.html", {"a": detail, "categories": categories}, user=user
+            request,
+            "application.html",
+            {"a": detail, "categories": categories, "caps": caps},
+            user=user,
         )
 
     @router.get("/applications/{app_id}/documents/{item_id}/file")
@@ -670,7 +674,7 @@ def mount(app: FastAPI, container: Container) -> None:
                 close_ticket(s, ticket_id, user.username)
         except DOMAIN_ERRORS as exc:
             return views.redirect(f"/console/handoff/{ticket_id}", str(exc), "error")
-        return views.redirect("/console/handoff", f"工单 #{ticket_id} 已关闭")
+        return views.redirect("/console/handoff", f"工单号 {ticket_id} 已关闭")
 
     # --- knowledge ---------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 
 from core import backoffice as bo
 from core import broadcast as bc
-from core.applications import STAGE_LABELS
+from core.applications import STAGE_LABELS, cap_check
 from core.audit import audit
 from core.db import session_scope
 from core.dispatch import requeue_notices
@@ -92,9 +92,28 @@ def application_json(a: ApplicationRow, person_name: str | None = None) -> dict[
         "person_name": person_name,
         "requested_amount_fen": a.requested_amount_fen,
         "requested_term_months": a.requested_term_months,
+        **intake_json(a),
         "policy": a.policy,
         "created_at": _iso(a.created_at),
         "stage_changed_at": _iso(a.stage_changed_at),
+    }
+
+
+def intake_json(a: ApplicationRow) -> dict[str, Any]:
+    """What the intake collected, with the amount/term flagged against the policy caps."""
+    caps = cap_check(a)
+    profile = a.profile or {}
+    return {
+        "applicant_name": profile.get("applicant_name"),
+        "business_type": a.business_type,
+        "business_address": a.business_address,
+        "planned_start": a.planned_start,
+        "company_name": a.company_name,
+        "member_names": profile.get("member_names") or [],
+        "cap_amount_fen": caps.cap_amount_fen,
+        "over_cap": caps.over_amount,
+        "cap_term_months": caps.cap_term_months,
+        "over_term_cap": caps.over_term,
     }
 
 

@@ -91,10 +91,50 @@ YES_WORDS = ("是", "有", "对", "嗯", "yes", "y", "好", "行", "可以", "�
 NO_WORDS = ("否", "没有", "无", "不是", "no", "n", "没", "不", "没得", "木有", "没有的")
 
 
+UNKNOWN_WORDS = (
+    "不知道",
+    "不清楚",
+    "不确定",
+    "忘了",
+    "不记得",
+    "不晓得",
+    "说不清",
+    "不太清楚",
+    "搞不清",
+)
+# At an amount or term question: "whatever you suggest" (the cap is offered as the default).
+DEFAULT_WORDS = (
+    *UNKNOWN_WORDS,
+    "没有",
+    "没想好",
+    "随便",
+    "你看着办",
+    "看着办",
+    "都行",
+    "无所谓",
+    "都可以",
+    "你定",
+)
+
+
+def is_unknown(text: str) -> bool:
+    """不知道 / 不清楚 / 不确定 / 忘了 (alone or in a short sentence such as "我也不清楚")."""
+    t = squash(text)
+    return bool(t) and len(t) <= 8 and any(w in t for w in UNKNOWN_WORDS)
+
+
+def wants_default(text: str) -> bool:
+    t = squash(text)
+    return bool(t) and len(t) <= 8 and any(w in t for w in DEFAULT_WORDS)
+
+
 def parse_yes_no(text: str) -> str | None:
+    """'yes', 'no', 'unknown' (不知道/不清楚/不确定/忘了 are never 'no'), or None."""
     t = squash(text)
     if not t:
         return None
+    if is_unknown(text):
+        return "unknown"
     for w in sorted(NO_WORDS, key=len, reverse=True):
         if t == w or (len(t) <= 6 and t.startswith(w)):
             return "no"

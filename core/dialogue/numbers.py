@@ -104,3 +104,12 @@ def parse_months(text: str, maximum: int = 600) -> int | None:
     if months <= 0 or months > maximum:
         return None
     return months
+
+
+def is_not_positive(text: str) -> bool:
+    """'0', '0元', '-5万', '负一万': a number that is zero or negative (told apart from nonsense)."""
+    t = _to_arabic(text)
+    if re.search(r"(^|[^\d])[-−]\s*\d", t) or t.lstrip().startswith("负"):
+        return True
+    m = re.search(_NUM, t)
+    return m is not None and _decimal(m.group(1)) == 0

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 WELCOME = (
-    "您好！这里是创业担保贷款服务。我可以：\n"
-    "1. 回答政策问题（直接输入问题，如“失业人员能贷多少”）\n"
-    "2. 资格预审（回复“预审”）\n"
-    "3. 提交申请材料（回复“材料”）\n"
-    "4. 查询办理进度（回复“进度”）\n"
-    "5. 转人工（回复“人工”）\n"
+    "您好！这里是创业担保贷款服务。政策问题请直接输入（如“失业人员能贷多少”）；"
+    "也可以选择：资格预审、提交申请材料、查询办理进度、转人工。\n"
     "随时回复“帮助”查看本菜单。"
 )
-WELCOME_SMS = (
-    "创业担保贷款服务：直接发问题即可咨询；回复 预审 测资格，进度 查进度，人工 转工作人员。"
+WELCOME_SMS = "创业担保贷款服务：直接发问题即可咨询。"
+WELCOME_OPTIONS = (
+    ("precheck", "资格预审"),
+    ("docs", "提交申请材料"),
+    ("status", "查询办理进度"),
+    ("human", "转人工"),
 )
 HELP_IN_FLOW = "在任何一步都可以回复：返回（上一步）、重新开始、取消（退出当前流程）、人工。"
 EMPTY_TEXT = "没有收到文字内容。请直接输入您的问题，或回复“帮助”查看我能做什么。"
@@ -42,7 +42,7 @@ PC_PURPOSE = "贷款主要用来做什么？例如：进货、租店面、买设
 PC_CREDIT = (
     "您本人或反担保人（企业：法定代表人、股东）在人民银行征信中是否有不良记录（如逾期未还）？"
 )
-PC_CREDIT_OPTIONS = (("yes", "有不良记录"), ("no", "没有"))
+PC_CREDIT_OPTIONS = (("yes", "有不良记录"), ("no", "没有"), ("unknown", "不清楚"))
 PC_MEMBERS = "一起申请的合伙人中，符合条件（持证）的共有几人？"
 PC_EMPLOYEES = "企业现有在职职工多少人？"
 PC_NEW_HIRES = "今年新招用的符合条件人员（持《就业失业登记证》的失业人员等）有多少人？"
@@ -61,9 +61,6 @@ PC_AFTER_NO_OPTIONS = (("human", "转人工咨询"), ("restart", "重新预审")
 
 # Application and documents
 APPLY_NEED_PRECHECK = "请先完成资格预审（回复“预审”），初步符合条件后即可开始申请。"
-APPLY_ASK_NAME = "请输入申请人姓名（与身份证一致）："
-APPLY_BAD_NAME = "姓名应为2到20个字，请重新输入。"
-APPLY_CREATED = "已为您建立申请（编号 {app_id}）。"
 DOCS_HEADER = "申请编号 {app_id} 的材料清单（已收 {received}/{total} 项）："
 DOCS_HOW = "回复序号选择要提交的材料，再发送照片或PDF（jpg/png/pdf，不超过{max_mb}MB）。原件请在现场核验时携带。"
 DOCS_NO_APP = "您还没有申请。请先回复“预审”完成资格预审，再开始申请。"
@@ -111,9 +108,56 @@ HANDOFF_OPENED = (
 )
 HANDOFF_APPENDED = "已转给工作人员（工单号 {ticket}），请耐心等待回复。回复“结束”返回自助服务。"
 HANDOFF_ENDED = "已返回自助服务。工作人员回复后仍会在这里通知您。"
-HANDOFF_ESC_NOTE = "此问题需要工作人员确认，已为您生成工单（{ticket}），工作人员会在这里回复您。"
-UNKNOWN_NOTE = "已记录您的问题（工单 {ticket}），工作人员会尽快回复。"
+HANDOFF_ESC_NOTE = (
+    "此问题需要工作人员确认，已为您生成工单（工单号 {ticket}），工作人员会在这里回复您。"
+)
+UNKNOWN_NOTE = "已记录您的问题（工单号 {ticket}），工作人员会尽快回复。"
 
 # Opt-out
 OPTED_OUT = "已退订政策公告类消息。与您本人贷款有关的还款提醒仍会发送。回复“订阅”可重新订阅。"
 OPTED_IN = "已重新订阅政策公告消息。回复“退订”可随时退订。"
+
+# Pre-check decision lines (core/dialogue/decision.py)
+PC_LINE_AMOUNT = "可申请额度：最高{amount}"
+PC_LINE_TERM = "贷款期限：最长{months}个月"
+PC_LINE_BASIS = "依据："
+PC_LINE_REASON = "· {message}（{article}）"
+PC_LINE_SUBSIDY = "贴息：{subsidy}"
+PC_LINE_DOCS = "需准备材料（{count}项）："
+PC_LINE_EXPECTED = "预计最晚放款日期：{date}（按工作日计，补材料时间不计）"
+PC_LINE_NEXT = "下一步：{next_steps}"
+PC_SMS_OK = "预审：初步符合。"
+PC_SMS_AMOUNT = "最高{amount}"
+PC_SMS_TERM = "、{months}个月"
+PC_SMS_CITED = "（{articles}）。"
+PC_SMS_EXPECTED = "材料齐全预计{month}月{day}日前放款。"
+PC_SMS_NO = "预审：暂不符合。"
+PC_SMS_NO_WHY = "预审：暂不符合。{why}（{article}）"
+
+# FAQ and general
+FAQ_SOURCE = "{text}\n（依据：{source}）"
+OPT_HUMAN = "转人工"
+ASK_EMPTY = "请在 /ask 后面写上您的问题，例如：/ask 失业人员能贷多少"
+
+# Document lines
+DOCS_LINE = "{index}. {label}【{status}】"
+DOCS_SMS = "申请{app_id}材料已收{received}/{total}项。回复序号选择材料后发送照片或PDF。"
+DOCS_TOO_LARGE = "文件超过{max_mb}MB，请压缩后或分页拍照再发送。"
+DOCS_LABEL = "《{label}》"
+
+# Forgiving answers
+EMPTY_IN_FLOW = "没有收到文字内容。"
+PC_CREDIT_UNKNOWN = (
+    "好的，征信情况记为“未确认”。您可以到中国人民银行征信中心查询本人（及反担保人）的个人信用报告，"
+    "确认没有不良记录后再申请；预审结果会注明征信情况未确认。"
+)
+PC_CERT_UNKNOWN = (
+    "没关系。《就业失业登记证》（各地也叫就业创业证、失业证）由当地就业服务机构办理，"
+    "请确认后再回答；也可以回复“人工”咨询。"
+)
+PC_AMOUNT_DEFAULT = "最高{cap}，按最高额度预审可以吗？"
+PC_TERM_DEFAULT = "最长{months}个月，按最长期限预审可以吗？"
+PC_AMOUNT_NOT_POSITIVE = "金额需大于0，请重新输入，例如 5万。"
+PC_TERM_NOT_POSITIVE = "期限需大于0，请重新输入，例如 24个月。"
+NUMBER_WITHOUT_OPTIONS = "现在没有可选的序号。请直接输入您的问题，或回复“帮助”查看菜单。"
+HANDOFF_TICKET_CLOSED = "您的工单（工单号 {ticket}）已由工作人员结束，已返回自助服务。"

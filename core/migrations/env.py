@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import core.models
+import core.models_otp
 import core.models_reminders
 import core.models_sms
 import core.models_staff  # noqa: F401

@@ -214,7 +214,7 @@ def test_impossible_numbers_are_asked_again(bot: Bot) -> None:
     bot.say("50")
     bot.say("20")
     bot.say("一年")
-    assert "合理的数字" in joined(bot.say("-5万"))
+    assert "金额需大于0" in joined(bot.say("-5万"))
     bot.say("100万")
     text = joined(bot.say("24个月"))
     assert "初步符合" in text and "20" in text  # 10+10 working days for enterprises
@@ -278,7 +278,14 @@ def test_concurrent_messages_never_corrupt_the_conversation(bot: Bot, engine: En
 def open_application(bot: Bot) -> None:
     run_individual_precheck(bot)
     bot.say("1")  # the first option offered with the result: 开始申请
-    text = joined(bot.say("张三"))
+    assert "手机号" in joined(bot.say("张三"))
+    assert "身份证号" in joined(bot.say(contact_phone="+8613912345678"))
+    assert "区县" in joined(bot.say("620102199001011233"))  # a valid GB 11643 number
+    assert "经营地址" in joined(bot.say("1"))  # 城关区; the business type came from the pre-check
+    bot.say("城关区张掖路1号")
+    summary = joined(bot.say("下个月"))
+    assert "620102********1233" in summary and "5万元" in summary and "24个月" in summary
+    text = joined(bot.say("确认"))
     assert "已收 0/5 项" in text
 
 

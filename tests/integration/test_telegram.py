@@ -199,7 +199,7 @@ def identity(db: Engine, address: str, **fields: Any) -> int:
 def push_and_wait_alert(client: TestClient, bot: TelegramBot, api: FakeBotApi) -> dict[str, Any]:
     """Post pending hand-off alerts now (the background loop may have done it already)."""
     client.portal.call(bot.alerts.push, bot.application.bot)  # type: ignore[union-attr]
-    alerts = wait_until(lambda: [c for c in api.sent(STAFF_CHAT) if "工单 #" in c.params["text"]])
+    alerts = wait_until(lambda: [c for c in api.sent(STAFF_CHAT) if "工单号 " in c.params["text"]])
     params: dict[str, Any] = alerts[-1].params
     return params
 
@@ -517,7 +517,7 @@ def test_ticket_alert_and_staff_reply_are_relayed(
                     text="我想找工作人员", reason="user")  # fmt: skip
     alert = push_and_wait_alert(client, bot, api)
     assert client.portal.call(bot.alerts.push, bot.application.bot) == 0  # type: ignore[union-attr]
-    assert len([c for c in api.sent(STAFF_CHAT) if "工单 #" in c.params["text"]]) == 1
+    assert len([c for c in api.sent(STAFF_CHAT) if "工单号 " in c.params["text"]]) == 1
 
     answer = "您好，请带身份证到社区办理。"
     reply = message(81, chat_id=STAFF_CHAT, from_id=STAFF_USER, text=answer)

@@ -94,3 +94,26 @@ def test_yes_no() -> None:
 def test_sms_rendering_numbers_options() -> None:
     reply = Reply(text="长文本", options=(Option("yes", "是"), Option("no", "否")), sms_text="短")
     assert render_sms(reply) == "短\n回复 1 是 / 2 否"
+
+
+@pytest.mark.parametrize("text", ["不知道", "不清楚", "不确定", "忘了", "我也不清楚"])
+def test_unknown_is_never_no(text: str) -> None:
+    assert parse_yes_no(text) == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("0", True), ("0元", True), ("-5万", True), ("负一万", True), ("5万", False), ("没有", False)],
+)
+def test_zero_or_negative_numbers(text: str, expected: bool) -> None:
+    from core.dialogue.numbers import is_not_positive
+
+    assert is_not_positive(text) is expected
+
+
+@pytest.mark.parametrize("text", ["没有", "不知道", "随便", "你看着办"])
+def test_whatever_words(text: str) -> None:
+    from core.dialogue.commands import wants_default
+
+    assert wants_default(text)
+    assert not wants_default("五万")

@@ -279,7 +279,7 @@ def test_unknown_fields_ignored_and_strings_coerced() -> None:
         (individual(category="student"), "category"),
         (individual(has_certificate=None), "has_certificate"),
         (individual(industry=" "), "industry"),
-        (individual(bad_credit=None), "bad_credit"),
+        ({k: v for k, v in individual().items() if k != "bad_credit"}, "bad_credit"),
         (individual(bad_credit="maybe"), "bad_credit"),
         (individual(amount=-1), "amount"),
         (individual(amount="abc"), "amount"),
@@ -414,3 +414,11 @@ def test_more_hires_never_makes_eligible_firm_ineligible(
 def test_roundtrip_through_json(inp: PrecheckInput) -> None:
     raw = json.loads(inp.model_dump_json())
     assert parse_precheck_input(raw) == inp
+
+
+def test_unknown_credit_is_unconfirmed_not_clean() -> None:
+    d = run(**individual(bad_credit=None))
+    assert d.eligible
+    r = reason(d, "credit_unconfirmed")
+    assert "未确认" in r.message and "人民银行征信中心" in r.message
+    assert "credit_check" not in d.codes()
