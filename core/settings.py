@@ -94,7 +94,9 @@ class Settings(BaseSettings):
         default="拒收请回复R", description="Appended to broadcast SMS"
     )
     sms_rate_per_second: float = Field(
-        default=1.0, description="Outbound SMS per second per sender, shared by all workers"
+        default=1.0,
+        description="Outbound SMS per second per sender, shared by all workers "
+        "(Aliyun: requests, a SendBatchSms carries up to 100)",
     )
     sms_replies_per_hour: int = Field(
         default=20, description="Max automatic SMS replies per number per hour"
