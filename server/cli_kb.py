@@ -101,7 +101,6 @@ def register(app: typer.Typer) -> None:
         """Validate the knowledge base: schema, duplicates, SMS length, placeholders."""
         from knowledge import check_folder
         from knowledge.schema import parse_folder, placeholder_values
-
         from sms.aliyun_templates import check_catalog
 
         root = _folder(folder)

@@ -119,18 +119,26 @@ class AliyunSmsPort:
         """A refused request as a port result, by the data file's `errors:` table."""
         rule = self.catalog.error(code)
         text = (rule.reason if rule else f"阿里云拒绝发送：{message}")[:300]
-        base = {"ok": False, "error_code": code or str(status), "error": text}
-        if rule is not None:
-            after = rule.retry_after
-            if rule.action == "defer":
-                return PortResult(**base, deferred=True, temporary=True, retry_after=after or 60.0)
-            if rule.action == "unreachable":
-                return PortResult(**base, permanent=True)
-            if rule.action == "retry":
-                return PortResult(**base, temporary=True, retry_after=after)
-            return PortResult(**base)
-        temporary = status == 429 or status >= 500 or code.startswith("Throttling")
-        return PortResult(**base, temporary=temporary)
+        code = code or str(status)
+        if rule is None:
+            temporary = status == 429 or status >= 500 or code.startswith("Throttling")
+            return PortResult(ok=False, error_code=code, error=text, temporary=temporary)
+        if rule.action == "defer":
+            return PortResult(
+                ok=False,
+                error_code=code,
+                error=text,
+                deferred=True,
+                temporary=True,
+                retry_after=rule.retry_after or 60.0,
+            )
+        if rule.action == "unreachable":
+            return PortResult(ok=False, error_code=code, error=text, permanent=True)
+        if rule.action == "retry":
+            return PortResult(
+                ok=False, error_code=code, error=text, temporary=True, retry_after=rule.retry_after
+            )
+        return PortResult(ok=False, error_code=code, error=text)
 
     def _call(self, action: str, request: Any) -> tuple[dict[str, Any] | None, PortResult | None]:
         """Run one SDK call; (response body, None) or (None, the failure as a port result)."""

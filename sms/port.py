@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -68,6 +68,7 @@ class SmsPort(Protocol):
     ) -> PortResult: ...
 
 
+@runtime_checkable
 class BatchPort(SmsPort, Protocol):
     """A gateway with a bulk call (Aliyun SendBatchSms): one template, up to `batch_limit`
     numbers per call; `SmsSender` sends broadcasts through it, one rate-limit slot per call."""
@@ -91,30 +92,41 @@ def link_notice(db: Engine, notice_id: int, provider_id: str) -> None:
 class Batcher:
     """Gathers concurrent broadcast sends of one template into bulk calls of `batch_limit`.
 
-    The first item of a group starts a short `linger` timer; the group is sent when it is full
-    or the timer fires, after one slot of the shared rate limit (the provider's limit is on
-    calls). Each caller gets its own item's result."""
+    A group is sent when it is full, when no item joined it for `linger` seconds, or
+    `max_linger` after its first item, after one slot of the shared rate limit (the provider's
+    limit is on calls). Each caller gets its own item's result."""
 
-    def __init__(self, port: BatchPort, limiter: DbRateLimiter, linger: float = 0.05) -> None:
+    def __init__(
+        self, port: BatchPort, limiter: DbRateLimiter, linger: float = 0.05, max_linger: float = 0.5
+    ) -> None:
         self.port = port
         self.limiter = limiter
         self.linger = linger
+        self.max_linger = max_linger
         self._groups: dict[str, list[tuple[BatchItem, asyncio.Future[PortResult]]]] = {}
+        self._first: dict[str, float] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(self, item: BatchItem) -> PortResult:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[PortResult] = loop.create_future()
-        group = self._groups.setdefault(item.template, [])
+        key = item.template
+        group = self._groups.setdefault(key, [])
         group.append((item, future))
         if len(group) >= max(self.port.batch_limit, 1):
-            self._flush(item.template)
-        elif len(group) == 1:
-            self._timers[item.template] = loop.call_later(self.linger, self._flush, item.template)
+            self._flush(key)
+        else:
+            first = self._first.setdefault(key, loop.time())
+            at = min(loop.time() + self.linger, first + self.max_linger)
+            timer = self._timers.pop(key, None)
+            if timer is not None:
+                timer.cancel()
+            self._timers[key] = loop.call_at(at, self._flush, key)
         return await future
 
     def _flush(self, key: str) -> None:
+        self._first.pop(key, None)
         timer = self._timers.pop(key, None)
         if timer is not None:
             timer.cancel()
@@ -165,7 +177,7 @@ class SmsSender:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.batcher = (
-            Batcher(port, self.limiter, batch_linger) if hasattr(port, "send_batch") else None
+            Batcher(port, self.limiter, batch_linger) if isinstance(port, BatchPort) else None
         )
 
     async def send(self, message: OutgoingMessage) -> SendResult:

@@ -69,22 +69,83 @@ def _set(d: dict[str, Any], *keys_and_value: Any) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda a: a["templates"].pop("repay_reminder"), "repay_reminder: 该模板会通过短信发送，但没有登记"),
+        (
+            lambda a: a["templates"].pop("repay_reminder"),
+            "repay_reminder: 该模板会通过短信发送，但没有登记",
+        ),
         (lambda a: a["templates"].pop("staff_broadcast"), "staff_broadcast: 该模板会通过短信发送"),
-        (lambda a: _set(a, "samples", "bank", "中国农业银行股份有限公司甘肃省兰州市城关区东岗西路第二支行城关营业部门口"), "超过上限 35 字"),
+        (
+            lambda a: _set(
+                a,
+                "samples",
+                "bank",
+                "中国农业银行股份有限公司甘肃省兰州市城关区东岗西路第二支行城关营业部门口",
+            ),
+            "超过上限 35 字",
+        ),
         (lambda a: _set(a, "samples", "name", "张三 www.example.com"), "含网址"),
         (lambda a: _set(a, "samples", "amount", "一百万元"), "不符合变量属性“金额”"),
-        (lambda a: _set(a, "templates", "staff_broadcast", "content", "创业担保贷款政策公告：${text}"), "推广短信模板必须以“拒收请回复R”结尾"),
-        (lambda a: _set(a, "templates", "staff_broadcast", "type", "notification"), "群发公告必须用推广短信模板"),
-        (lambda a: _set(a, "templates", "document_accepted", "content", "材料《${label}》已审核通过。拒收请回复R"), "通知短信模板不得含退订提示"),
-        (lambda a: _set(a, "templates", "stage_changed", "content", "您的申请${app_id}，${stage}阶段"), "不支持连续变量"),
-        (lambda a: _set(a, "templates", "document_accepted", "variables", {"label": {"param": "labels", "rule": "others"}}), "参数 labels 不是模板"),
+        (
+            lambda a: _set(
+                a, "templates", "staff_broadcast", "content", "创业担保贷款政策公告：${text}"
+            ),
+            "推广短信模板必须以“拒收请回复R”结尾",
+        ),
+        (
+            lambda a: _set(a, "templates", "staff_broadcast", "type", "notification"),
+            "群发公告必须用推广短信模板",
+        ),
+        (
+            lambda a: _set(
+                a,
+                "templates",
+                "document_accepted",
+                "content",
+                "材料《${label}》已审核通过。拒收请回复R",
+            ),
+            "通知短信模板不得含退订提示",
+        ),
+        (
+            lambda a: _set(
+                a, "templates", "stage_changed", "content", "您的申请${app_id}，${stage}阶段"
+            ),
+            "不支持连续变量",
+        ),
+        (
+            lambda a: _set(
+                a,
+                "templates",
+                "document_accepted",
+                "variables",
+                {"label": {"param": "labels", "rule": "others"}},
+            ),
+            "参数 labels 不是模板",
+        ),
         (lambda a: _set(a, "templates", "document_accepted", "code", "ABC123"), "不是阿里云的格式"),
-        (lambda a: _set(a, "templates", "document_accepted", "content", "您的材料【${label}】已通过"), "不得含【】"),
-        (lambda a: _set(a, "templates", "staff_reply", "variables", "text", "extended", False), "未标明 extended: true"),
-        (lambda a: _set(a, "templates", "document_accepted", "content", "材料《${mobile}》已审核通过。"), "变量名 mobile 不合规"),
-        (lambda a: _set(a, "templates", "stage_changed", "code", "SMS_490120011"), "与 document_accepted 重复"),
-        (lambda a: _set(a, "errors", "isv.BUSINESS_LIMIT_CONTROL", "action", "ignore"), "错误处理方式 ignore 无效"),
+        (
+            lambda a: _set(
+                a, "templates", "document_accepted", "content", "您的材料【${label}】已通过"
+            ),
+            "不得含【】",
+        ),
+        (
+            lambda a: _set(a, "templates", "staff_reply", "variables", "text", "extended", False),
+            "未标明 extended: true",
+        ),
+        (
+            lambda a: _set(
+                a, "templates", "document_accepted", "content", "材料《${mobile}》已审核通过。"
+            ),
+            "变量名 mobile 不合规",
+        ),
+        (
+            lambda a: _set(a, "templates", "stage_changed", "code", "SMS_490120011"),
+            "与 document_accepted 重复",
+        ),
+        (
+            lambda a: _set(a, "errors", "isv.BUSINESS_LIMIT_CONTROL", "action", "ignore"),
+            "错误处理方式 ignore 无效",
+        ),
     ],
 )
 def test_planted_mistakes_are_reported(planted: Any, change: Any, expected: str) -> None:
@@ -101,7 +162,9 @@ def test_kb_check_fails_on_a_planted_mistake(planted: Any) -> None:
     _register()
     result = CliRunner().invoke(app, ["kb", "check", "--folder", str(root)])
     assert result.exit_code == 1, result.output
-    assert "overdue_notice_borrower: 该模板会通过短信发送，但没有登记阿里云模板CODE" in result.output
+    assert (
+        "overdue_notice_borrower: 该模板会通过短信发送，但没有登记阿里云模板CODE" in result.output
+    )
 
 
 def test_values_are_checked_before_sending() -> None:
@@ -132,7 +195,9 @@ def test_readme_carries_the_generated_template_texts() -> None:
     generated = aliyun_markdown()
     assert "拒收请回复R" in generated and "SMS_490120015" in generated
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert generated.strip() in readme, "README is stale: rerun `chuangdai sms templates --provider aliyun`"
+    assert generated.strip() in readme, (
+        "README is stale: rerun `chuangdai sms templates --provider aliyun`"
+    )
     _register()
     result = CliRunner().invoke(app, ["sms", "templates", "--provider", "aliyun"])
     assert result.exit_code == 0 and result.output.strip() == generated.strip()
