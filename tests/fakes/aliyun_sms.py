@@ -10,7 +10,8 @@ hash must match `x-acs-content-sha256`, `x-acs-date` must be within 15 minutes a
 (SignatureDoesNotMatch, InvalidAccessKeyId.NotFound, SignatureNonceUsed, InvalidTimeStamp.Expired).
 
 Actions: SendSms, SendBatchSms, QuerySendDetails, with realistic bodies and `isv.*` business
-errors (HTTP 200 with a Code), flow control (`Throttling.User`, HTTP 400) above a configured QPS,
+errors (HTTP 200 with a Code), flow control (`Throttling.User`, HTTP 400) above a configured QPS
+(a token bucket with a 0.2 s burst),
 optional per-number frequency control (isv.BUSINESS_LIMIT_CONTROL), scripted answers, and the
 SmsReport / SmsUp push bodies Alibaba would POST to our server.
 """
@@ -143,6 +144,7 @@ class FakeAliyunSms:
     signs: set[str]
     templates: dict[str, RegisteredTemplate]
     qps: float | None = None  # flow control over all actions (Throttling.User above it)
+    burst_seconds: float = 0.2  # the bucket holds this many seconds' worth of requests
     per_number_per_minute: int | None = None  # isv.BUSINESS_LIMIT_CONTROL when set
     batch_limit: int = 100
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -155,7 +157,8 @@ class FakeAliyunSms:
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
         self._nonces: set[str] = set()
-        self._window: deque[float] = deque()
+        self._tokens = 0.0
+        self._bucket_at: float | None = None
         self._per_number: dict[str, deque[float]] = {}
         self._seq = itertools.count(1)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -227,14 +230,17 @@ class FakeAliyunSms:
     # --- the API ---------------------------------------------------------------------------
 
     def _throttled(self, now: float) -> bool:
+        """Flow control as a token bucket: `qps` tokens a second, a burst of `burst_seconds`."""
         if not self.qps:
             return False
-        window = self._window
-        while window and now - window[0] >= 1.0:
-            window.popleft()
-        if len(window) >= self.qps:
+        capacity = max(1.0, self.qps * self.burst_seconds)
+        if self._bucket_at is None:
+            self._tokens, self._bucket_at = capacity, now
+        self._tokens = min(capacity, self._tokens + (now - self._bucket_at) * self.qps)
+        self._bucket_at = now
+        if self._tokens < 1.0:
             return True
-        window.append(now)
+        self._tokens -= 1.0
         return False
 
     def _frequency_limited(self, phone: str, now: float) -> bool:
@@ -365,6 +371,7 @@ class FakeAliyunSms:
                 status, payload = self.script.pop(0)
                 return status, payload
             if self._throttled(now):
+                self.requests[-1]["throttled"] = True
                 return 400, {
                     "Code": "Throttling.User",
                     "Message": "Request was denied due to user flow control.",
