@@ -33,7 +33,7 @@ from core.outbox import enqueue
 from sms.aliyun_receipts import PushFormatError, apply_receipts, parse_report
 from sms.aliyun_templates import AUTO_REPLY
 from sms.replies import plan_reply
-from sms.replycap import allow_reply
+from sms.replycap import allow_reply, was_answered
 from sms.webhooks import Dialogue, WebhookResponse
 
 log = logging.getLogger(__name__)
@@ -136,9 +136,14 @@ class AliyunPush:
             channel="sms", address=message.address, message_id=message.message_id, text=message.text
         )
         result = self.dialogue().handle(event)
-        if result.duplicate or not result.replies:
+        if not result.replies:
             return 0
-        if not allow_reply(self.db, message.address, message.message_id, self.replies_per_hour):
+        if result.duplicate:
+            # A re-push: queue the stored replies again only if they were meant to go out (a
+            # crash between the engine and the outbox); the outbox keys make this a no-op otherwise.
+            if not was_answered(self.db, message.message_id):
+                return 0
+        elif not allow_reply(self.db, message.address, message.message_id, self.replies_per_hour):
             log.warning(
                 "sms reply cap reached for %s; recorded, not answered", mask_phone(message.address)
             )

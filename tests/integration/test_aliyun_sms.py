@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core.db import session_scope
+from core.dialogue.events import InboundEvent
 from core.dispatch import DispatchConfig, Dispatcher
 from core.models import (
     ChannelIdentityRow,
@@ -52,6 +53,7 @@ from sms.aliyun_sender import AliyunSmsPort
 from sms.aliyun_templates import load_catalog
 from sms.gateway import build_sms_sender
 from sms.port import SmsSender
+from sms.replycap import allow_reply
 from tests.fakes.aliyun_sms import FakeAliyunSms, RegisteredTemplate, SignatureError, verify_acs3
 
 AK = "LTAI5tTestKeyId000001"
@@ -505,6 +507,42 @@ def test_sms_up_replies_reach_the_dialogue_engine_and_opt_out(
     sent = fake.calls("SendSms")
     assert {c["query"]["TemplateCode"] for c in sent} == {"SMS_490120014"}
     assert any("已退订" in json.loads(c["query"]["TemplateParam"])["text"] for c in sent)
+
+
+def test_a_re_push_after_a_crash_still_queues_the_answer(
+    fake: FakeAliyunSms, engine: Engine, client: TestClient, container: Container
+) -> None:
+    # The engine handled the message and the reply was allowed, then the process died before
+    # the outbox insert: Alibaba pushes again (no code 0 came back) and the answer is queued once.
+    event = InboundEvent(channel="sms", address=PHONE, message_id="aliyun-up:77", text="帮助")
+    assert container.dialogue.handle(event).replies
+    assert allow_reply(engine, PHONE, "aliyun-up:77", 20)
+    up = fake.up_body("13812348000", "帮助", sequence_id=77)
+    assert push(client, "up", up).status_code == 200
+    assert push(client, "up", up).status_code == 200
+    keys = [n.key for n in queued_replies(engine)]
+    assert keys and len(keys) == len(set(keys))
+    assert all(k.startswith("sms-reply:aliyun-up:77:") for k in keys)
+    assert count(engine, InboundMessageRow) == 1
+
+
+def test_receipt_polling_runs_in_the_background(
+    fake: FakeAliyunSms, engine: Engine, container: Container
+) -> None:
+    sender = container.sms_sender
+    assert isinstance(sender, SmsSender) and isinstance(sender.port, AliyunSmsPort)
+    port = sender.port
+    nid = send_one(engine, sender)
+    with session_scope(engine) as s:
+        s.execute(sa.update(NoticeRow).values(sent_at=utcnow() - timedelta(minutes=1)))
+
+    async def one_round() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(0.5, stop.set)
+        await routes_aliyun_sms.receipt_work(engine, port, stop, every=60)
+
+    asyncio.run(one_round())
+    assert notice(engine, nid).status == "delivered"
 
 
 def test_bad_or_unauthenticated_up_pushes_store_nothing(engine: Engine, client: TestClient) -> None:
