@@ -70,7 +70,7 @@ def build_senders(container: Container) -> dict[str, Sender]:
     return senders
 
 
-def _room_for_batches(config: DispatchConfig, senders: Mapping[str, Sender]) -> DispatchConfig:
+def room_for_batches(config: DispatchConfig, senders: Mapping[str, Sender]) -> DispatchConfig:
     """Enough sends in flight for a batching sender (Aliyun SendBatchSms) to fill its batches."""
     limits = [getattr(getattr(s, "batcher", None), "port", None) for s in senders.values()]
     limit = max((int(getattr(p, "batch_limit", 0)) for p in limits if p is not None), default=0)
@@ -153,7 +153,7 @@ class BackgroundWork:
             self.container.engine,
             senders,
             quiet=quiet_hours(self.container),
-            config=_room_for_batches(self.dispatch_config, senders),
+            config=room_for_batches(self.dispatch_config, senders),
         )
         scheduler = AsyncIOScheduler(timezone=SHANGHAI)
         scheduler.add_job(

@@ -47,7 +47,7 @@ from core.timeutil import SHANGHAI, utcnow
 from core.workdays import WorkCalendar
 from server import routes_aliyun_sms
 from server.bootstrap import Container, MaskingFilter
-from server.scheduler import _room_for_batches
+from server.scheduler import room_for_batches
 from sms.aliyun_receipts import poll_receipts
 from sms.aliyun_sender import AliyunSmsPort
 from sms.aliyun_templates import load_catalog
@@ -637,9 +637,9 @@ def test_the_provider_setting_only_changes_the_gateway(
     aliyun = build_sms_sender(settings_for(db_url, fake, tmp_path), engine)
     assert isinstance(aliyun, SmsSender) and isinstance(aliyun.port, AliyunSmsPort)
     # the server's dispatcher keeps 100 sends in flight so that batches can fill
-    roomy = _room_for_batches(DispatchConfig(), {"sms": aliyun})
+    roomy = room_for_batches(DispatchConfig(), {"sms": aliyun})
     assert (roomy.concurrency, roomy.batch_size) == (100, 100)
-    assert _room_for_batches(DispatchConfig(), {"sms": ConsoleSender("sms")}) == DispatchConfig()
+    assert room_for_batches(DispatchConfig(), {"sms": ConsoleSender("sms")}) == DispatchConfig()
     half = settings_for(db_url, fake, tmp_path, aliyun_sms_sign_name=None)
     assert isinstance(build_sms_sender(half, engine), ConsoleSender)
     twilio = Settings(_env_file=None, database_url=db_url)  # the default provider, no credentials
