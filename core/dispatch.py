@@ -383,6 +383,16 @@ class Dispatcher:
         error = (result.error or "发送失败")[:500]
         if result.unreachable:
             return _Outcome(n, "failed", error, unreachable=True, stat="unreachable")
+        if result.deferred:  # the provider's per-number limit: come back later, not a failure
+            delay = max(float(result.retry_after or 0), 1.0)
+            return _Outcome(
+                n,
+                "pending",
+                error,
+                send_after=self.clock() + timedelta(seconds=delay),
+                undo_attempt=True,
+                stat="deferred",
+            )
         if result.temporary and n.attempts < self.config.max_attempts:
             delay = max(self.config.backoff(n.attempts), float(result.retry_after or 0))
             return _Outcome(

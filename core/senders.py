@@ -37,6 +37,7 @@ class SendResult:
     temporary: bool = False  # try again later (429, 5xx, network)
     retry_after: float | None = None  # seconds, when the provider said so
     unreachable: bool = False  # the address can never be reached (blocked bot, 21610, 21211)
+    deferred: bool = False  # not now (a per-number frequency limit): later, not counted as a try
     error: str | None = None
     segments: int | None = None
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -63,12 +64,39 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="Public URL of this server, used to validate Twilio signatures",
     )
+    # SMS provider and Alibaba Cloud SMS (阿里云短信, mainland numbers)
+    sms_provider: Literal["twilio", "aliyun"] = Field(
+        default="twilio", description="SMS gateway: twilio or aliyun (阿里云短信, mainland China)"
+    )
+    aliyun_access_key_id: str | None = Field(
+        default=None, description="Alibaba Cloud AccessKey ID (a RAM user allowed dysms only)"
+    )
+    aliyun_access_key_secret: SecretStr | None = Field(
+        default=None, description="Alibaba Cloud AccessKey secret (never logged)"
+    )
+    aliyun_sms_sign_name: str | None = Field(
+        default=None, description="Approved 签名 without brackets, e.g. 创业担保贷款"
+    )
+    aliyun_sms_endpoint: str = Field(
+        default="https://dysmsapi.aliyuncs.com",
+        description="Dysmsapi endpoint URL (http:// only for the tests' fake server)",
+    )
+    aliyun_sms_push_token: SecretStr | None = Field(
+        default=None,
+        description="Secret path segment of the SmsReport / SmsUp push URLs (/sms/aliyun/<token>/…)",
+    )
+    aliyun_sms_poll_seconds: float = Field(
+        default=300.0,
+        description="Poll QuerySendDetails for missing receipts every N seconds (0: push only)",
+    )
     sms_signature: str = Field(default="【创业担保贷款】", description="SMS signature prefix")
     sms_unsubscribe_hint: str = Field(
         default="拒收请回复R", description="Appended to broadcast SMS"
     )
     sms_rate_per_second: float = Field(
-        default=1.0, description="Outbound SMS per second per sender, shared by all workers"
+        default=1.0,
+        description="Outbound SMS per second per sender, shared by all workers "
+        "(Aliyun: requests, a SendBatchSms carries up to 100)",
     )
     sms_replies_per_hour: int = Field(
         default=20, description="Max automatic SMS replies per number per hour"

@@ -79,6 +79,7 @@ def create_app(
 def _mount_routers(app: FastAPI, container: Container) -> None:
     """Each front door adds its routes; kept in one place so the wiring is visible."""
     from server import (
+        routes_aliyun_sms,
         routes_console,
         routes_public,
         routes_sms,
@@ -89,5 +90,6 @@ def _mount_routers(app: FastAPI, container: Container) -> None:
     routes_public.mount(app, container)
     routes_telegram.mount(app, container)
     routes_sms.mount(app, container)
+    routes_aliyun_sms.mount(app, container)
     routes_staff_api.mount(app, container)
     routes_console.mount(app, container)

@@ -104,8 +104,8 @@ class Container:
 
     @cached_property
     def sms_sender(self) -> Sender:
-        """Twilio when configured, otherwise a console sender that logs."""
-        from sms.twilio_sender import build_sms_sender
+        """The SMS_PROVIDER gateway (Twilio, Aliyun) when configured, else a console sender."""
+        from sms.gateway import build_sms_sender
 
         return build_sms_sender(self.settings, self.engine)
 

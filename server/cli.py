@@ -26,9 +26,10 @@ def _register() -> None:
         cli_kb,
         cli_loans,
         cli_reminders,
+        cli_sms,
         cli_staff,
         cli_telegram,
     )
 
-    for module in (cli_kb, cli_loans, cli_reminders, cli_telegram, cli_staff):
+    for module in (cli_kb, cli_loans, cli_reminders, cli_telegram, cli_staff, cli_sms):
         module.register(app)

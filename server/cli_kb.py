@@ -101,10 +101,11 @@ def register(app: typer.Typer) -> None:
         """Validate the knowledge base: schema, duplicates, SMS length, placeholders."""
         from knowledge import check_folder
         from knowledge.schema import parse_folder, placeholder_values
+        from sms.aliyun_templates import check_catalog
 
         root = _folder(folder)
         pol = _policy(policy)
-        problems = check_folder(root, pol)
+        problems = check_folder(root, pol) + check_catalog(root)
         if problems:
             by_file: dict[str, list[str]] = {}
             for p in problems:

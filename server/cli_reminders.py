@@ -13,12 +13,18 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-from core.dispatch import Dispatcher, list_notices, notice_counts, requeue_notices
+from core.dispatch import (
+    DispatchConfig,
+    Dispatcher,
+    list_notices,
+    notice_counts,
+    requeue_notices,
+)
 from core.identity import mask_phone
 from core.sweep import run_sweep
 from core.timeutil import format_datetime_cn
 from server.bootstrap import get_container
-from server.scheduler import build_senders, quiet_hours, reminder_policy
+from server.scheduler import build_senders, quiet_hours, reminder_policy, room_for_batches
 
 console = Console()
 err = Console(stderr=True)
@@ -169,8 +175,12 @@ def notices_dispatch(
 ) -> None:
     """Run the outbox dispatcher in the foreground (a worker process; the server runs one too)."""
     container = get_container()
+    senders = build_senders(container)
     dispatcher = Dispatcher(
-        container.engine, build_senders(container), quiet=quiet_hours(container)
+        container.engine,
+        senders,
+        quiet=quiet_hours(container),
+        config=room_for_batches(DispatchConfig(), senders),
     )
 
     async def main() -> None:

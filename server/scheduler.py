@@ -19,6 +19,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,6 +68,15 @@ def build_senders(container: Container) -> dict[str, Sender]:
         "sms": container.sms_sender,
     }
     return senders
+
+
+def room_for_batches(config: DispatchConfig, senders: Mapping[str, Sender]) -> DispatchConfig:
+    """Enough sends in flight for a batching sender (Aliyun SendBatchSms) to fill its batches."""
+    limits = [getattr(getattr(s, "batcher", None), "port", None) for s in senders.values()]
+    limit = max((int(getattr(p, "batch_limit", 0)) for p in limits if p is not None), default=0)
+    if limit <= config.concurrency:
+        return config
+    return replace(config, concurrency=limit, batch_size=max(config.batch_size, limit))
 
 
 class BackgroundWork:
@@ -143,7 +153,7 @@ class BackgroundWork:
             self.container.engine,
             senders,
             quiet=quiet_hours(self.container),
-            config=self.dispatch_config,
+            config=room_for_batches(self.dispatch_config, senders),
         )
         scheduler = AsyncIOScheduler(timezone=SHANGHAI)
         scheduler.add_job(

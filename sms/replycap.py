@@ -65,6 +65,18 @@ def allow_reply(db: Engine, address: str, message_sid: str, per_hour: int) -> bo
         return False
 
 
+def was_answered(db: Engine, message_sid: str) -> bool:
+    """Whether an automatic reply to this inbound message was allowed (recorded, not suppressed)."""
+    with session_scope(db) as s:
+        found = s.exec(
+            select(SmsAutoReplyRow.id).where(
+                SmsAutoReplyRow.message_sid == message_sid,
+                col(SmsAutoReplyRow.suppressed).is_(False),
+            )
+        ).first()
+        return found is not None
+
+
 def prune(db: Engine, older_than: timedelta = timedelta(days=2)) -> int:
     """Drop reply records that no longer count toward any window."""
     table = SmsAutoReplyRow.__table__  # type: ignore[attr-defined]

@@ -1,5 +1,8 @@
 """Delivery status callbacks: move the outbox notice forward, never back, never twice.
 
+Used by every gateway: Twilio's status webhook, and Aliyun's SmsReport push and QuerySendDetails
+polling (sms/aliyun_receipts.py), which build the same `StatusCallback` (delivered/undelivered).
+
 Twilio reports queued → sent → delivered / undelivered / failed, but callbacks arrive late, twice
 or out of order. Every callback is first recorded in `sms_status_event`, unique per (MessageSid,
 status) and per `I-Twilio-Idempotency-Token`: a repeat inserts nothing and changes nothing. The
@@ -55,6 +58,12 @@ PERMANENT_DELIVERY_ERRORS = frozenset({"21610", "21211", "21614", "30005", "3000
 HELD = "sending"  # the dispatcher's leased state: it must record `sent` before receipts apply
 
 _SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+
+
+def provider_of(message_sid: str) -> str:
+    """Twilio SIDs are bare; other gateways' provider ids start with their name (aliyun:…)."""
+    head, sep, _rest = message_sid.partition(":")
+    return head if sep else "twilio"
 
 
 class StatusFormError(ValueError):
@@ -151,8 +160,9 @@ def _apply(s: Session, event: SmsStatusEventRow) -> str:
         values["sent_at"] = sa.func.coalesce(col(NoticeRow.sent_at), now)
     if target == "delivered":
         values["delivered_at"] = now
+    provider = provider_of(event.message_sid)
     if target in ("undelivered", "failed"):
-        values["last_error"] = f"twilio {event.error_code or '?'}: delivery {target}"
+        values["last_error"] = f"{provider} {event.error_code or '?'}: delivery {target}"
     result = s.execute(
         sa.update(NoticeRow)
         .where(col(NoticeRow.id) == notice.id, col(NoticeRow.status).not_in(not_below))
@@ -161,7 +171,7 @@ def _apply(s: Session, event: SmsStatusEventRow) -> str:
     if not result.rowcount:  # type: ignore[attr-defined]
         log.info("sms status %s for notice %s is late; kept %s", target, notice.id, notice.status)
         return "stale"
-    if event.error_code in PERMANENT_DELIVERY_ERRORS:
+    if provider == "twilio" and event.error_code in PERMANENT_DELIVERY_ERRORS:
         mark_unreachable_in(s, notice.address, f"twilio {event.error_code}")
     log.info("notice %s: %s -> %s", notice.id, notice.status, target)
     return "applied"
