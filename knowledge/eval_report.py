@@ -148,9 +148,14 @@ def judge(expected: Sequence[Sequence[str]], answered: Sequence[str]) -> str:
 
 
 def ask(kb: KnowledgeBase, q: EvalQuestion) -> tuple[Answer, tuple[str, ...]]:
-    """The bot's reply to `q` and the leading candidates."""
-    a = kb.answer(q.q)
-    top = tuple(r.entry.id for r in kb.rank(q.q, k=3).items)
+    """The bot's reply to `q` (after its context question, as the dialogue engine keeps the last
+    answered entry) and the leading candidates (of each question of a message)."""
+    previous = kb.answer(q.context).entry_id if q.context else None
+    a = kb.answer(q.q, previous=previous)
+    texts = [p.question for p in a.parts] or [q.q]
+    top = tuple(dict.fromkeys(r.entry.id for t in texts for r in kb.rank(t, k=3).items))
+    if a.entry_id and a.entry_id not in top:  # a follow-up or a story answered by its clause
+        top = (a.entry_id, *top[:2])
     return a, top
 
 

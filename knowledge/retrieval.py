@@ -40,6 +40,8 @@ import bm25s
 import numpy as np
 
 from knowledge.normalize import PACKAGE_DIR, Analysis, Normalizer
+from knowledge.understand import FILE as UNDERSTANDING_FILE
+from knowledge.understand import Understanding
 from knowledge.schema import (
     SMS_MAX_CHARS,
     Entry,
@@ -72,6 +74,7 @@ RANK_FEATURES: tuple[str, ...] = (
     "key_cov_char",
 )
 KEY_SHARE = 0.3
+COMMON_SHARE = 0.15  # a word in more than this share of the entries says nothing of the topic
 ACCEPT_FEATURES: tuple[str, ...] = (
     "score",  # stage-1 score of the top entry
     "gap",  # its lead over the next entry
@@ -150,8 +153,20 @@ DEFAULT_CONFIG = RetrievalConfig()
 
 
 @dataclass(frozen=True)
+class Part:
+    """One question of a message with several, and its answer."""
+
+    question: str
+    entry_id: str | None
+    answer: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"question": self.question, "entry_id": self.entry_id, "answer": self.answer}
+
+
+@dataclass(frozen=True)
 class Answer:
-    """What the bot replies to one question."""
+    """What the bot replies to one message (`parts`: one per question when it asks several)."""
 
     question: str
     matched: bool
@@ -163,9 +178,10 @@ class Answer:
     handoff: bool = False
     out_of_scope: bool = False
     suggestion_ids: list[str] = field(default_factory=list)
+    parts: tuple[Part, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "question": self.question,
             "matched": self.matched,
             "entry_id": self.entry_id,
@@ -177,6 +193,9 @@ class Answer:
             "out_of_scope": self.out_of_scope,
             "suggestion_ids": list(self.suggestion_ids),
         }
+        if self.parts:
+            out["parts"] = [p.to_json() for p in self.parts]
+        return out
 
 
 @dataclass(frozen=True)
@@ -429,6 +448,26 @@ class _Index:
         self.words = _View([a.tokens for a in analyses], self.doc_entry, n_entries, cfg)
         self.chars = _View([a.bigrams for a in analyses], self.doc_entry, n_entries, cfg)
 
+    def faq_vocabulary(self) -> frozenset[str]:
+        """Every word of the FAQ entries' documents (out-of-scope entries left out)."""
+        if self.words is None:
+            return frozenset()
+        return frozenset(
+            t
+            for ei, e in enumerate(self.entries)
+            if not e.out_of_scope
+            for t in self.words.entry_counts[ei]
+        )
+
+    def word_spread(self) -> Counter[str]:
+        """For each FAQ word, the number of FAQ entries using it."""
+        counts: Counter[str] = Counter()
+        if self.words is not None:
+            for ei, e in enumerate(self.entries):
+                if not e.out_of_scope:
+                    counts.update(self.words.entry_counts[ei].keys())
+        return counts
+
     def candidates(
         self, q: Analysis, n: int, exclude_doc: int | None = None, exclude_entry: int | None = None
     ) -> list[tuple[int, int, list[float]]]:
@@ -524,11 +563,14 @@ class _Snapshot:
     by_id: Mapping[str, Entry]
     fingerprint: tuple[tuple[str, int, int], ...]
     digest: str
+    understanding: Understanding
+    vocabulary: frozenset[str]  # words of the FAQ entries' questions (out-of-scope ones excluded)
+    spread: Mapping[str, int]  # of those, in how many FAQ entries each occurs
 
 
 def _knowledge_files(folder: Path) -> list[Path]:
     files = faq_files(folder)
-    for name in ("synonyms.yaml", "userdict.txt", CONFIG_FILE):
+    for name in ("synonyms.yaml", "userdict.txt", CONFIG_FILE, UNDERSTANDING_FILE):
         if (folder / name).exists():
             files.append(folder / name)
     return files
@@ -613,12 +655,19 @@ class KnowledgeBase:
         today = self._today or dt.date.today()
         active = [e for e in entries if e.active_on(today)]
         index = _Index(active, normalizer, cfg)
+        try:
+            understanding = Understanding.load(self.folder)
+        except (ValueError, TypeError, OSError) as exc:
+            raise KnowledgeError([f"{UNDERSTANDING_FILE}: -: {exc}"]) from exc
         return _Snapshot(
             index=index,
             rendered=rendered,
             by_id={e.id: e for e in entries},
             fingerprint=fingerprint,
             digest=_digest(files),
+            understanding=understanding,
+            vocabulary=index.faq_vocabulary(),
+            spread=index.word_spread(),
         )
 
     def reload(self) -> bool:
@@ -646,6 +695,29 @@ class KnowledgeBase:
     @property
     def normalizer(self) -> Normalizer:
         return self._snap.index.normalizer
+
+    @property
+    def understanding(self) -> Understanding:
+        return self._snap.understanding
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Words the FAQ entries' questions use (after normalisation)."""
+        return self._snap.vocabulary
+
+    def informative(self, text: str) -> bool:
+        """Whether `text` says something of its own: a word of the FAQ of two or more characters,
+        or two words, that are neither question words nor common to many entries
+        (> COMMON_SHARE of them)."""
+        snap = self._snap
+        n = max(1, sum(1 for e in snap.index.entries if not e.out_of_scope))
+        asking = snap.understanding.question_words
+        content = [
+            t
+            for t in snap.index.normalizer.analyze(text).tokens
+            if t not in asking and snap.spread.get(t, 0) <= COMMON_SHARE * n
+        ]
+        return len(content) >= 2 or any(len(t) > 1 and t in snap.spread for t in content)
 
     def entry(self, entry_id: str) -> Entry | None:
         return self._snap.by_id.get(entry_id)
@@ -696,19 +768,38 @@ class KnowledgeBase:
             (d, idx.entries[int(idx.doc_entry[d])].id, idx.doc_text[d]) for d in range(idx.n_docs)
         ]
 
-    def answer(self, question: str, channel: str = "telegram") -> Answer:
-        """Reply to `question`; channel "sms" gives the short answer."""
+    def answer(
+        self, question: str, channel: str = "telegram", previous: str | None = None
+    ) -> Answer:
+        """Reply to `question`; channel "sms" gives the short answer.
+
+        The message is read first (knowledge.respond): the question inside a story, several
+        questions, a follow-up of `previous` (the entry id the conversation answered last),
+        off-topic words the base never uses, the opening of a yes/no question.
+        """
+        from knowledge.respond import respond
+
+        question = question if isinstance(question, str) else str(question)
+        return respond(self, question, channel, previous)
+
+    def reply_one(self, question: str, channel: str = "telegram") -> tuple[Answer, Ranking]:
+        """The answer to `question` read as one question (no splitting), and its ranking."""
         question = question if isinstance(question, str) else str(question)
         echo = question[:1000]
         idx = self._snap.index
         q = idx.normalizer.analyze(question)
         if q.empty:
-            return Answer(echo, False, None, EMPTY_PROMPT, 0.0, None)
+            return Answer(echo, False, None, EMPTY_PROMPT, 0.0, None), Ranking((), 0.0, 0.0)
         items, conf, gap, _ = idx.rank(q, 8)
         ranking = Ranking(
             tuple(Ranked(idx.entries[ei], s, idx.doc_text[d]) for ei, s, d in items), conf, gap
         )
+        return self._decide_answer(echo, ranking, channel), ranking
+
+    def _decide_answer(self, echo: str, ranking: Ranking, channel: str) -> Answer:
+        idx = self._snap.index
         best = ranking.best
+        conf = ranking.confidence
         if best is None:
             return Answer(echo, False, None, _dont_know([], channel), 0.0, None)
         d = decide(ranking, idx.cfg.threshold, idx.cfg.margin)
@@ -721,6 +812,11 @@ class KnowledgeBase:
                     text = f"{text.rstrip()}\n\n{ALSO_ASK}{other.question}"
                 a = replace(a, answer=text, suggestions=[other.question], suggestion_ids=[other.id])
             return a
+        return self.dont_know(echo, ranking, channel)
+
+    def dont_know(self, echo: str, ranking: Ranking, channel: str) -> Answer:
+        """The refusal: "I don't know", the three closest FAQ questions and a hand-off offer."""
+        conf = ranking.confidence
         faq = [r for r in ranking.items if not r.entry.out_of_scope][:3]
         suggestions = [r.entry.question for r in faq]
         return Answer(

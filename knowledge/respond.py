@@ -1,0 +1,156 @@
+"""From a message to a reply: which question(s) to answer, and how.
+
+One step a line (:func:`respond`):
+
+1. latin letters that spell pinyin (``dk zuigao neng dai duoshao``, ``zx``) become Chinese words
+   of the base (:mod:`knowledge.pinyin`);
+2. a short follow-up ("合伙的呢？") with a previous entry is ranked together with that entry's
+   question, and answered when that is confident;
+3. the message is read (:mod:`knowledge.understand`): several questions are answered each, up to
+   three, in order; a question inside a story is ranked as the asking clause plus the story's facts;
+4. a question whose salient words the base never uses is refused (:mod:`knowledge.salience`);
+5. a yes/no question naming a figure or condition gets an opening computed from the policy
+   (:mod:`knowledge.yesno`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from knowledge.schema import SMS_MAX_CHARS
+from knowledge.understand import Parsed, Unit
+
+if TYPE_CHECKING:
+    from knowledge.retrieval import Answer, KnowledgeBase
+
+
+def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None) -> Answer:
+    """The reply to one message (see the module docstring)."""
+    from knowledge.pinyin import spell_out
+
+    echo = question[:1000]
+    text = spell_out(kb, question)
+    und = kb.understanding
+    if previous and kb.entry(previous) is not None and und.is_followup(text):
+        follow = _followup(kb, text, previous, channel)
+        if follow is not None:
+            return replace(follow, question=echo)
+    parsed = und.parse(text, kb.informative)
+    if parsed.multi:
+        several = _several(kb, parsed, channel)
+        if several is not None:
+            return replace(several, question=echo)
+    return replace(_single(kb, text, parsed, channel), question=echo)
+
+
+def _answer_unit(kb: KnowledgeBase, text: str, unit: Unit, channel: str) -> Answer:
+    """One question: ranked, checked for off-topic words, opened with yes/no when it asks so."""
+    from knowledge.salience import foreign_words
+    from knowledge.yesno import opening
+
+    a, ranking = kb.reply_one(unit.query, channel)
+    if a.matched and foreign_words(kb, unit.question):
+        return kb.dont_know(a.question, ranking, channel)
+    if a.matched and a.entry_id:
+        head = opening(kb, unit.question, a.entry_id)
+        if head:
+            a = replace(a, answer=_prefix(head, a.answer, channel))
+    return a
+
+
+def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answer:
+    """One question, maybe inside a story: the asking clause with the story's facts first; the
+    whole message when that is not confident and agrees with the clause's best candidates."""
+    unit = parsed.units[0]
+    whole = Unit(unit.question, text)
+    if not parsed.story or unit.query == text:
+        return _answer_unit(kb, text, whole, channel)
+    focused = _answer_unit(kb, text, unit, channel)
+    if focused.matched:
+        return focused
+    full = _answer_unit(kb, text, whole, channel)
+    if full.matched and full.entry_id in _top_ids(kb, unit.query, 2):
+        return full
+    return focused
+
+
+def _top_ids(kb: KnowledgeBase, text: str, k: int) -> list[str]:
+    return [r.entry.id for r in kb.rank(text, k=k).items if not r.entry.out_of_scope]
+
+
+def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
+    """Each question answered on its own; None unless ≥ 2 different entries answer."""
+    answers: list[tuple[Unit, Answer]] = []
+    seen: set[str] = set()
+    for unit in parsed.units:
+        a = _answer_unit(kb, unit.query, unit, channel)
+        if a.matched and a.entry_id and a.entry_id not in seen:
+            seen.add(a.entry_id)
+            answers.append((unit, a))
+    if len(answers) < 2:
+        return None
+    return _compose(kb, answers, channel)
+
+
+def _compose(kb: KnowledgeBase, answers: list[tuple[Unit, Answer]], channel: str) -> Answer:
+    """One reply for several answered questions, within the channel's length."""
+    from knowledge.retrieval import Part
+
+    texts = kb.understanding.texts
+    parts = tuple(Part(u.question, a.entry_id, a.answer) for u, a in answers)
+    if channel == "sms":
+        body = answers[0][1].answer
+        rest = [u.question for u, _ in answers[1:]]
+        for i in range(1, len(answers)):  # as many whole short answers as fit, then the offer
+            candidate = "\n".join(a.answer for _, a in answers[: i + 1])
+            if len(candidate) <= SMS_MAX_CHARS:
+                body, rest = candidate, [u.question for u, _ in answers[i + 1 :]]
+        if rest:
+            more = texts["sms_more"].format(questions="”“".join(rest))
+            if len(body) + len(more) <= SMS_MAX_CHARS:
+                body = body + more
+        text = body
+    else:
+        text = "\n\n".join(
+            texts["part_heading"].format(n=n, question=u.question) + "\n" + a.answer
+            for n, (u, a) in enumerate(answers, start=1)
+        )
+    first = answers[0][1]
+    sources = [a.source for _, a in answers if a.source]
+    return replace(
+        first,
+        answer=text,
+        score=min(a.score for _, a in answers),
+        source="；".join(dict.fromkeys(sources)) or None,
+        handoff=any(a.handoff for _, a in answers),
+        suggestions=[],
+        suggestion_ids=[],
+        parts=parts,
+    )
+
+
+def _followup(kb: KnowledgeBase, text: str, previous: str, channel: str) -> Answer | None:
+    """A follow-up ranked with the previous entry's question; None when that is not confident."""
+    prev = kb.entry(previous)
+    assert prev is not None
+    unit = Unit(text, prev.question + text)
+    a = _answer_unit(kb, unit.query, unit, channel)
+    if not a.matched:
+        return None
+    if a.entry_id == previous:  # the same entry again: only if the follow-up alone agrees
+        alone, _ = kb.reply_one(text, channel)
+        if alone.entry_id not in (None, previous) and alone.matched:
+            return alone
+    return a
+
+
+def _prefix(head: str, answer: str, channel: str) -> str:
+    """The yes/no opening before the answer, replacing the answer's own leading 可以。/不可以。"""
+    from knowledge.yesno import strip_opening
+
+    body = strip_opening(answer)
+    text = f"{head}\n{body}" if channel != "sms" else head + body
+    if channel == "sms" and len(text) > SMS_MAX_CHARS:
+        return head
+    return text
