@@ -478,6 +478,10 @@ class Normalizer:
                             out.append(w)
         return out
 
+    def background(self) -> tuple[Mapping[str, int], int]:
+        """jieba's dictionary frequencies (a general-Chinese background corpus) and their total."""
+        return self._tok.FREQ, int(self._tok.total) or 1
+
     def analyze(self, text: str) -> Analysis:
         norm = self.normalize(text)
         tokens = tuple(self.tokenize(norm))

@@ -50,7 +50,7 @@ def _answer_unit(kb: KnowledgeBase, text: str, unit: Unit, channel: str) -> Answ
     from knowledge.yesno import opening
 
     a, ranking = kb.reply_one(unit.query, channel)
-    if a.matched and foreign_words(kb, unit.question):
+    if a.matched and foreign_words(kb, unit.question, a.entry_id):
         return kb.dont_know(a.question, ranking, channel)
     if a.matched and a.entry_id:
         head = opening(kb, unit.question, a.entry_id)

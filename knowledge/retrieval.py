@@ -566,6 +566,19 @@ class _Snapshot:
     understanding: Understanding
     vocabulary: frozenset[str]  # words of the FAQ entries' questions (out-of-scope ones excluded)
     spread: Mapping[str, int]  # of those, in how many FAQ entries each occurs
+    known: frozenset[str] | None = None  # words of questions, answers and policy (lazy)
+
+
+def _policy_words(policy: object) -> set[str]:
+    """Words of the policy's exclusion lists (industries and uses a question may name)."""
+    exclusions = getattr(policy, "exclusions", None)
+    out: set[str] = set()
+    for group in (getattr(exclusions, "industries", ()), getattr(exclusions, "uses", ())):
+        for cls in group or ():
+            out.add(str(getattr(cls, "name", "")))
+            for w in getattr(cls, "words", ()) or ():
+                out.add(str(getattr(w, "word", w)))
+    return out
 
 
 def _knowledge_files(folder: Path) -> list[Path]:
@@ -704,6 +717,23 @@ class KnowledgeBase:
     def vocabulary(self) -> frozenset[str]:
         """Words the FAQ entries' questions use (after normalisation)."""
         return self._snap.vocabulary
+
+    def known_words(self, entry_id: str | None = None) -> frozenset[str]:
+        """Words the base uses: the FAQ entries' questions and answers, the policy's words
+        (exclusion lists) and, when given, entry `entry_id`'s texts (for salience.py)."""
+        snap = self._snap
+        if snap.known is None:
+            texts = [t for e in snap.index.entries if not e.out_of_scope for t in e.texts]
+            texts += [snap.rendered[e.id][0] for e in snap.index.entries if not e.out_of_scope]
+            words = {t for a in snap.index.normalizer.analyze_many(texts) for t in a.tokens}
+            words |= _policy_words(self.policy)
+            object.__setattr__(snap, "known", frozenset(words))
+        assert snap.known is not None
+        if entry_id is None or entry_id not in snap.by_id:
+            return snap.known
+        e = snap.by_id[entry_id]
+        own = {t for a in snap.index.normalizer.analyze_many(list(e.texts)) for t in a.tokens}
+        return snap.known | own
 
     def informative(self, text: str) -> bool:
         """Whether `text` says something of its own: a word of the FAQ of two or more characters,

@@ -1,5 +1,64 @@
-"""stub"""
+"""Look-alike off-topic questions: salient words the knowledge base never uses.
+
+"结婚登记要带什么材料" shares 材料 with the FAQ and "淘宝开店押金交多少" shares 开店; what makes them
+another topic are their *salient* words — words rare in general Chinese (by jieba's own
+dictionary frequencies, a background corpus of everyday text) — that appear nowhere in the base.
+A question clause is refused when such words carry at least ``salience.min_share`` of the clause's
+salience (sum of background IDF, −log relative frequency, over its words of two or more characters)
+and the answered entry does not use them either. Settings: ``salience`` in understanding.yaml.
+"""
+
 from __future__ import annotations
-from typing import Any
-def foreign_words(kb: Any, text: str) -> list[str]:
-    return []
+
+import math
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from knowledge.retrieval import KnowledgeBase
+
+_CJK = ("\u4e00", "\u9fff")
+#: a word right after these names the applicant's business (开个饭馆, 做刺绣的): whether a
+#: business qualifies is in scope, so its name is never held against the question
+_BUSINESS_RE = re.compile(r"(?:开|开个|开了个|开一个|开家|做|搞|干|卖|摆个|办个)(?:个|了|一个|家|小)?$")
+
+
+def _cjk_word(t: str) -> bool:
+    return len(t) > 1 and all(_CJK[0] <= c <= _CJK[1] for c in t)
+
+
+def salient_words(kb: KnowledgeBase, text: str) -> list[tuple[str, float]]:
+    """(word, background IDF) of the words of `text` with two or more Chinese characters."""
+    freq, total = kb.normalizer.background()
+    out = []
+    for t in kb.normalizer.analyze(text).tokens:
+        if _cjk_word(t):
+            out.append((t, math.log(total / (freq.get(t, 0) + 1))))
+    return out
+
+
+def foreign_words(kb: KnowledgeBase, text: str, entry_id: str | None = None) -> list[str]:
+    """Salient words of `text` absent from the base (and from entry `entry_id`'s texts), when
+    they weigh enough to make the question another topic; else []."""
+    settings = kb.understanding.salience
+    freq, _ = kb.normalizer.background()
+    words = salient_words(kb, text)
+    if not words:
+        return []
+    known = kb.known_words(entry_id)
+    norm = kb.normalizer.normalize(text).replace(" ", "")
+    foreign = [
+        (t, w)
+        for t, w in words
+        if freq.get(t, 0) < settings["max_frequency"]
+        and t not in known
+        and not _names_business(norm, t)
+    ]
+    share = sum(w for _, w in foreign) / sum(w for _, w in words)
+    return [t for t, _ in foreign] if share >= settings["min_share"] else []
+
+
+def _names_business(text: str, word: str) -> bool:
+    """Whether `word` follows a verb of running a business in `text` (开个饭馆)."""
+    at = text.find(word)
+    return at > 0 and bool(_BUSINESS_RE.search(text[:at]))

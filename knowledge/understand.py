@@ -72,6 +72,15 @@ def _texts(data: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in texts.items()}
 
 
+def _salience(data: dict[str, Any]) -> dict[str, float]:
+    raw = data.get("salience") or {}
+    out = {"max_frequency": 500.0, "min_share": 0.5}
+    if not isinstance(raw, dict) or set(raw) - set(out):
+        raise ValueError(f"{FILE}: salience 只能有 max_frequency、min_share")
+    out.update({k: float(v) for k, v in raw.items()})
+    return out
+
+
 @dataclass(frozen=True)
 class Understanding:
     question_words: tuple[str, ...]
@@ -82,6 +91,9 @@ class Understanding:
     followup_max_chars: int = 14
     story_min_chars: int = 24  # a message this long with clauses that do not ask tells a story
     texts: Mapping[str, str] = field(default_factory=dict)  # composed-reply texts (placeholders)
+    salience: Mapping[str, float] = field(
+        default_factory=lambda: {"max_frequency": 500.0, "min_share": 0.5}
+    )
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:
@@ -108,6 +120,7 @@ class Understanding:
             followup_max_chars=int(data.get("followup_max_chars", 14)),
             story_min_chars=int(data.get("story_min_chars", 24)),
             texts=_texts(data),
+            salience=_salience(data),
         )
 
     # --- reading ---------------------------------------------------------------------------------
