@@ -53,7 +53,7 @@ def _answer_unit(kb: KnowledgeBase, text: str, unit: Unit, channel: str) -> Answ
     if a.matched and foreign_words(kb, unit.question, a.entry_id):
         return kb.dont_know(a.question, ranking, channel)
     if a.matched and a.entry_id:
-        head = opening(kb, unit.question, a.entry_id)
+        head = opening(kb, unit.query, a.entry_id)
         if head:
             a = replace(a, answer=_prefix(head, a.answer, channel))
     return a

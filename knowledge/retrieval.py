@@ -718,6 +718,10 @@ class KnowledgeBase:
         """Words the FAQ entries' questions use (after normalisation)."""
         return self._snap.vocabulary
 
+    def word_spread(self) -> Mapping[str, int]:
+        """For each FAQ word, the number of FAQ entries using it."""
+        return self._snap.spread
+
     def known_words(self, entry_id: str | None = None) -> frozenset[str]:
         """Words the base uses: the FAQ entries' questions and answers, the policy's words
         (exclusion lists) and, when given, entry `entry_id`'s texts (for salience.py)."""

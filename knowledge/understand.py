@@ -91,6 +91,7 @@ class Understanding:
     followup_max_chars: int = 14
     story_min_chars: int = 24  # a message this long with clauses that do not ask tells a story
     texts: Mapping[str, str] = field(default_factory=dict)  # composed-reply texts (placeholders)
+    pinyin_words: tuple[str, ...] = ()  # everyday words pinyin may spell (knowledge/pinyin.py)
     salience: Mapping[str, float] = field(
         default_factory=lambda: {"max_frequency": 500.0, "min_share": 0.5}
     )
@@ -121,6 +122,7 @@ class Understanding:
             story_min_chars=int(data.get("story_min_chars", 24)),
             texts=_texts(data),
             salience=_salience(data),
+            pinyin_words=_words(data, "pinyin_words") if data.get("pinyin_words") else (),
         )
 
     # --- reading ---------------------------------------------------------------------------------
