@@ -76,7 +76,9 @@ class FaqAnswer(Protocol):
 
 
 class Faq(Protocol):
-    def answer(self, question: str, channel: str = "telegram") -> Any: ...
+    def answer(
+        self, question: str, channel: str = "telegram", previous: str | None = None
+    ) -> Any: ...
 
 
 class _Conflict(Exception):
@@ -399,8 +401,13 @@ class DialogueEngine:
     def _faq(self, ctx: Ctx, question: str, full: Any = None) -> None:
         """Answer from the FAQ (`full` is the Telegram answer when the caller already has it)."""
         channel = "sms" if ctx.event.channel == "sms" else "telegram"
-        full = full if full is not None else self.faq.answer(question, channel="telegram")
-        short = self.faq.answer(question, channel="sms") if channel == "sms" else full
+        # the entry answered last: a short follow-up ("那要多久？") is read against its topic
+        prev = ctx.state.get("faq_last")
+        extra: dict[str, Any] = {"previous": prev} if prev else {}
+        full = full if full is not None else self.faq.answer(question, "telegram", **extra)
+        short = self.faq.answer(question, "sms", **extra) if channel == "sms" else full
+        if full.matched and full.entry_id:
+            ctx.state["faq_last"] = full.entry_id
         self._faq_reply(ctx, question, full, short)
 
     def _faq_reply(self, ctx: Ctx, question: str, full: Any, short: Any) -> None:
