@@ -63,16 +63,24 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
     """One question, maybe inside a story: the asking clause with the story's facts first; the
     whole message when that is not confident and agrees with the clause's best candidates."""
     unit = parsed.units[0]
-    whole = Unit(unit.question, text)
     if not parsed.story or unit.query == text:
-        return _answer_unit(kb, text, whole, channel)
+        return _answer_unit(kb, text, Unit(unit.question, text), channel)
     focused = _answer_unit(kb, text, unit, channel)
-    if focused.matched:
-        return focused
-    full = _answer_unit(kb, text, whole, channel)
-    if full.matched and full.entry_id in _top_ids(kb, unit.query, 2):
+    if focused.matched or _unknown_words(kb, unit.question):
+        return focused  # a question naming what the base never mentions is not rescued
+    # the whole message, its story reduced to the words the base knows (the rest only dilutes)
+    known = " ".join(t for t in kb.normalizer.analyze(unit.story).tokens if t in kb.vocabulary)
+    full = _answer_unit(kb, text, Unit(unit.question, f"{known} {unit.query}"), channel)
+    if full.matched and full.entry_id in _top_ids(kb, unit.query, 1):
         return full
     return focused
+
+
+def _unknown_words(kb: KnowledgeBase, text: str) -> list[str]:
+    from knowledge.salience import salient_words
+
+    known = kb.known_words()
+    return [t for t, _ in salient_words(kb, text) if t not in known]
 
 
 def _top_ids(kb: KnowledgeBase, text: str, k: int) -> list[str]:

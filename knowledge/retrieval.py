@@ -567,6 +567,7 @@ class _Snapshot:
     vocabulary: frozenset[str]  # words of the FAQ entries' questions (out-of-scope ones excluded)
     spread: Mapping[str, int]  # of those, in how many FAQ entries each occurs
     known: frozenset[str] | None = None  # words of questions, answers and policy (lazy)
+    other_topics: frozenset[str] | None = None  # words only out-of-scope topics use (lazy)
 
 
 def _policy_words(policy: object) -> set[str]:
@@ -738,6 +739,51 @@ class KnowledgeBase:
         e = snap.by_id[entry_id]
         own = {t for a in snap.index.normalizer.analyze_many(list(e.texts)) for t in a.tokens}
         return snap.known | own
+
+    def other_topic_words(self, max_frequency: float) -> frozenset[str]:
+        """Words the base knows only as another topic: used by out-of-scope entries and by no
+        FAQ entry, or key words of an out-of-scope entry (in ≥ KEY_SHARE of its questions) that
+        are no FAQ entry's key word and few FAQ entries use; rarer than `max_frequency` in
+        jieba's dictionary (房贷, 车贷, 微粒贷 …; not 怎么, 贷款)."""
+        snap = self._snap
+        if snap.other_topics is None:
+            idx = snap.index
+            freq, _ = idx.normalizer.background()
+            n = max(1, sum(1 for e in idx.entries if not e.out_of_scope))
+            words_view = idx.words
+            oos: set[str] = set()
+            oos_keys: set[str] = set()
+            faq_keys: set[str] = set()
+            if words_view is not None:
+                for ei, e in enumerate(idx.entries):
+                    keys = {t for t, _ in words_view.entry_keys[ei]}
+                    if e.out_of_scope:
+                        oos.update(words_view.entry_counts[ei])
+                        oos_keys |= keys
+                    else:
+                        faq_keys |= keys
+            found = {
+                w
+                for w in oos
+                if len(w) > 1
+                and "\u4e00" <= w[0] <= "\u9fff"
+                and freq.get(w, 0) < max_frequency
+                and (
+                    w not in snap.spread
+                    or (w in oos_keys and w not in faq_keys and snap.spread[w] <= COMMON_SHARE * n)
+                )
+            }
+            object.__setattr__(snap, "other_topics", frozenset(found))
+        assert snap.other_topics is not None
+        return snap.other_topics
+
+    def entry_words(self, entry_id: str) -> frozenset[str]:
+        """Words of an entry's question and paraphrases (after normalisation)."""
+        idx = self._snap.index
+        ei = idx.entry_pos.get(entry_id)
+        if ei is None or idx.words is None:
+            return frozenset()
+        return frozenset(idx.words.entry_counts[ei])
 
     def informative(self, text: str) -> bool:
         """Whether `text` says something of its own: a word of the FAQ of two or more characters,

@@ -5,7 +5,12 @@ another topic are their *salient* words — words rare in general Chinese (by ji
 dictionary frequencies, a background corpus of everyday text) — that appear nowhere in the base.
 A question clause is refused when such words carry at least ``salience.min_share`` of the clause's
 salience (sum of background IDF, −log relative frequency, over its words of two or more characters)
-and the answered entry does not use them either. Settings: ``salience`` in understanding.yaml.
+and the answered entry does not use them either.
+
+A salient word the base knows *only as another topic* (房贷, 车贷, 微粒贷: words of its out-of-scope
+entries, see :meth:`KnowledgeBase.other_topic_words`) refuses the answer by itself when the
+answered entry's questions do not use it ("房贷提前还款要收违约金吗" is not the programme's early
+repayment). Settings: ``salience`` in understanding.yaml.
 """
 
 from __future__ import annotations
@@ -37,11 +42,21 @@ def salient_words(kb: KnowledgeBase, text: str) -> list[tuple[str, float]]:
     return out
 
 
-def foreign_words(kb: KnowledgeBase, text: str, entry_id: str | None = None) -> list[str]:
-    """Salient words of `text` absent from the base (and from entry `entry_id`'s texts), when
-    they weigh enough to make the question another topic; else []."""
+def foreign_words(
+    kb: KnowledgeBase, text: str, entry_id: str | None = None, context: str = ""
+) -> list[str]:
+    """Salient words of the question `text` absent from the base (and from entry `entry_id`'s
+    texts), when they weigh enough to make the question another topic; or words of the question
+    or its `context` (the story around it) that the base knows only as another topic; else []."""
     settings = kb.understanding.salience
     freq, _ = kb.normalizer.background()
+    if entry_id is not None:
+        other = kb.other_topic_words(settings["other_topic_max_frequency"])
+        own = kb.entry_words(entry_id)
+        around = salient_words(kb, f"{context} {text}" if context else text)
+        elsewhere = [t for t, _ in around if t in other and t not in own]
+        if elsewhere:
+            return elsewhere
     words = salient_words(kb, text)
     if not words:
         return []

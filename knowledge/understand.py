@@ -39,6 +39,7 @@ class Unit:
 
     question: str  # the asking clause(s), as written
     query: str  # the clause with the facts of the story before it
+    story: str = ""  # the clauses before it that do not ask
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,14 @@ def _texts(data: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in texts.items()}
 
 
+SALIENCE_DEFAULTS = {"max_frequency": 500.0, "min_share": 0.4, "other_topic_max_frequency": 5000.0}
+
+
 def _salience(data: dict[str, Any]) -> dict[str, float]:
     raw = data.get("salience") or {}
-    out = {"max_frequency": 500.0, "min_share": 0.5}
+    out = dict(SALIENCE_DEFAULTS)
     if not isinstance(raw, dict) or set(raw) - set(out):
-        raise ValueError(f"{FILE}: salience 只能有 max_frequency、min_share")
+        raise ValueError(f"{FILE}: salience 只能有 {'、'.join(out)}")
     out.update({k: float(v) for k, v in raw.items()})
     return out
 
@@ -93,7 +97,7 @@ class Understanding:
     texts: Mapping[str, str] = field(default_factory=dict)  # composed-reply texts (placeholders)
     pinyin_words: tuple[str, ...] = ()  # everyday words pinyin may spell (knowledge/pinyin.py)
     salience: Mapping[str, float] = field(
-        default_factory=lambda: {"max_frequency": 500.0, "min_share": 0.5}
+        default_factory=lambda: dict(SALIENCE_DEFAULTS)
     )
 
     @classmethod
@@ -177,16 +181,17 @@ class Understanding:
         if story:  # a story after the last question: its facts belong to that question
             last = units[-1]
             facts = [f for f in self.facts_in("".join(story)) if f not in last.query]
-            units[-1] = Unit(last.question, "".join(facts) + last.query)
+            units[-1] = Unit(last.question, "".join(facts) + last.query, last.story)
         long = told and sum(len(c) for s in self.clauses(text) for c in s) > self.story_min_chars
         return Parsed(tuple(units[:MAX_QUESTIONS]), long)
 
     def _unit(self, story: list[str], span: list[str], informative: Callable[[str], bool]) -> Unit:
         question = "".join(span)
+        told = "，".join(story)
         if not informative(question) and story:
-            return Unit(question, "".join(story) + question)  # the story holds the topic
-        facts = [f for f in self.facts_in("".join(story)) if f not in question]
-        return Unit(question, "".join(facts) + question)
+            return Unit(question, "".join(story) + question, told)  # the story holds the topic
+        facts = [f for f in self.facts_in(told) if f not in question]
+        return Unit(question, "".join(facts) + question, told)
 
     def is_followup(self, text: str) -> bool:
         """A short message that continues the previous question (那要多久？ 合伙的呢？)."""
