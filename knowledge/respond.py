@@ -91,8 +91,14 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
     """Each question answered on its own; None unless ≥ 2 different entries answer."""
     answers: list[tuple[Unit, Answer]] = []
     seen: set[str] = set()
+    und = kb.understanding
     for unit in parsed.units:
-        a = _answer_unit(kb, unit.query, unit, channel)
+        a = None
+        if answers and answers[-1][1].entry_id and len(unit.question) <= und.followup_max_chars:
+            # a short later question leans on the one before (企业最高多少？审批要多久？)
+            a = _followup(kb, unit.question, answers[-1][1].entry_id or "", channel)
+        if a is None:
+            a = _answer_unit(kb, unit.query, unit, channel)
         if a.matched and a.entry_id and a.entry_id not in seen:
             seen.add(a.entry_id)
             answers.append((unit, a))
@@ -142,6 +148,12 @@ def _followup(kb: KnowledgeBase, text: str, previous: str, channel: str) -> Answ
     """A follow-up ranked with the previous entry's question; None when that is not confident."""
     prev = kb.entry(previous)
     assert prev is not None
+    und = kb.understanding
+    subject = und.subject_of(prev.question)
+    if subject and und.subject_of(text) is None:  # 企业… then "审批要多久": the firm's approval
+        a = _answer_unit(kb, text, Unit(text, subject + text), channel)
+        if a.matched:
+            return a
     unit = Unit(text, prev.question + text)
     a = _answer_unit(kb, unit.query, unit, channel)
     if not a.matched:

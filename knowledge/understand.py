@@ -28,7 +28,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 FILE = "understanding.yaml"
 MAX_QUESTIONS = 3
 
-_SENTENCE_RE = re.compile(r"[。！!？?；;\s]+")
+_SENTENCE_RE = re.compile(r"([。！!？?；;\s]+)")
 _CLAUSE_RE = re.compile(r"[，,、：:]+")
 _TRAILING_RE = re.compile(r"[啊呀哈嘛啦哦喔呗～~…\.]+$")
 
@@ -50,6 +50,13 @@ class Parsed:
     @property
     def multi(self) -> bool:
         return len(self.units) > 1
+
+
+def _table(data: dict[str, Any], key: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    raw = data.get(key) or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{FILE}: {key} 需要 词 → [说法]")
+    return tuple((str(k), _words(raw, k)) for k in raw)
 
 
 def _words(data: dict[str, Any], key: str) -> tuple[str, ...]:
@@ -95,6 +102,7 @@ class Understanding:
     followup_max_chars: int = 14
     story_min_chars: int = 24  # a message this long with clauses that do not ask tells a story
     texts: Mapping[str, str] = field(default_factory=dict)  # composed-reply texts (placeholders)
+    subjects: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (subject, words naming it)
     pinyin_words: tuple[str, ...] = ()  # everyday words pinyin may spell (knowledge/pinyin.py)
     salience: Mapping[str, float] = field(
         default_factory=lambda: dict(SALIENCE_DEFAULTS)
@@ -112,10 +120,7 @@ class Understanding:
     def from_mapping(cls, data: Any) -> Understanding:
         if not isinstance(data, dict):
             raise ValueError(f"{FILE}: 顶层需要映射")
-        facts_raw = data.get("facts") or {}
-        if not isinstance(facts_raw, dict):
-            raise ValueError(f"{FILE}: facts 需要 词 → [故事里的说法]")
-        facts = tuple((str(k), _words(facts_raw, k)) for k in facts_raw)
+        facts = _table(data, "facts")
         return cls(
             question_words=_words(data, "question_words"),
             question_endings=_words(data, "question_endings"),
@@ -127,6 +132,7 @@ class Understanding:
             texts=_texts(data),
             salience=_salience(data),
             pinyin_words=_words(data, "pinyin_words") if data.get("pinyin_words") else (),
+            subjects=_table(data, "subjects"),
         )
 
     # --- reading ---------------------------------------------------------------------------------
@@ -134,13 +140,22 @@ class Understanding:
     def clauses(self, text: str) -> list[list[str]]:
         """Sentences (cut at sentence punctuation and spaces), each a list of clauses (cut at
         commas), punctuation removed."""
+        return [s for s, _ in self.sentences(text)]
+
+    def sentences(self, text: str) -> list[tuple[list[str], bool]]:
+        """(clauses, strong) per sentence; strong: it follows sentence punctuation (？。！；), not
+        a space or the start of the message."""
         text = unicodedata.normalize("NFKC", text)
-        out = []
-        for sentence in _SENTENCE_RE.split(text):
-            parts = [_TRAILING_RE.sub("", c) for c in _CLAUSE_RE.split(sentence)]
+        out: list[tuple[list[str], bool]] = []
+        pieces = _SENTENCE_RE.split(text)
+        strong = False
+        for i in range(0, len(pieces), 2):
+            parts = [_TRAILING_RE.sub("", c) for c in _CLAUSE_RE.split(pieces[i])]
             parts = [c for c in parts if c]
             if parts:
-                out.append(parts)
+                out.append((parts, strong))
+            sep = pieces[i + 1] if i + 1 < len(pieces) else ""
+            strong = bool(sep.strip())
         return out
 
     def asks(self, clause: str) -> bool:
@@ -156,20 +171,21 @@ class Understanding:
     def parse(self, text: str, informative: Callable[[str], bool] = bool) -> Parsed:
         """The questions of a message (up to MAX_QUESTIONS) and whether a story surrounds them.
 
-        A new question starts at an asking clause that opens a sentence and says something of
-        its own (`informative`: it names a topic of the base); an asking clause after a comma or
-        one that does not (谁定的, 要哪个) continues the question before it.
+        A new question starts at an asking clause that opens a sentence after sentence
+        punctuation (？。！；), or after a space when it says something of its own (`informative`:
+        it names a topic of the base); an asking clause after a comma, or after a space without
+        a topic of its own (谁定的, 要哪个), continues the question before it.
         """
         groups: list[tuple[list[str], list[str]]] = []  # (story before, asking span)
         story: list[str] = []
         told = False
-        for sentence in self.clauses(text):
+        for sentence, strong in self.sentences(text):
             for n, clause in enumerate(sentence):
                 if not self.asks(clause):
                     story.append(clause)
                     told = True
                     continue
-                if groups and (n > 0 or not informative(clause)):
+                if groups and (n > 0 or not (strong or informative(clause))):
                     groups[-1][1].extend([*story, clause])
                 else:
                     groups.append((story, [clause]))
@@ -192,6 +208,10 @@ class Understanding:
             return Unit(question, "".join(story) + question, told)  # the story holds the topic
         facts = [f for f in self.facts_in(told) if f not in question]
         return Unit(question, "".join(facts) + question, told)
+
+    def subject_of(self, text: str) -> str | None:
+        """The subject a text names (企业, 合伙), or None."""
+        return next((s for s, says in self.subjects if any(w in text for w in says)), None)
 
     def is_followup(self, text: str) -> bool:
         """A short message that continues the previous question (那要多久？ 合伙的呢？)."""
