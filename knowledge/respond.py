@@ -15,11 +15,15 @@ One step a line (:func:`respond`):
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from knowledge.schema import SMS_MAX_CHARS
 from knowledge.understand import Parsed, Unit
+
+#: an amount, term, number of days or percentage written in a question
+_FIGURE_RE = re.compile(r"[0-9０-９一二两三四五六七八九十百千]+(?:\.\d+)?\s*(?:万元|万|w|W|元|块|年|个月|个工作日|工作日|天|%|％)")
 
 if TYPE_CHECKING:
     from knowledge.retrieval import Answer, KnowledgeBase
@@ -50,6 +54,12 @@ def _answer_unit(kb: KnowledgeBase, text: str, unit: Unit, channel: str) -> Answ
     from knowledge.yesno import opening
 
     a, ranking = kb.reply_one(unit.query, channel)
+    if not a.matched and _FIGURE_RE.search(unit.query):
+        # a figure is checked against the policy (yesno.py), not matched word for word
+        bare = _FIGURE_RE.sub(" ", unit.query)
+        b, r = kb.reply_one(bare, channel)
+        if b.matched:
+            a, ranking = b, r
     if a.matched and foreign_words(kb, unit.question, a.entry_id):
         return kb.dont_know(a.question, ranking, channel)
     if a.matched and a.entry_id:
@@ -70,10 +80,9 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
         return focused  # a question naming what the base never mentions is not rescued
     # the whole message, its story reduced to the words the base knows (the rest only dilutes)
     known = " ".join(t for t in kb.normalizer.analyze(unit.story).tokens if t in kb.vocabulary)
-    full = _answer_unit(kb, text, Unit(unit.question, f"{known} {unit.query}"), channel)
-    if full.matched and full.entry_id in _top_ids(kb, unit.query, 1):
-        return full
-    return focused
+    whole = Unit(unit.question, f"{known} {unit.query}")
+    full = _answer_unit(kb, text, whole, channel)
+    return full if full.matched else focused
 
 
 def _unknown_words(kb: KnowledgeBase, text: str) -> list[str]:

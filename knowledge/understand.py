@@ -129,6 +129,7 @@ class Understanding:
             followup_endings=_words(data, "followup_endings"),
             followup_max_chars=int(data.get("followup_max_chars", 14)),
             story_min_chars=int(data.get("story_min_chars", 24)),
+
             texts=_texts(data),
             salience=_salience(data),
             pinyin_words=_words(data, "pinyin_words") if data.get("pinyin_words") else (),
