@@ -23,7 +23,9 @@ from knowledge.schema import SMS_MAX_CHARS
 from knowledge.understand import Parsed, Unit
 
 #: an amount, term, number of days or percentage written in a question
-_FIGURE_RE = re.compile(r"[0-9０-９一二两三四五六七八九十百千]+(?:\.\d+)?\s*(?:万元|万|w|W|元|块|年|个月|个工作日|工作日|天|%|％)")
+_FIGURE_RE = re.compile(
+    r"[0-9０-９一二两三四五六七八九十百千]+(?:\.\d+)?\s*(?:万元|万|w|W|元|块|年|个月|个工作日|工作日|天|%|％)"
+)
 
 if TYPE_CHECKING:
     from knowledge.retrieval import Answer, KnowledgeBase

@@ -40,8 +40,6 @@ import bm25s
 import numpy as np
 
 from knowledge.normalize import PACKAGE_DIR, Analysis, Normalizer
-from knowledge.understand import FILE as UNDERSTANDING_FILE
-from knowledge.understand import Understanding
 from knowledge.schema import (
     SMS_MAX_CHARS,
     Entry,
@@ -54,6 +52,8 @@ from knowledge.schema import (
     placeholder_values,
     render,
 )
+from knowledge.understand import FILE as UNDERSTANDING_FILE
+from knowledge.understand import Understanding
 
 HANDOFF_OFFER = "回复“人工”转工作人员。"
 EMPTY_PROMPT = "请直接输入您想咨询的问题，例如：个人最多能贷多少？需要什么材料？" + HANDOFF_OFFER

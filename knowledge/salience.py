@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 _CJK = ("\u4e00", "\u9fff")
 #: a word right after these names the applicant's business (开个饭馆, 做刺绣的): whether a
 #: business qualifies is in scope, so its name is never held against the question
-_BUSINESS_RE = re.compile(r"(?:开|开个|开了个|开一个|开家|做|搞|干|卖|摆个|办个)(?:个|了|一个|家|小)?$")
+_BUSINESS_RE = re.compile(
+    r"(?:开|开个|开了个|开一个|开家|做|搞|干|卖|摆个|办个)(?:个|了|一个|家|小)?$"
+)
 
 
 def _cjk_word(t: str) -> bool:

@@ -104,9 +104,7 @@ class Understanding:
     texts: Mapping[str, str] = field(default_factory=dict)  # composed-reply texts (placeholders)
     subjects: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (subject, words naming it)
     pinyin_words: tuple[str, ...] = ()  # everyday words pinyin may spell (knowledge/pinyin.py)
-    salience: Mapping[str, float] = field(
-        default_factory=lambda: dict(SALIENCE_DEFAULTS)
-    )
+    salience: Mapping[str, float] = field(default_factory=lambda: dict(SALIENCE_DEFAULTS))
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:
@@ -129,7 +127,6 @@ class Understanding:
             followup_endings=_words(data, "followup_endings"),
             followup_max_chars=int(data.get("followup_max_chars", 14)),
             story_min_chars=int(data.get("story_min_chars", 24)),
-
             texts=_texts(data),
             salience=_salience(data),
             pinyin_words=_words(data, "pinyin_words") if data.get("pinyin_words") else (),

@@ -34,7 +34,9 @@ FIGURES: dict[str, tuple[str, str]] = {
 }
 #: question words of a yes/no question about a statement (是8万对吧) vs an ability (能贷10万吗)
 _IS_RE = re.compile(r"是不是|对吧|对不对|没错吧|真的假的|是吗|对吗|是真的")
-_YESNO_RE = re.compile(r"吗|不$|不[？?]|能不能|可不可以|是不是|对吧|对不对|没错吧|真的假的|行不行|给不给")
+_YESNO_RE = re.compile(
+    r"吗|不$|不[？?]|能不能|可不可以|是不是|对吧|对不对|没错吧|真的假的|行不行|给不给"
+)
 _AMOUNT_RE = re.compile(r"(\d+(?:\.\d+)?)万")
 _YEARS_RE = re.compile(r"(\d+)年")
 _DAYS_RE = re.compile(r"(\d+)个?工作日|(\d+)天")
@@ -61,7 +63,9 @@ def opening(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
     texts = kb.understanding.texts
     text = convert_numbers(question.replace("w", "万").replace("W", "万"))
     statement = bool(_IS_RE.search(question))
-    yes, no = (texts["yes_is"], texts["no_is"]) if statement else (texts["yes_can"], texts["no_can"])
+    yes, no = (
+        (texts["yes_is"], texts["no_is"]) if statement else (texts["yes_can"], texts["no_can"])
+    )
     excluded = _condition(policy, question, entry_id)
     if excluded is not None:
         kind, name, article = excluded

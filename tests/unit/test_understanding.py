@@ -35,7 +35,9 @@ def und() -> Understanding:
 
 
 def test_story_facts_go_with_the_asking_clause(und: Understanding) -> None:
-    text = "我舅舅在纸箱厂干了二十年，厂子倒闭后一直闲着，想在小区门口卖烧饼，这样的人最多能贷多少钱"
+    text = (
+        "我舅舅在纸箱厂干了二十年，厂子倒闭后一直闲着，想在小区门口卖烧饼，这样的人最多能贷多少钱"
+    )
     parsed = und.parse(text, informative=lambda t: "多少" in t)
     assert parsed.story and len(parsed.units) == 1
     unit = parsed.units[0]
@@ -156,7 +158,9 @@ def test_followup_without_previous_or_unknown_previous_is_safe(kb: KnowledgeBase
         ("创业单保贷宽去哪申请", "where_apply"),
     ],
 )
-def test_spelling_variants_land_on_the_entry(kb: KnowledgeBase, question: str, expected: str) -> None:
+def test_spelling_variants_land_on_the_entry(
+    kb: KnowledgeBase, question: str, expected: str
+) -> None:
     a = kb.answer(question)
     assert a.entry_id == expected, a
 
