@@ -23,15 +23,15 @@ _tables: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
 
 def _table(kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, str]]:
     """(full pinyin → word, initials → word) over the base's words, most used word first."""
-    key = id(kb.vocabulary)
+    key = id(kb.lexicon.vocabulary)
     with _lock:
         got = _tables.get(key)
         if got is not None:
             return got
         from pypinyin import Style, lazy_pinyin
 
-        spread = kb.word_spread()
-        words = [w for w in kb.vocabulary if re.fullmatch(r"[\u4e00-\u9fff]+", w)]
+        spread = kb.lexicon.spread
+        words = [w for w in kb.lexicon.vocabulary if re.fullmatch(r"[\u4e00-\u9fff]+", w)]
         words.sort(key=lambda w: -spread.get(w, 0))
         words = [*kb.understanding.pinyin_words, *words]  # everyday readings first
         full: dict[str, str] = {}

@@ -19,6 +19,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from knowledge.normalize import MAX_RAW_CHARS, to_simplified
 from knowledge.schema import SMS_MAX_CHARS
 from knowledge.understand import Parsed, Unit
 
@@ -36,13 +37,13 @@ def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None
     from knowledge.pinyin import spell_out
 
     echo = question[:1000]
-    text = spell_out(kb, question)
+    text = to_simplified(spell_out(kb, question[:MAX_RAW_CHARS]))  # the reading needs simplified
     und = kb.understanding
     if previous and kb.entry(previous) is not None and und.is_followup(text):
         follow = _followup(kb, text, previous, channel)
         if follow is not None:
             return replace(follow, question=echo)
-    parsed = und.parse(text, kb.informative)
+    parsed = und.parse(text, kb.lexicon.informative)
     if parsed.multi:
         several = _several(kb, parsed, channel)
         if several is not None:
@@ -81,7 +82,9 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
     if focused.matched or _unknown_words(kb, unit.question):
         return focused  # a question naming what the base never mentions is not rescued
     # the whole message, its story reduced to the words the base knows (the rest only dilutes)
-    known = " ".join(t for t in kb.normalizer.analyze(unit.story).tokens if t in kb.vocabulary)
+    known = " ".join(
+        t for t in kb.normalizer.analyze(unit.story).tokens if t in kb.lexicon.vocabulary
+    )
     whole = Unit(unit.question, f"{known} {unit.query}")
     full = _answer_unit(kb, text, whole, channel)
     return full if full.matched else focused
@@ -90,7 +93,7 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
 def _unknown_words(kb: KnowledgeBase, text: str) -> list[str]:
     from knowledge.salience import salient_words
 
-    known = kb.known_words()
+    known = kb.lexicon.known_words()
     return [t for t, _ in salient_words(kb, text) if t not in known]
 
 

@@ -39,6 +39,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
+from knowledge.lexicon import EntryWords, Lexicon
 from knowledge.normalize import PACKAGE_DIR, Analysis, Normalizer
 from knowledge.schema import (
     SMS_MAX_CHARS,
@@ -74,7 +75,6 @@ RANK_FEATURES: tuple[str, ...] = (
     "key_cov_char",
 )
 KEY_SHARE = 0.3
-COMMON_SHARE = 0.15  # a word in more than this share of the entries says nothing of the topic
 ACCEPT_FEATURES: tuple[str, ...] = (
     "score",  # stage-1 score of the top entry
     "gap",  # its lead over the next entry
@@ -448,26 +448,6 @@ class _Index:
         self.words = _View([a.tokens for a in analyses], self.doc_entry, n_entries, cfg)
         self.chars = _View([a.bigrams for a in analyses], self.doc_entry, n_entries, cfg)
 
-    def faq_vocabulary(self) -> frozenset[str]:
-        """Every word of the FAQ entries' documents (out-of-scope entries left out)."""
-        if self.words is None:
-            return frozenset()
-        return frozenset(
-            t
-            for ei, e in enumerate(self.entries)
-            if not e.out_of_scope
-            for t in self.words.entry_counts[ei]
-        )
-
-    def word_spread(self) -> Counter[str]:
-        """For each FAQ word, the number of FAQ entries using it."""
-        counts: Counter[str] = Counter()
-        if self.words is not None:
-            for ei, e in enumerate(self.entries):
-                if not e.out_of_scope:
-                    counts.update(self.words.entry_counts[ei].keys())
-        return counts
-
     def candidates(
         self, q: Analysis, n: int, exclude_doc: int | None = None, exclude_entry: int | None = None
     ) -> list[tuple[int, int, list[float]]]:
@@ -563,23 +543,17 @@ class _Snapshot:
     by_id: Mapping[str, Entry]
     fingerprint: tuple[tuple[str, int, int], ...]
     digest: str
-    understanding: Understanding
-    vocabulary: frozenset[str]  # words of the FAQ entries' questions (out-of-scope ones excluded)
-    spread: Mapping[str, int]  # of those, in how many FAQ entries each occurs
-    known: frozenset[str] | None = None  # words of questions, answers and policy (lazy)
-    other_topics: frozenset[str] | None = None  # words only out-of-scope topics use (lazy)
+    lexicon: Lexicon
 
 
-def _policy_words(policy: object) -> set[str]:
-    """Words of the policy's exclusion lists (industries and uses a question may name)."""
-    exclusions = getattr(policy, "exclusions", None)
-    out: set[str] = set()
-    for group in (getattr(exclusions, "industries", ()), getattr(exclusions, "uses", ())):
-        for cls in group or ():
-            out.add(str(getattr(cls, "name", "")))
-            for w in getattr(cls, "words", ()) or ():
-                out.add(str(getattr(w, "word", w)))
-    return out
+def _entry_words(index: _Index) -> list[EntryWords]:
+    view = index.words
+    if view is None:
+        return []
+    return [
+        EntryWords(e, view.entry_counts[ei], frozenset(t for t, _ in view.entry_keys[ei]))
+        for ei, e in enumerate(index.entries)
+    ]
 
 
 def _knowledge_files(folder: Path) -> list[Path]:
@@ -679,9 +653,13 @@ class KnowledgeBase:
             by_id={e.id: e for e in entries},
             fingerprint=fingerprint,
             digest=_digest(files),
-            understanding=understanding,
-            vocabulary=index.faq_vocabulary(),
-            spread=index.word_spread(),
+            lexicon=Lexicon(
+                _entry_words(index),
+                normalizer,
+                understanding,
+                {k: v[0] for k, v in rendered.items()},
+                self.policy,
+            ),
         )
 
     def reload(self) -> bool:
@@ -712,92 +690,12 @@ class KnowledgeBase:
 
     @property
     def understanding(self) -> Understanding:
-        return self._snap.understanding
+        return self._snap.lexicon.understanding
 
     @property
-    def vocabulary(self) -> frozenset[str]:
-        """Words the FAQ entries' questions use (after normalisation)."""
-        return self._snap.vocabulary
-
-    def word_spread(self) -> Mapping[str, int]:
-        """For each FAQ word, the number of FAQ entries using it."""
-        return self._snap.spread
-
-    def known_words(self, entry_id: str | None = None) -> frozenset[str]:
-        """Words the base uses: the FAQ entries' questions and answers, the policy's words
-        (exclusion lists) and, when given, entry `entry_id`'s texts (for salience.py)."""
-        snap = self._snap
-        if snap.known is None:
-            texts = [t for e in snap.index.entries if not e.out_of_scope for t in e.texts]
-            texts += [snap.rendered[e.id][0] for e in snap.index.entries if not e.out_of_scope]
-            words = {t for a in snap.index.normalizer.analyze_many(texts) for t in a.tokens}
-            words |= _policy_words(self.policy)
-            object.__setattr__(snap, "known", frozenset(words))
-        assert snap.known is not None
-        if entry_id is None or entry_id not in snap.by_id:
-            return snap.known
-        e = snap.by_id[entry_id]
-        own = {t for a in snap.index.normalizer.analyze_many(list(e.texts)) for t in a.tokens}
-        return snap.known | own
-
-    def other_topic_words(self, max_frequency: float) -> frozenset[str]:
-        """Words the base knows only as another topic: used by out-of-scope entries and by no
-        FAQ entry, or key words of an out-of-scope entry (in ≥ KEY_SHARE of its questions) that
-        are no FAQ entry's key word and few FAQ entries use; rarer than `max_frequency` in
-        jieba's dictionary (房贷, 车贷, 微粒贷 …; not 怎么, 贷款)."""
-        snap = self._snap
-        if snap.other_topics is None:
-            idx = snap.index
-            freq, _ = idx.normalizer.background()
-            n = max(1, sum(1 for e in idx.entries if not e.out_of_scope))
-            words_view = idx.words
-            oos: set[str] = set()
-            oos_keys: set[str] = set()
-            faq_keys: set[str] = set()
-            if words_view is not None:
-                for ei, e in enumerate(idx.entries):
-                    keys = {t for t, _ in words_view.entry_keys[ei]}
-                    if e.out_of_scope:
-                        oos.update(words_view.entry_counts[ei])
-                        oos_keys |= keys
-                    else:
-                        faq_keys |= keys
-            found = {
-                w
-                for w in oos
-                if len(w) > 1
-                and "\u4e00" <= w[0] <= "\u9fff"
-                and freq.get(w, 0) < max_frequency
-                and (
-                    w not in snap.spread
-                    or (w in oos_keys and w not in faq_keys and snap.spread[w] <= COMMON_SHARE * n)
-                )
-            }
-            object.__setattr__(snap, "other_topics", frozenset(found))
-        assert snap.other_topics is not None
-        return snap.other_topics
-
-    def entry_words(self, entry_id: str) -> frozenset[str]:
-        """Words of an entry's question and paraphrases (after normalisation)."""
-        idx = self._snap.index
-        ei = idx.entry_pos.get(entry_id)
-        if ei is None or idx.words is None:
-            return frozenset()
-        return frozenset(idx.words.entry_counts[ei])
-
-    def informative(self, text: str) -> bool:
-        """Whether `text` says something of its own: a word of the FAQ of two or more characters,
-        or two words, that are neither question words nor common to many entries
-        (> COMMON_SHARE of them)."""
-        snap = self._snap
-        n = max(1, sum(1 for e in snap.index.entries if not e.out_of_scope))
-        asking = snap.understanding.question_words
-        content = [
-            t
-            for t in snap.index.normalizer.analyze(text).tokens
-            if t not in asking and snap.spread.get(t, 0) <= COMMON_SHARE * n
-        ]
-        return len(content) >= 2 or any(len(t) > 1 and t in snap.spread for t in content)
+    def lexicon(self) -> Lexicon:
+        """What the base's words say (knowledge.lexicon)."""
+        return self._snap.lexicon
 
     def entry(self, entry_id: str) -> Entry | None:
         return self._snap.by_id.get(entry_id)

@@ -8,7 +8,7 @@ salience (sum of background IDF, −log relative frequency, over its words of tw
 and the answered entry does not use them either.
 
 A salient word the base knows *only as another topic* (房贷, 车贷, 微粒贷: words of its out-of-scope
-entries, see :meth:`KnowledgeBase.other_topic_words`) refuses the answer by itself when the
+entries, see :meth:`knowledge.lexicon.Lexicon.other_topic_words`) refuses the answer by itself when the
 answered entry's questions do not use it ("房贷提前还款要收违约金吗" is not the programme's early
 repayment). Settings: ``salience`` in understanding.yaml.
 """
@@ -53,8 +53,8 @@ def foreign_words(
     settings = kb.understanding.salience
     freq, _ = kb.normalizer.background()
     if entry_id is not None:
-        other = kb.other_topic_words(settings["other_topic_max_frequency"])
-        own = kb.entry_words(entry_id)
+        other = kb.lexicon.other_topic_words(settings["other_topic_max_frequency"])
+        own = kb.lexicon.entry_words(entry_id)
         around = salient_words(kb, f"{context} {text}" if context else text)
         elsewhere = [t for t, _ in around if t in other and t not in own]
         if elsewhere:
@@ -62,7 +62,7 @@ def foreign_words(
     words = salient_words(kb, text)
     if not words:
         return []
-    known = kb.known_words(entry_id)
+    known = kb.lexicon.known_words(entry_id)
     norm = kb.normalizer.normalize(text).replace(" ", "")
     foreign = [
         (t, w)
