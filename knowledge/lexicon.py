@@ -68,6 +68,7 @@ class Lexicon:
         self.vocabulary: frozenset[str] = frozenset(spread)
         self._lock = threading.Lock()
         self._known: frozenset[str] | None = None
+        self._answer_text: str | None = None
         self._other: dict[float, frozenset[str]] = {}
 
     def informative(self, text: str) -> bool:
@@ -88,17 +89,23 @@ class Lexicon:
         return frozenset(e.counts) if e is not None else frozenset()
 
     def known_words(self, entry_id: str | None = None) -> frozenset[str]:
-        """Words the base uses: the FAQ entries' questions and answers and the policy's words
-        (exclusion lists), plus entry `entry_id`'s own words when given."""
+        """Words the base uses: the FAQ entries' questions and paraphrases and the policy's words
+        (exclusion lists), plus entry `entry_id`'s own words when given (answer texts: see
+        :meth:`in_answers`)."""
         with self._lock:
             if self._known is None:
-                faq = [e for e in self._entries if not e.entry.out_of_scope]
-                texts = [self._answers.get(e.entry.id, "") for e in faq]
-                analysed = self.normalizer.analyze_many([t for t in texts if t])
-                words = {t for a in analysed for t in a.tokens} | set(self.vocabulary)
-                self._known = frozenset(words | policy_words(self._policy))
+                self._known = frozenset(set(self.vocabulary) | policy_words(self._policy))
             known = self._known
         return known | self.entry_words(entry_id) if entry_id else known
+
+    def in_answers(self, word: str) -> bool:
+        """Whether an FAQ answer text contains `word` (normalised spelling)."""
+        with self._lock:
+            if self._answer_text is None:
+                faq = {self._answers.get(e.entry.id, "") for e in self._entries}
+                self._answer_text = self.normalizer.normalize(" ".join(sorted(faq)))
+            text = self._answer_text
+        return word in text
 
     def other_topic_words(self, max_frequency: float) -> frozenset[str]:
         """Words the base knows only as another topic, rarer than `max_frequency` in jieba's

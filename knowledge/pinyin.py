@@ -71,11 +71,17 @@ def spell_out(kb: KnowledgeBase, text: str) -> str:
     """`text` with every latin run that spells base words replaced by those words."""
     if not _LATIN_RE.search(text):
         return text
-    runs = _LATIN_RE.findall(text)
-    if all(len(r) < 2 for r in runs):
-        return text
+    known = kb.lexicon.vocabulary
+    runs = [r for r in _LATIN_RE.findall(text) if len(r) > 1 and r.lower() not in known]
+    if not runs or all(kb.normalizer.analyze(r).tokens and _known_run(kb, r) for r in runs):
+        return text  # 10w, zx, SYB, APP: spellings the normaliser or the base already knows
     full, initials = _table(kb)
     out = _LATIN_RE.sub(
         lambda m: _spell(re.sub(r"\s+", "", m.group(0).lower()), full, initials) or m.group(0), text
     )
     return re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", out)
+
+
+def _known_run(kb: KnowledgeBase, run: str) -> bool:
+    """A latin run the normaliser maps to base words (zx → 征信) or the base uses as is."""
+    return all(t in kb.lexicon.vocabulary for t in kb.normalizer.analyze(run).tokens)

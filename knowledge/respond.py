@@ -94,7 +94,9 @@ def _unknown_words(kb: KnowledgeBase, text: str) -> list[str]:
     from knowledge.salience import salient_words
 
     known = kb.lexicon.known_words()
-    return [t for t, _ in salient_words(kb, text) if t not in known]
+    return [
+        t for t, _ in salient_words(kb, text) if t not in known and not kb.lexicon.in_answers(t)
+    ]
 
 
 def _top_ids(kb: KnowledgeBase, text: str, k: int) -> list[str]:

@@ -69,6 +69,7 @@ def foreign_words(
         for t, w in words
         if freq.get(t, 0) < settings["max_frequency"]
         and t not in known
+        and not kb.lexicon.in_answers(t)
         and not _names_business(norm, t)
     ]
     share = sum(w for _, w in foreign) / sum(w for _, w in words)
