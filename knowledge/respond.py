@@ -39,8 +39,9 @@ def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None
     echo = question[:1000]
     text = to_simplified(spell_out(kb, question[:MAX_RAW_CHARS]))  # the reading needs simplified
     und = kb.understanding
-    if previous and kb.entry(previous) is not None and und.is_followup(text):
-        follow = _followup(kb, text, previous, channel)
+    prev = kb.entry(previous) if previous else None
+    if prev is not None and not prev.out_of_scope and und.is_followup(text):
+        follow = _followup(kb, text, prev.id, channel)
         if follow is not None:
             return replace(follow, question=echo)
     parsed = und.parse(text, kb.lexicon.informative)
