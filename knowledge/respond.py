@@ -49,7 +49,14 @@ def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None
         several = _several(kb, parsed, channel)
         if several is not None:
             return replace(several, question=echo)
-    return replace(_single(kb, text, parsed, channel), question=echo)
+    single = _single(kb, text, parsed, channel)
+    if not single.matched and prev is not None and not prev.out_of_scope:
+        # not understood alone, nothing foreign in it: maybe it goes on about the last topic
+        if not _unknown_words(kb, text):
+            follow = _followup(kb, text, prev.id, channel)
+            if follow is not None:
+                return replace(follow, question=echo)
+    return replace(single, question=echo)
 
 
 def _answer_unit(kb: KnowledgeBase, text: str, unit: Unit, channel: str) -> Answer:
@@ -166,6 +173,11 @@ def _followup(kb: KnowledgeBase, text: str, previous: str, channel: str) -> Answ
     prev = kb.entry(previous)
     assert prev is not None
     und = kb.understanding
+    facts = und.facts_in(text)
+    if facts:  # 要是我媳妇也申请呢 after the veteran entry: the follow-up names its own group
+        a = _answer_unit(kb, text, Unit(text, "".join(facts) + text), channel)
+        if a.matched:
+            return a
     subject = und.subject_of(prev.question)
     if subject and und.subject_of(text) is None:  # 企业… then "审批要多久": the firm's approval
         a = _answer_unit(kb, text, Unit(text, subject + text), channel)

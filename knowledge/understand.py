@@ -204,7 +204,9 @@ class Understanding:
         told = "，".join(story)
         if not informative(question) and story:
             return Unit(question, "".join(story) + question, told)  # the story holds the topic
-        facts = [f for f in self.facts_in(told) if f not in question]
+        # a question that names its own group or subject (合伙的话…) keeps it: no story facts
+        own = self.facts_in(question) or self.subject_of(question)
+        facts = [] if own else [f for f in self.facts_in(told) if f not in question]
         return Unit(question, "".join(facts) + question, told)
 
     def subject_of(self, text: str) -> str | None:

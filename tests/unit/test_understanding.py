@@ -51,6 +51,12 @@ def test_story_without_a_topic_of_its_own_keeps_the_story(und: Understanding) ->
     assert "银行一直没消息" in und.parse(text, lambda t: False).units[0].query
 
 
+def test_a_question_naming_its_own_group_keeps_it(und: Understanding) -> None:
+    text = "我们四个都是去年的大专毕业生，想一起开个奶茶铺，合伙的话总共最多能贷多少"
+    unit = und.parse(text, informative=lambda t: True).units[0]
+    assert unit.query == "合伙的话总共最多能贷多少"  # no 毕业生 from the story
+
+
 def test_issue_story_is_answered_with_the_amount(kb: KnowledgeBase) -> None:
     a = kb.answer(
         "我妈今年五十了，以前在纺织厂上班，厂子改制后一直在家，现在想在菜场边上开个小面馆，像她这样的能贷多少"
@@ -138,6 +144,11 @@ def test_followup_resolves_against_the_previous_entry(
     kb: KnowledgeBase, question: str, previous: str, expected: str
 ) -> None:
     assert kb.answer(question, previous=previous).entry_id == expected
+
+
+def test_followup_names_its_own_group(kb: KnowledgeBase) -> None:
+    a = kb.answer("那我老婆呢，她最多能贷多少", previous="veteran_eligible")
+    assert a.entry_id in {"woman_eligible", "amount_individual"}, a
 
 
 def test_followup_without_previous_or_unknown_previous_is_safe(kb: KnowledgeBase) -> None:
