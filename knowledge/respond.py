@@ -2,14 +2,17 @@
 
 One step a line (:func:`respond`):
 
-1. latin letters that spell pinyin (``dk zuigao neng dai duoshao``, ``zx``) become Chinese words
-   of the base (:mod:`knowledge.pinyin`);
-2. a short follow-up ("合伙的呢？") with a previous entry is ranked together with that entry's
-   question, and answered when that is confident;
-3. the message is read (:mod:`knowledge.understand`): several questions are answered each, up to
-   three, in order; a question inside a story is ranked as the asking clause plus the story's facts;
-4. a question whose salient words the base never uses is refused (:mod:`knowledge.salience`);
-5. a yes/no question naming a figure or condition gets an opening computed from the policy
+1. latin letters that spell pinyin (``dk zuigao neng dai duoshao``) become Chinese words of the
+   base (:mod:`knowledge.pinyin`); the message is read in simplified characters;
+2. a short follow-up ("合伙的呢？") of a previous FAQ entry is resolved first: a group it names
+   (我媳妇 → 妇女), else the previous question's subject (企业), else the previous question itself;
+3. the message is read (:mod:`knowledge.understand`): several questions are answered each (up to
+   three, in order, a short later one leaning on the one before); a question inside a story is
+   ranked as the asking clause plus the story's facts, the whole message (known words only) when
+   that is not confident;
+4. a message not understood on its own may continue the last topic (step 2's resolution);
+5. every answer passes :mod:`knowledge.salience` (look-alike off-topic words refuse it) and a
+   yes/no question naming a figure or condition gets an opening computed from the policy
    (:mod:`knowledge.yesno`).
 """
 
@@ -50,16 +53,20 @@ def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None
         if several is not None:
             return replace(several, question=echo)
     single = _single(kb, text, parsed, channel)
-    if not single.matched and prev is not None and not prev.out_of_scope:
-        # not understood alone, nothing foreign in it: maybe it goes on about the last topic
-        if not _unknown_words(kb, text):
-            follow = _followup(kb, text, prev.id, channel)
-            if follow is not None:
-                return replace(follow, question=echo)
+    # not understood alone, nothing foreign in it: maybe it goes on about the last topic
+    if (
+        not single.matched
+        and prev is not None
+        and not prev.out_of_scope
+        and not _unknown_words(kb, text)
+    ):
+        follow = _followup(kb, text, prev.id, channel)
+        if follow is not None:
+            return replace(follow, question=echo)
     return replace(single, question=echo)
 
 
-def _answer_unit(kb: KnowledgeBase, text: str, unit: Unit, channel: str) -> Answer:
+def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str) -> Answer:
     """One question: ranked, checked for off-topic words, opened with yes/no when it asks so."""
     from knowledge.salience import foreign_words
     from knowledge.yesno import opening
@@ -81,12 +88,13 @@ def _answer_unit(kb: KnowledgeBase, text: str, unit: Unit, channel: str) -> Answ
 
 
 def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answer:
-    """One question, maybe inside a story: the asking clause with the story's facts first; the
-    whole message when that is not confident and agrees with the clause's best candidates."""
+    """One question, maybe inside a story: the asking clause with the story's facts first; when
+    that is not confident and names nothing the base never mentions, the whole message with its
+    story reduced to the words the base knows."""
     unit = parsed.units[0]
     if not parsed.story or unit.query == text:
-        return _answer_unit(kb, text, Unit(unit.question, text), channel)
-    focused = _answer_unit(kb, text, unit, channel)
+        return _answer_unit(kb, Unit(unit.question, text), channel)
+    focused = _answer_unit(kb, unit, channel)
     if focused.matched or _unknown_words(kb, unit.question):
         return focused  # a question naming what the base never mentions is not rescued
     # the whole message, its story reduced to the words the base knows (the rest only dilutes)
@@ -94,7 +102,7 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
         t for t in kb.normalizer.analyze(unit.story).tokens if t in kb.lexicon.vocabulary
     )
     whole = Unit(unit.question, f"{known} {unit.query}")
-    full = _answer_unit(kb, text, whole, channel)
+    full = _answer_unit(kb, whole, channel)
     return full if full.matched else focused
 
 
@@ -105,10 +113,6 @@ def _unknown_words(kb: KnowledgeBase, text: str) -> list[str]:
     return [
         t for t, _ in salient_words(kb, text) if t not in known and not kb.lexicon.in_answers(t)
     ]
-
-
-def _top_ids(kb: KnowledgeBase, text: str, k: int) -> list[str]:
-    return [r.entry.id for r in kb.rank(text, k=k).items if not r.entry.out_of_scope]
 
 
 def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
@@ -122,7 +126,7 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
             # a short later question leans on the one before (企业最高多少？审批要多久？)
             a = _followup(kb, unit.question, answers[-1][1].entry_id or "", channel)
         if a is None:
-            a = _answer_unit(kb, unit.query, unit, channel)
+            a = _answer_unit(kb, unit, channel)
         if a.matched and a.entry_id and a.entry_id not in seen:
             seen.add(a.entry_id)
             answers.append((unit, a))
@@ -175,20 +179,20 @@ def _followup(kb: KnowledgeBase, text: str, previous: str, channel: str) -> Answ
     und = kb.understanding
     facts = und.facts_in(text)
     if facts:  # 要是我媳妇也申请呢 after the veteran entry: the follow-up names its own group
-        a = _answer_unit(kb, text, Unit(text, "".join(facts) + text), channel)
+        a = _answer_unit(kb, Unit(text, "".join(facts) + text), channel)
         if a.matched:
             return a
     subject = und.subject_of(prev.question)
     if subject and und.subject_of(text) is None:  # 企业… then "审批要多久": the firm's approval
-        a = _answer_unit(kb, text, Unit(text, subject + text), channel)
+        a = _answer_unit(kb, Unit(text, subject + text), channel)
         if a.matched:
             return a
     unit = Unit(text, prev.question + text)
-    a = _answer_unit(kb, unit.query, unit, channel)
+    a = _answer_unit(kb, unit, channel)
     if not a.matched:
         return None
     if a.entry_id == previous:  # the same entry again: only if the follow-up alone agrees
-        alone, _ = kb.reply_one(text, channel)
+        alone = _answer_unit(kb, Unit(text, text), channel)
         if alone.entry_id not in (None, previous) and alone.matched:
             return alone
     return a
