@@ -79,8 +79,7 @@ def register(app: typer.Typer) -> None:
                 if as_json:
                     typer.echo(json.dumps(a.to_json(), ensure_ascii=False))
                 else:
-                    got = a.entry_id or ("范围外" if a.out_of_scope else "未匹配")
-                    typer.echo(f"{line}\t{got}\t{a.score:.3f}")
+                    typer.echo(f"{line}\t{_status(a)}\t{a.score:.3f}")
             return
         assert question is not None
         a = kb.answer(question, channel)
@@ -90,8 +89,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(a.answer)
         if a.source:
             typer.echo(f"\n来源：{a.source}")
-        status = a.entry_id or ("范围外" if a.out_of_scope else "未匹配")
-        typer.echo(f"[{status}，置信度 {a.score:.3f}]", err=True)
+        typer.echo(f"[{_status(a)}，置信度 {a.score:.3f}]", err=True)
 
     @kb_app.command("check")
     def kb_check(
@@ -203,6 +201,13 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"已写入 {path}")
 
     app.add_typer(kb_app, name="kb")
+
+
+def _status(a: Any) -> str:
+    """The entry (entries of a message with several questions) an answer gives, or why not."""
+    if a.parts:
+        return "+".join(p.entry_id for p in a.parts if p.entry_id)
+    return str(a.entry_id or ("范围外" if a.out_of_scope else "未匹配"))
 
 
 def _miss_line(o: Any) -> str:

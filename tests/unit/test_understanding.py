@@ -70,7 +70,7 @@ def test_issue_story_is_answered_with_the_amount(kb: KnowledgeBase) -> None:
 def test_several_questions_are_answered_each_in_order(kb: KnowledgeBase) -> None:
     a = kb.answer("申请要带什么材料？贷款期限最长几年？")
     assert a.matched and [p.entry_id for p in a.parts] == ["docs_individual", "term_length"]
-    assert a.answer.startswith("1. 申请要带什么材料") and "\n\n2. 贷款期限最长几年" in a.answer
+    assert a.answer.startswith("【1】申请要带什么材料") and "\n\n【2】贷款期限最长几年" in a.answer
     data = a.to_json()
     for key in ("question", "matched", "entry_id", "answer", "score", "source", "suggestions"):
         assert key in data
