@@ -69,6 +69,7 @@ class Lexicon:
         self._lock = threading.Lock()
         self._known: frozenset[str] | None = None
         self._answer_text: str | None = None
+        self._entry_answer: dict[str, str] = {}
         self._other: dict[float, frozenset[str]] = {}
 
     def informative(self, text: str) -> bool:
@@ -98,6 +99,15 @@ class Lexicon:
             known = self._known
         return known | self.entry_words(entry_id) if entry_id else known
 
+    def in_answer_of(self, entry_id: str, word: str) -> bool:
+        """Whether entry `entry_id`'s answer text contains `word` (normalised spelling)."""
+        with self._lock:
+            text = self._entry_answer.get(entry_id)
+            if text is None:
+                text = self.normalizer.normalize(self._answers.get(entry_id, ""))
+                self._entry_answer[entry_id] = text
+        return word in text
+
     def in_answers(self, word: str) -> bool:
         """Whether an FAQ answer text contains `word` (normalised spelling)."""
         with self._lock:
@@ -109,7 +119,8 @@ class Lexicon:
 
     def other_topic_words(self, max_frequency: float) -> frozenset[str]:
         """Words the base knows only as another topic, rarer than `max_frequency` in jieba's
-        dictionary: used by out-of-scope entries and by no FAQ entry, or key words of an
+        dictionary: used by out-of-scope entries and by no FAQ entry (or by one, when ten times
+        rarer), or key words of an
         out-of-scope entry that are no FAQ entry's key word and few FAQ entries use (房贷, 车贷,
         微粒贷 …; not 怎么, 贷款)."""
         with self._lock:
@@ -134,6 +145,8 @@ class Lexicon:
                 and freq.get(w, 0) < max_frequency
                 and (
                     w not in self.spread
+                    # a name (借呗) a single FAQ entry mentions in passing
+                    or (self.spread[w] == 1 and freq.get(w, 0) < max_frequency / 10)
                     or (w in oos_keys and w not in faq_keys and self.spread[w] <= limit)
                 )
             )

@@ -66,8 +66,9 @@ def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None
     return replace(single, question=echo)
 
 
-def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str) -> Answer:
-    """One question: ranked, checked for off-topic words, opened with yes/no when it asks so."""
+def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = True) -> Answer:
+    """One question: ranked, checked for off-topic words (in the story too when the story was
+    part of what was ranked, `story_read`), opened with yes/no when it asks so."""
     from knowledge.salience import foreign_words
     from knowledge.yesno import opening
 
@@ -78,7 +79,8 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str) -> Answer:
         b, r = kb.reply_one(bare, channel)
         if b.matched:
             a, ranking = b, r
-    if a.matched and foreign_words(kb, unit.question, a.entry_id):
+    context = unit.query if story_read else ""
+    if a.matched and foreign_words(kb, unit.question, a.entry_id, context=context):
         return kb.dont_know(a.question, ranking, channel)
     if a.matched and a.entry_id:
         head = opening(kb, unit.query, a.entry_id)
@@ -102,7 +104,7 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
         t for t in kb.normalizer.analyze(unit.story).tokens if t in kb.lexicon.vocabulary
     )
     whole = Unit(unit.question, f"{known} {unit.query}")
-    full = _answer_unit(kb, whole, channel)
+    full = _answer_unit(kb, whole, channel, story_read=False)  # only its known words were
     return full if full.matched else focused
 
 

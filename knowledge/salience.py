@@ -8,9 +8,10 @@ salience (sum of background IDF, −log relative frequency, over its words of tw
 and the answered entry does not use them either.
 
 A salient word the base knows *only as another topic* (房贷, 车贷, 微粒贷: words of its out-of-scope
-entries, see :meth:`knowledge.lexicon.Lexicon.other_topic_words`) refuses the answer by itself when the
-answered entry's questions do not use it ("房贷提前还款要收违约金吗" is not the programme's early
-repayment). Settings: ``salience`` in understanding.yaml.
+entries, see :meth:`knowledge.lexicon.Lexicon.other_topic_words`) in the question or the story it
+is ranked with refuses the answer by itself when the answered entry (questions and answer) never
+uses it ("房贷提前还款要收违约金吗" is not the programme's early repayment). Settings: ``salience``
+in understanding.yaml.
 """
 
 from __future__ import annotations
@@ -55,8 +56,16 @@ def foreign_words(
     if entry_id is not None:
         other = kb.lexicon.other_topic_words(settings["other_topic_max_frequency"])
         own = kb.lexicon.entry_words(entry_id)
-        around = salient_words(kb, f"{context} {text}" if context else text)
-        elsewhere = [t for t, _ in around if t in other and t not in own]
+        read = f"{context} {text}" if context else text
+        norm = kb.normalizer.normalize(read).replace(" ", "")
+        elsewhere = [
+            t
+            for t, _ in salient_words(kb, read)
+            if t in other
+            and t not in own
+            and not kb.lexicon.in_answer_of(entry_id, t)
+            and not _names_business(norm, t)
+        ]
         if elsewhere:
             return elsewhere
     words = salient_words(kb, text)
