@@ -102,6 +102,18 @@ def test_lookalike_with_foreign_salient_words_is_refused(kb: KnowledgeBase, ques
 
 def test_business_names_are_not_held_against_the_question(kb: KnowledgeBase) -> None:
     assert kb.answer("开个花店能贷款吗").matched
+    assert kb.answer("开个打印店能申请贷款吗").matched
+
+
+@pytest.mark.parametrize("question", ["微粒贷提前还款要手续费吗", "房贷提前还清有违约金吗"])
+def test_words_of_another_topic_refuse_a_lookalike(kb: KnowledgeBase, question: str) -> None:
+    a = kb.answer(question)
+    assert not a.matched, a  # not the programme's early repayment
+
+
+def test_another_topics_word_is_fine_where_the_entry_uses_it(kb: KnowledgeBase) -> None:
+    a = kb.answer("我名下有一套房子的房贷，影响申请创业担保贷款不")
+    assert a.matched and a.entry_id == "other_loans", a
 
 
 # --- 4. yes/no openings from the policy -----------------------------------------------------------
