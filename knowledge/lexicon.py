@@ -15,6 +15,8 @@ from knowledge.understand import Understanding
 
 #: a word in more than this share of the FAQ entries says nothing of the topic (能, 申请, 贷款)
 COMMON_SHARE = 0.15
+#: entries whose topic is the policy's excluded industries and uses (their words are theirs)
+POLICY_WORD_ENTRIES = ("excluded_industries", "industry_ok", "forbidden_uses", "allowed_uses")
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,13 @@ class Lexicon:
         return len(content) >= 2 or any(len(t) > 1 and t in self.spread for t in content)
 
     def entry_words(self, entry_id: str) -> frozenset[str]:
-        """Words of an entry's question and paraphrases (after normalisation)."""
+        """Words of an entry's question and paraphrases (after normalisation); the entries about
+        industries and uses also own the policy's exclusion words (还房贷 is a use question)."""
         e = self._by_id.get(entry_id)
-        return frozenset(e.counts) if e is not None else frozenset()
+        own = frozenset(e.counts) if e is not None else frozenset()
+        if entry_id in POLICY_WORD_ENTRIES:
+            own |= policy_words(self._policy)
+        return own
 
     def known_words(self, entry_id: str | None = None) -> frozenset[str]:
         """Words the base uses: the FAQ entries' questions and paraphrases and the policy's words

@@ -12,25 +12,27 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from knowledge.lexicon import POLICY_WORD_ENTRIES
 from knowledge.normalize import convert_numbers
 
 if TYPE_CHECKING:
     from knowledge.retrieval import KnowledgeBase
 
-#: entry id → (figure kind, policy key): amounts and terms by applicant category, or the fixed kinds
-FIGURES: dict[str, tuple[str, str]] = {
-    "unemployed_eligible": ("amount", "unemployed"),
-    "veteran_eligible": ("amount", "veteran"),
-    "woman_eligible": ("amount", "woman"),
-    "graduate_eligible": ("amount", "graduate"),
-    "returnee_eligible": ("amount", "returnee"),
-    "amount_individual": ("amount", "individual"),
-    "amount_partnership": ("amount", "partnership"),
-    "enterprise_amount": ("amount", "enterprise"),
-    "term_length": ("term", "individual"),
-    "how_long": ("days", "individual"),
-    "enterprise_time": ("days", "enterprise"),
-    "enterprise_eligible": ("ratio", "enterprise"),
+#: entry id → the figures its answer states, as (kind, policy key): amounts by applicant
+#: category, terms and working days by applicant type, the enterprise hiring ratio
+FIGURES: dict[str, tuple[tuple[str, str], ...]] = {
+    "unemployed_eligible": (("amount", "unemployed"), ("term", "individual")),
+    "veteran_eligible": (("amount", "veteran"), ("term", "individual")),
+    "woman_eligible": (("amount", "woman"), ("term", "individual")),
+    "graduate_eligible": (("amount", "graduate"), ("term", "individual")),
+    "returnee_eligible": (("amount", "returnee"),),
+    "amount_individual": (("amount", "individual"), ("term", "individual")),
+    "amount_partnership": (("amount", "partnership"), ("term", "partnership")),
+    "enterprise_amount": (("amount", "enterprise"), ("term", "enterprise")),
+    "term_length": (("term", "individual"),),
+    "how_long": (("days", "individual"),),
+    "enterprise_time": (("days", "enterprise"),),
+    "enterprise_eligible": (("ratio", "enterprise"),),
 }
 #: question words of a yes/no question about a statement (是8万对吧) vs an ability (能贷10万吗)
 _IS_RE = re.compile(r"是不是|对吧|对不对|没错吧|真的假的|是吗|对吗|是真的")
@@ -70,21 +72,24 @@ def opening(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
     if excluded is not None:
         kind, name, article = excluded
         return texts[kind].format(answer=no, name=name, article=article)
-    figure = FIGURES.get(entry_id)
-    if figure is None:
-        return None
-    kind, key = figure
-    if kind == "amount":
-        return _amount(policy, texts, text, key, yes, no)
-    if kind == "term":
-        return _term(policy, texts, text, yes, no)
-    if kind == "days":
-        return _days(policy, texts, text, key, yes, no)
-    return _ratio(policy, texts, text, yes, no)
+    for kind, key in FIGURES.get(entry_id, ()):  # the first figure the question names
+        if kind == "amount":
+            head = _amount(policy, texts, text, key, yes, no)
+        elif kind == "term":
+            head = _term(policy, texts, text, key, yes, no)
+        elif kind == "days":
+            head = _days(policy, texts, text, key, yes, no)
+        else:
+            head = _ratio(policy, texts, text, yes, no)
+        if head is not None:
+            return head
+    return None
 
 
 def _condition(policy: Any, question: str, entry_id: str) -> tuple[str, str, str] | None:
     exclusions = policy.exclusions
+    if entry_id not in POLICY_WORD_ENTRIES:
+        return None
     if entry_id in ("excluded_industries", "industry_ok"):
         m = exclusions.match_industry(question)
         if m is not None:
@@ -100,6 +105,12 @@ def _wan(yuan: int) -> str:
     from knowledge.policy import format_yuan_wan
 
     return format_yuan_wan(yuan)
+
+
+def format_months(months: int) -> str:
+    from knowledge.policy import format_months as fmt
+
+    return fmt(months)
 
 
 def _amount(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> str | None:
@@ -130,14 +141,19 @@ def _is_statement(text: str) -> bool:
     return bool(_IS_RE.search(text))
 
 
-def _term(policy: Any, texts: Any, text: str, yes: str, no: str) -> str | None:
+def _term(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> str | None:
     m = _YEARS_RE.search(text)
-    if m is None:
+    if m is None or _AMOUNT_RE.search(text):
         return None
-    months = policy.categories["unemployed"].term_months
+    if key == "enterprise" or "企业" in text:
+        months, who = policy.enterprise.term_months, "企业贷款"
+    elif key == "partnership" or "合伙" in text:
+        months, who = policy.partnership.term_months, "合伙贷款"
+    else:
+        months, who = policy.categories["unemployed"].term_months, "个人贷款"
     asked = int(m.group(1)) * 12
     answer = yes if asked == months or (asked < months and not _is_statement(text)) else no
-    return str(texts["term"]).format(answer=answer, who="个人贷款", term=f"{months // 12}年")
+    return str(texts["term"]).format(answer=answer, who=who, term=format_months(months))
 
 
 def _days(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> str | None:

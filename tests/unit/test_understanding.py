@@ -128,6 +128,8 @@ def test_another_topics_word_is_fine_where_the_entry_uses_it(kb: KnowledgeBase) 
         ("贷款期限最长能到5年吗", "不能，个人贷款期限最长2年。"),
         ("开歌厅能申请贷款吗", "不能，娱乐业属于不能申请的行业"),
         ("贷下来能拿去买基金吗", "不能，贷款不能用于股票、债券、基金投资"),
+        ("公司贷款期限能有两年吗", "可以，企业贷款期限最长2年。"),
+        ("合伙贷款能借三年吗", "不能，合伙贷款期限最长2年。"),
     ],
 )
 def test_yes_no_opening_follows_the_policy(kb: KnowledgeBase, question: str, head: str) -> None:
