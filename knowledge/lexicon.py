@@ -15,6 +15,8 @@ from knowledge.understand import Understanding
 
 #: a word in more than this share of the FAQ entries says nothing of the topic (能, 申请, 贷款)
 COMMON_SHARE = 0.15
+#: words this frequent in jieba's dictionary (情况, 时间, 工作) name no topic of their own
+EVERYDAY_FREQUENCY = 30_000
 #: entries whose topic is the policy's excluded industries and uses (their words are theirs)
 POLICY_WORD_ENTRIES = ("excluded_industries", "industry_ok", "forbidden_uses", "allowed_uses")
 
@@ -76,13 +78,17 @@ class Lexicon:
 
     def informative(self, text: str) -> bool:
         """Whether `text` says something of its own: a FAQ word of two or more characters, or two
-        words, that are neither question words nor common to many entries (> COMMON_SHARE)."""
+        words, that are neither question words, nor common to many entries (> COMMON_SHARE), nor
+        everyday words (情况, 时间: ≥ EVERYDAY_FREQUENCY in jieba's dictionary)."""
         asking = self.understanding.question_words
         limit = COMMON_SHARE * self.n_faq
+        freq, _ = self.normalizer.background()
         content = [
             t
             for t in self.normalizer.analyze(text).tokens
-            if t not in asking and self.spread.get(t, 0) <= limit
+            if t not in asking
+            and self.spread.get(t, 0) <= limit
+            and freq.get(t, 0) < EVERYDAY_FREQUENCY
         ]
         return len(content) >= 2 or any(len(t) > 1 and t in self.spread for t in content)
 
