@@ -202,11 +202,11 @@ class Understanding:
     def _unit(self, story: list[str], span: list[str], informative: Callable[[str], bool]) -> Unit:
         question = "".join(span)
         told = "，".join(story)
-        if not informative(question) and story:
-            return Unit(question, "".join(story) + question, told)  # the story holds the topic
         # a question that names its own group or subject (合伙的话…) keeps it: no story facts
         own = self.facts_in(question) or self.subject_of(question)
         facts = [] if own else [f for f in self.facts_in(told) if f not in question]
+        if not informative(question) and story and not facts:
+            return Unit(question, "".join(story) + question, told)  # the story holds the topic
         return Unit(question, "".join(facts) + question, told)
 
     def subject_of(self, text: str) -> str | None:
