@@ -95,7 +95,7 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
     story reduced to the words the base knows."""
     unit = parsed.units[0]
     if not parsed.story or unit.query == text:
-        return _answer_unit(kb, Unit(unit.question, text), channel)
+        return _answer_unit(kb, Unit(text, text), channel)
     focused = _answer_unit(kb, unit, channel)
     if focused.matched or _unknown_words(kb, unit.question):
         return focused  # a question naming what the base never mentions is not rescued

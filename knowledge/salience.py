@@ -56,11 +56,12 @@ def foreign_words(
     if entry_id is not None:
         other = kb.lexicon.other_topic_words(settings["other_topic_max_frequency"])
         own = kb.lexicon.entry_words(entry_id)
-        read = f"{context} {text}" if context else text
-        norm = kb.normalizer.normalize(read).replace(" ", "")
+        read = f"{context} {text}" if context and context != text else text
+        around = salient_words(kb, read)
+        norm = kb.normalizer.analyze(read).text.replace(" ", "")  # the analysis just made
         elsewhere = [
             t
-            for t, _ in salient_words(kb, read)
+            for t, _ in around
             if t in other
             and t not in own
             and not kb.lexicon.in_answer_of(entry_id, t)
@@ -72,7 +73,7 @@ def foreign_words(
     if not words:
         return []
     known = kb.lexicon.known_words(entry_id)
-    norm = kb.normalizer.normalize(text).replace(" ", "")
+    norm = kb.normalizer.analyze(text).text.replace(" ", "")
     foreign = [
         (t, w)
         for t, w in words

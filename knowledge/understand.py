@@ -205,7 +205,7 @@ class Understanding:
         # a question that names its own group or subject (合伙的话…) keeps it: no story facts
         own = self.facts_in(question) or self.subject_of(question)
         facts = [] if own else [f for f in self.facts_in(told) if f not in question]
-        if not informative(question) and story and not facts:
+        if story and not facts and not informative(question):
             return Unit(question, "".join(story) + question, told)  # the story holds the topic
         return Unit(question, "".join(facts) + question, told)
 
