@@ -893,15 +893,15 @@ def check_folder(folder: Path, policy: PolicyLike | Mapping[str, str] | None) ->
             problems.append(
                 Problem(e.file, e.id, f"短信答案填充后 {len(short)} 字，超过 {SMS_MAX_CHARS} 字")
             )
-    dev = folder / "eval" / "dev.yaml"
-    if dev.exists():
-        from knowledge.evaluation import OOD_LABEL, load_questions
+    from knowledge.evaluation import NONE_LABEL, OOD_LABEL, load_questions
 
-        ids = {e.id for e in entries}
+    ids = {e.id for e in entries} | {OOD_LABEL, NONE_LABEL}
+    for path in sorted((folder / "eval").glob("*.yaml")):  # dev, fresh, fresh2 …
+        name = f"eval/{path.name}"
         try:
-            for q in load_questions(dev):
-                if q.label != OOD_LABEL and q.label not in ids:
-                    problems.append(Problem("eval/dev.yaml", q.label, f"未知条目：“{q.q}”"))
+            for q in load_questions(path):
+                for eid in sorted(q.ids - ids):
+                    problems.append(Problem(name, eid, f"未知条目：“{q.q}”"))
         except ValueError as exc:
-            problems.append(Problem("eval/dev.yaml", "-", str(exc)))
+            problems.append(Problem(name, "-", str(exc)))
     return problems

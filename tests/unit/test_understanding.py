@@ -244,3 +244,22 @@ def test_cli_kb_eval_runs_every_set() -> None:
     for s in sets.values():
         for key in ("answered_right", "top3", "wrong_confident", "off_topic_accepted"):
             assert 0.0 <= s[key] <= 1.0
+
+
+def test_kb_check_reports_stale_labels_of_every_eval_set(tmp_path: object) -> None:
+    import shutil
+    from pathlib import Path
+
+    from knowledge import check_folder
+
+    folder = Path(str(tmp_path)) / "kb"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "fixtures" / "kb", folder)
+    (folder / "eval" / "fresh9.yaml").write_text(
+        "questions:\n"
+        "  - {q: 问一, labels: [need_guarantor, no_such_entry]}\n"
+        "  - {q: 问二, label: none}\n",
+        encoding="utf-8",
+    )
+    problems = [str(p) for p in check_folder(folder, None)]
+    assert any("eval/fresh9.yaml: no_such_entry: 未知条目" in p for p in problems), problems
+    assert not any("none" in p for p in problems)
