@@ -140,13 +140,16 @@ def main() -> None:
         rows.append(("index build, analyses cached (median of 3)", f"{med:.0f} ms", "≤ 1 s"))
         rows.append(("index build, all texts re-analysed (jieba)", f"{uncached * 1000:.0f} ms", ""))
         rows.append(("load incl. YAML parse and validation", f"{full_load * 1000:.0f} ms", ""))
-        qs = [q.q for q in questions] or [e.question for e in entries]
+        # questions of every evaluation set (stories and several questions included)
+        qs = [q.q for f in sorted((PACKAGE_DIR / "eval").glob("*.yaml")) for q in load_questions(f)]
+        qs = qs or [e.question for e in entries]
         rng = random.Random(1)
         sample = [rng.choice(qs) for _ in range(args.queries)]
         for q in sample[:50]:
             kb.answer(q)
         lat = []
         for q in sample:
+            kb.normalizer.forget_recent()  # no help from the previous asking of the same question
             t0 = time.perf_counter()
             kb.answer(q)
             lat.append(time.perf_counter() - t0)
@@ -165,7 +168,7 @@ def main() -> None:
         (
             f"cold start to first answer (median / max of {args.cold_runs})",
             f"{statistics.median(colds):.2f} s / {max(colds):.2f} s",
-            "≤ 2 s",
+            "≤ 1.5 s",
         )
     )
 

@@ -45,24 +45,80 @@ THRESHOLDS = tuple(round(0.02 * i, 2) for i in range(1, 50))  # 0.02 … 0.98
 MARGINS = tuple(round(0.01 * i, 2) for i in range(2, 11))
 
 
+#: Label of a question about the loan that no entry answers: the right reply is "I don't know".
+NONE_LABEL = "none"
+
+
 @dataclass(frozen=True)
 class EvalQuestion:
+    """One evaluation question.
+
+    label: the expected entry id, ``ood`` or ``none``; for a message with several questions the
+    first expected id. positions: the expected entry per question of the message, in order, each
+    a tuple of acceptable ids (empty: the single position ``(label, *also)``). context: the
+    previous question of the conversation (follow-ups). style: the writer's style tag.
+    """
+
     q: str
     label: str
+    positions: tuple[tuple[str, ...], ...] = ()
+    context: str | None = None
+    style: str | None = None
+
+    @property
+    def expected(self) -> tuple[tuple[str, ...], ...]:
+        return self.positions or ((self.label,),)
+
+    @property
+    def multi(self) -> bool:
+        return len(self.expected) > 1
+
+    @property
+    def ids(self) -> set[str]:
+        """Every id named by the question (all positions and alternatives)."""
+        return {i for p in self.expected for i in p}
+
+
+def _ids(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str) and value:
+        return (value,)
+    if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+        return tuple(value)
+    raise ValueError(f"{where}: 需要条目 id 或 id 列表")
+
+
+def _question(item: Any, where: str) -> EvalQuestion:
+    if not isinstance(item, dict) or "q" not in item:
+        raise ValueError(f"{where} 需要 q 和 label")
+    if "labels" in item:
+        labels = item["labels"]
+        if not isinstance(labels, list) or not labels:
+            raise ValueError(f"{where}: labels 需要非空列表")
+        positions = tuple(_ids(v, where) for v in labels)
+    elif "label" in item:
+        also = _ids(item["also"], where) if item.get("also") else ()
+        positions = ((*_ids(item["label"], where), *also),)
+    else:
+        raise ValueError(f"{where} 需要 q 和 label")
+    context = item.get("context")
+    return EvalQuestion(
+        q=str(item["q"]),
+        label=positions[0][0],
+        positions=positions if len(positions) > 1 or len(positions[0]) > 1 else (),
+        context=str(context) if context else None,
+        style=str(item["style"]) if item.get("style") else None,
+    )
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:
-    """Questions of an evaluation YAML file (`questions: [{q, label}]`)."""
+    """Questions of an evaluation YAML file: ``questions: [{q, label}]``, where an item may also
+    have ``also: [ids]`` (other acceptable entries), ``labels: [id | [ids], …]`` (a message with
+    several questions, in order) instead of ``label``, ``context`` and ``style``."""
     data = load_yaml(Path(path).read_text(encoding="utf-8")) or {}
     items = data.get("questions") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise ValueError(f"{path}: 需要 questions: 列表")
-    out: list[EvalQuestion] = []
-    for i, item in enumerate(items, start=1):
-        if not isinstance(item, dict) or "q" not in item or "label" not in item:
-            raise ValueError(f"{path}: 第 {i} 题需要 q 和 label")
-        out.append(EvalQuestion(str(item["q"]), str(item["label"])))
-    return out
+    return [_question(item, f"{path}: 第 {i} 题") for i, item in enumerate(items, start=1)]
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ DEFAULT_USERDICT = PACKAGE_DIR / "userdict.txt"
 MAX_RAW_CHARS = 2000
 #: Cleaned text is cut to this many characters before the expensive steps.
 MAX_QUESTION_CHARS = 200
+#: Analyses of recent questions kept in memory (the table is emptied when full).
+RECENT_ANALYSES = 2048
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -385,6 +387,7 @@ class Normalizer:
         self._replace_re = re.compile("|".join(re.escape(k) for k in keys if k)) if keys else None
         self.fingerprint = self._fingerprint()
         self._memo: dict[str, Analysis] = {}
+        self._recent: dict[str, Analysis] = {}
         self._disk_loaded = False
         self.use_cache = True  # False: analyze_many recomputes everything (benchmarks)
 
@@ -478,10 +481,26 @@ class Normalizer:
                             out.append(w)
         return out
 
+    def background(self) -> tuple[Mapping[str, int], int]:
+        """jieba's dictionary frequencies (a general-Chinese background corpus) and their total."""
+        return self._tok.FREQ, int(self._tok.total) or 1
+
+    def forget_recent(self) -> None:
+        """Drop the analyses of recent questions (benchmarks: time every question afresh)."""
+        self._recent.clear()
+
     def analyze(self, text: str) -> Analysis:
+        # one message is read several ways (clauses, salience, ranking): recent texts are kept
+        hit = self._recent.get(text)
+        if hit is not None:
+            return hit
         norm = self.normalize(text)
         tokens = tuple(self.tokenize(norm))
-        return Analysis(text=norm, tokens=tokens, bigrams=char_bigrams(tokens) if tokens else ())
+        a = Analysis(text=norm, tokens=tokens, bigrams=char_bigrams(tokens) if tokens else ())
+        if len(self._recent) >= RECENT_ANALYSES:
+            self._recent.clear()
+        self._recent[text] = a
+        return a
 
 
 _default: Normalizer | None = None

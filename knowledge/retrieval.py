@@ -39,6 +39,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
+from knowledge.lexicon import EntryWords, Lexicon
 from knowledge.normalize import PACKAGE_DIR, Analysis, Normalizer
 from knowledge.schema import (
     SMS_MAX_CHARS,
@@ -52,6 +53,8 @@ from knowledge.schema import (
     placeholder_values,
     render,
 )
+from knowledge.understand import FILE as UNDERSTANDING_FILE
+from knowledge.understand import Understanding
 
 HANDOFF_OFFER = "回复“人工”转工作人员。"
 EMPTY_PROMPT = "请直接输入您想咨询的问题，例如：个人最多能贷多少？需要什么材料？" + HANDOFF_OFFER
@@ -150,8 +153,20 @@ DEFAULT_CONFIG = RetrievalConfig()
 
 
 @dataclass(frozen=True)
+class Part:
+    """One question of a message with several, and its answer."""
+
+    question: str
+    entry_id: str | None
+    answer: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"question": self.question, "entry_id": self.entry_id, "answer": self.answer}
+
+
+@dataclass(frozen=True)
 class Answer:
-    """What the bot replies to one question."""
+    """What the bot replies to one message (`parts`: one per question when it asks several)."""
 
     question: str
     matched: bool
@@ -163,9 +178,10 @@ class Answer:
     handoff: bool = False
     out_of_scope: bool = False
     suggestion_ids: list[str] = field(default_factory=list)
+    parts: tuple[Part, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "question": self.question,
             "matched": self.matched,
             "entry_id": self.entry_id,
@@ -177,6 +193,9 @@ class Answer:
             "out_of_scope": self.out_of_scope,
             "suggestion_ids": list(self.suggestion_ids),
         }
+        if self.parts:
+            out["parts"] = [p.to_json() for p in self.parts]
+        return out
 
 
 @dataclass(frozen=True)
@@ -524,11 +543,22 @@ class _Snapshot:
     by_id: Mapping[str, Entry]
     fingerprint: tuple[tuple[str, int, int], ...]
     digest: str
+    lexicon: Lexicon
+
+
+def _entry_words(index: _Index) -> list[EntryWords]:
+    view = index.words
+    if view is None:
+        return []
+    return [
+        EntryWords(e, view.entry_counts[ei], frozenset(t for t, _ in view.entry_keys[ei]))
+        for ei, e in enumerate(index.entries)
+    ]
 
 
 def _knowledge_files(folder: Path) -> list[Path]:
     files = faq_files(folder)
-    for name in ("synonyms.yaml", "userdict.txt", CONFIG_FILE):
+    for name in ("synonyms.yaml", "userdict.txt", CONFIG_FILE, UNDERSTANDING_FILE):
         if (folder / name).exists():
             files.append(folder / name)
     return files
@@ -613,12 +643,23 @@ class KnowledgeBase:
         today = self._today or dt.date.today()
         active = [e for e in entries if e.active_on(today)]
         index = _Index(active, normalizer, cfg)
+        try:
+            understanding = Understanding.load(self.folder)
+        except (ValueError, TypeError, OSError) as exc:
+            raise KnowledgeError([f"{UNDERSTANDING_FILE}: -: {exc}"]) from exc
         return _Snapshot(
             index=index,
             rendered=rendered,
             by_id={e.id: e for e in entries},
             fingerprint=fingerprint,
             digest=_digest(files),
+            lexicon=Lexicon(
+                _entry_words(index),
+                normalizer,
+                understanding,
+                {k: v[0] for k, v in rendered.items()},
+                self.policy,
+            ),
         )
 
     def reload(self) -> bool:
@@ -646,6 +687,15 @@ class KnowledgeBase:
     @property
     def normalizer(self) -> Normalizer:
         return self._snap.index.normalizer
+
+    @property
+    def understanding(self) -> Understanding:
+        return self._snap.lexicon.understanding
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """What the base's words say (knowledge.lexicon)."""
+        return self._snap.lexicon
 
     def entry(self, entry_id: str) -> Entry | None:
         return self._snap.by_id.get(entry_id)
@@ -696,19 +746,38 @@ class KnowledgeBase:
             (d, idx.entries[int(idx.doc_entry[d])].id, idx.doc_text[d]) for d in range(idx.n_docs)
         ]
 
-    def answer(self, question: str, channel: str = "telegram") -> Answer:
-        """Reply to `question`; channel "sms" gives the short answer."""
+    def answer(
+        self, question: str, channel: str = "telegram", previous: str | None = None
+    ) -> Answer:
+        """Reply to `question`; channel "sms" gives the short answer.
+
+        The message is read first (knowledge.respond): the question inside a story, several
+        questions, a follow-up of `previous` (the entry id the conversation answered last),
+        off-topic words the base never uses, the opening of a yes/no question.
+        """
+        from knowledge.respond import respond
+
+        question = question if isinstance(question, str) else str(question)
+        return respond(self, question, channel, previous)
+
+    def reply_one(self, question: str, channel: str = "telegram") -> tuple[Answer, Ranking]:
+        """The answer to `question` read as one question (no splitting), and its ranking."""
         question = question if isinstance(question, str) else str(question)
         echo = question[:1000]
         idx = self._snap.index
         q = idx.normalizer.analyze(question)
         if q.empty:
-            return Answer(echo, False, None, EMPTY_PROMPT, 0.0, None)
+            return Answer(echo, False, None, EMPTY_PROMPT, 0.0, None), Ranking((), 0.0, 0.0)
         items, conf, gap, _ = idx.rank(q, 8)
         ranking = Ranking(
             tuple(Ranked(idx.entries[ei], s, idx.doc_text[d]) for ei, s, d in items), conf, gap
         )
+        return self._decide_answer(echo, ranking, channel), ranking
+
+    def _decide_answer(self, echo: str, ranking: Ranking, channel: str) -> Answer:
+        idx = self._snap.index
         best = ranking.best
+        conf = ranking.confidence
         if best is None:
             return Answer(echo, False, None, _dont_know([], channel), 0.0, None)
         d = decide(ranking, idx.cfg.threshold, idx.cfg.margin)
@@ -721,6 +790,11 @@ class KnowledgeBase:
                     text = f"{text.rstrip()}\n\n{ALSO_ASK}{other.question}"
                 a = replace(a, answer=text, suggestions=[other.question], suggestion_ids=[other.id])
             return a
+        return self.dont_know(echo, ranking, channel)
+
+    def dont_know(self, echo: str, ranking: Ranking, channel: str) -> Answer:
+        """The refusal: "I don't know", the three closest FAQ questions and a hand-off offer."""
+        conf = ranking.confidence
         faq = [r for r in ranking.items if not r.entry.out_of_scope][:3]
         suggestions = [r.entry.question for r in faq]
         return Answer(
@@ -819,15 +893,15 @@ def check_folder(folder: Path, policy: PolicyLike | Mapping[str, str] | None) ->
             problems.append(
                 Problem(e.file, e.id, f"短信答案填充后 {len(short)} 字，超过 {SMS_MAX_CHARS} 字")
             )
-    dev = folder / "eval" / "dev.yaml"
-    if dev.exists():
-        from knowledge.evaluation import OOD_LABEL, load_questions
+    from knowledge.evaluation import NONE_LABEL, OOD_LABEL, load_questions
 
-        ids = {e.id for e in entries}
+    ids = {e.id for e in entries} | {OOD_LABEL, NONE_LABEL}
+    for path in sorted((folder / "eval").glob("*.yaml")):  # dev, fresh, fresh2 …
+        name = f"eval/{path.name}"
         try:
-            for q in load_questions(dev):
-                if q.label != OOD_LABEL and q.label not in ids:
-                    problems.append(Problem("eval/dev.yaml", q.label, f"未知条目：“{q.q}”"))
+            for q in load_questions(path):
+                for eid in sorted(q.ids - ids):
+                    problems.append(Problem(name, eid, f"未知条目：“{q.q}”"))
         except ValueError as exc:
-            problems.append(Problem("eval/dev.yaml", "-", str(exc)))
+            problems.append(Problem(name, "-", str(exc)))
     return problems

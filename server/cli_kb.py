@@ -79,8 +79,7 @@ def register(app: typer.Typer) -> None:
                 if as_json:
                     typer.echo(json.dumps(a.to_json(), ensure_ascii=False))
                 else:
-                    got = a.entry_id or ("范围外" if a.out_of_scope else "未匹配")
-                    typer.echo(f"{line}\t{got}\t{a.score:.3f}")
+                    typer.echo(f"{line}\t{_status(a)}\t{a.score:.3f}")
             return
         assert question is not None
         a = kb.answer(question, channel)
@@ -90,8 +89,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(a.answer)
         if a.source:
             typer.echo(f"\n来源：{a.source}")
-        status = a.entry_id or ("范围外" if a.out_of_scope else "未匹配")
-        typer.echo(f"[{status}，置信度 {a.score:.3f}]", err=True)
+        typer.echo(f"[{_status(a)}，置信度 {a.score:.3f}]", err=True)
 
     @kb_app.command("check")
     def kb_check(
@@ -124,62 +122,48 @@ def register(app: typer.Typer) -> None:
 
     @kb_app.command("eval")
     def kb_eval(
-        file: Path = typer.Argument(
-            ..., help="评估集 YAML（questions: [{q, label}]）", exists=True
+        files: list[Path] | None = typer.Argument(
+            None,
+            help="评估集 YAML（questions: [{q, label}]）；不给则评估 eval/ 下的 dev、fresh、fresh2",
+            exists=True,
+            show_default=False,
         ),
         as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
-        loo: bool = typer.Option(True, "--loo/--no-loo", help="同时做留一问法交叉验证"),
+        loo: bool = typer.Option(
+            True, "--loo/--no-loo", help="同时做留一问法交叉验证（单个评估集）"
+        ),
+        show_misses: bool = typer.Option(False, "--misses", help="列出每个评估集未答对的问题"),
         folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
         policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
     ) -> None:
-        """Evaluate retrieval on FILE: top-1, top-3, OOD rejection, thresholds, misses."""
+        """Evaluate retrieval: per set answered-and-right, top-3, wrong answers, off-topic accepted."""
         from knowledge import KnowledgeError
-        from knowledge.evaluation import (
-            leave_one_out,
-            load_questions,
-            markdown_sweep,
-            metrics,
-            oos_ids_of,
-            predict,
-            sweep,
-        )
+        from knowledge.eval_report import default_sets, markdown_reports, run_files
 
+        paths = list(files or default_sets(_folder(folder)))
+        if not paths:
+            _fail("没有评估集：请给出 YAML 文件，或在知识库目录的 eval/ 下放 dev.yaml。")
         try:
             kb = _load(folder, policy)
-            questions = load_questions(file)
+            reports = run_files(kb, paths)
         except (KnowledgeError, ValueError) as exc:
             _fail(str(exc))
-        cfg = kb.config
-        oos = oos_ids_of(kb)
-        preds = predict(kb, questions)
-        m = metrics(preds, oos, cfg.threshold, cfg.margin)
-        table = sweep(preds, oos, cfg.margin)
-        loo_m = metrics(leave_one_out(kb), oos, cfg.threshold, cfg.margin) if loo else None
-        if as_json:
-            out: dict[str, Any] = m.to_json()
-            out["sweep"] = [{k: v for k, v in r.to_json().items() if k != "misses"} for r in table]
-            if loo_m is not None:
-                out["loo"] = {k: v for k, v in loo_m.to_json().items() if k != "misses"}
-            typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        if len(paths) == 1:
+            _eval_one(kb, paths[0], reports[0], as_json, loo)
             return
-        typer.echo(f"评估集 {file}：{m.n_in} 个域内问题，{m.n_ood} 个域外问题")
-        typer.echo(f"阈值 {cfg.threshold:.2f}，差距 {cfg.margin:.2f}")
-        typer.echo(f"  top-1 准确率（域内，已作答且正确） {m.top1:.1%}")
-        typer.echo(f"  top-1（只看排序）                 {m.top1_raw:.1%}")
-        typer.echo(f"  top-3 召回                        {m.top3:.1%}")
-        typer.echo(f"  域外拒答率                        {m.ood_rejection:.1%}")
-        typer.echo(f"  域外误答率                        {m.false_accept:.1%}")
-        typer.echo(f"  域内答错率                        {m.wrong_answer:.1%}")
-        if loo_m is not None:
-            typer.echo(
-                f"留一问法：top-1 {loo_m.top1:.1%}（排序 {loo_m.top1_raw:.1%}），"
-                f"top-3 {loo_m.top3:.1%}，{loo_m.n_in} 个问法"
-            )
-        typer.echo("\n各阈值下：\n" + markdown_sweep(table))
-        if m.misses:
-            typer.echo(f"\n未答对（{len(m.misses)}）：问题 | 期望 | 实际 | 第一候选 | 置信度")
-            for x in m.misses:
-                typer.echo(f"  {x.question} | {x.expected} | {x.got} | {x.top} | {x.score:.3f}")
+        if as_json:
+            sets = [{**r.summary(), "by_style": r.by_style()} for r in reports]
+            if show_misses:
+                for row, r in zip(sets, reports, strict=True):
+                    row["misses"] = [o.to_json() for o in r.misses]
+            typer.echo(json.dumps({"sets": sets}, ensure_ascii=False, indent=2))
+            return
+        typer.echo(markdown_reports(reports))
+        if show_misses:
+            for r in reports:
+                typer.echo(f"\n{r.name} 未答对（{len(r.misses)}）：问题 | 期望 | 实际 | 前三候选")
+                for o in r.misses:
+                    typer.echo("  " + _miss_line(o))
 
     @kb_app.command("calibrate")
     def kb_calibrate(
@@ -218,3 +202,67 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"已写入 {path}")
 
     app.add_typer(kb_app, name="kb")
+
+
+def _status(a: Any) -> str:
+    """The entry (entries of a message with several questions) an answer gives, or why not."""
+    if a.parts:
+        return "+".join(p.entry_id for p in a.parts if p.entry_id)
+    return str(a.entry_id or ("范围外" if a.out_of_scope else "未匹配"))
+
+
+def _miss_line(o: Any) -> str:
+    expected = " + ".join("/".join(p) for p in o.q.expected)
+    ctx = f"（上一问：{o.q.context}）" if o.q.context else ""
+    got = ",".join(o.answered) or "-"
+    return f"{o.q.q}{ctx} | {expected} | {got} [{o.verdict}] | {','.join(o.top3)}"
+
+
+def _eval_one(kb: Any, file: Path, report: Any, as_json: bool, loo: bool) -> None:
+    """One evaluation set in detail: the four figures, ranking metrics, thresholds, misses."""
+    from knowledge.eval_report import markdown_reports
+    from knowledge.evaluation import (
+        leave_one_out,
+        load_questions,
+        markdown_sweep,
+        metrics,
+        oos_ids_of,
+        predict,
+        sweep,
+    )
+
+    questions = load_questions(file)
+    cfg = kb.config
+    oos = oos_ids_of(kb)
+    preds = predict(kb, questions)
+    m = metrics(preds, oos, cfg.threshold, cfg.margin)
+    table = sweep(preds, oos, cfg.margin)
+    loo_m = metrics(leave_one_out(kb), oos, cfg.threshold, cfg.margin) if loo else None
+    if as_json:
+        out: dict[str, Any] = m.to_json()
+        out["sweep"] = [{k: v for k, v in r.to_json().items() if k != "misses"} for r in table]
+        if loo_m is not None:
+            out["loo"] = {k: v for k, v in loo_m.to_json().items() if k != "misses"}
+        out["report"] = {**report.summary(), "by_style": report.by_style()}
+        out["report"]["misses"] = [o.to_json() for o in report.misses]
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"评估集 {file}：{m.n_in} 个域内问题，{m.n_ood} 个域外问题")
+    typer.echo(markdown_reports([report]))
+    typer.echo(f"阈值 {cfg.threshold:.2f}，差距 {cfg.margin:.2f}（以下只看单个问题的排序和判定）")
+    typer.echo(f"  top-1 准确率（域内，已作答且正确） {m.top1:.1%}")
+    typer.echo(f"  top-1（只看排序）                 {m.top1_raw:.1%}")
+    typer.echo(f"  top-3 召回                        {m.top3:.1%}")
+    typer.echo(f"  域外拒答率                        {m.ood_rejection:.1%}")
+    typer.echo(f"  域外误答率                        {m.false_accept:.1%}")
+    typer.echo(f"  域内答错率                        {m.wrong_answer:.1%}")
+    if loo_m is not None:
+        typer.echo(
+            f"留一问法：top-1 {loo_m.top1:.1%}（排序 {loo_m.top1_raw:.1%}），"
+            f"top-3 {loo_m.top3:.1%}，{loo_m.n_in} 个问法"
+        )
+    typer.echo("\n各阈值下：\n" + markdown_sweep(table))
+    if report.misses:
+        typer.echo(f"\n未答对（{len(report.misses)}）：问题 | 期望 | 实际 | 前三候选")
+        for o in report.misses:
+            typer.echo("  " + _miss_line(o))

@@ -44,7 +44,9 @@ class FaqAnswer(Protocol):
 
 
 class Faq(Protocol):
-    def answer(self, question: str, channel: str = "telegram") -> FaqAnswer: ...
+    def answer(
+        self, question: str, channel: str = "telegram", previous: str | None = None
+    ) -> FaqAnswer: ...
     def answer_entry(self, entry_id: str, channel: str = "telegram") -> FaqAnswer: ...
 
 

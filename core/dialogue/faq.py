@@ -16,8 +16,11 @@ RESUMABLE = (Flow.PRECHECK, Flow.APPLY, Flow.DOCS)
 def answer(ctx: Ctx, question: str, full: FaqAnswer | None = None) -> None:
     """Answer from the FAQ (`full` is the Telegram answer when the caller already has it)."""
     faq = ctx.svc.faq
-    full = full if full is not None else faq.answer(question, channel="telegram")
-    short = faq.answer(question, channel="sms") if ctx.sms else full
+    previous = ctx.state.faq.last
+    full = full if full is not None else faq.answer(question, "telegram", previous)
+    short = faq.answer(question, "sms", previous) if ctx.sms else full
+    if full.matched and full.entry_id:
+        ctx.state.faq.last = full.entry_id
     reply(ctx, question, full, short)
 
 

@@ -29,6 +29,7 @@ class FaqState(_State):
 
     suggestions: list[str] = Field(default_factory=list)
     suggestion_ids: list[str] = Field(default_factory=list)
+    last: str | None = None  # entry answered last: a short follow-up ("那要多久？") reads against it
 
 
 class PrecheckState(_State):

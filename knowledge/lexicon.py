@@ -1,0 +1,166 @@
+"""What the knowledge base's words say: which words it uses, which name a topic, which belong
+only to out-of-scope topics. Built once per index (lazy parts on first use) and read by
+:mod:`knowledge.respond`, :mod:`knowledge.salience` and :mod:`knowledge.pinyin`."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from knowledge.normalize import Normalizer
+from knowledge.schema import Entry
+from knowledge.understand import Understanding
+
+#: a word in more than this share of the FAQ entries says nothing of the topic (能, 申请, 贷款)
+COMMON_SHARE = 0.15
+#: words this frequent in jieba's dictionary (情况, 时间, 工作) name no topic of their own
+EVERYDAY_FREQUENCY = 30_000
+#: entries whose topic is the policy's excluded industries and uses (their words are theirs)
+POLICY_WORD_ENTRIES = ("excluded_industries", "industry_ok", "forbidden_uses", "allowed_uses")
+
+
+@dataclass(frozen=True)
+class EntryWords:
+    """The words of one entry's question and paraphrases, and its key words (in ≥ 30 % of them)."""
+
+    entry: Entry
+    counts: Mapping[str, int]
+    keys: frozenset[str]
+
+
+def _cjk_word(w: str) -> bool:
+    return len(w) > 1 and all("\u4e00" <= c <= "\u9fff" for c in w)
+
+
+def policy_words(policy: object) -> set[str]:
+    """Words of the policy's exclusion lists (industries and uses a question may name)."""
+    exclusions = getattr(policy, "exclusions", None)
+    out: set[str] = set()
+    for group in (getattr(exclusions, "industries", ()), getattr(exclusions, "uses", ())):
+        for cls in group or ():
+            out.add(str(getattr(cls, "name", "")))
+            for w in getattr(cls, "words", ()) or ():
+                out.add(str(getattr(w, "word", w)))
+    return out
+
+
+class Lexicon:
+    def __init__(
+        self,
+        entries: Sequence[EntryWords],
+        normalizer: Normalizer,
+        understanding: Understanding,
+        answers: Mapping[str, str],
+        policy: object,
+    ) -> None:
+        self.normalizer = normalizer
+        self.understanding = understanding
+        self._entries = list(entries)
+        self._by_id = {e.entry.id: e for e in self._entries}
+        self._answers = answers
+        self._policy = policy
+        faq = [e for e in self._entries if not e.entry.out_of_scope]
+        self.n_faq = max(1, len(faq))
+        spread: Counter[str] = Counter()
+        for e in faq:
+            spread.update(e.counts.keys())
+        #: for each FAQ word, the number of FAQ entries using it
+        self.spread: Mapping[str, int] = spread
+        #: every word of the FAQ entries' questions and paraphrases
+        self.vocabulary: frozenset[str] = frozenset(spread)
+        self._lock = threading.Lock()
+        self._known: frozenset[str] | None = None
+        self._answer_text: str | None = None
+        self._entry_answer: dict[str, str] = {}
+        self._other: dict[float, frozenset[str]] = {}
+
+    def informative(self, text: str) -> bool:
+        """Whether `text` says something of its own: a FAQ word of two or more characters, or two
+        words, that are neither question words, nor common to many entries (> COMMON_SHARE), nor
+        everyday words (情况, 时间: ≥ EVERYDAY_FREQUENCY in jieba's dictionary)."""
+        asking = self.understanding.question_words
+        limit = COMMON_SHARE * self.n_faq
+        freq, _ = self.normalizer.background()
+        content = [
+            t
+            for t in self.normalizer.analyze(text).tokens
+            if t not in asking
+            and self.spread.get(t, 0) <= limit
+            and freq.get(t, 0) < EVERYDAY_FREQUENCY
+        ]
+        return len(content) >= 2 or any(len(t) > 1 and t in self.spread for t in content)
+
+    def entry_words(self, entry_id: str) -> frozenset[str]:
+        """Words of an entry's question and paraphrases (after normalisation); the entries about
+        industries and uses also own the policy's exclusion words (还房贷 is a use question)."""
+        e = self._by_id.get(entry_id)
+        own = frozenset(e.counts) if e is not None else frozenset()
+        if entry_id in POLICY_WORD_ENTRIES:
+            own |= policy_words(self._policy)
+        return own
+
+    def known_words(self, entry_id: str | None = None) -> frozenset[str]:
+        """Words the base uses: the FAQ entries' questions and paraphrases and the policy's words
+        (exclusion lists), plus entry `entry_id`'s own words when given (answer texts: see
+        :meth:`in_answers`)."""
+        with self._lock:
+            if self._known is None:
+                self._known = frozenset(set(self.vocabulary) | policy_words(self._policy))
+            known = self._known
+        return known | self.entry_words(entry_id) if entry_id else known
+
+    def in_answer_of(self, entry_id: str, word: str) -> bool:
+        """Whether entry `entry_id`'s answer text contains `word` (normalised spelling)."""
+        with self._lock:
+            text = self._entry_answer.get(entry_id)
+            if text is None:
+                text = self.normalizer.normalize(self._answers.get(entry_id, ""))
+                self._entry_answer[entry_id] = text
+        return word in text
+
+    def in_answers(self, word: str) -> bool:
+        """Whether an FAQ answer text contains `word` (normalised spelling)."""
+        with self._lock:
+            if self._answer_text is None:
+                faq = {self._answers.get(e.entry.id, "") for e in self._entries}
+                self._answer_text = self.normalizer.normalize(" ".join(sorted(faq)))
+            text = self._answer_text
+        return word in text
+
+    def other_topic_words(self, max_frequency: float) -> frozenset[str]:
+        """Words the base knows only as another topic, rarer than `max_frequency` in jieba's
+        dictionary: used by out-of-scope entries and by no FAQ entry (or by one, when ten times
+        rarer), or key words of an
+        out-of-scope entry that are no FAQ entry's key word and few FAQ entries use (房贷, 车贷,
+        微粒贷 …; not 怎么, 贷款)."""
+        with self._lock:
+            got = self._other.get(max_frequency)
+            if got is not None:
+                return got
+            freq, _ = self.normalizer.background()
+            oos_words: set[str] = set()
+            oos_keys: set[str] = set()
+            faq_keys: set[str] = set()
+            for e in self._entries:
+                if e.entry.out_of_scope:
+                    oos_words.update(e.counts)
+                    oos_keys |= e.keys
+                else:
+                    faq_keys |= e.keys
+            limit = COMMON_SHARE * self.n_faq
+            found = frozenset(
+                w
+                for w in oos_words
+                if _cjk_word(w)
+                and freq.get(w, 0) < max_frequency
+                and (
+                    w not in self.spread
+                    # a name (借呗) a single FAQ entry mentions in passing
+                    or (self.spread[w] == 1 and freq.get(w, 0) < max_frequency / 10)
+                    or (w in oos_keys and w not in faq_keys and self.spread[w] <= limit)
+                )
+            )
+            self._other[max_frequency] = found
+            return found

@@ -1,0 +1,87 @@
+"""Pinyin typed for Chinese: ``dk zuigao neng dai duoshao`` → 贷款最高能贷多少, ``gr zgdk ed``.
+
+Applicants without a Chinese keyboard type full pinyin or initials. The words of the knowledge
+base (and a short list of everyday words, ``pinyin_words`` in understanding.yaml) are spelt with
+pypinyin once; each latin run of a message is then cut, by dynamic programming, into the fewest
+words whose full pinyin or initials spell it (full pinyin preferred). Runs that spell nothing stay
+as they are. Only messages with latin letters pay for this (the table is built on first use).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from knowledge.retrieval import KnowledgeBase
+
+_LATIN_RE = re.compile(r"[A-Za-z]+(?:\s+[A-Za-z]+)*")
+_lock = threading.Lock()
+_tables: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
+
+
+def _table(kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, str]]:
+    """(full pinyin → word, initials → word) over the base's words, most used word first."""
+    key = id(kb.lexicon.vocabulary)
+    with _lock:
+        got = _tables.get(key)
+        if got is not None:
+            return got
+        from pypinyin import Style, lazy_pinyin
+
+        spread = kb.lexicon.spread
+        words = [w for w in kb.lexicon.vocabulary if re.fullmatch(r"[\u4e00-\u9fff]+", w)]
+        words.sort(key=lambda w: -spread.get(w, 0))
+        words = [*kb.understanding.pinyin_words, *words]  # everyday readings first
+        full: dict[str, str] = {}
+        initials: dict[str, str] = {}
+        for w in words:
+            full.setdefault("".join(lazy_pinyin(w)), w)
+            if len(w) > 1:
+                initials.setdefault("".join(lazy_pinyin(w, style=Style.FIRST_LETTER)), w)
+        _tables.clear()
+        _tables[key] = (full, initials)
+        return full, initials
+
+
+def _spell(run: str, full: dict[str, str], initials: dict[str, str]) -> str | None:
+    """The fewest words spelling `run` (full pinyin costs 1, initials 1.5), or None."""
+    n = len(run)
+    best: list[tuple[float, str] | None] = [None] * (n + 1)
+    best[0] = (0.0, "")
+    for i in range(n):
+        cur = best[i]
+        if cur is None:
+            continue
+        for j in range(i + 1, min(n, i + 24) + 1):
+            piece = run[i:j]
+            for table, cost in ((full, 1.0), (initials, 1.5)):
+                word = table.get(piece)
+                if word is None:
+                    continue
+                cand = (cur[0] + cost, cur[1] + word)
+                if best[j] is None or cand[0] < best[j][0]:  # type: ignore[index]
+                    best[j] = cand
+    end = best[n]
+    return end[1] if end is not None else None
+
+
+def spell_out(kb: KnowledgeBase, text: str) -> str:
+    """`text` with every latin run that spells base words replaced by those words."""
+    if not _LATIN_RE.search(text):
+        return text
+    known = kb.lexicon.vocabulary
+    runs = [r for r in _LATIN_RE.findall(text) if len(r) > 1 and r.lower() not in known]
+    if not runs or all(kb.normalizer.analyze(r).tokens and _known_run(kb, r) for r in runs):
+        return text  # 10w, zx, SYB, APP: spellings the normaliser or the base already knows
+    full, initials = _table(kb)
+    out = _LATIN_RE.sub(
+        lambda m: _spell(re.sub(r"\s+", "", m.group(0).lower()), full, initials) or m.group(0), text
+    )
+    return re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", out)
+
+
+def _known_run(kb: KnowledgeBase, run: str) -> bool:
+    """A latin run the normaliser maps to base words (zx → 征信) or the base uses as is."""
+    return all(t in kb.lexicon.vocabulary for t in kb.normalizer.analyze(run).tokens)

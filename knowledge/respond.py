@@ -1,0 +1,211 @@
+"""From a message to a reply: which question(s) to answer, and how.
+
+One step a line (:func:`respond`):
+
+1. latin letters that spell pinyin (``dk zuigao neng dai duoshao``) become Chinese words of the
+   base (:mod:`knowledge.pinyin`); the message is read in simplified characters;
+2. a short follow-up ("合伙的呢？") of a previous FAQ entry is resolved first: a group it names
+   (我媳妇 → 妇女), else the previous question's subject (企业), else the previous question itself;
+3. the message is read (:mod:`knowledge.understand`): several questions are answered each (up to
+   three, in order, a short later one leaning on the one before); a question inside a story is
+   ranked as the asking clause plus the story's facts, the whole message (known words only) when
+   that is not confident;
+4. a message not understood on its own may continue the last topic (step 2's resolution);
+5. every answer passes :mod:`knowledge.salience` (look-alike off-topic words refuse it) and a
+   yes/no question naming a figure or condition gets an opening computed from the policy
+   (:mod:`knowledge.yesno`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from knowledge.normalize import MAX_RAW_CHARS, to_simplified
+from knowledge.schema import SMS_MAX_CHARS
+from knowledge.understand import Parsed, Unit
+
+#: an amount, term, number of days or percentage written in a question
+_FIGURE_RE = re.compile(
+    r"[0-9０-９一二两三四五六七八九十百千]+(?:\.\d+)?\s*(?:万元|万|w|W|元|块|年|个月|个工作日|工作日|天|%|％)"
+)
+
+if TYPE_CHECKING:
+    from knowledge.retrieval import Answer, KnowledgeBase
+
+
+def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None) -> Answer:
+    """The reply to one message (see the module docstring)."""
+    from knowledge.pinyin import spell_out
+
+    echo = question[:1000]
+    text = to_simplified(spell_out(kb, question[:MAX_RAW_CHARS]))  # the reading needs simplified
+    und = kb.understanding
+    prev = kb.entry(previous) if previous else None
+    if prev is not None and not prev.out_of_scope and und.is_followup(text):
+        follow = _followup(kb, text, prev.id, channel)
+        if follow is not None:
+            return replace(follow, question=echo)
+    parsed = und.parse(text, kb.lexicon.informative)
+    if parsed.multi:
+        several = _several(kb, parsed, channel)
+        if several is not None:
+            return replace(several, question=echo)
+    single = _single(kb, text, parsed, channel)
+    # not understood alone, nothing foreign in it: maybe it goes on about the last topic
+    if (
+        not single.matched
+        and prev is not None
+        and not prev.out_of_scope
+        and not _unknown_words(kb, text)
+    ):
+        follow = _followup(kb, text, prev.id, channel)
+        if follow is not None:
+            return replace(follow, question=echo)
+    return replace(single, question=echo)
+
+
+def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = True) -> Answer:
+    """One question: ranked, checked for off-topic words (in the story too when the story was
+    part of what was ranked, `story_read`), opened with yes/no when it asks so."""
+    from knowledge.salience import foreign_words
+    from knowledge.yesno import opening
+
+    a, ranking = kb.reply_one(unit.query, channel)
+    if not a.matched and _FIGURE_RE.search(unit.query):
+        # a figure is checked against the policy (yesno.py), not matched word for word
+        bare = _FIGURE_RE.sub(" ", unit.query)
+        b, r = kb.reply_one(bare, channel)
+        if b.matched:
+            a, ranking = b, r
+    context = unit.query if story_read else ""
+    if a.matched and foreign_words(kb, unit.question, a.entry_id, context=context):
+        return kb.dont_know(a.question, ranking, channel)
+    if a.matched and a.entry_id:
+        head = opening(kb, unit.query, a.entry_id)
+        if head:
+            a = replace(a, answer=_prefix(head, a.answer, channel))
+    return a
+
+
+def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answer:
+    """One question, maybe inside a story: the asking clause with the story's facts first; when
+    that is not confident and names nothing the base never mentions, the whole message with its
+    story reduced to the words the base knows."""
+    unit = parsed.units[0]
+    if not parsed.story or unit.query == text:
+        return _answer_unit(kb, Unit(text, text), channel)
+    focused = _answer_unit(kb, unit, channel)
+    if focused.matched or _unknown_words(kb, unit.question):
+        return focused  # a question naming what the base never mentions is not rescued
+    # the whole message, its story reduced to the words the base knows (the rest only dilutes)
+    known = " ".join(
+        t for t in kb.normalizer.analyze(unit.story).tokens if t in kb.lexicon.vocabulary
+    )
+    whole = Unit(unit.question, f"{known} {unit.query}")
+    full = _answer_unit(kb, whole, channel, story_read=False)  # only its known words were
+    return full if full.matched else focused
+
+
+def _unknown_words(kb: KnowledgeBase, text: str) -> list[str]:
+    from knowledge.salience import salient_words
+
+    known = kb.lexicon.known_words()
+    return [
+        t for t, _ in salient_words(kb, text) if t not in known and not kb.lexicon.in_answers(t)
+    ]
+
+
+def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
+    """Each question answered on its own; None unless ≥ 2 different entries answer."""
+    answers: list[tuple[Unit, Answer]] = []
+    seen: set[str] = set()
+    und = kb.understanding
+    for unit in parsed.units:
+        a = None
+        if answers and answers[-1][1].entry_id and len(unit.question) <= und.followup_max_chars:
+            # a short later question leans on the one before (企业最高多少？审批要多久？)
+            a = _followup(kb, unit.question, answers[-1][1].entry_id or "", channel)
+        if a is None:
+            a = _answer_unit(kb, unit, channel)
+        if a.matched and a.entry_id and a.entry_id not in seen:
+            seen.add(a.entry_id)
+            answers.append((unit, a))
+    if len(answers) < 2:
+        return None
+    return _compose(kb, answers, channel)
+
+
+def _compose(kb: KnowledgeBase, answers: list[tuple[Unit, Answer]], channel: str) -> Answer:
+    """One reply for several answered questions, within the channel's length."""
+    from knowledge.retrieval import Part
+
+    texts = kb.understanding.texts
+    parts = tuple(Part(u.question, a.entry_id, a.answer) for u, a in answers)
+    if channel == "sms":
+        body = answers[0][1].answer
+        rest = [u.question for u, _ in answers[1:]]
+        for i in range(1, len(answers)):  # as many whole short answers as fit, then the offer
+            candidate = "\n".join(a.answer for _, a in answers[: i + 1])
+            if len(candidate) <= SMS_MAX_CHARS:
+                body, rest = candidate, [u.question for u, _ in answers[i + 1 :]]
+        if rest:
+            more = texts["sms_more"].format(questions="”“".join(rest))
+            if len(body) + len(more) <= SMS_MAX_CHARS:
+                body = body + more
+        text = body
+    else:
+        text = "\n\n".join(
+            texts["part_heading"].format(n=n, question=u.question) + "\n" + a.answer
+            for n, (u, a) in enumerate(answers, start=1)
+        )
+    first = answers[0][1]
+    sources = [a.source for _, a in answers if a.source]
+    return replace(
+        first,
+        answer=text,
+        score=min(a.score for _, a in answers),
+        source="；".join(dict.fromkeys(sources)) or None,
+        handoff=any(a.handoff for _, a in answers),
+        suggestions=[],
+        suggestion_ids=[],
+        parts=parts,
+    )
+
+
+def _followup(kb: KnowledgeBase, text: str, previous: str, channel: str) -> Answer | None:
+    """A follow-up ranked with the previous entry's question; None when that is not confident."""
+    prev = kb.entry(previous)
+    assert prev is not None
+    und = kb.understanding
+    facts = und.facts_in(text)
+    if facts:  # 要是我媳妇也申请呢 after the veteran entry: the follow-up names its own group
+        a = _answer_unit(kb, Unit(text, "".join(facts) + text), channel)
+        if a.matched:
+            return a
+    subject = und.subject_of(prev.question)
+    if subject and und.subject_of(text) is None:  # 企业… then "审批要多久": the firm's approval
+        a = _answer_unit(kb, Unit(text, subject + text), channel)
+        if a.matched:
+            return a
+    unit = Unit(text, prev.question + text)
+    a = _answer_unit(kb, unit, channel)
+    if not a.matched:
+        return None
+    if a.entry_id == previous:  # the same entry again: only if the follow-up alone agrees
+        alone = _answer_unit(kb, Unit(text, text), channel)
+        if alone.entry_id not in (None, previous) and alone.matched:
+            return alone
+    return a
+
+
+def _prefix(head: str, answer: str, channel: str) -> str:
+    """The yes/no opening before the answer, replacing the answer's own leading 可以。/不可以。"""
+    from knowledge.yesno import strip_opening
+
+    body = strip_opening(answer)
+    text = f"{head}\n{body}" if channel != "sms" else head + body
+    if channel == "sms" and len(text) > SMS_MAX_CHARS:
+        return head
+    return text

@@ -1,0 +1,92 @@
+"""Look-alike off-topic questions: salient words the knowledge base never uses.
+
+"结婚登记要带什么材料" shares 材料 with the FAQ and "淘宝开店押金交多少" shares 开店; what makes them
+another topic are their *salient* words — words rare in general Chinese (by jieba's own
+dictionary frequencies, a background corpus of everyday text) — that appear nowhere in the base.
+A question clause is refused when such words carry at least ``salience.min_share`` of the clause's
+salience (sum of background IDF, −log relative frequency, over its words of two or more characters)
+and the answered entry does not use them either.
+
+A salient word the base knows *only as another topic* (房贷, 车贷, 微粒贷: words of its out-of-scope
+entries, see :meth:`knowledge.lexicon.Lexicon.other_topic_words`) in the question or the story it
+is ranked with refuses the answer by itself when the answered entry (questions and answer) never
+uses it ("房贷提前还款要收违约金吗" is not the programme's early repayment). Settings: ``salience``
+in understanding.yaml.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from knowledge.retrieval import KnowledgeBase
+
+_CJK = ("\u4e00", "\u9fff")
+#: a word right after these names the applicant's business (开个饭馆, 做刺绣的): whether a
+#: business qualifies is in scope, so its name is never held against the question
+_BUSINESS_RE = re.compile(
+    r"(?:开|开个|开了个|开一个|开家|做|搞|干|卖|摆个|办个)(?:个|了|一个|家|小)?$"
+)
+
+
+def _cjk_word(t: str) -> bool:
+    return len(t) > 1 and all(_CJK[0] <= c <= _CJK[1] for c in t)
+
+
+def salient_words(kb: KnowledgeBase, text: str) -> list[tuple[str, float]]:
+    """(word, background IDF) of the words of `text` with two or more Chinese characters."""
+    freq, total = kb.normalizer.background()
+    out = []
+    for t in kb.normalizer.analyze(text).tokens:
+        if _cjk_word(t):
+            out.append((t, math.log(total / (freq.get(t, 0) + 1))))
+    return out
+
+
+def foreign_words(
+    kb: KnowledgeBase, text: str, entry_id: str | None = None, context: str = ""
+) -> list[str]:
+    """Salient words of the question `text` absent from the base (and from entry `entry_id`'s
+    texts), when they weigh enough to make the question another topic; or words of the question
+    or its `context` (the story around it) that the base knows only as another topic; else []."""
+    settings = kb.understanding.salience
+    freq, _ = kb.normalizer.background()
+    if entry_id is not None:
+        other = kb.lexicon.other_topic_words(settings["other_topic_max_frequency"])
+        own = kb.lexicon.entry_words(entry_id)
+        read = f"{context} {text}" if context and context != text else text
+        around = salient_words(kb, read)
+        norm = kb.normalizer.analyze(read).text.replace(" ", "")  # the analysis just made
+        elsewhere = [
+            t
+            for t, _ in around
+            if t in other
+            and t not in own
+            and not kb.lexicon.in_answer_of(entry_id, t)
+            and not _names_business(norm, t)
+        ]
+        if elsewhere:
+            return elsewhere
+    words = salient_words(kb, text)
+    if not words:
+        return []
+    known = kb.lexicon.known_words(entry_id)
+    norm = kb.normalizer.analyze(text).text.replace(" ", "")
+    foreign = [
+        (t, w)
+        for t, w in words
+        if freq.get(t, 0) < settings["max_frequency"]
+        and t not in known
+        and not kb.lexicon.in_answers(t)
+        and not _names_business(norm, t)
+    ]
+    share = sum(w for _, w in foreign) / sum(w for _, w in words)
+    return [t for t, _ in foreign] if share >= settings["min_share"] else []
+
+
+def _names_business(text: str, word: str) -> bool:
+    """Whether `word` follows a verb of running a business in `text` (开个饭馆)."""
+    at = text.find(word)
+    return at > 0 and bool(_BUSINESS_RE.search(text[:at]))

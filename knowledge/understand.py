@@ -1,0 +1,221 @@
+"""Question understanding: the questions inside a message, the facts around them, follow-ups.
+
+Applicants write stories ("我妈今年五十了，以前在纺织厂上班，厂子改制后一直在家……像她这样的能贷
+多少"), several questions at once ("要交哪些材料？多久能批下来") and short follow-ups ("合伙的呢？").
+This module only reads the text; :mod:`knowledge.respond` decides what to answer.
+
+- A message is cut into clauses at sentence and clause punctuation and at spaces (SMS style).
+- A clause *asks* when it contains a question word (多少, 能不能, 吗 …) or ends with a question
+  particle (能贷不). Clauses that do not ask are the story; the story's facts are mapped to the
+  words the knowledge base uses (厂子改制 → 失业人员) and added to the question that follows.
+- Up to :data:`MAX_QUESTIONS` questions are kept, in message order.
+
+The word lists are data (``understanding.yaml`` of the knowledge folder).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from knowledge.schema import load_yaml
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+FILE = "understanding.yaml"
+MAX_QUESTIONS = 3
+
+_SENTENCE_RE = re.compile(r"([。！!？?；;\s]+)")
+_CLAUSE_RE = re.compile(r"[，,、：:]+")
+_TRAILING_RE = re.compile(r"[啊呀哈嘛啦哦喔呗～~…\.]+$")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One question of a message: the clause as written and the text to rank."""
+
+    question: str  # the asking clause(s), as written
+    query: str  # the clause with the facts of the story before it
+    story: str = ""  # the clauses before it that do not ask
+
+
+@dataclass(frozen=True)
+class Parsed:
+    units: tuple[Unit, ...]  # the questions, in message order (≥ 1)
+    story: bool  # a long message with clauses that do not ask (a story around the question)
+
+    @property
+    def multi(self) -> bool:
+        return len(self.units) > 1
+
+
+def _table(data: dict[str, Any], key: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    raw = data.get(key) or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{FILE}: {key} 需要 词 → [说法]")
+    return tuple((str(k), _words(raw, k)) for k in raw)
+
+
+def _words(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = data.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{FILE}: {key} 需要非空字符串列表")
+    return tuple(sorted(value, key=len, reverse=True))
+
+
+TEXT_KEYS = ("part_heading", "sms_more", "yes_can", "no_can", "yes_is", "no_is", "amount",
+             "amount_unset", "term", "days", "ratio", "industry", "use")  # fmt: skip
+
+
+def _texts(data: dict[str, Any]) -> dict[str, str]:
+    texts = data.get("texts") or {}
+    if not isinstance(texts, dict):
+        raise ValueError(f"{FILE}: texts 需要映射")
+    missing = [k for k in TEXT_KEYS if not isinstance(texts.get(k), str)]
+    if missing:
+        raise ValueError(f"{FILE}: texts 缺少 {', '.join(missing)}")
+    return {str(k): str(v) for k, v in texts.items()}
+
+
+SALIENCE_DEFAULTS = {"max_frequency": 500.0, "min_share": 0.4, "other_topic_max_frequency": 1000.0}
+
+
+def _salience(data: dict[str, Any]) -> dict[str, float]:
+    raw = data.get("salience") or {}
+    out = dict(SALIENCE_DEFAULTS)
+    if not isinstance(raw, dict) or set(raw) - set(out):
+        raise ValueError(f"{FILE}: salience 只能有 {'、'.join(out)}")
+    out.update({k: float(v) for k, v in raw.items()})
+    return out
+
+
+@dataclass(frozen=True)
+class Understanding:
+    question_words: tuple[str, ...]
+    question_endings: tuple[str, ...]
+    facts: tuple[tuple[str, tuple[str, ...]], ...]  # (canonical word, story words)
+    followup_starts: tuple[str, ...]
+    followup_endings: tuple[str, ...]
+    followup_max_chars: int = 14
+    story_min_chars: int = 24  # a message this long with clauses that do not ask tells a story
+    texts: Mapping[str, str] = field(default_factory=dict)  # composed-reply texts (placeholders)
+    subjects: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (subject, words naming it)
+    pinyin_words: tuple[str, ...] = ()  # everyday words pinyin may spell (knowledge/pinyin.py)
+    salience: Mapping[str, float] = field(default_factory=lambda: dict(SALIENCE_DEFAULTS))
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> Understanding:
+        """`understanding.yaml` of `folder`, else the packaged one."""
+        path = folder / FILE if folder is not None else None
+        if path is None or not path.exists():
+            path = PACKAGE_DIR / FILE
+        return cls.from_mapping(load_yaml(path.read_text(encoding="utf-8")) or {})
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> Understanding:
+        if not isinstance(data, dict):
+            raise ValueError(f"{FILE}: 顶层需要映射")
+        facts = _table(data, "facts")
+        return cls(
+            question_words=_words(data, "question_words"),
+            question_endings=_words(data, "question_endings"),
+            facts=facts,
+            followup_starts=_words(data, "followup_starts"),
+            followup_endings=_words(data, "followup_endings"),
+            followup_max_chars=int(data.get("followup_max_chars", 14)),
+            story_min_chars=int(data.get("story_min_chars", 24)),
+            texts=_texts(data),
+            salience=_salience(data),
+            pinyin_words=_words(data, "pinyin_words") if data.get("pinyin_words") else (),
+            subjects=_table(data, "subjects"),
+        )
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def clauses(self, text: str) -> list[list[str]]:
+        """Sentences (cut at sentence punctuation and spaces), each a list of clauses (cut at
+        commas), punctuation removed."""
+        return [s for s, _ in self.sentences(text)]
+
+    def sentences(self, text: str) -> list[tuple[list[str], bool]]:
+        """(clauses, strong) per sentence; strong: it follows sentence punctuation (？。！；), not
+        a space or the start of the message."""
+        text = unicodedata.normalize("NFKC", text)
+        out: list[tuple[list[str], bool]] = []
+        pieces = _SENTENCE_RE.split(text)
+        strong = False
+        for i in range(0, len(pieces), 2):
+            parts = [_TRAILING_RE.sub("", c) for c in _CLAUSE_RE.split(pieces[i])]
+            parts = [c for c in parts if c]
+            if parts:
+                out.append((parts, strong))
+            sep = pieces[i + 1] if i + 1 < len(pieces) else ""
+            strong = bool(sep.strip())
+        return out
+
+    def asks(self, clause: str) -> bool:
+        """Whether a clause asks something (question word inside or question particle at its end)."""
+        if any(w in clause for w in self.question_words):
+            return True
+        return len(clause) > 2 and clause.endswith(self.question_endings)
+
+    def facts_in(self, text: str) -> list[str]:
+        """Canonical words of the facts a story states (in the order of the fact table)."""
+        return [word for word, says in self.facts if any(s in text for s in says)]
+
+    def parse(self, text: str, informative: Callable[[str], bool] = bool) -> Parsed:
+        """The questions of a message (up to MAX_QUESTIONS) and whether a story surrounds them.
+
+        A new question starts at an asking clause that opens a sentence after sentence
+        punctuation (？。！；), or after a space when it says something of its own (`informative`:
+        it names a topic of the base); an asking clause after a comma, or after a space without
+        a topic of its own (谁定的, 要哪个), continues the question before it.
+        """
+        groups: list[tuple[list[str], list[str]]] = []  # (story before, asking span)
+        story: list[str] = []
+        told = False
+        for sentence, strong in self.sentences(text):
+            for n, clause in enumerate(sentence):
+                if not self.asks(clause):
+                    story.append(clause)
+                    told = True
+                    continue
+                if groups and (n > 0 or not (strong or informative(clause))):
+                    groups[-1][1].extend([*story, clause])
+                else:
+                    groups.append((story, [clause]))
+                story = []
+        if not groups:  # nothing asks: the whole message is the question
+            whole = "".join(c for s in self.clauses(text) for c in s)
+            return Parsed((Unit(whole, whole),), False)
+        units = [self._unit(before, span, informative) for before, span in groups]
+        if story:  # a story after the last question: its facts belong to that question
+            last = units[-1]
+            facts = [f for f in self.facts_in("".join(story)) if f not in last.query]
+            units[-1] = Unit(last.question, "".join(facts) + last.query, last.story)
+        long = told and sum(len(c) for s in self.clauses(text) for c in s) > self.story_min_chars
+        return Parsed(tuple(units[:MAX_QUESTIONS]), long)
+
+    def _unit(self, story: list[str], span: list[str], informative: Callable[[str], bool]) -> Unit:
+        question = "".join(span)
+        told = "，".join(story)
+        # a question that names its own group or subject (合伙的话…) keeps it: no story facts
+        own = self.facts_in(question) or self.subject_of(question)
+        facts = [] if own else [f for f in self.facts_in(told) if f not in question]
+        if story and not facts and not informative(question):
+            return Unit(question, "".join(story) + question, told)  # the story holds the topic
+        return Unit(question, "".join(facts) + question, told)
+
+    def subject_of(self, text: str) -> str | None:
+        """The subject a text names (企业, 合伙), or None."""
+        return next((s for s, says in self.subjects if any(w in text for w in says)), None)
+
+    def is_followup(self, text: str) -> bool:
+        """A short message that continues the previous question (那要多久？ 合伙的呢？)."""
+        flat = "".join(c for s in self.clauses(text) for c in s)
+        if not flat or len(flat) > self.followup_max_chars:
+            return False
+        return flat.startswith(self.followup_starts) or flat.endswith(self.followup_endings)

@@ -1,0 +1,180 @@
+"""The opening of a yes/no question that names a figure or a condition, computed from the policy.
+
+"退伍军人能贷30万吗" answered with the veteran entry opens "不能，城镇复员转业退役军人最高5万元。"
+instead of the entry's own "可以。": the figure the question names (an amount, a term, a number of
+working days, a hiring ratio) is compared with the active policy, and an excluded industry or use
+the question names gives "不能". Texts are data (``texts`` in understanding.yaml); which figure an
+entry speaks about is :data:`FIGURES`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from knowledge.lexicon import POLICY_WORD_ENTRIES
+from knowledge.normalize import convert_numbers
+
+if TYPE_CHECKING:
+    from knowledge.retrieval import KnowledgeBase
+
+#: entry id → the figures its answer states, as (kind, policy key): amounts by applicant
+#: category, terms and working days by applicant type, the enterprise hiring ratio
+FIGURES: dict[str, tuple[tuple[str, str], ...]] = {
+    "unemployed_eligible": (("amount", "unemployed"), ("term", "individual")),
+    "veteran_eligible": (("amount", "veteran"), ("term", "individual")),
+    "woman_eligible": (("amount", "woman"), ("term", "individual")),
+    "graduate_eligible": (("amount", "graduate"), ("term", "individual")),
+    "returnee_eligible": (("amount", "returnee"),),
+    "amount_individual": (("amount", "individual"), ("term", "individual")),
+    "amount_partnership": (("amount", "partnership"), ("term", "partnership")),
+    "enterprise_amount": (("amount", "enterprise"), ("term", "enterprise")),
+    "term_length": (("term", "individual"),),
+    "how_long": (("days", "individual"),),
+    "enterprise_time": (("days", "enterprise"),),
+    "enterprise_eligible": (("ratio", "enterprise"),),
+}
+#: question words of a yes/no question about a statement (是8万对吧) vs an ability (能贷10万吗)
+_IS_RE = re.compile(r"是不是|对吧|对不对|没错吧|真的假的|是吗|对吗|是真的")
+_YESNO_RE = re.compile(
+    r"吗|不$|不[？?]|能不能|可不可以|是不是|对吧|对不对|没错吧|真的假的|行不行|给不给"
+)
+_AMOUNT_RE = re.compile(r"(\d+(?:\.\d+)?)万")
+_YEARS_RE = re.compile(r"(\d+)年")
+_DAYS_RE = re.compile(r"(\d+)个?工作日|(\d+)天")
+_PERCENT_RE = re.compile(r"(\d+)%")
+#: the entry's own leading yes/no, replaced by the computed opening
+_LEADING_RE = re.compile(r"^(?:可以|不可以|一般可以|会有|有影响|要还|不能|能|是的|不是)[。，,]\s*")
+_GROUP_WORDS = {
+    "veteran": ("退役", "退伍", "转业", "复员", "军人"),
+    "woman": ("妇女", "女的", "女性"),
+    "graduate": ("毕业", "大学生", "大专", "中专"),
+    "unemployed": ("下岗", "失业"),
+}
+
+
+def strip_opening(answer: str) -> str:
+    return _LEADING_RE.sub("", answer, count=1)
+
+
+def opening(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
+    """The computed opening for `question` answered by `entry_id`, or None."""
+    policy = kb.policy
+    if not hasattr(policy, "categories") or not _YESNO_RE.search(question):
+        return None
+    texts = kb.understanding.texts
+    text = convert_numbers(question.replace("w", "万").replace("W", "万"))
+    statement = bool(_IS_RE.search(question))
+    yes, no = (
+        (texts["yes_is"], texts["no_is"]) if statement else (texts["yes_can"], texts["no_can"])
+    )
+    excluded = _condition(policy, question, entry_id)
+    if excluded is not None:
+        kind, name, article = excluded
+        return texts[kind].format(answer=no, name=name, article=article)
+    for kind, key in FIGURES.get(entry_id, ()):  # the first figure the question names
+        if kind == "amount":
+            head = _amount(policy, texts, text, key, yes, no)
+        elif kind == "term":
+            head = _term(policy, texts, text, key, yes, no)
+        elif kind == "days":
+            head = _days(policy, texts, text, key, yes, no)
+        else:
+            head = _ratio(policy, texts, text, yes, no)
+        if head is not None:
+            return head
+    return None
+
+
+def _condition(policy: Any, question: str, entry_id: str) -> tuple[str, str, str] | None:
+    exclusions = policy.exclusions
+    if entry_id not in POLICY_WORD_ENTRIES:
+        return None
+    if entry_id in ("excluded_industries", "industry_ok"):
+        m = exclusions.match_industry(question)
+        if m is not None:
+            return "industry", m.name, exclusions.article
+    if entry_id in ("forbidden_uses", "allowed_uses"):
+        m = exclusions.match_use(question)
+        if m is not None:
+            return "use", m.name, exclusions.article
+    return None
+
+
+def _wan(yuan: int) -> str:
+    from knowledge.policy import format_yuan_wan
+
+    return format_yuan_wan(yuan)
+
+
+def format_months(months: int) -> str:
+    from knowledge.policy import format_months as fmt
+
+    return fmt(months)
+
+
+def _amount(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> str | None:
+    m = _AMOUNT_RE.search(text)
+    if m is None:
+        return None
+    asked = float(m.group(1)) * 10_000
+    if key == "individual":  # the group the question names, else no opening
+        key = next((k for k, ws in _GROUP_WORDS.items() if any(w in text for w in ws)), "")
+        if not key:
+            return None
+    if key == "partnership":
+        cap, who = policy.partnership.cap_yuan, "合伙经营共同申请"
+    elif key == "enterprise":
+        cap, who = policy.enterprise.cap_yuan, str(policy.enterprise.label)
+    else:
+        cat = policy.categories.get(key)
+        if cat is None:
+            return None
+        cap, who = cat.cap_yuan, str(cat.label)
+    if cap is None:
+        return str(texts["amount_unset"]).format(who=who)
+    answer = yes if asked <= cap and (asked == cap or not _is_statement(text)) else no
+    return str(texts["amount"]).format(answer=answer, who=who, cap=_wan(int(cap)))
+
+
+def _is_statement(text: str) -> bool:
+    return bool(_IS_RE.search(text))
+
+
+def _term(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> str | None:
+    m = _YEARS_RE.search(text)
+    if m is None or _AMOUNT_RE.search(text):
+        return None
+    if key == "enterprise" or "企业" in text:
+        months, who = policy.enterprise.term_months, "企业贷款"
+    elif key == "partnership" or "合伙" in text:
+        months, who = policy.partnership.term_months, "合伙贷款"
+    else:
+        months, who = policy.categories["unemployed"].term_months, "个人贷款"
+    asked = int(m.group(1)) * 12
+    answer = yes if asked == months or (asked < months and not _is_statement(text)) else no
+    return str(texts["term"]).format(answer=answer, who=who, term=format_months(months))
+
+
+def _days(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> str | None:
+    m = _DAYS_RE.search(text)
+    if m is None:
+        return None
+    asked = int(m.group(1) or m.group(2))
+    applicant = "enterprise" if key == "enterprise" else "individual"
+    days = policy.total_days(applicant)
+    answer = yes if asked >= days else no
+    who = "企业贷款" if applicant == "enterprise" else "个人贷款"
+    return str(texts["days"]).format(answer=answer, who=who, days=days)
+
+
+def _ratio(policy: Any, texts: Any, text: str, yes: str, no: str) -> str | None:
+    m = _PERCENT_RE.search(text)
+    if m is None:
+        return None
+    e = policy.enterprise
+    answer = yes if int(m.group(1)) in (e.hiring_ratio_percent, e.large_ratio_percent) else no
+    return str(texts["ratio"]).format(
+        answer=answer, ratio=f"{e.hiring_ratio_percent}%", large=e.large_staff,
+        ratio_large=f"{e.large_ratio_percent}%",
+    )  # fmt: skip
