@@ -54,8 +54,10 @@ log = logging.getLogger(__name__)
 
 LOAN_NOTICE_KINDS = frozenset({"reminder", "overdue"})
 AT_MOST_ONCE_KINDS = frozenset({"broadcast"})
-QUIET_EXEMPT_KINDS = frozenset({"relay"})  # a staff reply answers the person's own question
-_OUTGOING_KIND = {"broadcast": "broadcast", "relay": "reply"}
+# Answers to the person's own message: a staff reply (relay), a chat reply sent late (reply: the
+# WeChat door's 客服消息), the one-time code they asked for (link_code).
+QUIET_EXEMPT_KINDS = frozenset({"relay", "reply", "link_code"})
+_OUTGOING_KIND = {"broadcast": "broadcast", "relay": "reply", "reply": "reply"}
 
 ERR_PAID = "该期已还清或贷款已结清，取消发送"
 ERR_EXPIRED = "通知已过期，取消发送"

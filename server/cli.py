@@ -27,7 +27,8 @@ def _register() -> None:
         cli_reminders,
         cli_staff,
         cli_telegram,
+        cli_wechat,
     )
 
-    for module in (cli_kb, cli_loans, cli_reminders, cli_telegram, cli_staff):
+    for module in (cli_kb, cli_loans, cli_reminders, cli_telegram, cli_staff, cli_wechat):
         module.register(app)

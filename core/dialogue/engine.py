@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from core import applications as apps
 from core.audit import audit
 from core.db import session_scope
+from core.dialogue import link_flow
 from core.dialogue import prompts as P
 from core.dialogue.commands import (
     APPLICANT_TYPE_WORDS,
@@ -296,13 +297,15 @@ class DialogueEngine:
             self._apply_name(ctx)
         elif ctx.flow == "docs":
             self._docs_text(ctx)
+        elif ctx.flow == link_flow.FLOW:
+            link_flow.answer(ctx, self._link)
         else:
             self._faq(ctx, ctx.text)
 
     def _command(self, ctx: Ctx, command: str) -> None:
         if command == "help":
             ctx.say(P.WELCOME, sms=P.WELCOME_SMS)
-            if ctx.flow in ("precheck", "docs", "apply_name"):
+            if ctx.flow in ("precheck", "docs", "apply_name", link_flow.FLOW):
                 ctx.say(P.HELP_IN_FLOW)
                 self._reprompt(ctx)
         elif command in ("cancel", "end"):
@@ -331,6 +334,8 @@ class DialogueEngine:
             self._apply(ctx)
         elif command == "submit":
             self._submit(ctx)
+        elif command == "link":
+            link_flow.start(ctx)
         elif command == "opt_out":
             self._opt(ctx, "out")
         elif command == "opt_in":
@@ -524,6 +529,8 @@ class DialogueEngine:
         ctx.say(P.WELCOME, sms=P.WELCOME_SMS)
         if ctx.event.channel == "telegram" and not ctx.identity.verified:
             ctx.replies.append(Reply(text=P.LINK_ASK_CONTACT, request_contact=True))
+        elif ctx.event.channel == "wechat" and not ctx.identity.verified:
+            ctx.say(P.LINK_CODE_HINT)
 
     def _link_contact(self, ctx: Ctx, phone: str) -> None:
         try:

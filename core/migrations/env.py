@@ -6,9 +6,11 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import core.models
+import core.models_link
 import core.models_reminders
 import core.models_sms
-import core.models_staff  # noqa: F401
+import core.models_staff
+import core.models_wechat  # noqa: F401
 from core.db import make_engine
 
 config = context.config
