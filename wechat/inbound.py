@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -138,8 +139,12 @@ def _incoming(message: BaseMessage) -> Incoming:
     if not openid or not (str(raw.get("CreateTime") or "").isdigit()):
         raise Refused(400, "FromUserName or CreateTime missing")
     if msg_type == "event":
-        kind = f"event:{str(raw.get('Event') or '').lower()}"
-        key = f"{openid}:{raw['CreateTime']}"
+        event = str(raw.get("Event") or "").lower()
+        kind = f"event:{event}"
+        # FromUserName + CreateTime identify an event (WeChat's rule); the event and its key are
+        # added so that two different clicks in the same second are not taken for a retry.
+        event_key = hashlib.sha1(str(raw.get("EventKey") or "").encode()).hexdigest()[:12]
+        key = f"{openid}:{raw['CreateTime']}:{event[:20]}:{event_key}"
     else:
         msg_id = str(raw.get("MsgId") or "")
         if not msg_id.isdigit():
