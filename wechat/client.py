@@ -16,16 +16,19 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import requests
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
 from core.models import UTCDateTime
@@ -36,8 +39,14 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_BASE_URL = "https://api.weixin.qq.com/cgi-bin/"
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+TOKEN_HINTS = {
+    40164: "(add this server's outgoing IP to the 公众号 IP allow-list, 基本配置 → IP白名单)",
+    40125: "(check WECHAT_APP_SECRET)",
+    40013: "(check WECHAT_APP_ID)",
+}
 EARLY = timedelta(minutes=5)  # refresh this long before expiry
 LEASE = timedelta(seconds=20)  # one worker fetches; must exceed the HTTP timeout
+_SECRET_PARAMS = re.compile(r"(access_token|secret)=[^&\s'\"]+")
 _T = WechatTokenRow.__table__  # type: ignore[attr-defined]
 
 
@@ -201,14 +210,25 @@ class WechatApiClient(WeChatClient):
 
     def _fetch_from_wechat(self) -> Any:
         log.info("wechat: fetching a new access_token")
-        return self._fetch_access_token(
-            url=self.API_BASE_URL + "token",
-            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
-        )
+        try:
+            return self._fetch_access_token(
+                url=self.API_BASE_URL + "token",
+                params={
+                    "grant_type": "client_credential",
+                    "appid": self.appid,
+                    "secret": self.secret,
+                },
+            )
+        except (WeChatClientException, requests.RequestException) as exc:
+            code = getattr(exc, "errcode", None)
+            hint = TOKEN_HINTS.get(code or 0, "")
+            message = self.scrub(f"access_token request failed: {code} {exc} {hint}".strip())
+            log.error("wechat: %s", message)
+            raise TokenUnavailable(message) from exc
 
     def scrub(self, text: str) -> str:
-        """`text` without the app secret or any token this process has seen."""
+        """`text` without the app secret or any access_token (also inside URLs)."""
         for secret in (self.secret, self.tokens.last_served()):
             if secret:
                 text = text.replace(secret, "***")
-        return text
+        return _SECRET_PARAMS.sub(r"\1=***", text)

@@ -137,31 +137,31 @@ class WechatSender:
         return last is not None and self.clock() - last < WINDOW
 
     async def _call(self, openid: str, fn: Callable[..., Any], *args: Any) -> Any:
-        """One API call, rate-limited; a refused token is refreshed once and the call retried."""
-        for attempt in range(2):
-            async with self.limiter, self._user_limiter(openid):
-                try:
-                    return await asyncio.to_thread(fn, *args)
-                except WeChatClientException as exc:
-                    code = _code(exc)
-                    if code in TOKEN_ERRORS and attempt == 0:
-                        log.info("wechat: access_token refused (%s), refreshing once", code)
-                        await self._refresh()
-                        continue
-                    raise _Failed(self._classify(openid, code, exc)) from exc
-                except TokenUnavailable as exc:
-                    raise _Failed(SendResult(ok=False, temporary=True, error=str(exc))) from exc
-                except requests.RequestException as exc:
-                    error = f"network: {type(exc).__name__}"
-                    raise _Failed(SendResult(ok=False, temporary=True, error=error)) from exc
-        raise _Failed(SendResult(ok=False, temporary=True, error="access_token refused twice"))
+        """One API call, rate-limited (see `_call_once` for the token refresh)."""
+        async with self.limiter, self._user_limiter(openid):
+            try:
+                return await asyncio.to_thread(self._call_once, fn, *args)
+            except WeChatClientException as exc:
+                result = await asyncio.to_thread(self._classify, openid, _code(exc), exc)
+                raise _Failed(result) from exc
+            except TokenUnavailable as exc:
+                error = self.client.scrub(str(exc))[:300]
+                raise _Failed(SendResult(ok=False, temporary=True, error=error)) from exc
+            except requests.RequestException as exc:
+                error = f"network: {type(exc).__name__}"
+                raise _Failed(SendResult(ok=False, temporary=True, error=error)) from exc
 
-    async def _refresh(self) -> None:
+    def _call_once(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """The call; a refused token (40001/40014/42001) is refreshed once and the call retried
+        once. In one thread, so the store knows which token the refused call used."""
         try:
-            await asyncio.to_thread(self.client.refresh_after_refusal)
-        except (WeChatClientException, TokenUnavailable, requests.RequestException) as exc:
-            error = self.client.scrub(f"access_token refresh failed: {exc}")
-            raise _Failed(SendResult(ok=False, temporary=True, error=error[:300])) from exc
+            return fn(*args)
+        except WeChatClientException as exc:
+            if _code(exc) not in TOKEN_ERRORS:
+                raise
+            log.info("wechat: access_token refused (%s), refreshing once", _code(exc))
+        self.client.refresh_after_refusal()
+        return fn(*args)
 
     def _classify(self, openid: str, code: int | None, exc: Exception) -> SendResult:
         error = self.client.scrub(f"{code}: {getattr(exc, 'errmsg', '') or exc}")[:300]

@@ -51,7 +51,8 @@ def _phone(ctx: Any, text: str) -> None:
     result = linkcode.request_code(
         ctx.session, channel=ctx.event.channel, address=ctx.event.address, phone=phone
     )
-    if result.status == "too_soon":
+    if result.status == "too_soon":  # the code sent a moment ago is still valid
+        ctx.set_flow(FLOW, "code")
         ctx.say(P.LINK_CODE_TOO_SOON.format(seconds=result.retry_after_seconds))
         return
     if result.status == "too_many":

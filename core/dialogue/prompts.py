@@ -129,7 +129,9 @@ LINK_CODE_ASK_CODE = "请回复短信中的6位验证码。没收到可回复“
 LINK_CODE_WRONG = "验证码不正确，还可以再试{tries}次。"
 LINK_CODE_EXPIRED = "验证码已过期或已失效。请回复“绑定”重新获取。"
 LINK_CODE_LOCKED = "验证码错误次数过多，已失效。请稍后回复“绑定”重新获取。"
-LINK_CODE_TOO_SOON = "验证码发送过于频繁，请{seconds}秒后再试。"
+LINK_CODE_TOO_SOON = (
+    "验证码发送过于频繁，请{seconds}秒后再试。如已收到验证码，请直接回复6位验证码。"
+)
 LINK_CODE_TOO_MANY = "验证码获取次数已达上限，请稍后再试，或回复“人工”。"
 LINK_CODE_ALREADY = "您的账号已关联登记的手机号。回复“进度”可查询办理进度和贷款。"
 LINK_CODE_SMS = "短信渠道以您的手机号为准，无需绑定。"
