@@ -43,6 +43,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/faq_bench.py
 	$(BIN)/python bench/import_bench.py --loans 100000
+	$(BIN)/python bench/wechat_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
