@@ -46,6 +46,7 @@ def text_xml(content: str, msg_id: str | None = None, openid: str = OPENID) -> s
 def media_xml(kind: str, media_id: str, msg_id: str | None = None, openid: str = OPENID) -> str:
     extra = "<Format><![CDATA[amr]]></Format>" if kind == "voice" else ""
     extra += "<PicUrl><![CDATA[http://mmbiz.example/x]]></PicUrl>" if kind == "image" else ""
+    extra += "<Title><![CDATA[营业执照.pdf]]></Title>" if kind == "file" else ""
     return (
         f"<xml><ToUserName><![CDATA[{SERVICE}]]></ToUserName>"
         f"<FromUserName><![CDATA[{openid}]]></FromUserName>"

@@ -194,10 +194,9 @@ class WechatApiClient(WeChatClient):
 
     @property
     def access_token(self) -> str:
-        token = self.tokens.valid_token()
+        token = self.tokens.get(self.access_token_key)
         if token is not None:
-            self.tokens._served.token = token
-            return token
+            return str(token)
         return self.tokens.refresh(self._fetch_from_wechat)
 
     def fetch_access_token(self) -> Any:

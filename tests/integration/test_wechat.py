@@ -321,6 +321,8 @@ def test_whole_conversation(served: tuple[Door, Container], api: FakeWechatApi) 
     api.media["MEDIA-1"] = (png(1), "image/png")
     got = door.reply(door.post(media_xml("image", "MEDIA-1")))
     assert "已收到第1项" in got and "已收 1/5 项" in got
+    api.media["PDF-1"] = (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "application/pdf")
+    assert "已收到第2项" in door.reply(door.post(media_xml("file", "PDF-1")))
     api.media["HUGE"] = (b"\xff\xd8\xff" + b"0" * (1024 * 1024 + 10), "image/jpeg")
     assert "MB" in door.reply(door.post(media_xml("image", "HUGE")))
     assert "请重新发送" in door.reply(door.post(media_xml("image", "NO-SUCH-MEDIA")))
@@ -331,8 +333,13 @@ def test_whole_conversation(served: tuple[Door, Container], api: FakeWechatApi) 
     with Session(container.engine) as s:
         app = s.exec(select(ApplicationRow)).one()
         assert app.stage == "draft"
-        item = s.exec(select(DocumentItemRow).where(DocumentItemRow.status == "received")).one()
-        assert item.content_type == "image/png"
+        items = s.exec(
+            select(DocumentItemRow)
+            .where(DocumentItemRow.status == "received")
+            .order_by(col(DocumentItemRow.id))
+        ).all()
+        assert [i.content_type for i in items] == ["image/png", "application/pdf"]
+        assert items[1].filename == "营业执照.pdf"
         assert s.exec(select(HandoffTicketRow)).one().channel == "wechat"
-    assert len(api.of("media/get", ok=True)) == 2
+    assert len(api.of("media/get", ok=True)) == 3
     assert len(api.of("token")) == 1  # one access_token for the whole conversation
