@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from core.senders import ConsoleSender, Sender
 from core.settings import Settings
 from server.bootstrap import Container
-from wechat.client import DbTokenStore, WechatApiClient
+from wechat.client import DbTokenStore, WechatApiClient, install_log_scrubbing
 from wechat.inbound import Authenticator
 from wechat.media import MediaFetcher
 from wechat.sender import WechatSender
@@ -51,6 +51,7 @@ def wechat_client(container: Container) -> WechatApiClient | None:
         s = container.settings
         client = None
         if not missing_settings(s):
+            install_log_scrubbing()
             assert s.wechat_app_id and s.wechat_app_secret
             client = WechatApiClient(
                 s.wechat_app_id,

@@ -231,3 +231,23 @@ class WechatApiClient(WeChatClient):
             if secret:
                 text = text.replace(secret, "***")
         return _SECRET_PARAMS.sub(r"\1=***", text)
+
+
+class SecretQueryFilter(logging.Filter):
+    """Masks `access_token=` and `secret=` query values in log records of the HTTP libraries
+    (httpx logs every request URL at INFO, urllib3 at DEBUG; WeChat puts both in the query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "access_token=" in message or "secret=" in message:
+            record.msg = _SECRET_PARAMS.sub(r"\1=***", message)
+            record.args = ()
+        return True
+
+
+def install_log_scrubbing() -> None:
+    """Add `SecretQueryFilter` to the loggers that print request URLs (once)."""
+    for name in ("httpx", "urllib3.connectionpool"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, SecretQueryFilter) for f in logger.filters):
+            logger.addFilter(SecretQueryFilter())

@@ -84,3 +84,22 @@ def test_template_mapping_covers_every_notification_and_renders() -> None:
         rendered = mapped.render(params)
         assert rendered and all(set(v) == {"value"} for v in rendered.values())
     assert data.template("repay_reminder") is None  # no id shipped: the deployment's own
+
+
+def test_request_urls_in_logs_never_show_the_secret_or_token(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from wechat.client import install_log_scrubbing
+
+    install_log_scrubbing()
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        logging.getLogger("httpx").info(
+            'HTTP Request: %s %s "%s"',
+            "GET",
+            "https://api.weixin.qq.com/cgi-bin/token?appid=wx1&secret=TOPSECRET&access_token=TKN",
+            "HTTP/1.1 200 OK",
+        )
+    text = caplog.text
+    assert "TOPSECRET" not in text and "TKN" not in text and "secret=***" in text
