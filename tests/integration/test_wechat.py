@@ -343,3 +343,27 @@ def test_whole_conversation(served: tuple[Door, Container], api: FakeWechatApi) 
         assert s.exec(select(HandoffTicketRow)).one().channel == "wechat"
     assert len(api.of("media/get", ok=True)) == 3
     assert len(api.of("token")) == 1  # one access_token for the whole conversation
+
+
+def test_a_malformed_aes_key_is_reported_and_wechat_stays_closed(
+    db_url: str, tmp_path: Path, api: FakeWechatApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    container = make_container(db_url, tmp_path, api, wechat_encoding_aes_key="too-short")
+    with caplog.at_level(logging.WARNING), TestClient(create_app(container)) as client:
+        assert Door(client).post(text_xml("你好")).status_code == 503
+    set_container(None)
+    assert any("43 characters" in r.getMessage() for r in caplog.records)
+
+
+class BrokenDialogue:
+    def handle(self, event: InboundEvent) -> EngineResult:
+        raise RuntimeError("database down")
+
+
+def test_an_engine_failure_gets_a_polite_answer_and_stores_nothing(
+    served: tuple[Door, Container],
+) -> None:
+    door, container = served
+    door.client.app.state.wechat.dialogue = BrokenDialogue  # type: ignore[attr-defined]
+    assert "系统繁忙" in door.say("你好")
+    assert count(container.engine, InboundMessageRow) == 0
