@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from core.models import PersonRow
@@ -102,6 +103,12 @@ def request_code(
 ) -> CodeRequest:
     """Queue a code by SMS to `phone` (E.164) if a person has that number; see the module doc."""
     now = now or utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        # one request per number at a time (SQLite serialises writers anyway)
+        lock = int.from_bytes(
+            hashlib.sha1(f"link-code:{phone}".encode()).digest()[:8], "big", signed=True
+        )
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(lock)))
     last = _last_request(session, channel, address, phone)
     if last is not None and now - last < MIN_INTERVAL:
         return CodeRequest("too_soon", int((MIN_INTERVAL - (now - last)).total_seconds()) + 1)

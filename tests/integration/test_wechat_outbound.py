@@ -414,3 +414,28 @@ def test_cli_menu_push(db_url: str, tmp_path: Path, api: FakeWechatApi) -> None:
         assert listed.exit_code == 0 and "repay_reminder" in listed.output
     finally:
         set_container(None)
+
+
+def test_concurrent_code_requests_for_one_number_send_one_sms(
+    engine: Engine, dialogue: DialogueEngine
+) -> None:
+    with session_scope(engine) as s:
+        s.add(PersonRow(name="钱七", phone="+8613812348003"))
+    chats = [f"oRace{i:023d}" for i in range(4)]
+    for chat in chats:
+        say(dialogue, "绑定", chat)
+    answers: list[str] = []
+    lock = threading.Lock()
+
+    def request(chat: str) -> None:
+        text = say(dialogue, "13812348003", chat)
+        with lock:
+            answers.append(text)
+
+    threads = [threading.Thread(target=request, args=(c,)) for c in chats]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(sms_codes(engine)) == 1
+    assert sum("秒后再试" in a for a in answers) == 3
