@@ -11,8 +11,8 @@
 - Channel: Telegram or WeChat when the person linked a verified chat (the newest), otherwise
   SMS; overdue rules (`also_sms`) always go by SMS as well. Employer contacts get SMS only.
   Opted-out numbers still get these notices: they concern the recipient's own loan obligations
-  (opt-out covers broadcasts). A recipient with no usable address gets a `failed` notice on channel `none`, so
-  staff see who must be told another way.
+  (opt-out covers broadcasts). A recipient with no usable address gets a `failed` notice on
+  channel `none`, so staff see who must be told another way.
 - Quiet hours (Asia/Shanghai) defer `send_after`; `expires_at` is the end of the rule's last
   meaningful day, after which the dispatcher cancels the notice instead of sending it late.
 """
