@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 import knowledge
+from core import broadcast as bc
 from core.broadcast import Audience, resolve
 from core.db import make_engine, session_scope
 from core.dialogue.engine import DialogueEngine
@@ -35,6 +36,7 @@ from core.models import (
 from core.models_link import LinkCodeRow
 from core.models_wechat import WechatTokenRow
 from core.outbox import enqueue
+from core.reminders import QuietHours
 from core.review import applicant_address
 from core.senders import OutgoingMessage
 from core.settings import Settings
@@ -439,3 +441,42 @@ def test_concurrent_code_requests_for_one_number_send_one_sms(
         t.join()
     assert len(sms_codes(engine)) == 1
     assert sum("秒后再试" in a for a in answers) == 3
+
+
+def test_broadcast_fan_out_to_wechat_goes_as_template_message(
+    engine: Engine, api: FakeWechatApi, mapped: WechatData
+) -> None:
+    with session_scope(engine) as s:
+        person = PersonRow(name="孙八", phone="+8613812348004")
+        s.add(person)
+        s.flush()
+        s.add(
+            ChannelIdentityRow(channel="wechat", address=OPENID, person_id=person.id, verified=True)
+        )
+        row = bc.create_draft(
+            s,
+            title="政策调整",
+            body="自下月起个人贷款额度上调，详情请咨询社区。",
+            sms_body=None,
+            audience=Audience.from_json({"group": "all"}),
+            actor="alice",
+        )
+        assert row.id is not None
+        bid = row.id
+        assert bc.request_send(s, bid, "alice", threshold=10).status == "fanout"
+    assert bc.fan_out(engine, bid).queued == 1
+    with Session(engine) as s:
+        notice = s.exec(select(NoticeRow).where(NoticeRow.broadcast_id == bid)).one()
+        assert (notice.channel, notice.kind, notice.template) == (
+            "wechat",
+            "broadcast",
+            "staff_broadcast",
+        )
+        assert notice.params["text"].startswith("自下月起")  # the full text, not the SMS one
+    no_quiet = QuietHours.parse("00:00", "00:00")
+    dispatcher = Dispatcher(engine, {"wechat": sender_for(engine, api, mapped)}, quiet=no_quiet)
+    stats = asyncio.run(dispatcher.drain())
+    assert stats.sent == 1
+    [call] = api.of("message/template/send", ok=True)
+    assert call.body["template_id"] == "TPL-staff_broadcast"
+    assert call.body["data"]["keyword1"]["value"] == "政策调整"
