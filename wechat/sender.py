@@ -75,10 +75,22 @@ class WechatSender:
         self.client = client
         self.db = db
         self.data = data
-        self.limiter = AsyncLimiter(max(rate_per_second, 0.1), 1)
+        self.rate_per_second = max(rate_per_second, 0.1)
+        self.limiter = AsyncLimiter(self.rate_per_second, 1)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.per_user = per_user_per_second
         self._users: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self.clock = clock
+
+    def _limiters(self, openid: str) -> tuple[AsyncLimiter, AsyncLimiter]:
+        """The process-wide and the per-openid limiter (new ones in a new event loop: aiolimiter
+        buckets belong to one loop; the CLI runs one loop per command)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop = loop
+            self.limiter = AsyncLimiter(self.rate_per_second, 1)
+            self._users.clear()
+        return self.limiter, self._user_limiter(openid)
 
     def _user_limiter(self, openid: str) -> AsyncLimiter:
         limiter = self._users.pop(openid, None) or AsyncLimiter(1, 1 / self.per_user)
@@ -138,7 +150,8 @@ class WechatSender:
 
     async def _call(self, openid: str, fn: Callable[..., Any], *args: Any) -> Any:
         """One API call, rate-limited (see `_call_once` for the token refresh)."""
-        async with self.limiter, self._user_limiter(openid):
+        overall, per_user = self._limiters(openid)
+        async with overall, per_user:
             try:
                 return await asyncio.to_thread(self._call_once, fn, *args)
             except WeChatClientException as exc:
