@@ -176,6 +176,19 @@ class DbTokenStore(SessionStorage):
             time.sleep(0.05)
 
 
+class _TimeoutSession(requests.Session):
+    """The client's HTTP session with a default timeout (wechatpy's token request sets none)."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().request(method, url, *args, **kwargs)
+
+
 class WechatApiClient(WeChatClient):
     """wechatpy's client for one official account, on a configurable base URL."""
 
@@ -189,6 +202,7 @@ class WechatApiClient(WeChatClient):
         timeout: float = 10.0,
     ) -> None:
         super().__init__(app_id, secret, session=tokens, timeout=timeout, auto_retry=False)
+        self._http = _TimeoutSession(timeout)
         self.API_BASE_URL = api_base_url.rstrip("/") + "/"
         self.tokens = tokens
 

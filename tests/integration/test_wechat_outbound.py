@@ -480,3 +480,20 @@ def test_broadcast_fan_out_to_wechat_goes_as_template_message(
     [call] = api.of("message/template/send", ok=True)
     assert call.body["template_id"] == "TPL-staff_broadcast"
     assert call.body["data"]["keyword1"]["value"] == "政策调整"
+
+
+def test_a_hanging_token_request_times_out_and_releases_the_lease(
+    engine: Engine, api: FakeWechatApi
+) -> None:
+    api.token_delay = 1.5
+    client = WechatApiClient(
+        APP_ID, APP_SECRET, DbTokenStore(engine, APP_ID), api_base_url=api.base_url, timeout=0.3
+    )
+    sender = WechatSender(client, engine, load_wechat_data(KNOWLEDGE / "templates" / "wechat.yaml"))
+    result = asyncio.run(sender.send(message()))
+    assert not result.ok and result.temporary and "access_token" in (result.error or "")
+    with Session(engine) as s:
+        row = s.get(WechatTokenRow, APP_ID)
+        assert row is not None and row.refreshing_until is None  # the next worker may try at once
+    api.token_delay = 0.0
+    assert asyncio.run(sender.send(message("再试一次"))).ok
