@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/faq_bench.py
 	$(BIN)/python bench/import_bench.py --loans 100000
 	$(BIN)/python bench/aliyun_sms_bench.py
+	$(BIN)/python bench/wechat_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -9,8 +9,8 @@ Life of a broadcast (`BroadcastRow.status`):
 
 - The audience is resolved when the fan-out runs (a scheduled broadcast reaches the people who
   are subscribed at that time). Opted-out people are always left out; so are unreachable
-  addresses. A person gets one message: on Telegram when they linked a verified chat (and
-  Telegram is among the chosen channels), else by SMS to the number on file.
+  addresses. A person gets one message: on Telegram or WeChat when they linked a verified chat
+  (and that channel is among the chosen ones; Telegram first), else by SMS to the number on file.
 - Fan-out writes one outbox row per recipient with the key ``broadcast:<id>:<identity id>`` in
   batches, each in its own transaction (the outbox's ON CONFLICT (key) DO NOTHING insert, done as
   INSERT … SELECT from a staging table for speed). A fan-out that dies half way is resumed from
@@ -61,8 +61,9 @@ log = logging.getLogger(__name__)
 
 TEMPLATE = "staff_broadcast"
 KIND = "broadcast"
-CHANNELS: tuple[str, ...] = ("telegram", "sms")
-CHANNEL_LABELS = {"telegram": "Telegram", "sms": "短信"}
+CHANNELS: tuple[str, ...] = ("telegram", "wechat", "sms")
+CHAT_CHANNELS: tuple[str, ...] = ("telegram", "wechat")  # linked chats, preferred in this order
+CHANNEL_LABELS = {"telegram": "Telegram", "wechat": "微信", "sms": "短信"}
 GROUPS: dict[str, str] = {
     "all": "全部订阅用户",
     "applicants": "申请人（按阶段）",
@@ -284,7 +285,8 @@ def resolve(session: Session, audience: Audience, today: date | None = None) -> 
     res = Resolution()
     seen: set[tuple[str, str]] = set()
     out = res.recipients
-    want_tg, want_sms = "telegram" in audience.channels, "sms" in audience.channels
+    want_sms = "sms" in audience.channels
+    want_chats = [c for c in CHAT_CHANNELS if c in audience.channels]
 
     persons = _person_ids(audience, today)
     if persons is not None:
@@ -292,8 +294,8 @@ def resolve(session: Session, audience: Audience, today: date | None = None) -> 
             sa.select(_P.c.id, _P.c.phone).where(_P.c.id.in_(persons)).order_by(_P.c.id)
         ).all()
         opted: set[int] = set()
-        chat: dict[int, tuple[int, str]] = {}  # newest verified reachable Telegram chat
-        dead_chat: set[int] = set()
+        chat: dict[tuple[str, int], tuple[int, str]] = {}  # newest verified reachable chat
+        dead_chat: set[tuple[str, int]] = set()
         own_sms: dict[int, tuple[int, str]] = {}  # an SMS identity linked to the person
         dead_sms: set[int] = set()
         for iid, pid, channel, address, verified, opted_out, unreachable in session.execute(
@@ -301,11 +303,11 @@ def resolve(session: Session, audience: Audience, today: date | None = None) -> 
         ).all():
             if opted_out:
                 opted.add(pid)
-            elif channel == "telegram" and verified:
+            elif channel in CHAT_CHANNELS and verified:
                 if unreachable:
-                    dead_chat.add(pid)
-                elif pid not in chat or iid > chat[pid][0]:
-                    chat[pid] = (iid, address)
+                    dead_chat.add((channel, pid))
+                elif (channel, pid) not in chat or iid > chat[(channel, pid)][0]:
+                    chat[(channel, pid)] = (iid, address)
             elif channel == "sms":
                 if unreachable:
                     dead_sms.add(pid)
@@ -329,10 +331,12 @@ def resolve(session: Session, audience: Audience, today: date | None = None) -> 
                 res.opted_out += 1
                 continue
             found: tuple[str, str, int | None] | None = None
-            if want_tg and pid in chat:
-                iid, address = chat[pid]
-                found = ("telegram", address, iid)
-            elif want_sms:
+            for ch in want_chats:
+                if (ch, pid) in chat:
+                    iid, address = chat[(ch, pid)]
+                    found = (ch, address, iid)
+                    break
+            if found is None and want_sms:
                 if on_file is not None:
                     if not on_file[2]:
                         found = ("sms", str(phone), on_file[0])
@@ -342,7 +346,7 @@ def resolve(session: Session, audience: Audience, today: date | None = None) -> 
                     iid, address = own_sms[pid]
                     found = ("sms", address, iid)
             if found is None:
-                dead = (want_tg and pid in dead_chat) or (
+                dead = any((ch, pid) in dead_chat for ch in want_chats) or (
                     want_sms and (pid in dead_sms or (on_file is not None and on_file[2]))
                 )
                 if dead:
@@ -385,7 +389,7 @@ class SmsCost:
 
 
 def _params(row: BroadcastRow, channel: str) -> dict[str, str]:
-    text = row.body if channel == "telegram" else sms_body_of(row)
+    text = row.body if channel in CHAT_CHANNELS else sms_body_of(row)
     return {"title": row.title, "text": text}
 
 
@@ -756,7 +760,7 @@ def _insert_notices(
     inserted (exact on both databases)."""
     n = _t(NoticeRow)
     now = sa.bindparam("now", utcnow(), type_=UTCDateTime())
-    is_tg = _STAGE.c.channel == "telegram"
+    is_tg = _STAGE.c.channel.in_(CHAT_CHANNELS)  # chats share the Telegram text
     pick = sa.select(
         _STAGE.c.key,
         sa.literal(KIND),

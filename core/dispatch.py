@@ -55,9 +55,10 @@ log = logging.getLogger(__name__)
 
 LOAN_NOTICE_KINDS = frozenset({"reminder", "overdue"})
 AT_MOST_ONCE_KINDS = frozenset({"broadcast"})
-# a staff reply answers the person's own question; a one-time code was just asked for
-QUIET_EXEMPT_KINDS = frozenset({"relay", "otp"})
-_OUTGOING_KIND = {"broadcast": "broadcast", "relay": "reply"}
+# Answers to the person's own message: a staff reply (relay), a chat reply sent late (reply: the
+# WeChat door's 客服消息), a one-time code they just asked for (otp: intake or 绑定).
+QUIET_EXEMPT_KINDS = frozenset({"relay", "reply", "otp"})
+_OUTGOING_KIND = {"broadcast": "broadcast", "relay": "reply", "reply": "reply"}
 
 ERR_PAID = "该期已还清或贷款已结清，取消发送"
 ERR_EXPIRED = "通知已过期，取消发送"

@@ -60,6 +60,7 @@ def _json(default: Any = None) -> Any:
 
 class Channel(StrEnum):
     TELEGRAM = "telegram"
+    WECHAT = "wechat"
     SMS = "sms"
     TERMINAL = "terminal"
 

@@ -3,8 +3,10 @@
 `OneTimeCodes.issue` stores a keyed hash of a fresh 6-digit code and queues the SMS through the
 outbox (template `verify_code`, kind `otp`, sent also in quiet hours, expiring with the code);
 `verify` checks a typed code. A code lives 5 minutes and allows 5 tries; a number gets at most 5
-codes an hour, one a minute per chat. The code text in the outbox is blanked once the code is used.
+codes an hour, one a minute per number and per chat. The code text in the outbox is blanked once the code is used.
 Results carry reason codes, never text for people: each door words them in its own prompts.
+Purposes: `verify_phone` (the intake proves the applicant's mobile) and `link` (the 绑定 flow links
+a chat to the person with the number on file; template `link_code`).
 """
 
 from __future__ import annotations
@@ -71,11 +73,30 @@ class OneTimeCodes:
         return hmac.new(self._pepper, msg, hashlib.sha256).hexdigest()
 
     def issue(
-        self, s: Session, *, channel: str, address: str, phone: str, purpose: str = "verify_phone"
+        self,
+        s: Session,
+        *,
+        channel: str,
+        address: str,
+        phone: str,
+        purpose: str = "verify_phone",
+        template: str = TEMPLATE,
+        send: bool = True,
     ) -> Issued:
-        """Send a new code to `phone` for this chat (earlier unused codes stop working)."""
+        """Send a new code to `phone` for this chat (earlier unused codes stop working).
+
+        `send=False` records the request (it counts against the limits) without sending anything:
+        the linking flow uses it for a number nobody has on file, so that its answer and its limits
+        do not tell whether a number is registered.
+        """
         now = self._now()
         hour_ago = now - timedelta(hours=1)
+        if s.get_bind().dialect.name == "postgresql":
+            # one request per number at a time (SQLite serialises writers anyway)
+            lock = int.from_bytes(
+                hashlib.sha1(f"otp:{phone}".encode()).digest()[:8], "big", signed=True
+            )
+            s.execute(sa.select(sa.func.pg_advisory_xact_lock(lock)))
         recent = s.exec(
             select(OneTimeCodeRow)
             .where(
@@ -90,9 +111,10 @@ class OneTimeCodes:
             )
             .order_by(col(OneTimeCodeRow.created_at).desc())
         ).all()
-        mine = [r for r in recent if r.channel == channel and r.address == address]
-        if mine and now - mine[0].created_at < RESEND_AFTER:
-            wait = RESEND_AFTER - (now - mine[0].created_at)
+        # one code a minute to a number and to a chat: several chats asking for one number at once
+        # send one SMS, and a chat cannot spray codes at several numbers
+        if recent and now - recent[0].created_at < RESEND_AFTER:
+            wait = RESEND_AFTER - (now - recent[0].created_at)
             return Issued(False, "too_soon", max(int(wait.total_seconds()), 1))
         if len(recent) >= MAX_PER_HOUR:
             return Issued(
@@ -115,6 +137,8 @@ class OneTimeCodes:
         )
         s.add(row)
         s.flush()
+        if not send:
+            return Issued(True)
         params = {"code": code, "minutes": int(TTL.total_seconds() // 60)}
         enqueue(
             s,
@@ -122,8 +146,8 @@ class OneTimeCodes:
             kind=OTP_KIND,
             channel="sms",
             address=phone,
-            text=render(TEMPLATE, "sms", params),
-            template=TEMPLATE,
+            text=render(template, "sms", params),
+            template=template,
             params=params,
             expires_at=now + TTL,
         )
@@ -173,5 +197,5 @@ class OneTimeCodes:
         if notice is not None:
             params = {"code": "******", "minutes": notice.params.get("minutes", 5)}
             notice.params = params
-            notice.text = render(TEMPLATE, "sms", params)
+            notice.text = render(notice.template or TEMPLATE, "sms", params)
             s.add(notice)

@@ -1,7 +1,7 @@
 """Staff review of applications: accept or reject a document, move to the next stage.
 
 Each change is audited and the applicant is told on the channel they used (the application's
-chat, else a verified Telegram chat of the person, else SMS to the number on file), through the
+chat, else a verified Telegram or WeChat chat of the person, else SMS to the number on file), through the
 outbox with the templates `document_accepted`, `document_rejected` and `stage_changed`.
 """
 
@@ -38,7 +38,11 @@ def applicant_address(session: Session, app: ApplicationRow) -> Address | None:
     """Where to tell the applicant: their application's chat, else the person's channels."""
     if app.identity_id is not None:
         ident = session.get(ChannelIdentityRow, app.identity_id)
-        if ident is not None and not ident.unreachable and ident.channel in ("telegram", "sms"):
+        if (
+            ident is not None
+            and not ident.unreachable
+            and ident.channel in ("telegram", "wechat", "sms")
+        ):
             return Address(ident.channel, ident.address, ident.id)
     if app.person_id is None:
         return None
@@ -46,14 +50,14 @@ def applicant_address(session: Session, app: ApplicationRow) -> Address | None:
         select(ChannelIdentityRow)
         .where(
             ChannelIdentityRow.person_id == app.person_id,
-            ChannelIdentityRow.channel == "telegram",
+            col(ChannelIdentityRow.channel).in_(("telegram", "wechat")),
             col(ChannelIdentityRow.verified).is_(True),
             col(ChannelIdentityRow.unreachable).is_(False),
         )
         .order_by(col(ChannelIdentityRow.id).desc())
     ).first()
     if chat is not None:
-        return Address("telegram", chat.address, chat.id)
+        return Address(chat.channel, chat.address, chat.id)
     person = session.get(PersonRow, app.person_id)
     if person is None or not person.phone:
         return None

@@ -102,6 +102,26 @@ class Settings(BaseSettings):
         default=20, description="Max automatic SMS replies per number per hour"
     )
 
+    # WeChat Official Account (微信公众号, wechat/)
+    wechat_app_id: str | None = Field(default=None, description="公众号 AppID")
+    wechat_app_secret: str | None = Field(
+        default=None, description="公众号 AppSecret (fetches the access_token)"
+    )
+    wechat_token: str | None = Field(
+        default=None, description="Token entered in the 公众号 server configuration (signatures)"
+    )
+    wechat_encoding_aes_key: str | None = Field(
+        default=None,
+        description="EncodingAESKey (43 characters); set it to use 安全模式 (encrypted messages)",
+    )
+    wechat_api_base_url: str = Field(
+        default="https://api.weixin.qq.com/cgi-bin/",
+        description="WeChat API base URL (a proxy, or the tests' fake)",
+    )
+    wechat_rate_per_second: float = Field(
+        default=20.0, description="WeChat API sends per second per server process"
+    )
+
     sms_segment_price_yuan: Decimal = Field(
         default=Decimal("0.05"), description="Price per SMS segment in 元, for cost estimates"
     )

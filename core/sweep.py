@@ -8,11 +8,11 @@
   in the sweep's own transaction, so running the sweep twice, or two sweepers at once, never
   creates a second notice. On PostgreSQL a transaction-level advisory lock lets only one sweeper
   work at a time (the others return `skipped`).
-- Channel: Telegram when the person linked a verified chat, otherwise SMS; overdue rules
-  (`also_sms`) always go by SMS as well. Employer contacts get SMS only. Opted-out numbers still
-  get these notices: they concern the recipient's own loan obligations (opt-out covers
-  broadcasts). A recipient with no usable address gets a `failed` notice on channel `none`, so
-  staff see who must be told another way.
+- Channel: Telegram or WeChat when the person linked a verified chat (the newest), otherwise
+  SMS; overdue rules (`also_sms`) always go by SMS as well. Employer contacts get SMS only.
+  Opted-out numbers still get these notices: they concern the recipient's own loan obligations
+  (opt-out covers broadcasts). A recipient with no usable address gets a `failed` notice on
+  channel `none`, so staff see who must be told another way.
 - Quiet hours (Asia/Shanghai) defer `send_after`; `expires_at` is the end of the rule's last
   meaningful day, after which the dispatcher cancels the notice instead of sending it late.
 """
@@ -302,16 +302,20 @@ def _counter_guarantors(session: Session, loan_ids: Iterable[int]) -> dict[int, 
     return out
 
 
-def _telegram_chats(session: Session, person_ids: Iterable[int]) -> dict[int, tuple[int, str]]:
-    """person id -> (identity id, chat id) of the newest verified, reachable Telegram link."""
+CHAT_CHANNELS = ("telegram", "wechat")
+
+
+def _telegram_chats(session: Session, person_ids: Iterable[int]) -> dict[int, tuple[int, str, str]]:
+    """person id -> (identity id, chat id, channel) of the newest verified, reachable chat link
+    (Telegram or WeChat)."""
     ci = _table(ChannelIdentityRow)
     ids = sorted(set(person_ids))
-    out: dict[int, tuple[int, str]] = {}
+    out: dict[int, tuple[int, str, str]] = {}
     for chunk in _chunks(ids):
         stmt = (
-            sa.select(ci.c.id, ci.c.person_id, ci.c.address)
+            sa.select(ci.c.id, ci.c.person_id, ci.c.address, ci.c.channel)
             .where(
-                ci.c.channel == "telegram",
+                ci.c.channel.in_(CHAT_CHANNELS),
                 ci.c.verified == sa.true(),
                 ci.c.unreachable == sa.false(),
                 _in(session, ci.c.person_id, chunk),
@@ -319,7 +323,7 @@ def _telegram_chats(session: Session, person_ids: Iterable[int]) -> dict[int, tu
             .order_by(ci.c.id)
         )
         for r in session.execute(stmt):
-            out[int(r.person_id)] = (int(r.id), str(r.address))
+            out[int(r.person_id)] = (int(r.id), str(r.address), str(r.channel))
     return out
 
 
@@ -437,7 +441,7 @@ def plan_notices(
                             template=template,
                             params=params,
                             text=render(
-                                template, "sms" if channel != "telegram" else channel, params
+                                template, channel if channel in CHAT_CHANNELS else "sms", params
                             ),
                             send_after=send_after,
                             expires_at=expires_at,
@@ -485,7 +489,7 @@ def _recipients(
 def _channels(
     recipient: _Recipient,
     also_sms: bool,
-    chats: dict[int, tuple[int, str]],
+    chats: dict[int, tuple[int, str, str]],
     sms_ids: dict[str, tuple[int, bool]],
 ) -> list[tuple[str, str, int | None]]:
     """(channel, address, identity id) for one recipient of one rule."""
@@ -499,7 +503,7 @@ def _channels(
         chat = None
     out: list[tuple[str, str, int | None]] = []
     if chat is not None:
-        out.append(("telegram", chat[1], chat[0]))
+        out.append((chat[2], chat[1], chat[0]))
         if also_sms and sms is not None:
             out.append(sms)
     elif sms is not None:

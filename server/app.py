@@ -85,11 +85,13 @@ def _mount_routers(app: FastAPI, container: Container) -> None:
         routes_sms,
         routes_staff_api,
         routes_telegram,
+        routes_wechat,
     )
 
     routes_public.mount(app, container)
     routes_telegram.mount(app, container)
     routes_sms.mount(app, container)
     routes_aliyun_sms.mount(app, container)
+    routes_wechat.mount(app, container)
     routes_staff_api.mount(app, container)
     routes_console.mount(app, container)

@@ -29,7 +29,8 @@ def _register() -> None:
         cli_sms,
         cli_staff,
         cli_telegram,
+        cli_wechat,
     )
 
-    for module in (cli_kb, cli_loans, cli_reminders, cli_telegram, cli_staff, cli_sms):
+    for module in (cli_kb, cli_loans, cli_reminders, cli_telegram, cli_staff, cli_sms, cli_wechat):
         module.register(app)

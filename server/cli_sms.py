@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-TYPE_LABELS = {"notification": "通知短信", "promotion": "推广短信"}
+TYPE_LABELS = {"notification": "通知短信", "promotion": "推广短信", "verification": "验证码"}
 
 
 def aliyun_markdown(templates_dir: Path | None = None) -> str:

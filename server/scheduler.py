@@ -56,16 +56,19 @@ def quiet_hours(container: Container) -> QuietHours:
 
 def build_senders(container: Container) -> dict[str, Sender]:
     """channel -> sender: the container's if it has them, else Telegram (when the bot is
-    configured) and SMS (Twilio when configured, else a console sender that logs)."""
+    configured), SMS (Twilio when configured) and WeChat (when configured); a channel without
+    credentials gets a console sender that logs."""
     existing: Any = getattr(container, "senders", None)
     if isinstance(existing, Mapping):
         return dict(existing)
     from server.routes_telegram import telegram_of
+    from server.routes_wechat import build_wechat_sender
 
     bot = telegram_of(container)
     senders: dict[str, Sender] = {
         "telegram": bot.sender if bot is not None else ConsoleSender("telegram"),
         "sms": container.sms_sender,
+        "wechat": build_wechat_sender(container),
     }
     return senders
 

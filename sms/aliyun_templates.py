@@ -31,8 +31,15 @@ AUTO_REPLY = "sms_auto_reply"
 # Templates sent by code paths other than the ladder (whose templates come from the policy files).
 REVIEW_TEMPLATES = ("document_rejected", "document_accepted", "stage_changed")
 RELAY_TEMPLATES = ("staff_reply",)
-REQUIRED_OUTSIDE_LADDER = (*REVIEW_TEMPLATES, *RELAY_TEMPLATES, BROADCAST_TEMPLATE, AUTO_REPLY)
-TYPES = ("notification", "promotion")
+CODE_TEMPLATES = ("verify_code", "link_code")  # core/otp.py: intake mobile check, 绑定
+REQUIRED_OUTSIDE_LADDER = (
+    *REVIEW_TEMPLATES,
+    *RELAY_TEMPLATES,
+    *CODE_TEMPLATES,
+    BROADCAST_TEMPLATE,
+    AUTO_REPLY,
+)
+TYPES = ("notification", "promotion", "verification")
 ACTIONS = ("defer", "unreachable", "retry", "fail")
 
 _CODE = re.compile(r"^SMS_\d{6,}$")
@@ -259,12 +266,17 @@ def _content_problems(
     if not _CODE.match(tpl.code):
         yield f"模板CODE“{tpl.code}”不是阿里云的格式（SMS_ 加数字）"
     if tpl.type not in TYPES:
-        yield f"type 必须是 notification（通知短信）或 promotion（推广短信），不是“{tpl.type}”"
+        yield (
+            "type 必须是 notification（通知短信）、promotion（推广短信）或 verification（验证码），"
+            f"不是“{tpl.type}”"
+        )
     if defined is not None and (defined.kind == "broadcast") != (tpl.type == "promotion"):
         yield "群发公告必须用推广短信模板，其他消息必须用通知短信模板"
     if tpl.type == "promotion" and not content.rstrip().endswith(cat.opt_out_hint):
         yield f"推广短信模板必须以“{cat.opt_out_hint}”结尾"
-    if tpl.type == "notification" and any(w in content for w in _OPT_OUT_WORDS):
+    if tpl.type == "verification" and len(_VAR.findall(content)) != 1:
+        yield "验证码模板只能有一个变量（验证码本身）"
+    if tpl.type != "promotion" and any(w in content for w in _OPT_OUT_WORDS):
         yield "通知短信模板不得含退订提示（退订/拒收/回复R）"
     if "【" in content or "】" in content:
         yield "模板内容不得含【】（会被当作签名）"

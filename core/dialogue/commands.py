@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "apply": ("申请", "开始申请", "我要申请", "/apply", "开始申请并提交材料"),
     "end": ("结束", "结束人工", "退出人工", "/end"),
     "submit": ("提交", "提交申请", "/submit"),
+    "link": ("绑定", "绑定手机", "绑定手机号", "关联手机号", "手机号绑定", "/link"),
     "opt_out": ("/stop",),
     "opt_in": ("/subscribe",),
 }

@@ -285,6 +285,8 @@ class DialogueEngine:
             application.answer(ctx)
         elif ctx.flow == Flow.DOCS:
             documents.text(ctx)
+        elif ctx.flow == Flow.LINK:
+            linking.code_answer(ctx)
         else:
             faq_flow.answer(ctx, ctx.text)
 
@@ -321,6 +323,7 @@ class DialogueEngine:
                 "docs": documents.show,
                 "apply": application.start,
                 "submit": documents.submit,
+                "link": linking.code_start,
             }[command](ctx)
 
     def _option(self, ctx: Ctx, key: str) -> bool:

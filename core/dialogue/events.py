@@ -19,8 +19,8 @@ class Attachment:
 
 @dataclass(frozen=True)
 class InboundEvent:
-    channel: str  # telegram | sms | terminal
-    address: str  # chat id (telegram), E.164 number (sms), "local" (terminal)
+    channel: str  # telegram | wechat | sms | terminal
+    address: str  # chat id (telegram), openid (wechat), E.164 number (sms), "local" (terminal)
     message_id: str  # unique per channel: a repeat is answered once
     text: str = ""
     option: str | None = None  # key of a chosen option (inline button)

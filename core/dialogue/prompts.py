@@ -161,3 +161,20 @@ PC_AMOUNT_NOT_POSITIVE = "金额需大于0，请重新输入，例如 5万。"
 PC_TERM_NOT_POSITIVE = "期限需大于0，请重新输入，例如 24个月。"
 NUMBER_WITHOUT_OPTIONS = "现在没有可选的序号。请直接输入您的问题，或回复“帮助”查看菜单。"
 HANDOFF_TICKET_CLOSED = "您的工单（工单号 {ticket}）已由工作人员结束，已返回自助服务。"
+# Linking a chat to the number on file with an SMS one-time code (core/otp.py, purpose link; flow in core/dialogue/linking.py)
+LINK_CODE_HINT = "已办理贷款或已提交申请的用户，回复“绑定”并输入登记的手机号，用短信验证码关联后可查询贷款和接收还款提醒。"
+LINK_CODE_ASK_PHONE = "请输入您办理贷款时登记的手机号（11位）。回复“取消”可退出。"
+LINK_CODE_BAD_PHONE = "手机号格式不正确，请输入11位手机号，例如 13812345678。"
+LINK_CODE_SENT = (
+    "如该号码已在我们这里登记，验证码短信已发送到 {phone}，5分钟内有效。请回复6位验证码。"
+)
+LINK_CODE_ASK_CODE = "请回复短信中的6位验证码。没收到可回复“绑定”重新获取，或回复“取消”。"
+LINK_CODE_WRONG = "验证码不正确，还可以再试{tries}次。"
+LINK_CODE_EXPIRED = "验证码已过期或已失效。请回复“绑定”重新获取。"
+LINK_CODE_LOCKED = "验证码错误次数过多，已失效。请稍后回复“绑定”重新获取。"
+LINK_CODE_TOO_SOON = (
+    "验证码发送过于频繁，请{seconds}秒后再试。如已收到验证码，请直接回复6位验证码。"
+)
+LINK_CODE_TOO_MANY = "验证码获取次数已达上限，请稍后再试，或回复“人工”。"
+LINK_CODE_ALREADY = "您的账号已关联登记的手机号。回复“进度”可查询办理进度和贷款。"
+LINK_CODE_SMS = "短信渠道以您的手机号为准，无需绑定。"

@@ -18,6 +18,7 @@ class Flow(StrEnum):
     APPLY = "apply"  # intake questions of an application
     DOCS = "docs"
     HANDOFF = "handoff"
+    LINK = "link"  # 绑定: link the chat to the number on file with an SMS one-time code
 
 
 class _State(BaseModel):

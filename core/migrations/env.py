@@ -9,7 +9,8 @@ import core.models
 import core.models_otp
 import core.models_reminders
 import core.models_sms
-import core.models_staff  # noqa: F401
+import core.models_staff
+import core.models_wechat  # noqa: F401
 from core.db import make_engine
 
 config = context.config

@@ -86,7 +86,7 @@ def test_preview_texts_segments_and_cost(engine: Engine, world: World) -> None:
     assert pv.telegram_text.startswith("【政策公告】创业担保贷款政策调整")
     assert pv.sms_text.startswith("【创业担保贷款】创业担保贷款政策调整：自下月起")
     assert pv.sms_text.endswith("拒收请回复R")
-    assert pv.per_channel == {"telegram": 0, "sms": 1} and pv.total == 1
+    assert pv.per_channel == {"telegram": 0, "wechat": 0, "sms": 1} and pv.total == 1
     assert pv.sms_cost_yuan == Decimal("0.05") * pv.sms_segments
     assert not pv.needs_second_person
 

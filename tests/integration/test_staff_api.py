@@ -220,7 +220,7 @@ def test_broadcast_needs_a_second_officer_above_the_threshold(
     assert created.status_code == 201
     bid = created.json()["id"]
     pv = client.get(f"/api/staff/broadcasts/{bid}/preview", headers=bearer(w, "vera")).json()
-    assert pv["audience"] == {"total": 2, "telegram": 2, "sms": 0}
+    assert pv["audience"] == {"total": 2, "telegram": 2, "wechat": 0, "sms": 0}
     assert pv["excluded"]["opted_out"] == 1
     assert pv["sms_text"].startswith(container.settings.sms_signature)
     assert pv["sms_text"].endswith(container.settings.sms_unsubscribe_hint)

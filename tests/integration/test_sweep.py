@@ -188,6 +188,25 @@ def test_telegram_when_linked_and_overdue_by_sms_as_well(engine: Engine, today: 
     assert tg.identity_id is not None
 
 
+def test_wechat_when_linked_with_the_chat_text(engine: Engine, today: date) -> None:
+    loan = make_loan(engine, [date(2026, 12, 8)], guarantors=0)
+    with session_scope(engine) as s:
+        s.add(
+            ChannelIdentityRow(
+                channel="wechat", address="oWx_borrower", person_id=loan.borrower_id, verified=True
+            )
+        )
+    sweep(engine, today)
+    [notice] = notices(engine)
+    assert (notice.channel, notice.address, notice.template) == (
+        "wechat",
+        "oWx_borrower",
+        "repay_reminder",
+    )
+    assert "请直接回复本消息" in notice.text  # the chat wording, not the SMS one
+    assert notice.identity_id is not None
+
+
 def test_unverified_or_unreachable_chat_falls_back_to_sms(engine: Engine, today: date) -> None:
     loan = make_loan(engine, [date(2026, 12, 8)])
     with session_scope(engine) as s:

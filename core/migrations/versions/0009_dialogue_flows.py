@@ -6,7 +6,7 @@
 - `one_time_code`: codes sent by SMS to verify a mobile number (core/otp.py).
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0008
 """
 
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ from alembic import op
 import core.models
 
 revision: str = "0009"
-down_revision: str | None = "0004"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
