@@ -30,7 +30,8 @@ class FaqState(_State):
 
     suggestions: list[str] = Field(default_factory=list)
     suggestion_ids: list[str] = Field(default_factory=list)
-    last: str | None = None  # entry answered last: a short follow-up ("那要多久？") reads against it
+    # the entry answered last: a short follow-up ("那要多久？") reads against it
+    last: str | None = None
 
 
 class PrecheckState(_State):

@@ -297,9 +297,7 @@ def say(dialogue: DialogueEngine, text: str, address: str = OPENID) -> str:
 def sms_codes(engine: Engine) -> list[NoticeRow]:
     with Session(engine) as s:
         return list(
-            s.exec(
-                select(NoticeRow).where(NoticeRow.kind == "otp").order_by(col(NoticeRow.id))
-            )
+            s.exec(select(NoticeRow).where(NoticeRow.kind == "otp").order_by(col(NoticeRow.id)))
         )
 
 

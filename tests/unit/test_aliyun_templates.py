@@ -38,7 +38,7 @@ def test_the_shipped_catalogue_passes_and_covers_every_sent_template() -> None:
     for name, tpl in cat.templates.items():
         if load_templates()[name].kind == "broadcast":
             assert tpl.type == "promotion" and tpl.content.endswith("拒收请回复R")
-        elif name in CODE_TEMPLATES:  # one-time codes: 验证码 templates, the code their only variable
+        elif name in CODE_TEMPLATES:  # one-time codes: 验证码 templates, the code the only variable
             assert tpl.type == "verification" and [v.name for v in tpl.variables] == ["code"]
         else:
             assert tpl.type == "notification" and "拒收" not in tpl.content
