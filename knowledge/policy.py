@@ -15,6 +15,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -302,6 +303,23 @@ class PerApplicant(_Model):
     enterprise: ArticleText
 
 
+class GuaranteeFund(_Model):
+    """第十二条: a handling bank's outstanding balance may not exceed `leverage` × the guarantee
+    fund of its county/district (第八条: funds are raised by county/district finance and held
+    at the handling bank). Fund sizes are deployment data (settings), not policy."""
+
+    leverage: int = Field(gt=0)
+    article: str
+    fund_article: str
+
+
+class BaseRate(_Model):
+    """A benchmark annual rate the import may use for enterprise loans whose row has none."""
+
+    rate: Decimal = Field(gt=0, lt=1)
+    source: str
+
+
 class Policy(_Model):
     """A validated policy file (after `extends` merging)."""
 
@@ -325,6 +343,8 @@ class Policy(_Model):
     procedures: Procedures
     subsidy: PerApplicant
     next_steps: PerApplicant
+    guarantee_fund: GuaranteeFund
+    default_base_rate: BaseRate | None = None
     texts: dict[str, str]
 
     @model_validator(mode="after")

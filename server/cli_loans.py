@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -139,8 +140,14 @@ def loans_import(
             skip_bad_rows=skip_bad_rows,
             progress=progress,
             actor=_actor(),
+            default_base_rate=_default_base_rate(container),
         )
     _print_report(report, as_json)
+
+
+def _default_base_rate(container: Any) -> Any:
+    base = container.policy.default_base_rate
+    return None if base is None else base.rate
 
 
 @payments_app.command("import")

@@ -167,8 +167,14 @@ def run_import(
             inst_path.write_bytes(installments.data)
         with session_scope(container.engine) as s:
             if kind == "loans":
+                base = container.policy.default_base_rate
                 report = import_loans(
-                    s, main_path, inst_path, skip_bad_rows=skip_bad_rows, actor=actor
+                    s,
+                    main_path,
+                    inst_path,
+                    skip_bad_rows=skip_bad_rows,
+                    actor=actor,
+                    default_base_rate=None if base is None else base.rate,
                 )
             else:
                 report = import_payments(s, main_path, skip_bad_rows=skip_bad_rows, actor=actor)
