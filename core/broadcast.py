@@ -43,6 +43,7 @@ from core.applications import STAGE_LABELS
 from core.audit import audit
 from core.db import session_scope
 from core.identity import IdentityError, normalize_phone
+from core.loan_status import overdue_clause
 from core.models import (
     ApplicationRow,
     BroadcastRow,
@@ -220,9 +221,7 @@ def _person_ids(audience: Audience, today: date) -> Any | None:
     if audience.group == "overdue":
         cutoff = today - timedelta(days=audience.min_overdue_days)
         stmt = stmt.where(
-            sa.exists().where(
-                _I.c.loan_id == _L.c.id, _I.c.paid == sa.false(), _I.c.due_on <= cutoff
-            )
+            sa.exists().where(_I.c.loan_id == _L.c.id, overdue_clause(_I, cutoff + timedelta(1)))
         )
     if d:
         stmt = stmt.where(

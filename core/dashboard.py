@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from core.applications import STAGE_LABELS, forward_path
+from core.loan_status import overdue_clause
 from core.models import ApplicationRow, InstallmentRow, LoanRow, NoticeRow, Stage
 from core.timeutil import to_local
 from core.workdays import WorkCalendar
@@ -237,7 +238,7 @@ def build(
             sa.func.sum(sa.case((due_left > 0, due_left), else_=0)),
         )
         .select_from(i.join(ln, ln.c.id == i.c.loan_id))
-        .where(active, i.c.paid == sa.false(), i.c.due_on < today)
+        .where(active, overdue_clause(i, today))
         .group_by(i.c.loan_id)
     ).all()
     per_loan: dict[str, list[tuple[int, int]]] = {key: [] for key, _, _ in BUCKETS}

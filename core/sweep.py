@@ -35,6 +35,7 @@ from sqlmodel import Session
 
 from core.db import session_scope
 from core.identity import IdentityError, normalize_phone
+from core.loan_status import left_to_pay_fen
 from core.models import (
     ChannelIdentityRow,
     CounterGuarantorRow,
@@ -243,8 +244,8 @@ def _query_candidates(session: Session, dates: Sequence[date], last_only: bool) 
         stmt = stmt.where(ln.c.maturity_on == i.c.due_on)
     out = []
     for r in session.execute(stmt):
-        due = max(int(r.principal_fen) + int(r.borrower_interest_fen) - int(r.paid_fen or 0), 0)
-        if due <= 0:
+        due = left_to_pay_fen(r.principal_fen, r.borrower_interest_fen, r.paid_fen)
+        if due <= 0:  # nothing owed: never reminded, never overdue (core.loan_status)
             continue
         out.append(
             _Candidate(

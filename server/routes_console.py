@@ -37,6 +37,7 @@ from core.db import session_scope
 from core.dispatch import requeue_notices
 from core.handoff import close_ticket, staff_reply
 from core.identity import mask_id_number, mask_phone
+from core.loan_status import STATUS_LABELS
 from core.models import BroadcastRow, StaffUserRow, Stage
 from core.money import format_yuan
 from core.review import advance, review_document
@@ -520,7 +521,9 @@ def mount(app: FastAPI, container: Container) -> None:
                 return views.render(
                     request, "error.html", {"message": str(exc)}, user=user, status=404
                 )
-        return views.render(request, "loan.html", {"l": detail}, user=user)
+        return views.render(
+            request, "loan.html", {"l": detail, "status_labels": STATUS_LABELS}, user=user
+        )
 
     @router.get("/imports")
     def imports_page(request: Request, user: ConsoleUser) -> Response:

@@ -41,6 +41,7 @@ from core.eligibility import PrecheckInputError, parse_precheck_input, precheck
 from core.filestore import FileStore, UploadError, check_upload
 from core.handoff import open_ticket
 from core.identity import IdentityError, mask_phone, normalize_phone
+from core.loan_status import is_overdue
 from core.models import (
     ApplicationRow,
     ChannelIdentityRow,
@@ -1038,7 +1039,7 @@ class DialogueEngine:
                 .order_by(col(InstallmentRow.due_on))
             ).all()
             masked = _mask_loan_no(loan.loan_no)
-            overdue = [i for i in unpaid if i.due_on < today]
+            overdue = [i for i in unpaid if is_overdue(i, today)]
             if overdue:
                 total = sum(_due_fen(i) for i in overdue)
                 lines.append(
