@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -43,11 +44,12 @@ def cli(db_url: str, tmp_path: Path) -> Iterator[tuple[typer.Typer, CliRunner]]:
         set_container(None)
 
 
-def _show(cli: tuple[typer.Typer, CliRunner], *args: str) -> dict:  # type: ignore[type-arg]
+def _show(cli: tuple[typer.Typer, CliRunner], *args: str) -> dict[str, Any]:
     app, runner = cli
     out = runner.invoke(app, ["loans", "show", *args, "--json"])
     assert out.exit_code == 0, out.output
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
+    view: dict[str, Any] = json.loads(out.stdout)
+    return view
 
 
 def test_show_json_contract_and_statuses(cli: tuple[typer.Typer, CliRunner]) -> None:
