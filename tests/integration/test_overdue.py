@@ -107,3 +107,16 @@ def test_paid_instalment_status(engine: Engine) -> None:
     with Session(engine) as s:
         first = bo.loan_detail(s, loan_id).installments[0]
     assert installment_status(first, TODAY) == "paid"
+
+
+def test_landline_is_not_a_broadcast_sms_recipient(engine: Engine) -> None:
+    loan_id = _loan(engine, "LZ-LAND", 54_375)
+    with session_scope(engine) as s:
+        loan = s.get(LoanRow, loan_id)
+        assert loan is not None
+        person = s.get(PersonRow, loan.borrower_id)
+        assert person is not None
+        person.phone = "+869318812345"  # 0931-8812345
+    with Session(engine) as s:
+        res = bc.resolve(s, bc.Audience(group="overdue", channels=("sms",)), today=TODAY)
+    assert res.recipients == [] and res.no_address == 1
