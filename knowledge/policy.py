@@ -49,6 +49,17 @@ TEXT_KEYS: tuple[str, ...] = (
     "art_enterprise_docs",
     "art_enterprise_cap",
     "art_subsidy",
+    "art_obligations",
+    "art_guarantee_body",
+    "art_bank_duties",
+    "art_bank_claims",
+    "art_enterprise_size",
+    "art_subsidy_scope",
+    "policy_origin",
+    "naming_note",
+    "validity_note",
+    "subsidy_condition",
+    "silent_scope",
 )
 
 # Every placeholder served by Policy.placeholders() (the table in knowledge/README.md).
@@ -80,7 +91,13 @@ PLACEHOLDER_KEYS: tuple[str, ...] = (
     "days_ent_bank",
     "subsidy_individual",
     "subsidy_enterprise",
+    "leverage",
     *(k for k in TEXT_KEYS if k.startswith("art_")),
+    "policy_origin",
+    "naming_note",
+    "validity_note",
+    "subsidy_condition",
+    "silent_scope",
 )
 
 
@@ -313,6 +330,16 @@ class GuaranteeFund(_Model):
     fund_article: str
 
 
+class SourceRef(_Model):
+    """A later or related source whose figures the FAQ answers may quote (`kb check` verifies
+    that a typed figure sits in a sentence naming a source that states it)."""
+
+    cite: tuple[str, ...] = Field(min_length=1)
+    figures: tuple[str, ...] = ()
+    confirmed: bool = True  # False: 🟡 in the notes, the answer must hedge it
+    note: str | None = None
+
+
 class BaseRate(_Model):
     """A benchmark annual rate the import may use for enterprise loans whose row has none."""
 
@@ -345,6 +372,8 @@ class Policy(_Model):
     next_steps: PerApplicant
     guarantee_fund: GuaranteeFund
     default_base_rate: BaseRate | None = None
+    aliases: tuple[str, ...] = ()  # how answers name this policy's document in plain words
+    references: tuple[SourceRef, ...] = ()
     texts: dict[str, str]
 
     @model_validator(mode="after")
@@ -387,6 +416,15 @@ class Policy(_Model):
         if applicant_type == "enterprise":
             return self.subsidy.enterprise
         return self.subsidy.individual
+
+    def subsidy_condition(self, applicant_type: str) -> str:
+        """The condition a subsidy depends on (texts `subsidy_condition[_enterprise]`), or ''."""
+        key = (
+            "subsidy_condition_enterprise"
+            if applicant_type == "enterprise"
+            else "subsidy_condition"
+        )
+        return self.texts.get(key, "")
 
     def next_steps_for(self, applicant_type: str) -> ArticleText:
         if applicant_type == "enterprise":
@@ -435,6 +473,7 @@ class Policy(_Model):
             "days_ent_bank": str(ent.get("bank_review", 0)),
             "subsidy_individual": self.subsidy.individual.text,
             "subsidy_enterprise": self.subsidy.enterprise.text,
+            "leverage": f"{self.guarantee_fund.leverage}倍",
         }
         values.update(self.texts)  # texts win (a deployment may reword any placeholder)
         return {k: values[k] for k in PLACEHOLDER_KEYS} | {
