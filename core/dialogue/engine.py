@@ -745,7 +745,11 @@ class DialogueEngine:
             if d.get("expected_by"):
                 exp = date.fromisoformat(d["expected_by"])
                 lines.append(
-                    f"预计最晚放款日期：{format_date_cn(exp)}（按工作日计，补材料时间不计）"
+                    P.PC_EXPECTED.format(
+                        days=d.get("expected_workdays") or "",
+                        date=format_date_cn(exp),
+                        estimate=P.ESTIMATE_NOTE if d.get("expected_is_estimate") else "",
+                    )
                 )
         if d.get("next_steps"):
             lines.append(f"下一步：{d['next_steps']}")
@@ -774,7 +778,14 @@ class DialogueEngine:
             parts.append(f"（{cited}）。" if cited else "。")
             if d.get("expected_by"):
                 exp = date.fromisoformat(d["expected_by"])
-                parts.append(f"材料齐全预计{exp.month}月{exp.day}日前放款。")
+                parts.append(
+                    P.PC_EXPECTED_SMS.format(
+                        days=d.get("expected_workdays") or "",
+                        month=exp.month,
+                        day=exp.day,
+                        estimate=P.ESTIMATE_NOTE_SMS if d.get("expected_is_estimate") else "",
+                    )
+                )
             return "".join(parts)
         first = next((r for r in d.get("reasons", []) if r.get("code") != "category_ok"), None)
         if first is None:
@@ -994,7 +1005,14 @@ class DialogueEngine:
             self.today(), self.policy.total_days(app.applicant_type)
         )
         ctx.set_flow(None)
-        ctx.say(P.DOCS_SUBMITTED.format(app_id=app.id, date=format_date_cn(expected)))
+        ctx.say(
+            P.DOCS_SUBMITTED.format(
+                app_id=app.id,
+                days=self.policy.total_days(app.applicant_type),
+                date=format_date_cn(expected),
+                estimate=P.ESTIMATE_NOTE if self.calendar.is_estimate(expected) else "",
+            )
+        )
 
     # --- status -------------------------------------------------------------------------------
 
@@ -1019,7 +1037,13 @@ class DialogueEngine:
                 self.policy.total_days(app.applicant_type),
             )
             if exp is not None:
-                lines.append(P.STATUS_EXPECTED.format(date=format_date_cn(exp)))
+                lines.append(
+                    P.STATUS_EXPECTED.format(
+                        days=self.policy.total_days(app.applicant_type),
+                        date=format_date_cn(exp),
+                        estimate=P.ESTIMATE_NOTE if self.calendar.is_estimate(exp) else "",
+                    )
+                )
         if ctx.identity.verified and ctx.identity.person_id is not None:
             lines.extend(self._loan_lines(s, ctx.identity.person_id))
         if not lines:
