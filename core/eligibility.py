@@ -379,7 +379,15 @@ def _exclusions(inp: PrecheckInput, policy: Policy, out: _Reasons) -> None:
                 f"{what[source]}“{quoted}”中的“{m.word}”属于{m.name}，"
                 "贷款不得用于个人消费，也不得投资股票、债券、基金、房产等非生产经营性支出。",
             )
-    if not found:
+    cautions = [] if found else [m for m in (ex.caution_industry(inp.industry),) if m]
+    for m in cautions:
+        out.add(
+            _WARN,
+            "industry_caution",
+            ex.article,
+            ex.texts.caution.format(word=m.word, name=m.name, article=ex.article),
+        )
+    if not found and not cautions:
         banned = "、".join(c.name for c in ex.industries)
         out.add(
             _INFO,

@@ -11,6 +11,7 @@ This module belongs to the ``knowledge`` base layer and must not import ``core``
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -212,11 +213,37 @@ class WordRule(_Model):
     unless: tuple[str, ...] = ()
 
 
+# A negation right before a word ("绝不炒股", "不买房") means the text says it will *not* do it.
+_NEGATION = re.compile(r"(绝不|决不|从不|并不|不会|不去|不再|不|没有|没|非|别|无需|无)$")
+# Question forms and "I don't know" that contain 不 but negate nothing: 能不能, 是不是, 不知道 …
+_NOT_NEGATION = re.compile(r"(.)不\1|不知道|不清楚|不确定|不懂|不了解")
+_CLAUSE_BREAK = re.compile(r"[，,。；;、！!？?\n]")
+_VERBS = frozenset("去做开搞干用买炒会想要拿投")
+
+
+def _negated(norm: str, start: int) -> bool:
+    """Whether the word at `start` of the normalised text is negated within its clause."""
+    clause_start = max((m.end() for m in _CLAUSE_BREAK.finditer(norm, 0, start)), default=0)
+    before = _NOT_NEGATION.sub("", norm[clause_start:start])
+    # the negator stands right before the word, or before one or two verbs (不去炒股, 绝不会开)
+    for gap in range(0, 3):
+        if gap > len(before) or any(c not in _VERBS for c in before[len(before) - gap :]):
+            break
+        if _NEGATION.search(before[: len(before) - gap]):
+            return True
+    return False
+
+
 class ExclusionClass(_Model):
-    """One excluded industry or use, with the everyday words that fall under it."""
+    """One excluded industry or use, with the everyday words that fall under it.
+
+    `words` are the article's words and their plain equivalents (refused); `caution` words may or
+    may not fall under the class (酒吧, 澡堂 …): the guarantee institution decides (须担保机构认定).
+    A word negated in its clause ("进货，绝不炒股") does not count."""
 
     name: str
     words: tuple[WordRule, ...]
+    caution: tuple[str, ...] = ()
     mask: tuple[str, ...] = ()
 
     @field_validator("words", mode="before")
@@ -235,17 +262,39 @@ class ExclusionClass(_Model):
                 out.append(item)
         return out
 
-    def match(self, text: str) -> str | None:
-        """The first word of this class found in `text` (after masking), or None."""
+    def _masked(self, text: str) -> str:
         norm = normalize_text(text)
         for phrase in self.mask:
             norm = norm.replace(normalize_text(phrase), "|")
+        return norm
+
+    def match(self, text: str) -> str | None:
+        """The first (not negated) word of this class found in `text` (after masking), or None."""
+        norm = self._masked(text)
         for rule in self.words:
-            if normalize_text(rule.word) in norm and not any(
-                normalize_text(u) in norm for u in rule.unless
-            ):
+            if any(normalize_text(u) in norm for u in rule.unless):
+                continue
+            if _occurs(norm, normalize_text(rule.word)):
                 return rule.word
         return None
+
+    def match_caution(self, text: str) -> str | None:
+        """The first (not negated) caution word found in `text`, or None."""
+        norm = self._masked(text)
+        for word in self.caution:
+            if _occurs(norm, normalize_text(word)):
+                return word
+        return None
+
+
+def _occurs(norm: str, word: str) -> bool:
+    """`word` occurs in `norm` at least once without a negation before it."""
+    start = norm.find(word)
+    while start >= 0:
+        if not _negated(norm, start):
+            return True
+        start = norm.find(word, start + 1)
+    return False
 
 
 @dataclass(frozen=True)
@@ -256,16 +305,37 @@ class ExclusionMatch:
     word: str
 
 
+class ExclusionTexts(_Model):
+    """What the pre-check and the FAQ say about an excluded or doubtful industry or use.
+    Fields: {word} (as written), {name} (the class), {article}."""
+
+    refuse: str
+    refuse_sms: str
+    refuse_use: str
+    refuse_use_sms: str
+    caution: str
+    caution_sms: str
+
+
 class Exclusions(_Model):
     article: str
     industries: tuple[ExclusionClass, ...]
     uses: tuple[ExclusionClass, ...]
+    texts: ExclusionTexts
 
     def match_industry(self, text: str) -> ExclusionMatch | None:
         return _first_match(self.industries, text)
 
     def match_use(self, text: str) -> ExclusionMatch | None:
         return _first_match(self.uses, text)
+
+    def caution_industry(self, text: str) -> ExclusionMatch | None:
+        """A doubtful word (须担保机构认定), when no excluded word matched."""
+        for cls in self.industries:
+            word = cls.match_caution(text)
+            if word is not None:
+                return ExclusionMatch(cls.name, word)
+        return None
 
 
 def _first_match(classes: tuple[ExclusionClass, ...], text: str) -> ExclusionMatch | None:
