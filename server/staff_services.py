@@ -86,6 +86,9 @@ def build_dashboard(container: Container, today: date | None = None) -> dashboar
             calendar=container.calendar,
             today=today or local_today(),
             fund_yuan=container.settings.guarantee_fund_yuan,
+            funds_yuan=container.settings.guarantee_funds,
+            leverage=policy.guarantee_fund.leverage,
+            leverage_article=policy.guarantee_fund.article,
         )
 
 
