@@ -455,8 +455,7 @@ def _personal(inp: PrecheckInput, policy: Policy, out: _Reasons) -> tuple[int | 
             _BLOCK,
             "no_certificate",
             cat.certificate_article,
-            f"{cat.label}申请须持{cat.certificate}；未持有的，请先到户籍地或居住地的社区、"
-            "街道或县区就业服务机构办理，再申请贷款。",
+            f"{cat.label}申请须持{cat.certificate}；{cat.certificate_hint}",
         )
     out.add(
         _INFO,

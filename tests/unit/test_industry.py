@@ -97,3 +97,12 @@ def test_faq_never_disagrees_with_the_precheck(
         assert "须担保机构认定" in answer.answer and "一般可以" not in answer.answer
     else:
         assert "不可以" not in answer.answer and "须担保机构认定" not in answer.answer
+
+
+def test_household_certificate_advice_names_no_unsourced_office() -> None:
+    """The seeds name no office issuing a 户籍证明: the pre-check names none either."""
+    d = run(category="returnee", has_certificate=False)
+    hint = next(r for r in d.reasons if r.code == "no_certificate").message
+    assert "户籍证明" in hint and "社区确认" in hint
+    for office in ("派出所", "公安", "就业服务机构", "街道", "村委会"):
+        assert office not in hint, office
