@@ -144,7 +144,9 @@ class Category(_Model):
     article: str
     cap_note: str | None = None
     # What to tell someone without the certificate (who issues it, if the policy says so).
-    certificate_hint: str = "未持有的，请先到户籍地或居住地的社区、街道或县区就业服务机构办理，再申请贷款。"
+    certificate_hint: str = (
+        "未持有的，请先到户籍地或居住地的社区、街道或县区就业服务机构办理，再申请贷款。"
+    )
 
 
 class Partnership(_Model):
