@@ -69,10 +69,11 @@ def test_unsourced_claims_are_hedged_or_gone() -> None:
         assert "且所有小微企业均可申请" not in joined
 
 
-def test_subsidy_answer_states_the_micro_profit_condition() -> None:
-    lanzhou = _rendered("lanzhou-2013")["interest_free"]
+@pytest.mark.parametrize("entry", ["interest_free", "what_is_loan", "subsidy_how"])
+def test_subsidy_answers_state_the_micro_profit_condition(entry: str) -> None:
+    lanzhou = _rendered("lanzhou-2013")[entry]
     assert "微利项目" in lanzhou and "第十九条" in lanzhou
-    assert "微利项目" in _rendered("national-2023")["interest_free"]
+    assert "微利项目" in _rendered("national-2023")[entry]
 
 
 def test_documents_in() -> None:
