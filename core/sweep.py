@@ -30,12 +30,11 @@ import re
 import socket
 import time as _time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
@@ -65,7 +64,10 @@ from core.reminders import (
     mask_loan_no,
     rules_due,
 )
-from core.schedule import add_months
+from core.sweep_escalation import after_rule_work, apply_requires
+from core.sweep_sql import chunks as _chunks
+from core.sweep_sql import in_ as _in
+from core.sweep_sql import table as _table
 from core.timeutil import format_date_cn, local_today, to_local, utcnow
 
 log = logging.getLogger(__name__)
@@ -74,16 +76,8 @@ SWEEP_LOCK_KEY = 0x63647273  # "cdrs": pg advisory lock of the reminder sweep
 LOAN_NOTICE_KINDS = ("reminder", "overdue")
 NO_ADDRESS_ERROR = "无可用联系方式（未绑定Telegram且无有效手机号），请工作人员另行通知"
 LANDLINE_ERROR = "只登记了固定电话{phone}，不能接收短信，请工作人员电话通知"
-SENT_STATUSES = ("sent", "delivered")
 _E164 = re.compile(r"^\+\d{8,15}$")
-_CHUNK = 2000
-
-T = TypeVar("T")
-
-
-def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -108,6 +102,9 @@ class PlannedNotice:
     send_after: datetime
     expires_at: datetime
     error: str = NO_ADDRESS_ERROR  # why a `none` notice could not be sent
+
+    def with_times(self, send_after: datetime, expires_at: datetime) -> PlannedNotice:
+        return replace(self, send_after=send_after, expires_at=expires_at)
 
     def to_json(self) -> dict[str, Any]:
         """The `reminders run --dry-run --json` line (a public contract)."""
@@ -207,18 +204,6 @@ def _e164(phone: str | None) -> str | None:
         return normalize_phone(phone)
     except IdentityError:
         return None
-
-
-def _in(session: Session, column: Any, values: Sequence[Any]) -> Any:
-    """`column IN values`; on PostgreSQL `= ANY(array)` (one parameter instead of thousands)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(list(values))
-
-
-def _table(model: Any) -> sa.Table:
-    table: sa.Table = model.__table__
-    return table
 
 
 def _load_candidates(
@@ -390,8 +375,10 @@ def plan_notices(
         rules = due(c.due_on, last_seq.get(c.loan_id) == c.seq)
         if rules:
             work.append((c, rules, None))
-    work = _apply_requires(session, policy, work, today)
-    after_work = _after_rule_work(session, policy, today)
+    work = apply_requires(session, policy, work, today)
+    after_work = after_rule_work(
+        session, policy, today, lambda ids: _query_candidates(session, (), False, ids=ids)
+    )
     work.extend(after_work)
     if not work:
         return [], len(candidates)
@@ -445,131 +432,54 @@ def plan_notices(
                 if template is None:
                     continue  # e.g. no employer notice where wage deduction does not apply
                 params = {**base, "name": recipient.name, **dict(recipient.extra)}
-                key = f"rem:{c.loan_id}:{c.installment_id}:{d.rule.id}:{recipient.ref}"
                 for channel, address, identity_id in _channels(
                     recipient, d.rule.also_sms, chats, sms_ids
                 ):
                     planned.append(
-                        PlannedNotice(
-                            key=f"{key}:{channel}" if d.rule.also_sms or channel == "none" else key,
-                            kind=d.rule.kind,
-                            rule=d.rule.id,
-                            loan_id=c.loan_id,
-                            loan_no=c.loan_no,
-                            installment_id=c.installment_id,
-                            installment_seq=c.seq,
-                            recipient_role=recipient.role,
-                            person_id=recipient.person_id,
-                            identity_id=identity_id,
-                            channel=channel,
-                            address=address,
-                            template=template,
-                            params=params,
-                            text=render(
-                                template, "sms" if channel != "telegram" else channel, params
-                            ),
-                            send_after=send_after,
-                            expires_at=expires_at,
-                            error=_no_address_error(recipient.phone),
-                        )
+                        _notice(
+                            c, d, recipient, template, params, (channel, address, identity_id)
+                        ).with_times(send_after, expires_at)
                     )
     return planned, len(candidates) + len(after_work)
+
+
+def _notice(
+    c: _Candidate,
+    d: DueRule,
+    recipient: _Recipient,
+    template: str,
+    params: dict[str, Any],
+    via: tuple[str, str, int | None],
+) -> PlannedNotice:
+    """One notice of rule `d` for instalment `c` to `recipient` on one channel (times unset)."""
+    channel, address, identity_id = via
+    key = f"rem:{c.loan_id}:{c.installment_id}:{d.rule.id}:{recipient.ref}"
+    return PlannedNotice(
+        key=f"{key}:{channel}" if d.rule.also_sms or channel == "none" else key,
+        kind=d.rule.kind,
+        rule=d.rule.id,
+        loan_id=c.loan_id,
+        loan_no=c.loan_no,
+        installment_id=c.installment_id,
+        installment_seq=c.seq,
+        recipient_role=recipient.role,
+        person_id=recipient.person_id,
+        identity_id=identity_id,
+        channel=channel,
+        address=address,
+        template=template,
+        params=params,
+        text=render(template, "sms" if channel != "telegram" else channel, params),
+        send_after=_EPOCH,
+        expires_at=_EPOCH,
+        error=_no_address_error(recipient.phone),
+    )
 
 
 def _no_address_error(phone: str | None) -> str:
     if phone and not is_mobile(phone):
         return LANDLINE_ERROR.format(phone=phone)
     return NO_ADDRESS_ERROR
-
-
-def _notice_firsts(
-    session: Session, rule_id: str, installment_ids: Sequence[int]
-) -> dict[int, datetime]:
-    """installment id -> the earliest `send_after` of a notice of `rule_id` for it (any status;
-    `send_after` is on the local day of the sweep that queued it)."""
-    n = _table(NoticeRow)
-    out: dict[int, datetime] = {}
-    for chunk in _chunks(sorted(set(installment_ids))):
-        stmt = (
-            sa.select(n.c.installment_id, sa.func.min(n.c.send_after))
-            .where(n.c.rule == rule_id, _in(session, n.c.installment_id, chunk))
-            .group_by(n.c.installment_id)
-        )
-        for iid, first in session.execute(stmt):
-            out[int(iid)] = first
-    return out
-
-
-def _apply_requires(
-    session: Session,
-    policy: ReminderPolicy,
-    work: list[tuple[_Candidate, list[DueRule], frozenset[int] | None]],
-    today: date,
-) -> list[tuple[_Candidate, list[DueRule], frozenset[int] | None]]:
-    """`requires:` rules: without a notice of the required rule for the instalment, send that
-    rule instead (the first notice comes first); with one queued less than `gap_days` ago, wait."""
-    needed = {d.rule.requires for _, rules, _ in work for d in rules if d.rule.requires}
-    if not needed:
-        return work
-    ids = [c.installment_id for c, rules, _ in work if any(d.rule.requires for d in rules)]
-    firsts = {rule_id: _notice_firsts(session, rule_id, ids) for rule_id in needed if rule_id}
-    out = []
-    for c, rules, only in work:
-        kept: list[DueRule] = []
-        for d in rules:
-            req = d.rule.requires
-            if req is None:
-                kept.append(d)
-                continue
-            first = firsts[req].get(c.installment_id)
-            if first is None:
-                if all(k.rule.id != req for k in kept):
-                    kept.append(DueRule(policy.rule(req), d.fires_on, d.last_day))
-            elif (today - to_local(first).date()).days >= d.rule.gap_days:
-                kept.append(d)
-        if kept:
-            out.append((c, kept, only))
-    return out
-
-
-def _after_rule_work(
-    session: Session, policy: ReminderPolicy, today: date
-) -> list[tuple[_Candidate, list[DueRule], frozenset[int] | None]]:
-    """`after:` rules due today: `after_months` after the required notice was actually sent to a
-    counter-guarantor, for instalments still unpaid; only those counter-guarantors are told."""
-    n = _table(NoticeRow)
-    out: list[tuple[_Candidate, list[DueRule], frozenset[int] | None]] = []
-    for rule in policy.rules:
-        if rule.after_rule is None:
-            continue
-        latest = add_months(today, -rule.after_months)
-        earliest = add_months(today - timedelta(days=rule.catch_up_days + 31), -rule.after_months)
-        stmt = (
-            sa.select(n.c.installment_id, n.c.person_id, sa.func.min(n.c.sent_at))
-            .where(
-                n.c.rule == rule.after_rule,
-                n.c.recipient_role == "counter_guarantor",
-                n.c.status.in_(SENT_STATUSES),
-                n.c.sent_at.is_not(None),
-                n.c.sent_at >= local_day_start(earliest),
-                n.c.sent_at < local_day_end(latest),
-            )
-            .group_by(n.c.installment_id, n.c.person_id)
-        )
-        due_people: dict[int, tuple[set[int], date]] = {}
-        for iid, pid, first_sent in session.execute(stmt):
-            fires = add_months(to_local(first_sent).date(), rule.after_months)
-            if fires <= today <= fires + timedelta(days=rule.catch_up_days):
-                people, first = due_people.setdefault(int(iid), (set(), fires))
-                people.add(int(pid))
-                due_people[int(iid)] = (people, min(first, fires))
-        if not due_people:
-            continue
-        for c in _query_candidates(session, (), False, ids=sorted(due_people)):
-            people, fires = due_people[c.installment_id]
-            last = fires + timedelta(days=rule.catch_up_days)
-            out.append((c, [DueRule(rule, fires, last)], frozenset(people)))
-    return out
 
 
 def _recipients(
