@@ -166,6 +166,11 @@ class ImportReport:
             **counts,
             "errors": [e.to_dict() for e in self.errors],
             "warnings": [w.to_dict() for w in self.warnings],
+            "default_base_rate": (
+                str(self.default_base_rate)
+                if self.default_base_rate is not None and self.default_base_rate_rows
+                else None
+            ),
         }
 
     def summary(self) -> str:

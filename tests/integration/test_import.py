@@ -627,6 +627,7 @@ def test_policy_default_benchmark_rate_is_used_and_reported(engine: Engine, tmp_
     assert report.imported and report.default_base_rate_rows == 1
     assert "1笔企业贷款未填基准利率，已按政策文件默认基准利率4.7500%计算贴息" in report.summary()
     assert report.to_dict()["default_base_rate_rows"] == 1
+    assert report.to_dict()["default_base_rate"] == "0.0475"
     assert sum(r[5] for r in _installments(engine, "QY-0001")) == 15_200_000
 
 
