@@ -37,7 +37,7 @@ from core.importer import import_loans  # noqa: E402
 HEADERS = [
     "贷款编号", "借款人姓名", "借款人手机", "身份证号", "贷款金额(元)", "年利率", "放款日期",
     "期限(月)", "还款方式", "贴息类型", "反担保人姓名", "反担保人电话", "反担保人工作单位",
-    "所属区县", "经办银行",
+    "所属区县", "经办银行", "基准利率",
 ]  # fmt: skip
 DISTRICTS = ["城关区", "七里河区", "西固区", "安宁区", "红古区", "永登县", "皋兰县", "榆中县"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -91,6 +91,7 @@ def generate_csv(path: Path, rows: int, seed: int = 20260105) -> None:
                     rng.choice(EMPLOYERS),
                     rng.choice(DISTRICTS),
                     "某某银行",
+                    "4.35%" if enterprise else "",
                 ]
             )
 

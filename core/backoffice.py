@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 
 from core.applications import checklist, next_stage, progress
 from core.audit import audit
+from core.loan_status import installment_status, is_overdue, overdue_clause
 from core.models import (
     ApplicationRow,
     ApplicationStageRow,
@@ -224,7 +225,7 @@ def list_loans(
     i = InstallmentRow.__table__  # type: ignore[attr-defined]
     oldest = (
         sa.select(sa.func.min(i.c.due_on))
-        .where(i.c.loan_id == LoanRow.id, i.c.paid == sa.false(), i.c.due_on < today)
+        .where(i.c.loan_id == LoanRow.id, overdue_clause(i, today))
         .correlate(LoanRow.__table__)  # type: ignore[attr-defined]
         .scalar_subquery()
     )
@@ -256,6 +257,7 @@ class LoanDetail:
     paid_fen: int = 0
     outstanding_principal_fen: int = 0
     overdue: list[InstallmentRow] = field(default_factory=list)
+    statuses: dict[int, str] = field(default_factory=dict)  # seq -> core.loan_status status
 
 
 def loan_detail(session: Session, loan_id: int) -> LoanDetail:
@@ -305,7 +307,8 @@ def loan_detail(session: Session, loan_id: int) -> LoanDetail:
         notices=notices,
         paid_fen=sum(p.amount_fen for p in payments),
         outstanding_principal_fen=left,
-        overdue=[i for i in installments if not i.paid and i.due_on < today],
+        overdue=[i for i in installments if is_overdue(i, today)],
+        statuses={i.seq: installment_status(i, today) for i in installments},
     )
 
 

@@ -42,7 +42,8 @@ from sqlmodel import Session, col, select
 from core.applications import STAGE_LABELS
 from core.audit import audit
 from core.db import session_scope
-from core.identity import IdentityError, normalize_phone
+from core.identity import IdentityError, is_mobile, normalize_phone
+from core.loan_status import overdue_clause
 from core.models import (
     ApplicationRow,
     BroadcastRow,
@@ -221,9 +222,7 @@ def _person_ids(audience: Audience, today: date) -> Any | None:
     if audience.group == "overdue":
         cutoff = today - timedelta(days=audience.min_overdue_days)
         stmt = stmt.where(
-            sa.exists().where(
-                _I.c.loan_id == _L.c.id, _I.c.paid == sa.false(), _I.c.due_on <= cutoff
-            )
+            sa.exists().where(_I.c.loan_id == _L.c.id, overdue_clause(_I, cutoff + timedelta(1)))
         )
     if d:
         stmt = stmt.where(
@@ -265,15 +264,16 @@ _IDENT_COLS = (
 
 
 def _e164(phone: str | None) -> str | None:
+    """The person's number as an SMS address, or None (a landline never receives SMS)."""
     if not phone:
         return None
     phone = phone.strip()
-    if phone.startswith("+") and phone[1:].isdigit() and _E164_MIN <= len(phone) <= _E164_MAX:
-        return phone
-    try:
-        return normalize_phone(phone)
-    except IdentityError:
-        return None
+    if not (phone.startswith("+") and phone[1:].isdigit() and _E164_MIN <= len(phone) <= _E164_MAX):
+        try:
+            phone = normalize_phone(phone)
+        except IdentityError:
+            return None
+    return phone if is_mobile(phone) else None
 
 
 def resolve(session: Session, audience: Audience, today: date | None = None) -> Resolution:

@@ -7,7 +7,10 @@
 - Loans: active loans, outstanding principal, overdue loans in buckets of days past the oldest
   unpaid due date (1–30, 31–90, 90+).
 - Leverage: outstanding principal against 5× the guarantee fund (兰州 第十二条: “贷款余额不得超过
-  小额贷款担保基金的5倍”); the fund size is the GUARANTEE_FUND_YUAN setting.
+  小额贷款担保基金的5倍”), overall (GUARANTEE_FUND_YUAN) and **per handling bank** against the fund
+  of its county/district (第八条: funds are raised by county/district finance and held at the
+  handling bank): GUARANTEE_FUNDS gives the fund per district, GUARANTEE_FUND_YUAN the fund of a
+  district not listed. The multiple comes from the policy file (`guarantee_fund.leverage`).
 
 Outstanding principal counts each unpaid instalment's principal less what was paid on it beyond
 its interest (payments settle the borrower's interest first).
@@ -24,6 +27,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from core.applications import STAGE_LABELS, forward_path
+from core.loan_status import overdue_clause
 from core.models import ApplicationRow, InstallmentRow, LoanRow, NoticeRow, Stage
 from core.timeutil import to_local
 from core.workdays import WorkCalendar
@@ -66,6 +70,44 @@ class Bucket:
     outstanding_fen: int  # outstanding principal of these loans
 
 
+@dataclass(frozen=True)
+class BankUse:
+    """One handling bank's balance in one county/district against leverage × that fund."""
+
+    district: str | None
+    bank: str | None
+    loans: int
+    outstanding_fen: int
+    fund_fen: int
+    fund_listed: bool  # False: the district is not in GUARANTEE_FUNDS (default fund used)
+    leverage: int
+
+    @property
+    def limit_fen(self) -> int:
+        return self.fund_fen * self.leverage
+
+    @property
+    def usage_percent(self) -> float:
+        return 0.0 if self.limit_fen == 0 else round(100 * self.outstanding_fen / self.limit_fen, 1)
+
+    @property
+    def over_limit(self) -> bool:
+        return self.outstanding_fen > self.limit_fen
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "district": self.district,
+            "bank": self.bank,
+            "loans": self.loans,
+            "outstanding_fen": self.outstanding_fen,
+            "fund_fen": self.fund_fen,
+            "fund_listed": self.fund_listed,
+            "limit_fen": self.limit_fen,
+            "usage_percent": self.usage_percent,
+            "over_limit": self.over_limit,
+        }
+
+
 @dataclass
 class Dashboard:
     today: date
@@ -78,6 +120,8 @@ class Dashboard:
     fund_fen: int
     leverage: int = LEVERAGE
     notices: dict[str, int] = field(default_factory=dict)
+    banks: list[BankUse] = field(default_factory=list)
+    leverage_article: str = "兰政发〔2013〕76号 第十二条"
 
     @property
     def limit_fen(self) -> int:
@@ -143,7 +187,8 @@ class Dashboard:
                 "outstanding_fen": self.outstanding_fen,
                 "usage_percent": self.usage_percent,
                 "over_limit": self.over_limit,
-                "article": "兰政发〔2013〕76号 第十二条",
+                "article": self.leverage_article,
+                "banks": [b.to_json() for b in self.banks],
             },
             "notices": self.notices,
         }
@@ -176,6 +221,9 @@ def build(
     calendar: WorkCalendar,
     today: date,
     fund_yuan: int,
+    funds_yuan: Mapping[str, int] | None = None,
+    leverage: int = LEVERAGE,
+    leverage_article: str = "兰政发〔2013〕76号 第十二条",
 ) -> Dashboard:
     """The dashboard as of `today` (local date). `step_days`: applicant type → stage → limit."""
     a, ln, i = _t(ApplicationRow), _t(LoanRow), _t(InstallmentRow)
@@ -237,7 +285,7 @@ def build(
             sa.func.sum(sa.case((due_left > 0, due_left), else_=0)),
         )
         .select_from(i.join(ln, ln.c.id == i.c.loan_id))
-        .where(active, i.c.paid == sa.false(), i.c.due_on < today)
+        .where(active, overdue_clause(i, today))
         .group_by(i.c.loan_id)
     ).all()
     per_loan: dict[str, list[tuple[int, int]]] = {key: [] for key, _, _ in BUCKETS}
@@ -270,6 +318,7 @@ def build(
         str(s): int(c)
         for s, c in session.execute(sa.select(n.c.status, sa.func.count()).group_by(n.c.status))
     }
+    banks = _bank_use(session, funds_yuan or {}, fund_yuan, leverage)
     return Dashboard(
         today=today,
         stages=stages,
@@ -279,5 +328,39 @@ def build(
         outstanding_fen=outstanding,
         buckets=buckets,
         fund_fen=int(fund_yuan) * 100,
+        leverage=leverage,
         notices=notices,
+        banks=banks,
+        leverage_article=leverage_article,
     )
+
+
+def _bank_use(
+    session: Session, funds_yuan: Mapping[str, int], default_yuan: int, leverage: int
+) -> list[BankUse]:
+    """Outstanding principal of active loans per (district, handling bank), fullest first."""
+    ln, i = _t(LoanRow), _t(InstallmentRow)
+    rows = session.execute(
+        sa.select(
+            ln.c.district,
+            ln.c.bank,
+            sa.func.count(sa.distinct(ln.c.id)),
+            sa.func.coalesce(sa.func.sum(_outstanding_expr(i)), 0),
+        )
+        .select_from(i.join(ln, ln.c.id == i.c.loan_id))
+        .where(ln.c.status == "active", i.c.paid == sa.false())
+        .group_by(ln.c.district, ln.c.bank)
+    ).all()
+    out = [
+        BankUse(
+            district=district,
+            bank=bank,
+            loans=int(n),
+            outstanding_fen=int(amount),
+            fund_fen=int(funds_yuan.get(district or "", default_yuan)) * 100,
+            fund_listed=(district or "") in funds_yuan,
+            leverage=leverage,
+        )
+        for district, bank, n, amount in rows
+    ]
+    return sorted(out, key=lambda b: (-b.usage_percent, b.district or "", b.bank or ""))

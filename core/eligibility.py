@@ -107,6 +107,10 @@ class Decision(BaseModel):
     subsidy: str
     next_steps: str
     expected_by: date | None
+    # 第十三条/第十六条's limit ("原则上…个工作日内") and whether `expected_by` lies in a year
+    # without an official holiday arrangement (then it is only an estimate, and is said so).
+    expected_workdays: int | None = None
+    expected_is_estimate: bool = False
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -378,7 +382,15 @@ def _exclusions(inp: PrecheckInput, policy: Policy, out: _Reasons) -> None:
                 f"{what[source]}“{quoted}”中的“{m.word}”属于{m.name}，"
                 "贷款不得用于个人消费，也不得投资股票、债券、基金、房产等非生产经营性支出。",
             )
-    if not found:
+    cautions = [] if found else [m for m in (ex.caution_industry(inp.industry),) if m]
+    for m in cautions:
+        out.add(
+            _WARN,
+            "industry_caution",
+            ex.article,
+            ex.texts.caution.format(word=m.word, name=m.name, article=ex.article),
+        )
+    if not found and not cautions:
         banned = "、".join(c.name for c in ex.industries)
         out.add(
             _INFO,
@@ -446,8 +458,7 @@ def _personal(inp: PrecheckInput, policy: Policy, out: _Reasons) -> tuple[int | 
             _BLOCK,
             "no_certificate",
             cat.certificate_article,
-            f"{cat.label}申请须持{cat.certificate}；未持有的，请先到户籍地或居住地的社区、"
-            "街道或县区就业服务机构办理，再申请贷款。",
+            f"{cat.label}申请须持{cat.certificate}；{cat.certificate_hint}",
         )
     out.add(
         _INFO,
@@ -586,6 +597,15 @@ def _enterprise(inp: PrecheckInput, policy: Policy, out: _Reasons) -> tuple[int,
     return e.cap_yuan, e.term_months
 
 
+def _subsidy_text(policy: Policy, applicant_type: str) -> str:
+    """The subsidy rule with its condition (e.g. 微利项目 certification, 第十九条): a subsidy is
+    never promised without it."""
+    sub = policy.subsidy_for(applicant_type)
+    condition = policy.subsidy_condition(applicant_type)
+    text = f"{sub.text}（{sub.article}）"
+    return f"{text}。{condition}" if condition else text
+
+
 def precheck(inp: PrecheckInput, policy: Policy, today: date, calendar: WorkCalendar) -> Decision:
     """Pre-check `inp` against `policy`; `today` starts the working-day count for `expected_by`."""
     out = _Reasons()
@@ -625,14 +645,16 @@ def precheck(inp: PrecheckInput, policy: Policy, today: date, calendar: WorkCale
     caveat = policy.texts["caveat"]
     if eligible:
         expected = calendar.add_workdays(today, proc.total_days)
+        estimate = calendar.is_estimate(today, expected)
         steps = "、".join(f"{s.name}{s.days}个工作日" for s in proc.steps)
         out.add(
             _INFO,
             "timeline",
             proc.article,
-            f"材料齐全时，从申请到放款原则上不超过{proc.total_days}个工作日（{steps}），"
-            f"预计{expected.year}年{expected.month}月{expected.day}日前；"
-            "补办材料的时间不计算在内。",
+            f"材料齐全时，从申请到放款原则上在{proc.total_days}个工作日内完成（{steps}），"
+            f"按工作日推算约为{expected.year}年{expected.month}月{expected.day}日"
+            + (f"（{expected.year}年法定节假日安排尚未公布，此日期为估算）" if estimate else "")
+            + "；补办材料的时间不计算在内。",
         )
         out.add(_INFO, "policy_caveat", policy.document, caveat)
         return Decision(
@@ -641,9 +663,11 @@ def precheck(inp: PrecheckInput, policy: Policy, today: date, calendar: WorkCale
             max_term_months=max_term,
             reasons=out.ordered(),
             documents=policy.documents_for(inp.applicant_type),
-            subsidy=policy.subsidy_for(inp.applicant_type).text,
+            subsidy=_subsidy_text(policy, inp.applicant_type),
             next_steps=policy.next_steps_for(inp.applicant_type).text,
             expected_by=expected,
+            expected_workdays=proc.total_days,
+            expected_is_estimate=estimate,
         )
     out.add(_INFO, "policy_caveat", policy.document, caveat)
     office = policy.texts["office"]

@@ -59,6 +59,25 @@ def normalize_phone(raw: str, region: str = "CN") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def is_mobile(e164: str) -> bool:
+    """Whether an E.164 number can receive SMS: a mobile number, never a landline (0931-…).
+
+    Mainland numbers are mobile exactly when the national number is 1 followed by 10 digits
+    (area codes never start with 1); other countries ask libphonenumber."""
+    if e164.startswith("+86"):
+        national = e164[3:]
+        return len(national) == 11 and national.startswith("1") and national.isdigit()
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    kind = phonenumbers.number_type(parsed)
+    return kind in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+
+
 def mask_phone(value: str | None) -> str:
     """'+8613812348000' -> '+86138****8000'; works on any string of digits."""
     if not value:

@@ -53,7 +53,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from core.identity import IdentityError, normalize_id_number, normalize_phone
+from core.identity import IdentityError, is_mobile, normalize_id_number, normalize_phone
 from core.models import (
     AuditEventRow,
     CounterGuarantorRow,
@@ -66,6 +66,7 @@ from core.models import (
 from core.money import fen_to_yuan
 from core.schedule import (
     METHOD_LABELS,
+    SUBSIDY_ENTERPRISE_HALF,
     SUBSIDY_LABELS,
     ScheduleColumns,
     ScheduleError,
@@ -132,6 +133,9 @@ class ImportReport:
     installments_created: int = 0
     payments_applied: int = 0
     installments_settled: int = 0
+    landline_phones: int = 0  # fixed-line numbers stored: shown to staff, never sent SMS
+    default_base_rate: Decimal | None = None  # the policy's benchmark rate, when one was used
+    default_base_rate_rows: int = 0
     imported: bool = False
 
     @property
@@ -149,6 +153,8 @@ class ImportReport:
             "installments_created": self.installments_created,
             "payments_applied": self.payments_applied,
             "installments_settled": self.installments_settled,
+            "landline_phones": self.landline_phones,
+            "default_base_rate_rows": self.default_base_rate_rows,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,6 +166,11 @@ class ImportReport:
             **counts,
             "errors": [e.to_dict() for e in self.errors],
             "warnings": [w.to_dict() for w in self.warnings],
+            "default_base_rate": (
+                str(self.default_base_rate)
+                if self.default_base_rate is not None and self.default_base_rate_rows
+                else None
+            ),
         }
 
     def summary(self) -> str:
@@ -178,6 +189,13 @@ class ImportReport:
             )
         if self.skipped:
             text += f"，跳过错误行{self.skipped}行"
+        if self.landline_phones:
+            text += f"；其中固定电话{self.landline_phones}个（不能接收短信，请工作人员电话联系）"
+        if self.default_base_rate_rows and self.default_base_rate is not None:
+            text += (
+                f"；{self.default_base_rate_rows}笔企业贷款未填基准利率，已按政策文件默认基准利率"
+                f"{self.default_base_rate * 100:.4f}%计算贴息"
+            )
         return text
 
 
@@ -207,6 +225,7 @@ LOAN_COLUMNS: tuple[Column, ...] = (
     ),
     Column("amount_yuan", "贷款金额(元)", ("贷款金额", "放款金额(元)", "放款金额", "金额(元)")),
     Column("annual_rate", "年利率", ("利率", "贷款利率", "执行利率", "年利率(%)")),
+    Column("base_rate", "基准利率", ("基准年利率", "基准利率(%)"), required=False),
     Column("disbursed_on", "放款日期", ("发放日期", "贷款发放日期", "放款日")),
     Column("term_months", "期限(月)", ("贷款期限(月)", "期限", "贷款期限", "期限(个月)")),
     Column("repayment_method", "还款方式", ()),
@@ -611,6 +630,8 @@ class _LoanIn:
     g_employer: str | None
     g_contact: str | None
     g_contact_phone: str | None
+    base_rate: Decimal | None = None
+    base_from_policy: bool = False  # no 基准利率 in the row: the policy's default was used
 
 
 class _RowReader:
@@ -689,7 +710,7 @@ _FAST_FIELDS = (
     "disbursed_on", "term_months", "repayment_method", "subsidy_kind", "district", "bank",
     "counter_guarantor_name", "counter_guarantor_phone", "counter_guarantor_id_number",
     "counter_guarantor_employer", "counter_guarantor_employer_contact",
-    "counter_guarantor_employer_phone",
+    "counter_guarantor_employer_phone", "base_rate",
 )  # fmt: skip
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -729,10 +750,11 @@ def _fast_loan_row(index: Sequence[int | None], number: int, values: list[Any]) 
     (
         loan_no, name, phone_c, id_c, amount_c, rate_c, disbursed_c, term_c, method_c,
         subsidy_c, district, bank, g_name, g_phone_c, g_id_c, g_employer, g_contact,
-        g_contact_phone_c,
+        g_contact_phone_c, base_c,
     ) = cells  # fmt: skip
     if (
         loan_no is None
+        or is_template_example(loan_no, name)
         or name is None
         or phone_c is None
         or id_c is None
@@ -759,6 +781,9 @@ def _fast_loan_row(index: Sequence[int | None], number: int, values: list[Any]) 
         term = _parse_term_c(term_c)
         method = _parse_method_c(method_c)
         subsidy = _parse_subsidy_c(subsidy_c)
+        base_rate = _parse_rate_c(base_c) if base_c is not None else None
+        if subsidy == SUBSIDY_ENTERPRISE_HALF and base_rate is None:
+            return None  # the slow path reports the missing rate or applies the default
         g_phone = g_id = g_contact_phone = None
         if g_name is not None:
             if (
@@ -790,16 +815,32 @@ def _fast_loan_row(index: Sequence[int | None], number: int, values: list[Any]) 
     return _LoanIn(
         number, loan_no, name, phone, id_number, amount, rate, disbursed, term, method, subsidy,
         district, bank, g_name, g_phone, g_id, g_employer if g_name else None,
-        g_contact if g_name else None, g_contact_phone,
+        g_contact if g_name else None, g_contact_phone, base_rate,
     )  # fmt: skip
 
 
+EXAMPLE_PREFIX = "示例"
+EXAMPLE_ROW_ERROR = (
+    "这是导入模板的示例行（贷款编号以“示例”开头或姓名标有“示例”），不会导入；请删除示例行后再导入"
+)
+
+
+def is_template_example(loan_no: str | None, name: str | None = None) -> bool:
+    """A row of the `loans template` example (示例-2026-0001, 张三（示例）): never a real loan."""
+    if loan_no and unicodedata.normalize("NFKC", loan_no).strip().startswith(EXAMPLE_PREFIX):
+        return True
+    return bool(name and "示例" in name)
+
+
 def _parse_loan_row(
-    sheet: _Sheet, number: int, values: list[Any]
+    sheet: _Sheet, number: int, values: list[Any], default_base_rate: Decimal | None = None
 ) -> tuple[_LoanIn | None, list[RowError]]:
     r = _RowReader(sheet, number, values)
     loan_no = r.text("loan_no", 64)
     name = r.text("borrower_name", 64)
+    if is_template_example(loan_no, name):
+        r.error("loan_no", EXAMPLE_ROW_ERROR)
+        return None, r.errors
     phone = r.get("borrower_phone", parse_phone)
     id_number = r.get("id_number", _parse_id)
     amount = r.get("amount_yuan", _parse_fen_c)
@@ -808,6 +849,18 @@ def _parse_loan_row(
     term = r.get("term_months", _parse_term_c)
     method = r.get("repayment_method", _parse_method_c)
     subsidy = r.get("subsidy_kind", _parse_subsidy_c)
+    base_rate = r.get("base_rate", _parse_rate_c, required=False)
+    from_policy = False
+    if subsidy == SUBSIDY_ENTERPRISE_HALF and base_rate is None and not r.errors:
+        if default_base_rate is None:
+            r.error(
+                "base_rate",
+                "贴息类型为企业50%贴息时必须填写基准利率（第二十条按基准利率计息的50%贴息），"
+                "政策文件也未规定默认基准利率",
+            )
+        else:
+            base_rate = default_base_rate
+            from_policy = True
     district = r.text("district", 64, required=False)
     bank = r.text("bank", 100, required=False)
     g_name = r.text("counter_guarantor_name", 64, required=False)
@@ -856,6 +909,8 @@ def _parse_loan_row(
             g_employer if g_name else None,
             g_contact if g_name else None,
             g_contact_phone if g_name else None,
+            base_rate,
+            from_policy,
         ),
         [],
     )
@@ -873,9 +928,17 @@ def _parse_installments(
     """Explicit schedules by loan_no, and the errors of each loan_no's rows."""
     plans: dict[str, _PlanIn] = {}
     bad: dict[str, list[RowError]] = defaultdict(list)
+    examples: set[str | None] = set()
     for number, values in sheet.rows:
         r = _RowReader(sheet, number, values)
         loan_no = r.text("loan_no", 64)
+        if is_template_example(loan_no):
+            if loan_no not in examples:  # one error per example loan, not one per instalment
+                examples.add(loan_no)
+                errors.append(
+                    RowError(sheet.file, number, sheet.headers["loan_no"], EXAMPLE_ROW_ERROR)
+                )
+            continue
         seq = r.get("seq", _parse_seq)
         due = r.get("due_on", _parse_date)
         principal = r.get("principal_yuan", lambda v: _parse_fen(v, allow_zero=True))
@@ -944,6 +1007,7 @@ class _ExistingLoan:
     subsidy: str
     bank: str | None
     district: str | None
+    base_rate: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -1004,11 +1068,15 @@ def _as_decimal(value: Any) -> Decimal:
 
 
 def _terms(loan: _LoanIn) -> tuple[Any, ...]:
-    return (loan.amount_fen, loan.rate, loan.disbursed_on, loan.term, loan.method, loan.subsidy)
+    base = loan.base_rate if loan.subsidy == SUBSIDY_ENTERPRISE_HALF else None
+    return (
+        loan.amount_fen, loan.rate, loan.disbursed_on, loan.term, loan.method, loan.subsidy, base
+    )  # fmt: skip
 
 
 def _existing_terms(ex: _ExistingLoan) -> tuple[Any, ...]:
-    return (ex.amount_fen, ex.rate, ex.disbursed_on, ex.term, ex.method, ex.subsidy)
+    base = ex.base_rate if ex.subsidy == SUBSIDY_ENTERPRISE_HALF else None
+    return (ex.amount_fen, ex.rate, ex.disbursed_on, ex.term, ex.method, ex.subsidy, base)
 
 
 class _Bulk:
@@ -1200,11 +1268,14 @@ def import_loans(
     progress: ProgressFn | None = None,
     *,
     actor: str = "system",
+    default_base_rate: Decimal | None = None,
 ) -> ImportReport:
     """Import (upsert) loans from a CSV/XLSX file, with an optional file of bank schedules.
 
     Writes happen in the session's transaction; the caller commits. With any error and
     ``skip_bad_rows=False`` nothing is written and ``report.imported`` is False.
+    `default_base_rate` is the active policy's benchmark rate (``Policy.default_base_rate``), used
+    for enterprise loans whose row has none; the report says how many rows used it.
     """
     path = Path(path)
     report = ImportReport(kind="loans")
@@ -1230,7 +1301,7 @@ def import_loans(
         if fast is not None:
             loans.append(fast)
             continue
-        loan, errs = _parse_loan_row(sheet, number, values)
+        loan, errs = _parse_loan_row(sheet, number, values, default_base_rate)
         if loan is None:
             row_errors[number].extend(errs)
         else:
@@ -1329,6 +1400,14 @@ def import_loans(
         return report
     report.skipped = len(row_errors)
     good = [x for x in good if x.row not in row_errors]
+    report.default_base_rate = default_base_rate
+    report.default_base_rate_rows = sum(1 for x in good if x.base_from_policy)
+    report.landline_phones = sum(
+        1
+        for x in good
+        for phone in (x.phone, x.g_phone, x.g_contact_phone)
+        if phone is not None and not is_mobile(phone)
+    )
 
     # 3. write
     now = utcnow()
@@ -1407,14 +1486,23 @@ def _check_people_consistency(
 def _planned(loan: _LoanIn, plan: _PlanIn | None) -> ScheduleColumns:
     if plan is None:
         return schedule_columns(
-            loan.amount_fen, loan.rate, loan.disbursed_on, loan.term, loan.method, loan.subsidy
+            loan.amount_fen,
+            loan.rate,
+            loan.disbursed_on,
+            loan.term,
+            loan.method,
+            loan.subsidy,
+            loan.base_rate,
         )
     items = sorted(plan.items)
     return ScheduleColumns(
         tuple(due for _s, due, _p, _i in items),
         tuple(p for _s, _d, p, _i in items),
         tuple(i for _s, _d, _p, i in items),
-        tuple(borrower_interest(i, loan.subsidy) for _s, _d, _p, i in items),
+        tuple(
+            borrower_interest(i, loan.subsidy, annual_rate=loan.rate, base_rate=loan.base_rate)
+            for _s, _d, _p, i in items
+        ),
     )
 
 
@@ -1422,12 +1510,22 @@ def _preload_loans(conn: Connection, loan_nos: list[str]) -> dict[str, _Existing
     rows = _select_in(
         conn,
         "SELECT loan_no, id, borrower_id, amount_fen, annual_rate, disbursed_on, term_months,"
-        " repayment_method, subsidy_kind, bank, district FROM loan WHERE loan_no {IN}",
+        " repayment_method, subsidy_kind, bank, district, base_rate FROM loan WHERE loan_no {IN}",
         loan_nos,
     )
     return {
         r[0]: _ExistingLoan(
-            r[1], r[2], r[3], _as_decimal(r[4]), _as_date(r[5]), r[6], r[7], r[8], r[9], r[10]
+            r[1],
+            r[2],
+            r[3],
+            _as_decimal(r[4]),
+            _as_date(r[5]),
+            r[6],
+            r[7],
+            r[8],
+            r[9],
+            r[10],
+            None if r[11] is None else _as_decimal(r[11]).normalize(),
         )
         for r in rows
     }
@@ -1614,7 +1712,7 @@ def _write_persons(
 _LOAN_COLS = (
     "loan_no", "borrower_id", "amount_fen", "annual_rate", "disbursed_on", "term_months",
     "maturity_on", "repayment_method", "subsidy_kind", "bank", "district", "status",
-    "created_at", "updated_at",
+    "created_at", "updated_at", "base_rate",
 )  # fmt: skip
 
 
@@ -1628,6 +1726,7 @@ def _loan_values(loan: _LoanIn, borrower_id: int) -> dict[str, Any]:
         "maturity_on": maturity_date(loan.disbursed_on, loan.term),
         "repayment_method": loan.method,
         "subsidy_kind": loan.subsidy,
+        "base_rate": loan.base_rate,
         "bank": loan.bank,
         "district": loan.district,
     }
@@ -1654,7 +1753,7 @@ def _write_loans(
                 (
                     x.loan_no, _borrower_id(persons, x), x.amount_fen, x.rate, x.disbursed_on,
                     x.term, maturity_date(x.disbursed_on, x.term), x.method, x.subsidy, x.bank,
-                    x.district, "active", now, now,
+                    x.district, "active", now, now, x.base_rate,
                 )
                 for x in new
             ],
@@ -1683,6 +1782,7 @@ def _write_loans(
             "term_months": ex.term,
             "repayment_method": ex.method,
             "subsidy_kind": ex.subsidy,
+            "base_rate": ex.base_rate,
             "bank": ex.bank,
             "district": ex.district,
         }
@@ -1880,6 +1980,8 @@ def import_payments(
     for number, values in sheet.rows:
         r = _RowReader(sheet, number, values)
         loan_no = r.text("loan_no", 64)
+        if is_template_example(loan_no):
+            r.error("loan_no", EXAMPLE_ROW_ERROR)
         paid_on = r.get("paid_on", _parse_date)
         amount = r.get("amount_yuan", _parse_fen)
         reference = r.text("reference", 64)
@@ -2086,7 +2188,9 @@ def write_template(path: str | Path) -> Path:
         "disbursed_on": "如 2026-01-05、2026/1/5 或 2026年1月5日",
         "term_months": "整数月数，如 24",
         "repayment_method": "等额本金 / 按季付息、到期还本 / 等额本息",
-        "subsidy_kind": "个人全额贴息 / 企业50%贴息 / 无贴息",
+        "subsidy_kind": "个人全额贴息（微利项目）/ 个人非微利项目不贴息 / 按实际利率50%贴息 / "
+        "企业50%贴息 / 无贴息",
+        "base_rate": "企业50%贴息必填：放款时的基准年利率，如 4.75%（第二十条按基准利率计息的50%贴息）",
         "counter_guarantor_name": "无反担保人时本行反担保人各列留空",
     }
 
@@ -2159,8 +2263,10 @@ def write_template(path: str | Path) -> Path:
     lines = [
         "创业担保贷款导入模板说明",
         "1. “贷款”表：每行一笔贷款，黄色列为必填列（反担保人各列在无反担保人时可留空），绿色列可选。",
-        "2. 导入前请删除示例行（贷款编号以“示例”开头的行）。",
-        "3. 还款方式：等额本金、按季付息、到期还本、等额本息；贴息类型：个人全额贴息、企业50%贴息、无贴息。",
+        "2. 示例行（贷款编号以“示例”开头的行）不会被导入，导入时会报错：请先删除示例行。",
+        "3. 还款方式：等额本金、按季付息、到期还本、等额本息；贴息类型："
+        + "、".join(SUBSIDY_LABELS.values())
+        + "（个人全额贴息仅限担保机构认定的微利项目）。企业50%贴息须填写“基准利率”列。",
         "4. “还款计划”表可选：不提供时系统按还款方式自动生成；提供时各期本金合计须等于贷款金额。",
         "5. “还款记录”表用于登记还款：同一流水号重复导入不会重复记账。",
         "6. 任一行有错误时整个文件不导入（可在命令行加 --skip-bad-rows 跳过错误行）。",

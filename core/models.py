@@ -178,6 +178,8 @@ class LoanRow(SQLModel, table=True):
     application_id: int | None = Field(default=None, foreign_key="application.id")
     amount_fen: int = Field(sa_type=sa.BigInteger)
     annual_rate: Decimal = Field(sa_type=sa.Numeric(9, 6))
+    # 基准利率: enterprise_half subsidises 50% of the interest at this rate (兰州 第二十条).
+    base_rate: Decimal | None = Field(default=None, sa_type=sa.Numeric(9, 6), nullable=True)
     disbursed_on: date
     term_months: int
     maturity_on: date = Field(index=True)

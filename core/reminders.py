@@ -5,8 +5,19 @@ reminder, a maturity reminder before the last instalment and the overdue escalat
 逾期代偿责任制 (宜春调研报告 二(四): 《逾期贷款催收通知书》 to the borrower and every counter-guarantor,
 wage deduction through the counter-guarantor's payroll unit one month later).
 
-A rule fires `offset` days from the due date (calendar or working days). If the sweep missed that
-day, the rule is caught up on later days while it is still meaningful:
+A rule fires `offset` days from the due date (calendar or working days), or — with `after:` — a
+number of months after a notice of an earlier rule was *actually sent* to the same person (the
+wage-deduction notice, one month after the 《逾期贷款催收通知书》 went out; never when none went
+out). A rule with `requires:` fires only once a notice of the required rule exists for the
+instalment, at least `gap_days` earlier; when none exists (a loan imported already overdue) the
+required rule is sent instead, so the first overdue message is always the first notice.
+
+Wage deduction applies only where the deployment enables it (`wage_deduction: true`, on in the
+宜春-style default ladder) and only to a counter-guarantor with a recorded payroll employer
+(工资发放单位); every other recipient gets the rule's `contract:` templates (反担保合同 wording).
+
+If the sweep missed a rule's day, the rule is caught up on later days while it is still
+meaningful:
 
 - for at most `catch_up_days` days after it fired;
 - a before-due rule never on or after the due date, the due-day rule only on the due day;
@@ -61,12 +72,22 @@ class LadderRule:
     also_sms: bool = False
     only_last: bool = False
     source: str = ""
+    # (role, template) used where wage deduction does not apply (反担保合同 wording); roles
+    # missing here are not sent anything in that case (the employer).
+    contract_recipients: tuple[tuple[str, str], ...] = ()
+    after_rule: str | None = None  # fires `after_months` after that rule's notice was sent
+    after_months: int = 0
+    requires: str | None = None  # fires only after a notice of this rule, `gap_days` earlier
+    gap_days: int = 0
 
     @property
     def roles(self) -> tuple[str, ...]:
         return tuple(role for role, _ in self.recipients)
 
-    def template_for(self, role: str) -> str:
+    def template_for(self, role: str, wage: bool = True) -> str | None:
+        """The template for `role`; `wage=False` picks the 反担保合同 variant (None: no notice)."""
+        if not wage and self.contract_recipients:
+            return dict(self.contract_recipients).get(role)
         for r, template in self.recipients:
             if r == role:
                 return template
@@ -80,6 +101,12 @@ class ReminderPolicy:
     rules: tuple[LadderRule, ...]
     sweep_at: time = time(7, 0)
     sources: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    wage_deduction: bool = False  # 宜春 二(四) wage deduction enabled in this deployment
+
+    @property
+    def dated_rules(self) -> tuple[LadderRule, ...]:
+        """The rules that fire at an offset from the due date (not `after:` rules)."""
+        return tuple(r for r in self.rules if r.after_rule is None)
 
     def rule(self, rule_id: str) -> LadderRule:
         for r in self.rules:
@@ -120,11 +147,22 @@ def parse_reminder_policy(data: Mapping[str, Any], name: str = DEFAULT_POLICY) -
         try:
             rule_id = str(spec["id"])
             kind = str(spec["kind"])
-            offset = int(spec["offset"])
+            after = spec.get("after") or {}
+            offset = int(spec["offset"]) if not after else 0
             unit = str(spec.get("unit", "calendar"))
             recipients_spec = spec["recipients"]
-        except (KeyError, TypeError, ValueError) as exc:
+            contract_spec = spec.get("contract") or {}
+            after_rule = str(after["rule"]) if after else None
+            after_months = int(after.get("months", 1)) if after else 0
+            requires = spec.get("requires") or {}
+            gap_days = int(requires.get("gap_days", 0)) if requires else 0
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ReminderPolicyError(f"{where}: {exc!r}") from exc
+        for ref in (after_rule, requires.get("rule") if requires else None):
+            if ref is not None and ref not in seen:
+                raise ReminderPolicyError(f"{where}: {ref} must be an earlier rule of the ladder")
+        if after and after_months < 1:
+            raise ReminderPolicyError(f"{where}: after.months must be ≥ 1")
         if rule_id in seen:
             raise ReminderPolicyError(f"{where}: duplicate id {rule_id}")
         seen.add(rule_id)
@@ -143,8 +181,14 @@ def parse_reminder_policy(data: Mapping[str, Any], name: str = DEFAULT_POLICY) -
             raise ReminderPolicyError(f"{where}: catch_up_days must be ≥ 0")
         if kind == "reminder" and offset > 0:
             raise ReminderPolicyError(f"{where}: a reminder fires on or before the due date")
-        if kind == "overdue" and offset <= 0:
+        if kind == "overdue" and offset <= 0 and not after:
             raise ReminderPolicyError(f"{where}: an overdue notice fires after the due date")
+        if not isinstance(contract_spec, Mapping):
+            raise ReminderPolicyError(f"{where}: contract must map roles to templates")
+        contract = tuple((str(role), str(tpl)) for role, tpl in contract_spec.items())
+        for role, _ in contract:
+            if role not in ROLES:
+                raise ReminderPolicyError(f"{where}: unknown recipient role {role}")
         source = str(spec.get("source", ""))
         rules.append(
             LadderRule(
@@ -159,6 +203,11 @@ def parse_reminder_policy(data: Mapping[str, Any], name: str = DEFAULT_POLICY) -
                 also_sms=bool(spec.get("also_sms", False)),
                 only_last=bool(spec.get("only_last", False)),
                 source=sources.get(source, source),
+                contract_recipients=contract,
+                after_rule=after_rule,
+                after_months=after_months,
+                requires=str(requires["rule"]) if requires else None,
+                gap_days=gap_days,
             )
         )
     if not rules:
@@ -169,6 +218,7 @@ def parse_reminder_policy(data: Mapping[str, Any], name: str = DEFAULT_POLICY) -
         rules=tuple(rules),
         sweep_at=_parse_time(data.get("sweep_at", "07:00"), f"{name}: sweep_at"),
         sources=sources,
+        wage_deduction=bool(data.get("wage_deduction", False)),
     )
 
 
@@ -216,7 +266,7 @@ def rules_due(
 ) -> list[DueRule]:
     """The rules of the ladder due on `today` for an unpaid instalment due on `due_on`."""
     fired: list[tuple[LadderRule, date]] = []
-    for rule in policy.rules:
+    for rule in policy.dated_rules:
         if rule.only_last and not is_last:
             continue
         day = fires_on(rule, due_on, calendar)
@@ -243,8 +293,8 @@ def rules_due(
 def _due_dates_cached(
     policy: ReminderPolicy, today: date, calendar: WorkdayCalendar
 ) -> tuple[date, ...]:
-    span = max(abs(r.offset) for r in policy.rules)
-    span = span * 2 + max(r.catch_up_days for r in policy.rules) + 30
+    span = max(abs(r.offset) for r in policy.dated_rules)
+    span = span * 2 + max(r.catch_up_days for r in policy.dated_rules) + 30
     out = []
     for delta in range(-span, span + 1):
         due_on = today + timedelta(days=delta)
@@ -269,7 +319,7 @@ def validate_order(
     """Problems where an overdue step would fire before an earlier one (e.g. calendar vs working days
     around a long holiday). Used by the policy check and the tests."""
     problems = []
-    overdue = sorted((r for r in policy.rules if r.kind == "overdue"), key=lambda r: r.offset)
+    overdue = sorted((r for r in policy.dated_rules if r.kind == "overdue"), key=lambda r: r.offset)
     for due_on in due_dates:
         days = [fires_on(r, due_on, calendar) for r in overdue]
         for a, b, ra, rb in zip(days, days[1:], overdue, overdue[1:], strict=False):

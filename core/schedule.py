@@ -17,12 +17,17 @@ schedules of 100,000 loans in a few seconds. The principal always sums exactly t
 
 The borrower's share of the interest depends on the subsidy (贴息) kind (兰州 第十九条、第二十条):
 
-- ``individual_full`` (个人全额贴息): individual loans within the term are fully subsidised → 0.
-- ``enterprise_half`` (企业50%贴息): 劳动密集型小企业, central finance pays 25% and county/district
-  finance 25% of the interest → the borrower pays interest − round_half_up(interest × 50%).
-  第二十条 computes the subsidy on interest at the *benchmark* rate, any upward float being borne by
-  the enterprise; the loan data carry only the contract rate, so the 50% is applied to the contract
-  interest (a known simplification, see the importer's report).
+- ``individual_full`` (个人微利项目全额贴息): an individual loan whose project the guarantee
+  institution certified as 微利项目 (第十三条(四) stamp, 第十九条、第二十条) is fully subsidised → 0.
+- ``individual_uncertified`` (个人非微利项目不贴息): an individual loan without that certification:
+  第十九条 ties the individual subsidy to 微利项目, so the borrower pays all the interest.
+- ``actual_rate_half`` (按实际利率50%贴息): 财金〔2023〕75号 subsidises 50% of the actual loan rate →
+  the borrower pays interest − round_half_up(interest × 50%).
+- ``enterprise_half`` (企业基准利率50%贴息): 劳动密集型小企业 (第二十条: "基准利率的利息中央财政贴息25%，
+  县、区财政贴息25%，上浮利率的利息由企业负担"). The subsidy is 50% of the interest *at the benchmark
+  rate* on the same balance and period, so the borrower pays contract interest −
+  round_half_up(benchmark interest × 50%) (never below 0). The loan carries its benchmark rate
+  (`base_rate`); without it no schedule can be made.
 - ``none`` (无贴息): the borrower pays all the interest (e.g. during an extension, which gets no
   subsidy under later rules).
 """
@@ -41,8 +46,16 @@ METHODS = (EQUAL_PRINCIPAL, QUARTERLY_INTEREST, EQUAL_INSTALLMENT)
 
 SUBSIDY_INDIVIDUAL_FULL = "individual_full"
 SUBSIDY_ENTERPRISE_HALF = "enterprise_half"
+SUBSIDY_INDIVIDUAL_UNCERTIFIED = "individual_uncertified"
+SUBSIDY_ACTUAL_RATE_HALF = "actual_rate_half"
 SUBSIDY_NONE = "none"
-SUBSIDY_KINDS = (SUBSIDY_INDIVIDUAL_FULL, SUBSIDY_ENTERPRISE_HALF, SUBSIDY_NONE)
+SUBSIDY_KINDS = (
+    SUBSIDY_INDIVIDUAL_FULL,
+    SUBSIDY_INDIVIDUAL_UNCERTIFIED,
+    SUBSIDY_ACTUAL_RATE_HALF,
+    SUBSIDY_ENTERPRISE_HALF,
+    SUBSIDY_NONE,
+)
 
 METHOD_LABELS: dict[str, str] = {
     EQUAL_PRINCIPAL: "等额本金",
@@ -51,6 +64,8 @@ METHOD_LABELS: dict[str, str] = {
 }
 SUBSIDY_LABELS: dict[str, str] = {
     SUBSIDY_INDIVIDUAL_FULL: "个人全额贴息",
+    SUBSIDY_INDIVIDUAL_UNCERTIFIED: "个人非微利项目不贴息",
+    SUBSIDY_ACTUAL_RATE_HALF: "按实际利率50%贴息",
     SUBSIDY_ENTERPRISE_HALF: "企业50%贴息",
     SUBSIDY_NONE: "无贴息",
 }
@@ -86,6 +101,20 @@ _SUBSIDY_ALIASES: dict[str, str] = {
     "全额贴息": SUBSIDY_INDIVIDUAL_FULL,
     "个人贷款全额贴息": SUBSIDY_INDIVIDUAL_FULL,
     "财政全额贴息": SUBSIDY_INDIVIDUAL_FULL,
+    "微利项目全额贴息": SUBSIDY_INDIVIDUAL_FULL,
+    "个人微利项目全额贴息": SUBSIDY_INDIVIDUAL_FULL,
+    SUBSIDY_INDIVIDUAL_UNCERTIFIED: SUBSIDY_INDIVIDUAL_UNCERTIFIED,
+    "individualuncertified": SUBSIDY_INDIVIDUAL_UNCERTIFIED,
+    "个人非微利项目不贴息": SUBSIDY_INDIVIDUAL_UNCERTIFIED,
+    "非微利项目不贴息": SUBSIDY_INDIVIDUAL_UNCERTIFIED,
+    "非微利项目": SUBSIDY_INDIVIDUAL_UNCERTIFIED,
+    "个人不贴息": SUBSIDY_INDIVIDUAL_UNCERTIFIED,
+    SUBSIDY_ACTUAL_RATE_HALF: SUBSIDY_ACTUAL_RATE_HALF,
+    "actualratehalf": SUBSIDY_ACTUAL_RATE_HALF,
+    "按实际利率50%贴息": SUBSIDY_ACTUAL_RATE_HALF,
+    "按实际利率50％贴息": SUBSIDY_ACTUAL_RATE_HALF,
+    "实际利率50%贴息": SUBSIDY_ACTUAL_RATE_HALF,
+    "实际利率50％贴息": SUBSIDY_ACTUAL_RATE_HALF,
     SUBSIDY_ENTERPRISE_HALF: SUBSIDY_ENTERPRISE_HALF,
     "enterprisehalf": SUBSIDY_ENTERPRISE_HALF,
     "企业50%贴息": SUBSIDY_ENTERPRISE_HALF,
@@ -95,6 +124,8 @@ _SUBSIDY_ALIASES: dict[str, str] = {
     "企业贴息50%": SUBSIDY_ENTERPRISE_HALF,
     "50%贴息": SUBSIDY_ENTERPRISE_HALF,
     "企业半额贴息": SUBSIDY_ENTERPRISE_HALF,
+    "企业基准利率50%贴息": SUBSIDY_ENTERPRISE_HALF,
+    "企业基准利率50％贴息": SUBSIDY_ENTERPRISE_HALF,
     SUBSIDY_NONE: SUBSIDY_NONE,
     "无贴息": SUBSIDY_NONE,
     "不贴息": SUBSIDY_NONE,
@@ -140,7 +171,9 @@ def normalize_subsidy_kind(value: str) -> str:
     key = str(value).strip().lower().translate(_SEPARATORS)
     kind = _SUBSIDY_ALIASES.get(key)
     if kind is None:
-        raise ScheduleError(f"贴息类型不正确：{value}（可用：个人全额贴息、企业50%贴息、无贴息）")
+        raise ScheduleError(
+            f"贴息类型不正确：{value}（可用：{'、'.join(SUBSIDY_LABELS.values())}）"
+        )
     return kind
 
 
@@ -243,6 +276,7 @@ def schedule_columns(
     term_months: int,
     method: str,
     subsidy_kind: str,
+    base_rate: Decimal | None = None,
 ) -> ScheduleColumns:
     """The schedule column-wise; see `generate_schedule`. Raises ScheduleError."""
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
@@ -259,9 +293,10 @@ def schedule_columns(
     subsidy = (
         subsidy_kind if subsidy_kind in SUBSIDY_KINDS else normalize_subsidy_kind(subsidy_kind)
     )
+    base = _base_fraction(subsidy, base_rate)
     months = _period_months(method, term_months)
     principals, interests, borrower = _amounts(
-        method, subsidy, amount_fen, rate_num, rate_den * 12, months
+        method, subsidy, amount_fen, rate_num, rate_den * 12, months, base
     )
     return ScheduleColumns(_due_dates(disbursed_on, months), principals, interests, borrower)
 
@@ -273,12 +308,25 @@ def schedule_rows(
     term_months: int,
     method: str,
     subsidy_kind: str,
+    base_rate: Decimal | None = None,
 ) -> list[tuple[int, date, int, int, int]]:
     """Like `generate_schedule`, as plain tuples (seq, due_on, principal, interest, borrower's
     interest)."""
     return schedule_columns(
-        amount_fen, annual_rate, disbursed_on, term_months, method, subsidy_kind
+        amount_fen, annual_rate, disbursed_on, term_months, method, subsidy_kind, base_rate
     ).rows()
+
+
+def _base_fraction(subsidy: str, base_rate: Decimal | None) -> tuple[int, int] | None:
+    """The benchmark rate as a fraction, required for (and only used by) ``enterprise_half``."""
+    if subsidy != SUBSIDY_ENTERPRISE_HALF:
+        return None
+    if base_rate is None:
+        raise ScheduleError("企业50%贴息须填写基准利率（第二十条按基准利率计算贴息）")
+    try:
+        return _rate_fraction(base_rate)
+    except ScheduleError as exc:
+        raise ScheduleError(f"基准利率：{exc}") from exc
 
 
 @lru_cache(maxsize=65536)
@@ -289,6 +337,7 @@ def _amounts(
     rate_num: int,
     monthly_den: int,
     months: tuple[int, ...],
+    base: tuple[int, int] | None = None,
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """Principal, interest and borrower's interest per instalment (monthly rate =
     rate_num / monthly_den). Cached: real portfolios repeat amounts, rates and terms a lot."""
@@ -309,11 +358,34 @@ def _amounts(
 
     if subsidy == SUBSIDY_INDIVIDUAL_FULL:
         borrower = [0] * n
-    elif subsidy == SUBSIDY_ENTERPRISE_HALF:
+    elif subsidy == SUBSIDY_ACTUAL_RATE_HALF:
         borrower = [i - (i + 1) // 2 for i in interests]  # i − round_half_up(i × 50%)
+    elif subsidy == SUBSIDY_ENTERPRISE_HALF:
+        assert base is not None
+        borrower = _enterprise_share(amount_fen, principals, interests, months, base)
     else:
         borrower = interests
     return tuple(principals), tuple(interests), tuple(borrower)
+
+
+def _enterprise_share(
+    amount_fen: int,
+    principals: list[int],
+    interests: list[int],
+    months: tuple[int, ...],
+    base: tuple[int, int],
+) -> list[int]:
+    """Contract interest − round_half_up(50% × interest at the benchmark rate on the same balance
+    and period), never below 0 (第二十条)."""
+    base_num, base_den = base
+    out: list[int] = []
+    balance, prev = amount_fen, 0
+    for principal, interest, end in zip(principals, interests, months, strict=True):
+        subsidy = _div_half_up(balance * base_num * (end - prev), base_den * 24)
+        out.append(max(interest - subsidy, 0))
+        balance -= principal
+        prev = end
+    return out
 
 
 def _equal_principal(
@@ -370,27 +442,49 @@ def generate_schedule(
     term_months: int,
     method: str,
     subsidy_kind: str,
+    base_rate: Decimal | None = None,
 ) -> list[PlannedInstallment]:
     """The planned instalments of a loan (see the module docstring for the rules).
 
     `method` and `subsidy_kind` accept the English codes or the Chinese names (等额本金,
-    按季付息、到期还本, 等额本息; 个人全额贴息, 企业50%贴息, 无贴息). Raises ScheduleError.
+    按季付息、到期还本, 等额本息; 个人全额贴息, 企业50%贴息, 无贴息 …); `base_rate` (the benchmark
+    rate) is required for ``enterprise_half``. Raises ScheduleError.
     """
     return [
         PlannedInstallment(seq, due, principal, interest, borrower)
         for seq, due, principal, interest, borrower in schedule_rows(
-            amount_fen, annual_rate, disbursed_on, term_months, method, subsidy_kind
+            amount_fen, annual_rate, disbursed_on, term_months, method, subsidy_kind, base_rate
         )
     ]
 
 
-def borrower_interest(interest_fen: int, subsidy_kind: str) -> int:
-    """The borrower's share of `interest_fen` under a subsidy kind (used for bank schedules)."""
+def borrower_interest(
+    interest_fen: int,
+    subsidy_kind: str,
+    *,
+    annual_rate: Decimal | None = None,
+    base_rate: Decimal | None = None,
+) -> int:
+    """The borrower's share of `interest_fen` under a subsidy kind (used for bank schedules).
+
+    For ``enterprise_half`` the interest at the benchmark rate on the same balance and period is
+    interest × base_rate / annual_rate, so both rates are needed."""
     if interest_fen < 0:
         raise ScheduleError("利息不能为负数")
     kind = normalize_subsidy_kind(subsidy_kind)
     if kind == SUBSIDY_INDIVIDUAL_FULL:
         return 0
-    if kind == SUBSIDY_ENTERPRISE_HALF:
+    if kind == SUBSIDY_ACTUAL_RATE_HALF:
         return interest_fen - _div_half_up(interest_fen, 2)
+    if kind == SUBSIDY_ENTERPRISE_HALF:
+        base = _base_fraction(kind, base_rate)
+        assert base is not None
+        base_num, base_den = base
+        if annual_rate is None:
+            raise ScheduleError("计算企业贴息须知道合同年利率")
+        rate_num, rate_den = _rate_fraction(annual_rate)
+        if rate_num == 0:
+            return 0
+        subsidy = _div_half_up(interest_fen * base_num * rate_den, 2 * base_den * rate_num)
+        return max(interest_fen - subsidy, 0)
     return interest_fen

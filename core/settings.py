@@ -145,7 +145,15 @@ class Settings(BaseSettings):
         description="Signs console sessions and CSRF tokens; set a long random value in production",
     )
     guarantee_fund_yuan: int = Field(
-        default=10_000_000, description="Guarantee fund size in yuan (5x leverage, 兰州 第十二条)"
+        default=10_000_000,
+        description="Guarantee fund size in yuan (5x leverage, 兰州 第十二条); also the fund of a "
+        "district not listed in GUARANTEE_FUNDS",
+    )
+    guarantee_funds: dict[str, int] = Field(
+        default_factory=dict,
+        description='Guarantee fund per county/district in yuan, JSON (e.g. {"城关区": 10000000}): '
+        "each handling bank's balance there is checked against leverage × its county's fund "
+        "(兰州 第八条、第十二条)",
     )
     console_session_hours: int = Field(
         default=12,

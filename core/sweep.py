@@ -9,10 +9,16 @@
   creates a second notice. On PostgreSQL a transaction-level advisory lock lets only one sweeper
   work at a time (the others return `skipped`).
 - Channel: Telegram or WeChat when the person linked a verified chat (the newest), otherwise
-  SMS; overdue rules (`also_sms`) always go by SMS as well. Employer contacts get SMS only.
-  Opted-out numbers still get these notices: they concern the recipient's own loan obligations
-  (opt-out covers broadcasts). A recipient with no usable address gets a `failed` notice on
-  channel `none`, so staff see who must be told another way.
+  SMS; overdue rules (`also_sms`) always go by SMS as well. Employer contacts get SMS only. A landline (0931-…) never
+  receives SMS: such a recipient gets a `failed` notice naming the number for staff to call.
+- Wage deduction (宜春 二(四)) is told only where it applies (core.reminders): the ladder enables
+  it and the counter-guarantor has a recorded payroll employer; others get the rule's `contract`
+  templates. `after:` rules (the wage-deduction notice) fire a month after the 催收 notice was
+  actually sent to that counter-guarantor; `requires:` rules send the required (first) notice
+  instead when it never went out. Opted-out numbers still
+  get these notices: they concern the recipient's own loan obligations (opt-out covers
+  broadcasts). A recipient with no usable address gets a `failed` notice on channel `none`, so
+  staff see who must be told another way.
 - Quiet hours (Asia/Shanghai) defer `send_after`; `expires_at` is the end of the rule's last
   meaningful day, after which the dispatcher cancels the notice instead of sending it late.
 """
@@ -24,17 +30,17 @@ import re
 import socket
 import time as _time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from core.db import session_scope
-from core.identity import IdentityError, normalize_phone
+from core.identity import IdentityError, is_mobile, normalize_phone
+from core.loan_status import left_to_pay_fen
 from core.models import (
     ChannelIdentityRow,
     CounterGuarantorRow,
@@ -58,6 +64,10 @@ from core.reminders import (
     mask_loan_no,
     rules_due,
 )
+from core.sweep_escalation import after_rule_work, apply_requires
+from core.sweep_sql import chunks as _chunks
+from core.sweep_sql import in_ as _in
+from core.sweep_sql import table as _table
 from core.timeutil import format_date_cn, local_today, to_local, utcnow
 
 log = logging.getLogger(__name__)
@@ -65,15 +75,9 @@ log = logging.getLogger(__name__)
 SWEEP_LOCK_KEY = 0x63647273  # "cdrs": pg advisory lock of the reminder sweep
 LOAN_NOTICE_KINDS = ("reminder", "overdue")
 NO_ADDRESS_ERROR = "无可用联系方式（未绑定Telegram且无有效手机号），请工作人员另行通知"
+LANDLINE_ERROR = "只登记了固定电话{phone}，不能接收短信，请工作人员电话通知"
 _E164 = re.compile(r"^\+\d{8,15}$")
-_CHUNK = 2000
-
-T = TypeVar("T")
-
-
-def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,10 @@ class PlannedNotice:
     text: str
     send_after: datetime
     expires_at: datetime
+    error: str = NO_ADDRESS_ERROR  # why a `none` notice could not be sent
+
+    def with_times(self, send_after: datetime, expires_at: datetime) -> PlannedNotice:
+        return replace(self, send_after=send_after, expires_at=expires_at)
 
     def to_json(self) -> dict[str, Any]:
         """The `reminders run --dry-run --json` line (a public contract)."""
@@ -129,9 +137,10 @@ class PlannedNotice:
             "send_after": self.send_after,
             "expires_at": self.expires_at,
         }
-        if self.channel == "none":
-            row["status"] = "failed"
-            row["last_error"] = NO_ADDRESS_ERROR
+        # Every row carries the same keys: an executemany takes its columns from the first row.
+        failed = self.channel == "none"
+        row["status"] = "failed" if failed else "pending"
+        row["last_error"] = self.error if failed else None
         return row
 
 
@@ -182,6 +191,7 @@ class _Recipient:
     name: str
     phone: str | None
     extra: tuple[tuple[str, str], ...] = ()
+    wage: bool = False  # wage deduction applies to what this recipient is told
 
 
 def _e164(phone: str | None) -> str | None:
@@ -196,18 +206,6 @@ def _e164(phone: str | None) -> str | None:
         return None
 
 
-def _in(session: Session, column: Any, values: Sequence[Any]) -> Any:
-    """`column IN values`; on PostgreSQL `= ANY(array)` (one parameter instead of thousands)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(list(values))
-
-
-def _table(model: Any) -> sa.Table:
-    table: sa.Table = model.__table__
-    return table
-
-
 def _load_candidates(
     session: Session, dates: Sequence[date], last_only_dates: Sequence[date] = ()
 ) -> list[_Candidate]:
@@ -219,7 +217,10 @@ def _load_candidates(
     return out
 
 
-def _query_candidates(session: Session, dates: Sequence[date], last_only: bool) -> list[_Candidate]:
+def _query_candidates(
+    session: Session, dates: Sequence[date], last_only: bool, ids: Sequence[int] = ()
+) -> list[_Candidate]:
+    """Unpaid instalments of active loans due on `dates` (or with the given `ids`)."""
     i, ln, p = _table(InstallmentRow), _table(LoanRow), _table(PersonRow)
     stmt = (
         sa.select(
@@ -237,14 +238,15 @@ def _query_candidates(session: Session, dates: Sequence[date], last_only: bool) 
             p.c.phone,
         )
         .select_from(i.join(ln, ln.c.id == i.c.loan_id).join(p, p.c.id == ln.c.borrower_id))
-        .where(i.c.paid == sa.false(), i.c.due_on.in_(list(dates)), ln.c.status == "active")
+        .where(i.c.paid == sa.false(), ln.c.status == "active")
     )
+    stmt = stmt.where(_in(session, i.c.id, ids) if ids else i.c.due_on.in_(list(dates)))
     if last_only:
         stmt = stmt.where(ln.c.maturity_on == i.c.due_on)
     out = []
     for r in session.execute(stmt):
-        due = max(int(r.principal_fen) + int(r.borrower_interest_fen) - int(r.paid_fen or 0), 0)
-        if due <= 0:
+        due = left_to_pay_fen(r.principal_fen, r.borrower_interest_fen, r.paid_fen)
+        if due <= 0:  # nothing owed: never reminded, never overdue (core.loan_status)
             continue
         out.append(
             _Candidate(
@@ -365,8 +367,6 @@ def plan_notices(
     every = [d for d in dates if due(d, False)]
     last_only = [d for d in dates if not due(d, False)]
     candidates = _load_candidates(session, every, last_only)
-    if not candidates:
-        return [], 0
 
     # Only instalments where a last-instalment rule would fire need to know whether they are last.
     need_last = {
@@ -374,19 +374,30 @@ def plan_notices(
     }
     last_seq = _last_seq(session, need_last) if need_last else {}
 
-    work: list[tuple[_Candidate, list[DueRule]]] = []
+    work: list[tuple[_Candidate, list[DueRule], frozenset[int] | None]] = []
     for c in candidates:
         rules = due(c.due_on, last_seq.get(c.loan_id) == c.seq)
         if rules:
-            work.append((c, rules))
+            work.append((c, rules, None))
+    work = apply_requires(session, policy, work, today)
+    after_work = after_rule_work(
+        session, policy, today, lambda ids: _query_candidates(session, (), False, ids=ids)
+    )
+    work.extend(after_work)
+    if not work:
+        return [], len(candidates)
     guarantor_loans = {
         c.loan_id
-        for c, rules in work
-        if any(role in ("counter_guarantor", "employer") for d in rules for role in d.rule.roles)
+        for c, rules, _ in work
+        if any(
+            role in ("counter_guarantor", "employer") or d.rule.contract_recipients
+            for d in rules
+            for role in d.rule.roles
+        )
     }
     guarantors = _counter_guarantors(session, guarantor_loans) if guarantor_loans else {}
 
-    person_ids: set[int] = {c.borrower_id for c, _ in work}
+    person_ids: set[int] = {c.borrower_id for c, _, _ in work}
     for rows in guarantors.values():
         person_ids.update(int(r.person_id) for r in rows)
     chats = _telegram_chats(session, person_ids)
@@ -397,16 +408,16 @@ def plan_notices(
             phones[raw] = _e164(raw)
         return phones[raw]
 
-    all_phones = {phone_of(c.borrower_phone) for c, _ in work}
+    all_phones = {phone_of(c.borrower_phone) for c, _, _ in work}
     for rows in guarantors.values():
         for r in rows:
             all_phones.add(phone_of(r.phone))
             all_phones.add(phone_of(r.employer_contact_phone))
-    sms_ids = _sms_identities(session, [p for p in all_phones if p])
+    sms_ids = _sms_identities(session, [p for p in all_phones if p and is_mobile(p)])
 
     send_after = quiet.next_allowed(max(now, local_day_start(today)))
     planned: list[PlannedNotice] = []
-    for c, rules in work:
+    for c, rules, only in work:
         base = {
             "loan_no": mask_loan_no(c.loan_no),
             "seq": c.seq,
@@ -415,44 +426,78 @@ def plan_notices(
             "bank": c.bank or "经办银行",
             "borrower": c.borrower_name,
         }
+        loan_guarantors = guarantors.get(c.loan_id, [])
         for d in rules:
             expires_at = local_day_end(d.last_day)
-            for recipient in _recipients(c, d, guarantors.get(c.loan_id, []), phone_of):
-                template = d.rule.template_for(recipient.role)
+            for recipient in _recipients(
+                c, d, loan_guarantors, phone_of, policy.wage_deduction, only
+            ):
+                template = d.rule.template_for(recipient.role, recipient.wage)
+                if template is None:
+                    continue  # e.g. no employer notice where wage deduction does not apply
                 params = {**base, "name": recipient.name, **dict(recipient.extra)}
-                key = f"rem:{c.loan_id}:{c.installment_id}:{d.rule.id}:{recipient.ref}"
                 for channel, address, identity_id in _channels(
                     recipient, d.rule.also_sms, chats, sms_ids
                 ):
                     planned.append(
-                        PlannedNotice(
-                            key=f"{key}:{channel}" if d.rule.also_sms or channel == "none" else key,
-                            kind=d.rule.kind,
-                            rule=d.rule.id,
-                            loan_id=c.loan_id,
-                            loan_no=c.loan_no,
-                            installment_id=c.installment_id,
-                            installment_seq=c.seq,
-                            recipient_role=recipient.role,
-                            person_id=recipient.person_id,
-                            identity_id=identity_id,
-                            channel=channel,
-                            address=address,
-                            template=template,
-                            params=params,
-                            text=render(
-                                template, channel if channel in CHAT_CHANNELS else "sms", params
-                            ),
-                            send_after=send_after,
-                            expires_at=expires_at,
-                        )
+                        _notice(
+                            c, d, recipient, template, params, (channel, address, identity_id)
+                        ).with_times(send_after, expires_at)
                     )
-    return planned, len(candidates)
+    return planned, len(candidates) + len(after_work)
+
+
+def _notice(
+    c: _Candidate,
+    d: DueRule,
+    recipient: _Recipient,
+    template: str,
+    params: dict[str, Any],
+    via: tuple[str, str, int | None],
+) -> PlannedNotice:
+    """One notice of rule `d` for instalment `c` to `recipient` on one channel (times unset)."""
+    channel, address, identity_id = via
+    key = f"rem:{c.loan_id}:{c.installment_id}:{d.rule.id}:{recipient.ref}"
+    return PlannedNotice(
+        key=f"{key}:{channel}" if d.rule.also_sms or channel == "none" else key,
+        kind=d.rule.kind,
+        rule=d.rule.id,
+        loan_id=c.loan_id,
+        loan_no=c.loan_no,
+        installment_id=c.installment_id,
+        installment_seq=c.seq,
+        recipient_role=recipient.role,
+        person_id=recipient.person_id,
+        identity_id=identity_id,
+        channel=channel,
+        address=address,
+        template=template,
+        params=params,
+        text=render(template, channel if channel in CHAT_CHANNELS else "sms", params),
+        send_after=_EPOCH,
+        expires_at=_EPOCH,
+        error=_no_address_error(recipient.phone),
+    )
+
+
+def _no_address_error(phone: str | None) -> str:
+    if phone and not is_mobile(phone):
+        return LANDLINE_ERROR.format(phone=phone)
+    return NO_ADDRESS_ERROR
 
 
 def _recipients(
-    c: _Candidate, d: DueRule, guarantors: list[Any], phone_of: Any
+    c: _Candidate,
+    d: DueRule,
+    guarantors: list[Any],
+    phone_of: Any,
+    wage_enabled: bool = False,
+    only: frozenset[int] | None = None,
 ) -> Iterator[_Recipient]:
+    """The recipients of one rule; `only` limits counter-guarantors (and their employers) to
+    those person ids. Wage deduction applies to a counter-guarantor with a payroll employer on
+    file, when the ladder enables it; the borrower is told of it when it applies to one of them."""
+    wage_any = wage_enabled and any(g.employer for g in guarantors)
     for role in d.rule.roles:
         if role == "borrower":
             yield _Recipient(
@@ -461,9 +506,14 @@ def _recipients(
                 person_id=c.borrower_id,
                 name=c.borrower_name,
                 phone=phone_of(c.borrower_phone),
+                wage=wage_any,
             )
-        elif role == "counter_guarantor":
-            for g in guarantors:
+            continue
+        for g in guarantors:
+            if only is not None and int(g.person_id) not in only:
+                continue
+            wage = wage_enabled and bool(g.employer)
+            if role == "counter_guarantor":
                 yield _Recipient(
                     role=role,
                     ref=f"p{g.person_id}",
@@ -471,11 +521,9 @@ def _recipients(
                     name=str(g.name),
                     phone=phone_of(g.phone),
                     extra=(("employer", g.employer or "您的工资发放单位"),),
+                    wage=wage,
                 )
-        elif role == "employer":
-            for g in guarantors:
-                if not (g.employer or g.employer_contact_phone):
-                    continue  # not a wage earner with a payroll unit on file
+            elif role == "employer" and wage:
                 yield _Recipient(
                     role=role,
                     ref=f"e{g.id}",
@@ -483,6 +531,7 @@ def _recipients(
                     name=g.employer_contact_name or "单位负责人",
                     phone=phone_of(g.employer_contact_phone),
                     extra=(("guarantor", str(g.name)), ("employer", g.employer or "贵单位")),
+                    wage=True,
                 )
 
 
@@ -492,9 +541,9 @@ def _channels(
     chats: dict[int, tuple[int, str, str]],
     sms_ids: dict[str, tuple[int, bool]],
 ) -> list[tuple[str, str, int | None]]:
-    """(channel, address, identity id) for one recipient of one rule."""
+    """(channel, address, identity id) for one recipient of one rule. A landline never gets SMS."""
     sms: tuple[str, str, int | None] | None = None
-    if recipient.phone:
+    if recipient.phone and is_mobile(recipient.phone):
         ident = sms_ids.get(recipient.phone)
         if ident is None or not ident[1]:
             sms = ("sms", recipient.phone, ident[0] if ident else None)

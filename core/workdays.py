@@ -7,8 +7,14 @@ wrapper:
 - uses a deployment's own arrangement from ``<overrides_dir>/<year>.yaml`` when present (it wins
   over the library for that whole year; format in knowledge/calendar/README.md);
 - else the library;
-- else (years the library does not cover) weekends-only, logging a warning once per year per
-  calendar so staff know expected dates in that year are estimates.
+- else (years the library does not cover) an *estimate*: Monday–Friday less the fixed-date
+  statutory holidays (全体公民放假的节日 by date: 元旦 1 January, 劳动节 1 May, 国庆节 1–3 October;
+  the lunar holidays and the State Council's 调休 cannot be known in advance), logging a warning
+  once per year per calendar (to the log only, never to an applicant). Dates computed in such a
+  year are marked as estimates (`is_estimate`) and the applicant is told so.
+
+No arrangement is invented for a year the State Council has not published: add it as
+``knowledge/calendar/<year>.yaml`` once it is (see knowledge/calendar/README.md).
 
 Each year is turned into sets and a sorted list of working days once, so the pre-check and the
 reminder sweeps can call this as often as they like.
@@ -31,7 +37,11 @@ from chinese_calendar import constants as _cc
 
 log = logging.getLogger(__name__)
 
-Source = Literal["override", "library", "weekends-only"]
+Source = Literal["override", "library", "estimate"]
+
+# Fixed-date statutory holidays (month, day) that fall on the same date every year: 元旦, 劳动节,
+# 国庆节 (1–3 October). Used only for years without an official arrangement.
+FIXED_HOLIDAYS: tuple[tuple[int, int], ...] = ((1, 1), (5, 1), (10, 1), (10, 2), (10, 3))
 _YEAR_FILE = re.compile(r"^(\d{4})\.ya?ml$")
 
 
@@ -122,7 +132,7 @@ def load_override(path: Path) -> YearArrangement:
 
 
 class WorkCalendar:
-    """Official working days, with per-deployment overrides and a weekends-only fallback."""
+    """Official working days, with per-deployment overrides and an estimated fallback."""
 
     def __init__(self, overrides_dir: Path | None = None) -> None:
         self.overrides_dir = overrides_dir
@@ -154,14 +164,15 @@ class WorkCalendar:
                 workdays = {d for d in _cc.workdays if d.year == year}
                 arrangement = _build(year, "library", holidays, workdays)
             else:
-                arrangement = _build(year, "weekends-only", set(), set())
+                fixed = {date(year, m, d) for m, d in FIXED_HOLIDAYS}
+                arrangement = _build(year, "estimate", fixed, set())
             self._years[year] = arrangement
-        if arrangement.source == "weekends-only" and year not in self._warned:
+        if arrangement.source == "estimate" and year not in self._warned:
             self._warned.add(year)
             log.warning(
                 "No official holiday arrangement for %d (chinese-calendar covers up to its release "
-                "year and no %d.yaml in %s): counting Monday-Friday only; add the State Council "
-                "schedule as a calendar file to fix expected dates",
+                "year and no %d.yaml in %s): counting Monday-Friday less 1 Jan, 1 May and 1-3 Oct "
+                "(dates are estimates); add the State Council schedule as a calendar file",
                 year,
                 year,
                 self.overrides_dir or "the calendar folder",
@@ -169,8 +180,16 @@ class WorkCalendar:
         return arrangement
 
     def coverage(self, year: int) -> Source:
-        """Where `year`'s arrangement comes from: override, library or weekends-only (estimate)."""
+        """Where `year`'s arrangement comes from: override, library or estimate."""
         return self.year(year).source
+
+    def is_estimate(self, *days: date) -> bool:
+        """True when any of `days` (or the span between two of them) falls in a year without an
+        official arrangement, so a date computed over it is only an estimate."""
+        if not days:
+            return False
+        years = range(min(d.year for d in days), max(d.year for d in days) + 1)
+        return any(self.year(y).source == "estimate" for y in years)
 
     # --- queries -------------------------------------------------------------------------------
 

@@ -11,10 +11,12 @@ This module belongs to the ``knowledge`` base layer and must not import ``core``
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,6 +50,17 @@ TEXT_KEYS: tuple[str, ...] = (
     "art_enterprise_docs",
     "art_enterprise_cap",
     "art_subsidy",
+    "art_obligations",
+    "art_guarantee_body",
+    "art_bank_duties",
+    "art_bank_claims",
+    "art_enterprise_size",
+    "art_subsidy_scope",
+    "policy_origin",
+    "naming_note",
+    "validity_note",
+    "subsidy_condition",
+    "silent_scope",
 )
 
 # Every placeholder served by Policy.placeholders() (the table in knowledge/README.md).
@@ -79,7 +92,13 @@ PLACEHOLDER_KEYS: tuple[str, ...] = (
     "days_ent_bank",
     "subsidy_individual",
     "subsidy_enterprise",
+    "leverage",
     *(k for k in TEXT_KEYS if k.startswith("art_")),
+    "policy_origin",
+    "naming_note",
+    "validity_note",
+    "subsidy_condition",
+    "silent_scope",
 )
 
 
@@ -124,6 +143,10 @@ class Category(_Model):
     term_months: int = Field(gt=0)
     article: str
     cap_note: str | None = None
+    # What to tell someone without the certificate (who issues it, if the policy says so).
+    certificate_hint: str = (
+        "未持有的，请先到户籍地或居住地的社区、街道或县区就业服务机构办理，再申请贷款。"
+    )
 
 
 class Partnership(_Model):
@@ -194,11 +217,37 @@ class WordRule(_Model):
     unless: tuple[str, ...] = ()
 
 
+# A negation right before a word ("绝不炒股", "不买房") means the text says it will *not* do it.
+_NEGATION = re.compile(r"(绝不|决不|从不|并不|不会|不去|不再|不|没有|没|非|别|无需|无)$")
+# Question forms and "I don't know" that contain 不 but negate nothing: 能不能, 是不是, 不知道 …
+_NOT_NEGATION = re.compile(r"(.)不\1|不知道|不清楚|不确定|不懂|不了解")
+_CLAUSE_BREAK = re.compile(r"[，,。；;、！!？?\n]")
+_VERBS = frozenset("去做开搞干用买炒会想要拿投")
+
+
+def _negated(norm: str, start: int) -> bool:
+    """Whether the word at `start` of the normalised text is negated within its clause."""
+    clause_start = max((m.end() for m in _CLAUSE_BREAK.finditer(norm, 0, start)), default=0)
+    before = _NOT_NEGATION.sub("", norm[clause_start:start])
+    # the negator stands right before the word, or before one or two verbs (不去炒股, 绝不会开)
+    for gap in range(0, 3):
+        if gap > len(before) or any(c not in _VERBS for c in before[len(before) - gap :]):
+            break
+        if _NEGATION.search(before[: len(before) - gap]):
+            return True
+    return False
+
+
 class ExclusionClass(_Model):
-    """One excluded industry or use, with the everyday words that fall under it."""
+    """One excluded industry or use, with the everyday words that fall under it.
+
+    `words` are the article's words and their plain equivalents (refused); `caution` words may or
+    may not fall under the class (酒吧, 澡堂 …): the guarantee institution decides (须担保机构认定).
+    A word negated in its clause ("进货，绝不炒股") does not count."""
 
     name: str
     words: tuple[WordRule, ...]
+    caution: tuple[str, ...] = ()
     mask: tuple[str, ...] = ()
 
     @field_validator("words", mode="before")
@@ -217,17 +266,39 @@ class ExclusionClass(_Model):
                 out.append(item)
         return out
 
-    def match(self, text: str) -> str | None:
-        """The first word of this class found in `text` (after masking), or None."""
+    def _masked(self, text: str) -> str:
         norm = normalize_text(text)
         for phrase in self.mask:
             norm = norm.replace(normalize_text(phrase), "|")
+        return norm
+
+    def match(self, text: str) -> str | None:
+        """The first (not negated) word of this class found in `text` (after masking), or None."""
+        norm = self._masked(text)
         for rule in self.words:
-            if normalize_text(rule.word) in norm and not any(
-                normalize_text(u) in norm for u in rule.unless
-            ):
+            if any(normalize_text(u) in norm for u in rule.unless):
+                continue
+            if _occurs(norm, normalize_text(rule.word)):
                 return rule.word
         return None
+
+    def match_caution(self, text: str) -> str | None:
+        """The first (not negated) caution word found in `text`, or None."""
+        norm = self._masked(text)
+        for word in self.caution:
+            if _occurs(norm, normalize_text(word)):
+                return word
+        return None
+
+
+def _occurs(norm: str, word: str) -> bool:
+    """`word` occurs in `norm` at least once without a negation before it."""
+    start = norm.find(word)
+    while start >= 0:
+        if not _negated(norm, start):
+            return True
+        start = norm.find(word, start + 1)
+    return False
 
 
 @dataclass(frozen=True)
@@ -238,16 +309,37 @@ class ExclusionMatch:
     word: str
 
 
+class ExclusionTexts(_Model):
+    """What the pre-check and the FAQ say about an excluded or doubtful industry or use.
+    Fields: {word} (as written), {name} (the class), {article}."""
+
+    refuse: str
+    refuse_sms: str
+    refuse_use: str
+    refuse_use_sms: str
+    caution: str
+    caution_sms: str
+
+
 class Exclusions(_Model):
     article: str
     industries: tuple[ExclusionClass, ...]
     uses: tuple[ExclusionClass, ...]
+    texts: ExclusionTexts
 
     def match_industry(self, text: str) -> ExclusionMatch | None:
         return _first_match(self.industries, text)
 
     def match_use(self, text: str) -> ExclusionMatch | None:
         return _first_match(self.uses, text)
+
+    def caution_industry(self, text: str) -> ExclusionMatch | None:
+        """A doubtful word (须担保机构认定), when no excluded word matched."""
+        for cls in self.industries:
+            word = cls.match_caution(text)
+            if word is not None:
+                return ExclusionMatch(cls.name, word)
+        return None
 
 
 def _first_match(classes: tuple[ExclusionClass, ...], text: str) -> ExclusionMatch | None:
@@ -302,6 +394,33 @@ class PerApplicant(_Model):
     enterprise: ArticleText
 
 
+class GuaranteeFund(_Model):
+    """第十二条: a handling bank's outstanding balance may not exceed `leverage` × the guarantee
+    fund of its county/district (第八条: funds are raised by county/district finance and held
+    at the handling bank). Fund sizes are deployment data (settings), not policy."""
+
+    leverage: int = Field(gt=0)
+    article: str
+    fund_article: str
+
+
+class SourceRef(_Model):
+    """A later or related source whose figures the FAQ answers may quote (`kb check` verifies
+    that a typed figure sits in a sentence naming a source that states it)."""
+
+    cite: tuple[str, ...] = Field(min_length=1)
+    figures: tuple[str, ...] = ()
+    confirmed: bool = True  # False: 🟡 in the notes, the answer must hedge it
+    note: str | None = None
+
+
+class BaseRate(_Model):
+    """A benchmark annual rate the import may use for enterprise loans whose row has none."""
+
+    rate: Decimal = Field(gt=0, lt=1)
+    source: str
+
+
 class Policy(_Model):
     """A validated policy file (after `extends` merging)."""
 
@@ -325,6 +444,10 @@ class Policy(_Model):
     procedures: Procedures
     subsidy: PerApplicant
     next_steps: PerApplicant
+    guarantee_fund: GuaranteeFund
+    default_base_rate: BaseRate | None = None
+    aliases: tuple[str, ...] = ()  # how answers name this policy's document in plain words
+    references: tuple[SourceRef, ...] = ()
     texts: dict[str, str]
     districts: tuple[str, ...] = ()  # where an application is filed (numbered in the chat)
     intake_optional: tuple[str, ...] = ()  # intake questions an applicant may skip
@@ -369,6 +492,15 @@ class Policy(_Model):
         if applicant_type == "enterprise":
             return self.subsidy.enterprise
         return self.subsidy.individual
+
+    def subsidy_condition(self, applicant_type: str) -> str:
+        """The condition a subsidy depends on (texts `subsidy_condition[_enterprise]`), or ''."""
+        key = (
+            "subsidy_condition_enterprise"
+            if applicant_type == "enterprise"
+            else "subsidy_condition"
+        )
+        return self.texts.get(key, "")
 
     def next_steps_for(self, applicant_type: str) -> ArticleText:
         if applicant_type == "enterprise":
@@ -417,6 +549,7 @@ class Policy(_Model):
             "days_ent_bank": str(ent.get("bank_review", 0)),
             "subsidy_individual": self.subsidy.individual.text,
             "subsidy_enterprise": self.subsidy.enterprise.text,
+            "leverage": f"{self.guarantee_fund.leverage}倍",
         }
         values.update(self.texts)  # texts win (a deployment may reword any placeholder)
         return {k: values[k] for k in PLACEHOLDER_KEYS} | {

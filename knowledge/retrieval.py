@@ -39,6 +39,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
+from knowledge.industry import agree_with_precheck
 from knowledge.lexicon import EntryWords, Lexicon
 from knowledge.normalize import PACKAGE_DIR, Analysis, Normalizer
 from knowledge.schema import (
@@ -783,6 +784,7 @@ class KnowledgeBase:
         d = decide(ranking, idx.cfg.threshold, idx.cfg.margin)
         if d.answered:
             a = self._entry_answer(echo, best.entry, conf, channel, not d.out_of_scope)
+            a = agree_with_precheck(a, best.entry.tags, self.policy, channel)  # knowledge.industry
             if d.matched and d.runner_up is not None:
                 other = d.runner_up.entry
                 text = a.answer

@@ -42,7 +42,11 @@ def check(
     console.print(f"最高额度：{body['max_amount']}  最长期限：{body['max_term_months']}个月")
     console.print(f"贴息：{body['subsidy']}")
     console.print(f"下一步：{body['next_steps']}")
-    console.print(f"预计最晚放款：{body['expected_by']}")
+    if body["expected_by"]:
+        console.print(
+            f"放款时限：原则上{body.get('expected_workdays')}个工作日内，按工作日推算约为"
+            f"{body['expected_by']}" + ("（估算）" if body.get("expected_is_estimate") else "")
+        )
 
 
 def _fail(message: str, field: str, as_json: bool) -> None:

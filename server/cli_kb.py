@@ -96,14 +96,18 @@ def register(app: typer.Typer) -> None:
         folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
         policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
     ) -> None:
-        """Validate the knowledge base: schema, duplicates, SMS length, placeholders."""
+        """Validate the knowledge base: schema, duplicates, SMS length, placeholders, and the
+        policy facts of every entry rendered under every policy file."""
         from knowledge import check_folder
+        from knowledge.factcheck import check_folder_policies
         from knowledge.schema import parse_folder, placeholder_values
         from sms.aliyun_templates import check_catalog
 
         root = _folder(folder)
         pol = _policy(policy)
-        problems = check_folder(root, pol) + check_catalog(root)
+        # Schema, placeholders and SMS length under the active policy; policy facts (articles,
+        # figures, document names) with every entry rendered under every policy file.
+        problems = check_folder(root, pol) + check_folder_policies(root) + check_catalog(root)
         if problems:
             by_file: dict[str, list[str]] = {}
             for p in problems:

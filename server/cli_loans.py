@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -139,8 +140,14 @@ def loans_import(
             skip_bad_rows=skip_bad_rows,
             progress=progress,
             actor=_actor(),
+            default_base_rate=_default_base_rate(container),
         )
     _print_report(report, as_json)
+
+
+def _default_base_rate(container: Any) -> Any:
+    base = container.policy.default_base_rate
+    return None if base is None else base.rate
 
 
 @payments_app.command("import")
@@ -162,3 +169,79 @@ def payments_import(
             session, file, skip_bad_rows=skip_bad_rows, progress=progress, actor=_actor()
         )
     _print_report(report, as_json)
+
+
+@loans_app.command("show")
+def loans_show(
+    loan_no: str = typer.Argument(..., help="贷款编号"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+    full: bool = typer.Option(False, "--full", help="显示完整手机号和身份证号（默认脱敏）"),
+    today: str | None = typer.Option(None, "--today", help="按哪一天判断逾期（YYYY-MM-DD）"),
+) -> None:
+    """查看一笔贷款：借款人、反担保人和每期还款状态（已还/今日应还/逾期/未到期/无需还款）。"""
+    from datetime import date
+
+    from core.loan_view import LoanNotFound, loan_view, status_label
+    from core.timeutil import local_today
+
+    try:
+        day = date.fromisoformat(today) if today else local_today()
+    except ValueError:
+        err_console.print(f"日期格式不正确：{today}（应为 YYYY-MM-DD）", markup=False)
+        raise typer.Exit(2) from None
+    container = get_container()
+    container.migrate()
+    with session_scope(container.engine) as session:
+        try:
+            view = loan_view(session, loan_no, day, full=full)
+        except LoanNotFound as exc:
+            err_console.print(str(exc), markup=False)
+            raise typer.Exit(2) from None
+    if as_json:
+        sys.stdout.write(json.dumps(view, ensure_ascii=False) + "\n")
+        return
+    _print_loan(view, status_label)
+
+
+def _print_loan(view: dict[str, Any], status_label: Callable[[str], str]) -> None:
+    from rich.table import Table
+
+    b = view["borrower"]
+    console.print(
+        f"[bold]贷款 {view['loan_no']}[/]（{view['status']}） {view['amount_yuan']}元，"
+        f"年利率 {view['annual_rate']}，{view['term_months']}个月，"
+        f"{view['repayment_method_label']}，{view['subsidy_label']}",
+        highlight=False,
+    )
+    if view["base_rate"]:
+        console.print(f"基准利率 {view['base_rate']}", highlight=False)
+    console.print(
+        f"放款 {view['disbursed_on']}，到期 {view['maturity_on']}，经办银行 {view['bank'] or '-'}，"
+        f"区县 {view['district'] or '-'}",
+        highlight=False,
+    )
+    console.print(
+        f"借款人 {b['name']} {b['phone'] or '-'} {b['id_number'] or ''}"
+        + ("" if b["sms_reachable"] else "（无可接收短信的手机号）"),
+        markup=False,
+        highlight=False,
+    )
+    for g in view["counter_guarantors"]:
+        landline = "" if g["sms_reachable"] else "（固定电话，不发短信）"
+        console.print(
+            f"反担保人 {g['name']} {g['phone'] or '-'}{landline} 工作单位 {g['employer'] or '-'}",
+            markup=False,
+            highlight=False,
+        )
+    table = Table("期", "应还日", "本金", "利息", "借款人应付利息", "已还", "状态")
+    for i in view["installments"]:
+        table.add_row(
+            str(i["seq"]),
+            i["due_on"],
+            i["principal_yuan"],
+            i["interest_yuan"],
+            i["borrower_interest_yuan"],
+            i["paid_yuan"],
+            status_label(i["status"]),
+        )
+    console.print(table)

@@ -36,7 +36,8 @@ from core.audit import audit
 from core.db import session_scope
 from core.dispatch import requeue_notices
 from core.handoff import close_ticket, staff_reply
-from core.identity import mask_id_number, mask_phone
+from core.identity import is_mobile, mask_id_number, mask_phone
+from core.loan_status import STATUS_LABELS
 from core.models import BroadcastRow, StaffUserRow, Stage
 from core.money import format_yuan
 from core.review import advance, review_document
@@ -86,6 +87,11 @@ DOMAIN_ERRORS = svc.DOMAIN_ERRORS
 # --- rendering ------------------------------------------------------------------------------------
 
 
+def _landline(phone: str | None) -> str:
+    """A note after a fixed-line number: it is kept for staff to call, never sent SMS."""
+    return "（固定电话，不发短信）" if phone and not is_mobile(phone) else ""
+
+
 def _dt(value: datetime | None) -> str:
     return "" if value is None else to_local(value).strftime("%Y-%m-%d %H:%M")
 
@@ -111,6 +117,7 @@ def make_env() -> Environment:
         mask_phone=mask_phone,
         mask_id=mask_id_number,
         pretty_json=_pretty_json,
+        landline=_landline,
     )
     env.globals.update(
         STAGE_LABELS=STAGE_LABELS,
@@ -524,7 +531,9 @@ def mount(app: FastAPI, container: Container) -> None:
                 return views.render(
                     request, "error.html", {"message": str(exc)}, user=user, status=404
                 )
-        return views.render(request, "loan.html", {"l": detail}, user=user)
+        return views.render(
+            request, "loan.html", {"l": detail, "status_labels": STATUS_LABELS}, user=user
+        )
 
     @router.get("/imports")
     def imports_page(request: Request, user: ConsoleUser) -> Response:

@@ -191,7 +191,8 @@ def loan_json(ln: LoanRow, borrower_name: str | None = None) -> dict[str, Any]:
     }
 
 
-def installment_json(i: InstallmentRow) -> dict[str, Any]:
+def installment_json(i: InstallmentRow, status: str | None = None) -> dict[str, Any]:
+    """`status` is core.loan_status's (paid|due|overdue|not_due|nothing_due)."""
     return {
         "seq": i.seq,
         "due_on": i.due_on.isoformat(),
@@ -201,6 +202,7 @@ def installment_json(i: InstallmentRow) -> dict[str, Any]:
         "paid_fen": i.paid_fen,
         "paid": i.paid,
         "paid_on": i.paid_on.isoformat() if i.paid_on else None,
+        "status": status,
     }
 
 
@@ -536,7 +538,9 @@ def mount(app: FastAPI, container: Container) -> None:
                 "borrower": person_json(d.borrower),
                 "outstanding_principal_fen": d.outstanding_principal_fen,
                 "paid_fen": d.paid_fen,
-                "installments": [installment_json(i) for i in d.installments],
+                "installments": [
+                    installment_json(i, d.statuses.get(i.seq)) for i in d.installments
+                ],
                 "payments": [payment_json(p) for p in d.payments],
                 "counter_guarantors": [
                     {"name": p.name, "phone": p.phone, "employer": g.employer}

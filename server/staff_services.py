@@ -86,6 +86,9 @@ def build_dashboard(container: Container, today: date | None = None) -> dashboar
             calendar=container.calendar,
             today=today or local_today(),
             fund_yuan=container.settings.guarantee_fund_yuan,
+            funds_yuan=container.settings.guarantee_funds,
+            leverage=policy.guarantee_fund.leverage,
+            leverage_article=policy.guarantee_fund.article,
         )
 
 
@@ -167,8 +170,14 @@ def run_import(
             inst_path.write_bytes(installments.data)
         with session_scope(container.engine) as s:
             if kind == "loans":
+                base = container.policy.default_base_rate
                 report = import_loans(
-                    s, main_path, inst_path, skip_bad_rows=skip_bad_rows, actor=actor
+                    s,
+                    main_path,
+                    inst_path,
+                    skip_bad_rows=skip_bad_rows,
+                    actor=actor,
+                    default_base_rate=None if base is None else base.rate,
                 )
             else:
                 report = import_payments(s, main_path, skip_bad_rows=skip_bad_rows, actor=actor)

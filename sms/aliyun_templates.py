@@ -255,7 +255,8 @@ def ladder_templates(policy_dir: Path) -> set[str]:
             policy = parse_reminder_policy(data, path.stem)
         except ReminderPolicyError:
             continue  # reported by the policy checks
-        names.update(tpl for rule in policy.rules for _role, tpl in rule.recipients)
+        for rule in policy.rules:  # the wage-deduction wording and the 反担保合同 alternative
+            names.update(tpl for _role, tpl in (*rule.recipients, *rule.contract_recipients))
     return names
 
 

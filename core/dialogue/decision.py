@@ -30,7 +30,13 @@ def text(d: dict[str, Any]) -> str:
             lines.extend(f"{i}. {doc}" for i, doc in enumerate(docs, start=1))
         if d.get("expected_by"):
             exp = date.fromisoformat(d["expected_by"])
-            lines.append(P.PC_LINE_EXPECTED.format(date=format_date_cn(exp)))
+            lines.append(
+                P.PC_EXPECTED.format(
+                    days=d.get("expected_workdays") or "",
+                    date=format_date_cn(exp),
+                    estimate=P.ESTIMATE_NOTE if d.get("expected_is_estimate") else "",
+                )
+            )
     if d.get("next_steps"):
         lines.append(P.PC_LINE_NEXT.format(next_steps=d["next_steps"]))
     lines.append(P.PC_RESULT_FOOT)
@@ -59,7 +65,14 @@ def sms(d: dict[str, Any]) -> str:
         parts.append(P.PC_SMS_CITED.format(articles=cited) if cited else "。")
         if d.get("expected_by"):
             exp = date.fromisoformat(d["expected_by"])
-            parts.append(P.PC_SMS_EXPECTED.format(month=exp.month, day=exp.day))
+            parts.append(
+                P.PC_EXPECTED_SMS.format(
+                    days=d.get("expected_workdays") or "",
+                    month=exp.month,
+                    day=exp.day,
+                    estimate=P.ESTIMATE_NOTE_SMS if d.get("expected_is_estimate") else "",
+                )
+            )
         return "".join(parts)
     first = next((r for r in d.get("reasons", []) if r.get("code") != "category_ok"), None)
     if first is None:

@@ -198,4 +198,11 @@ def submit(ctx: Ctx) -> None:
     svc = ctx.svc
     expected = svc.calendar.add_workdays(svc.today(), svc.policy.total_days(app.applicant_type))
     ctx.set_flow(None)
-    ctx.say(P.DOCS_SUBMITTED.format(app_id=app.id, date=format_date_cn(expected)))
+    ctx.say(
+        P.DOCS_SUBMITTED.format(
+            app_id=app.id,
+            days=svc.policy.total_days(app.applicant_type),
+            date=format_date_cn(expected),
+            estimate=P.ESTIMATE_NOTE if svc.calendar.is_estimate(expected) else "",
+        )
+    )

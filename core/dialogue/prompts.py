@@ -32,11 +32,11 @@ PC_CATEGORY_OPTIONS = (
     ("unemployed", "失业/下岗人员"),
     ("veteran", "复员转业退役军人"),
     ("graduate", "大中专毕业生"),
-    ("returnee", "回乡创业人员"),
+    ("returnee", "回乡创业带头人"),
     ("woman", "城乡妇女"),
 )
 PC_CERT = "您是否持有《就业失业登记证》（各地也叫就业创业证、失业证）？"
-PC_CERT_RURAL = "回乡创业人员和农村妇女可用户籍证明。您能提供《就业失业登记证》或户籍证明吗？"
+PC_CERT_RURAL = "回乡创业带头人和农村妇女可用户籍证明。您能提供《就业失业登记证》或户籍证明吗？"
 PC_INDUSTRY = "您打算（或正在）做什么行业、什么生意？例如：开小饭馆、服装零售、汽车修理。"
 PC_PURPOSE = "贷款主要用来做什么？例如：进货、租店面、买设备。（不清楚可回复“跳过”）"
 PC_CREDIT = (
@@ -73,9 +73,15 @@ DOCS_ALL_DONE = "材料已全部收到。确认无误后请选择“提交申请
 DOCS_SUBMIT_OPTIONS = (("submit", "提交申请"), ("docs", "查看材料清单"))
 DOCS_NOT_ALL = "还有 {count} 项材料未提交：{labels}。全部提交后才能提交申请。"
 DOCS_SUBMITTED = (
-    "申请已提交（编号 {app_id}）。社区将在规定时限内受理，预计最晚 {date} 前完成放款"
-    "（按工作日计，补材料时间不计）。回复“进度”随时查询。"
+    "申请已提交（编号 {app_id}）。按规定，材料齐全时原则上在{days}个工作日内完成放款"
+    "（按工作日推算约为{date}{estimate}，补材料时间不计）。回复“进度”随时查询。"
 )
+# Expected disbursement, in the words of 第十三条/第十六条 ("原则上…个工作日内"), never a promise.
+PC_EXPECTED = "放款时限：材料齐全时原则上在{days}个工作日内完成（按工作日推算约为{date}{estimate}，补材料时间不计）"
+PC_EXPECTED_SMS = "材料齐全原则上{days}个工作日内放款（约{month}月{day}日{estimate}）。"
+# Said when the date lies in a year whose holiday arrangement is not yet published.
+ESTIMATE_NOTE = "，当年节假日安排尚未公布，日期为估算"
+ESTIMATE_NOTE_SMS = "，估算"
 DOCS_ALREADY_SUBMITTED = "申请 {app_id} 已提交，当前阶段：{stage}。如需更换材料请回复“人工”。"
 DOCS_FILE_WITHOUT_APP = "收到文件，但您还没有申请。请先回复“预审”，初步符合条件后再提交材料。"
 DOCS_BAD_INDEX = "请回复 1 到 {total} 之间的序号。"
@@ -92,7 +98,10 @@ STATUS_NONE = (
 )
 STATUS_APP = "申请编号 {app_id}：当前阶段「{stage}」（{since} 起）。"
 STATUS_MISSING = "尚缺材料：{labels}。"
-STATUS_EXPECTED = "预计最晚放款日期：{date}（按工作日计，补材料时间不计）。"
+STATUS_EXPECTED = (
+    "按规定，材料齐全时原则上在{days}个工作日内完成放款（按工作日推算约为{date}{estimate}，"
+    "补材料时间不计）。"
+)
 STATUS_LOAN = "贷款 {loan_no}：下一期应还 {amount}，到期日 {date}。"
 STATUS_LOAN_OVERDUE = "贷款 {loan_no}：有 {count} 期已逾期，合计 {amount}，请尽快联系经办银行还款。"
 STATUS_LOAN_DONE = "贷款 {loan_no}：目前没有待还款项。"
@@ -124,13 +133,11 @@ PC_LINE_BASIS = "依据："
 PC_LINE_REASON = "· {message}（{article}）"
 PC_LINE_SUBSIDY = "贴息：{subsidy}"
 PC_LINE_DOCS = "需准备材料（{count}项）："
-PC_LINE_EXPECTED = "预计最晚放款日期：{date}（按工作日计，补材料时间不计）"
 PC_LINE_NEXT = "下一步：{next_steps}"
 PC_SMS_OK = "预审：初步符合。"
 PC_SMS_AMOUNT = "最高{amount}"
 PC_SMS_TERM = "、{months}个月"
 PC_SMS_CITED = "（{articles}）。"
-PC_SMS_EXPECTED = "材料齐全预计{month}月{day}日前放款。"
 PC_SMS_NO = "预审：暂不符合。"
 PC_SMS_NO_WHY = "预审：暂不符合。{why}（{article}）"
 

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from core import applications as apps
 from core.dialogue import prompts as P
 from core.dialogue.context import Ctx, current_application
+from core.loan_status import is_overdue
 from core.models import InstallmentRow, LoanRow
 from core.money import format_yuan
 from core.timeutil import format_date_cn, to_local
@@ -34,7 +35,13 @@ def show(ctx: Ctx) -> None:
             svc.policy.total_days(app.applicant_type),
         )
         if exp is not None:
-            lines.append(P.STATUS_EXPECTED.format(date=format_date_cn(exp)))
+            lines.append(
+                P.STATUS_EXPECTED.format(
+                    days=svc.policy.total_days(app.applicant_type),
+                    date=format_date_cn(exp),
+                    estimate=P.ESTIMATE_NOTE if svc.calendar.is_estimate(exp) else "",
+                )
+            )
     if ctx.identity.verified and ctx.identity.person_id is not None:
         lines.extend(_loan_lines(s, ctx.identity.person_id, svc.today()))
     if not lines:
@@ -54,7 +61,7 @@ def _loan_lines(s: Session, person_id: int, today: date) -> list[str]:
             .order_by(col(InstallmentRow.due_on))
         ).all()
         masked = _mask_loan_no(loan.loan_no)
-        overdue = [i for i in unpaid if i.due_on < today]
+        overdue = [i for i in unpaid if is_overdue(i, today)]
         if overdue:
             total = sum(_due_fen(i) for i in overdue)
             lines.append(

@@ -623,7 +623,8 @@ def test_sweep_dispatch_and_receipt_with_sms_provider_aliyun(
     )
     assert asyncio.run(d.drain()).sent == 2
     codes = sorted(c["query"]["TemplateCode"] for c in fake.calls("SendSms"))
-    assert codes == ["SMS_490120004", "SMS_490120005"] and fake.rejected == []
+    # no payroll employer on file: the 反担保合同 wording (overdue_notice_*_contract), no wage threat
+    assert codes == ["SMS_490120018", "SMS_490120019"] and fake.rejected == []
     assert all(s.content.startswith("【创业担保贷款】逾期贷款催收通知书：") for s in fake.sent)
     assert push(client, "report", fake.report_body()).status_code == 200
     with Session(engine) as s:

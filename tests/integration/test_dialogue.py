@@ -168,8 +168,35 @@ def test_individual_precheck_by_numbers_and_words(bot: Bot) -> None:
     assert "初步符合" in text
     assert "50,000.00元" in text and "24个月" in text
     assert "第十四条" in text and "第四条" in text
-    assert "预计最晚放款日期" in text  # 18 working days from today
-    assert "2026年12月18日" in text
+    assert "原则上在18个工作日内完成" in text  # 第十三条, 18 working days from today
+    assert "预计最晚" not in text and "前完成放款" not in text
+    assert "2026年12月18日" in text and "估算" not in text
+
+
+def test_precheck_date_in_an_unpublished_year_is_an_estimate(
+    engine: Engine, kb: knowledge.KnowledgeBase, policy: Policy, tmp_path: Path
+) -> None:
+    """18 working days from 2026-12-15 end in 2027, whose official arrangement is not published:
+    the applicant is told the date is an estimate; the warning goes to the log, not the chat."""
+    late = Bot(
+        DialogueEngine(
+            engine,
+            faq=kb,
+            policy=policy,
+            calendar=WorkCalendar(KNOWLEDGE / "calendar"),
+            files=LocalFileStore(tmp_path / "docs"),
+            max_upload_bytes=2 * 1024 * 1024,
+            today=lambda: date(2026, 12, 15),
+        )
+    )
+    text = joined(run_individual_precheck(late))
+    assert "2027年1月11日" in text  # 元旦 2027 is not counted as a working day
+    assert "当年节假日安排尚未公布，日期为估算" in text
+    for leak in ("No official holiday", "chinese-calendar", "warning", "weekends"):
+        assert leak not in text
+    sms = late.as_("sms", "+8613800002222")
+    sms_text = render_sms(run_individual_precheck(sms)[-1])
+    assert "估算" in sms_text and "原则上18个工作日内" in sms_text
 
 
 def test_precheck_faq_in_the_middle_resumes(bot: Bot) -> None:

@@ -174,7 +174,11 @@ async def test_sends_due_notices_and_records_the_provider_id(engine: Engine) -> 
     stats = await d.drain()
     assert stats.sent == 2 and stats.claimed == 2
     assert sorted(m.address for m in sms.sent) == ["+8613893100001", "+8613893100101"]
-    assert {m.template for m in sms.sent} == {"overdue_notice_borrower", "overdue_notice_guarantor"}
+    # the counter-guarantor has no payroll employer on file: 反担保合同 wording, no wage threat
+    assert {m.template for m in sms.sent} == {
+        "overdue_notice_borrower_contract",
+        "overdue_notice_guarantor_contract",
+    }
     assert all(m.kind == "notification" and m.notice_id for m in sms.sent)
     for r in rows(engine):
         assert r.status == "sent" and r.attempts == 1 and r.locked_until is None

@@ -447,14 +447,38 @@ def test_fast_phone_path_agrees_with_core_identity(raw: str) -> None:
 # --- template and CLI --------------------------------------------------------------------------
 
 
-def test_template_round_trip(engine: Engine, tmp_path: Path) -> None:
+def test_template_example_rows_are_never_imported(engine: Engine, tmp_path: Path) -> None:
+    """Importing `loans template` output unchanged creates nothing and queues nothing: the
+    example rows (示例-…) are refused with a row error, also with --skip-bad-rows."""
     path = write_template(tmp_path / "模板.xlsx")
     with session_scope(engine) as session:
         report = import_loans(session, path, installments_path=path)
-    assert report.errors == []
-    assert (report.created, report.installments_created) == (1, 24)
+    assert not report.imported and report.created == 0
+    texts = [str(e) for e in report.errors]
+    assert (
+        texts
+        == [
+            "模板.xlsx 第2行 贷款编号：这是导入模板的示例行（贷款编号以“示例”开头或姓名标有“示例”），"
+            "不会导入；请删除示例行后再导入",
+        ]
+        * 2
+    )  # once in the 贷款 sheet, once (not 24 times) in the 还款计划 sheet
+    with session_scope(engine) as session:
+        skipped = import_loans(session, path, skip_bad_rows=True)
+    assert skipped.imported and (skipped.created, skipped.skipped) == (0, 1)
     pay = _payments(engine, path)
-    assert (pay.payments_applied, pay.installments_settled) == (1, 1)
+    assert not pay.imported and "示例行" in str(pay.errors[0])
+    assert _counts(engine)["loan"] == 0
+
+
+def test_example_row_refused_among_real_rows(engine: Engine, tmp_path: Path) -> None:
+    rows = (FIXTURES / "loans_ok.csv").read_text(encoding="utf-8").splitlines()
+    example = rows[1].replace("LZ-T-0001", "示例-2026-0009")
+    path = tmp_path / "mixed.csv"
+    path.write_text("\n".join([*rows, example]) + "\n", encoding="utf-8")
+    report = _loans(engine, path)
+    assert not report.imported
+    assert [(e.row, e.column) for e in report.errors] == [(len(rows) + 1, "贷款编号")]
 
 
 def test_cli_import_json_and_exit_codes(db_url: str, tmp_path: Path) -> None:
@@ -553,3 +577,65 @@ def test_fast_row_path_agrees_with_the_full_parser(data: st.DataObject) -> None:
         with path.open("w", encoding="utf-8", newline="") as fh:
             csv.writer(fh).writerows([headers, *rows])
         _fast_and_slow_agree(path)
+
+
+# --- 基准利率 (issue 11: 第二十条 subsidises 50% of the interest at the benchmark rate) -----------
+
+_ENT_HEADER = (
+    "贷款编号,借款人姓名,借款人手机,身份证号,贷款金额(元),年利率,放款日期,期限(月),还款方式,"
+    "贴息类型,反担保人姓名,反担保人电话,反担保人工作单位,所属区县"
+)
+_ENT_ROW = (
+    "QY-0001,兰州惠民餐饮有限公司,13893100003,620104197804110140,2000000,6.175%,2026-01-20,24,"
+    "按季付息、到期还本,企业50%贴息,周涛,13893100104,兰州市人民医院,城关区"
+)
+
+
+def _enterprise_file(tmp_path: Path, header_extra: str = "", row_extra: str = "") -> Path:
+    path = tmp_path / "ent.csv"
+    path.write_text(f"{_ENT_HEADER}{header_extra}\n{_ENT_ROW}{row_extra}\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("header", ["基准利率", "基准年利率", "基准利率(%)"])
+def test_enterprise_loan_uses_its_benchmark_rate(
+    engine: Engine, tmp_path: Path, header: str
+) -> None:
+    report = _loans(engine, _enterprise_file(tmp_path, f",{header}", ",4.75"))
+    assert report.imported, report.errors
+    rows = _installments(engine, "QY-0001")
+    assert sum(r[4] for r in rows) == 24_700_000  # 247,000.00 元 interest
+    assert sum(r[5] for r in rows) == 15_200_000  # the borrower pays 152,000.00 元
+    (stored,) = _rows(engine, "SELECT base_rate FROM loan WHERE loan_no = 'QY-0001'")
+    assert Decimal(str(stored[0])) == Decimal("0.0475")
+
+
+def test_enterprise_loan_without_benchmark_rate_is_a_row_error(
+    engine: Engine, tmp_path: Path
+) -> None:
+    for path in (_enterprise_file(tmp_path), _enterprise_file(tmp_path, ",基准利率", ",")):
+        report = _loans(engine, path)
+        assert not report.imported
+        (err,) = report.errors
+        assert (err.row, err.column) == (2, "基准利率")
+        assert "企业50%贴息时必须填写基准利率" in err.message
+    assert _counts(engine)["loan"] == 0
+
+
+def test_policy_default_benchmark_rate_is_used_and_reported(engine: Engine, tmp_path: Path) -> None:
+    report = _loans(engine, _enterprise_file(tmp_path), default_base_rate=Decimal("0.0475"))
+    assert report.imported and report.default_base_rate_rows == 1
+    assert "1笔企业贷款未填基准利率，已按政策文件默认基准利率4.7500%计算贴息" in report.summary()
+    assert report.to_dict()["default_base_rate_rows"] == 1
+    assert report.to_dict()["default_base_rate"] == "0.0475"
+    assert sum(r[5] for r in _installments(engine, "QY-0001")) == 15_200_000
+
+
+def test_landline_numbers_are_stored_and_counted(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "landline.csv"
+    row = _ENT_ROW.replace(",企业50%贴息,", ",无贴息,").replace("13893100104", "0931-8812345")
+    path.write_text(f"{_ENT_HEADER}\n{row}\n", encoding="utf-8")
+    report = _loans(engine, path)
+    assert report.imported and report.landline_phones == 1
+    assert "其中固定电话1个（不能接收短信，请工作人员电话联系）" in report.summary()
+    assert _rows(engine, "SELECT phone FROM person WHERE name = '周涛'") == [("+869318812345",)]

@@ -68,6 +68,8 @@ def test_precheck_api_contract(client: TestClient) -> None:
         "subsidy",
         "next_steps",
         "expected_by",
+        "expected_workdays",
+        "expected_is_estimate",
     }
     assert body["eligible"] is True and body["max_amount"] == 80000
     codes = {r["code"] for r in body["reasons"]}

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+import yaml
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
@@ -26,7 +27,12 @@ from core.models import (
     PersonRow,
 )
 from core.models_reminders import SweepRunRow
-from core.reminders import QuietHours, load_reminder_policy
+from core.reminders import (
+    DEFAULT_POLICY_DIR,
+    QuietHours,
+    load_reminder_policy,
+    parse_reminder_policy,
+)
 from core.sweep import SweepResult, cancel_notices_for_installments, run_sweep
 from core.timeutil import SHANGHAI
 from core.workdays import WorkCalendar
@@ -351,13 +357,35 @@ def test_recipient_without_usable_address_is_visible_to_staff(engine: Engine, to
     assert all("另行通知" in (r.last_error or "") for r in rows)
 
 
-def test_wage_deduction_notice_after_a_month(engine: Engine) -> None:
-    make_loan(engine, [date(2026, 10, 30)], guarantors=1)
-    sweep(engine, date(2026, 11, 29))
-    rows = notices(engine)
-    assert sorted((r.rule, r.recipient_role, r.channel) for r in rows) == [
-        ("wage_deduction_30", "counter_guarantor", "sms"),
-        ("wage_deduction_30", "employer", "sms"),
+def mark_sent(engine: Engine, rule: str, at: datetime) -> int:
+    """Mark the queued notices of `rule` as sent at `at` (what the dispatcher records)."""
+    with session_scope(engine) as s:
+        rows = list(
+            s.exec(select(NoticeRow).where(NoticeRow.rule == rule, NoticeRow.channel != "none"))
+        )
+        for r in rows:
+            r.status, r.sent_at = "sent", at
+        return len(rows)
+
+
+def wage_rows(engine: Engine) -> list[NoticeRow]:
+    return [r for r in notices(engine) if r.rule == "wage_deduction_30"]
+
+
+def test_wage_deduction_one_month_after_the_notice_was_sent(engine: Engine) -> None:
+    """宜春 二(四): one month after the 《逾期贷款催收通知书》 was actually sent — not 30 days
+    after the due date."""
+    make_loan(engine, [date(2026, 10, 30)], guarantors=1)  # a Friday
+    assert sweep(engine, date(2026, 11, 2)).created == 2  # overdue_1: borrower + guarantor
+    assert mark_sent(engine, "overdue_1", local(2026, 11, 3, 9)) == 2  # sent a day late
+    sweep(engine, date(2026, 11, 29))  # 30 days after the due date: too early now
+    sweep(engine, date(2026, 12, 2))
+    assert wage_rows(engine) == []
+    sweep(engine, date(2026, 12, 3))  # one month after 11-03
+    rows = wage_rows(engine)
+    assert sorted((r.recipient_role, r.channel) for r in rows) == [
+        ("counter_guarantor", "sms"),
+        ("employer", "sms"),
     ]
     employer = next(r for r in rows if r.recipient_role == "employer")
     assert employer.address == "+8613893100900"
@@ -365,6 +393,93 @@ def test_wage_deduction_notice_after_a_month(engine: Engine) -> None:
     assert "最低工资" in employer.text
     guarantor = next(r for r in rows if r.recipient_role == "counter_guarantor")
     assert "兰州市城关区第一小学" in guarantor.text
+
+
+def test_no_wage_deduction_notice_without_a_sent_collection_notice(engine: Engine) -> None:
+    make_loan(engine, [date(2026, 10, 30)], guarantors=1)
+    sweep(engine, date(2026, 11, 2))  # queued, but never sent (e.g. the sender was down)
+    for day in (date(2026, 11, 29), date(2026, 12, 2), date(2026, 12, 10)):
+        sweep(engine, day)
+    assert wage_rows(engine) == []
+
+
+def _guarantor_without_employer(engine: Engine, loan: Loan) -> None:
+    with session_scope(engine) as s:
+        for g in s.exec(select(CounterGuarantorRow).where(CounterGuarantorRow.loan_id == loan.id)):
+            g.employer = None
+            g.employer_contact_name = None
+
+
+def test_guarantor_without_payroll_employer_gets_the_contract_wording(engine: Engine) -> None:
+    loan = make_loan(engine, [date(2026, 10, 30)], guarantors=1)
+    _guarantor_without_employer(engine, loan)
+    sweep(engine, date(2026, 11, 2))
+    first = notices(engine)
+    assert {r.template for r in first} == {
+        "overdue_notice_borrower_contract",
+        "overdue_notice_guarantor_contract",
+    }
+    assert all("工资" not in r.text and "扣划" not in r.text for r in first)
+    assert any("反担保合同" in r.text for r in first if r.recipient_role == "counter_guarantor")
+    mark_sent(engine, "overdue_1", local(2026, 11, 2, 9))
+    sweep(engine, date(2026, 12, 2))
+    rows = wage_rows(engine)
+    assert [(r.recipient_role, r.template) for r in rows] == [
+        ("counter_guarantor", "guarantor_liability_notice")
+    ]  # nobody's employer is contacted
+    assert "工资" not in rows[0].text and "反担保合同" in rows[0].text
+
+
+def test_disabled_wage_deduction_tells_nobody_about_wages(engine: Engine) -> None:
+    data = yaml.safe_load((DEFAULT_POLICY_DIR / "reminders-default.yaml").read_text("utf-8"))
+    ladder = parse_reminder_policy({**data, "wage_deduction": False}, "no-wage")
+    make_loan(engine, [date(2026, 10, 30)], guarantors=1)  # the guarantor has an employer
+    day = date(2026, 11, 2)
+    run_sweep(engine, ladder, CAL, day, now=local(2026, 11, 2), quiet=QuietHours())
+    mark_sent(engine, "overdue_1", local(2026, 11, 2, 9))
+    day = date(2026, 12, 2)
+    run_sweep(engine, ladder, CAL, day, now=local(2026, 12, 2), quiet=QuietHours())
+    rows = notices(engine)
+    assert rows and all("工资" not in r.text and "扣划" not in r.text for r in rows)
+    assert "employer" not in {r.recipient_role for r in rows}
+
+
+def test_landline_is_never_an_sms_recipient(engine: Engine) -> None:
+    loan = make_loan(engine, [date(2026, 10, 30)], guarantors=1, employer_phone="+869318812345")
+    with session_scope(engine) as s:
+        g = s.get(PersonRow, loan.guarantor_ids[0])
+        assert g is not None
+        g.phone = "+869318867890"  # 0931-8867890
+    sweep(engine, date(2026, 11, 2))
+    rows = notices(engine)
+    (landline,) = [r for r in rows if r.recipient_role == "counter_guarantor"]
+    assert (landline.channel, landline.status) == ("none", "failed")
+    assert "只登记了固定电话+869318867890" in (landline.last_error or "")
+    assert all(not r.address.startswith("+86931") for r in rows)
+    # The employer contact's landline: the wage notice cannot go by SMS either.
+    with session_scope(engine) as s:
+        g = s.get(PersonRow, loan.guarantor_ids[0])
+        assert g is not None
+        g.phone = "+8613893100777"
+    sweep(engine, date(2026, 11, 3))  # overdue_1 to the guarantor's new mobile (catch-up)
+    mark_sent(engine, "overdue_1", local(2026, 11, 3, 9))
+    sweep(engine, date(2026, 12, 3))
+    (employer,) = [r for r in wage_rows(engine) if r.recipient_role == "employer"]
+    assert (employer.channel, employer.status) == ("none", "failed")
+    assert "固定电话+869318812345" in (employer.last_error or "")
+
+
+def test_just_imported_overdue_loan_gets_the_first_notice_first(engine: Engine) -> None:
+    """A loan imported 10 working days overdue: its first overdue message is the 《逾期贷款催收
+    通知书》, not 第二次催收通知; the second follows after the gap."""
+    make_loan(engine, [date(2026, 11, 16)], guarantors=1)
+    sweep(engine, date(2026, 11, 30))
+    assert {r.rule for r in notices(engine)} == {"overdue_1"}
+    assert all("第二次" not in r.text for r in notices(engine))
+    sweep(engine, date(2026, 12, 1))
+    assert {r.rule for r in notices(engine)} == {"overdue_1"}  # not the next day
+    sweep(engine, date(2026, 12, 3))
+    assert {r.rule for r in notices(engine)} == {"overdue_1", "overdue_7"}
 
 
 def test_spring_festival_overdue_waits_for_the_first_working_day(engine: Engine) -> None:

@@ -235,7 +235,25 @@ def test_national_policy_switch_needs_no_code_change() -> None:
 
 def test_expected_by_crosses_into_2027() -> None:
     d = run(today=date(2026, 12, 15), **individual())
-    assert d.expected_by == date(2027, 1, 8)
+    assert d.expected_by == date(2027, 1, 11)  # 元旦 2027 is known even without the arrangement
+    assert d.expected_is_estimate is True
+    timeline = next(r for r in d.reasons if r.code == "timeline")
+    assert "原则上在18个工作日内完成" in timeline.message
+    assert "2027年法定节假日安排尚未公布，此日期为估算" in timeline.message
+    assert "最晚" not in timeline.message and "预计" not in timeline.message
+
+
+def test_timeline_wording_follows_article_13() -> None:
+    d = run(today=date(2026, 3, 2), **individual())
+    timeline = next(r for r in d.reasons if r.code == "timeline")
+    assert timeline.article.endswith("第十三条")
+    assert "原则上在18个工作日内完成" in timeline.message and "估算" not in timeline.message
+    assert d.expected_workdays == 18 and d.expected_is_estimate is False
+
+
+def test_subsidy_promise_states_the_micro_profit_condition() -> None:
+    d = run(**individual())
+    assert "微利项目" in d.subsidy and "第十九条" in d.subsidy
 
 
 # --- JSON contract -------------------------------------------------------------------------------
@@ -252,6 +270,8 @@ def test_json_contract() -> None:
         "subsidy",
         "next_steps",
         "expected_by",
+        "expected_workdays",
+        "expected_is_estimate",
     ]
     assert body["expected_by"] == "2026-03-26"
     assert isinstance(body["max_amount"], int)

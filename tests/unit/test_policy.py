@@ -279,9 +279,7 @@ def test_formatting() -> None:
     [
         ("开个KTV", "娱乐业"),
         ("ｋｔｖ", "娱乐业"),
-        ("小酒吧", "娱乐业"),
         ("歌厅", "娱乐业"),
-        ("棋牌室", "娱乐业"),
         ("夜总会", "娱乐业"),
         ("装修公司", "建筑业"),
         ("搞装修", "建筑业"),
@@ -290,21 +288,57 @@ def test_formatting() -> None:
         ("包工程，包工头", "建筑业"),
         ("卖建材兼做装修", "建筑业"),
         ("足疗店", "按摩"),
-        ("盲人推拿", "按摩"),
         ("洗脚城", "按摩"),
         ("汗蒸馆", "桑拿"),
-        ("洗浴中心", "桑拿"),
         ("广告公司", "广告业"),
         ("做广告牌", "广告业"),
-        ("文化传媒", "广告业"),
         ("网咖", "网吧"),
-        ("电竞馆", "网吧"),
         ("氧吧", "氧吧"),
+        ("给别人家做室内装修", "建筑业"),
+        ("家装", "建筑业"),
+        ("搞装潢", "建筑业"),
+        ("开网咖", "网吧"),
+        ("歌厅KTV", "娱乐业"),
     ],
 )
 def test_industry_words_match(text: str, cls: str) -> None:
     m = load_policy("lanzhou-2013").exclusions.match_industry(text)
     assert m is not None and m.name == cls
+
+
+@pytest.mark.parametrize(
+    ("text", "cls"),
+    [
+        ("小酒吧", "娱乐业"),
+        ("棋牌室", "娱乐业"),
+        ("盲人推拿", "按摩"),
+        ("洗浴中心", "桑拿"),
+        ("开个澡堂", "桑拿"),
+        ("文化传媒", "广告业"),
+        ("图文打印", "广告业"),
+        ("电竞馆", "网吧"),
+    ],
+)
+def test_looser_words_are_a_caution_not_a_refusal(text: str, cls: str) -> None:
+    ex = load_policy("lanzhou-2013").exclusions
+    assert ex.match_industry(text) is None
+    m = ex.caution_industry(text)
+    assert m is not None and m.name == cls
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["进货，绝不炒股", "不买房，租门面", "不开网吧，开饭店", "我从不炒股，只想进货", "不会去买房"],
+)
+def test_negated_words_do_not_count(text: str) -> None:
+    ex = load_policy("lanzhou-2013").exclusions
+    assert ex.match_use(text) is None and ex.match_industry(text) is None
+
+
+@pytest.mark.parametrize("text", ["能不能开网吧", "我不知道网吧能不能贷", "我想开个不错的网吧"])
+def test_question_forms_are_not_negations(text: str) -> None:
+    m = load_policy("lanzhou-2013").exclusions.match_industry(text)
+    assert m is not None and m.name == "网吧"
 
 
 @pytest.mark.parametrize(

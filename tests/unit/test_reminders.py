@@ -76,7 +76,12 @@ def test_default_policy_has_the_yichun_ladder_with_sources() -> None:
     assert first.also_sms and first.kind == "overdue"
     wage = POLICY.rule("wage_deduction_30")
     assert set(wage.roles) == {"counter_guarantor", "employer"}
-    assert wage.offset == 30 and wage.unit == "calendar"
+    # one month after the 催收通知书 was actually sent (宜春 二(四)), not 30 days after the due date
+    assert (wage.after_rule, wage.after_months) == ("overdue_1", 1)
+    assert wage not in POLICY.dated_rules
+    assert dict(wage.contract_recipients) == {"counter_guarantor": "guarantor_liability_notice"}
+    assert POLICY.wage_deduction is True  # on in the 宜春-style default ladder
+    assert POLICY.rule("overdue_7").requires == "overdue_1"
     for r in POLICY.rules:
         assert r.source, r.id
         if r.kind == "overdue":
@@ -99,6 +104,11 @@ def test_policy_file_is_skipped_by_the_loan_policy_loader() -> None:
         ({"rules": [rule("x", -2) | {"unit": "fortnights"}]}, "unit"),
         ({"rules": [rule("x", -2), rule("x", -1)]}, "duplicate"),
         ({"rules": []}, "no rules"),
+        ({"rules": [rule("x", 1) | {"kind": "overdue", "after": {"rule": "y"}}]}, "earlier rule"),
+        (
+            {"rules": [rule("y", 1) | {"kind": "overdue", "requires": {"rule": "z"}}]},
+            "earlier rule",
+        ),
         ({"type": "policy", "rules": [rule("x", -1)]}, "not a reminder policy"),
     ],
 )
@@ -122,7 +132,7 @@ def test_every_template_of_the_ladder_exists_and_fits_two_sms_segments() -> None
         "bank": "中国农业银行兰州分行",
     }
     for r in POLICY.rules:
-        for role, name in r.recipients:
+        for role, name in (*r.recipients, *r.contract_recipients):
             assert name in templates, (r.id, role, name)
             t = templates[name]
             sms = signature + t.render("sms", long_params)
@@ -154,6 +164,29 @@ def test_overdue_template_is_the_collection_notice() -> None:
     assert "反担保" in guarantor and "工资" in guarantor
 
 
+WAGE_WORDS = ("工资", "扣划", "工资发放单位")
+
+
+def test_no_template_threatens_wage_deduction_where_it_cannot_apply() -> None:
+    """Only the templates used where wage deduction applies (ladder enables it, the counter-
+    guarantor has a payroll employer) name it; every contract variant and every other template
+    (reminders, SMS replies, broadcasts) does not."""
+    templates = load_templates()
+    wage_templates = {
+        name for r in POLICY.rules for _, name in r.recipients if r.contract_recipients
+    }
+    contract = {name for r in POLICY.rules for _, name in r.contract_recipients}
+    assert contract and not (contract & wage_templates)
+    for name, t in templates.items():
+        for channel in ("telegram", "sms"):
+            raw = getattr(t, channel, None) or ""
+            if name in wage_templates:
+                continue
+            assert not any(w in raw for w in WAGE_WORDS), (name, channel)
+    for name in contract:
+        assert "反担保合同" in templates[name].telegram or "合同" in templates[name].telegram
+
+
 def test_mask_loan_no() -> None:
     assert mask_loan_no("LZ2026-0001") == "****0001"
     assert "LZ2026" not in mask_loan_no("LZ2026-0001")
@@ -170,12 +203,11 @@ def test_calendar_ladder_over_a_month_end() -> None:
     assert due_ids(due, date(2026, 2, 28)) == {"before_1"}
     assert due_ids(due, date(2026, 3, 1)) == {"due_day"}
     assert due_ids(due, date(2026, 3, 2)) == {"overdue_1"}  # Monday, a working day
-    assert fires_on(POLICY.rule("wage_deduction_30"), due, CAL) == date(2026, 3, 31)
     # 31 December -> the ladder crosses the year end
     due = date(2026, 12, 31)
     assert due_ids(due, date(2026, 12, 24)) == {"before_7"}
-    assert fires_on(POLICY.rule("overdue_1"), due, CAL) == date(2027, 1, 1)  # 2027: weekdays only
-    assert fires_on(POLICY.rule("wage_deduction_30"), due, CAL) == date(2027, 1, 30)
+    # 2027 has no official arrangement yet: the estimate still knows 元旦 (Friday 1 January)
+    assert fires_on(POLICY.rule("overdue_1"), due, CAL) == date(2027, 1, 4)
 
 
 def test_each_rule_fires_once_per_day_sequence_when_the_sweep_runs_daily() -> None:
@@ -197,8 +229,7 @@ def test_each_rule_fires_once_per_day_sequence_when_the_sweep_runs_daily() -> No
         "due_day",
         "overdue_1",
         "overdue_7",
-        "wage_deduction_30",
-    ]
+    ]  # the wage-deduction notice is not dated from the due date (see test_sweep)
     assert dict((r, d) for d, r in fired)["overdue_1"] == date(2026, 6, 16)
 
 

@@ -104,10 +104,16 @@ def test_interest_rounds_half_up() -> None:
 
 def test_quarterly_interest_principal_at_maturity_by_hand() -> None:
     # 50,000.00 yuan at 4.35%, 24 months: 8 quarterly payments of 50,000 × 4.35% / 4 = 543.75
-    # yuan; the principal with the last. Enterprise loan: the borrower pays 543.75 − 271.88
-    # (round half up of 271.875) = 271.87.
+    # yuan; the principal with the last. Enterprise loan at the benchmark rate itself: the
+    # borrower pays 543.75 − 271.88 (round half up of 271.875) = 271.87.
     plan = generate_schedule(
-        5_000_000, Decimal("0.0435"), date(2026, 3, 5), 24, "按季付息、到期还本", "企业50%贴息"
+        5_000_000,
+        Decimal("0.0435"),
+        date(2026, 3, 5),
+        24,
+        "按季付息、到期还本",
+        "企业50%贴息",
+        Decimal("0.0435"),
     )
     assert len(plan) == 8
     assert [p.due_on for p in plan] == [
@@ -184,10 +190,59 @@ def test_equal_installment_zero_rate() -> None:
 
 def test_subsidy_kinds() -> None:
     assert borrower_interest(54_375, "individual_full") == 0
-    assert borrower_interest(54_375, "enterprise_half") == 27_187
-    assert borrower_interest(54_374, "企业50%贴息") == 27_187
-    assert borrower_interest(1, "enterprise_half") == 0  # 0.5 fen subsidy rounds up to 1
+    assert borrower_interest(54_375, "individual_uncertified") == 54_375
+    assert borrower_interest(54_375, "个人非微利项目不贴息") == 54_375
+    assert borrower_interest(54_375, "actual_rate_half") == 27_187
+    assert borrower_interest(54_374, "按实际利率50%贴息") == 27_187
+    assert borrower_interest(1, "actual_rate_half") == 0  # 0.5 fen subsidy rounds up to 1
     assert borrower_interest(54_375, "无贴息") == 54_375
+    # 第二十条: 50% of the interest at the benchmark rate, the float above it is the firm's.
+    rates = {"annual_rate": Decimal("0.06175"), "base_rate": Decimal("0.0475")}
+    assert borrower_interest(3_087_500, "enterprise_half", **rates) == 1_900_000
+    with pytest.raises(ScheduleError, match="基准利率"):
+        borrower_interest(3_087_500, "enterprise_half", annual_rate=Decimal("0.06175"))
+
+
+def test_enterprise_subsidy_is_half_of_benchmark_interest() -> None:
+    """200万, 24 months, 按季付息到期还本, contract 6.175%, benchmark 4.75% (issue 11): total
+    interest 247,000.00 元, the borrower pays 247,000 − 50% × 190,000 = 152,000.00 元."""
+    plan = generate_schedule(
+        200_000_000,
+        Decimal("0.06175"),
+        date(2026, 1, 20),
+        24,
+        "按季付息、到期还本",
+        "企业50%贴息",
+        Decimal("0.0475"),
+    )
+    assert sum(p.interest_fen for p in plan) == 24_700_000
+    assert sum(p.borrower_interest_fen for p in plan) == 15_200_000
+    assert {p.borrower_interest_fen for p in plan} == {1_900_000}
+
+
+def test_enterprise_subsidy_on_the_declining_balance() -> None:
+    # 等额本金 12 × 10,000: month k's benchmark interest is on the balance before it.
+    plan = generate_schedule(
+        12_000_000, Decimal("0.06"), date(2026, 1, 5), 12, EQUAL_PRINCIPAL, "enterprise_half",
+        Decimal("0.04"),
+    )  # fmt: skip
+    for k, p in enumerate(plan):
+        balance = 12_000_000 - 1_000_000 * k
+        assert p.interest_fen == balance * 6 // 1200
+        subsidy = _fen(Decimal(balance) * Decimal("0.04") / 24)
+        assert p.borrower_interest_fen == p.interest_fen - subsidy
+
+
+def test_enterprise_half_needs_a_benchmark_rate() -> None:
+    with pytest.raises(ScheduleError, match="基准利率"):
+        generate_schedule(
+            5_000_000,
+            Decimal("0.0435"),
+            date(2026, 3, 5),
+            24,
+            QUARTERLY_INTEREST,
+            "enterprise_half",
+        )
 
 
 def test_aliases() -> None:
@@ -248,7 +303,8 @@ def test_datetime_disbursement_is_its_date() -> None:
 def test_schedule_properties(
     amount: int, rate: Decimal, disbursed: date, term: int, method: str, subsidy: str
 ) -> None:
-    plan = generate_schedule(amount, rate, disbursed, term, method, subsidy)
+    base = Decimal("0.0475") if subsidy == "enterprise_half" else None
+    plan = generate_schedule(amount, rate, disbursed, term, method, subsidy, base)
     assert sum(p.principal_fen for p in plan) == amount
     assert all(p.principal_fen >= 0 and p.interest_fen >= 0 for p in plan)
     assert all(0 <= p.borrower_interest_fen <= p.interest_fen for p in plan)

@@ -125,22 +125,38 @@ def test_matches_day_by_day_count(cal: WorkCalendar) -> None:
 # --- beyond the library: 2027 --------------------------------------------------------------------
 
 
-def test_2027_fallback_weekends_only_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+def test_2027_fallback_knows_fixed_date_holidays_and_warns_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without the State Council's 2027 arrangement the fallback still knows the fixed-date
+    statutory holidays (元旦, 劳动节, 国庆 1-3 October) and marks dates as estimates."""
     cal = WorkCalendar()
     with caplog.at_level(logging.WARNING, logger="core.workdays"):
         assert cal.coverage(2026) == "library"
-        assert cal.is_workday(date(2027, 1, 1)) is True  # Friday; no 2027 data → weekday
+        assert cal.is_workday(date(2027, 1, 1)) is False  # 元旦, a Friday
         assert cal.is_workday(date(2027, 1, 2)) is False  # Saturday
-        # 18 working days from 2026-12-15 crosses into 2027 (元旦 2027 unknown → counted)
-        assert cal.add_workdays(date(2026, 12, 15), 18) == date(2027, 1, 8)
-        assert cal.add_workdays(date(2026, 12, 31), 1) == date(2027, 1, 1)
-        assert cal.workdays_between(date(2026, 12, 31), date(2027, 1, 4)) == 2
-        assert cal.coverage(2027) == "weekends-only"
+        assert cal.is_workday(date(2027, 5, 3)) is True  # Monday after 劳动节 (a Saturday)
+        assert cal.is_workday(date(2027, 10, 1)) is False  # 国庆, Friday
+        assert cal.is_workday(date(2027, 10, 4)) is True  # lunar holidays/调休 unknown
+        assert [cal.is_workday(date(2028, 5, 1))] == [False]  # 劳动节 2028, a Monday
+        # 18 working days from 2026-12-15 crosses into 2027 (元旦 not counted)
+        assert cal.add_workdays(date(2026, 12, 15), 18) == date(2027, 1, 11)
+        assert cal.add_workdays(date(2026, 12, 31), 1) == date(2027, 1, 4)
+        assert cal.workdays_between(date(2026, 12, 31), date(2027, 1, 4)) == 1
+        assert cal.coverage(2027) == "estimate"
+        assert cal.is_estimate(date(2026, 12, 15), date(2027, 1, 11))
+        assert not cal.is_estimate(date(2026, 3, 2), date(2026, 3, 26))
     warnings = [r for r in caplog.records if "2027" in r.getMessage()]
     assert len(warnings) == 1
     # 2026 side of the boundary still uses the library: 2026-01-01..03 off, Sunday 01-04 worked
     assert cal.is_workday(date(2026, 1, 2)) is False
     assert cal.is_workday(date(2026, 1, 4)) is True
+
+
+def test_no_2027_calendar_file_is_shipped() -> None:
+    """The 2027 arrangement is in neither the seeds nor the notes: none is invented."""
+    assert not (KNOWLEDGE_CALENDAR / "2027.yaml").exists()
+    assert WorkCalendar(KNOWLEDGE_CALENDAR).coverage(2027) == "estimate"
 
 
 def test_shipped_calendar_folder_loads() -> None:
@@ -175,7 +191,7 @@ def test_override_file_wins(tmp_path: Path, caplog: pytest.LogCaptureFixture) ->
 def test_disabled_example_is_not_loaded(tmp_path: Path) -> None:
     (tmp_path / "example-2027.yaml.disabled").write_text("holidays: [2027-01-04]\n")
     cal = WorkCalendar(tmp_path)
-    assert cal.coverage(2027) == "weekends-only"
+    assert cal.coverage(2027) == "estimate"
     assert cal.is_workday(date(2027, 1, 4)) is True
 
 
