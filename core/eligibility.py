@@ -359,7 +359,8 @@ def _exclusions(inp: PrecheckInput, policy: Policy, out: _Reasons) -> None:
         texts.append(("purpose", inp.purpose))
     seen: set[str] = set()
     for source, text in texts:
-        for kind, match in (("industry", ex.match_industry(text)), ("use", ex.match_use(text))):
+        by_industry = ex.match_industry(text, purpose=source == "purpose")
+        for kind, match in (("industry", by_industry), ("use", ex.match_use(text))):
             if match is not None and match.name not in seen:
                 seen.add(match.name)
                 found.append((source, kind, match))

@@ -249,6 +249,11 @@ class ExclusionClass(_Model):
     words: tuple[WordRule, ...]
     caution: tuple[str, ...] = ()
     mask: tuple[str, ...] = ()
+    # words that, in the answer to "what is the loan for", mean fitting out the business's own
+    # premises rather than running a business of this class (装修 as a use is not 建筑业)
+    purpose_mask: tuple[str, ...] = ()
+    # ... unless the answer says the work is done for others (给别人家装修 is 建筑业 again)
+    purpose_unmask: tuple[str, ...] = ()
 
     @field_validator("words", mode="before")
     @classmethod
@@ -266,15 +271,18 @@ class ExclusionClass(_Model):
                 out.append(item)
         return out
 
-    def _masked(self, text: str) -> str:
+    def _masked(self, text: str, purpose: bool = False) -> str:
         norm = normalize_text(text)
-        for phrase in self.mask:
+        if purpose and any(normalize_text(w) in norm for w in self.purpose_unmask):
+            purpose = False
+        for phrase in (*self.mask, *(self.purpose_mask if purpose else ())):
             norm = norm.replace(normalize_text(phrase), "|")
         return norm
 
-    def match(self, text: str) -> str | None:
-        """The first (not negated) word of this class found in `text` (after masking), or None."""
-        norm = self._masked(text)
+    def match(self, text: str, purpose: bool = False) -> str | None:
+        """The first (not negated) word of this class found in `text` (after masking), or None.
+        `purpose`: `text` answers what the loan is for (the class's `purpose_mask` applies)."""
+        norm = self._masked(text, purpose)
         for rule in self.words:
             if any(normalize_text(u) in norm for u in rule.unless):
                 continue
@@ -327,8 +335,8 @@ class Exclusions(_Model):
     uses: tuple[ExclusionClass, ...]
     texts: ExclusionTexts
 
-    def match_industry(self, text: str) -> ExclusionMatch | None:
-        return _first_match(self.industries, text)
+    def match_industry(self, text: str, purpose: bool = False) -> ExclusionMatch | None:
+        return _first_match(self.industries, text, purpose)
 
     def match_use(self, text: str) -> ExclusionMatch | None:
         return _first_match(self.uses, text)
@@ -342,9 +350,11 @@ class Exclusions(_Model):
         return None
 
 
-def _first_match(classes: tuple[ExclusionClass, ...], text: str) -> ExclusionMatch | None:
+def _first_match(
+    classes: tuple[ExclusionClass, ...], text: str, purpose: bool = False
+) -> ExclusionMatch | None:
     for cls in classes:
-        word = cls.match(text)
+        word = cls.match(text, purpose)
         if word is not None:
             return ExclusionMatch(cls.name, word)
     return None

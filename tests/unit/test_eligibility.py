@@ -155,6 +155,18 @@ def test_excluded_purpose(purpose: str, cls: str) -> None:
     assert cls in r.message and purpose[:2] in r.message
 
 
+@pytest.mark.parametrize("purpose", ["装修", "装修和进货", "装潢一下再开业"])
+def test_fitting_out_the_business_is_a_use_not_construction(purpose: str) -> None:
+    # 装修 as the answer to "what is the loan for" fits out the applicant's own premises
+    d = run(**individual(industry="开农家乐", purpose=purpose))
+    assert d.eligible and "excluded_industry" not in d.codes()
+
+
+def test_fitting_out_for_others_in_the_purpose_is_construction() -> None:
+    d = run(**individual(industry="服务业", purpose="给别人家做室内装修"))
+    assert not d.eligible and "excluded_industry" in d.codes()
+
+
 def test_industry_word_in_purpose_is_caught() -> None:
     d = run(**individual(industry="服务业", purpose="开个网吧"))
     assert "excluded_industry" in d.codes()
