@@ -303,7 +303,10 @@ class InboundMessageRow(SQLModel, table=True):
     """Every inbound message id seen, with the replies given: a repeated id is answered once."""
 
     __tablename__ = "inbound_message"
-    __table_args__ = (sa.UniqueConstraint("channel", "message_id", name="uq_inbound_message"),)
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "message_id", name="uq_inbound_message"),
+        sa.Index("ix_inbound_message_pending", "channel", "answered_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
@@ -311,6 +314,15 @@ class InboundMessageRow(SQLModel, table=True):
     address: str = Field(max_length=64, index=True)
     replies: list[dict[str, Any]] = _json(list)
     created_at: datetime = _ts(index=True)
+    # The durable inbox (core/inbox.py): a door that answers before processing stores the raw
+    # update here; processed_at is set in the engine's transaction, answered_at once the replies
+    # went out; locked_until is the processing lease. `response` is the rendered answer a door
+    # returns again on a provider retry (the TwiML of an SMS).
+    payload: dict[str, Any] | None = _json()
+    response: str | None = Field(default=None, sa_type=sa.Text, nullable=True)
+    processed_at: datetime | None = _ts(nullable=True)
+    answered_at: datetime | None = _ts(nullable=True)
+    locked_until: datetime | None = _ts(nullable=True)
 
 
 class HandoffTicketRow(SQLModel, table=True):

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from core.db import current_revision, head_revision, ping
@@ -61,6 +62,10 @@ def create_app(
         if ok and body["schema_version"] != body["schema_head"]:
             body["status"] = "migrating"
         return JSONResponse(body, status_code=200 if ok else 503)
+
+    from server.routes_public import validation_problem
+
+    app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:

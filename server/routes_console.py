@@ -58,6 +58,7 @@ from server.auth import (
     install,
 )
 from server.bootstrap import Container
+from server.params import DbId, PageOffset
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -385,7 +386,7 @@ def mount(app: FastAPI, container: Container) -> None:
         stage: str = "",
         district: str = "",
         applicant_type: str = "",
-        offset: int = 0,
+        offset: PageOffset = 0,
     ) -> Response:
         with session_scope(engine) as s:
             page = bo.list_applications(
@@ -411,7 +412,7 @@ def mount(app: FastAPI, container: Container) -> None:
         )
 
     @router.get("/applications/{app_id}")
-    def application_page(request: Request, app_id: int, user: ConsoleUser) -> Response:
+    def application_page(request: Request, app_id: DbId, user: ConsoleUser) -> Response:
         with session_scope(engine) as s:
             try:
                 detail = bo.application_detail(s, app_id)
@@ -425,14 +426,14 @@ def mount(app: FastAPI, container: Container) -> None:
         )
 
     @router.get("/applications/{app_id}/documents/{item_id}/file")
-    def document_file(request: Request, app_id: int, item_id: int, user: ConsoleUser) -> Response:
+    def document_file(request: Request, app_id: DbId, item_id: DbId, user: ConsoleUser) -> Response:
         return svc.document_response(container, app_id, item_id, user)
 
     @router.post("/applications/{app_id}/documents/{item_id}/review")
     def review(
         request: Request,
-        app_id: int,
-        item_id: int,
+        app_id: DbId,
+        item_id: DbId,
         user: Officer,
         decision: Annotated[str, Form()] = "",
         reason: Annotated[str, Form()] = "",
@@ -460,7 +461,7 @@ def mount(app: FastAPI, container: Container) -> None:
     @router.post("/applications/{app_id}/advance")
     def advance_stage(
         request: Request,
-        app_id: int,
+        app_id: DbId,
         user: Officer,
         to_stage: Annotated[str, Form()] = "",
         note: Annotated[str, Form()] = "",
@@ -486,7 +487,7 @@ def mount(app: FastAPI, container: Container) -> None:
         district: str = "",
         q: str = "",
         overdue: bool = False,
-        offset: int = 0,
+        offset: PageOffset = 0,
     ) -> Response:
         with session_scope(engine) as s:
             page = bo.list_loans(
@@ -512,7 +513,7 @@ def mount(app: FastAPI, container: Container) -> None:
         )
 
     @router.get("/loans/{loan_id}")
-    def loan_page(request: Request, loan_id: int, user: ConsoleUser) -> Response:
+    def loan_page(request: Request, loan_id: DbId, user: ConsoleUser) -> Response:
         with session_scope(engine) as s:
             try:
                 detail = bo.loan_detail(s, loan_id)
@@ -579,7 +580,7 @@ def mount(app: FastAPI, container: Container) -> None:
         status: str = "",
         kind: str = "",
         channel: str = "",
-        offset: int = 0,
+        offset: PageOffset = 0,
     ) -> Response:
         with session_scope(engine) as s:
             page = bo.list_notices(
@@ -610,7 +611,7 @@ def mount(app: FastAPI, container: Container) -> None:
         )
 
     @router.post("/notices/{notice_id}/requeue")
-    def requeue(request: Request, notice_id: int, user: Officer) -> Response:
+    def requeue(request: Request, notice_id: DbId, user: Officer) -> Response:
         with session_scope(engine) as s:
             n = requeue_notices(s, [notice_id])
             audit(s, user.username, "notice.requeue", "notice", notice_id, after={"requeued": n})
@@ -621,7 +622,7 @@ def mount(app: FastAPI, container: Container) -> None:
 
     @router.get("/handoff")
     def handoff(
-        request: Request, user: ConsoleUser, status: str = "open", offset: int = 0
+        request: Request, user: ConsoleUser, status: str = "open", offset: PageOffset = 0
     ) -> Response:
         with session_scope(engine) as s:
             page = bo.list_tickets(
@@ -635,7 +636,7 @@ def mount(app: FastAPI, container: Container) -> None:
         )
 
     @router.get("/handoff/{ticket_id}")
-    def ticket_page(request: Request, ticket_id: int, user: ConsoleUser) -> Response:
+    def ticket_page(request: Request, ticket_id: DbId, user: ConsoleUser) -> Response:
         with session_scope(engine) as s:
             try:
                 ticket, messages, relays = bo.ticket_detail(s, ticket_id)
@@ -653,7 +654,7 @@ def mount(app: FastAPI, container: Container) -> None:
 
     @router.post("/handoff/{ticket_id}/reply")
     def ticket_reply(
-        request: Request, ticket_id: int, user: Officer, text: Annotated[str, Form()] = ""
+        request: Request, ticket_id: DbId, user: Officer, text: Annotated[str, Form()] = ""
     ) -> Response:
         url = f"/console/handoff/{ticket_id}"
         try:
@@ -664,7 +665,7 @@ def mount(app: FastAPI, container: Container) -> None:
         return views.redirect(url, "回复已排队发送给申请人")
 
     @router.post("/handoff/{ticket_id}/close")
-    def ticket_close(request: Request, ticket_id: int, user: Officer) -> Response:
+    def ticket_close(request: Request, ticket_id: DbId, user: Officer) -> Response:
         try:
             with session_scope(engine) as s:
                 close_ticket(s, ticket_id, user.username)
@@ -676,7 +677,7 @@ def mount(app: FastAPI, container: Container) -> None:
 
     @router.get("/knowledge")
     def knowledge_page(
-        request: Request, user: ConsoleUser, status: str = "new", offset: int = 0
+        request: Request, user: ConsoleUser, status: str = "new", offset: PageOffset = 0
     ) -> Response:
         if status not in ("new", "resolved", "ignored"):
             status = "new"
@@ -766,7 +767,7 @@ def mount(app: FastAPI, container: Container) -> None:
     # --- broadcasts --------------------------------------------------------------------------
 
     @router.get("/broadcasts")
-    def broadcasts(request: Request, user: ConsoleUser, offset: int = 0) -> Response:
+    def broadcasts(request: Request, user: ConsoleUser, offset: PageOffset = 0) -> Response:
         with session_scope(engine) as s:
             rows = bc.list_broadcasts(s, limit=PAGE_SIZE, offset=_page_args(offset))
             items = [(r, bc.display_status(r, bc.progress(s, r.id or 0))) for r in rows]
@@ -837,7 +838,7 @@ def mount(app: FastAPI, container: Container) -> None:
         return views.redirect(f"/console/broadcasts/{new_id}", "草稿已保存，请核对预览")
 
     @router.get("/broadcasts/{bid}")
-    def broadcast_page(request: Request, bid: int, user: ConsoleUser) -> Response:
+    def broadcast_page(request: Request, bid: DbId, user: ConsoleUser) -> Response:
         with session_scope(engine) as s:
             try:
                 row = bc.get(s, bid)
@@ -867,7 +868,7 @@ def mount(app: FastAPI, container: Container) -> None:
         )
 
     @router.get("/broadcasts/{bid}/progress")
-    def broadcast_progress(request: Request, bid: int, user: ConsoleUser) -> Response:
+    def broadcast_progress(request: Request, bid: DbId, user: ConsoleUser) -> Response:
         with session_scope(engine) as s:
             try:
                 row = bc.get(s, bid)
@@ -888,7 +889,7 @@ def mount(app: FastAPI, container: Container) -> None:
     @router.get("/broadcasts/{bid}/edit")
     def broadcast_edit(
         request: Request,
-        bid: int,
+        bid: DbId,
         user: Annotated[StaffPrincipal, Depends(console_page("officer"))],
     ) -> Response:
         with session_scope(engine) as s:
@@ -900,7 +901,7 @@ def mount(app: FastAPI, container: Container) -> None:
     @router.post("/broadcasts/{bid}/edit")
     def broadcast_update(
         request: Request,
-        bid: int,
+        bid: DbId,
         user: Officer,
         data: Annotated[BroadcastForm, Form()],
     ) -> Response:
@@ -926,7 +927,7 @@ def mount(app: FastAPI, container: Container) -> None:
     @router.post("/broadcasts/{bid}/send")
     def broadcast_send(
         request: Request,
-        bid: int,
+        bid: DbId,
         user: Officer,
         background: BackgroundTasks,
         mode: Annotated[str, Form()] = "now",
@@ -958,7 +959,7 @@ def mount(app: FastAPI, container: Container) -> None:
 
     @router.post("/broadcasts/{bid}/confirm")
     def broadcast_confirm(
-        request: Request, bid: int, user: Officer, background: BackgroundTasks
+        request: Request, bid: DbId, user: Officer, background: BackgroundTasks
     ) -> Response:
         url = f"/console/broadcasts/{bid}"
         try:
@@ -973,7 +974,7 @@ def mount(app: FastAPI, container: Container) -> None:
         return views.redirect(url, "已确认，将在定时时间发送")
 
     @router.post("/broadcasts/{bid}/cancel")
-    def broadcast_cancel(request: Request, bid: int, user: Officer) -> Response:
+    def broadcast_cancel(request: Request, bid: DbId, user: Officer) -> Response:
         url = f"/console/broadcasts/{bid}"
         try:
             with session_scope(engine) as s:
@@ -1011,7 +1012,7 @@ def mount(app: FastAPI, container: Container) -> None:
     @router.post("/staff/{user_id}")
     def staff_update(
         request: Request,
-        user_id: int,
+        user_id: DbId,
         user: Admin,
         role: Annotated[str, Form()] = "",
         active: Annotated[str, Form()] = "",
@@ -1033,7 +1034,7 @@ def mount(app: FastAPI, container: Container) -> None:
         return views.redirect("/console/staff", "已保存")
 
     @router.post("/staff/{user_id}/token")
-    def staff_token(request: Request, user_id: int, user: Admin) -> Response:
+    def staff_token(request: Request, user_id: DbId, user: Admin) -> Response:
         with session_scope(engine) as s:
             target = s.get(StaffUserRow, user_id)
             if target is None:
@@ -1050,7 +1051,7 @@ def mount(app: FastAPI, container: Container) -> None:
 
     @router.get("/audit")
     def audit_page(
-        request: Request, user: AdminPage, actor: str = "", action: str = "", offset: int = 0
+        request: Request, user: AdminPage, actor: str = "", action: str = "", offset: PageOffset = 0
     ) -> Response:
         with session_scope(engine) as s:
             page = bo.list_audit(

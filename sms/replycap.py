@@ -14,7 +14,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 
 from core.db import session_scope
 from core.models_sms import SmsAutoReplyRow
@@ -31,38 +31,41 @@ def _lock_key(address: str) -> int:
 
 def allow_reply(db: Engine, address: str, message_sid: str, per_hour: int) -> bool:
     """Record one reply to `address`; False when it is over the cap (or was already answered)."""
+    with session_scope(db) as s:
+        return allow_reply_in(s, address, message_sid, per_hour)
+
+
+def allow_reply_in(s: Session, address: str, message_sid: str, per_hour: int) -> bool:
+    """`allow_reply` inside the caller's transaction (the dialogue engine's, for SMS)."""
     now = utcnow()
     table = SmsAutoReplyRow.__table__  # type: ignore[attr-defined]
-    with session_scope(db) as s:
-        dialect = s.get_bind().dialect.name
-        if dialect == "postgresql":
-            s.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key(address))))
-        row = {"address": address, "message_sid": message_sid, "suppressed": False, "at": now}
-        stmt: sa.Insert
-        if dialect == "postgresql":
-            stmt = postgresql.insert(table).on_conflict_do_nothing()
-        elif dialect == "sqlite":
-            stmt = sqlite.insert(table).on_conflict_do_nothing()
-        else:  # pragma: no cover
-            stmt = sa.insert(table)
-        # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT DO NOTHING
-        if s.execute(stmt.values(row).returning(table.c.id)).first() is None:
-            return False
-        count = s.exec(
-            select(func.count())
-            .select_from(SmsAutoReplyRow)
-            .where(
-                SmsAutoReplyRow.address == address,
-                col(SmsAutoReplyRow.at) > now - WINDOW,
-                col(SmsAutoReplyRow.suppressed).is_(False),
-            )
-        ).one()
-        if count <= per_hour:
-            return True
-        s.execute(
-            sa.update(table).where(table.c.message_sid == message_sid).values(suppressed=True)
-        )
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        s.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key(address))))
+    row = {"address": address, "message_sid": message_sid, "suppressed": False, "at": now}
+    stmt: sa.Insert
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing()
+    else:  # pragma: no cover
+        stmt = sa.insert(table)
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT DO NOTHING
+    if s.execute(stmt.values(row).returning(table.c.id)).first() is None:
         return False
+    count = s.exec(
+        select(func.count())
+        .select_from(SmsAutoReplyRow)
+        .where(
+            SmsAutoReplyRow.address == address,
+            col(SmsAutoReplyRow.at) > now - WINDOW,
+            col(SmsAutoReplyRow.suppressed).is_(False),
+        )
+    ).one()
+    if count <= per_hour:
+        return True
+    s.execute(sa.update(table).where(table.c.message_sid == message_sid).values(suppressed=True))
+    return False
 
 
 def prune(db: Engine, older_than: timedelta = timedelta(days=2)) -> int:

@@ -79,6 +79,9 @@ class Faq(Protocol):
     def answer(self, question: str, channel: str = "telegram") -> Any: ...
 
 
+Finish = Callable[[Session, list[Reply]], str | None]
+
+
 class _Conflict(Exception):
     """Another process updated the conversation first; run the message again."""
 
@@ -140,11 +143,14 @@ class DialogueEngine:
 
     # --- transaction, dedupe, optimistic concurrency ------------------------------------------
 
-    def handle(self, event: InboundEvent) -> EngineResult:
+    def handle(self, event: InboundEvent, finish: Finish | None = None) -> EngineResult:
+        """`finish(session, replies)` runs inside the same transaction after the flow (a door's
+        own bookkeeping: mark its inbox row processed, count the reply cap, render the answer);
+        what it returns is stored with the message id and given back on a repeat."""
         last: Exception | None = None
         for _attempt in range(MAX_RETRIES):
             try:
-                return self._handle_once(event)
+                return self._handle_once(event, finish)
             except (_Conflict, IntegrityError, sa.exc.OperationalError) as exc:
                 # a concurrent update, a duplicate racing in, or a lock timeout: run again
                 log.info("retrying message after %s", type(exc).__name__)
@@ -152,7 +158,7 @@ class DialogueEngine:
         assert last is not None
         raise last
 
-    def _handle_once(self, event: InboundEvent) -> EngineResult:
+    def _handle_once(self, event: InboundEvent, finish: Finish | None = None) -> EngineResult:
         with session_scope(self.db) as s:
             seen = s.exec(
                 select(InboundMessageRow).where(
@@ -161,7 +167,8 @@ class DialogueEngine:
                 )
             ).first()
             if seen is not None:
-                return EngineResult([Reply.from_dict(r) for r in seen.replies], duplicate=True)
+                replies = [Reply.from_dict(r) for r in seen.replies]
+                return EngineResult(replies, duplicate=True, response=seen.response)
             inbound = InboundMessageRow(
                 channel=event.channel, message_id=event.message_id, address=event.address
             )
@@ -188,6 +195,8 @@ class DialogueEngine:
                 )  # nothing to say (e.g. repeat opt-out)
             replies = [r for r in ctx.replies if r.text]
             inbound.replies = [r.to_dict() for r in replies]
+            if finish is not None:
+                inbound.response = finish(s, replies)
             s.add(inbound)
             result = s.execute(
                 sa.update(ConversationRow)
@@ -205,7 +214,7 @@ class DialogueEngine:
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise _Conflict()
-            return EngineResult(replies)
+            return EngineResult(replies, response=inbound.response)
 
     def _identity(self, s: Session, event: InboundEvent) -> ChannelIdentityRow:
         identity = s.exec(
@@ -382,7 +391,7 @@ class DialogueEngine:
         """A number typed in reply to numbered options ("1", "2") -> the option key."""
         offered = ctx.state.get("options") or []
         t = squash(text)
-        if t.isdigit() and offered:
+        if t.isascii() and t.isdigit() and offered:
             i = int(t) - 1
             if 0 <= i < len(offered):
                 return str(offered[i])
@@ -877,7 +886,7 @@ class DialogueEngine:
             self._option(ctx, offered)
             return
         t = squash(ctx.text)
-        if t.isdigit():
+        if t.isascii() and t.isdigit():
             self._docs_choose(ctx, t)
             return
         self._faq(ctx, ctx.text)
