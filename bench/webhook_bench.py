@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -102,11 +103,28 @@ def telegram_request(base_update: int) -> object:
     return make
 
 
-def report(name: str, count: int, elapsed: float, lat: list[float], st: dict[int, int]) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the server process (the machine may be shared: CPU per
+    request is the figure that other load disturbs least)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(server: LiveServer, count: int, concurrency: int, make: object) -> tuple:
+    assert server.proc is not None
+    before = cpu_seconds(server.proc.pid)
+    result = asyncio.run(run_requests(server, count, concurrency, make))
+    return (*result, cpu_seconds(server.proc.pid) - before)
+
+
+def report(
+    name: str, count: int, elapsed: float, lat: list[float], st: dict[int, int], cpu: float
+) -> None:
     print(
         f"{name}: {count} requests in {elapsed:.1f} s = {count / elapsed:.0f} req/s; "
         f"p50 {percentile(lat, 0.5) * 1000:.0f} ms, p99 {percentile(lat, 0.99) * 1000:.0f} ms, "
-        f"mean {statistics.mean(lat) * 1000:.0f} ms; statuses {st}"
+        f"mean {statistics.mean(lat) * 1000:.0f} ms; server CPU {cpu / count * 1000:.1f} ms/req; "
+        f"statuses {st}"
     )
 
 
@@ -128,15 +146,15 @@ def main() -> None:
             if args.sms:
                 make = sms_request(server)
                 asyncio.run(run_requests(server, args.warmup, 4, make))
-                report("sms /sms/inbound", args.sms, *asyncio.run(
-                    run_requests(server, args.sms, args.concurrency, make)
+                report("sms /sms/inbound", args.sms, *measured(
+                    server, args.sms, args.concurrency, make
                 ))  # fmt: skip
             if args.telegram:
                 make = telegram_request(1_000_000)
                 sent_before = len(api.sent())
                 started = time.perf_counter()
-                report("telegram /telegram/webhook (ack)", args.telegram, *asyncio.run(
-                    run_requests(server, args.telegram, args.concurrency, make)
+                report("telegram /telegram/webhook (ack)", args.telegram, *measured(
+                    server, args.telegram, args.concurrency, make
                 ))  # fmt: skip
                 deadline = time.monotonic() + 600
                 while len(api.sent()) - sent_before < args.telegram and time.monotonic() < deadline:

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from core.db import current_revision, head_revision, ping
+from server.bodylimit import BodyLimitMiddleware, route_limits
 from server.bootstrap import Container, configure_logging, get_container, set_container
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ def create_app(
         log.exception("unhandled error on %s", request.url.path)
         return JSONResponse({"detail": "服务器内部错误，请稍后再试"}, status_code=500)
 
+    limits, default = route_limits(container.settings.max_import_mb * 1024 * 1024)
+    app.add_middleware(BodyLimitMiddleware, limits=limits, default=default)
     _mount_routers(app, container)
     # After the routers: the Telegram bot's start hook must run before the dispatcher starts.
     if background:

@@ -152,7 +152,7 @@ def run_import(
     actor: str,
 ) -> ImportReport:
     """Import uploaded loans or payments with the CLI's importer (same checks, same report)."""
-    max_bytes = max(container.settings.max_upload_mb, 1) * 1024 * 1024 * 5
+    max_bytes = container.settings.max_import_mb * 1024 * 1024
     _check(main, max_bytes)
     if installments is not None:
         _check(installments, max_bytes)

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from core import applications as apps
 from core.audit import audit
-from core.db import session_scope
+from core.db import serialized_writes, session_scope
 from core.dialogue import prompts as P
 from core.dialogue.commands import (
     APPLICANT_TYPE_WORDS,
@@ -150,7 +150,8 @@ class DialogueEngine:
         last: Exception | None = None
         for _attempt in range(MAX_RETRIES):
             try:
-                return self._handle_once(event, finish)
+                with serialized_writes(self.db):
+                    return self._handle_once(event, finish)
             except (_Conflict, IntegrityError, sa.exc.OperationalError) as exc:
                 # a concurrent update, a duplicate racing in, or a lock timeout: run again
                 log.info("retrying message after %s", type(exc).__name__)
