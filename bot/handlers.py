@@ -2,7 +2,8 @@
 
 Commands are passed to the engine as text ("/check", "/ask 问题", "/stop"); `/start <payload>`
 passes the deep-link payload separately (it links a borrower's loan through a one-time token).
-Files: the size limit is applied to the size Telegram declares *before* getFile and download.
+Files: the size limit is applied to the size Telegram declares *before* getFile and download, and
+again while the file streams in (a document without a declared size stops at the limit).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import logging
 from typing import Any, Protocol
 
+import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from telegram import Bot, Message, Update
@@ -123,11 +125,14 @@ class UserHandlers:
             tg_file = await bot.get_file(item.file_id)
             if tg_file.file_size is not None and tg_file.file_size > self.max_upload_bytes:
                 return (refused,)
-            data = bytes(await tg_file.download_as_bytearray())
+            data = await download_limited(tg_file.file_path or "", self.max_upload_bytes)
         except BadRequest as exc:  # e.g. "file is too big" (the cloud Bot API stops at 20 MB)
             log.info("telegram getFile refused: %s", exc.message)
             return (refused,)
-        if len(data) > self.max_upload_bytes:
+        except httpx.HTTPError as exc:
+            log.warning("telegram file download failed: %s", type(exc).__name__)
+            return (Attachment(filename=name, declared_type=mime, declared_size=size),)
+        if data is None:
             return (refused,)
         return (Attachment(data=data, filename=name, declared_type=mime, declared_size=size),)
 
@@ -162,6 +167,27 @@ class UserHandlers:
                     await bot.send_message(chat_id, out.text, reply_markup=out.markup)
         except Forbidden as exc:
             await asyncio.to_thread(store.set_reachable, self.db, event.address, False, exc.message)
+
+
+async def download_limited(url: str, max_bytes: int) -> bytes | None:
+    """The file at `url`, read as a stream; None as soon as it passes `max_bytes` (a document
+    without a declared size is never downloaded whole). The URL holds the bot token: not logged."""
+    if not url.startswith(("https://", "http://")):
+        raise httpx.InvalidURL("no file URL")
+    data = bytearray()
+    async with (
+        httpx.AsyncClient(timeout=60) as client,
+        client.stream("GET", url) as response,
+    ):
+        response.raise_for_status()
+        declared = response.headers.get("content-length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
+            return None
+        async for chunk in response.aiter_bytes():
+            data.extend(chunk)
+            if len(data) > max_bytes:
+                return None
+    return bytes(data)
 
 
 def _processed(update_id: str) -> Finish:

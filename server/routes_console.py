@@ -134,6 +134,7 @@ class Views:
         self.container = container
         self.env = make_env()
         self.flash = URLSafeTimedSerializer(container.settings.secret_key, salt="console.flash")
+        self.secure = container.settings.public_base_url.startswith("https://")  # as the session
 
     def render(
         self,
@@ -190,6 +191,7 @@ class Views:
                 path="/console",
                 httponly=True,
                 samesite="lax",
+                secure=self.secure,
             )
         return response
 

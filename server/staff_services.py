@@ -5,7 +5,6 @@ audits inside it."""
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 from dataclasses import dataclass
 from datetime import date
@@ -24,7 +23,7 @@ from core.applications import StageError
 from core.audit import audit
 from core.db import session_scope
 from core.faq_additions import FaqEditError, add_entry, add_paraphrase
-from core.filestore import FileStore
+from core.filestore import FileStore, safe_basename, served_filename
 from core.handoff import HandoffError
 from core.importer import ImportReport, import_loans, import_payments
 from core.review import ReviewError
@@ -118,13 +117,8 @@ DOMAIN_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-_SAFE = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
-
-
 def safe_name(filename: str | None, fallback: str) -> str:
-    name = Path(filename or "").name.strip()
-    name = _SAFE.sub("_", name)[:100].lstrip(".")
-    return name or fallback
+    return safe_basename(filename, fallback)
 
 
 @dataclass(frozen=True)
@@ -202,7 +196,7 @@ def document_response(
         data = files_of(container).get(key)
     except (OSError, ValueError):
         return JSONResponse({"detail": "文件已丢失，请联系管理员"}, status_code=404)
-    safe = quote(filename or f"document-{item_id}")
+    safe = quote(served_filename(filename, ctype, f"document-{item_id}"))
     return Response(
         data,
         media_type=ctype or "application/octet-stream",

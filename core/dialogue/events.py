@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from core.filestore import safe_basename
+
 
 @dataclass(frozen=True)
 class Attachment:
@@ -16,6 +18,10 @@ class Attachment:
     declared_type: str | None = None
     declared_size: int | None = None
     too_large: bool = False
+
+    def __post_init__(self) -> None:
+        if self.filename is not None:  # stored as sent: a safe base name only
+            object.__setattr__(self, "filename", safe_basename(self.filename) or None)
 
 
 @dataclass(frozen=True)

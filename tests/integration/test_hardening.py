@@ -288,3 +288,27 @@ def test_declared_length_over_the_limit_is_refused_before_reading(
     small = {"file": ("loans.csv", b"x" * 1000, "text/csv")}
     response = client.post("/api/staff/imports/loans", files=small, headers=headers)
     assert response.status_code == 422  # read and refused on content, not on size
+
+
+# --- 9: served document names keep the real type's extension ---------------------------------
+
+
+def test_served_document_name_has_the_extension_of_its_real_type(
+    served: tuple[TestClient, Container, World],
+) -> None:
+    from core.models import DocumentItemRow
+
+    client, container, world = served
+    with Session(container.engine) as s:
+        item = s.get(DocumentItemRow, world.doc_png)
+        assert item is not None and item.content_type == "image/png"
+        item.filename = "../证件 扫描.html"
+        s.add(item)
+        s.commit()
+    headers = {"Authorization": f"Bearer {world.tokens['admin1']}"}
+    response = client.get(
+        f"/api/staff/applications/{world.app_id}/documents/{world.doc_png}/file", headers=headers
+    )
+    assert response.status_code == 200
+    disposition = response.headers["content-disposition"]
+    assert disposition.endswith(".png") and ".html" not in disposition and "/" not in disposition
