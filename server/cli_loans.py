@@ -24,6 +24,7 @@ from rich.progress import (
 from core.db import session_scope
 from core.importer import ImportReport, import_loans, import_payments, write_template
 from server.bootstrap import get_container
+from server.staff_services import import_limits
 
 console = Console()
 err_console = Console(stderr=True)
@@ -139,7 +140,9 @@ def loans_import(
             skip_bad_rows=skip_bad_rows,
             progress=progress,
             actor=_actor(),
+            limits=import_limits(container),
         )
+    report.cap_errors()
     _print_report(report, as_json)
 
 
@@ -159,6 +162,12 @@ def payments_import(
         session_scope(container.engine) as session,
     ):
         report = import_payments(
-            session, file, skip_bad_rows=skip_bad_rows, progress=progress, actor=_actor()
+            session,
+            file,
+            skip_bad_rows=skip_bad_rows,
+            progress=progress,
+            actor=_actor(),
+            limits=import_limits(container),
         )
+    report.cap_errors()
     _print_report(report, as_json)

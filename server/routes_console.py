@@ -13,7 +13,6 @@ with a per-response nonce for the little inline JavaScript there is (progress po
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 from datetime import datetime
@@ -545,16 +544,13 @@ def mount(app: FastAPI, container: Container) -> None:
         if file is None or not file.filename:
             error = "请选择要导入的文件"
         else:
-            main = svc.Upload(svc.safe_name(file.filename, "upload.csv"), await file.read())
-            inst = None
-            if kind == "loans" and installments is not None and installments.filename:
-                inst = svc.Upload(
-                    svc.safe_name(installments.filename, "installments.csv"),
-                    await installments.read(),
-                )
+            limit = container.settings.max_import_mb * 1024 * 1024
             try:
-                report = await _in_thread(
-                    svc.run_import,
+                main = await svc.read_upload(file, "upload.csv", limit)
+                inst = None
+                if kind == "loans" and installments is not None and installments.filename:
+                    inst = await svc.read_upload(installments, "installments.csv", limit)
+                report = await svc.run_import_off_thread(
                     container,
                     kind,
                     main,
@@ -1071,7 +1067,3 @@ def mount(app: FastAPI, container: Container) -> None:
         )
 
     app.include_router(router)
-
-
-async def _in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    return await asyncio.to_thread(fn, *args, **kwargs)

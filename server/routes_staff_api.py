@@ -535,15 +535,13 @@ def mount(app: FastAPI, container: Container) -> None:
         skip_bad_rows: Annotated[bool, Form()] = False,
     ) -> JSONResponse:
         """Import loans like `chuangdai loans import` (422 with the row errors if nothing imported)."""
-        main = svc.Upload(svc.safe_name(file.filename, "loans.csv"), await file.read())
-        inst = None
-        if installments is not None and installments.filename:
-            inst = svc.Upload(
-                svc.safe_name(installments.filename, "installments.csv"), await installments.read()
-            )
+        limit = container.settings.max_import_mb * 1024 * 1024
         try:
-            report = await asyncio.to_thread(
-                svc.run_import,
+            main = await svc.read_upload(file, "loans.csv", limit)
+            inst = None
+            if installments is not None and installments.filename:
+                inst = await svc.read_upload(installments, "installments.csv", limit)
+            report = await svc.run_import_off_thread(
                 container,
                 "loans",
                 main,
@@ -562,10 +560,10 @@ def mount(app: FastAPI, container: Container) -> None:
         skip_bad_rows: Annotated[bool, Form()] = False,
     ) -> JSONResponse:
         """Import payments like `chuangdai payments import` (422 with row errors on failure)."""
-        main = svc.Upload(svc.safe_name(file.filename, "payments.csv"), await file.read())
+        limit = container.settings.max_import_mb * 1024 * 1024
         try:
-            report = await asyncio.to_thread(
-                svc.run_import,
+            main = await svc.read_upload(file, "payments.csv", limit)
+            report = await svc.run_import_off_thread(
                 container,
                 "payments",
                 main,
