@@ -69,8 +69,8 @@ def configure_logging(level: str = "INFO") -> None:
             root.removeHandler(other)
     for name, logger in list(logging.root.manager.loggerDict.items()):
         if isinstance(logger, logging.Logger) and (logger.handlers or name.startswith("uvicorn")):
-            for handler in list(logger.handlers):
-                logger.removeHandler(handler)
+            for attached in list(logger.handlers):
+                logger.removeHandler(attached)
             logger.propagate = True
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).propagate = True
