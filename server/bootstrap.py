@@ -21,6 +21,7 @@ from core.senders import Sender
 from core.settings import Settings
 from core.workdays import WorkCalendar
 from knowledge import KnowledgeBase
+from knowledge.answer_cache import CachedAnswers
 from knowledge.policy import Policy, load_policy
 from server.logsetup import MaskingFilter, configure_logging
 
@@ -72,7 +73,7 @@ class Container:
         """The conversation engine shared by Telegram, SMS and the terminal."""
         return DialogueEngine(
             self.engine,
-            faq=self.kb,
+            faq=CachedAnswers(self.kb),
             policy=self.policy,
             calendar=self.calendar,
             files=self.files,
