@@ -52,10 +52,23 @@ def _ts(index: bool = False, nullable: bool = False) -> Any:
     )
 
 
+def _new_list() -> list[Any]:
+    return []
+
+
+def _new_dict() -> dict[str, Any]:
+    return {}
+
+
+# pydantic inspects a default factory's signature on every construction; for the builtins list
+# and dict that means parsing their text signature (~0.3 ms a row): plain functions are cheap.
+_FACTORIES: dict[Any, Any] = {list: _new_list, dict: _new_dict}
+
+
 def _json(default: Any = None) -> Any:
     if default is None:
         return Field(default=None, sa_type=sa.JSON, nullable=True)
-    return Field(default_factory=default, sa_type=sa.JSON, nullable=False)
+    return Field(default_factory=_FACTORIES.get(default, default), sa_type=sa.JSON, nullable=False)
 
 
 class Channel(StrEnum):

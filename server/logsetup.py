@@ -74,4 +74,5 @@ def configure_logging(level: str = "INFO") -> None:
             logger.propagate = True
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).propagate = True
+        logging.getLogger(name).setLevel(logging.NOTSET)  # LOG_LEVEL decides for them too
     root.setLevel(level.upper())

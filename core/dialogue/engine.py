@@ -82,6 +82,21 @@ class Faq(Protocol):
 Finish = Callable[[Session, list[Reply]], str | None]
 
 
+_CONV: sa.Table = ConversationRow.__table__  # type: ignore[attr-defined]
+# The optimistic save, built once (a Core statement: the ORM-enabled UPDATE cost ~10% of a message)
+_SAVE_CONVERSATION = (
+    sa.update(_CONV)
+    .where(_CONV.c.id == sa.bindparam("conv_id"), _CONV.c.version == sa.bindparam("loaded"))
+    .values(
+        flow=sa.bindparam("new_flow", type_=_CONV.c.flow.type),
+        step=sa.bindparam("new_step", type_=_CONV.c.step.type),
+        state=sa.bindparam("new_state", type_=_CONV.c.state.type),
+        version=sa.bindparam("new_version"),
+        updated_at=sa.bindparam("now", type_=_CONV.c.updated_at.type),
+    )
+)
+
+
 class _Conflict(Exception):
     """Another process updated the conversation first; run the message again."""
 
@@ -200,18 +215,16 @@ class DialogueEngine:
                 inbound.response = finish(s, replies)
             s.add(inbound)
             result = s.execute(
-                sa.update(ConversationRow)
-                .where(
-                    col(ConversationRow.id) == conv.id,
-                    col(ConversationRow.version) == loaded_version,
-                )
-                .values(
-                    flow=ctx.flow,
-                    step=ctx.step,
-                    state=ctx.state,
-                    version=loaded_version + 1,
-                    updated_at=utcnow(),
-                )
+                _SAVE_CONVERSATION,
+                {
+                    "conv_id": conv.id,
+                    "loaded": loaded_version,
+                    "new_flow": ctx.flow,
+                    "new_step": ctx.step,
+                    "new_state": ctx.state,
+                    "new_version": loaded_version + 1,
+                    "now": utcnow(),
+                },
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise _Conflict()
