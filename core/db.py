@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,22 @@ def serialized_writes(engine: Engine) -> Iterator[None]:
         lock = _SERIAL.setdefault(id(engine), threading.Lock())
     with lock:
         yield
+
+
+_WRITERS: dict[int, ThreadPoolExecutor] = {}
+
+
+def writer_executor(engine: Engine) -> ThreadPoolExecutor | None:
+    """Where a door runs engine transactions: on SQLite one thread per process (the writes are
+    serialised anyway; a queue is cheaper than threads waking each other), elsewhere None (the
+    default pool)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    with _SERIAL_GUARD:
+        pool = _WRITERS.get(id(engine))
+        if pool is None:
+            pool = _WRITERS[id(engine)] = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        return pool
 
 
 @contextmanager

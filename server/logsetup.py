@@ -18,7 +18,7 @@ _SECRET_PARAM = re.compile(
     r"(?i)\b(token|secret|password|passwd|signature|csrf[_a-z]*|session)=([^&\s\"']+)"
 )
 _STAFF_TOKEN = re.compile(r"\bcd_[A-Za-z0-9_-]{16,}")
-_BOT_TOKEN = re.compile(r"\bbot\d{3,}:[A-Za-z0-9_-]{20,}")
+_BOT_TOKEN = re.compile(r"\bbot\d+:[A-Za-z0-9_-]+")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
 
 
@@ -74,5 +74,6 @@ def configure_logging(level: str = "INFO") -> None:
             logger.propagate = True
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).propagate = True
-        logging.getLogger(name).setLevel(logging.NOTSET)  # LOG_LEVEL decides for them too
+        logger = logging.getLogger(name)  # LOG_LEVEL applies to them too (a stricter level stays)
+        logger.setLevel(max(logger.level, logging.getLevelName(level.upper())))
     root.setLevel(level.upper())

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from core.db import writer_executor
 from core.dialogue.events import EngineResult, InboundEvent, Reply, render_sms
 from core.identity import mask_phone
 from core.models import InboundMessageRow
@@ -127,7 +128,8 @@ class SmsWebhooks:
             attachments=attachments,
         )
         finish = functools.partial(self._render, sms.from_number, sms.message_sid)
-        result = await asyncio.to_thread(self.dialogue().handle, event, finish)
+        handle = functools.partial(self.dialogue().handle, event, finish)
+        result = await asyncio.get_running_loop().run_in_executor(writer_executor(self.db), handle)
         if result.duplicate:
             log.info("sms %s repeated; the stored reply is returned again", sms.message_sid)
         return _twiml_body(result.response)
