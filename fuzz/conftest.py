@@ -14,7 +14,7 @@ import pytest
 from core.db import make_engine, upgrade
 from tests.fakes.live_server import LiveServer
 from tests.fakes.telegram_api import FakeBotApi
-from tests.staff_seed import World, seed
+from tests.staff_seed import World, knowledge_copy, seed
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 
@@ -39,7 +39,11 @@ def live(
     world = seed(engine, folder / "documents")
     engine.dispose()
     server = LiveServer(folder, database_url=url, telegram_api=bot_api.base_url)
-    server.extra_env.update(LOG_LEVEL="WARNING", DOCUMENT_DIR=str(folder / "documents"))
+    server.extra_env.update(
+        LOG_LEVEL="WARNING",
+        DOCUMENT_DIR=str(folder / "documents"),
+        KNOWLEDGE_DIR=str(knowledge_copy(folder)),  # staff FAQ additions land in the copy
+    )
     server.start()
     yield server, world
     server.stop()
