@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # id columns are INTEGER (32 bits on PostgreSQL)
+MAX_OFFSET = 2**63 - 1
 
 DbId = Annotated[int, Path(ge=1, le=MAX_ID, description="row id")]
-PageOffset = Annotated[int, Query(ge=0, le=MAX_ID)]
+PageOffset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]

@@ -146,7 +146,8 @@ def test_huge_integers_in_paths_and_queries_are_not_500(
 def test_largest_id_is_a_clean_404(served: tuple[TestClient, Container, World]) -> None:
     client, _, world = served
     headers = {"Authorization": f"Bearer {world.tokens['admin1']}"}
-    assert client.get("/api/staff/loans/9223372036854775807", headers=headers).status_code == 404
+    assert client.get("/api/staff/loans/2147483647", headers=headers).status_code == 404
+    assert client.get("/api/staff/loans/2147483648", headers=headers).status_code == 422
 
 
 # --- 5 and 6: webhook inputs ----------------------------------------------------------------
