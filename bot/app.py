@@ -141,11 +141,14 @@ class TelegramBot:
 
         return self.runner.submit(key, str(update.update_id), job)
 
-    def recover(self, *, at_start: bool = False) -> int:
+    async def recover(self, *, at_start: bool = False) -> int:
         """Queue the stored updates that are not answered (after a crash, or whose processing
         failed), oldest first. At start on a single-process database every lease is void."""
-        pending = inbox.claim_pending(
-            self.db, UPDATE_CHANNEL, ignore_leases=at_start and self.config.single_process
+        pending = await asyncio.to_thread(
+            inbox.claim_pending,
+            self.db,
+            UPDATE_CHANNEL,
+            ignore_leases=at_start and self.config.single_process,
         )
         queued = 0
         for row in pending:
@@ -153,7 +156,9 @@ class TelegramBot:
                 update = self.parse(row.payload)
             except Exception:  # stored before parsing succeeded: cannot happen; never loop on it
                 log.error("stored telegram update %s is unreadable; dropped", row.message_id)
-                inbox.mark_answered(self.db, UPDATE_CHANNEL, row.message_id)
+                await asyncio.to_thread(
+                    inbox.mark_answered, self.db, UPDATE_CHANNEL, row.message_id
+                )
                 continue
             queued += self.feed(update)
         if queued:
@@ -164,7 +169,7 @@ class TelegramBot:
         while True:
             await asyncio.sleep(self.config.inbox_sweep_interval)
             try:
-                self.recover()
+                await self.recover()
             except Exception:
                 log.exception("telegram inbox sweep failed; retrying later")
 
@@ -186,7 +191,7 @@ class TelegramBot:
         await self._post_init(self.application)
         await self.application.start()
         log.info("Telegram bot @%s started (webhook mode)", self.application.bot.username)
-        self.recover(at_start=True)
+        await self.recover(at_start=True)
         self._tasks.append(asyncio.create_task(self._sweep()))
 
     async def _keep_starting(self) -> None:
