@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test test-pg lint typecheck format bench clean
+.PHONY: install run test test-pg fuzz lint typecheck format bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: $(STAMP)
 test-pg: $(STAMP)
 	$(BIN)/pytest -m db
 
+# schemathesis over /openapi.json (admin token) and hypothesis on the webhook parsers, against a
+# real server process; zero 5xx is the pass condition. FUZZ_EXAMPLES bounds it (a few minutes).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-20} $(BIN)/pytest fuzz -p no:cacheprovider
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -45,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/import_bench.py --loans 100000
 	$(BIN)/python bench/aliyun_sms_bench.py
 	$(BIN)/python bench/wechat_bench.py
+	$(BIN)/python bench/webhook_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

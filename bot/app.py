@@ -23,7 +23,10 @@ from bot.broadcasts import StaffBroadcasts
 from bot.handlers import Dialogue, UserHandlers
 from bot.sender import TelegramSender
 from bot.staff import StaffDesk
+from bot.store import UPDATE_CHANNEL
+from core import inbox
 from core.broadcast import SmsCost
+from core.inbox import OrderedRunner
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,8 @@ class BotConfig:
     max_upload_bytes: int = 20 * 1024 * 1024
     confirm_threshold: int = 1000
     alert_interval: float = 5.0
+    inbox_sweep_interval: float = 30.0
+    single_process: bool = False  # SQLite: leases left by a killed process are void at start
 
     @classmethod
     def from_settings(cls, s: Settings) -> BotConfig | None:
@@ -63,6 +68,7 @@ class BotConfig:
             staff_chat_id=s.telegram_staff_chat_id,
             max_upload_bytes=s.max_upload_mb * 1024 * 1024,
             confirm_threshold=s.broadcast_confirm_threshold,
+            single_process=s.is_sqlite,
         )
 
 
@@ -108,6 +114,8 @@ class TelegramBot:
         UserHandlers(dialogue, db, config.max_upload_bytes).register(self.application)
         self.application.add_error_handler(self._on_error)
         self.sender = TelegramSender(self.application.bot, db)
+        self.db = db
+        self.runner = OrderedRunner(concurrency=8)
         self._tasks: list[asyncio.Task[None]] = []
         self._alerts: asyncio.Task[None] | None = None
 
@@ -118,9 +126,52 @@ class TelegramBot:
     def parse(self, data: dict[str, Any]) -> Update:
         return Update.de_json(data, self.application.bot)
 
-    async def feed(self, update: Update) -> None:
-        """Hand a webhook update to the application (processed in the background)."""
-        await self.application.update_queue.put(update)
+    def feed(self, update: Update) -> bool:
+        """Process a stored webhook update in the background, after the updates of its chat that
+        came before it; its inbox row is marked answered once the handlers are done. False when
+        this update is already queued or running here."""
+        chat = update.effective_chat
+        key = str(chat.id) if chat else "-"
+
+        async def job() -> None:
+            await self.application.process_update(update)
+            await asyncio.to_thread(
+                inbox.mark_answered, self.db, UPDATE_CHANNEL, str(update.update_id)
+            )
+
+        return self.runner.submit(key, str(update.update_id), job)
+
+    async def recover(self, *, at_start: bool = False) -> int:
+        """Queue the stored updates that are not answered (after a crash, or whose processing
+        failed), oldest first. At start on a single-process database every lease is void."""
+        pending = await asyncio.to_thread(
+            inbox.claim_pending,
+            self.db,
+            UPDATE_CHANNEL,
+            ignore_leases=at_start and self.config.single_process,
+        )
+        queued = 0
+        for row in pending:
+            try:
+                update = self.parse(row.payload)
+            except Exception:  # stored before parsing succeeded: cannot happen; never loop on it
+                log.error("stored telegram update %s is unreadable; dropped", row.message_id)
+                await asyncio.to_thread(
+                    inbox.mark_answered, self.db, UPDATE_CHANNEL, row.message_id
+                )
+                continue
+            queued += self.feed(update)
+        if queued:
+            log.info("telegram inbox: %d stored updates queued again", queued)
+        return queued
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.inbox_sweep_interval)
+            try:
+                await self.recover()
+            except Exception:
+                log.exception("telegram inbox sweep failed; retrying later")
 
     async def start(self) -> None:
         """Start inside the web server. If Telegram is unreachable, keep retrying in the
@@ -140,6 +191,8 @@ class TelegramBot:
         await self._post_init(self.application)
         await self.application.start()
         log.info("Telegram bot @%s started (webhook mode)", self.application.bot.username)
+        await self.recover(at_start=True)
+        self._tasks.append(asyncio.create_task(self._sweep()))
 
     async def _keep_starting(self) -> None:
         while not self.application.running:
@@ -154,6 +207,8 @@ class TelegramBot:
         return str(exc).replace(self.config.token, "***")
 
     async def stop(self) -> None:
+        await self.runner.join(timeout=10)  # updates in flight finish; the rest stay stored
+        await self.runner.cancel()
         if self.application.running:
             await self.application.stop()
         await self._post_shutdown(self.application)

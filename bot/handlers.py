@@ -2,7 +2,8 @@
 
 Commands are passed to the engine as text ("/check", "/ask 问题", "/stop"); `/start <payload>`
 passes the deep-link payload separately (it links a borrower's loan through a one-time token).
-Files: the size limit is applied to the size Telegram declares *before* getFile and download.
+Files: the size limit is applied to the size Telegram declares *before* getFile and download, and
+again while the file streams in (a document without a declared size stops at the limit).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import asyncio
 import logging
 from typing import Any, Protocol
 
+import httpx
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from telegram import Bot, Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
@@ -20,13 +23,15 @@ from bot import store
 from bot import texts as T
 from bot.chat_locks import ChatLocks
 from bot.render import contact_keyboard, to_messages
-from core.dialogue.events import Attachment, EngineResult, InboundEvent
+from core import inbox
+from core.dialogue.engine import Finish
+from core.dialogue.events import Attachment, EngineResult, InboundEvent, Reply
 
 log = logging.getLogger(__name__)
 
 
 class Dialogue(Protocol):
-    def handle(self, event: InboundEvent) -> EngineResult: ...
+    def handle(self, event: InboundEvent, finish: Finish | None = ...) -> EngineResult: ...
 
 
 def split_command(text: str) -> tuple[str, str | None]:
@@ -77,7 +82,9 @@ class UserHandlers:
             start_payload=payload,
             display_name=user.full_name if user else None,
         )
-        await self._run(event, context.bot, msg.chat.id, remove_keyboard=contact_phone is not None)
+        await self._run(
+            event, context.bot, msg.chat.id, update, remove_keyboard=contact_phone is not None
+        )
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -99,7 +106,7 @@ class UserHandlers:
             option=query.data,
             display_name=query.from_user.full_name,
         )
-        await self._run(event, context.bot, chat_id)
+        await self._run(event, context.bot, chat_id, update)
 
     async def _attachments(self, msg: Message, bot: Bot) -> tuple[Attachment, ...]:
         if msg.photo:
@@ -118,36 +125,76 @@ class UserHandlers:
             tg_file = await bot.get_file(item.file_id)
             if tg_file.file_size is not None and tg_file.file_size > self.max_upload_bytes:
                 return (refused,)
-            data = bytes(await tg_file.download_as_bytearray())
+            data = await download_limited(tg_file.file_path or "", self.max_upload_bytes)
         except BadRequest as exc:  # e.g. "file is too big" (the cloud Bot API stops at 20 MB)
             log.info("telegram getFile refused: %s", exc.message)
             return (refused,)
-        if len(data) > self.max_upload_bytes:
+        except httpx.HTTPError as exc:
+            log.warning("telegram file download failed: %s", type(exc).__name__)
+            return (Attachment(filename=name, declared_type=mime, declared_size=size),)
+        if data is None:
             return (refused,)
         return (Attachment(data=data, filename=name, declared_type=mime, declared_size=size),)
 
     async def _run(
-        self, event: InboundEvent, bot: Bot, chat_id: int, remove_keyboard: bool = False
+        self,
+        event: InboundEvent,
+        bot: Bot,
+        chat_id: int,
+        update: Update,
+        remove_keyboard: bool = False,
     ) -> None:
         async with self.locks.hold(event.address):
-            await self._answer(event, bot, chat_id, remove_keyboard)
+            await self._answer(event, bot, chat_id, str(update.update_id), remove_keyboard)
 
     async def _answer(
-        self, event: InboundEvent, bot: Bot, chat_id: int, remove_keyboard: bool
+        self, event: InboundEvent, bot: Bot, chat_id: int, update_id: str, remove_keyboard: bool
     ) -> None:
         await asyncio.to_thread(store.set_reachable, self.db, event.address, True)
         try:
-            result = await asyncio.to_thread(self.dialogue.handle, event)
+            result = await asyncio.to_thread(self.dialogue.handle, event, _processed(update_id))
         except Exception:
             log.exception("dialogue failed for telegram message %s", event.message_id)
             await bot.send_message(chat_id, T.INTERNAL_ERROR)
             return
         if result.duplicate:
-            log.info("telegram message %s already answered", event.message_id)
-            return
+            # The update came (back) from the inbox unanswered: the engine committed it before a
+            # crash, its replies may not have gone out. Send the stored replies (at least once).
+            log.info("telegram message %s: sending its stored replies", event.message_id)
         try:
             for reply in result.replies:
                 for out in to_messages(reply, remove_keyboard):
                     await bot.send_message(chat_id, out.text, reply_markup=out.markup)
         except Forbidden as exc:
             await asyncio.to_thread(store.set_reachable, self.db, event.address, False, exc.message)
+
+
+async def download_limited(url: str, max_bytes: int) -> bytes | None:
+    """The file at `url`, read as a stream; None as soon as it passes `max_bytes` (a document
+    without a declared size is never downloaded whole). The URL holds the bot token: not logged."""
+    if not url.startswith(("https://", "http://")):
+        raise httpx.InvalidURL("no file URL")
+    data = bytearray()
+    async with (
+        httpx.AsyncClient(timeout=60) as client,
+        client.stream("GET", url) as response,
+    ):
+        response.raise_for_status()
+        declared = response.headers.get("content-length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
+            return None
+        async for chunk in response.aiter_bytes():
+            data.extend(chunk)
+            if len(data) > max_bytes:
+                return None
+    return bytes(data)
+
+
+def _processed(update_id: str) -> Finish:
+    """The engine's `finish` hook: the inbox row is marked processed in the engine's transaction."""
+
+    def finish(s: Session, _replies: list[Reply]) -> None:
+        inbox.mark_processed(s, store.UPDATE_CHANNEL, update_id)
+        return None
+
+    return finish

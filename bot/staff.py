@@ -114,7 +114,9 @@ class StaffDesk:
         if msg is None or msg.from_user is None:
             return
         parts = (msg.text or "").split(maxsplit=2)
-        if len(parts) < 3 or not parts[1].lstrip("#").isdigit():
+        if len(parts) < 3 or not (
+            parts[1].lstrip("#").isascii() and parts[1].lstrip("#").isdigit()
+        ):
             await msg.reply_text(T.REPLY_USAGE)
             return
         await msg.reply_text(

@@ -1,6 +1,6 @@
 """The few database operations of the Telegram adapter (synchronous: call via asyncio.to_thread).
 
-- processed webhook update ids, kept in `inbound_message` under the channel "telegram-update";
+- the channel name of stored webhook updates in `inbound_message` (the inbox is core/inbox.py);
 - reachability of a chat (blocked the bot → unreachable; writes again → reachable);
 - hand-off alerts for the staff chat: one outbox row per ticket / applicant message, claimed by
   inserting it under its unique key, so several server processes never alert twice.
@@ -23,7 +23,6 @@ from core.models import (
     ChannelIdentityRow,
     HandoffMessageRow,
     HandoffTicketRow,
-    InboundMessageRow,
     NoticeRow,
     StaffUserRow,
 )
@@ -31,20 +30,6 @@ from core.timeutil import utcnow
 
 UPDATE_CHANNEL = "telegram-update"
 ALERT_KIND = "staff_alert"
-
-
-def remember_update(db: Engine, update_id: int, address: str) -> bool:
-    """Record a webhook update id. False when it was seen before (do not process it again)."""
-    try:
-        with session_scope(db) as s:
-            s.add(
-                InboundMessageRow(
-                    channel=UPDATE_CHANNEL, message_id=str(update_id), address=address[:64]
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
 
 
 def set_reachable(db: Engine, address: str, reachable: bool, reason: str | None = None) -> int:

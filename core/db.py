@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,40 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(url, **kwargs)
+
+
+_SERIAL: dict[int, threading.Lock] = {}
+_SERIAL_GUARD = threading.Lock()
+
+
+@contextmanager
+def serialized_writes(engine: Engine) -> Iterator[None]:
+    """On SQLite, one write transaction of this process at a time (others wait on a lock, FIFO
+    enough, instead of in SQLite's busy handler, which sleeps up to 100 ms a round and makes a
+    reader that wants to write fail and retry). PostgreSQL locks rows: nothing is held here."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    with _SERIAL_GUARD:
+        lock = _SERIAL.setdefault(id(engine), threading.Lock())
+    with lock:
+        yield
+
+
+_WRITERS: dict[int, ThreadPoolExecutor] = {}
+
+
+def writer_executor(engine: Engine) -> ThreadPoolExecutor | None:
+    """Where a door runs engine transactions: on SQLite one thread per process (the writes are
+    serialised anyway; a queue is cheaper than threads waking each other), elsewhere None (the
+    default pool)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    with _SERIAL_GUARD:
+        pool = _WRITERS.get(id(engine))
+        if pool is None:
+            pool = _WRITERS[id(engine)] = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        return pool
 
 
 @contextmanager

@@ -159,7 +159,7 @@ def _int(data: Mapping[str, Any], name: str, what: str, minimum: int) -> int | N
             number = int(value) if value == int(value) else None
         except (OverflowError, ValueError, InvalidOperation):
             number = None
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         number = int(value.strip())
     if number is None:
         raise PrecheckInputError(name, f"字段 {name} 格式不正确：{what}须为整数")
@@ -264,13 +264,13 @@ def parse_precheck_input(data: Any) -> PrecheckInput:
             "applicant_type",
             "字段 applicant_type 缺失：请填写申请类型（individual 个人/partnership 合伙/enterprise 企业）",
         )
-    if t not in APPLICANT_TYPE_LABELS:
+    if not isinstance(t, str) or t not in APPLICANT_TYPE_LABELS:
         raise PrecheckInputError(
             "applicant_type",
             f"字段 applicant_type 取值不正确：{t!r}，只能是 individual、partnership 或 enterprise",
         )
     category = data.get("category")
-    if category is not None and category not in CATEGORY_KEYS:
+    if category is not None and (not isinstance(category, str) or category not in CATEGORY_KEYS):
         raise PrecheckInputError(
             "category", f"字段 category 取值不正确：{category!r}，只能是 {CATEGORY_HINT}"
         )

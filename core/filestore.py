@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,27 @@ from typing import Protocol
 import filetype
 
 ALLOWED_TYPES = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}
+
+_UNSAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
+
+
+def safe_basename(filename: str | None, fallback: str = "") -> str:
+    """A file name as people sent it, reduced to a safe base name: no folders, no control or
+    shell characters, no leading dot, at most 100 characters."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    name = _UNSAFE_NAME.sub("_", name)[:100].lstrip(".")
+    return name or fallback
+
+
+def served_filename(filename: str | None, content_type: str | None, fallback: str) -> str:
+    """The name a stored document is served under: its safe base name with the extension of its
+    real (checked) type, so a PNG sent as "x.html" is served as "x.png"."""
+    name = safe_basename(filename, fallback)
+    suffix = ALLOWED_TYPES.get(content_type or "")
+    if suffix is None:
+        return name
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return f"{stem or fallback}.{suffix}"
 
 
 class FileStore(Protocol):

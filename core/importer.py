@@ -54,6 +54,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from core.identity import IdentityError, is_mobile, normalize_id_number, normalize_phone
+from core.import_limits import ImportLimitError, ImportLimits, cap_errors, limited_rows
 from core.models import (
     AuditEventRow,
     CounterGuarantorRow,
@@ -137,6 +138,7 @@ class ImportReport:
     default_base_rate: Decimal | None = None  # the policy's benchmark rate, when one was used
     default_base_rate_rows: int = 0
     imported: bool = False
+    more_errors: int = 0  # errors beyond the ones listed (see cap_errors)
 
     @property
     def ok(self) -> bool:
@@ -149,7 +151,7 @@ class ImportReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "skipped": self.skipped,
-            "errors": len(self.errors),
+            "errors": len(self.errors) - (1 if self.more_errors else 0) + self.more_errors,
             "installments_created": self.installments_created,
             "payments_applied": self.payments_applied,
             "installments_settled": self.installments_settled,
@@ -173,10 +175,19 @@ class ImportReport:
             ),
         }
 
+    def cap_errors(self) -> None:
+        """List the first 200 errors and a last line "…及另外 N 处错误" (a file full of errors
+        must not make a response of tens of MB)."""
+        if not self.more_errors:
+            file = self.errors[0].file if self.errors else ""
+            self.more_errors = cap_errors(
+                self.errors, lambda text: RowError(file, None, None, text)
+            )
+
     def summary(self) -> str:
         """One line in Chinese."""
         if not self.imported:
-            return f"导入失败：发现{len(self.errors)}处错误，未导入任何数据"
+            return f"导入失败：发现{self.counts()['errors']}处错误，未导入任何数据"
         if self.kind == "payments":
             text = (
                 f"导入完成：新增还款{self.payments_applied}笔，已登记未变{self.unchanged}笔，"
@@ -342,6 +353,8 @@ def _xlsx_rows(path: Path, sheet: str) -> Iterator[tuple[int, list[Any]]]:
         raise _FileError("无法读取 Excel 文件（文件已损坏或不是 .xlsx 格式）") from exc
     try:
         ws = wb[sheet] if sheet in wb.sheetnames else wb.worksheets[0]
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()  # the declared size (e.g. A1:XFD1048576) is not trusted
         for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
             yield number, list(values)
     finally:
@@ -362,16 +375,22 @@ def _raw_rows(path: Path, sheet: str) -> Iterator[tuple[int, list[Any]]]:
 
 
 def _read_sheet(
-    path: Path, columns: Sequence[Column], sheet: str, errors: list[RowError]
+    path: Path,
+    columns: Sequence[Column],
+    sheet: str,
+    errors: list[RowError],
+    limits: ImportLimits | None = None,
 ) -> _Sheet | None:
     """Read a file into rows keyed by field; header problems are file errors (None returned)."""
     name = path.name
     aliases = _alias_map(columns)
     try:
         rows = [
-            (n, vals) for n, vals in _raw_rows(path, sheet) if any(not _cell_blank(v) for v in vals)
+            (n, vals)
+            for n, vals in limited_rows(_raw_rows(path, sheet), limits or ImportLimits())
+            if any(not _cell_blank(v) for v in vals)
         ]
-    except _FileError as exc:
+    except (_FileError, ImportLimitError) as exc:
         errors.append(RowError(name, exc.row, None, exc.message))
         return None
     if not rows:
@@ -1269,6 +1288,7 @@ def import_loans(
     *,
     actor: str = "system",
     default_base_rate: Decimal | None = None,
+    limits: ImportLimits | None = None,
 ) -> ImportReport:
     """Import (upsert) loans from a CSV/XLSX file, with an optional file of bank schedules.
 
@@ -1280,11 +1300,11 @@ def import_loans(
     path = Path(path)
     report = ImportReport(kind="loans")
     errors = report.errors
-    sheet = _read_sheet(path, LOAN_COLUMNS, LOANS_SHEET, errors)
+    sheet = _read_sheet(path, LOAN_COLUMNS, LOANS_SHEET, errors, limits)
     inst_sheet = None
     if installments_path is not None:
         inst_sheet = _read_sheet(
-            Path(installments_path), INSTALLMENT_COLUMNS, INSTALLMENTS_SHEET, errors
+            Path(installments_path), INSTALLMENT_COLUMNS, INSTALLMENTS_SHEET, errors, limits
         )
     if sheet is None or (installments_path is not None and inst_sheet is None):
         return report  # file-level errors: nothing can be imported
@@ -1964,12 +1984,13 @@ def import_payments(
     progress: ProgressFn | None = None,
     *,
     actor: str = "system",
+    limits: ImportLimits | None = None,
 ) -> ImportReport:
     """Record payments and apply them to the earliest unpaid instalments (idempotent by reference)."""
     path = Path(path)
     report = ImportReport(kind="payments")
     errors = report.errors
-    sheet = _read_sheet(path, PAYMENT_COLUMNS, PAYMENTS_SHEET, errors)
+    sheet = _read_sheet(path, PAYMENT_COLUMNS, PAYMENTS_SHEET, errors, limits)
     if sheet is None:
         return report
     report.rows = len(sheet.rows)

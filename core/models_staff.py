@@ -27,3 +27,16 @@ class StaffSessionRow(SQLModel, table=True):
     revoked_at: datetime | None = _ts(nullable=True)
     ip: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=200)
+
+
+class LoginFailureRow(SQLModel, table=True):
+    """A failed console login, for throttling by address and network (server/throttle.py);
+    the audit log keeps its own record."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, index=True)
+    ip: str = Field(max_length=64, index=True)
+    network: str = Field(max_length=64, index=True)
+    at: datetime = _ts(index=True)

@@ -131,6 +131,15 @@ class Settings(BaseSettings):
 
     # Documents
     max_upload_mb: int = Field(default=20, description="Largest accepted document, in MB")
+    max_import_mb: int = Field(
+        default=100, ge=1, description="Largest loan/payment import file (CSV or XLSX), in MB"
+    )
+    import_max_rows: int = Field(
+        default=200_000, ge=1, description="Most data rows one import file may have"
+    )
+    import_max_columns: int = Field(
+        default=64, ge=1, description="Most columns one import file may have"
+    )
 
     # Reminders / outbox
     quiet_hours_start: str = Field(default="21:00", description="Quiet hours start (Asia/Shanghai)")

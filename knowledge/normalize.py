@@ -317,7 +317,11 @@ def tokenizer_for(userdict: Path | None) -> jieba.Tokenizer:
                     parts = line.split()
                     if not parts or parts[0].startswith("#"):
                         continue
-                    freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+                    freq = (
+                        int(parts[1])
+                        if len(parts) > 1 and parts[1].isascii() and parts[1].isdigit()
+                        else None
+                    )
                     tok.add_word(parts[0], freq)
             _tokenizers[key] = tok
         return tok

@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from core.db import current_revision, head_revision, ping
+from server.bodylimit import BodyLimitMiddleware, route_limits
 from server.bootstrap import Container, configure_logging, get_container, set_container
 
 log = logging.getLogger(__name__)
@@ -62,11 +64,17 @@ def create_app(
             body["status"] = "migrating"
         return JSONResponse(body, status_code=200 if ok else 503)
 
+    from server.routes_public import validation_problem
+
+    app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]
+
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
         return JSONResponse({"detail": "服务器内部错误，请稍后再试"}, status_code=500)
 
+    limits, default = route_limits(container.settings.max_import_mb * 1024 * 1024)
+    app.add_middleware(BodyLimitMiddleware, limits=limits, default=default)
     _mount_routers(app, container)
     # After the routers: the Telegram bot's start hook must run before the dispatcher starts.
     if background:

@@ -7,8 +7,9 @@ Secure when PUBLIC_BASE_URL is https. Every POST form carries a CSRF token (hidd
 `csrf_token` or header `X-CSRF-Token`): an HMAC of the session token under SECRET_KEY, checked in
 constant time; the login form uses a signed double-submit cookie instead. A missing or wrong
 token is refused with 403 and nothing changes. Logging out, deactivating a user or changing their
-password ends their sessions at once. Five failed logins for a user name within 15 minutes lock
-that name for the rest of the window (counted from the audit log, so every process agrees).
+password ends their sessions at once. Failed logins are throttled by address, network and user
+name with backoff (server/throttle.py: a user name's lock never refuses an address that has not
+failed); failures are rows in the database, so every process agrees.
 
 Staff API (`/api/staff`): `Authorization: Bearer <token>` (tokens from `chuangdai staff token`,
 stored hashed); a missing or unknown token → 401, a role too low → 403. The API never accepts
@@ -34,14 +35,15 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import col, select
 
 from core.audit import audit
 from core.db import session_scope
-from core.models import AuditEventRow, StaffUserRow
+from core.models import StaffUserRow
 from core.models_staff import StaffSessionRow
 from core.staff import ROLE_LABELS, authenticate, role_at_least, user_by_token
 from core.timeutil import utcnow
+from server import throttle
 from server.bootstrap import Container
 
 log = logging.getLogger(__name__)
@@ -52,8 +54,6 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 COOKIE_PATH = "/console"
 DEFAULT_SESSION_HOURS = 12
-LOGIN_WINDOW = timedelta(minutes=15)
-LOGIN_MAX_FAILURES = 5
 TOUCH_EVERY = timedelta(minutes=5)
 
 ROLE_NEEDED_TEXT = {
@@ -124,18 +124,6 @@ class StaffAuth:
     def csrf_for(self, token: str) -> str:
         return hmac.new(self.secret.encode(), b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
 
-    def _failures(self, s: Session, username: str) -> int:
-        since = utcnow() - LOGIN_WINDOW
-        return int(
-            s.exec(
-                select(func.count()).where(
-                    AuditEventRow.action == "staff.login_failed",
-                    AuditEventRow.object_id == username[:64],
-                    col(AuditEventRow.at) >= since,
-                )
-            ).one()
-        )
-
     def login(
         self, username: str, password: str, ip: str | None, user_agent: str | None
     ) -> tuple[StaffPrincipal, str]:
@@ -144,10 +132,17 @@ class StaffAuth:
         refused: str | None = None
         token = secrets.token_urlsafe(32)
         principal: StaffPrincipal | None = None
+        address = (ip or "-")[:64]
         with session_scope(self.engine) as s:  # failures are committed, then refused below
             user = None
-            if self._failures(s, username) >= LOGIN_MAX_FAILURES:
-                audit(s, username or "-", "staff.login_locked", "staff_user", username)
+            verdict = throttle.check(s, username, address)
+            if verdict.wait_seconds > 0:
+                audit(s, username or "-", "staff.login_throttled", "staff_user", username,
+                      after={"ip": ip})  # fmt: skip
+                refused = f"尝试过于频繁，请{verdict.wait_seconds}秒后再试"
+            elif verdict.user_locked:
+                audit(s, username or "-", "staff.login_locked", "staff_user", username,
+                      after={"ip": ip})  # fmt: skip
                 refused = "登录失败次数过多，请15分钟后再试"
             else:
                 user = authenticate(s, username, password)
@@ -160,6 +155,7 @@ class StaffAuth:
                         username,
                         after={"ip": ip},
                     )
+                    throttle.record_failure(s, username, address)
                     refused = "用户名或密码不正确"
             if user is not None and user.id is not None and refused is None:
                 now = utcnow()

@@ -17,37 +17,17 @@ import knowledge
 from core.db import make_engine, upgrade
 from core.dialogue.engine import DialogueEngine
 from core.filestore import LocalFileStore
-from core.identity import mask_text
 from core.otp import OneTimeCodes
 from core.senders import Sender
 from core.settings import Settings
 from core.workdays import WorkCalendar
 from knowledge import KnowledgeBase
+from knowledge.answer_cache import CachedAnswers
 from knowledge.policy import Policy, load_policy
+from server.logsetup import MaskingFilter, configure_logging
 
 log = logging.getLogger(__name__)
-
-
-class MaskingFilter(logging.Filter):
-    """Masks ID and phone numbers in every log record."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = mask_text(record.msg)
-        if record.args:
-            args = record.args if isinstance(record.args, tuple) else (record.args,)
-            record.args = tuple(mask_text(a) if isinstance(a, str) else a for a in args)
-        return True
-
-
-def configure_logging(level: str = "INFO") -> None:
-    root = logging.getLogger()
-    if not any(isinstance(f, MaskingFilter) for h in root.handlers for f in h.filters):
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler.addFilter(MaskingFilter())
-        root.addHandler(handler)
-    root.setLevel(level.upper())
+__all__ = ["Container", "MaskingFilter", "configure_logging", "get_container", "set_container"]
 
 
 @dataclass
@@ -94,7 +74,7 @@ class Container:
         """The conversation engine shared by Telegram, SMS and the terminal."""
         return DialogueEngine(
             self.engine,
-            faq=self.kb,
+            faq=CachedAnswers(self.kb),
             policy=self.policy,
             calendar=self.calendar,
             files=self.files,

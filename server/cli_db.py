@@ -65,7 +65,12 @@ def serve(
         )
     if not (s.twilio_account_sid and s.twilio_auth_token):
         console.print("  短信         未配置 Twilio：使用控制台发送器（消息写入日志，不真正发送）")
-    uvicorn.run(create_app(container), host=host, port=port, log_level="info")
+    # log_config=None: the app configures logging itself (masked, one handler for all)
+    # timeout_graceful_shutdown: requests still running 10 s after Ctrl-C/SIGTERM are cancelled
+    # (an import in progress is then told to stop and writes nothing), so shutdown is prompt.
+    uvicorn.run(
+        create_app(container), host=host, port=port, log_config=None, timeout_graceful_shutdown=10
+    )
 
 
 @demo_app.command("load")

@@ -25,6 +25,7 @@ from rich.progress import (
 from core.db import session_scope
 from core.importer import ImportReport, import_loans, import_payments, write_template
 from server.bootstrap import get_container
+from server.staff_services import import_limits
 
 console = Console()
 err_console = Console(stderr=True)
@@ -141,7 +142,9 @@ def loans_import(
             progress=progress,
             actor=_actor(),
             default_base_rate=_default_base_rate(container),
+            limits=import_limits(container),
         )
+    report.cap_errors()
     _print_report(report, as_json)
 
 
@@ -166,8 +169,14 @@ def payments_import(
         session_scope(container.engine) as session,
     ):
         report = import_payments(
-            session, file, skip_bad_rows=skip_bad_rows, progress=progress, actor=_actor()
+            session,
+            file,
+            skip_bad_rows=skip_bad_rows,
+            progress=progress,
+            actor=_actor(),
+            limits=import_limits(container),
         )
+    report.cap_errors()
     _print_report(report, as_json)
 
 

@@ -13,7 +13,6 @@ with a per-response nonce for the little inline JavaScript there is (progress po
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 from datetime import datetime
@@ -59,6 +58,7 @@ from server.auth import (
     install,
 )
 from server.bootstrap import Container
+from server.params import DbId, PageOffset
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -140,6 +140,7 @@ class Views:
         self.container = container
         self.env = make_env()
         self.flash = URLSafeTimedSerializer(container.settings.secret_key, salt="console.flash")
+        self.secure = container.settings.public_base_url.startswith("https://")  # as the session
 
     def render(
         self,
@@ -196,6 +197,7 @@ class Views:
                 path="/console",
                 httponly=True,
                 samesite="lax",
+                secure=self.secure,
             )
         return response
 
@@ -392,7 +394,7 @@ def mount(app: FastAPI, container: Container) -> None:
         stage: str = "",
         district: str = "",
         applicant_type: str = "",
-        offset: int = 0,
+        offset: PageOffset = 0,
     ) -> Response:
         with session_scope(engine) as s:
             page = bo.list_applications(
@@ -418,7 +420,7 @@ def mount(app: FastAPI, container: Container) -> None:
         )
 
     @router.get("/applications/{app_id}")
-    def application_page(request: Request, app_id: int, user: ConsoleUser) -> Response:
+    def application_page(request: Request, app_id: DbId, user: ConsoleUser) -> Response:
         with session_scope(engine) as s:
             try:
                 detail = bo.application_detail(s, app_id)
@@ -436,14 +438,14 @@ def mount(app: FastAPI, container: Container) -> None:
         )
 
     @router.get("/applications/{app_id}/documents/{item_id}/file")
-    def document_file(request: Request, app_id: int, item_id: int, user: ConsoleUser) -> Response:
+    def document_file(request: Request, app_id: DbId, item_id: DbId, user: ConsoleUser) -> Response:
         return svc.document_response(container, app_id, item_id, user)
 
     @router.post("/applications/{app_id}/documents/{item_id}/review")
     def review(
         request: Request,
-        app_id: int,
-        item_id: int,
+        app_id: DbId,
+        item_id: DbId,
         user: Officer,
         decision: Annotated[str, Form()] = "",
         reason: Annotated[str, Form()] = "",
@@ -471,7 +473,7 @@ def mount(app: FastAPI, container: Container) -> None:
     @router.post("/applications/{app_id}/advance")
     def advance_stage(
         request: Request,
-        app_id: int,
+        app_id: DbId,
         user: Officer,
         to_stage: Annotated[str, Form()] = "",
         note: Annotated[str, Form()] = "",
@@ -497,7 +499,7 @@ def mount(app: FastAPI, container: Container) -> None:
         district: str = "",
         q: str = "",
         overdue: bool = False,
-        offset: int = 0,
+        offset: PageOffset = 0,
     ) -> Response:
         with session_scope(engine) as s:
             page = bo.list_loans(
@@ -523,7 +525,7 @@ def mount(app: FastAPI, container: Container) -> None:
         )
 
     @router.get("/loans/{loan_id}")
-    def loan_page(request: Request, loan_id: int, user: ConsoleUser) -> Response:
+    def loan_page(request: Request, loan_id: DbId, user: ConsoleUser) -> Response:
         with session_scope(engine) as s:
             try:
                 detail = bo.loan_detail(s, loan_id)
@@ -555,16 +557,13 @@ def mount(app: FastAPI, container: Container) -> None:
         if file is None or not file.filename:
             error = "请选择要导入的文件"
         else:
-            main = svc.Upload(svc.safe_name(file.filename, "upload.csv"), await file.read())
-            inst = None
-            if kind == "loans" and installments is not None and installments.filename:
-                inst = svc.Upload(
-                    svc.safe_name(installments.filename, "installments.csv"),
-                    await installments.read(),
-                )
+            limit = container.settings.max_import_mb * 1024 * 1024
             try:
-                report = await _in_thread(
-                    svc.run_import,
+                main = await svc.read_upload(file, "upload.csv", limit)
+                inst = None
+                if kind == "loans" and installments is not None and installments.filename:
+                    inst = await svc.read_upload(installments, "installments.csv", limit)
+                report = await svc.run_import_off_thread(
                     container,
                     kind,
                     main,
@@ -592,7 +591,7 @@ def mount(app: FastAPI, container: Container) -> None:
         status: str = "",
         kind: str = "",
         channel: str = "",
-        offset: int = 0,
+        offset: PageOffset = 0,
     ) -> Response:
         with session_scope(engine) as s:
             page = bo.list_notices(
@@ -623,7 +622,7 @@ def mount(app: FastAPI, container: Container) -> None:
         )
 
     @router.post("/notices/{notice_id}/requeue")
-    def requeue(request: Request, notice_id: int, user: Officer) -> Response:
+    def requeue(request: Request, notice_id: DbId, user: Officer) -> Response:
         with session_scope(engine) as s:
             n = requeue_notices(s, [notice_id])
             audit(s, user.username, "notice.requeue", "notice", notice_id, after={"requeued": n})
@@ -634,7 +633,7 @@ def mount(app: FastAPI, container: Container) -> None:
 
     @router.get("/handoff")
     def handoff(
-        request: Request, user: ConsoleUser, status: str = "open", offset: int = 0
+        request: Request, user: ConsoleUser, status: str = "open", offset: PageOffset = 0
     ) -> Response:
         with session_scope(engine) as s:
             page = bo.list_tickets(
@@ -648,7 +647,7 @@ def mount(app: FastAPI, container: Container) -> None:
         )
 
     @router.get("/handoff/{ticket_id}")
-    def ticket_page(request: Request, ticket_id: int, user: ConsoleUser) -> Response:
+    def ticket_page(request: Request, ticket_id: DbId, user: ConsoleUser) -> Response:
         with session_scope(engine) as s:
             try:
                 ticket, messages, relays = bo.ticket_detail(s, ticket_id)
@@ -666,7 +665,7 @@ def mount(app: FastAPI, container: Container) -> None:
 
     @router.post("/handoff/{ticket_id}/reply")
     def ticket_reply(
-        request: Request, ticket_id: int, user: Officer, text: Annotated[str, Form()] = ""
+        request: Request, ticket_id: DbId, user: Officer, text: Annotated[str, Form()] = ""
     ) -> Response:
         url = f"/console/handoff/{ticket_id}"
         try:
@@ -677,7 +676,7 @@ def mount(app: FastAPI, container: Container) -> None:
         return views.redirect(url, "回复已排队发送给申请人")
 
     @router.post("/handoff/{ticket_id}/close")
-    def ticket_close(request: Request, ticket_id: int, user: Officer) -> Response:
+    def ticket_close(request: Request, ticket_id: DbId, user: Officer) -> Response:
         try:
             with session_scope(engine) as s:
                 close_ticket(s, ticket_id, user.username)
@@ -689,7 +688,7 @@ def mount(app: FastAPI, container: Container) -> None:
 
     @router.get("/knowledge")
     def knowledge_page(
-        request: Request, user: ConsoleUser, status: str = "new", offset: int = 0
+        request: Request, user: ConsoleUser, status: str = "new", offset: PageOffset = 0
     ) -> Response:
         if status not in ("new", "resolved", "ignored"):
             status = "new"
@@ -779,7 +778,7 @@ def mount(app: FastAPI, container: Container) -> None:
     # --- broadcasts --------------------------------------------------------------------------
 
     @router.get("/broadcasts")
-    def broadcasts(request: Request, user: ConsoleUser, offset: int = 0) -> Response:
+    def broadcasts(request: Request, user: ConsoleUser, offset: PageOffset = 0) -> Response:
         with session_scope(engine) as s:
             rows = bc.list_broadcasts(s, limit=PAGE_SIZE, offset=_page_args(offset))
             items = [(r, bc.display_status(r, bc.progress(s, r.id or 0))) for r in rows]
@@ -850,7 +849,7 @@ def mount(app: FastAPI, container: Container) -> None:
         return views.redirect(f"/console/broadcasts/{new_id}", "草稿已保存，请核对预览")
 
     @router.get("/broadcasts/{bid}")
-    def broadcast_page(request: Request, bid: int, user: ConsoleUser) -> Response:
+    def broadcast_page(request: Request, bid: DbId, user: ConsoleUser) -> Response:
         with session_scope(engine) as s:
             try:
                 row = bc.get(s, bid)
@@ -880,7 +879,7 @@ def mount(app: FastAPI, container: Container) -> None:
         )
 
     @router.get("/broadcasts/{bid}/progress")
-    def broadcast_progress(request: Request, bid: int, user: ConsoleUser) -> Response:
+    def broadcast_progress(request: Request, bid: DbId, user: ConsoleUser) -> Response:
         with session_scope(engine) as s:
             try:
                 row = bc.get(s, bid)
@@ -901,7 +900,7 @@ def mount(app: FastAPI, container: Container) -> None:
     @router.get("/broadcasts/{bid}/edit")
     def broadcast_edit(
         request: Request,
-        bid: int,
+        bid: DbId,
         user: Annotated[StaffPrincipal, Depends(console_page("officer"))],
     ) -> Response:
         with session_scope(engine) as s:
@@ -913,7 +912,7 @@ def mount(app: FastAPI, container: Container) -> None:
     @router.post("/broadcasts/{bid}/edit")
     def broadcast_update(
         request: Request,
-        bid: int,
+        bid: DbId,
         user: Officer,
         data: Annotated[BroadcastForm, Form()],
     ) -> Response:
@@ -939,7 +938,7 @@ def mount(app: FastAPI, container: Container) -> None:
     @router.post("/broadcasts/{bid}/send")
     def broadcast_send(
         request: Request,
-        bid: int,
+        bid: DbId,
         user: Officer,
         background: BackgroundTasks,
         mode: Annotated[str, Form()] = "now",
@@ -971,7 +970,7 @@ def mount(app: FastAPI, container: Container) -> None:
 
     @router.post("/broadcasts/{bid}/confirm")
     def broadcast_confirm(
-        request: Request, bid: int, user: Officer, background: BackgroundTasks
+        request: Request, bid: DbId, user: Officer, background: BackgroundTasks
     ) -> Response:
         url = f"/console/broadcasts/{bid}"
         try:
@@ -986,7 +985,7 @@ def mount(app: FastAPI, container: Container) -> None:
         return views.redirect(url, "已确认，将在定时时间发送")
 
     @router.post("/broadcasts/{bid}/cancel")
-    def broadcast_cancel(request: Request, bid: int, user: Officer) -> Response:
+    def broadcast_cancel(request: Request, bid: DbId, user: Officer) -> Response:
         url = f"/console/broadcasts/{bid}"
         try:
             with session_scope(engine) as s:
@@ -1024,7 +1023,7 @@ def mount(app: FastAPI, container: Container) -> None:
     @router.post("/staff/{user_id}")
     def staff_update(
         request: Request,
-        user_id: int,
+        user_id: DbId,
         user: Admin,
         role: Annotated[str, Form()] = "",
         active: Annotated[str, Form()] = "",
@@ -1046,7 +1045,7 @@ def mount(app: FastAPI, container: Container) -> None:
         return views.redirect("/console/staff", "已保存")
 
     @router.post("/staff/{user_id}/token")
-    def staff_token(request: Request, user_id: int, user: Admin) -> Response:
+    def staff_token(request: Request, user_id: DbId, user: Admin) -> Response:
         with session_scope(engine) as s:
             target = s.get(StaffUserRow, user_id)
             if target is None:
@@ -1063,7 +1062,7 @@ def mount(app: FastAPI, container: Container) -> None:
 
     @router.get("/audit")
     def audit_page(
-        request: Request, user: AdminPage, actor: str = "", action: str = "", offset: int = 0
+        request: Request, user: AdminPage, actor: str = "", action: str = "", offset: PageOffset = 0
     ) -> Response:
         with session_scope(engine) as s:
             page = bo.list_audit(
@@ -1081,7 +1080,3 @@ def mount(app: FastAPI, container: Container) -> None:
         )
 
     app.include_router(router)
-
-
-async def _in_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    return await asyncio.to_thread(fn, *args, **kwargs)

@@ -57,7 +57,7 @@ def build_webhooks(container: Container) -> SmsWebhooks:
 async def _read_form(request: Request) -> list[tuple[str, str]] | Response:
     """The urlencoded form (any other body is an empty form), refusing oversized bodies."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
         return Response("form too large", status_code=413)
     body = bytearray()
     async for chunk in request.stream():

@@ -59,13 +59,14 @@ from core.staff import StaffError, create_staff, issue_api_token
 from server import staff_services as svc
 from server.auth import ApiAdmin, ApiOfficer, ApiViewer, install
 from server.bootstrap import Container
+from server.params import DbId, PageOffset
 
 log = logging.getLogger(__name__)
 WORKER_EVERY_SECONDS = 15.0
 DOMAIN_ERRORS = svc.DOMAIN_ERRORS
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = PageOffset
 
 
 def _fail(exc: Exception) -> HTTPException:
@@ -420,7 +421,7 @@ def mount(app: FastAPI, container: Container) -> None:
             return page_json(page, [application_json(i.app, i.person_name) for i in page.items])
 
     @r.get("/applications/{app_id}")
-    def application(app_id: int, user: ApiViewer) -> dict[str, Any]:
+    def application(app_id: DbId, user: ApiViewer) -> dict[str, Any]:
         """One application: profile, pre-check result, documents, stage history, notices."""
         with session_scope(engine) as s:
             try:
@@ -455,12 +456,12 @@ def mount(app: FastAPI, container: Container) -> None:
         response_class=Response,
         responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}},
     )
-    def document_file(app_id: int, item_id: int, user: ApiViewer) -> Response:
+    def document_file(app_id: DbId, item_id: DbId, user: ApiViewer) -> Response:
         """The stored file of a document (streamed; each view is audited)."""
         return svc.document_response(container, app_id, item_id, user)
 
     @r.post("/applications/{app_id}/documents/{item_id}/review")
-    def review(app_id: int, item_id: int, body: ReviewIn, user: ApiOfficer) -> dict[str, Any]:
+    def review(app_id: DbId, item_id: DbId, body: ReviewIn, user: ApiOfficer) -> dict[str, Any]:
         """Accept or reject (with a reason) a document; the applicant is told on their channel."""
         try:
             with session_scope(engine) as s:
@@ -477,7 +478,7 @@ def mount(app: FastAPI, container: Container) -> None:
             raise _fail(exc) from exc
 
     @r.post("/applications/{app_id}/advance")
-    def advance_stage(app_id: int, body: AdvanceIn, user: ApiOfficer) -> dict[str, Any]:
+    def advance_stage(app_id: DbId, body: AdvanceIn, user: ApiOfficer) -> dict[str, Any]:
         """Move to the next stage (or to rejected/withdrawn); the applicant is told."""
         try:
             with session_scope(engine) as s:
@@ -526,7 +527,7 @@ def mount(app: FastAPI, container: Container) -> None:
             )
 
     @r.get("/loans/{loan_id}")
-    def loan(loan_id: int, user: ApiViewer) -> dict[str, Any]:
+    def loan(loan_id: DbId, user: ApiViewer) -> dict[str, Any]:
         """One loan: borrower, schedule, payments, counter-guarantors and every notice."""
         with session_scope(engine) as s:
             try:
@@ -557,15 +558,13 @@ def mount(app: FastAPI, container: Container) -> None:
         skip_bad_rows: Annotated[bool, Form()] = False,
     ) -> JSONResponse:
         """Import loans like `chuangdai loans import` (422 with the row errors if nothing imported)."""
-        main = svc.Upload(svc.safe_name(file.filename, "loans.csv"), await file.read())
-        inst = None
-        if installments is not None and installments.filename:
-            inst = svc.Upload(
-                svc.safe_name(installments.filename, "installments.csv"), await installments.read()
-            )
+        limit = container.settings.max_import_mb * 1024 * 1024
         try:
-            report = await asyncio.to_thread(
-                svc.run_import,
+            main = await svc.read_upload(file, "loans.csv", limit)
+            inst = None
+            if installments is not None and installments.filename:
+                inst = await svc.read_upload(installments, "installments.csv", limit)
+            report = await svc.run_import_off_thread(
                 container,
                 "loans",
                 main,
@@ -584,10 +583,10 @@ def mount(app: FastAPI, container: Container) -> None:
         skip_bad_rows: Annotated[bool, Form()] = False,
     ) -> JSONResponse:
         """Import payments like `chuangdai payments import` (422 with row errors on failure)."""
-        main = svc.Upload(svc.safe_name(file.filename, "payments.csv"), await file.read())
+        limit = container.settings.max_import_mb * 1024 * 1024
         try:
-            report = await asyncio.to_thread(
-                svc.run_import,
+            main = await svc.read_upload(file, "payments.csv", limit)
+            report = await svc.run_import_off_thread(
                 container,
                 "payments",
                 main,
@@ -650,7 +649,7 @@ def mount(app: FastAPI, container: Container) -> None:
             )
 
     @r.get("/handoff/{ticket_id}")
-    def ticket(ticket_id: int, user: ApiViewer) -> dict[str, Any]:
+    def ticket(ticket_id: DbId, user: ApiViewer) -> dict[str, Any]:
         """A ticket and its conversation, with the delivery status of each staff reply."""
         with session_scope(engine) as s:
             try:
@@ -666,7 +665,7 @@ def mount(app: FastAPI, container: Container) -> None:
             }
 
     @r.post("/handoff/{ticket_id}/reply")
-    def reply(ticket_id: int, body: TextIn, user: ApiOfficer) -> dict[str, Any]:
+    def reply(ticket_id: DbId, body: TextIn, user: ApiOfficer) -> dict[str, Any]:
         """Reply to the applicant (relayed on their channel through the outbox)."""
         try:
             with session_scope(engine) as s:
@@ -676,7 +675,7 @@ def mount(app: FastAPI, container: Container) -> None:
             raise _fail(exc) from exc
 
     @r.post("/handoff/{ticket_id}/close")
-    def close(ticket_id: int, user: ApiOfficer) -> dict[str, Any]:
+    def close(ticket_id: DbId, user: ApiOfficer) -> dict[str, Any]:
         """Close a ticket."""
         try:
             with session_scope(engine) as s:
@@ -788,7 +787,7 @@ def mount(app: FastAPI, container: Container) -> None:
             raise HTTPException(422, str(exc)) from exc
 
     @r.get("/broadcasts/{bid}")
-    def get_broadcast(bid: int, user: ApiViewer) -> dict[str, Any]:
+    def get_broadcast(bid: DbId, user: ApiViewer) -> dict[str, Any]:
         """A broadcast and its progress (queued, sent, delivered, failed, cancelled)."""
         with session_scope(engine) as s:
             try:
@@ -798,7 +797,7 @@ def mount(app: FastAPI, container: Container) -> None:
             return broadcast_json(row, bc.progress(s, bid))
 
     @r.put("/broadcasts/{bid}")
-    def update_broadcast(bid: int, body: BroadcastIn, user: ApiOfficer) -> dict[str, Any]:
+    def update_broadcast(bid: DbId, body: BroadcastIn, user: ApiOfficer) -> dict[str, Any]:
         """Change a draft."""
         audience = audience_of(body.audience)
         try:
@@ -817,7 +816,7 @@ def mount(app: FastAPI, container: Container) -> None:
             raise _fail(exc) from exc
 
     @r.get("/broadcasts/{bid}/preview")
-    def preview(bid: int, user: ApiViewer) -> dict[str, Any]:
+    def preview(bid: DbId, user: ApiViewer) -> dict[str, Any]:
         """Telegram and SMS texts, SMS segments and cost, audience size per channel."""
         with session_scope(engine) as s:
             try:
@@ -828,7 +827,7 @@ def mount(app: FastAPI, container: Container) -> None:
 
     @r.post("/broadcasts/{bid}/send")
     def send(
-        bid: int, user: ApiOfficer, background: BackgroundTasks, body: SendIn | None = None
+        bid: DbId, user: ApiOfficer, background: BackgroundTasks, body: SendIn | None = None
     ) -> dict[str, Any]:
         """Send now or at `scheduled_at`; above the threshold another officer must confirm."""
         try:
@@ -848,7 +847,7 @@ def mount(app: FastAPI, container: Container) -> None:
         return out
 
     @r.post("/broadcasts/{bid}/confirm")
-    def confirm(bid: int, user: ApiOfficer, background: BackgroundTasks) -> dict[str, Any]:
+    def confirm(bid: DbId, user: ApiOfficer, background: BackgroundTasks) -> dict[str, Any]:
         """Second-person confirmation of a large broadcast (not by the one who submitted it)."""
         try:
             with session_scope(engine) as s:
@@ -861,7 +860,7 @@ def mount(app: FastAPI, container: Container) -> None:
         return out
 
     @r.post("/broadcasts/{bid}/cancel")
-    def cancel(bid: int, user: ApiOfficer) -> dict[str, Any]:
+    def cancel(bid: DbId, user: ApiOfficer) -> dict[str, Any]:
         """Cancel a broadcast; notices not yet handed to a sender are cancelled."""
         try:
             with session_scope(engine) as s:
@@ -896,7 +895,7 @@ def mount(app: FastAPI, container: Container) -> None:
             raise HTTPException(422, str(exc)) from exc
 
     @r.patch("/users/{user_id}")
-    def update_user(user_id: int, body: StaffPatch, user: ApiAdmin) -> dict[str, Any]:
+    def update_user(user_id: DbId, body: StaffPatch, user: ApiAdmin) -> dict[str, Any]:
         """Change role, active flag, display name or password (ends the user's sessions)."""
         try:
             with session_scope(engine) as s:
@@ -915,7 +914,7 @@ def mount(app: FastAPI, container: Container) -> None:
             raise _fail(exc) from exc
 
     @r.post("/users/{user_id}/token")
-    def new_token(user_id: int, user: ApiAdmin) -> dict[str, Any]:
+    def new_token(user_id: DbId, user: ApiAdmin) -> dict[str, Any]:
         """Issue a new API token for a user (shown once; the old one stops working)."""
         with session_scope(engine) as s:
             target = s.get(StaffUserRow, user_id)

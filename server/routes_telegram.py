@@ -4,9 +4,12 @@
 - the `X-Telegram-Bot-Api-Secret-Token` header must equal TELEGRAM_WEBHOOK_SECRET (403 otherwise,
   and always 403 when no secret is configured): nothing is read or stored before that;
 - malformed JSON or not an Update → 400, nothing stored;
-- an `update_id` already processed → 200 and ignored (ids kept in `inbound_message`);
+- the update is stored (id and payload, `core.inbox`) before the 200: a crash after the answer
+  loses nothing, the stored update is processed at the next start (or by the periodic sweep);
+- an `update_id` already answered or in flight → 200 and ignored; one stored but left
+  unprocessed is processed;
 - the bot not started yet (Telegram unreachable at start) → 503, so Telegram redelivers;
-- otherwise 200 at once; the update is processed in the background by the application.
+- otherwise 200 at once; the update is processed in the background, in order per chat.
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from bot.app import BotConfig, TelegramBot
-from bot.store import remember_update
+from bot.store import UPDATE_CHANNEL
+from core import inbox
+from core.dialogue.engine import Finish
 from core.dialogue.events import EngineResult, InboundEvent
 from server.bootstrap import Container
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
-MAX_BODY = 1024 * 1024
 
 
 class LazyDialogue:
@@ -36,9 +40,9 @@ class LazyDialogue:
     def __init__(self, container: Container) -> None:
         self.container = container
 
-    def handle(self, event: InboundEvent) -> EngineResult:
+    def handle(self, event: InboundEvent, finish: Finish | None = None) -> EngineResult:
         container: Any = self.container  # `.dialogue` is the Container's DialogueEngine
-        result: EngineResult = container.dialogue.handle(event)
+        result: EngineResult = container.dialogue.handle(event, finish)
         return result
 
 
@@ -109,22 +113,25 @@ def mount(app: FastAPI, container: Container) -> None:
             return _answer(403, "forbidden")
         if not bot.ready:
             return _answer(503, "bot not started")
-        if int(request.headers.get("content-length") or 0) > MAX_BODY:
-            return _answer(413, "too large")
+        body = await request.body()  # at most 1 MB: server.bodylimit counts it on the stream
         try:
-            data = json.loads(await request.body())
+            data = json.loads(body)
             update_id = data["update_id"]
             if not isinstance(update_id, int) or isinstance(update_id, bool):
                 raise ValueError("update_id")
             update = bot.parse(data)
         except Exception:  # anything that is not an Update: nothing is stored
             return _answer(400, "malformed update")
+        if update.message is not None and update.message.chat is None:
+            log.info("telegram update %s: a message without a chat; dropped", update_id)
+            return _answer(200, dropped=True)  # nothing to answer; a retry would not help
         chat = update.effective_chat
         address = str(chat.id) if chat else ""
-        fresh = await asyncio.to_thread(remember_update, container.engine, update_id, address)
-        if not fresh:
-            return _answer(200, duplicate=True)
-        await bot.feed(update)
-        return _answer(200)
+        stored = await asyncio.to_thread(
+            inbox.store, container.engine, UPDATE_CHANNEL, str(update_id), address, data
+        )
+        if stored.claimed:  # new, or stored earlier and left unprocessed (e.g. by a crash)
+            bot.feed(update)
+        return _answer(200, duplicate=True) if not stored.fresh else _answer(200)
 
     app.include_router(router)

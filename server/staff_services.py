@@ -4,9 +4,10 @@ audits inside it."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import re
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from fastapi import UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 
@@ -24,8 +26,9 @@ from core.applications import StageError
 from core.audit import audit
 from core.db import session_scope
 from core.faq_additions import FaqEditError, add_entry, add_paraphrase
-from core.filestore import FileStore
+from core.filestore import FileStore, safe_basename, served_filename
 from core.handoff import HandoffError
+from core.import_limits import ImportLimits
 from core.importer import ImportReport, import_loans, import_payments
 from core.review import ReviewError
 from core.staff import StaffError
@@ -121,13 +124,8 @@ DOMAIN_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-_SAFE = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
-
-
 def safe_name(filename: str | None, fallback: str) -> str:
-    name = Path(filename or "").name.strip()
-    name = _SAFE.sub("_", name)[:100].lstrip(".")
-    return name or fallback
+    return safe_basename(filename, fallback)
 
 
 @dataclass(frozen=True)
@@ -145,6 +143,60 @@ def _check(upload: Upload, max_bytes: int) -> None:
         raise UploadRefused("只接受 CSV 或 XLSX 文件（.csv / .xlsx）")
 
 
+def import_limits(container: Container, stop: threading.Event | None = None) -> ImportLimits:
+    s = container.settings
+    return ImportLimits(
+        max_rows=s.import_max_rows,
+        max_columns=s.import_max_columns,
+        stop=stop or threading.Event(),
+    )
+
+
+async def read_upload(file: UploadFile, fallback: str, max_bytes: int) -> Upload:
+    """An uploaded file read in 1 MB pieces, refused as soon as it passes `max_bytes`."""
+    data = bytearray()
+    while chunk := await file.read(1024 * 1024):
+        data.extend(chunk)
+        if len(data) > max_bytes:
+            raise UploadRefused(f"文件 {safe_name(file.filename, fallback)} 超过 "
+                                f"{max_bytes // (1024 * 1024)}MB")  # fmt: skip
+    return Upload(safe_name(file.filename, fallback), bytes(data))
+
+
+async def run_import_off_thread(
+    container: Container, kind: str, main: Upload, **options: Any
+) -> ImportReport:
+    """`run_import` in its own daemon thread. When the request is cancelled (the server stops),
+    the import is told to stop; it writes nothing (one transaction) and never holds up the exit."""
+    stop = threading.Event()
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[ImportReport] = loop.create_future()
+
+    def settle(result: ImportReport | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            assert result is not None
+            future.set_result(result)
+
+    def work() -> None:
+        try:
+            report = run_import(container, kind, main, stop=stop, **options)
+        except BaseException as exc:
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, report, None)
+
+    threading.Thread(target=work, name=f"import-{kind}", daemon=True).start()
+    try:
+        return await future
+    except asyncio.CancelledError:
+        stop.set()
+        raise
+
+
 def run_import(
     container: Container,
     kind: str,
@@ -153,9 +205,11 @@ def run_import(
     installments: Upload | None = None,
     skip_bad_rows: bool = False,
     actor: str,
+    stop: threading.Event | None = None,
 ) -> ImportReport:
     """Import uploaded loans or payments with the CLI's importer (same checks, same report)."""
-    max_bytes = max(container.settings.max_upload_mb, 1) * 1024 * 1024 * 5
+    limits = import_limits(container, stop)
+    max_bytes = container.settings.max_import_mb * 1024 * 1024
     _check(main, max_bytes)
     if installments is not None:
         _check(installments, max_bytes)
@@ -178,9 +232,13 @@ def run_import(
                     skip_bad_rows=skip_bad_rows,
                     actor=actor,
                     default_base_rate=None if base is None else base.rate,
+                    limits=limits,
                 )
             else:
-                report = import_payments(s, main_path, skip_bad_rows=skip_bad_rows, actor=actor)
+                report = import_payments(
+                    s, main_path, skip_bad_rows=skip_bad_rows, actor=actor, limits=limits
+                )
+            report.cap_errors()
             audit(
                 s,
                 actor,
@@ -211,7 +269,7 @@ def document_response(
         data = files_of(container).get(key)
     except (OSError, ValueError):
         return JSONResponse({"detail": "文件已丢失，请联系管理员"}, status_code=404)
-    safe = quote(filename or f"document-{item_id}")
+    safe = quote(served_filename(filename, ctype, f"document-{item_id}"))
     return Response(
         data,
         media_type=ctype or "application/octet-stream",

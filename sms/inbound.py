@@ -38,7 +38,7 @@ def parse_inbound_form(form: Mapping[str, str]) -> InboundSms:
     if len(body) > MAX_BODY or "\x00" in body:
         raise InboundFormError("Body too long or not text")
     raw_count = (form.get("NumMedia") or "0").strip()
-    if not raw_count.isdigit() or int(raw_count) > MAX_MEDIA:
+    if not (raw_count.isascii() and raw_count.isdigit()) or int(raw_count) > MAX_MEDIA:
         raise InboundFormError("NumMedia malformed")
     media: list[MediaItem] = []
     for i in range(int(raw_count)):

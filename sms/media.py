@@ -74,7 +74,11 @@ class MediaFetcher:
                     log.warning("mms media download answered %s", response.status_code)
                     return Attachment(declared_type=item.content_type)
                 declared = response.headers.get("content-length")
-                size = int(declared) if declared and declared.isdigit() else None
+                size = (
+                    int(declared)
+                    if declared and declared.isascii() and declared.isdigit()
+                    else None
+                )
                 if size is not None and size > self.max_bytes:
                     return Attachment(
                         declared_type=item.content_type, declared_size=size, too_large=True

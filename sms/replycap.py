@@ -14,7 +14,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, select
 
 from core.db import session_scope
 from core.models_sms import SmsAutoReplyRow
@@ -31,38 +31,56 @@ def _lock_key(address: str) -> int:
 
 def allow_reply(db: Engine, address: str, message_sid: str, per_hour: int) -> bool:
     """Record one reply to `address`; False when it is over the cap (or was already answered)."""
-    now = utcnow()
-    table = SmsAutoReplyRow.__table__  # type: ignore[attr-defined]
     with session_scope(db) as s:
-        dialect = s.get_bind().dialect.name
-        if dialect == "postgresql":
-            s.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key(address))))
-        row = {"address": address, "message_sid": message_sid, "suppressed": False, "at": now}
-        stmt: sa.Insert
-        if dialect == "postgresql":
-            stmt = postgresql.insert(table).on_conflict_do_nothing()
-        elif dialect == "sqlite":
-            stmt = sqlite.insert(table).on_conflict_do_nothing()
-        else:  # pragma: no cover
-            stmt = sa.insert(table)
-        # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT DO NOTHING
-        if s.execute(stmt.values(row).returning(table.c.id)).first() is None:
-            return False
-        count = s.exec(
-            select(func.count())
-            .select_from(SmsAutoReplyRow)
-            .where(
-                SmsAutoReplyRow.address == address,
-                col(SmsAutoReplyRow.at) > now - WINDOW,
-                col(SmsAutoReplyRow.suppressed).is_(False),
-            )
-        ).one()
-        if count <= per_hour:
-            return True
-        s.execute(
-            sa.update(table).where(table.c.message_sid == message_sid).values(suppressed=True)
-        )
+        return allow_reply_in(s, address, message_sid, per_hour)
+
+
+def allow_reply_in(s: Session, address: str, message_sid: str, per_hour: int) -> bool:
+    """`allow_reply` inside the caller's transaction (the dialogue engine's, for SMS)."""
+    now = utcnow()
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        s.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key(address))))
+    row = {"address": address, "message_sid": message_sid, "suppressed": False, "at": now}
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT DO NOTHING
+    if s.execute(_insert_once(dialect), row).first() is None:
         return False
+    count = s.execute(_COUNT, {"address": address, "since": now - WINDOW}).scalar_one()
+    if count <= per_hour:
+        return True
+    s.execute(_SUPPRESS, {"sid": message_sid})
+    return False
+
+
+_TABLE: sa.Table = SmsAutoReplyRow.__table__  # type: ignore[attr-defined]
+# Built once (bound parameters): this runs inside every SMS message's transaction.
+_COUNT = (
+    sa.select(sa.func.count())
+    .select_from(_TABLE)
+    .where(
+        _TABLE.c.address == sa.bindparam("address"),
+        _TABLE.c.at > sa.bindparam("since", type_=_TABLE.c.at.type),
+        _TABLE.c.suppressed.is_(False),
+    )
+)
+_SUPPRESS = (
+    sa.update(_TABLE).where(_TABLE.c.message_sid == sa.bindparam("sid")).values(suppressed=True)
+)
+_INSERTS: dict[str, sa.Insert] = {}
+
+
+def _insert_once(dialect: str) -> sa.Insert:
+    stmt = _INSERTS.get(dialect)
+    if stmt is None:
+        if dialect == "postgresql":
+            stmt = postgresql.insert(_TABLE).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(_TABLE).on_conflict_do_nothing()
+        else:  # pragma: no cover
+            stmt = sa.insert(_TABLE)
+        stmt = stmt.returning(_TABLE.c.id)
+        _INSERTS[dialect] = stmt
+    return stmt
 
 
 def was_answered(db: Engine, message_sid: str) -> bool:

@@ -86,7 +86,7 @@ def parse_status_form(form: Mapping[str, str], idempotency_token: str | None) ->
         raise StatusFormError("MessageSid missing or malformed")
     if status not in NOTICE_STATUS:
         raise StatusFormError("MessageStatus missing or unknown")
-    if code and not (code.isdigit() and len(code) <= 8):
+    if code and not (code.isascii() and code.isdigit() and len(code) <= 8):
         raise StatusFormError("ErrorCode malformed")
     token = (idempotency_token or "").strip()[:128] or None
     return StatusCallback(sid, status, code or None, token)

@@ -3,37 +3,42 @@
 Both check X-Twilio-Signature with twilio's RequestValidator over PUBLIC_BASE_URL + path and the
 form parameters before anything is stored (403 otherwise); a signed but malformed form is a 400,
 also with nothing stored. Inbound messages run the dialogue engine in a thread and are answered
-with TwiML; a MessageSid already handled is answered with empty TwiML (no second reply, no rows).
+with TwiML. The reply cap is counted and the TwiML rendered inside the engine's transaction and
+stored with the message id, so a MessageSid already handled (Twilio retries after a timeout or a
+crash) gets the same TwiML again and nothing else happens.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from core.db import session_scope
-from core.dialogue.events import EngineResult, InboundEvent, render_sms
+from core.db import writer_executor
+from core.dialogue.events import EngineResult, InboundEvent, Reply, render_sms
 from core.identity import mask_phone
 from core.models import InboundMessageRow
 from sms import status as sms_status
 from sms.inbound import InboundFormError, parse_inbound_form
 from sms.media import MediaFetcher
 from sms.replies import plan_reply
-from sms.replycap import allow_reply
+from sms.replycap import allow_reply_in
 
 log = logging.getLogger(__name__)
 
 
 class Dialogue(Protocol):
-    def handle(self, event: InboundEvent) -> EngineResult: ...
+    def handle(
+        self, event: InboundEvent, finish: Callable[[Session, list[Reply]], str | None] | None = ...
+    ) -> EngineResult: ...
 
 
 @dataclass(frozen=True)
@@ -110,9 +115,10 @@ class SmsWebhooks:
             sms = parse_inbound_form(fields)
         except InboundFormError as exc:
             return WebhookResponse(400, str(exc))
-        if await asyncio.to_thread(self._seen, sms.message_sid):
-            log.info("sms %s already handled; no second reply", sms.message_sid)
-            return twiml([])
+        if sms.media:  # a provider retry must not download the media again
+            stored = await asyncio.to_thread(self._stored_response, sms.message_sid)
+            if stored is not None:
+                return stored
         attachments = await self.media.fetch_all(sms.media) if sms.media else ()
         event = InboundEvent(
             channel="sms",
@@ -121,20 +127,25 @@ class SmsWebhooks:
             text=sms.body,
             attachments=attachments,
         )
-        result = await asyncio.to_thread(self.dialogue().handle, event)
-        if result.duplicate or not result.replies:
-            return twiml([])
-        allowed = await asyncio.to_thread(
-            allow_reply, self.db, sms.from_number, sms.message_sid, self.replies_per_hour
-        )
-        if not allowed:
+        finish = functools.partial(self._render, sms.from_number, sms.message_sid)
+        handle = functools.partial(self.dialogue().handle, event, finish)
+        result = await asyncio.get_running_loop().run_in_executor(writer_executor(self.db), handle)
+        if result.duplicate:
+            log.info("sms %s repeated; the stored reply is returned again", sms.message_sid)
+        return _twiml_body(result.response)
+
+    def _render(self, sender: str, message_sid: str, s: Session, replies: list[Reply]) -> str:
+        """Inside the engine's transaction: count the reply cap and render the TwiML that is
+        stored with the message id (a provider retry gets the same body back)."""
+        if not replies:
+            return twiml([]).body
+        if not allow_reply_in(s, sender, message_sid, self.replies_per_hour):
             log.warning(
-                "sms reply cap reached for %s; message recorded, not answered",
-                mask_phone(sms.from_number),
+                "sms reply cap reached for %s; message recorded, not answered", mask_phone(sender)
             )
-            return twiml([])
-        texts = [render_sms(reply) for reply in result.replies]
-        return twiml(plan_reply(texts, signature=self.signature))
+            return twiml([]).body
+        texts = [render_sms(reply) for reply in replies]
+        return twiml(plan_reply(texts, signature=self.signature)).body
 
     async def status(
         self,
@@ -153,14 +164,17 @@ class SmsWebhooks:
         outcome = await asyncio.to_thread(sms_status.record_status, self.db, callback)
         return WebhookResponse(200, outcome)
 
-    def _seen(self, message_sid: str) -> bool:
-        with session_scope(self.db) as s:
-            return (
-                s.exec(
-                    select(InboundMessageRow.id).where(
-                        InboundMessageRow.channel == "sms",
-                        InboundMessageRow.message_id == message_sid,
-                    )
-                ).first()
-                is not None
-            )
+    def _stored_response(self, message_sid: str) -> WebhookResponse | None:
+        with Session(self.db) as s:
+            row = s.exec(
+                select(InboundMessageRow).where(
+                    InboundMessageRow.channel == "sms",
+                    InboundMessageRow.message_id == message_sid,
+                )
+            ).first()
+        return None if row is None else _twiml_body(row.response)
+
+
+def _twiml_body(body: str | None) -> WebhookResponse:
+    """A stored TwiML body (rows stored before the response was kept answer empty TwiML)."""
+    return WebhookResponse(200, body, "application/xml") if body is not None else twiml([])

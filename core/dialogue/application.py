@@ -126,7 +126,11 @@ def option(ctx: Ctx, key: str) -> bool:
     """A chosen option in this flow (district, confirm, yes/no of a default)."""
     if key.startswith("district:") and ctx.step == "district":
         names = ctx.svc.policy.districts
-        index = int(key.split(":", 1)[1]) if key.split(":", 1)[1].isdigit() else -1
+        index = (
+            int(key.split(":", 1)[1])
+            if key.split(":", 1)[1].isascii() and key.split(":", 1)[1].isdigit()
+            else -1
+        )
         if 0 <= index < len(names):
             _save(ctx, "district", names[index])
             return True

@@ -98,7 +98,7 @@ class Ctx:
         """A number typed in reply to the last numbered options ("1", "2") -> the option key."""
         t = squash(self.text if text is None else text)
         offered = self.state.options
-        if t.isdigit() and offered:
+        if t.isascii() and t.isdigit() and offered:
             i = int(t) - 1
             if 0 <= i < len(offered):
                 return offered[i]

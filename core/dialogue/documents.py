@@ -60,7 +60,7 @@ def show(ctx: Ctx, app: ApplicationRow | None = None) -> None:
 def text(ctx: Ctx) -> None:
     """Text while the checklist is shown: a number picks an item; anything else goes to the FAQ."""
     t = squash(ctx.text)
-    if t.isdigit():
+    if t.isascii() and t.isdigit():
         choose(ctx, t)
         return
     found = faq_flow.match(ctx, ctx.text)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+from core.filestore import safe_basename
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,10 @@ class Attachment:
     declared_size: int | None = None
     too_large: bool = False
 
+    def __post_init__(self) -> None:
+        if self.filename is not None:  # stored as sent: a safe base name only
+            object.__setattr__(self, "filename", safe_basename(self.filename) or None)
+
 
 @dataclass(frozen=True)
 class InboundEvent:
@@ -28,6 +35,23 @@ class InboundEvent:
     contact_phone: str | None = None  # a verified phone number shared by the user (Telegram)
     start_payload: str | None = None  # deep-link payload of /start
     display_name: str | None = None
+
+    def __post_init__(self) -> None:
+        # Text from JSON may hold lone surrogates ("\ud800"): not storable in any database.
+        for name in ("text", "start_payload", "display_name", "contact_phone"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, storable_text(value))
+
+
+def storable_text(value: str) -> str:
+    """`value` with lone surrogates (and NUL) replaced, so it can be stored and logged."""
+    if value.isascii() and "\x00" not in value:
+        return value
+    return _UNSTORABLE.sub("\ufffd", value)
+
+
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 
 
 @dataclass(frozen=True)
@@ -89,3 +113,4 @@ class EngineResult:
 
     replies: list[Reply] = field(default_factory=list)
     duplicate: bool = False
+    response: str | None = None  # what the door's `finish` rendered (e.g. TwiML), kept for repeats

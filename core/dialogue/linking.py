@@ -102,7 +102,7 @@ def code_answer(ctx: Ctx) -> None:
 def _link_phone(ctx: Ctx, text: str) -> None:
     digits = text.removeprefix("+86")
     try:
-        if not (digits.isdigit() and len(digits) == 11):
+        if not (digits.isascii() and digits.isdigit() and len(digits) == 11):
             raise IdentityError("not a mobile number")
         phone = normalize_phone(digits)
     except IdentityError:

@@ -19,7 +19,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 BOT_USER = {
@@ -51,6 +51,8 @@ class FakeBotApi:
         self.blocked: set[int] = set()
         self.flood: dict[int, list[int]] = {}
         self.updates: list[dict[str, Any]] = []
+        self.streamed: set[str] = set()  # file paths served chunked, without any declared size
+        self.served: dict[str, int] = {}  # bytes handed out per streamed path
         self._message_id = 1000
         self._lock = threading.Lock()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -93,6 +95,8 @@ class FakeBotApi:
             self.blocked.clear()
             self.flood.clear()
             self.updates.clear()
+            self.streamed.clear()
+            self.served.clear()
 
     def add_file(self, file_id: str, data: bytes, path: str) -> None:
         self.files[file_id] = (path, data)
@@ -140,8 +144,16 @@ class FakeBotApi:
         for stored_path, data in self.files.values():
             if stored_path == path:
                 self.downloads.append(path)
-                return Response(data, media_type="application/octet-stream")
+                if path not in self.streamed:
+                    return Response(data, media_type="application/octet-stream")
+                return StreamingResponse(self._chunks(path, data))  # no Content-Length
         return Response(status_code=404)
+
+    async def _chunks(self, path: str, data: bytes) -> Any:
+        for start in range(0, len(data), 64 * 1024):
+            self.served[path] = start + 64 * 1024
+            yield data[start : start + 64 * 1024]
+            await asyncio.sleep(0)
 
     @staticmethod
     def _error(code: int, description: str, **parameters: Any) -> JSONResponse:
@@ -204,12 +216,15 @@ class FakeBotApi:
                 "description": "Bad Request: invalid file_id",
             }
         path, data = self.files[file_id]
-        return 200, {
+        result: dict[str, Any] = {
             "file_id": file_id,
             "file_unique_id": f"u-{file_id}",
             "file_size": len(data),
             "file_path": path,
         }
+        if path in self.streamed:
+            del result["file_size"]  # as the Bot API does for some documents
+        return 200, result
 
     async def _m_setMyCommands(self, params: dict[str, Any]) -> tuple[int, Any]:
         return 200, True

@@ -367,6 +367,37 @@ def test_document_above_the_limit_is_refused_before_download(
 
 
 @needs_engine
+def test_document_without_declared_size_streams_and_stops_at_the_limit(
+    served: tuple[TestClient, Container], api: FakeBotApi
+) -> None:
+    client, container = served
+    post(client, message(60, text="/help"))
+    wait_until(lambda: api.sent(USER))
+    _draft_application(container.engine)
+    huge = b"%PDF-1.4\n" + b"0" * (40 * 1024 * 1024)  # 40 MB, limit 1 MB, no size anywhere
+    api.add_file("unsized", huge, "documents/unsized.pdf")
+    api.streamed.add("documents/unsized.pdf")
+    doc = {"file_id": "unsized", "file_unique_id": "uu", "file_name": "big.pdf",
+           "mime_type": "application/pdf"}  # fmt: skip
+    before = len(api.sent(USER))
+    post(client, message(61, document=doc))
+    wait_until(lambda: len(api.sent(USER)) > before)
+    assert any("1MB" in t for t in texts_to(api, USER)[before:])
+    assert api.served["documents/unsized.pdf"] < 16 * 1024 * 1024  # stopped, not 40 MB read
+
+    small = b"%PDF-1.4\n%test\n" + b"1" * 2000
+    api.add_file("named", small, "documents/named.pdf")
+    doc = {"file_id": "named", "file_unique_id": "un", "file_name": "../../etc/证件 正面;.html",
+           "mime_type": "application/pdf", "file_size": len(small)}  # fmt: skip
+    post(client, message(62, document=doc))
+    received = DocumentItemRow.status == "received"
+    wait_until(lambda: count(container.engine, DocumentItemRow, received) == 1)
+    with Session(container.engine) as s:
+        item = s.exec(select(DocumentItemRow).where(received)).one()
+    assert item.filename == "证件_正面_.html"  # base name only; served as .pdf (its real type)
+
+
+@needs_engine
 def test_photo_uses_the_largest_size(served: tuple[TestClient, Container], api: FakeBotApi) -> None:
     client, container = served
     post(client, message(55, text="/help"))

@@ -1,7 +1,7 @@
 """WeChat door: the shared access_token row (link codes live in one_time_code, revision 0009).
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import core.models
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

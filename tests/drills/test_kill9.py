@@ -1,0 +1,170 @@
+"""kill -9 drills: a real server process (uvicorn on a SQLite file, or DATABASE_URL's PostgreSQL)
+is killed with SIGKILL in the middle of a burst and started again; every acknowledged message is
+processed exactly once and answered.
+
+Telegram replies are observed on the local fake Bot API; SMS replies are the TwiML bodies of the
+webhook responses (Twilio retries a request that got no answer).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from core.db import make_engine
+from tests.fakes.live_server import (
+    TELEGRAM_HEADERS,
+    LiveServer,
+    signed_sms,
+    sms_form,
+    telegram_update,
+)
+from tests.fakes.telegram_api import FakeBotApi
+
+pytestmark = pytest.mark.timeout(300)
+BURST = 60
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotApi]:
+    fake = FakeBotApi().start()
+    yield fake
+    fake.stop()
+
+
+def _burst(
+    send: object, count: int, kill_after: int, server: LiveServer
+) -> dict[int, httpx.Response]:
+    """Send `count` requests from 10 threads; SIGKILL the server once `kill_after` answered."""
+    answered: dict[int, httpx.Response] = {}
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        try:
+            response = send(i)  # type: ignore[operator]
+        except httpx.HTTPError:
+            return
+        with lock:
+            answered[i] = response
+            if len(answered) == kill_after:
+                server.kill()
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(one, range(count)))
+    server.kill()
+    return answered
+
+
+def _wait(check: object, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.2)
+
+
+@pytest.mark.db
+def test_telegram_updates_acknowledged_before_a_kill_are_answered_after_restart(
+    db_url: str, tmp_path: Path, api: FakeBotApi
+) -> None:
+    server = LiveServer(tmp_path, database_url=db_url, telegram_api=api.base_url).start()
+    client = httpx.Client(timeout=30)
+    chat = lambda i: 50_000 + i  # noqa: E731 -- one chat per update: its replies are countable
+    update = lambda i: telegram_update(7_000 + i, chat(i), "/help", 1)  # noqa: E731
+
+    def send(i: int) -> httpx.Response:
+        return client.post(
+            server.url + "/telegram/webhook", json=update(i), headers=TELEGRAM_HEADERS
+        )
+
+    assert send(-1).status_code == 200  # warm-up: the engine and the FAQ index are built
+    _wait(lambda: api.sent(chat(-1)))
+    acked = {i for i, r in _burst(send, BURST, BURST // 2, server).items() if r.status_code == 200}
+    assert len(acked) >= BURST // 2
+
+    seen_before_restart = {i for i in range(BURST) if api.sent(chat(i))}
+    unanswered = _unanswered_updates(db_url) - {-1}
+    in_doubt = unanswered & seen_before_restart  # reply accepted, mark not yet committed
+
+    server.start()
+    for i in range(BURST):  # Telegram redelivers what was not acknowledged; we resend all
+        assert send(i).status_code == 200
+    _wait(lambda: all(api.sent(chat(i)) for i in range(BURST)))
+    time.sleep(1.0)  # anything sent twice would arrive now
+    server.stop()
+
+    replies = {i: len(api.sent(chat(i))) for i in range(BURST)}
+    assert all(n >= 1 for n in replies.values())  # none lost, acknowledged or not
+    twice = {i for i, n in replies.items() if n > 1}
+    assert twice <= in_doubt, (twice, in_doubt)  # a second copy only if in flight at the kill
+    assert len(in_doubt) <= 8, in_doubt  # at most the updates being answered at that instant
+    assert unanswered, "the kill came after every update was answered: not a drill"
+
+
+@pytest.mark.db
+def test_sms_committed_before_a_kill_is_answered_on_the_provider_retry(
+    db_url: str, tmp_path: Path
+) -> None:
+    server = LiveServer(tmp_path, database_url=db_url).start()
+    client = httpx.Client(timeout=30)
+    url = server.url + "/sms/inbound"
+    forms = [sms_form("SM" + uuid.uuid4().hex, f"+861390000{i:04d}", "帮助") for i in range(BURST)]
+
+    def send(i: int) -> httpx.Response:
+        return client.post(url, data=forms[i], headers=signed_sms(url, forms[i]))
+
+    warm = sms_form("SM" + uuid.uuid4().hex, "+8613900009999", "帮助")
+    assert client.post(url, data=warm, headers=signed_sms(url, warm)).status_code == 200
+    first = _burst(send, BURST, BURST // 3, server)
+    assert BURST // 3 <= len(first) < BURST
+
+    server.start()
+    retried = {i: send(i) for i in range(BURST)}  # Twilio retries; we retry every one
+    server.stop()
+
+    def messages(response: httpx.Response) -> list[str]:
+        assert response.status_code == 200, response.text
+        return [m.text or "" for m in ET.fromstring(response.text).iter("Message")]
+
+    for i in range(BURST):
+        assert messages(retried[i]), f"message {i} never answered"
+        if i in first:  # already answered: the retry gets the very same TwiML
+            assert retried[i].text == first[i].text
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT count(*), count(DISTINCT message_id) FROM inbound_message "
+                "WHERE channel = 'sms'"
+            )
+        ).one()
+        caps = conn.execute(sa.text("SELECT count(*) FROM sms_auto_reply")).scalar_one()
+    engine.dispose()
+    assert rows == (BURST + 1, BURST + 1)  # each message processed once
+    assert caps == BURST + 1  # each counted once against the reply cap
+
+
+def _unanswered_updates(db_url: str) -> set[int]:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT message_id FROM inbound_message "
+                    "WHERE channel = 'telegram-update' AND answered_at IS NULL"
+                )
+            ).all()
+    except sa.exc.OperationalError:  # a schema without the inbox (the code before the fix)
+        return set()
+    finally:
+        engine.dispose()
+    return {int(m) - 7_000 for (m,) in rows}
