@@ -43,6 +43,14 @@ def live(
         LOG_LEVEL="WARNING",
         DOCUMENT_DIR=str(folder / "documents"),
         KNOWLEDGE_DIR=str(knowledge_copy(folder)),  # staff FAQ additions land in the copy
+        # every door configured, so each answers the fuzzer itself (an unconfigured WeChat door
+        # answers 503 by design); nothing reaches a real WeChat or Aliyun server: their APIs are
+        # pointed at a closed local port and no request passes the signature checks anyway
+        WECHAT_APP_ID="wxfuzz",
+        WECHAT_APP_SECRET="fuzz-secret",
+        WECHAT_TOKEN="fuzz-token",
+        WECHAT_API_BASE_URL="http://127.0.0.1:9/cgi-bin/",
+        ALIYUN_SMS_PUSH_TOKEN="fuzz-push-token",
     )
     server.start()
     yield server, world
