@@ -898,7 +898,7 @@ def check_folder(folder: Path, policy: PolicyLike | Mapping[str, str] | None) ->
     from knowledge.evaluation import NONE_LABEL, OOD_LABEL, load_questions
 
     ids = {e.id for e in entries} | {OOD_LABEL, NONE_LABEL}
-    for path in sorted((folder / "eval").glob("*.yaml")):  # dev, fresh, fresh2 …
+    for path in sorted((folder / "eval").glob("*.yaml")):  # dev, fresh, fresh2, fresh3 …
         name = f"eval/{path.name}"
         try:
             for q in load_questions(path):
