@@ -111,6 +111,26 @@ class Lexicon:
             known = self._known
         return known | self.entry_words(entry_id) if entry_id else known
 
+    def other_lender(self, entry_id: str, text: str) -> str | None:
+        """A lender or loan product of another kind (understanding.yaml `other_lenders`) that
+        `text` names, when entry `entry_id` does not speak of other loans; else None."""
+        named = [w for w in self.understanding.other_lenders if w in text]
+        if not named or self.speaks_of_other_loans(entry_id):
+            return None
+        return named[0]
+
+    def other_loan_words(self) -> list[str]:
+        """Loan words the base knows only as another topic (房贷, 车贷, 网贷 …)."""
+        limit = self.understanding.salience["other_topic_max_frequency"]
+        return sorted(w for w in self.other_topic_words(limit) if "贷" in w)
+
+    def speaks_of_other_loans(self, entry_id: str) -> bool:
+        """Whether the entry's texts (questions, paraphrases, answer) name another lender, loan
+        product or a loan word the base knows only as another topic (有房贷还能申请吗)."""
+        e = self._by_id.get(entry_id)
+        own = " ".join((*e.entry.texts, self._answers.get(entry_id, ""))) if e else ""
+        return any(w in own for w in (*self.understanding.other_lenders, *self.other_loan_words()))
+
     def in_answer_of(self, entry_id: str, word: str) -> bool:
         """Whether entry `entry_id`'s answer text contains `word` (normalised spelling)."""
         with self._lock:

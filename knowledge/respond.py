@@ -69,7 +69,7 @@ def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None
 def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = True) -> Answer:
     """One question: ranked, checked for off-topic words (in the story too when the story was
     part of what was ranked, `story_read`), opened with yes/no when it asks so."""
-    from knowledge.salience import foreign_words
+    from knowledge.salience import another_loan, foreign_words
     from knowledge.yesno import opening
 
     a, ranking = kb.reply_one(unit.query, channel)
@@ -82,6 +82,8 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
     context = unit.query if story_read else ""
     if a.matched and foreign_words(kb, unit.question, a.entry_id, context=context):
         return kb.dont_know(a.question, ranking, channel)
+    if a.matched and a.entry_id and another_loan(kb, unit.story, a.entry_id):
+        return kb.dont_know(a.question, ranking, channel)  # 朋友的车贷…我要承担多大责任
     if a.matched and a.entry_id:
         head = opening(kb, unit.query, a.entry_id)
         if head:
@@ -103,7 +105,7 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
     known = " ".join(
         t for t in kb.normalizer.analyze(unit.story).tokens if t in kb.lexicon.vocabulary
     )
-    whole = Unit(unit.question, f"{known} {unit.query}")
+    whole = Unit(unit.question, f"{known} {unit.query}", unit.story)
     full = _answer_unit(kb, whole, channel, story_read=False)  # only its known words were
     return full if full.matched else focused
 

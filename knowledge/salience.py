@@ -54,6 +54,9 @@ def foreign_words(
     settings = kb.understanding.salience
     freq, _ = kb.normalizer.background()
     if entry_id is not None:
+        lender = kb.lexicon.other_lender(entry_id, f"{context} {text}")
+        if lender:
+            return [lender]
         other = kb.lexicon.other_topic_words(settings["other_topic_max_frequency"])
         own = kb.lexicon.entry_words(entry_id)
         read = f"{context} {text}" if context and context != text else text
@@ -90,3 +93,16 @@ def _names_business(text: str, word: str) -> bool:
     """Whether `word` follows a verb of running a business in `text` (开个饭馆)."""
     at = text.find(word)
     return at > 0 and bool(_BUSINESS_RE.search(text[:at]))
+
+
+def another_loan(kb: KnowledgeBase, story: str, entry_id: str) -> str | None:
+    """Another lender or loan product the story around a question is about (买房办按揭, 朋友的车贷):
+    an `other_lenders` word or a loan word the base knows only as another topic, when the
+    answered entry does not speak of other loans; else None."""
+    if not story:
+        return None
+    lex = kb.lexicon
+    named = [w for w in (*kb.understanding.other_lenders, *lex.other_loan_words()) if w in story]
+    if not named or lex.speaks_of_other_loans(entry_id):
+        return None
+    return named[0]

@@ -105,6 +105,7 @@ class Understanding:
     subjects: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (subject, words naming it)
     pinyin_words: tuple[str, ...] = ()  # everyday words pinyin may spell (knowledge/pinyin.py)
     salience: Mapping[str, float] = field(default_factory=lambda: dict(SALIENCE_DEFAULTS))
+    other_lenders: tuple[str, ...] = ()  # other lenders and loan products (knowledge/salience.py)
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:
@@ -131,6 +132,7 @@ class Understanding:
             salience=_salience(data),
             pinyin_words=_words(data, "pinyin_words") if data.get("pinyin_words") else (),
             subjects=_table(data, "subjects"),
+            other_lenders=_words(data, "other_lenders") if data.get("other_lenders") else (),
         )
 
     # --- reading ---------------------------------------------------------------------------------

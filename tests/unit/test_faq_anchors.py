@@ -1,0 +1,62 @@
+"""Issue 12, second round: mechanisms that keep answers right on questions nobody has seen —
+another lender or loan product named in the question or its story, … — each on examples of its
+own (none taken from knowledge/eval), against the packaged knowledge base and the Lanzhou policy."""
+
+from __future__ import annotations
+
+import pytest
+
+import knowledge
+from knowledge import KnowledgeBase
+from knowledge.policy import load_policy
+from knowledge.salience import another_loan
+
+FOLDER = knowledge.PACKAGE_DIR
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load(FOLDER, load_policy("lanzhou-2013"))
+
+
+# --- another lender or loan product -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "消费贷最多能借多少",  # 能借多少 reads like the amount entry
+        "贷款公司放的款利息一般几厘",
+        "抵押贷要找谁做担保",
+    ],
+)
+def test_a_question_about_another_loan_product_is_refused(kb: KnowledgeBase, question: str) -> None:
+    a = kb.answer(question)
+    assert not a.matched, a
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "同事拿车贷买的车让我做担保人，他要是断供了我要赔多少",
+        "我表哥在贷款公司借了钱，让我给他担保，担保人要负什么责任",
+    ],
+)
+def test_a_story_about_another_loan_makes_its_question_about_that_loan(
+    kb: KnowledgeBase, question: str
+) -> None:
+    a = kb.answer(question)
+    assert not a.matched, a
+
+
+def test_an_entry_that_speaks_of_other_loans_still_answers(kb: KnowledgeBase) -> None:
+    # other_loans names 房贷/车贷 itself: "having another loan" is the programme's question
+    a = kb.answer("我家里有个经营贷还没还完，还能申请创业担保贷款吗")
+    assert a.matched and a.entry_id == "other_loans", a
+    assert another_loan(kb, "我有车贷", "other_loans") is None
+
+
+def test_a_story_without_another_loan_is_not_held_against_the_question(kb: KnowledgeBase) -> None:
+    assert another_loan(kb, "", "guarantor_wage_deduction") is None
+    assert another_loan(kb, "我在单位上班，工资不高", "guarantor_wage_deduction") is None
+    assert another_loan(kb, "朋友的车贷我给担保了", "guarantor_wage_deduction") == "车贷"
