@@ -84,9 +84,23 @@ def foreign_words(
         and t not in known
         and not kb.lexicon.in_answers(t)
         and not _names_business(norm, t)
+        and not _built_of_known(kb, t, known)
     ]
     share = sum(w for _, w in foreign) / sum(w for _, w in words)
     return [t for t, _ in foreign] if share >= settings["min_share"] else []
+
+
+def _built_of_known(kb: KnowledgeBase, word: str, known: frozenset[str]) -> bool:
+    """Whether `word` is a compound of a word the base uses and one more character (门面房 =
+    门面 + 房, 小饭馆 = 小 + 饭馆): a variant of the base's own word, not another topic."""
+    if len(word) < 3:
+        return False
+    for part in (word[:-1], word[1:]):
+        tokens = kb.normalizer.analyze(part).tokens  # 门面 is spelt 店 in the base
+        whole = len(tokens) == 1 and (len(tokens[0]) > 1 or tokens[0] != part)
+        if whole and tokens[0] in known:  # one word of the base, not loose characters (婚 证)
+            return True
+    return False
 
 
 def _names_business(text: str, word: str) -> bool:

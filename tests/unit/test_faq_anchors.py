@@ -60,3 +60,18 @@ def test_a_story_without_another_loan_is_not_held_against_the_question(kb: Knowl
     assert another_loan(kb, "", "guarantor_wage_deduction") is None
     assert another_loan(kb, "我在单位上班，工资不高", "guarantor_wage_deduction") is None
     assert another_loan(kb, "朋友的车贷我给担保了", "guarantor_wage_deduction") == "车贷"
+
+
+# --- a variant of the base's own word is not a foreign word --------------------------------------
+
+
+def test_a_compound_of_a_known_word_is_not_foreign(kb: KnowledgeBase) -> None:
+    from knowledge.salience import _built_of_known
+
+    known = kb.lexicon.known_words()
+    assert _built_of_known(kb, "门面房", known)  # 门面 (spelt 店 in the base) + 房
+    assert not _built_of_known(kb, "比特币", known)
+    assert not _built_of_known(kb, "押金条", known)
+    assert not _built_of_known(kb, "私家", known)  # two characters: judged as a word
+    a = kb.answer("这贷款能拿去买门面房不")
+    assert a.matched and a.entry_id in {"forbidden_uses", "allowed_uses"}, a
