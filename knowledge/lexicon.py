@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from knowledge.normalize import Normalizer
 from knowledge.schema import Entry
@@ -17,6 +17,10 @@ from knowledge.understand import Understanding
 COMMON_SHARE = 0.15
 #: words this frequent in jieba's dictionary (情况, 时间, 工作) name no topic of their own
 EVERYDAY_FREQUENCY = 30_000
+#: a term is owned by the entry in ≥ this share of whose questions it occurs …
+DEFINES_SHARE = 0.2
+#: … when that share is at least this many times any other entry's
+DEFINES_LEAD = 1.5
 #: entries whose topic is the policy's excluded industries and uses (their words are theirs)
 POLICY_WORD_ENTRIES = ("excluded_industries", "industry_ok", "forbidden_uses", "allowed_uses")
 
@@ -28,6 +32,8 @@ class EntryWords:
     entry: Entry
     counts: Mapping[str, int]
     keys: frozenset[str]
+    doc_counts: Mapping[str, int] = field(default_factory=dict)  # in how many of its documents
+    n_docs: int = 0
 
 
 def _cjk_word(w: str) -> bool:
@@ -91,6 +97,27 @@ class Lexicon:
             and freq.get(t, 0) < EVERYDAY_FREQUENCY
         ]
         return len(content) >= 2 or any(len(t) > 1 and t in self.spread for t in content)
+
+    def defining_entry(self, term: str) -> str | None:
+        """The FAQ entry that owns `term` (反担保 → need_guarantor): the entry in whose questions
+        the term's words occur most often (share of its documents, ≥ DEFINES_SHARE), clearly more
+        often (× DEFINES_LEAD) than in any other entry's; None when no entry owns it clearly."""
+        tokens = self.normalizer.analyze(term).tokens
+        if not tokens:
+            return None
+        shares = sorted(
+            (
+                (min(e.doc_counts.get(t, 0) for t in tokens) / e.n_docs, e.entry.id)
+                for e in self._entries
+                if e.n_docs and not e.entry.out_of_scope
+            ),
+            reverse=True,
+        )
+        if not shares or shares[0][0] < DEFINES_SHARE:
+            return None
+        if len(shares) > 1 and shares[0][0] < DEFINES_LEAD * shares[1][0]:
+            return None
+        return shares[0][1]
 
     def entry_words(self, entry_id: str) -> frozenset[str]:
         """Words of an entry's question and paraphrases (after normalisation); the entries about

@@ -72,6 +72,10 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
     from knowledge.salience import another_loan, foreign_words
     from knowledge.yesno import opening
 
+    term = kb.understanding.defined_term(unit.question)
+    owner = kb.lexicon.defining_entry(term) if term else None
+    if owner is not None:  # 反担保是啥意思: the entry that owns the term explains it
+        return replace(kb.answer_entry(owner, channel), question=unit.question[:1000])
     a, ranking = kb.reply_one(unit.query, channel)
     if not a.matched and _FIGURE_RE.search(unit.query):
         # a figure is checked against the policy (yesno.py), not matched word for word

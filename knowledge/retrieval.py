@@ -551,8 +551,15 @@ def _entry_words(index: _Index) -> list[EntryWords]:
     view = index.words
     if view is None:
         return []
+    sizes = (index.entry_end - index.entry_start).tolist()
     return [
-        EntryWords(e, view.entry_counts[ei], frozenset(t for t, _ in view.entry_keys[ei]))
+        EntryWords(
+            e,
+            view.entry_counts[ei],
+            frozenset(t for t, _ in view.entry_keys[ei]),
+            view.entry_df[ei],
+            int(sizes[ei]),
+        )
         for ei, e in enumerate(index.entries)
     ]
 

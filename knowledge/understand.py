@@ -106,6 +106,8 @@ class Understanding:
     pinyin_words: tuple[str, ...] = ()  # everyday words pinyin may spell (knowledge/pinyin.py)
     salience: Mapping[str, float] = field(default_factory=lambda: dict(SALIENCE_DEFAULTS))
     other_lenders: tuple[str, ...] = ()  # other lenders and loan products (knowledge/salience.py)
+    definition_starts: tuple[str, ...] = ()  # 什么是 …: the question asks what a term means
+    definition_ends: tuple[str, ...] = ()  # … 是什么意思
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:
@@ -133,6 +135,10 @@ class Understanding:
             pinyin_words=_words(data, "pinyin_words") if data.get("pinyin_words") else (),
             subjects=_table(data, "subjects"),
             other_lenders=_words(data, "other_lenders") if data.get("other_lenders") else (),
+            definition_starts=_words(data, "definition_starts")
+            if data.get("definition_starts")
+            else (),
+            definition_ends=_words(data, "definition_ends") if data.get("definition_ends") else (),
         )
 
     # --- reading ---------------------------------------------------------------------------------
@@ -210,6 +216,19 @@ class Understanding:
         if story and not facts and not informative(question):
             return Unit(question, "".join(story) + question, told)  # the story holds the topic
         return Unit(question, "".join(facts) + question, told)
+
+    def defined_term(self, text: str) -> str | None:
+        """The term a question asks the meaning of (反担保 in "反担保是啥意思", 微利项目 in
+        "什么叫微利项目"), or None when it asks something else."""
+        flat = "".join(c for s in self.clauses(text) for c in s)
+        flat = flat.removeprefix("请问")
+        for start in self.definition_starts:
+            if flat.startswith(start) and len(flat) > len(start):
+                return flat[len(start) :]
+        for end in self.definition_ends:
+            if flat.endswith(end) and len(flat) > len(end):
+                return flat[: -len(end)]
+        return None
 
     def subject_of(self, text: str) -> str | None:
         """The subject a text names (企业, 合伙), or None."""

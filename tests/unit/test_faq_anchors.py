@@ -75,3 +75,33 @@ def test_a_compound_of_a_known_word_is_not_foreign(kb: KnowledgeBase) -> None:
     assert not _built_of_known(kb, "私家", known)  # two characters: judged as a word
     a = kb.answer("这贷款能拿去买门面房不")
     assert a.matched and a.entry_id in {"forbidden_uses", "allowed_uses"}, a
+
+
+# --- what a term means --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [("劳动密集型是啥意思", "劳动密集型"), ("请问什么叫展期？", "展期"), ("开网店", None)],
+)
+def test_the_term_a_question_asks_the_meaning_of(
+    kb: KnowledgeBase, question: str, term: str | None
+) -> None:
+    assert kb.understanding.defined_term(question) == term
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [("劳动密集型是啥意思", "enterprise_standard"), ("何谓展期", "extension")],
+)
+def test_a_term_is_explained_by_the_entry_that_owns_it(
+    kb: KnowledgeBase, question: str, entry_id: str
+) -> None:
+    a = kb.answer(question)
+    assert a.matched and a.entry_id == entry_id, a
+
+
+def test_a_term_no_entry_owns_clearly_is_ranked_as_usual(kb: KnowledgeBase) -> None:
+    assert kb.lexicon.defining_entry("贴息") is None  # three entries speak of it alike
+    assert kb.lexicon.defining_entry("宠物医院") is None  # none does
+    assert kb.lexicon.defining_entry("反担保") == "need_guarantor"
