@@ -105,3 +105,23 @@ def test_a_term_no_entry_owns_clearly_is_ranked_as_usual(kb: KnowledgeBase) -> N
     assert kb.lexicon.defining_entry("贴息") is None  # three entries speak of it alike
     assert kb.lexicon.defining_entry("宠物医院") is None  # none does
     assert kb.lexicon.defining_entry("反担保") == "need_guarantor"
+
+
+# --- the figure a question names ----------------------------------------------------------------
+
+
+def test_an_amount_question_goes_to_the_entry_that_states_amounts() -> None:
+    from knowledge.yesno import figure_entry, figure_kinds
+
+    assert figure_kinds("小企业能批到300万不") == {"amount"}
+    assert figure_kinds("贷3年行不行") == {"term"}
+    # the approval-time entry states days, not amounts: the amount entry next to it answers
+    assert figure_entry("小企业能批到300万不", "enterprise_time", ["enterprise_amount"]) == (
+        "enterprise_amount"
+    )
+    # the question asks the entry's own kind of figure: kept
+    assert figure_entry("贷8万审批要几天", "how_long", ["amount_individual"]) is None
+    # an entry that states no figure of its own (policy_current) is kept
+    assert figure_entry("个人真能贷30万了？", "policy_current", ["amount_individual"]) is None
+    # no candidate states the figure: kept
+    assert figure_entry("小企业能批到300万不", "enterprise_time", ["enterprise_docs"]) is None
