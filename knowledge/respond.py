@@ -108,7 +108,8 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
     if not parsed.story or unit.query == text:
         return _answer_unit(kb, Unit(text, text), channel)
     focused = _answer_unit(kb, unit, channel)
-    if focused.matched or _unknown_words(kb, unit.question):
+    unknown = _unknown_words(kb, unit.question)
+    if focused.matched or _names_something(kb, unknown):
         return focused  # a question naming what the base never mentions is not rescued
     # the whole message, its story reduced to the words the base knows (the rest only dilutes)
     known = " ".join(
@@ -116,6 +117,11 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
     )
     whole = Unit(unit.question, f"{known} {unit.query}", unit.story)
     full = _answer_unit(kb, whole, channel, story_read=False)  # only its known words were
+    if full.matched and unknown:
+        # everyday words (这样) the base never uses: the story may only choose among what the
+        # question itself could mean (its three closest entries)
+        near = {r.entry.id for r in kb.rank(unit.query, k=3).items}
+        return full if full.entry_id in near else focused
     return full if full.matched else focused
 
 
@@ -126,6 +132,14 @@ def _unknown_words(kb: KnowledgeBase, text: str) -> list[str]:
     return [
         t for t, _ in salient_words(kb, text) if t not in known and not kb.lexicon.in_answers(t)
     ]
+
+
+def _names_something(kb: KnowledgeBase, words: list[str]) -> bool:
+    """Whether any of `words` is more than an everyday word (这样, 因为: they name nothing)."""
+    from knowledge.lexicon import EVERYDAY_FREQUENCY
+
+    freq, _ = kb.normalizer.background()
+    return any(freq.get(t, 0) < EVERYDAY_FREQUENCY for t in words)
 
 
 def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:

@@ -31,6 +31,12 @@ MAX_QUESTIONS = 3
 _SENTENCE_RE = re.compile(r"([。！!？?；;\s]+)")
 _CLAUSE_RE = re.compile(r"[，,、：:]+")
 _TRAILING_RE = re.compile(r"[啊呀哈嘛啦哦喔呗～~…\.]+$")
+#: 几 as an indefinite number, not a question: after a numeral or 前/这/那/好 (九几年, 前几年,
+#: 这几天, 十几万), or before 前 (几年前)
+_INDEFINITE_RE = re.compile(
+    r"(?:[0-9一二三四五六七八九十两]|前|这|那|好)几(?:十|百|千)?(?:年|个月|个|天|次|万|回|家)?"
+    r"|几(?:十|百|千)?(?:年|个月|天)(?:以)?前"
+)
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,9 @@ class Understanding:
         return out
 
     def asks(self, clause: str) -> bool:
-        """Whether a clause asks something (question word inside or question particle at its end)."""
+        """Whether a clause asks something (question word inside or question particle at its end).
+        几 as an indefinite number (前几年, 九几年, 十几万, 几年前) asks nothing."""
+        clause = _INDEFINITE_RE.sub("", clause)
         if any(w in clause for w in self.question_words):
             return True
         return len(clause) > 2 and clause.endswith(self.question_endings)

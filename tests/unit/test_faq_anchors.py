@@ -125,3 +125,35 @@ def test_an_amount_question_goes_to_the_entry_that_states_amounts() -> None:
     assert figure_entry("个人真能贷30万了？", "policy_current", ["amount_individual"]) is None
     # no candidate states the figure: kept
     assert figure_entry("小企业能批到300万不", "enterprise_time", ["enterprise_docs"]) is None
+
+
+# --- 几 as an indefinite number; everyday words --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("clause", "asks"),
+    [
+        ("我前几年开过一个小卖部", False),
+        ("他是九几年退伍的", False),
+        ("欠了十几万", False),
+        ("三年前的事", False),
+        ("几年能还完", True),
+        ("十几万够不够", True),
+    ],
+)
+def test_an_indefinite_number_asks_nothing(kb: KnowledgeBase, clause: str, asks: bool) -> None:
+    assert kb.understanding.asks(clause) is asks
+
+
+def test_a_story_with_an_indefinite_number_keeps_its_question(kb: KnowledgeBase) -> None:
+    text = "我是九几年退伍的，这些年一直在工地上打零工，今年想在村口开个小卖部，我能贷多少"
+    parsed = kb.understanding.parse(text, kb.lexicon.informative)
+    assert len(parsed.units) == 1 and parsed.units[0].question == "我能贷多少"
+    assert "退役军人" in parsed.units[0].query  # the story's fact goes with it
+
+
+def test_everyday_words_name_nothing(kb: KnowledgeBase) -> None:
+    from knowledge.respond import _names_something
+
+    assert not _names_something(kb, ["这样", "因为"])
+    assert _names_something(kb, ["比特币"])
