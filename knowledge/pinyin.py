@@ -28,7 +28,7 @@ def _table(kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, str]]:
         got = _tables.get(key)
         if got is not None:
             return got
-        from pypinyin import Style, lazy_pinyin
+        from pypinyin import Style, lazy_pinyin, pinyin
 
         spread = kb.lexicon.spread
         words = [w for w in kb.lexicon.vocabulary if re.fullmatch(r"[\u4e00-\u9fff]+", w)]
@@ -38,6 +38,9 @@ def _table(kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, str]]:
         initials: dict[str, str] = {}
         for w in words:
             full.setdefault("".join(lazy_pinyin(w)), w)
+            if len(w) == 1:  # every reading of a single character: 还 is huan as well as hai
+                for reading in pinyin(w, style=Style.NORMAL, heteronym=True)[0]:
+                    full.setdefault(reading, w)
             if len(w) > 1:
                 initials.setdefault("".join(lazy_pinyin(w, style=Style.FIRST_LETTER)), w)
         _tables.clear()

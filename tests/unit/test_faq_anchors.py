@@ -157,3 +157,14 @@ def test_everyday_words_name_nothing(kb: KnowledgeBase) -> None:
 
     assert not _names_something(kb, ["这样", "因为"])
     assert _names_something(kb, ["比特币"])
+
+
+# --- pinyin: every reading of a single character ------------------------------------------------
+
+
+def test_pinyin_reads_a_character_with_several_readings(kb: KnowledgeBase) -> None:
+    from knowledge.pinyin import spell_out
+
+    assert "还不上" in spell_out(kb, "daoqi huan bu shang zenme ban")  # huan, not only hai
+    a = kb.answer("daoqi huan bu shang zenme ban")
+    assert a.matched and a.entry_id in {"overdue_consequence", "extension"}, a
