@@ -168,3 +168,13 @@ def test_pinyin_reads_a_character_with_several_readings(kb: KnowledgeBase) -> No
     assert "还不上" in spell_out(kb, "daoqi huan bu shang zenme ban")  # huan, not only hai
     a = kb.answer("daoqi huan bu shang zenme ban")
     assert a.matched and a.entry_id in {"overdue_consequence", "extension"}, a
+
+
+# --- 个人 says whose loan it is ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question", ["个人贷款最高额度", "个人最高贷款额"])
+def test_individual_is_a_word_not_a_filler(kb: KnowledgeBase, question: str) -> None:
+    assert "个人" in kb.normalizer.analyze(question).tokens
+    a = kb.answer(question)
+    assert a.matched and a.entry_id == "amount_individual", a  # not the enterprise amount
