@@ -119,6 +119,16 @@ class Lexicon:
             return None
         return shares[0][1]
 
+    def entry_keys(self, entry_id: str) -> frozenset[str]:
+        """Key words of an entry (in ≥ 30 % of its questions and paraphrases)."""
+        e = self._by_id.get(entry_id)
+        return e.keys if e is not None else frozenset()
+
+    def topic_words(self, entry_id: str) -> frozenset[str]:
+        """Key words of an entry that few entries use (≤ COMMON_SHARE): what its topic is."""
+        limit = COMMON_SHARE * self.n_faq
+        return frozenset(k for k in self.entry_keys(entry_id) if self.spread.get(k, 0) <= limit)
+
     def entry_words(self, entry_id: str) -> frozenset[str]:
         """Words of an entry's question and paraphrases (after normalisation); the entries about
         industries and uses also own the policy's exclusion words (还房贷 is a use question)."""

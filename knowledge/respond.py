@@ -32,7 +32,7 @@ _FIGURE_RE = re.compile(
 )
 
 if TYPE_CHECKING:
-    from knowledge.retrieval import Answer, KnowledgeBase
+    from knowledge.retrieval import Answer, KnowledgeBase, Ranking
 
 
 def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None) -> Answer:
@@ -77,6 +77,9 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
     if owner is not None:  # 反担保是啥意思: the entry that owns the term explains it
         return replace(kb.answer_entry(owner, channel), question=unit.question[:1000])
     a, ranking = kb.reply_one(unit.query, channel)
+    other = _subject_entry(kb, unit.question, ranking)
+    if other is not None:  # 企业贷款的利息…: not the individual interest entry
+        a, ranking = kb.reply_one(unit.query, channel, without=other)
     if not a.matched and _FIGURE_RE.search(unit.query):
         # a figure is checked against the policy (yesno.py), not matched word for word
         bare = _FIGURE_RE.sub(" ", unit.query)
@@ -140,6 +143,26 @@ def _names_something(kb: KnowledgeBase, words: list[str]) -> bool:
 
     freq, _ = kb.normalizer.background()
     return any(freq.get(t, 0) < EVERYDAY_FREQUENCY for t in words)
+
+
+def _subject_entry(kb: KnowledgeBase, question: str, ranking: Ranking) -> str | None:
+    """The first entry of `ranking`, when the question names a subject (企业, 合伙) that is no
+    key word of it but is one of the runner-up's, and the two are parallel entries (the same topic
+    for another subject: a key word of both, 利息 or 材料): that entry is to be left out; else
+    None."""
+    und = kb.understanding
+    subject = und.subject_of(question)
+    if subject is None or len(ranking.items) < 2 or und.facts_in(question):
+        return None  # 厂子倒闭了我下岗了: the applicant's own group, the 厂 is their story
+    first, second = ranking.items[0].entry, ranking.items[1].entry
+    keys = kb.lexicon.entry_keys
+    if first.out_of_scope or second.out_of_scope:
+        return None
+    if subject in keys(first.id) or subject not in keys(second.id):
+        return None
+    return (
+        first.id if kb.lexicon.topic_words(first.id) & kb.lexicon.topic_words(second.id) else None
+    )
 
 
 def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:

@@ -768,15 +768,19 @@ class KnowledgeBase:
         question = question if isinstance(question, str) else str(question)
         return respond(self, question, channel, previous)
 
-    def reply_one(self, question: str, channel: str = "telegram") -> tuple[Answer, Ranking]:
-        """The answer to `question` read as one question (no splitting), and its ranking."""
+    def reply_one(
+        self, question: str, channel: str = "telegram", without: str | None = None
+    ) -> tuple[Answer, Ranking]:
+        """The answer to `question` read as one question (no splitting), and its ranking;
+        `without`: an entry left out (respond.py: one that contradicts the question's subject)."""
         question = question if isinstance(question, str) else str(question)
         echo = question[:1000]
         idx = self._snap.index
         q = idx.normalizer.analyze(question)
         if q.empty:
             return Answer(echo, False, None, EMPTY_PROMPT, 0.0, None), Ranking((), 0.0, 0.0)
-        items, conf, gap, _ = idx.rank(q, 8)
+        ex = idx.entry_pos.get(without) if without else None
+        items, conf, gap, _ = idx.rank(q, 8, exclude_entry=ex)
         ranking = Ranking(
             tuple(Ranked(idx.entries[ei], s, idx.doc_text[d]) for ei, s, d in items), conf, gap
         )

@@ -178,3 +178,21 @@ def test_individual_is_a_word_not_a_filler(kb: KnowledgeBase, question: str) -> 
     assert "个人" in kb.normalizer.analyze(question).tokens
     a = kb.answer(question)
     assert a.matched and a.entry_id == "amount_individual", a  # not the enterprise amount
+
+
+# --- the subject a question names ---------------------------------------------------------------
+
+
+def test_a_firms_question_goes_to_the_parallel_enterprise_entry(kb: KnowledgeBase) -> None:
+    a = kb.answer("公司贷款利息要自己出吗")
+    assert a.matched and a.entry_id == "enterprise_subsidy", a  # not the individual interest
+
+
+def test_a_subject_without_a_parallel_entry_changes_nothing(kb: KnowledgeBase) -> None:
+    a = kb.answer("合伙贷款利息是不是全免")  # the partnership entry is about amounts, not interest
+    assert a.entry_id != "amount_partnership", a
+
+
+def test_the_applicants_own_story_of_a_factory_is_no_firm(kb: KnowledgeBase) -> None:
+    a = kb.answer("厂子倒闭我下岗了，还能贷款不")
+    assert a.matched and a.entry_id == "unemployed_eligible", a
