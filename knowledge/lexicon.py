@@ -98,6 +98,12 @@ class Lexicon:
         ]
         return len(content) >= 2 or any(len(t) > 1 and t in self.spread for t in content)
 
+    def is_place(self, word: str) -> bool:
+        """Whether `word` names one of the policy's districts (榆中 or 榆中县): where, not what."""
+        districts = getattr(self._policy, "districts", ()) or ()
+        names = {d for d in districts} | {d[:-1] for d in districts if len(d) > 2}
+        return word in names
+
     def defining_entry(self, term: str) -> str | None:
         """The FAQ entry that owns `term` (反担保 → need_guarantor): the entry in whose questions
         the term's words occur most often (share of its documents, ≥ DEFINES_SHARE), clearly more

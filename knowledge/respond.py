@@ -131,9 +131,12 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
 def _unknown_words(kb: KnowledgeBase, text: str) -> list[str]:
     from knowledge.salience import salient_words
 
-    known = kb.lexicon.known_words()
-    return [
-        t for t, _ in salient_words(kb, text) if t not in known and not kb.lexicon.in_answers(t)
+    lex = kb.lexicon
+    known = lex.known_words()
+    return [  # a district of the policy (榆中) says where, not what
+        t
+        for t, _ in salient_words(kb, text)
+        if t not in known and not lex.in_answers(t) and not lex.is_place(t)
     ]
 
 

@@ -85,6 +85,7 @@ def foreign_words(
         and not kb.lexicon.in_answers(t)
         and not _names_business(norm, t)
         and not _built_of_known(kb, t, known)
+        and not kb.lexicon.is_place(t)
     ]
     share = sum(w for _, w in foreign) / sum(w for _, w in words)
     return [t for t, _ in foreign] if share >= settings["min_share"] else []

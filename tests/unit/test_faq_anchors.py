@@ -196,3 +196,14 @@ def test_a_subject_without_a_parallel_entry_changes_nothing(kb: KnowledgeBase) -
 def test_the_applicants_own_story_of_a_factory_is_no_firm(kb: KnowledgeBase) -> None:
     a = kb.answer("厂子倒闭我下岗了，还能贷款不")
     assert a.matched and a.entry_id == "unemployed_eligible", a
+
+
+# --- a district of the policy says where, not what ----------------------------------------------
+
+
+def test_a_district_is_a_place_not_another_topic(kb: KnowledgeBase) -> None:
+    assert kb.lexicon.is_place("皋兰") and kb.lexicon.is_place("榆中县")
+    assert not kb.lexicon.is_place("淘宝")
+    previous = kb.answer("个人去哪里申请").entry_id
+    a = kb.answer("我户口在皋兰，住在西固，该找哪个社区", previous=previous)
+    assert a.matched and a.entry_id == "where_apply", a
