@@ -88,3 +88,36 @@ def spell_out(kb: KnowledgeBase, text: str) -> str:
 def _known_run(kb: KnowledgeBase, run: str) -> bool:
     """A latin run the normaliser maps to base words (zx → 征信) or the base uses as is."""
     return all(t in kb.lexicon.vocabulary for t in kb.normalizer.analyze(run).tokens)
+
+
+def correct_homophones(kb: KnowledgeBase, text: str) -> str:
+    """`text` with homophone typos of the base's words corrected (返担保 → 反担保, 贴西 → 贴息): a run
+    of two to four characters that is no word (neither the base's nor jieba's dictionary's) and is
+    spelt in pinyin like a base word of the same length becomes that word. Costs a pinyin reading
+    of the message: :mod:`knowledge.respond` calls it only for a message it could not answer."""
+    from pypinyin import lazy_pinyin
+
+    full, _ = _table(kb)
+    known = kb.lexicon.vocabulary
+    freq, _ = kb.normalizer.background()
+    out: list[str] = []
+    for run in re.split(r"([\u4e00-\u9fff]+)", text):
+        if not run or not re.fullmatch(r"[\u4e00-\u9fff]+", run):
+            out.append(run)
+            continue
+        spelt = lazy_pinyin(run)
+        i = 0
+        while i < len(run):
+            for size in (4, 3, 2):
+                piece = run[i : i + size]
+                if len(piece) < size or piece in known or freq.get(piece, 0):
+                    continue
+                word = full.get("".join(spelt[i : i + size]))
+                if word is not None and len(word) == size and word != piece:
+                    out.append(word)
+                    i += size
+                    break
+            else:
+                out.append(run[i])
+                i += 1
+    return "".join(out)

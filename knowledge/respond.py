@@ -36,11 +36,22 @@ if TYPE_CHECKING:
 
 
 def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None) -> Answer:
-    """The reply to one message (see the module docstring)."""
-    from knowledge.pinyin import spell_out
+    """The reply to one message (see the module docstring); a message not answered is read
+    again with its homophone typos corrected (返担保 → 反担保), when it has any."""
+    from knowledge.pinyin import correct_homophones, spell_out
 
-    echo = question[:1000]
     text = to_simplified(spell_out(kb, question[:MAX_RAW_CHARS]))  # the reading needs simplified
+    a = _respond(kb, question[:1000], text, channel, previous)
+    if a.matched or a.out_of_scope:
+        return a
+    corrected = correct_homophones(kb, text)
+    if corrected == text:
+        return a
+    b = _respond(kb, question[:1000], corrected, channel, previous)
+    return b if b.matched else a
+
+
+def _respond(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: str | None) -> Answer:
     und = kb.understanding
     prev = kb.entry(previous) if previous else None
     if prev is not None and not prev.out_of_scope and und.is_followup(text):

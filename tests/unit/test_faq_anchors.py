@@ -207,3 +207,22 @@ def test_a_district_is_a_place_not_another_topic(kb: KnowledgeBase) -> None:
     previous = kb.answer("个人去哪里申请").entry_id
     a = kb.answer("我户口在皋兰，住在西固，该找哪个社区", previous=previous)
     assert a.matched and a.entry_id == "where_apply", a
+
+
+# --- homophone typos ----------------------------------------------------------------------------
+
+
+def test_homophone_typos_of_base_words_are_corrected(kb: KnowledgeBase) -> None:
+    from knowledge.pinyin import correct_homophones
+
+    assert correct_homophones(kb, "提钱还款行不行") == "提前还款行不行"
+    assert correct_homophones(kb, "返担保人") == "反担保人"
+    # real words (jieba's dictionary) and text without Chinese are left alone
+    assert correct_homophones(kb, "我在私企上班") == "我在私企上班"
+    assert correct_homophones(kb, "ok 10w") == "ok 10w"
+
+
+def test_a_message_not_understood_is_read_again_with_typos_corrected(kb: KnowledgeBase) -> None:
+    a = kb.answer("提钱还款行不行")
+    assert a.matched and a.entry_id == "early_repayment", a
+    assert a.question == "提钱还款行不行"  # the user's own words are echoed
