@@ -112,6 +112,11 @@ def correct_homophones(kb: KnowledgeBase, text: str) -> str:
                 piece = run[i : i + size]
                 if len(piece) < size or piece in known or freq.get(piece, 0):
                     continue
+                # a word of the base across either edge (房贷|提前) keeps the piece as written
+                left = run[i - 1 : i + 1] if i > 0 else ""
+                right = run[i + size - 1 : i + size + 1] if i + size < len(run) else ""
+                if left in known or right in known:
+                    continue
                 word = full.get("".join(spelt[i : i + size]))
                 if word is not None and len(word) == size and word != piece:
                     out.append(word)
