@@ -29,7 +29,7 @@ from knowledge.evaluation import NONE_LABEL, OOD_LABEL, EvalQuestion, load_quest
 from knowledge.retrieval import Answer, KnowledgeBase
 
 #: The evaluation sets `kb eval` runs when no file is given (those present in <folder>/eval).
-DEFAULT_SETS: tuple[str, ...] = ("dev.yaml", "fresh.yaml", "fresh2.yaml")
+DEFAULT_SETS: tuple[str, ...] = ("dev.yaml", "fresh.yaml", "fresh2.yaml", "fresh3.yaml")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from knowledge.normalize import Normalizer
 from knowledge.schema import Entry
@@ -17,6 +17,10 @@ from knowledge.understand import Understanding
 COMMON_SHARE = 0.15
 #: words this frequent in jieba's dictionary (情况, 时间, 工作) name no topic of their own
 EVERYDAY_FREQUENCY = 30_000
+#: a term is owned by the entry in ≥ this share of whose questions it occurs …
+DEFINES_SHARE = 0.2
+#: … when that share is at least this many times any other entry's
+DEFINES_LEAD = 1.5
 #: entries whose topic is the policy's excluded industries and uses (their words are theirs)
 POLICY_WORD_ENTRIES = ("excluded_industries", "industry_ok", "forbidden_uses", "allowed_uses")
 
@@ -28,6 +32,8 @@ class EntryWords:
     entry: Entry
     counts: Mapping[str, int]
     keys: frozenset[str]
+    doc_counts: Mapping[str, int] = field(default_factory=dict)  # in how many of its documents
+    n_docs: int = 0
 
 
 def _cjk_word(w: str) -> bool:
@@ -92,6 +98,43 @@ class Lexicon:
         ]
         return len(content) >= 2 or any(len(t) > 1 and t in self.spread for t in content)
 
+    def is_place(self, word: str) -> bool:
+        """Whether `word` names one of the policy's districts (榆中 or 榆中县): where, not what."""
+        districts = getattr(self._policy, "districts", ()) or ()
+        names = {d for d in districts} | {d[:-1] for d in districts if len(d) > 2}
+        return word in names
+
+    def defining_entry(self, term: str) -> str | None:
+        """The FAQ entry that owns `term` (反担保 → need_guarantor): the entry in whose questions
+        the term's words occur most often (share of its documents, ≥ DEFINES_SHARE), clearly more
+        often (× DEFINES_LEAD) than in any other entry's; None when no entry owns it clearly."""
+        tokens = self.normalizer.analyze(term).tokens
+        if not tokens:
+            return None
+        shares = sorted(
+            (
+                (min(e.doc_counts.get(t, 0) for t in tokens) / e.n_docs, e.entry.id)
+                for e in self._entries
+                if e.n_docs and not e.entry.out_of_scope
+            ),
+            reverse=True,
+        )
+        if not shares or shares[0][0] < DEFINES_SHARE:
+            return None
+        if len(shares) > 1 and shares[0][0] < DEFINES_LEAD * shares[1][0]:
+            return None
+        return shares[0][1]
+
+    def entry_keys(self, entry_id: str) -> frozenset[str]:
+        """Key words of an entry (in ≥ 30 % of its questions and paraphrases)."""
+        e = self._by_id.get(entry_id)
+        return e.keys if e is not None else frozenset()
+
+    def topic_words(self, entry_id: str) -> frozenset[str]:
+        """Key words of an entry that few entries use (≤ COMMON_SHARE): what its topic is."""
+        limit = COMMON_SHARE * self.n_faq
+        return frozenset(k for k in self.entry_keys(entry_id) if self.spread.get(k, 0) <= limit)
+
     def entry_words(self, entry_id: str) -> frozenset[str]:
         """Words of an entry's question and paraphrases (after normalisation); the entries about
         industries and uses also own the policy's exclusion words (还房贷 is a use question)."""
@@ -110,6 +153,26 @@ class Lexicon:
                 self._known = frozenset(set(self.vocabulary) | policy_words(self._policy))
             known = self._known
         return known | self.entry_words(entry_id) if entry_id else known
+
+    def other_lender(self, entry_id: str, text: str) -> str | None:
+        """A lender or loan product of another kind (understanding.yaml `other_lenders`) that
+        `text` names, when entry `entry_id` does not speak of other loans; else None."""
+        named = [w for w in self.understanding.other_lenders if w in text]
+        if not named or self.speaks_of_other_loans(entry_id):
+            return None
+        return named[0]
+
+    def other_loan_words(self) -> list[str]:
+        """Loan words the base knows only as another topic (房贷, 车贷, 网贷 …)."""
+        limit = self.understanding.salience["other_topic_max_frequency"]
+        return sorted(w for w in self.other_topic_words(limit) if "贷" in w)
+
+    def speaks_of_other_loans(self, entry_id: str) -> bool:
+        """Whether the entry's texts (questions, paraphrases, answer) name another lender, loan
+        product or a loan word the base knows only as another topic (有房贷还能申请吗)."""
+        e = self._by_id.get(entry_id)
+        own = " ".join((*e.entry.texts, self._answers.get(entry_id, ""))) if e else ""
+        return any(w in own for w in (*self.understanding.other_lenders, *self.other_loan_words()))
 
     def in_answer_of(self, entry_id: str, word: str) -> bool:
         """Whether entry `entry_id`'s answer text contains `word` (normalised spelling)."""

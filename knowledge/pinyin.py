@@ -28,7 +28,7 @@ def _table(kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, str]]:
         got = _tables.get(key)
         if got is not None:
             return got
-        from pypinyin import Style, lazy_pinyin
+        from pypinyin import Style, lazy_pinyin, pinyin
 
         spread = kb.lexicon.spread
         words = [w for w in kb.lexicon.vocabulary if re.fullmatch(r"[\u4e00-\u9fff]+", w)]
@@ -38,6 +38,9 @@ def _table(kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, str]]:
         initials: dict[str, str] = {}
         for w in words:
             full.setdefault("".join(lazy_pinyin(w)), w)
+            if len(w) == 1:  # every reading of a single character: 还 is huan as well as hai
+                for reading in pinyin(w, style=Style.NORMAL, heteronym=True)[0]:
+                    full.setdefault(reading, w)
             if len(w) > 1:
                 initials.setdefault("".join(lazy_pinyin(w, style=Style.FIRST_LETTER)), w)
         _tables.clear()
@@ -85,3 +88,41 @@ def spell_out(kb: KnowledgeBase, text: str) -> str:
 def _known_run(kb: KnowledgeBase, run: str) -> bool:
     """A latin run the normaliser maps to base words (zx → 征信) or the base uses as is."""
     return all(t in kb.lexicon.vocabulary for t in kb.normalizer.analyze(run).tokens)
+
+
+def correct_homophones(kb: KnowledgeBase, text: str) -> str:
+    """`text` with homophone typos of the base's words corrected (返担保 → 反担保, 贴西 → 贴息): a run
+    of two to four characters that is no word (neither the base's nor jieba's dictionary's) and is
+    spelt in pinyin like a base word of the same length becomes that word. Costs a pinyin reading
+    of the message: :mod:`knowledge.respond` calls it only for a message it could not answer."""
+    from pypinyin import lazy_pinyin
+
+    full, _ = _table(kb)
+    known = kb.lexicon.vocabulary
+    freq, _ = kb.normalizer.background()
+    out: list[str] = []
+    for run in re.split(r"([\u4e00-\u9fff]+)", text):
+        if not run or not re.fullmatch(r"[\u4e00-\u9fff]+", run):
+            out.append(run)
+            continue
+        spelt = lazy_pinyin(run)
+        i = 0
+        while i < len(run):
+            for size in (4, 3, 2):
+                piece = run[i : i + size]
+                if len(piece) < size or piece in known or freq.get(piece, 0):
+                    continue
+                # a word of the base across either edge (房贷|提前) keeps the piece as written
+                left = run[i - 1 : i + 1] if i > 0 else ""
+                right = run[i + size - 1 : i + size + 1] if i + size < len(run) else ""
+                if left in known or right in known:
+                    continue
+                word = full.get("".join(spelt[i : i + size]))
+                if word is not None and len(word) == size and word != piece:
+                    out.append(word)
+                    i += size
+                    break
+            else:
+                out.append(run[i])
+                i += 1
+    return "".join(out)

@@ -32,15 +32,26 @@ _FIGURE_RE = re.compile(
 )
 
 if TYPE_CHECKING:
-    from knowledge.retrieval import Answer, KnowledgeBase
+    from knowledge.retrieval import Answer, KnowledgeBase, Ranking
 
 
 def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None) -> Answer:
-    """The reply to one message (see the module docstring)."""
-    from knowledge.pinyin import spell_out
+    """The reply to one message (see the module docstring); a message not answered is read
+    again with its homophone typos corrected (返担保 → 反担保), when it has any."""
+    from knowledge.pinyin import correct_homophones, spell_out
 
-    echo = question[:1000]
     text = to_simplified(spell_out(kb, question[:MAX_RAW_CHARS]))  # the reading needs simplified
+    a = _respond(kb, question[:1000], text, channel, previous)
+    if a.matched or a.out_of_scope:
+        return a
+    corrected = correct_homophones(kb, text)
+    if corrected == text:
+        return a
+    b = _respond(kb, question[:1000], corrected, channel, previous)
+    return b if b.matched else a
+
+
+def _respond(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: str | None) -> Answer:
     und = kb.understanding
     prev = kb.entry(previous) if previous else None
     if prev is not None and not prev.out_of_scope and und.is_followup(text):
@@ -69,19 +80,33 @@ def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None
 def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = True) -> Answer:
     """One question: ranked, checked for off-topic words (in the story too when the story was
     part of what was ranked, `story_read`), opened with yes/no when it asks so."""
-    from knowledge.salience import foreign_words
-    from knowledge.yesno import opening
+    from knowledge.salience import another_loan, foreign_words
+    from knowledge.yesno import figure_entry, opening
 
+    term = kb.understanding.defined_term(unit.question)
+    owner = kb.lexicon.defining_entry(term) if term else None
+    if owner is not None:  # 反担保是啥意思: the entry that owns the term explains it
+        return replace(kb.answer_entry(owner, channel), question=unit.question[:1000])
     a, ranking = kb.reply_one(unit.query, channel)
+    other = _subject_entry(kb, unit.question, ranking)
+    if other is not None:  # 企业贷款的利息…: not the individual interest entry
+        a, ranking = kb.reply_one(unit.query, channel, without=other)
     if not a.matched and _FIGURE_RE.search(unit.query):
         # a figure is checked against the policy (yesno.py), not matched word for word
         bare = _FIGURE_RE.sub(" ", unit.query)
         b, r = kb.reply_one(bare, channel)
         if b.matched:
             a, ranking = b, r
+    if a.matched and a.entry_id:
+        nearby = [r.entry.id for r in ranking.items[1:3] if not r.entry.out_of_scope]
+        other = figure_entry(unit.query, a.entry_id, nearby)
+        if other is not None:  # the entry that states the figure the question names
+            a = replace(kb.answer_entry(other, channel), question=a.question, score=a.score)
     context = unit.query if story_read else ""
     if a.matched and foreign_words(kb, unit.question, a.entry_id, context=context):
         return kb.dont_know(a.question, ranking, channel)
+    if a.matched and a.entry_id and another_loan(kb, unit.story, a.entry_id):
+        return kb.dont_know(a.question, ranking, channel)  # 朋友的车贷…我要承担多大责任
     if a.matched and a.entry_id:
         head = opening(kb, unit.query, a.entry_id)
         if head:
@@ -97,24 +122,61 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
     if not parsed.story or unit.query == text:
         return _answer_unit(kb, Unit(text, text), channel)
     focused = _answer_unit(kb, unit, channel)
-    if focused.matched or _unknown_words(kb, unit.question):
+    unknown = _unknown_words(kb, unit.question)
+    if focused.matched or _names_something(kb, unknown):
         return focused  # a question naming what the base never mentions is not rescued
     # the whole message, its story reduced to the words the base knows (the rest only dilutes)
     known = " ".join(
         t for t in kb.normalizer.analyze(unit.story).tokens if t in kb.lexicon.vocabulary
     )
-    whole = Unit(unit.question, f"{known} {unit.query}")
+    whole = Unit(unit.question, f"{known} {unit.query}", unit.story)
     full = _answer_unit(kb, whole, channel, story_read=False)  # only its known words were
+    if full.matched and unknown:
+        # everyday words (这样) the base never uses: the story may only choose among what the
+        # question itself could mean (its three closest entries)
+        near = {r.entry.id for r in kb.rank(unit.query, k=3).items}
+        return full if full.entry_id in near else focused
     return full if full.matched else focused
 
 
 def _unknown_words(kb: KnowledgeBase, text: str) -> list[str]:
     from knowledge.salience import salient_words
 
-    known = kb.lexicon.known_words()
-    return [
-        t for t, _ in salient_words(kb, text) if t not in known and not kb.lexicon.in_answers(t)
+    lex = kb.lexicon
+    known = lex.known_words()
+    return [  # a district of the policy (榆中) says where, not what
+        t
+        for t, _ in salient_words(kb, text)
+        if t not in known and not lex.in_answers(t) and not lex.is_place(t)
     ]
+
+
+def _names_something(kb: KnowledgeBase, words: list[str]) -> bool:
+    """Whether any of `words` is more than an everyday word (这样, 因为: they name nothing)."""
+    from knowledge.lexicon import EVERYDAY_FREQUENCY
+
+    freq, _ = kb.normalizer.background()
+    return any(freq.get(t, 0) < EVERYDAY_FREQUENCY for t in words)
+
+
+def _subject_entry(kb: KnowledgeBase, question: str, ranking: Ranking) -> str | None:
+    """The first entry of `ranking`, when the question names a subject (企业, 合伙) that is no
+    key word of it but is one of the runner-up's, and the two are parallel entries (the same topic
+    for another subject: a key word of both, 利息 or 材料): that entry is to be left out; else
+    None."""
+    und = kb.understanding
+    subject = und.subject_of(question)
+    if subject is None or len(ranking.items) < 2 or und.facts_in(question):
+        return None  # 厂子倒闭了我下岗了: the applicant's own group, the 厂 is their story
+    first, second = ranking.items[0].entry, ranking.items[1].entry
+    keys = kb.lexicon.entry_keys
+    if first.out_of_scope or second.out_of_scope:
+        return None
+    if subject in keys(first.id) or subject not in keys(second.id):
+        return None
+    return (
+        first.id if kb.lexicon.topic_words(first.id) & kb.lexicon.topic_words(second.id) else None
+    )
 
 
 def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:

@@ -551,8 +551,15 @@ def _entry_words(index: _Index) -> list[EntryWords]:
     view = index.words
     if view is None:
         return []
+    sizes = (index.entry_end - index.entry_start).tolist()
     return [
-        EntryWords(e, view.entry_counts[ei], frozenset(t for t, _ in view.entry_keys[ei]))
+        EntryWords(
+            e,
+            view.entry_counts[ei],
+            frozenset(t for t, _ in view.entry_keys[ei]),
+            view.entry_df[ei],
+            int(sizes[ei]),
+        )
         for ei, e in enumerate(index.entries)
     ]
 
@@ -761,15 +768,19 @@ class KnowledgeBase:
         question = question if isinstance(question, str) else str(question)
         return respond(self, question, channel, previous)
 
-    def reply_one(self, question: str, channel: str = "telegram") -> tuple[Answer, Ranking]:
-        """The answer to `question` read as one question (no splitting), and its ranking."""
+    def reply_one(
+        self, question: str, channel: str = "telegram", without: str | None = None
+    ) -> tuple[Answer, Ranking]:
+        """The answer to `question` read as one question (no splitting), and its ranking;
+        `without`: an entry left out (respond.py: one that contradicts the question's subject)."""
         question = question if isinstance(question, str) else str(question)
         echo = question[:1000]
         idx = self._snap.index
         q = idx.normalizer.analyze(question)
         if q.empty:
             return Answer(echo, False, None, EMPTY_PROMPT, 0.0, None), Ranking((), 0.0, 0.0)
-        items, conf, gap, _ = idx.rank(q, 8)
+        ex = idx.entry_pos.get(without) if without else None
+        items, conf, gap, _ = idx.rank(q, 8, exclude_entry=ex)
         ranking = Ranking(
             tuple(Ranked(idx.entries[ei], s, idx.doc_text[d]) for ei, s, d in items), conf, gap
         )
@@ -898,7 +909,7 @@ def check_folder(folder: Path, policy: PolicyLike | Mapping[str, str] | None) ->
     from knowledge.evaluation import NONE_LABEL, OOD_LABEL, load_questions
 
     ids = {e.id for e in entries} | {OOD_LABEL, NONE_LABEL}
-    for path in sorted((folder / "eval").glob("*.yaml")):  # dev, fresh, fresh2 …
+    for path in sorted((folder / "eval").glob("*.yaml")):  # dev, fresh, fresh2, fresh3 …
         name = f"eval/{path.name}"
         try:
             for q in load_questions(path):

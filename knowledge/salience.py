@@ -54,6 +54,9 @@ def foreign_words(
     settings = kb.understanding.salience
     freq, _ = kb.normalizer.background()
     if entry_id is not None:
+        lender = kb.lexicon.other_lender(entry_id, f"{context} {text}")
+        if lender:
+            return [lender]
         other = kb.lexicon.other_topic_words(settings["other_topic_max_frequency"])
         own = kb.lexicon.entry_words(entry_id)
         read = f"{context} {text}" if context and context != text else text
@@ -81,12 +84,40 @@ def foreign_words(
         and t not in known
         and not kb.lexicon.in_answers(t)
         and not _names_business(norm, t)
+        and not _built_of_known(kb, t, known)
+        and not kb.lexicon.is_place(t)
     ]
     share = sum(w for _, w in foreign) / sum(w for _, w in words)
     return [t for t, _ in foreign] if share >= settings["min_share"] else []
+
+
+def _built_of_known(kb: KnowledgeBase, word: str, known: frozenset[str]) -> bool:
+    """Whether `word` is a compound of a word the base uses and one more character (门面房 =
+    门面 + 房, 小饭馆 = 小 + 饭馆): a variant of the base's own word, not another topic."""
+    if len(word) < 3:
+        return False
+    for part in (word[:-1], word[1:]):
+        tokens = kb.normalizer.analyze(part).tokens  # 门面 is spelt 店 in the base
+        whole = len(tokens) == 1 and (len(tokens[0]) > 1 or tokens[0] != part)
+        if whole and tokens[0] in known:  # one word of the base, not loose characters (婚 证)
+            return True
+    return False
 
 
 def _names_business(text: str, word: str) -> bool:
     """Whether `word` follows a verb of running a business in `text` (开个饭馆)."""
     at = text.find(word)
     return at > 0 and bool(_BUSINESS_RE.search(text[:at]))
+
+
+def another_loan(kb: KnowledgeBase, story: str, entry_id: str) -> str | None:
+    """Another lender or loan product the story around a question is about (买房办按揭, 朋友的车贷):
+    an `other_lenders` word or a loan word the base knows only as another topic, when the
+    answered entry does not speak of other loans; else None."""
+    if not story:
+        return None
+    lex = kb.lexicon
+    named = [w for w in (*kb.understanding.other_lenders, *lex.other_loan_words()) if w in story]
+    if not named or lex.speaks_of_other_loans(entry_id):
+        return None
+    return named[0]

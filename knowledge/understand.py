@@ -31,6 +31,12 @@ MAX_QUESTIONS = 3
 _SENTENCE_RE = re.compile(r"([。！!？?；;\s]+)")
 _CLAUSE_RE = re.compile(r"[，,、：:]+")
 _TRAILING_RE = re.compile(r"[啊呀哈嘛啦哦喔呗～~…\.]+$")
+#: 几 as an indefinite number, not a question: after a numeral or 前/这/那/好 (九几年, 前几年,
+#: 这几天, 十几万), or before 前 (几年前)
+_INDEFINITE_RE = re.compile(
+    r"(?:[0-9一二三四五六七八九十两]|前|这|那|好)几(?:十|百|千)?(?:年|个月|个|天|次|万|回|家)?"
+    r"|几(?:十|百|千)?(?:年|个月|天)(?:以)?前"
+)
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,9 @@ class Understanding:
     subjects: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (subject, words naming it)
     pinyin_words: tuple[str, ...] = ()  # everyday words pinyin may spell (knowledge/pinyin.py)
     salience: Mapping[str, float] = field(default_factory=lambda: dict(SALIENCE_DEFAULTS))
+    other_lenders: tuple[str, ...] = ()  # other lenders and loan products (knowledge/salience.py)
+    definition_starts: tuple[str, ...] = ()  # 什么是 …: the question asks what a term means
+    definition_ends: tuple[str, ...] = ()  # … 是什么意思
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:
@@ -131,6 +140,11 @@ class Understanding:
             salience=_salience(data),
             pinyin_words=_words(data, "pinyin_words") if data.get("pinyin_words") else (),
             subjects=_table(data, "subjects"),
+            other_lenders=_words(data, "other_lenders") if data.get("other_lenders") else (),
+            definition_starts=_words(data, "definition_starts")
+            if data.get("definition_starts")
+            else (),
+            definition_ends=_words(data, "definition_ends") if data.get("definition_ends") else (),
         )
 
     # --- reading ---------------------------------------------------------------------------------
@@ -157,7 +171,9 @@ class Understanding:
         return out
 
     def asks(self, clause: str) -> bool:
-        """Whether a clause asks something (question word inside or question particle at its end)."""
+        """Whether a clause asks something (question word inside or question particle at its end).
+        几 as an indefinite number (前几年, 九几年, 十几万, 几年前) asks nothing."""
+        clause = _INDEFINITE_RE.sub("", clause)
         if any(w in clause for w in self.question_words):
             return True
         return len(clause) > 2 and clause.endswith(self.question_endings)
@@ -208,6 +224,19 @@ class Understanding:
         if story and not facts and not informative(question):
             return Unit(question, "".join(story) + question, told)  # the story holds the topic
         return Unit(question, "".join(facts) + question, told)
+
+    def defined_term(self, text: str) -> str | None:
+        """The term a question asks the meaning of (反担保 in "反担保是啥意思", 微利项目 in
+        "什么叫微利项目"), or None when it asks something else."""
+        flat = "".join(c for s in self.clauses(text) for c in s)
+        flat = flat.removeprefix("请问")
+        for start in self.definition_starts:
+            if flat.startswith(start) and len(flat) > len(start):
+                return flat[len(start) :]
+        for end in self.definition_ends:
+            if flat.endswith(end) and len(flat) > len(end):
+                return flat[: -len(end)]
+        return None
 
     def subject_of(self, text: str) -> str | None:
         """The subject a text names (企业, 合伙), or None."""

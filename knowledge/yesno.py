@@ -178,3 +178,45 @@ def _ratio(policy: Any, texts: Any, text: str, yes: str, no: str) -> str | None:
         answer=answer, ratio=f"{e.hiring_ratio_percent}%", large=e.large_staff,
         ratio_large=f"{e.large_ratio_percent}%",
     )  # fmt: skip
+
+
+#: words that ask for a kind of figure
+_ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("amount", re.compile(r"多少钱|几万|多少万|额度|贷多少|最多|最高")),
+    ("term", re.compile(r"几年|期限|多长时间")),
+    ("days", re.compile(r"几天|多久|多少天|工作日")),
+)
+
+
+def figure_kinds(question: str) -> set[str]:
+    """The kinds of figure a question names: amount (8万), term (3年), days (10个工作日), ratio."""
+    text = convert_numbers(question.replace("w", "万").replace("W", "万"))
+    found = {
+        kind
+        for kind, pattern in (
+            ("amount", _AMOUNT_RE),
+            ("term", _YEARS_RE),
+            ("days", _DAYS_RE),
+            ("ratio", _PERCENT_RE),
+        )
+        if pattern.search(text)
+    }
+    return found
+
+
+def figure_entry(question: str, entry_id: str, candidates: list[str]) -> str | None:
+    """An entry among `candidates` (the next best of the ranking, in order) that states the kind
+    of figure the question names when `entry_id` states none of it ("企业贷款能批500万吗" ranked
+    first on the approval-time entry: the amount entry answers it); else None."""
+    kinds = figure_kinds(question)
+    states = {kind for kind, _ in FIGURES.get(entry_id, ())}
+    # only between entries that state figures; and the question may ask the entry's own kind
+    # (10万能贷几年: a term question naming an amount)
+    if not kinds or not states or kinds & states:
+        return None
+    if any(pattern.search(question) for kind, pattern in _ASKS if kind in states):
+        return None
+    for other in candidates:
+        if kinds & {kind for kind, _ in FIGURES.get(other, ())}:
+            return other
+    return None

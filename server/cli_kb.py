@@ -128,7 +128,7 @@ def register(app: typer.Typer) -> None:
     def kb_eval(
         files: list[Path] | None = typer.Argument(
             None,
-            help="评估集 YAML（questions: [{q, label}]）；不给则评估 eval/ 下的 dev、fresh、fresh2",
+            help="评估集 YAML（questions: [{q, label}]）；不给则评估 eval/ 下的 dev、fresh、fresh2、fresh3",
             exists=True,
             show_default=False,
         ),
