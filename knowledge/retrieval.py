@@ -180,6 +180,7 @@ class Answer:
     out_of_scope: bool = False
     suggestion_ids: list[str] = field(default_factory=list)
     parts: tuple[Part, ...] = ()
+    no_question: bool = False  # nothing to answer in it (a greeting, "在吗", punctuation)
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -778,7 +779,8 @@ class KnowledgeBase:
         idx = self._snap.index
         q = idx.normalizer.analyze(question)
         if q.empty:
-            return Answer(echo, False, None, EMPTY_PROMPT, 0.0, None), Ranking((), 0.0, 0.0)
+            empty = Answer(echo, False, None, EMPTY_PROMPT, 0.0, None, no_question=True)
+            return empty, Ranking((), 0.0, 0.0)
         ex = idx.entry_pos.get(without) if without else None
         items, conf, gap, _ = idx.rank(q, 8, exclude_entry=ex)
         ranking = Ranking(

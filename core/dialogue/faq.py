@@ -52,7 +52,7 @@ def pick_suggestion(ctx: Ctx, key: str) -> bool:
 def reply(ctx: Ctx, question: str, full: FaqAnswer, short: FaqAnswer) -> None:
     if full.matched:
         _matched(ctx, question, full, short)
-    elif full.out_of_scope:
+    elif full.out_of_scope or full.no_question:  # nothing for staff: no ticket, not logged
         ctx.say(full.answer, sms=short.answer)
     elif not squash(question):
         ctx.say(P.EMPTY_TEXT)

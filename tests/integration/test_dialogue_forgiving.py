@@ -183,3 +183,12 @@ def test_one_ticket_number_wording(user: User) -> None:
     assert "工单号 " in user.text("你们食堂中午吃什么菜呀")
     sms = user.as_("sms", "+8613800007777")
     assert "工单号 " in render_sms(sms.say("人工")[0])
+
+
+@pytest.mark.parametrize("text", ["你好", "在吗？", "您好！！"])
+def test_a_greeting_is_not_a_question_for_staff(user: User, engine: Engine, text: str) -> None:
+    reply = user.text(text)
+    assert "请直接输入您想咨询的问题" in reply and "工单号" not in reply
+    with Session(engine) as s:
+        assert s.exec(select(UnansweredQuestionRow)).first() is None
+        assert s.exec(select(HandoffTicketRow)).first() is None
