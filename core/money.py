@@ -35,3 +35,18 @@ def fen_to_yuan(fen: int) -> Decimal:
 def format_yuan(fen: int) -> str:
     """1234500 -> '12,345.00元'."""
     return f"{fen_to_yuan(fen):,.2f}元"
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """A number as people write amounts in spreadsheets ("1,234.50", "１２３４ 元"), exactly (no
+    rounding); None when nothing is left once separators, spaces and 元 are removed."""
+    clean = text.replace(",", "").replace("，", "").replace("元", "").replace(" ", "")
+    if not clean:
+        return None
+    try:
+        number = Decimal(clean)
+    except InvalidOperation as exc:
+        raise MoneyError(f"格式不正确：{text}") from exc
+    if not number.is_finite():
+        raise MoneyError(f"格式不正确：{text}")
+    return number
