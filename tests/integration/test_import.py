@@ -532,15 +532,16 @@ def _row_parser_holds_its_contract(path: Path) -> int:
     from core.loans.importing.columns import LOAN_COLUMNS, LOANS_SHEET
     from core.loans.importing.files import read_sheet
     from core.loans.importing.report import RowError
-    from core.loans.importing.rows import parse_loan_row
+    from core.loans.importing.rows import LoanRowParser
 
     errors: list[RowError] = []
     sheet = read_sheet(path, LOAN_COLUMNS, LOANS_SHEET, errors)
     if sheet is None:
         return 0
     accepted = 0
+    parse = LoanRowParser(sheet).parse
     for number, values in sheet.rows:
-        loan, errs = parse_loan_row(sheet, number, values)
+        loan, errs = parse(number, values)
         if loan is None:
             assert errs, (number, values)
             assert all(e.row == number and e.file == sheet.file for e in errs)

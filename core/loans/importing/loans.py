@@ -6,7 +6,6 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -23,8 +22,8 @@ from core.loans.importing.columns import (
 from core.loans.importing.files import Sheet, read_sheet
 from core.loans.importing.limits import ImportLimits
 from core.loans.importing.people import check_people_consistency, resolve_persons, write_persons
-from core.loans.importing.report import ImportReport, RowError
-from core.loans.importing.rows import LoanIn, PlanIn, check_plan, parse_installments, parse_loan_row
+from core.loans.importing.report import ImportReport, RowError, audit_event, notify
+from core.loans.importing.rows import LoanIn, LoanRowParser, PlanIn, check_plan, parse_installments
 from core.loans.importing.store import (
     ExistingLoan,
     existing_terms,
@@ -37,7 +36,6 @@ from core.loans.importing.store import (
     write_guarantors,
     write_loans,
 )
-from core.models import AuditEventRow
 from core.schedule import ScheduleColumns
 from core.timeutil import utcnow
 
@@ -74,7 +72,7 @@ def import_loans(
         return report  # file-level errors: nothing can be imported
     sheet, inst_sheet = sheets
     report.rows = len(sheet.rows)
-    _progress(progress, 0, report.rows)
+    notify(progress, 0, report.rows)
     row_errors: Errors = defaultdict(list)
     loans = _parse_loans(sheet, default_base_rate, row_errors)
     plans = _parse_plans(sheet, inst_sheet, loans, row_errors, report.errors)
@@ -89,24 +87,9 @@ def import_loans(
     _count_notes(report, good, default_base_rate)
     _write(conn, report, good, existing, schedules, progress)
     report.imported = True
-    session.add(_audit(actor, "loans.import", "loan_import", path, report))
-    _progress(progress, report.rows, report.rows)
+    session.add(audit_event(actor, "loans.import", "loan_import", path, report))
+    notify(progress, report.rows, report.rows)
     return report
-
-
-def _progress(progress: ProgressFn | None, done: int, total: int) -> None:
-    if progress:
-        progress(done, total)
-
-
-def _audit(actor: str, action: str, object_type: str, path: Path, report: ImportReport) -> Any:
-    return AuditEventRow(
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=path.name[:64],
-        after={"file": path.name, **report.counts()},
-    )
 
 
 def _read_files(
@@ -131,9 +114,10 @@ def _parse_loans(
     sheet: Sheet, default_base_rate: Decimal | None, row_errors: Errors
 ) -> list[LoanIn]:
     """Every row parsed (pure Python); duplicate loan numbers and inconsistent people are errors."""
+    parse = LoanRowParser(sheet, default_base_rate).parse
     loans: list[LoanIn] = []
     for number, values in sheet.rows:
-        loan, errs = parse_loan_row(sheet, number, values, default_base_rate)
+        loan, errs = parse(number, values)
         if loan is None:
             row_errors[number].extend(errs)
         else:
@@ -299,7 +283,7 @@ def _write(
                 else:
                     report.unchanged += 1
             done += len(part)
-            _progress(progress, done, report.rows)
+            notify(progress, done, report.rows)
         report.installments_created = bulk.installments
     finally:
         if old_cache is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,24 +22,15 @@ from core.loans.importing.bulk import (
     chunks,
     select_in,
 )
-from core.loans.importing.cells import EXAMPLE_ROW_ERROR, is_template_example, parse_date, parse_fen
 from core.loans.importing.columns import PAYMENT_COLUMNS, PAYMENTS_SHEET
-from core.loans.importing.files import read_sheet
+from core.loans.importing.files import Sheet, read_sheet
 from core.loans.importing.limits import ImportLimits
-from core.loans.importing.report import ImportReport, RowError
-from core.loans.importing.rows import RowReader
-from core.models import AuditEventRow
+from core.loans.importing.report import ImportReport, RowError, audit_event, notify
+from core.loans.importing.rows import PaymentIn, parse_payment_row
 from core.money import fen_to_yuan
 from core.timeutil import utcnow
 
-
-@dataclass(slots=True)
-class PaymentIn:
-    row: int
-    loan_no: str
-    paid_on: date
-    amount_fen: int
-    reference: str
+Loans = dict[str, tuple[int, date, str]]  # loan_no -> (id, disbursed_on, status)
 
 
 def import_payments(
@@ -55,32 +45,43 @@ def import_payments(
     """Record payments and apply them to the earliest unpaid instalments (idempotent by reference)."""
     path = Path(path)
     report = ImportReport(kind="payments")
-    errors = report.errors
-    sheet = read_sheet(path, PAYMENT_COLUMNS, PAYMENTS_SHEET, errors, limits)
+    sheet = read_sheet(path, PAYMENT_COLUMNS, PAYMENTS_SHEET, report.errors, limits)
     if sheet is None:
         return report
     report.rows = len(sheet.rows)
-    if progress:
-        progress(0, report.rows)
+    notify(progress, 0, report.rows)
     row_errors: dict[int, list[RowError]] = defaultdict(list)
+    payments = _parse_payments(sheet, row_errors)
+    conn = session.connection()
+    loans = _stored_loans(conn, payments)
+    fresh, duplicates = _new_payments(conn, sheet, payments, loans, row_errors)
+    report.errors.extend(e for n in sorted(row_errors) for e in row_errors[n])
+    if report.errors and not skip_bad_rows:
+        return report
+    report.skipped = len(row_errors)
+    report.unchanged = duplicates
+    _record(conn, report, sheet.file, fresh, loans, progress)
+    report.payments_applied = len(fresh)
+    report.created = len(fresh)
+    report.imported = True
+    session.add(audit_event(actor, "payments.import", "payment_import", path, report))
+    notify(progress, report.rows, report.rows)
+    return report
+
+
+def _parse_payments(sheet: Sheet, row_errors: dict[int, list[RowError]]) -> list[PaymentIn]:
     payments: list[PaymentIn] = []
     for number, values in sheet.rows:
-        r = RowReader(sheet, number, values)
-        loan_no = r.text("loan_no", 64)
-        if is_template_example(loan_no):
-            r.error("loan_no", EXAMPLE_ROW_ERROR)
-        paid_on = r.get("paid_on", parse_date)
-        amount = r.get("amount_yuan", parse_fen)
-        reference = r.text("reference", 64)
-        if r.errors:
-            row_errors[number].extend(r.errors)
-            continue
-        assert loan_no and paid_on and reference
-        payments.append(PaymentIn(number, loan_no, paid_on, amount, reference))
+        payment, errs = parse_payment_row(sheet, number, values)
+        if payment is None:
+            row_errors[number].extend(errs)
+        else:
+            payments.append(payment)
+    return payments
 
-    conn = session.connection()
-    lt, pt = LOAN_T, PAY_T
-    loans: dict[str, tuple[int, date, str]] = {
+
+def _stored_loans(conn: Connection, payments: list[PaymentIn]) -> Loans:
+    return {
         r[0]: (r[1], as_date(r[2]), r[3])
         for r in select_in(
             conn,
@@ -88,6 +89,17 @@ def import_payments(
             [p.loan_no for p in payments],
         )
     }
+
+
+def _new_payments(
+    conn: Connection,
+    sheet: Sheet,
+    payments: list[PaymentIn],
+    loans: Loans,
+    row_errors: dict[int, list[RowError]],
+) -> tuple[list[PaymentIn], int]:
+    """The payments not yet recorded, and how many were (same reference, date and amount);
+    unknown loans, payments before disbursement and changed references are row errors."""
     recorded: dict[tuple[int, str], tuple[date, int]] = {
         (r[0], r[1]): (as_date(r[2]), r[3])
         for r in select_in(
@@ -99,8 +111,8 @@ def import_payments(
     in_file: dict[tuple[str, str], PaymentIn] = {}
     fresh: list[PaymentIn] = []
     duplicates = 0
+    col_loan, col_ref = sheet.headers["loan_no"], sheet.headers["reference"]
     for p in payments:
-        col_loan, col_ref = sheet.headers["loan_no"], sheet.headers["reference"]
         loan = loans.get(p.loan_no)
         if loan is None:
             row_errors[p.row].append(
@@ -129,33 +141,36 @@ def import_payments(
             continue
         in_file[(p.loan_no, p.reference)] = p
         fresh.append(p)
-    errors.extend(e for n in sorted(row_errors) for e in row_errors[n])
-    if errors and not skip_bad_rows:
-        return report
-    report.skipped = len(row_errors)
-    report.unchanged = duplicates
+    return fresh, duplicates
 
+
+def _record(
+    conn: Connection,
+    report: ImportReport,
+    file: str,
+    fresh: list[PaymentIn],
+    loans: Loans,
+    progress: ProgressFn | None,
+) -> None:
+    """Apply and store the new payments a chunk of loans at a time; close loans fully paid."""
     now = utcnow()
     by_loan: dict[int, list[PaymentIn]] = defaultdict(list)
     for p in fresh:
         by_loan[loans[p.loan_no][0]].append(p)
-    loan_ids = list(by_loan)
     bulk = Bulk(conn)
     done = 0
-    for part in chunks(loan_ids):
-        settled, warnings, closed = _apply_payments(
-            conn, {lid: by_loan[lid] for lid in part}, sheet.file
-        )
+    for part in chunks(list(by_loan)):
+        settled, warnings, closed = _apply_payments(conn, {lid: by_loan[lid] for lid in part}, file)
         report.installments_settled += settled
         report.warnings.extend(warnings)
         if closed:
             conn.execute(
-                update(lt)
-                .where(lt.c.id.in_(closed), lt.c.status == "active")
+                update(LOAN_T)
+                .where(LOAN_T.c.id.in_(closed), LOAN_T.c.status == "active")
                 .values(status="closed", updated_at=now)
             )
         bulk.insert(
-            pt,
+            PAY_T,
             ("loan_id", "paid_on", "amount_fen", "reference", "created_at"),
             [
                 (lid, p.paid_on, p.amount_fen, p.reference, now)
@@ -164,23 +179,7 @@ def import_payments(
             ],
         )
         done += sum(len(by_loan[lid]) for lid in part)
-        if progress:
-            progress(done, report.rows)
-    report.payments_applied = len(fresh)
-    report.created = len(fresh)
-    report.imported = True
-    session.add(
-        AuditEventRow(
-            actor=actor,
-            action="payments.import",
-            object_type="payment_import",
-            object_id=path.name[:64],
-            after={"file": path.name, **report.counts()},
-        )
-    )
-    if progress:
-        progress(report.rows, report.rows)
-    return report
+        notify(progress, done, report.rows)
 
 
 def _apply_payments(

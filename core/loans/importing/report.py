@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from core.loans.importing.limits import cap_errors
+from core.models import AuditEventRow
 
 
 @dataclass(frozen=True)
@@ -119,3 +122,22 @@ class ImportReport:
                 f"{self.default_base_rate * 100:.4f}%计算贴息"
             )
         return text
+
+
+def notify(progress: Callable[[int, int], None] | None, done: int, total: int) -> None:
+    """Tell the caller's progress callback, when there is one."""
+    if progress:
+        progress(done, total)
+
+
+def audit_event(
+    actor: str, action: str, object_type: str, path: Path, report: ImportReport
+) -> AuditEventRow:
+    """The audit row of a finished import: the file's name and the report's counts."""
+    return AuditEventRow(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=path.name[:64],
+        after={"file": path.name, **report.counts()},
+    )
