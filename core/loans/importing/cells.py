@@ -34,6 +34,13 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+def _required_text(value: Any) -> str:
+    text = cell_text(value)
+    if not text:
+        raise CellError("不能为空")
+    return text
+
+
 _DATE_RE = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 )
@@ -45,9 +52,7 @@ def parse_date(value: Any) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    text = cell_text(value)
-    if not text:
-        raise CellError("不能为空")
+    text = _required_text(value)
     m = _DATE_RE.match(text) or _DATE_COMPACT_RE.match(text)
     if not m:
         raise CellError(f"日期格式不正确：{text}（应为 2026-01-05、2026/1/5 或 2026年1月5日）")
@@ -114,9 +119,7 @@ _TERM_RE = re.compile(r"^(\d+)(?:\.0+)?\s*(?:个月|月)?$")
 
 
 def parse_term(value: Any) -> int:
-    text = cell_text(value)
-    if not text:
-        raise CellError("不能为空")
+    text = _required_text(value)
     m = _TERM_RE.match(text)
     if not m:
         raise CellError(f"期限应为整数月数：{text}")
@@ -137,9 +140,7 @@ def parse_seq(value: Any) -> int:
 def parse_phone(value: Any) -> str:
     """A phone cell into E.164 (core.identity.normalize_phone). Raises ValueError with a
     Chinese message."""
-    text = cell_text(value)
-    if not text:
-        raise CellError("不能为空")
+    text = _required_text(value)
     try:
         return normalize_phone(text)
     except IdentityError as exc:
@@ -153,9 +154,7 @@ def parse_phone(value: Any) -> str:
 def parse_id(value: Any) -> str:
     if isinstance(value, float):
         raise CellError("被 Excel 存成了数字，后几位可能已丢失，请把该列设为文本格式后重新填写")
-    text = cell_text(value)
-    if not text:
-        raise CellError("不能为空")
+    text = _required_text(value)
     try:
         return normalize_id_number(text)
     except IdentityError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -47,6 +48,16 @@ PAID_LOAN_ERROR = (
 )
 
 
+@dataclass(slots=True)
+class _Batch:
+    """What an import writes: the rows without errors, the loans already on file (by loan
+    number) and the schedule each loan gets written (loans absent from it keep theirs)."""
+
+    good: list[LoanIn]
+    existing: dict[str, ExistingLoan]
+    schedules: dict[str, ScheduleColumns]
+
+
 def import_loans(
     session: Session,
     path: str | Path,
@@ -79,13 +90,13 @@ def import_loans(
     conn = session.connection()
     good = [x for x in loans if x.row not in row_errors]
     existing = preload_loans(conn, [x.loan_no for x in good])
-    schedules = _schedules_to_write(conn, good, existing, plans)
-    _refuse_paid_reschedules(conn, sheet, good, existing, schedules, row_errors)
+    batch = _Batch(good, existing, _schedules_to_write(conn, good, existing, plans))
+    _refuse_paid_reschedules(conn, sheet, batch, row_errors)
     if not _settle_errors(report, sheet, row_errors, skip_bad_rows):
         return report
-    good = [x for x in good if x.row not in row_errors]
-    _count_notes(report, good, default_base_rate)
-    _write(conn, report, good, existing, schedules, progress)
+    batch.good = [x for x in good if x.row not in row_errors]
+    _count_notes(report, batch.good, default_base_rate)
+    _write(conn, report, batch, progress)
     report.imported = True
     session.add(audit_event(actor, "loans.import", "loan_import", path, report))
     notify(progress, report.rows, report.rows)
@@ -210,16 +221,12 @@ def _schedules_to_write(
 
 
 def _refuse_paid_reschedules(
-    conn: Connection,
-    sheet: Sheet,
-    good: list[LoanIn],
-    existing: dict[str, ExistingLoan],
-    new_schedule: dict[str, ScheduleColumns],
-    row_errors: Errors,
+    conn: Connection, sheet: Sheet, batch: _Batch, row_errors: Errors
 ) -> None:
     """Paid state is never destroyed: a loan being repaid keeps its terms and schedule."""
+    existing, new_schedule = batch.existing, batch.schedules
     rescheduled = {existing[no].id: no for no in new_schedule if no in existing}
-    by_loan_no = {x.loan_no: x for x in good}
+    by_loan_no = {x.loan_no: x for x in batch.good}
     for loan_id in loans_with_payments(conn, list(rescheduled)):
         loan = by_loan_no[rescheduled[loan_id]]
         del new_schedule[loan.loan_no]
@@ -255,14 +262,10 @@ def _count_notes(
 
 
 def _write(
-    conn: Connection,
-    report: ImportReport,
-    good: list[LoanIn],
-    existing: dict[str, ExistingLoan],
-    new_schedule: dict[str, ScheduleColumns],
-    progress: ProgressFn | None,
+    conn: Connection, report: ImportReport, batch: _Batch, progress: ProgressFn | None
 ) -> None:
     """Persons, then loans with their schedules and guarantors, a chunk at a time."""
+    good, existing, new_schedule = batch.good, batch.existing, batch.schedules
     now = utcnow()
     old_cache = sqlite_big_cache(conn) if conn.dialect.name == "sqlite" else None
     try:

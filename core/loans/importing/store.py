@@ -6,7 +6,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,20 +32,18 @@ from core.schedule import (
     schedule_columns,
 )
 
+_STORED = (
+    "borrower_id", "amount_fen", "annual_rate", "disbursed_on", "term_months",
+    "repayment_method", "subsidy_kind", "bank", "district", "base_rate",
+)  # fmt: skip
+
 
 @dataclass(slots=True)
 class ExistingLoan:
+    """A loan already on file: its id and its stored columns (named as in `_loan_values`)."""
+
     id: int
-    borrower_id: int
-    amount_fen: int
-    rate: Decimal
-    disbursed_on: date
-    term: int
-    method: str
-    subsidy: str
-    bank: str | None
-    district: str | None
-    base_rate: Decimal | None = None
+    stored: dict[str, Any]
 
 
 def loan_terms(loan: LoanIn) -> tuple[Any, ...]:
@@ -57,8 +54,12 @@ def loan_terms(loan: LoanIn) -> tuple[Any, ...]:
 
 
 def existing_terms(ex: ExistingLoan) -> tuple[Any, ...]:
-    base = ex.base_rate if ex.subsidy == SUBSIDY_ENTERPRISE_HALF else None
-    return (ex.amount_fen, ex.rate, ex.disbursed_on, ex.term, ex.method, ex.subsidy, base)
+    s = ex.stored
+    base = s["base_rate"] if s["subsidy_kind"] == SUBSIDY_ENTERPRISE_HALF else None
+    return (
+        s["amount_fen"], s["annual_rate"], s["disbursed_on"], s["term_months"],
+        s["repayment_method"], s["subsidy_kind"], base,
+    )  # fmt: skip
 
 
 def planned_schedule(loan: LoanIn, plan: PlanIn | None) -> ScheduleColumns:
@@ -94,19 +95,19 @@ def preload_loans(conn: Connection, loan_nos: list[str]) -> dict[str, ExistingLo
     return {
         r[0]: ExistingLoan(
             r[1],
-            r[2],
-            r[3],
-            as_decimal(r[4]),
-            as_date(r[5]),
-            r[6],
-            r[7],
-            r[8],
-            r[9],
-            r[10],
-            None if r[11] is None else as_decimal(r[11]).normalize(),
+            dict(
+                zip(
+                    _STORED,
+                    (
+                        r[2], r[3], as_decimal(r[4]), as_date(r[5]), r[6], r[7], r[8], r[9],
+                        r[10], None if r[11] is None else as_decimal(r[11]).normalize(),
+                    ),
+                    strict=True,
+                )
+            ),
         )
         for r in rows
-    }
+    }  # fmt: skip
 
 
 def loans_with_installments(conn: Connection, loan_ids: list[int]) -> set[int]:
@@ -224,19 +225,7 @@ def write_loans(
         if ex is None:
             continue
         values = _loan_values(x, _borrower_id(persons, x))
-        current = {
-            "borrower_id": ex.borrower_id,
-            "amount_fen": ex.amount_fen,
-            "annual_rate": ex.rate,
-            "disbursed_on": ex.disbursed_on,
-            "term_months": ex.term,
-            "repayment_method": ex.method,
-            "subsidy_kind": ex.subsidy,
-            "base_rate": ex.base_rate,
-            "bank": ex.bank,
-            "district": ex.district,
-        }
-        if {k: v for k, v in values.items() if k != "maturity_on"} != current:
+        if {k: v for k, v in values.items() if k != "maturity_on"} != ex.stored:
             params.append({"_lid": ex.id, **values, "updated_at": now})
             updated.add(x.loan_no)
         if x.loan_no in new_schedule:
