@@ -122,6 +122,7 @@ LOAN_FIELDS = (
     _BANK, _G_NAME, _G_PHONE, _G_ID, _G_EMPLOYER, _G_CONTACT, _G_CONTACT_PHONE, _BASE,
 ) = range(len(LOAN_FIELDS))  # fmt: skip
 _Problems = list[tuple[int, str]]  # (position in LOAN_FIELDS, message)
+_Guarantor = tuple[str | None, str | None, str | None, str | None, str | None, str | None]
 ENTERPRISE_BASE_RATE_ERROR = (
     "贴息类型为企业50%贴息时必须填写基准利率（第二十条按基准利率计息的50%贴息），"
     "政策文件也未规定默认基准利率"
@@ -226,7 +227,7 @@ class LoanRowParser:
 
     def _guarantor(
         self, c: list[Any], bad: _Problems, phone: str | None, id_number: str | None, name: Any
-    ) -> tuple[Any, ...]:
+    ) -> _Guarantor:
         """(name, phone, id, employer, contact, contact phone) of the counter-guarantor, all
         None without one; the guarantor's cells are checked either way."""
         g_name = _text_cell(c, _G_NAME, 64, bad, required=False)
@@ -238,7 +239,7 @@ class LoanRowParser:
         if g_name is None:
             if c[_G_PHONE] is not None or c[_G_ID] is not None or c[_G_EMPLOYER] is not None:
                 bad.append((_G_NAME, "填写了反担保人信息但缺少反担保人姓名"))
-            return (None,) * 6
+            return (None, None, None, None, None, None)
         if g_phone is None and c[_G_PHONE] is None:
             bad.append((_G_PHONE, "填写了反担保人姓名时电话不能为空"))
         if not bad:
