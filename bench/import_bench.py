@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
 
 from core.db import make_engine, session_scope, upgrade  # noqa: E402
 from core.identity import id_check_digit  # noqa: E402
-from core.importer import import_loans  # noqa: E402
+from core.loans.importing import import_loans  # noqa: E402
 
 HEADERS = [
     "贷款编号", "借款人姓名", "借款人手机", "身份证号", "贷款金额(元)", "年利率", "放款日期",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from datetime import date
+from functools import lru_cache
 
 import phonenumbers
 
@@ -18,8 +20,9 @@ class IdentityError(ValueError):
 
 def id_check_digit(first17: str) -> str:
     """The GB 11643-1999 check character for the first 17 digits."""
-    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11]
+    if len(first17) != 17:
+        raise ValueError("an ID number's check digit needs exactly 17 digits")
+    return _ID_CHECK[sum(map(operator.mul, map(int, first17), _ID_WEIGHTS)) % 11]
 
 
 def normalize_id_number(raw: str) -> str:
@@ -45,11 +48,31 @@ def mask_id_number(value: str | None) -> str:
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
+_MOBILE_RE = re.compile(r"^(?:\+?86)?(1\d{10})$")
+_PHONE_STRIP = str.maketrans("", "", " -()（）\u3000")
+
+
+@lru_cache(maxsize=4096)
+def _mobile_prefix_valid(prefix5: str) -> bool:
+    # Mainland mobile validity (libphonenumber metadata) depends only on the first 5 digits.
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(prefix5 + "000000", "CN"))
+    except phonenumbers.NumberParseException:  # pragma: no cover - 11 digits always parse
+        return False
+
+
 def normalize_phone(raw: str, region: str = "CN") -> str:
-    """Parse a phone number (mainland numbers without +86 accepted) into E.164."""
+    """Parse a phone number (mainland numbers without +86 accepted) into E.164.
+
+    Mainland mobile numbers take a fast path (a pattern and the libphonenumber verdict cached
+    per 5-digit prefix) with the same result as the full parse: bulk imports parse millions."""
     text = raw.strip()
     if not text:
         raise IdentityError("手机号为空")
+    if region == "CN":
+        m = _MOBILE_RE.match(text.translate(_PHONE_STRIP))
+        if m and _mobile_prefix_valid(m.group(1)[:5]):
+            return "+86" + m.group(1)
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:

@@ -15,15 +15,13 @@ def yuan_to_fen(value: str | int | Decimal) -> int:
     """Parse an amount in yuan ("1234.5", 1234, Decimal) into integer fen, half-up to the fen."""
     if isinstance(value, float):  # pragma: no cover - guarded by typing, kept for safety
         raise MoneyError("金额不能是浮点数")
-    text = str(value).strip().replace(",", "").replace("，", "").replace("元", "")
-    if text in ("", "-"):
-        raise MoneyError("金额为空")
+    text = str(value).strip()
     try:
-        amount = Decimal(text)
-    except InvalidOperation as exc:
+        amount = None if text == "-" else parse_decimal(text)
+    except MoneyError as exc:
         raise MoneyError(f"金额格式不正确：{value}") from exc
-    if not amount.is_finite():
-        raise MoneyError(f"金额格式不正确：{value}")
+    if amount is None:
+        raise MoneyError("金额为空")
     return int((amount * FEN_PER_YUAN).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -35,3 +33,18 @@ def fen_to_yuan(fen: int) -> Decimal:
 def format_yuan(fen: int) -> str:
     """1234500 -> '12,345.00元'."""
     return f"{fen_to_yuan(fen):,.2f}元"
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """A number as people write amounts in spreadsheets ("1,234.50", "１２３４ 元"), exactly (no
+    rounding); None when nothing is left once separators, spaces and 元 are removed."""
+    clean = text.replace(",", "").replace("，", "").replace("元", "").replace(" ", "")
+    if not clean:
+        return None
+    try:
+        number = Decimal(clean)
+    except InvalidOperation as exc:
+        raise MoneyError(f"格式不正确：{text}") from exc
+    if not number.is_finite():
+        raise MoneyError(f"格式不正确：{text}")
+    return number

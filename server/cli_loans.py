@@ -23,7 +23,7 @@ from rich.progress import (
 )
 
 from core.db import session_scope
-from core.importer import ImportReport, import_loans, import_payments, write_template
+from core.loans.importing import ImportReport, import_loans, import_payments, write_template
 from server.bootstrap import get_container
 from server.staff_services import import_limits
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from core.db import session_scope
-from core.importer import import_loans, import_payments
+from core.loans.importing import import_loans, import_payments
 from core.models import StaffUserRow
 from core.staff import create_staff
 from server.bootstrap import Container

@@ -39,7 +39,7 @@ from core.dispatch import requeue_notices
 from core.faq_additions import FaqEditError
 from core.handoff import close_ticket, staff_reply
 from core.identity import mask_id_number, mask_phone
-from core.importer import ImportReport
+from core.loans.importing import ImportReport
 from core.models import (
     ApplicationRow,
     AuditEventRow,

@@ -28,8 +28,7 @@ from core.db import session_scope
 from core.faq_additions import FaqEditError, add_entry, add_paraphrase
 from core.filestore import FileStore, safe_basename, served_filename
 from core.handoff import HandoffError
-from core.import_limits import ImportLimits
-from core.importer import ImportReport, import_loans, import_payments
+from core.loans.importing import ImportLimits, ImportReport, import_loans, import_payments
 from core.review import ReviewError
 from core.staff import StaffError
 from core.timeutil import local_today

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 import knowledge
 from core.db import session_scope
-from core.importer import import_loans
+from core.loans.importing import import_loans
 from core.models import LoanRow
 from server.app import create_app
 from server.bootstrap import Container, set_container

@@ -18,8 +18,8 @@ from sqlalchemy import text
 
 import knowledge
 from core.db import session_scope
-from core.import_limits import ImportLimitError, ImportLimits, limited_rows
-from core.importer import import_loans
+from core.loans.importing import ImportLimitError, ImportLimits, import_loans
+from core.loans.importing.limits import limited_rows
 from server.app import create_app
 from server.bootstrap import Container, set_container
 from tests.staff_seed import World, make_container, seed

@@ -1,4 +1,4 @@
-"""Bounds of one import (core/importer.py): rows and columns per file, the number of errors
+"""Bounds of one import (core/loans/importing): rows and columns per file, the number of errors
 reported, and a stop flag so a shutting-down server abandons an import (nothing is written:
 the import is one transaction)."""
 

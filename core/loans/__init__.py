@@ -1,0 +1,1 @@
+"""Loans: repayment schedules (core.schedule) and the spreadsheet importers (importing/)."""
