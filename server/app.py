@@ -88,12 +88,11 @@ def _mount_routers(app: FastAPI, container: Container) -> None:
     """Each front door adds its routes; kept in one place so the wiring is visible."""
     from server import (
         routes_aliyun_sms,
-        routes_console,
         routes_public,
         routes_sms,
-        routes_staff_api,
         routes_telegram,
         routes_wechat,
+        staff,
     )
 
     routes_public.mount(app, container)
@@ -101,5 +100,4 @@ def _mount_routers(app: FastAPI, container: Container) -> None:
     routes_sms.mount(app, container)
     routes_aliyun_sms.mount(app, container)
     routes_wechat.mount(app, container)
-    routes_staff_api.mount(app, container)
-    routes_console.mount(app, container)
+    staff.include(app, container)

@@ -13,20 +13,10 @@ with a per-response nonce for the little inline JavaScript there is (progress po
 
 from __future__ import annotations
 
-import json
-import secrets
-from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pydantic import BaseModel
-from starlette.responses import Response as StarletteResponse
 
 from core import backoffice as bo
 from core import broadcast as bc
@@ -35,227 +25,36 @@ from core.audit import audit
 from core.db import session_scope
 from core.dispatch import requeue_notices
 from core.handoff import close_ticket, staff_reply
-from core.identity import is_mobile, mask_id_number, mask_phone
 from core.loan_status import STATUS_LABELS
 from core.models import BroadcastRow, StaffUserRow, Stage
-from core.money import format_yuan
 from core.review import advance, review_document
-from core.staff import ROLE_LABELS, ROLES, StaffError, create_staff, issue_api_token
-from core.timeutil import SHANGHAI, to_local
+from core.staff import ROLES, StaffError, create_staff, issue_api_token
 from server import staff_services as svc
 from server.auth import (
-    CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     ConsoleForbidden,
     ConsoleUser,
     LoginError,
-    LoginRequired,
     StaffPrincipal,
     auth_of,
     console_action,
     console_page,
-    install,
 )
 from server.bootstrap import Container
 from server.params import DbId, PageOffset
+from server.staff.console.views import (
+    PAGE_SIZE,
+    BroadcastForm,
+    Views,
+    parse_local,
+)
+from server.staff.console.views import back as _back
+from server.staff.console.views import page_args as _page_args
+from server.staff.console.views import qs as _qs
+from server.staff.deps import Admin, AdminPage, Officer
 
-HERE = Path(__file__).resolve().parent
-TEMPLATES = HERE / "templates"
-STATIC = HERE / "static"
-FLASH_COOKIE = "cd_flash"
-STAGE_SHORT = {
-    "draft": "草稿",
-    "submitted": "已提交",
-    "community_review": "社区推荐",
-    "street_review": "街道复核",
-    "guarantee_review": "担保审核",
-    "bank_review": "银行核贷",
-    "approved": "已批准",
-    "disbursed": "已放款",
-    "rejected": "未通过",
-    "withdrawn": "已撤回",
-}
-PAGE_SIZE = 50
-
-Officer = Annotated[StaffPrincipal, Depends(console_action("officer"))]
-Admin = Annotated[StaffPrincipal, Depends(console_action("admin"))]
-AdminPage = Annotated[StaffPrincipal, Depends(console_page("admin"))]
 DOMAIN_ERRORS = svc.DOMAIN_ERRORS
-
-
-# --- rendering ------------------------------------------------------------------------------------
-
-
-def _landline(phone: str | None) -> str:
-    """A note after a fixed-line number: it is kept for staff to call, never sent SMS."""
-    return "（固定电话，不发短信）" if phone and not is_mobile(phone) else ""
-
-
-def _dt(value: datetime | None) -> str:
-    return "" if value is None else to_local(value).strftime("%Y-%m-%d %H:%M")
-
-
-def _yuan(fen: int | None) -> str:
-    return "" if fen is None else format_yuan(int(fen))
-
-
-def _pretty_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False, default=str)
-
-
-def make_env() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
-        autoescape=select_autoescape(["html"], default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(
-        dt=_dt,
-        yuan=_yuan,
-        mask_phone=mask_phone,
-        mask_id=mask_id_number,
-        pretty_json=_pretty_json,
-        landline=_landline,
-    )
-    env.globals.update(
-        STAGE_LABELS=STAGE_LABELS,
-        STAGE_SHORT=STAGE_SHORT,
-        APPLICANT_TYPES={"individual": "个人", "partnership": "合伙", "enterprise": "小微企业"},
-        ROLE_LABELS=ROLE_LABELS,
-        NOTICE_STATUS_LABELS=bo.NOTICE_STATUS_LABELS,
-        NOTICE_KIND_LABELS=bo.NOTICE_KIND_LABELS,
-        DOCUMENT_STATUS_LABELS=bo.DOCUMENT_STATUS_LABELS,
-        BROADCAST_STATUS=bc.STATUS_LABELS,
-        CHANNEL_LABELS={**bc.CHANNEL_LABELS, "none": "无", "terminal": "终端"},
-        GROUPS=bc.GROUPS,
-        CSRF_FIELD=CSRF_FIELD,
-    )
-    return env
-
-
-class Views:
-    def __init__(self, container: Container) -> None:
-        self.container = container
-        self.env = make_env()
-        self.flash = URLSafeTimedSerializer(container.settings.secret_key, salt="console.flash")
-        self.secure = container.settings.public_base_url.startswith("https://")  # as the session
-
-    def render(
-        self,
-        request: Request,
-        name: str,
-        context: dict[str, Any] | None = None,
-        *,
-        user: StaffPrincipal | None = None,
-        status: int = 200,
-    ) -> HTMLResponse:
-        nonce = secrets.token_urlsafe(16)
-        flash = self._read_flash(request)
-        ctx = {
-            "request": request,
-            "user": user,
-            "csrf": user.csrf_token if user else "",
-            "nonce": nonce,
-            "flash": flash,
-            "path": request.url.path,
-            **(context or {}),
-        }
-        html = self.env.get_template(name).render(ctx)
-        response = HTMLResponse(html, status_code=status)
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-            f"script-src 'nonce-{nonce}'; frame-src 'self'; object-src 'none'; "
-            "frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
-        )
-        response.headers["X-Frame-Options"] = "SAMEORIGIN"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["Cache-Control"] = "no-store"
-        if flash is not None:
-            response.delete_cookie(FLASH_COOKIE, path="/console")
-        return response
-
-    def _read_flash(self, request: Request) -> dict[str, str] | None:
-        raw = request.cookies.get(FLASH_COOKIE)
-        if not raw:
-            return None
-        try:
-            data = self.flash.loads(raw, max_age=120)
-        except BadSignature:
-            return None
-        return data if isinstance(data, dict) else None
-
-    def redirect(self, url: str, message: str | None = None, kind: str = "ok") -> RedirectResponse:
-        response = RedirectResponse(url, status_code=303)
-        if message:
-            response.set_cookie(
-                FLASH_COOKIE,
-                self.flash.dumps({"kind": kind, "text": message}),
-                max_age=120,
-                path="/console",
-                httponly=True,
-                samesite="lax",
-                secure=self.secure,
-            )
-        return response
-
-
-def _page_args(offset: int) -> int:
-    return max(offset, 0)
-
-
-def _qs(**params: Any) -> str:
-    clean = {k: v for k, v in params.items() if v not in (None, "", False)}
-    return ("?" + urlencode(clean)) if clean else ""
-
-
-def _parse_local(value: str) -> datetime | None:
-    """A datetime-local field (Asia/Shanghai) as aware UTC; empty → None."""
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        local = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise bc.BroadcastError("定时时间格式不正确") from exc
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=SHANGHAI)
-    return local
-
-
-class BroadcastForm(BaseModel):
-    """The broadcast composer's fields (create and edit post the same form)."""
-
-    title: str = ""
-    body: str = ""
-    sms_body: str = ""
-    group: str = "all"
-    stages: list[str] = []
-    districts: str = ""
-    channels: list[str] = []
-    min_overdue_days: str = "1"
-
-    def audience(self) -> Any:
-        return _audience_from_form(
-            self.group, self.stages, self.districts, self.channels, self.min_overdue_days
-        )
-
-
-def _audience_from_form(
-    group: str, stages: list[str], districts: str, channels: list[str], min_overdue_days: str
-) -> bc.Audience:
-    names = [d for d in districts.replace("，", ",").replace("、", ",").split(",") if d.strip()]
-    return bc.Audience.from_json(
-        {
-            "group": group,
-            "stages": stages,
-            "districts": names,
-            "channels": channels,
-            "min_overdue_days": min_overdue_days or 1,
-        }
-    )
 
 
 # --- mounting -------------------------------------------------------------------------------------
@@ -263,46 +62,10 @@ def _audience_from_form(
 
 def mount(app: FastAPI, container: Container) -> None:
     """Add the console pages, its static files and its error pages to the app."""
-    install(app, container)
-    views = Views(container)
+    views: Views = app.state.console_views
     engine = container.engine
-    app.mount("/console/static", StaticFiles(directory=str(STATIC)), name="console-static")
-
-    async def login_required(request: Request, exc: Exception) -> StarletteResponse:
-        assert isinstance(exc, LoginRequired)
-        return RedirectResponse("/console/login" + _qs(next=exc.next_path), status_code=303)
-
-    async def forbidden(request: Request, exc: Exception) -> StarletteResponse:
-        assert isinstance(exc, ConsoleForbidden)
-        user = getattr(request.state, "staff", None)
-        return views.render(
-            request,
-            "error.html",
-            {"message": exc.message, "title": "无法操作"},
-            user=user,
-            status=403,
-        )
-
-    async def domain_error(request: Request, exc: Exception) -> StarletteResponse:
-        """A Chinese domain error nobody caught: a page on the console, JSON elsewhere."""
-        status = 404 if "不存在" in str(exc) else 409
-        if not request.url.path.startswith("/console"):
-            return JSONResponse({"detail": str(exc)}, status_code=status)
-        user = getattr(request.state, "staff", None)
-        return views.render(request, "error.html", {"message": str(exc)}, user=user, status=status)
-
-    app.add_exception_handler(LoginRequired, login_required)
-    app.add_exception_handler(ConsoleForbidden, forbidden)
-    for error in DOMAIN_ERRORS:
-        app.add_exception_handler(error, domain_error)
     router = APIRouter(prefix="/console", include_in_schema=False)
-
-    def back(request: Request, fallback: str) -> str:
-        ref = request.headers.get("referer") or ""
-        base = str(request.base_url).rstrip("/")
-        if ref.startswith(base + "/console"):
-            return ref[len(base) :]
-        return fallback
+    back = _back
 
     # --- login -------------------------------------------------------------------------------
 
@@ -946,7 +709,7 @@ def mount(app: FastAPI, container: Container) -> None:
     ) -> Response:
         url = f"/console/broadcasts/{bid}"
         try:
-            when = _parse_local(scheduled_at) if mode == "schedule" else None
+            when = parse_local(scheduled_at) if mode == "schedule" else None
             if mode == "schedule" and when is None:
                 raise bc.BroadcastError("请选择定时发送的时间")
             with session_scope(engine) as s:

@@ -57,7 +57,7 @@ from core.models import (
 from core.review import advance, review_document
 from core.staff import StaffError, create_staff, issue_api_token
 from server import staff_services as svc
-from server.auth import ApiAdmin, ApiOfficer, ApiViewer, install
+from server.auth import ApiAdmin, ApiOfficer, ApiViewer
 from server.bootstrap import Container
 from server.params import DbId, PageOffset
 
@@ -67,11 +67,6 @@ DOMAIN_ERRORS = svc.DOMAIN_ERRORS
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = PageOffset
-
-
-def _fail(exc: Exception) -> HTTPException:
-    text = str(exc)
-    return HTTPException(404 if "不存在" in text else 409, text)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -378,7 +373,6 @@ class StaffPatch(BaseModel):
 
 def mount(app: FastAPI, container: Container) -> None:
     """Add /api/staff/… and the broadcast worker to the app."""
-    install(app, container)
     engine = container.engine
     r = APIRouter(prefix="/api/staff", tags=["staff"])
 
@@ -426,8 +420,8 @@ def mount(app: FastAPI, container: Container) -> None:
         with session_scope(engine) as s:
             try:
                 d = bo.application_detail(s, app_id)
-            except bo.BackofficeError as exc:
-                raise _fail(exc) from exc
+            except bo.BackofficeError:
+                raise
             return {
                 **application_json(d.app, d.person.name if d.person else None),
                 "profile": d.app.profile,
@@ -474,8 +468,8 @@ def mount(app: FastAPI, container: Container) -> None:
                     actor=user.username,
                 )
                 return {**document_json(res.item), "applicant_notified": res.notified}
-        except DOMAIN_ERRORS as exc:
-            raise _fail(exc) from exc
+        except DOMAIN_ERRORS:
+            raise
 
     @r.post("/applications/{app_id}/advance")
     def advance_stage(app_id: DbId, body: AdvanceIn, user: ApiOfficer) -> dict[str, Any]:
@@ -490,8 +484,8 @@ def mount(app: FastAPI, container: Container) -> None:
                     "from_stage": res.from_stage,
                     "applicant_notified": res.notified,
                 }
-        except DOMAIN_ERRORS as exc:
-            raise _fail(exc) from exc
+        except DOMAIN_ERRORS:
+            raise
 
     # loans and imports
     @r.get("/loans")
@@ -532,8 +526,8 @@ def mount(app: FastAPI, container: Container) -> None:
         with session_scope(engine) as s:
             try:
                 d = bo.loan_detail(s, loan_id)
-            except bo.BackofficeError as exc:
-                raise _fail(exc) from exc
+            except bo.BackofficeError:
+                raise
             return {
                 **loan_json(d.loan, d.borrower.name if d.borrower else None),
                 "borrower": person_json(d.borrower),
@@ -654,8 +648,8 @@ def mount(app: FastAPI, container: Container) -> None:
         with session_scope(engine) as s:
             try:
                 t, messages, relays = bo.ticket_detail(s, ticket_id)
-            except bo.BackofficeError as exc:
-                raise _fail(exc) from exc
+            except bo.BackofficeError:
+                raise
             status = {n.key: n.status for n in relays}
             return {
                 **ticket_json(t),
@@ -671,8 +665,8 @@ def mount(app: FastAPI, container: Container) -> None:
             with session_scope(engine) as s:
                 msg = staff_reply(s, ticket_id, user.username, body.text)
                 return message_json(msg)
-        except DOMAIN_ERRORS as exc:
-            raise _fail(exc) from exc
+        except DOMAIN_ERRORS:
+            raise
 
     @r.post("/handoff/{ticket_id}/close")
     def close(ticket_id: DbId, user: ApiOfficer) -> dict[str, Any]:
@@ -680,8 +674,8 @@ def mount(app: FastAPI, container: Container) -> None:
         try:
             with session_scope(engine) as s:
                 return ticket_json(close_ticket(s, ticket_id, user.username))
-        except DOMAIN_ERRORS as exc:
-            raise _fail(exc) from exc
+        except DOMAIN_ERRORS:
+            raise
 
     # knowledge
     @r.get("/knowledge/unanswered")
@@ -792,8 +786,8 @@ def mount(app: FastAPI, container: Container) -> None:
         with session_scope(engine) as s:
             try:
                 row = bc.get(s, bid)
-            except bc.BroadcastError as exc:
-                raise _fail(exc) from exc
+            except bc.BroadcastError:
+                raise
             return broadcast_json(row, bc.progress(s, bid))
 
     @r.put("/broadcasts/{bid}")
@@ -812,8 +806,8 @@ def mount(app: FastAPI, container: Container) -> None:
                     actor=user.username,
                 )
                 return broadcast_json(row)
-        except bc.BroadcastError as exc:
-            raise _fail(exc) from exc
+        except bc.BroadcastError:
+            raise
 
     @r.get("/broadcasts/{bid}/preview")
     def preview(bid: DbId, user: ApiViewer) -> dict[str, Any]:
@@ -821,8 +815,8 @@ def mount(app: FastAPI, container: Container) -> None:
         with session_scope(engine) as s:
             try:
                 row = bc.get(s, bid)
-            except bc.BroadcastError as exc:
-                raise _fail(exc) from exc
+            except bc.BroadcastError:
+                raise
             return bc.preview(s, row, svc.sms_cost(container), svc.threshold(container)).to_json()
 
     @r.post("/broadcasts/{bid}/send")
@@ -840,8 +834,8 @@ def mount(app: FastAPI, container: Container) -> None:
                     scheduled_at=body.scheduled_at if body else None,
                 )
                 out = broadcast_json(row)
-        except bc.BroadcastError as exc:
-            raise _fail(exc) from exc
+        except bc.BroadcastError:
+            raise
         if row.status == "fanout":
             background.add_task(svc.run_fan_out, engine, bid, svc.sms_cost(container))
         return out
@@ -853,8 +847,8 @@ def mount(app: FastAPI, container: Container) -> None:
             with session_scope(engine) as s:
                 row = bc.confirm(s, bid, user.username)
                 out = broadcast_json(row)
-        except bc.BroadcastError as exc:
-            raise _fail(exc) from exc
+        except bc.BroadcastError:
+            raise
         if row.status == "fanout":
             background.add_task(svc.run_fan_out, engine, bid, svc.sms_cost(container))
         return out
@@ -866,8 +860,8 @@ def mount(app: FastAPI, container: Container) -> None:
             with session_scope(engine) as s:
                 n = bc.cancel(s, bid, user.username)
                 return {**broadcast_json(bc.get(s, bid)), "cancelled_notices": n}
-        except bc.BroadcastError as exc:
-            raise _fail(exc) from exc
+        except bc.BroadcastError:
+            raise
 
     # staff accounts and audit (admins)
     @r.get("/users")
@@ -910,8 +904,8 @@ def mount(app: FastAPI, container: Container) -> None:
                 if body.password:
                     bo.set_password(s, user_id, body.password, actor=user.username)
                 return staff_json(u)
-        except StaffError as exc:
-            raise _fail(exc) from exc
+        except StaffError:
+            raise
 
     @r.post("/users/{user_id}/token")
     def new_token(user_id: DbId, user: ApiAdmin) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from core import broadcast as bc
 from core.applications import StageError
 from core.audit import audit
 from core.db import session_scope
+from core.errors import Invalid
 from core.faq_additions import FaqEditError, add_entry, add_paraphrase
 from core.filestore import FileStore, safe_basename, served_filename
 from core.handoff import HandoffError
@@ -107,7 +108,7 @@ def run_fan_out(engine: Engine, broadcast_id: int, sms: bc.SmsCost) -> None:
 # --- uploads ------------------------------------------------------------------------------------
 
 
-class UploadRefused(ValueError):
+class UploadRefused(Invalid):
     """An upload we refuse before importing; the message is Chinese."""
 
 

@@ -1,0 +1,117 @@
+"""Staff accounts: roles, password hashing (pwdlib/argon2), API tokens, and the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from pwdlib import PasswordHash
+from sqlmodel import Session, select
+
+from core.audit import audit
+from core.errors import Conflict, Invalid, NotFound
+from core.models import StaffUserRow
+
+ROLES = ("admin", "officer", "viewer")
+ROLE_LABELS = {"admin": "管理员", "officer": "经办人员", "viewer": "只读"}
+_RANK = {"viewer": 0, "officer": 1, "admin": 2}
+
+_hasher = PasswordHash.recommended()
+
+
+class StaffError(Invalid):
+    """A staff-account operation that cannot be done; the message is Chinese."""
+
+
+class StaffNotFound(NotFound, StaffError):
+    """No staff account with that id."""
+
+
+class StaffConflict(Conflict, StaffError):
+    """The change would leave the accounts in a state not allowed (no active admin)."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    try:
+        return _hasher.verify(password, hashed)
+    except Exception:  # malformed hash: never authenticates
+        return False
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def role_at_least(role: str, needed: str) -> bool:
+    return _RANK.get(role, -1) >= _RANK[needed]
+
+
+def create_staff(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str | None = None,
+    actor: str = "system",
+) -> StaffUserRow:
+    username = username.strip()
+    if role not in ROLES:
+        raise StaffError(f"角色必须是 {'/'.join(ROLES)} 之一")
+    if not (3 <= len(username) <= 64) or not username.replace("_", "").replace(".", "").isalnum():
+        raise StaffError("用户名须为3到64位字母、数字、下划线或点")
+    if len(password) < 10:
+        raise StaffError("密码至少10位")
+    if session.exec(select(StaffUserRow).where(StaffUserRow.username == username)).first():
+        raise StaffConflict(f"用户名 {username} 已存在")
+    user = StaffUserRow(
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    audit(
+        session,
+        actor,
+        "staff.create",
+        "staff_user",
+        user.id,
+        after={"username": username, "role": role},
+    )
+    return user
+
+
+def issue_api_token(session: Session, user: StaffUserRow, actor: str) -> str:
+    """A new API token for scripts (shown once; only its hash is stored)."""
+    token = "cd_" + secrets.token_urlsafe(32)
+    user.api_token_hash = hash_token(token)
+    session.add(user)
+    audit(session, actor, "staff.token", "staff_user", user.id)
+    return token
+
+
+def authenticate(session: Session, username: str, password: str) -> StaffUserRow | None:
+    user = session.exec(select(StaffUserRow).where(StaffUserRow.username == username)).first()
+    if user is None:
+        verify_password(password, _DUMMY_HASH)  # same cost whether or not the user exists
+        return None
+    if not user.active or not verify_password(password, user.password_hash):
+        return None
+    return user
+
+
+def user_by_token(session: Session, token: str) -> StaffUserRow | None:
+    if not token:
+        return None
+    user = session.exec(
+        select(StaffUserRow).where(StaffUserRow.api_token_hash == hash_token(token))
+    ).first()
+    return user if user is not None and user.active else None
+
+
+_DUMMY_HASH = hash_password("dummy-password-for-timing")

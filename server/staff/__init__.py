@@ -1,0 +1,44 @@
+"""The staff side's web doors: the API under /api/staff and the console under /console.
+
+`include` wires them once: the shared StaffAuth, the console renderer, the error handlers
+(server/staff/errors.py) and one module-level router per resource in api/ and console/, each
+route a few lines calling one command of core/staff."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+
+from server import auth
+from server.bootstrap import Container
+from server.staff import errors
+from server.staff.console.views import STATIC, Views, error_page, qs, views_of
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, auth.LoginRequired)
+    return RedirectResponse("/console/login" + qs(next=exc.next_path), status_code=303)
+
+
+async def _console_forbidden(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, auth.ConsoleForbidden)
+    user = getattr(request.state, "staff", None)
+    return views_of(request).render(
+        request, "error.html", {"message": exc.message, "title": "无法操作"}, user=user, status=403
+    )
+
+
+def include(app: FastAPI, container: Container) -> None:
+    """Add the staff API, the console, their static files and error handlers to the app."""
+    from server import routes_console, routes_staff_api
+
+    auth.install(app, container)
+    app.state.console_views = Views(container)
+    app.mount("/console/static", StaticFiles(directory=str(STATIC)), name="console-static")
+    app.add_exception_handler(auth.LoginRequired, _login_required)
+    app.add_exception_handler(auth.ConsoleForbidden, _console_forbidden)
+    errors.install(app, error_page)
+    routes_staff_api.mount(app, container)
+    routes_console.mount(app, container)

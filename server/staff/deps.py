@@ -1,0 +1,66 @@
+"""Annotated dependencies of the staff routes (API and console): the container, a unit of work,
+the acting staff member with a role check, the console's page renderer.
+
+A route takes `s: SessionDep` and gets one transaction: committed when the route returns,
+rolled back when it raises (a typed error then becomes its 4xx in server/staff/errors.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlmodel import Session
+
+from core.db import session_scope
+from server.auth import (
+    ApiAdmin,
+    ApiOfficer,
+    ApiViewer,
+    ConsoleUser,
+    StaffPrincipal,
+    console_action,
+    console_page,
+)
+from server.bootstrap import Container
+from server.params import PageOffset
+
+__all__ = [
+    "Admin",
+    "AdminPage",
+    "ApiAdmin",
+    "ApiOfficer",
+    "ApiViewer",
+    "ConsoleUser",
+    "ContainerDep",
+    "Limit",
+    "Officer",
+    "Offset",
+    "SessionDep",
+]
+
+
+def container_of(request: Request) -> Container:
+    """The app's container (set once by server.app.create_app)."""
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(container_of)]
+
+
+def unit_of_work(container: ContainerDep) -> Iterator[Session]:
+    """One transaction per request, closed before the response is sent."""
+    with session_scope(container.engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(unit_of_work, scope="function")]
+
+# Console POST routes: session + CSRF token + role; console pages of admins only.
+Officer = Annotated[StaffPrincipal, Depends(console_action("officer"))]
+Admin = Annotated[StaffPrincipal, Depends(console_action("admin"))]
+AdminPage = Annotated[StaffPrincipal, Depends(console_page("admin"))]
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = PageOffset
