@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from core.db import current_revision, head_revision, ping
+from server import workers
 from server.bodylimit import BodyLimitMiddleware, route_limits
 from server.bootstrap import Container, configure_logging, get_container, set_container
 
@@ -76,6 +77,7 @@ def create_app(
     limits, default = route_limits(container.settings.max_import_mb * 1024 * 1024)
     app.add_middleware(BodyLimitMiddleware, limits=limits, default=default)
     _mount_routers(app, container)
+    workers.install(app, container)
     # After the routers: the Telegram bot's start hook must run before the dispatcher starts.
     if background:
         from server import scheduler

@@ -13,20 +13,17 @@ with a per-response nonce for the little inline JavaScript there is (progress po
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
 
 from core import backoffice as bo
-from core import broadcast as bc
 from core.applications import STAGE_LABELS, cap_check
-from core.audit import audit
 from core.db import session_scope
-from core.dispatch import requeue_notices
 from core.handoff import close_ticket, staff_reply
 from core.loan_status import STATUS_LABELS
-from core.models import BroadcastRow, StaffUserRow, Stage
+from core.models import StaffUserRow, Stage
 from core.review import advance, review_document
 from core.staff import ROLES, StaffError, create_staff, issue_api_token
 from server import staff_services as svc
@@ -39,17 +36,13 @@ from server.auth import (
     StaffPrincipal,
     auth_of,
     console_action,
-    console_page,
 )
 from server.bootstrap import Container
 from server.params import DbId, PageOffset
 from server.staff.console.views import (
     PAGE_SIZE,
-    BroadcastForm,
     Views,
-    parse_local,
 )
-from server.staff.console.views import back as _back
 from server.staff.console.views import page_args as _page_args
 from server.staff.console.views import qs as _qs
 from server.staff.deps import Admin, AdminPage, Officer
@@ -65,8 +58,6 @@ def mount(app: FastAPI, container: Container) -> None:
     views: Views = app.state.console_views
     engine = container.engine
     router = APIRouter(prefix="/console", include_in_schema=False)
-    back = _back
-
     # --- login -------------------------------------------------------------------------------
 
     @router.get("")
@@ -345,53 +336,6 @@ def mount(app: FastAPI, container: Container) -> None:
             status=status,
         )
 
-    # --- notices -----------------------------------------------------------------------------
-
-    @router.get("/notices")
-    def notices(
-        request: Request,
-        user: ConsoleUser,
-        status: str = "",
-        kind: str = "",
-        channel: str = "",
-        offset: PageOffset = 0,
-    ) -> Response:
-        with session_scope(engine) as s:
-            page = bo.list_notices(
-                s,
-                status=status or None,
-                kind=kind or None,
-                channel=channel or None,
-                limit=PAGE_SIZE,
-                offset=_page_args(offset),
-            )
-            counts = bo.notice_counts_by_kind(s)
-        totals: dict[str, int] = {}
-        for per in counts.values():
-            for st, n in per.items():
-                totals[st] = totals.get(st, 0) + n
-        return views.render(
-            request,
-            "notices.html",
-            {
-                "page": page,
-                "counts": counts,
-                "totals": totals,
-                "statuses": bo.NOTICE_STATUSES,
-                "f": {"status": status, "kind": kind, "channel": channel},
-                "qs": _qs(status=status, kind=kind, channel=channel),
-            },
-            user=user,
-        )
-
-    @router.post("/notices/{notice_id}/requeue")
-    def requeue(request: Request, notice_id: DbId, user: Officer) -> Response:
-        with session_scope(engine) as s:
-            n = requeue_notices(s, [notice_id])
-            audit(s, user.username, "notice.requeue", "notice", notice_id, after={"requeued": n})
-        text = "已重新排队发送" if n else "只有失败的通知可以重新发送"
-        return views.redirect(back(request, "/console/notices"), text, "ok" if n else "error")
-
     # --- hand-off ----------------------------------------------------------------------------
 
     @router.get("/handoff")
@@ -537,225 +481,6 @@ def mount(app: FastAPI, container: Container) -> None:
             )
         text = f"知识库已重新加载（{count} 条）" if changed else f"知识库没有变化（{count} 条）"
         return views.redirect("/console/knowledge", text)
-
-    # --- broadcasts --------------------------------------------------------------------------
-
-    @router.get("/broadcasts")
-    def broadcasts(request: Request, user: ConsoleUser, offset: PageOffset = 0) -> Response:
-        with session_scope(engine) as s:
-            rows = bc.list_broadcasts(s, limit=PAGE_SIZE, offset=_page_args(offset))
-            items = [(r, bc.display_status(r, bc.progress(s, r.id or 0))) for r in rows]
-        return views.render(request, "broadcasts.html", {"items": items}, user=user)
-
-    def composer(
-        request: Request,
-        user: StaffPrincipal,
-        row: Any | None,
-        form: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> HTMLResponse:
-        audience = bc.Audience.from_json(row.audience) if row is not None else bc.Audience()
-        values = form or {
-            "title": row.title if row else "",
-            "body": row.body if row else "",
-            "sms_body": (row.sms_body or "") if row else "",
-            "group": audience.group,
-            "stages": list(audience.stages),
-            "districts": "，".join(audience.districts),
-            "channels": list(audience.channels),
-            "min_overdue_days": audience.min_overdue_days,
-        }
-        with session_scope(engine) as s:
-            names = bo.districts(s)
-        return views.render(
-            request,
-            "broadcast_form.html",
-            {
-                "row": row,
-                "v": values,
-                "error": error,
-                "stages": [x.value for x in Stage],
-                "districts": names,
-                "threshold": svc.threshold(container),
-            },
-            user=user,
-            status=422 if error else 200,
-        )
-
-    @router.get("/broadcasts/new")
-    def broadcast_new(
-        request: Request, user: Annotated[StaffPrincipal, Depends(console_page("officer"))]
-    ) -> Response:
-        return composer(request, user, None)
-
-    @router.post("/broadcasts")
-    def broadcast_create(
-        request: Request,
-        user: Officer,
-        data: Annotated[BroadcastForm, Form()],
-    ) -> Response:
-        form = data.model_dump()
-        try:
-            audience = data.audience()
-            with session_scope(engine) as s:
-                row = bc.create_draft(
-                    s,
-                    title=data.title,
-                    body=data.body,
-                    sms_body=data.sms_body,
-                    audience=audience,
-                    actor=user.username,
-                )
-                new_id = row.id
-        except bc.BroadcastError as exc:
-            return composer(request, user, None, form, str(exc))
-        return views.redirect(f"/console/broadcasts/{new_id}", "草稿已保存，请核对预览")
-
-    @router.get("/broadcasts/{bid}")
-    def broadcast_page(request: Request, bid: DbId, user: ConsoleUser) -> Response:
-        with session_scope(engine) as s:
-            try:
-                row = bc.get(s, bid)
-            except bc.BroadcastError as exc:
-                return views.render(
-                    request, "error.html", {"message": str(exc)}, user=user, status=404
-                )
-            prog = bc.progress(s, bid)
-            pv = (
-                bc.preview(s, row, svc.sms_cost(container), svc.threshold(container))
-                if row.status in ("draft", "pending_confirm", "scheduled")
-                else None
-            )
-            audience = bc.Audience.from_json(row.audience)
-        return views.render(
-            request,
-            "broadcast.html",
-            {
-                "b": row,
-                "p": prog,
-                "pv": pv,
-                "audience": audience.describe(),
-                "status": bc.display_status(row, prog),
-                "threshold": svc.threshold(container),
-            },
-            user=user,
-        )
-
-    @router.get("/broadcasts/{bid}/progress")
-    def broadcast_progress(request: Request, bid: DbId, user: ConsoleUser) -> Response:
-        with session_scope(engine) as s:
-            try:
-                row = bc.get(s, bid)
-            except bc.BroadcastError as exc:
-                return JSONResponse({"detail": str(exc)}, status_code=404)
-            prog = bc.progress(s, bid)
-        status = bc.display_status(row, prog)
-        return JSONResponse(
-            {
-                **prog.to_json(),
-                "status": status,
-                "status_label": bc.STATUS_LABELS.get(status, status),
-                "running": status in ("fanout", "queued", "scheduled"),
-            },
-            headers={"Cache-Control": "no-store"},
-        )
-
-    @router.get("/broadcasts/{bid}/edit")
-    def broadcast_edit(
-        request: Request,
-        bid: DbId,
-        user: Annotated[StaffPrincipal, Depends(console_page("officer"))],
-    ) -> Response:
-        with session_scope(engine) as s:
-            row = bc.get(s, bid)
-        if row.status != "draft":
-            return views.redirect(f"/console/broadcasts/{bid}", "只有草稿可以修改", "error")
-        return composer(request, user, row)
-
-    @router.post("/broadcasts/{bid}/edit")
-    def broadcast_update(
-        request: Request,
-        bid: DbId,
-        user: Officer,
-        data: Annotated[BroadcastForm, Form()],
-    ) -> Response:
-        form = data.model_dump()
-        try:
-            audience = data.audience()
-            with session_scope(engine) as s:
-                row = bc.update_draft(
-                    s,
-                    bid,
-                    title=data.title,
-                    body=data.body,
-                    sms_body=data.sms_body,
-                    audience=audience,
-                    actor=user.username,
-                )
-        except bc.BroadcastError as exc:
-            with session_scope(engine) as s:
-                current = s.get(BroadcastRow, bid)
-            return composer(request, user, current, form, str(exc))
-        return views.redirect(f"/console/broadcasts/{row.id}", "草稿已更新")
-
-    @router.post("/broadcasts/{bid}/send")
-    def broadcast_send(
-        request: Request,
-        bid: DbId,
-        user: Officer,
-        background: BackgroundTasks,
-        mode: Annotated[str, Form()] = "now",
-        scheduled_at: Annotated[str, Form()] = "",
-    ) -> Response:
-        url = f"/console/broadcasts/{bid}"
-        try:
-            when = parse_local(scheduled_at) if mode == "schedule" else None
-            if mode == "schedule" and when is None:
-                raise bc.BroadcastError("请选择定时发送的时间")
-            with session_scope(engine) as s:
-                row = bc.request_send(
-                    s, bid, user.username, threshold=svc.threshold(container), scheduled_at=when
-                )
-                status = row.status
-                size = row.audience_size
-        except DOMAIN_ERRORS as exc:
-            return views.redirect(url, str(exc), "error")
-        if status == "fanout":
-            background.add_task(svc.run_fan_out, engine, bid, svc.sms_cost(container))
-            return views.redirect(url, f"已开始发送，共 {size} 位接收人")
-        if status == "scheduled":
-            return views.redirect(url, f"已定时发送，共 {size} 位接收人")
-        return views.redirect(
-            url,
-            f"接收人 {size} 位，超过 {svc.threshold(container)} 位：需由另一位工作人员确认后才会发送",
-            "warn",
-        )
-
-    @router.post("/broadcasts/{bid}/confirm")
-    def broadcast_confirm(
-        request: Request, bid: DbId, user: Officer, background: BackgroundTasks
-    ) -> Response:
-        url = f"/console/broadcasts/{bid}"
-        try:
-            with session_scope(engine) as s:
-                row = bc.confirm(s, bid, user.username)
-                status = row.status
-        except DOMAIN_ERRORS as exc:
-            return views.redirect(url, str(exc), "error")
-        if status == "fanout":
-            background.add_task(svc.run_fan_out, engine, bid, svc.sms_cost(container))
-            return views.redirect(url, "已确认，开始发送")
-        return views.redirect(url, "已确认，将在定时时间发送")
-
-    @router.post("/broadcasts/{bid}/cancel")
-    def broadcast_cancel(request: Request, bid: DbId, user: Officer) -> Response:
-        url = f"/console/broadcasts/{bid}"
-        try:
-            with session_scope(engine) as s:
-                n = bc.cancel(s, bid, user.username)
-        except DOMAIN_ERRORS as exc:
-            return views.redirect(url, str(exc), "error")
-        return views.redirect(url, f"已取消；{n} 条尚未发送的消息不再发送")
 
     # --- staff and audit (admins) ------------------------------------------------------------
 

@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 from fastapi import UploadFile
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.engine import Engine
 
 import knowledge
 from core import backoffice, dashboard
@@ -94,15 +93,6 @@ def build_dashboard(container: Container, today: date | None = None) -> dashboar
             leverage=policy.guarantee_fund.leverage,
             leverage_article=policy.guarantee_fund.article,
         )
-
-
-def run_fan_out(engine: Engine, broadcast_id: int, sms: bc.SmsCost) -> None:
-    """Background task after a send/confirm: queue the broadcast now (errors logged; the
-    periodic worker resumes an interrupted fan-out)."""
-    try:
-        bc.fan_out(engine, broadcast_id, sms=sms)
-    except Exception:
-        log.exception("broadcast %s fan-out failed; it will be resumed", broadcast_id)
 
 
 # --- uploads ------------------------------------------------------------------------------------

@@ -14,7 +14,18 @@ from starlette.responses import Response
 from server import auth
 from server.bootstrap import Container
 from server.staff import errors
+from server.staff.api import broadcasts as api_broadcasts
+from server.staff.api import notices as api_notices
+from server.staff.console import broadcasts as console_broadcasts
+from server.staff.console import notices as console_notices
 from server.staff.console.views import STATIC, Views, error_page, qs, views_of
+
+ROUTERS = [
+    api_notices.router,
+    api_broadcasts.router,
+    console_notices.router,
+    console_broadcasts.router,
+]
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:
@@ -40,5 +51,7 @@ def include(app: FastAPI, container: Container) -> None:
     app.add_exception_handler(auth.LoginRequired, _login_required)
     app.add_exception_handler(auth.ConsoleForbidden, _console_forbidden)
     errors.install(app, error_page)
+    for router in ROUTERS:
+        app.include_router(router)
     routes_staff_api.mount(app, container)
     routes_console.mount(app, container)

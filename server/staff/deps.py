@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import BackgroundTasks, Depends, Query, Request
 from sqlmodel import Session
 
 from core.db import session_scope
+from core.staff.broadcasts import FanOutStarter
 from server.auth import (
     ApiAdmin,
     ApiOfficer,
@@ -33,6 +34,7 @@ __all__ = [
     "ApiViewer",
     "ConsoleUser",
     "ContainerDep",
+    "FanOutDep",
     "Limit",
     "Officer",
     "Offset",
@@ -64,3 +66,17 @@ AdminPage = Annotated[StaffPrincipal, Depends(console_page("admin"))]
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = PageOffset
+
+
+def fan_out_starter(container: ContainerDep, background: BackgroundTasks) -> FanOutStarter:
+    """How a broadcast's fan-out runs from a web door: after the response (the periodic worker
+    in server/workers.py resumes it if this process dies first)."""
+    from server import workers
+
+    def start(broadcast_id: int) -> None:
+        background.add_task(workers.run_fan_out, container, broadcast_id)
+
+    return start
+
+
+FanOutDep = Annotated[FanOutStarter, Depends(fan_out_starter)]

@@ -180,7 +180,7 @@ def parse_local(value: str) -> datetime | None:
     try:
         local = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise bc.BroadcastError("定时时间格式不正确") from exc
+        raise bc.BroadcastInvalid("定时时间格式不正确") from exc
     if local.tzinfo is None:
         local = local.replace(tzinfo=SHANGHAI)
     return local
