@@ -21,7 +21,6 @@ from fastapi.responses import RedirectResponse, Response
 from core import backoffice as bo
 from core.applications import STAGE_LABELS, cap_check
 from core.db import session_scope
-from core.handoff import close_ticket, staff_reply
 from core.loan_status import STATUS_LABELS
 from core.models import StaffUserRow, Stage
 from core.review import advance, review_document
@@ -335,61 +334,6 @@ def mount(app: FastAPI, container: Container) -> None:
             user=user,
             status=status,
         )
-
-    # --- hand-off ----------------------------------------------------------------------------
-
-    @router.get("/handoff")
-    def handoff(
-        request: Request, user: ConsoleUser, status: str = "open", offset: PageOffset = 0
-    ) -> Response:
-        with session_scope(engine) as s:
-            page = bo.list_tickets(
-                s, status=status or None, limit=PAGE_SIZE, offset=_page_args(offset)
-            )
-        return views.render(
-            request,
-            "handoff.html",
-            {"page": page, "status": status, "qs": _qs(status=status)},
-            user=user,
-        )
-
-    @router.get("/handoff/{ticket_id}")
-    def ticket_page(request: Request, ticket_id: DbId, user: ConsoleUser) -> Response:
-        with session_scope(engine) as s:
-            try:
-                ticket, messages, relays = bo.ticket_detail(s, ticket_id)
-            except bo.BackofficeError as exc:
-                return views.render(
-                    request, "error.html", {"message": str(exc)}, user=user, status=404
-                )
-        relay_status = {n.key: n for n in relays}
-        return views.render(
-            request,
-            "ticket.html",
-            {"t": ticket, "messages": messages, "relays": relay_status},
-            user=user,
-        )
-
-    @router.post("/handoff/{ticket_id}/reply")
-    def ticket_reply(
-        request: Request, ticket_id: DbId, user: Officer, text: Annotated[str, Form()] = ""
-    ) -> Response:
-        url = f"/console/handoff/{ticket_id}"
-        try:
-            with session_scope(engine) as s:
-                staff_reply(s, ticket_id, user.username, text)
-        except DOMAIN_ERRORS as exc:
-            return views.redirect(url, str(exc), "error")
-        return views.redirect(url, "回复已排队发送给申请人")
-
-    @router.post("/handoff/{ticket_id}/close")
-    def ticket_close(request: Request, ticket_id: DbId, user: Officer) -> Response:
-        try:
-            with session_scope(engine) as s:
-                close_ticket(s, ticket_id, user.username)
-        except DOMAIN_ERRORS as exc:
-            return views.redirect(f"/console/handoff/{ticket_id}", str(exc), "error")
-        return views.redirect("/console/handoff", f"工单号 {ticket_id} 已关闭")
 
     # --- knowledge ---------------------------------------------------------------------------
 

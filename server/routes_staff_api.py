@@ -28,7 +28,6 @@ from fastapi.responses import JSONResponse, Response
 from core import backoffice as bo
 from core.db import session_scope
 from core.faq_additions import FaqEditError
-from core.handoff import close_ticket, staff_reply
 from core.models import (
     StaffUserRow,
 )
@@ -55,7 +54,6 @@ from server.staff.bodies import (  # noqa: E402
     ReviewIn,
     StaffIn,
     StaffPatch,
-    TextIn,
 )
 from server.staff.shapes import (  # noqa: E402
     application_json,
@@ -64,13 +62,11 @@ from server.staff.shapes import (  # noqa: E402
     import_response,
     installment_json,
     loan_json,
-    message_json,
     notice_json,
     page_json,
     payment_json,
     person_json,
     staff_json,
-    ticket_json,
 )
 from server.staff.shapes import iso as _iso  # noqa: E402
 
@@ -290,57 +286,6 @@ def mount(app: FastAPI, container: Container) -> None:
         except svc.UploadRefused as exc:
             raise HTTPException(422, str(exc)) from exc
         return import_response(report)
-
-    # hand-off
-    @r.get("/handoff")
-    def tickets(
-        user: ApiViewer, status: str | None = "open", limit: Limit = 50, offset: Offset = 0
-    ) -> dict[str, Any]:
-        """Hand-off tickets (default: the open ones), newest first."""
-        with session_scope(engine) as s:
-            page = bo.list_tickets(s, status=status, limit=limit, offset=offset)
-            return page_json(
-                page,
-                [
-                    {**ticket_json(i.ticket), "messages": i.messages, "last_at": _iso(i.last_at)}
-                    for i in page.items
-                ],
-            )
-
-    @r.get("/handoff/{ticket_id}")
-    def ticket(ticket_id: DbId, user: ApiViewer) -> dict[str, Any]:
-        """A ticket and its conversation, with the delivery status of each staff reply."""
-        with session_scope(engine) as s:
-            try:
-                t, messages, relays = bo.ticket_detail(s, ticket_id)
-            except bo.BackofficeError:
-                raise
-            status = {n.key: n.status for n in relays}
-            return {
-                **ticket_json(t),
-                "messages": [
-                    {**message_json(m), "delivery": status.get(f"relay:{m.id}")} for m in messages
-                ],
-            }
-
-    @r.post("/handoff/{ticket_id}/reply")
-    def reply(ticket_id: DbId, body: TextIn, user: ApiOfficer) -> dict[str, Any]:
-        """Reply to the applicant (relayed on their channel through the outbox)."""
-        try:
-            with session_scope(engine) as s:
-                msg = staff_reply(s, ticket_id, user.username, body.text)
-                return message_json(msg)
-        except DOMAIN_ERRORS:
-            raise
-
-    @r.post("/handoff/{ticket_id}/close")
-    def close(ticket_id: DbId, user: ApiOfficer) -> dict[str, Any]:
-        """Close a ticket."""
-        try:
-            with session_scope(engine) as s:
-                return ticket_json(close_ticket(s, ticket_id, user.username))
-        except DOMAIN_ERRORS:
-            raise
 
     # knowledge
     @r.get("/knowledge/unanswered")

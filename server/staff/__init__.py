@@ -15,8 +15,10 @@ from server import auth
 from server.bootstrap import Container
 from server.staff import errors
 from server.staff.api import broadcasts as api_broadcasts
+from server.staff.api import handoff as api_handoff
 from server.staff.api import notices as api_notices
 from server.staff.console import broadcasts as console_broadcasts
+from server.staff.console import handoff as console_handoff
 from server.staff.console import notices as console_notices
 from server.staff.console.views import STATIC, Views, error_page, qs, views_of
 
@@ -24,6 +26,8 @@ ROUTERS = [
     api_notices.router,
     api_broadcasts.router,
     console_notices.router,
+    api_handoff.router,
+    console_handoff.router,
     console_broadcasts.router,
 ]
 
