@@ -12,7 +12,7 @@ scheduled broadcasts when their time comes and resumes a fan-out a crashed proce
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import (
     APIRouter,
@@ -27,7 +27,6 @@ from fastapi.responses import JSONResponse, Response
 
 from core import backoffice as bo
 from core.db import session_scope
-from core.faq_additions import FaqEditError
 from core.models import (
     StaffUserRow,
 )
@@ -48,9 +47,6 @@ Offset = PageOffset
 
 from server.staff.bodies import (  # noqa: E402
     AdvanceIn,
-    EntryIn,
-    NormalizedIn,
-    ParaphraseIn,
     ReviewIn,
     StaffIn,
     StaffPatch,
@@ -286,81 +282,6 @@ def mount(app: FastAPI, container: Container) -> None:
         except svc.UploadRefused as exc:
             raise HTTPException(422, str(exc)) from exc
         return import_response(report)
-
-    # knowledge
-    @r.get("/knowledge/unanswered")
-    def unanswered(
-        user: ApiViewer,
-        status: Literal["new", "resolved", "ignored"] = "new",
-        limit: Limit = 100,
-        offset: Offset = 0,
-    ) -> dict[str, Any]:
-        """Questions the bot could not answer, grouped by normalized text, most frequent first."""
-        with session_scope(engine) as s:
-            page = bo.unanswered_groups(s, status=status, limit=limit, offset=offset)
-            return page_json(
-                page,
-                [
-                    {
-                        "normalized": g.normalized,
-                        "count": g.count,
-                        "sample": g.sample,
-                        "last_at": _iso(g.last_at),
-                        "best_entry_id": g.best_entry_id,
-                        "channels": g.channels,
-                    }
-                    for g in page.items
-                ],
-            )
-
-    @r.get("/knowledge/entries")
-    def entries(user: ApiViewer) -> list[dict[str, Any]]:
-        """FAQ entries in service (id, question, file, kind)."""
-        return [
-            {"id": e.id, "question": e.question, "file": e.file, "kind": e.kind}
-            for e in svc.kb_of(container).entries
-        ]
-
-    @r.post("/knowledge/paraphrase")
-    def paraphrase(body: ParaphraseIn, user: ApiOfficer) -> dict[str, Any]:
-        """Add a paraphrase to an entry (staff_additions.yaml, validated); reload to apply."""
-        try:
-            written = svc.add_paraphrase_for(
-                container, body.normalized or "", body.entry_id, body.text, user.username
-            )
-        except FaqEditError as exc:
-            raise HTTPException(422, str(exc)) from exc
-        return {"entry_id": written}
-
-    @r.post("/knowledge/entries")
-    def new_entry(body: EntryIn, user: ApiOfficer) -> dict[str, Any]:
-        """Add a new FAQ entry (staff_additions.yaml, validated); reload to apply."""
-        fields = body.model_dump()
-        fields["entry_id"] = fields.pop("id")
-        try:
-            written = svc.add_entry_for(container, body.normalized or "", fields, user.username)
-        except FaqEditError as exc:
-            raise HTTPException(422, str(exc)) from exc
-        return {"entry_id": written}
-
-    @r.post("/knowledge/unanswered/ignore")
-    def ignore(body: NormalizedIn, user: ApiOfficer) -> dict[str, Any]:
-        """Mark a group of unanswered questions as ignored."""
-        with session_scope(engine) as s:
-            return {
-                "ignored": bo.resolve_group(
-                    s, body.normalized, status="ignored", actor=user.username
-                )
-            }
-
-    @r.post("/knowledge/reload")
-    def reload(user: ApiOfficer) -> dict[str, Any]:
-        """Reload the knowledge base without restart (a broken file keeps the old one: 422)."""
-        try:
-            changed, count = svc.reload_kb(container, user.username)
-        except Exception as exc:
-            raise HTTPException(422, f"重新加载失败，仍使用原知识库：{exc}") from exc
-        return {"reloaded": changed, "entries": count}
 
     # staff accounts and audit (admins)
     @r.get("/users")

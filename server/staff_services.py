@@ -25,7 +25,7 @@ from core.applications import StageError
 from core.audit import audit
 from core.db import session_scope
 from core.errors import Invalid
-from core.faq_additions import FaqEditError, add_entry, add_paraphrase
+from core.faq_additions import FaqEditError
 from core.filestore import FileStore, safe_basename, served_filename
 from core.handoff import HandoffError
 from core.import_limits import ImportLimits
@@ -271,70 +271,3 @@ def document_response(
             "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
         },
     )
-
-
-def add_paraphrase_for(
-    container: Container, normalized: str, entry_id: str, text: str, actor: str
-) -> str:
-    placeholders = policy_of(container).placeholders()
-    written = add_paraphrase(container.knowledge_path, entry_id.strip(), text, placeholders)
-    with session_scope(container.engine) as s:
-        audit(
-            s,
-            actor,
-            "knowledge.paraphrase",
-            "faq_entry",
-            written,
-            after={"entry_id": entry_id, "paraphrase": text.strip()},
-        )
-        if normalized:
-            backoffice.resolve_group(
-                s, normalized, status="resolved", actor=actor, note={"entry_id": written}
-            )
-    return written
-
-
-def add_entry_for(container: Container, normalized: str, fields: dict[str, Any], actor: str) -> str:
-    placeholders = policy_of(container).placeholders()
-    written = add_entry(
-        container.knowledge_path,
-        entry_id=str(fields.get("entry_id") or ""),
-        question=str(fields.get("question") or ""),
-        paraphrases=list(fields.get("paraphrases") or []),
-        answer=str(fields.get("answer") or ""),
-        short=str(fields.get("short") or ""),
-        source=str(fields.get("source") or ""),
-        tags=list(fields.get("tags") or []),
-        handoff=bool(fields.get("handoff")),
-        placeholders=placeholders,
-    )
-    with session_scope(container.engine) as s:
-        audit(
-            s,
-            actor,
-            "knowledge.entry",
-            "faq_entry",
-            written,
-            after={"question": fields.get("question")},
-        )
-        if normalized:
-            backoffice.resolve_group(
-                s, normalized, status="resolved", actor=actor, note={"entry_id": written}
-            )
-    return written
-
-
-def reload_kb(container: Container, actor: str) -> tuple[bool, int]:
-    kb = kb_of(container)
-    changed = kb.reload()
-    count = len(kb.entries)
-    with session_scope(container.engine) as s:
-        audit(
-            s,
-            actor,
-            "knowledge.reload",
-            "knowledge",
-            None,
-            after={"changed": changed, "entries": count},
-        )
-    return changed, count

@@ -16,9 +16,11 @@ from server.bootstrap import Container
 from server.staff import errors
 from server.staff.api import broadcasts as api_broadcasts
 from server.staff.api import handoff as api_handoff
+from server.staff.api import knowledge as api_knowledge
 from server.staff.api import notices as api_notices
 from server.staff.console import broadcasts as console_broadcasts
 from server.staff.console import handoff as console_handoff
+from server.staff.console import knowledge as console_knowledge
 from server.staff.console import notices as console_notices
 from server.staff.console.views import STATIC, Views, error_page, qs, views_of
 
@@ -28,6 +30,8 @@ ROUTERS = [
     console_notices.router,
     api_handoff.router,
     console_handoff.router,
+    api_knowledge.router,
+    console_knowledge.router,
     console_broadcasts.router,
 ]
 

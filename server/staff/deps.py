@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from core.db import session_scope
 from core.staff.broadcasts import FanOutStarter
+from core.staff.knowledge import FaqFolder
 from server.auth import (
     ApiAdmin,
     ApiOfficer,
@@ -35,6 +36,7 @@ __all__ = [
     "ConsoleUser",
     "ContainerDep",
     "FanOutDep",
+    "FaqFolderDep",
     "Limit",
     "Officer",
     "Offset",
@@ -80,3 +82,11 @@ def fan_out_starter(container: ContainerDep, background: BackgroundTasks) -> Fan
 
 
 FanOutDep = Annotated[FanOutStarter, Depends(fan_out_starter)]
+
+
+def faq_folder(container: ContainerDep) -> FaqFolder:
+    """Where staff FAQ additions go (the deployment's knowledge folder) and their placeholders."""
+    return FaqFolder(container.knowledge_path, container.policy.placeholders())
+
+
+FaqFolderDep = Annotated[FaqFolder, Depends(faq_folder)]

@@ -159,7 +159,7 @@ class UnansweredGroup(BaseModel):
     sample: str
     last_at: str | None
     best_entry_id: str | None
-    channels: list[str]
+    channels: str = Field(description="渠道（逗号分隔）")
 
 
 class UnansweredPage(Page):
