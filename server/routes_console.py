@@ -22,9 +22,8 @@ from core import backoffice as bo
 from core.applications import STAGE_LABELS, cap_check
 from core.db import session_scope
 from core.loan_status import STATUS_LABELS
-from core.models import StaffUserRow, Stage
+from core.models import Stage
 from core.review import advance, review_document
-from core.staff import ROLES, StaffError, create_staff, issue_api_token
 from server import staff_services as svc
 from server.auth import (
     LOGIN_CSRF_COOKIE,
@@ -44,7 +43,7 @@ from server.staff.console.views import (
 )
 from server.staff.console.views import page_args as _page_args
 from server.staff.console.views import qs as _qs
-from server.staff.deps import Admin, AdminPage, Officer
+from server.staff.deps import Officer
 
 DOMAIN_ERRORS = svc.DOMAIN_ERRORS
 
@@ -333,91 +332,6 @@ def mount(app: FastAPI, container: Container) -> None:
             {"report": report, "error": error, "kind": kind, "max_errors": 500},
             user=user,
             status=status,
-        )
-
-    # --- staff and audit (admins) ------------------------------------------------------------
-
-    @router.get("/staff")
-    def staff_page(request: Request, user: AdminPage) -> Response:
-        with session_scope(engine) as s:
-            users = bo.list_staff(s)
-        return views.render(
-            request, "staff.html", {"users": users, "roles": ROLES, "new_token": None}, user=user
-        )
-
-    @router.post("/staff")
-    def staff_create(
-        request: Request,
-        user: Admin,
-        username: Annotated[str, Form()] = "",
-        display_name: Annotated[str, Form()] = "",
-        role: Annotated[str, Form()] = "viewer",
-        password: Annotated[str, Form()] = "",
-    ) -> Response:
-        try:
-            with session_scope(engine) as s:
-                create_staff(s, username, password, role, display_name or None, actor=user.username)
-        except StaffError as exc:
-            return views.redirect("/console/staff", str(exc), "error")
-        return views.redirect("/console/staff", f"已创建用户 {username.strip()}")
-
-    @router.post("/staff/{user_id}")
-    def staff_update(
-        request: Request,
-        user_id: DbId,
-        user: Admin,
-        role: Annotated[str, Form()] = "",
-        active: Annotated[str, Form()] = "",
-        password: Annotated[str, Form()] = "",
-    ) -> Response:
-        try:
-            with session_scope(engine) as s:
-                bo.update_staff(
-                    s,
-                    user_id,
-                    actor=user.username,
-                    role=role or None,
-                    active=None if active == "" else active == "1",
-                )
-                if password:
-                    bo.set_password(s, user_id, password, actor=user.username)
-        except StaffError as exc:
-            return views.redirect("/console/staff", str(exc), "error")
-        return views.redirect("/console/staff", "已保存")
-
-    @router.post("/staff/{user_id}/token")
-    def staff_token(request: Request, user_id: DbId, user: Admin) -> Response:
-        with session_scope(engine) as s:
-            target = s.get(StaffUserRow, user_id)
-            if target is None:
-                return views.redirect("/console/staff", "用户不存在", "error")
-            token = issue_api_token(s, target, actor=user.username)
-            name = target.username
-            users = bo.list_staff(s)
-        return views.render(
-            request,
-            "staff.html",
-            {"users": users, "roles": ROLES, "new_token": (name, token)},
-            user=user,
-        )
-
-    @router.get("/audit")
-    def audit_page(
-        request: Request, user: AdminPage, actor: str = "", action: str = "", offset: PageOffset = 0
-    ) -> Response:
-        with session_scope(engine) as s:
-            page = bo.list_audit(
-                s, actor=actor or None, action=action or None, limit=100, offset=_page_args(offset)
-            )
-        return views.render(
-            request,
-            "audit.html",
-            {
-                "page": page,
-                "f": {"actor": actor, "action": action},
-                "qs": _qs(actor=actor, action=action),
-            },
-            user=user,
         )
 
     app.include_router(router)

@@ -27,13 +27,9 @@ from fastapi.responses import JSONResponse, Response
 
 from core import backoffice as bo
 from core.db import session_scope
-from core.models import (
-    StaffUserRow,
-)
 from core.review import advance, review_document
-from core.staff import StaffError, create_staff, issue_api_token
 from server import staff_services as svc
-from server.auth import ApiAdmin, ApiOfficer, ApiViewer
+from server.auth import ApiOfficer, ApiViewer
 from server.bootstrap import Container
 from server.params import DbId, PageOffset
 
@@ -48,12 +44,9 @@ Offset = PageOffset
 from server.staff.bodies import (  # noqa: E402
     AdvanceIn,
     ReviewIn,
-    StaffIn,
-    StaffPatch,
 )
 from server.staff.shapes import (  # noqa: E402
     application_json,
-    audit_json,
     document_json,
     import_response,
     installment_json,
@@ -62,7 +55,6 @@ from server.staff.shapes import (  # noqa: E402
     page_json,
     payment_json,
     person_json,
-    staff_json,
 )
 from server.staff.shapes import iso as _iso  # noqa: E402
 
@@ -73,11 +65,6 @@ def mount(app: FastAPI, container: Container) -> None:
     """Add /api/staff/… and the broadcast worker to the app."""
     engine = container.engine
     r = APIRouter(prefix="/api/staff", tags=["staff"])
-
-    @r.get("/me")
-    def me(user: ApiViewer) -> dict[str, Any]:
-        """The user behind the token."""
-        return {"username": user.username, "display_name": user.display_name, "role": user.role}
 
     @r.get("/dashboard")
     def dashboard(user: ApiViewer) -> dict[str, Any]:
@@ -282,71 +269,5 @@ def mount(app: FastAPI, container: Container) -> None:
         except svc.UploadRefused as exc:
             raise HTTPException(422, str(exc)) from exc
         return import_response(report)
-
-    # staff accounts and audit (admins)
-    @r.get("/users")
-    def users(user: ApiAdmin) -> list[dict[str, Any]]:
-        """Staff accounts."""
-        with session_scope(engine) as s:
-            return [staff_json(u) for u in bo.list_staff(s)]
-
-    @r.post("/users", status_code=201)
-    def create_user(body: StaffIn, user: ApiAdmin) -> dict[str, Any]:
-        """Create a staff account."""
-        try:
-            with session_scope(engine) as s:
-                return staff_json(
-                    create_staff(
-                        s,
-                        body.username,
-                        body.password,
-                        body.role,
-                        body.display_name,
-                        actor=user.username,
-                    )
-                )
-        except StaffError as exc:
-            raise HTTPException(422, str(exc)) from exc
-
-    @r.patch("/users/{user_id}")
-    def update_user(user_id: DbId, body: StaffPatch, user: ApiAdmin) -> dict[str, Any]:
-        """Change role, active flag, display name or password (ends the user's sessions)."""
-        try:
-            with session_scope(engine) as s:
-                u = bo.update_staff(
-                    s,
-                    user_id,
-                    actor=user.username,
-                    role=body.role,
-                    active=body.active,
-                    display_name=body.display_name,
-                )
-                if body.password:
-                    bo.set_password(s, user_id, body.password, actor=user.username)
-                return staff_json(u)
-        except StaffError:
-            raise
-
-    @r.post("/users/{user_id}/token")
-    def new_token(user_id: DbId, user: ApiAdmin) -> dict[str, Any]:
-        """Issue a new API token for a user (shown once; the old one stops working)."""
-        with session_scope(engine) as s:
-            target = s.get(StaffUserRow, user_id)
-            if target is None:
-                raise HTTPException(404, f"用户 {user_id} 不存在")
-            return {"username": target.username, "token": issue_api_token(s, target, user.username)}
-
-    @r.get("/audit")
-    def audit_log(
-        user: ApiAdmin,
-        actor: str | None = None,
-        action: str | None = Query(default=None, description="动作前缀，如 broadcast."),
-        limit: Limit = 100,
-        offset: Offset = 0,
-    ) -> dict[str, Any]:
-        """The audit log: who did what, when, before/after."""
-        with session_scope(engine) as s:
-            page = bo.list_audit(s, actor=actor, action=action, limit=limit, offset=offset)
-            return page_json(page, [audit_json(e) for e in page.items])
 
     app.include_router(r)

@@ -18,13 +18,16 @@ from server.staff.api import broadcasts as api_broadcasts
 from server.staff.api import handoff as api_handoff
 from server.staff.api import knowledge as api_knowledge
 from server.staff.api import notices as api_notices
+from server.staff.api import users as api_users
 from server.staff.console import broadcasts as console_broadcasts
 from server.staff.console import handoff as console_handoff
 from server.staff.console import knowledge as console_knowledge
 from server.staff.console import notices as console_notices
+from server.staff.console import users as console_users
 from server.staff.console.views import STATIC, Views, error_page, qs, views_of
 
 ROUTERS = [
+    api_users.router,
     api_notices.router,
     api_broadcasts.router,
     console_notices.router,
@@ -32,6 +35,7 @@ ROUTERS = [
     console_handoff.router,
     api_knowledge.router,
     console_knowledge.router,
+    console_users.router,
     console_broadcasts.router,
 ]
 
