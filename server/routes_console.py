@@ -19,11 +19,8 @@ from fastapi import APIRouter, Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from core import backoffice as bo
-from core.applications import STAGE_LABELS, cap_check
 from core.db import session_scope
 from core.loan_status import STATUS_LABELS
-from core.models import Stage
-from core.review import advance, review_document
 from server import staff_services as svc
 from server.auth import (
     LOGIN_CSRF_COOKIE,
@@ -136,110 +133,6 @@ def mount(app: FastAPI, container: Container) -> None:
     def dashboard_page(request: Request, user: ConsoleUser) -> Response:
         board = svc.build_dashboard(container)
         return views.render(request, "dashboard.html", {"d": board}, user=user)
-
-    # --- applications ------------------------------------------------------------------------
-
-    @router.get("/applications")
-    def applications(
-        request: Request,
-        user: ConsoleUser,
-        stage: str = "",
-        district: str = "",
-        applicant_type: str = "",
-        offset: PageOffset = 0,
-    ) -> Response:
-        with session_scope(engine) as s:
-            page = bo.list_applications(
-                s,
-                stage=stage or None,
-                district=district or None,
-                applicant_type=applicant_type or None,
-                limit=PAGE_SIZE,
-                offset=_page_args(offset),
-            )
-            names = bo.districts(s)
-        return views.render(
-            request,
-            "applications.html",
-            {
-                "page": page,
-                "stages": [x.value for x in Stage],
-                "districts": names,
-                "f": {"stage": stage, "district": district, "applicant_type": applicant_type},
-                "qs": _qs(stage=stage, district=district, applicant_type=applicant_type),
-            },
-            user=user,
-        )
-
-    @router.get("/applications/{app_id}")
-    def application_page(request: Request, app_id: DbId, user: ConsoleUser) -> Response:
-        with session_scope(engine) as s:
-            try:
-                detail = bo.application_detail(s, app_id)
-            except bo.BackofficeError as exc:
-                return views.render(
-                    request, "error.html", {"message": str(exc)}, user=user, status=404
-                )
-        categories = {k: c.label for k, c in svc.policy_of(container).categories.items()}
-        caps = cap_check(detail.app)
-        return views.render(
-            request,
-            "application.html",
-            {"a": detail, "categories": categories, "caps": caps},
-            user=user,
-        )
-
-    @router.get("/applications/{app_id}/documents/{item_id}/file")
-    def document_file(request: Request, app_id: DbId, item_id: DbId, user: ConsoleUser) -> Response:
-        return svc.document_response(container, app_id, item_id, user)
-
-    @router.post("/applications/{app_id}/documents/{item_id}/review")
-    def review(
-        request: Request,
-        app_id: DbId,
-        item_id: DbId,
-        user: Officer,
-        decision: Annotated[str, Form()] = "",
-        reason: Annotated[str, Form()] = "",
-    ) -> Response:
-        url = f"/console/applications/{app_id}"
-        if decision not in ("accept", "reject"):
-            return views.redirect(url, "请选择通过或退回", "error")
-        try:
-            with session_scope(engine) as s:
-                result = review_document(
-                    s,
-                    app_id,
-                    item_id,
-                    accept=decision == "accept",
-                    reason=reason,
-                    actor=user.username,
-                )
-                label = result.item.label
-        except DOMAIN_ERRORS as exc:
-            return views.redirect(url, str(exc), "error")
-        verb = "已通过" if decision == "accept" else "已退回"
-        tail = "，已通知申请人" if result.notified else "（申请人没有可用的联系渠道，未能通知）"
-        return views.redirect(url, f"材料《{label}》{verb}{tail}")
-
-    @router.post("/applications/{app_id}/advance")
-    def advance_stage(
-        request: Request,
-        app_id: DbId,
-        user: Officer,
-        to_stage: Annotated[str, Form()] = "",
-        note: Annotated[str, Form()] = "",
-    ) -> Response:
-        url = f"/console/applications/{app_id}"
-        try:
-            with session_scope(engine) as s:
-                result = advance(
-                    s, app_id, actor=user.username, to_stage=to_stage or None, note=note
-                )
-        except DOMAIN_ERRORS as exc:
-            return views.redirect(url, str(exc), "error")
-        tail = "，已通知申请人" if result.notified else "（申请人没有可用的联系渠道，未能通知）"
-        return views.redirect(url, f"已进入「{STAGE_LABELS[result.to_stage]}」{tail}")
 
     # --- loans and imports -------------------------------------------------------------------
 

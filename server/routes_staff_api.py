@@ -23,11 +23,10 @@ from fastapi import (
     Query,
     UploadFile,
 )
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
 from core import backoffice as bo
 from core.db import session_scope
-from core.review import advance, review_document
 from server import staff_services as svc
 from server.auth import ApiOfficer, ApiViewer
 from server.bootstrap import Container
@@ -41,13 +40,7 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = PageOffset
 
 
-from server.staff.bodies import (  # noqa: E402
-    AdvanceIn,
-    ReviewIn,
-)
 from server.staff.shapes import (  # noqa: E402
-    application_json,
-    document_json,
     import_response,
     installment_json,
     loan_json,
@@ -56,7 +49,6 @@ from server.staff.shapes import (  # noqa: E402
     payment_json,
     person_json,
 )
-from server.staff.shapes import iso as _iso  # noqa: E402
 
 # --- routes ---------------------------------------------------------------------------------------
 
@@ -70,101 +62,6 @@ def mount(app: FastAPI, container: Container) -> None:
     def dashboard(user: ApiViewer) -> dict[str, Any]:
         """Applications by stage (late review steps), loans, overdue buckets, 5× fund limit."""
         return svc.build_dashboard(container).to_json()
-
-    # applications
-    @r.get("/applications")
-    def applications(
-        user: ApiViewer,
-        stage: str | None = None,
-        district: str | None = None,
-        applicant_type: str | None = None,
-        limit: Limit = 50,
-        offset: Offset = 0,
-    ) -> dict[str, Any]:
-        """Applications, newest first, filtered by stage, district and applicant type."""
-        with session_scope(engine) as s:
-            page = bo.list_applications(
-                s,
-                stage=stage,
-                district=district,
-                applicant_type=applicant_type,
-                limit=limit,
-                offset=offset,
-            )
-            return page_json(page, [application_json(i.app, i.person_name) for i in page.items])
-
-    @r.get("/applications/{app_id}")
-    def application(app_id: DbId, user: ApiViewer) -> dict[str, Any]:
-        """One application: profile, pre-check result, documents, stage history, notices."""
-        with session_scope(engine) as s:
-            try:
-                d = bo.application_detail(s, app_id)
-            except bo.BackofficeError:
-                raise
-            return {
-                **application_json(d.app, d.person.name if d.person else None),
-                "profile": d.app.profile,
-                "precheck": d.app.precheck,
-                "person": person_json(d.person),
-                "channel": d.identity.channel if d.identity else None,
-                "documents": [document_json(i) for i in d.documents],
-                "documents_received": d.received,
-                "documents_total": d.total_documents,
-                "history": [
-                    {
-                        "from": h.from_stage,
-                        "to": h.stage,
-                        "at": _iso(h.at),
-                        "actor": h.actor,
-                        "note": h.note,
-                    }
-                    for h in d.history
-                ],
-                "next_stage": d.next_stage,
-                "notices": [notice_json(n) for n in d.notices],
-            }
-
-    @r.get(
-        "/applications/{app_id}/documents/{item_id}/file",
-        response_class=Response,
-        responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}},
-    )
-    def document_file(app_id: DbId, item_id: DbId, user: ApiViewer) -> Response:
-        """The stored file of a document (streamed; each view is audited)."""
-        return svc.document_response(container, app_id, item_id, user)
-
-    @r.post("/applications/{app_id}/documents/{item_id}/review")
-    def review(app_id: DbId, item_id: DbId, body: ReviewIn, user: ApiOfficer) -> dict[str, Any]:
-        """Accept or reject (with a reason) a document; the applicant is told on their channel."""
-        try:
-            with session_scope(engine) as s:
-                res = review_document(
-                    s,
-                    app_id,
-                    item_id,
-                    accept=body.decision == "accept",
-                    reason=body.reason,
-                    actor=user.username,
-                )
-                return {**document_json(res.item), "applicant_notified": res.notified}
-        except DOMAIN_ERRORS:
-            raise
-
-    @r.post("/applications/{app_id}/advance")
-    def advance_stage(app_id: DbId, body: AdvanceIn, user: ApiOfficer) -> dict[str, Any]:
-        """Move to the next stage (or to rejected/withdrawn); the applicant is told."""
-        try:
-            with session_scope(engine) as s:
-                res = advance(
-                    s, app_id, actor=user.username, to_stage=body.to_stage, note=body.note
-                )
-                return {
-                    **application_json(res.application),
-                    "from_stage": res.from_stage,
-                    "applicant_notified": res.notified,
-                }
-        except DOMAIN_ERRORS:
-            raise
 
     # loans and imports
     @r.get("/loans")

@@ -13,10 +13,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import UploadFile
-from fastapi.responses import JSONResponse, Response
 
 import knowledge
 from core import backoffice, dashboard
@@ -26,7 +24,7 @@ from core.audit import audit
 from core.db import session_scope
 from core.errors import Invalid
 from core.faq_additions import FaqEditError
-from core.filestore import FileStore, safe_basename, served_filename
+from core.filestore import FileStore, safe_basename
 from core.handoff import HandoffError
 from core.import_limits import ImportLimits
 from core.importer import ImportReport, import_loans, import_payments
@@ -34,7 +32,6 @@ from core.review import ReviewError
 from core.staff import StaffError
 from core.timeutil import local_today
 from knowledge.policy import Policy
-from server.auth import StaffPrincipal
 from server.bootstrap import Container
 from sms.segments import count_segments, encoding_of
 from sms.templates import decorate
@@ -239,35 +236,3 @@ def run_import(
                 after={**report.counts(), "imported": report.imported},
             )
     return report
-
-
-# --- operations shared by the console and the API ------------------------------------------------
-
-
-def document_response(
-    container: Container, app_id: int, item_id: int, user: StaffPrincipal
-) -> Response:
-    """Stream one stored document to an authorised staff user (audited)."""
-    with session_scope(container.engine) as s:
-        try:
-            item = backoffice.document(s, app_id, item_id)
-        except backoffice.BackofficeError as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=404)
-        audit(s, user.username, "document.view", "document_item", item.id)
-        key, ctype, filename = item.storage_key, item.content_type, item.filename
-    assert key is not None
-    try:
-        data = files_of(container).get(key)
-    except (OSError, ValueError):
-        return JSONResponse({"detail": "文件已丢失，请联系管理员"}, status_code=404)
-    safe = quote(served_filename(filename, ctype, f"document-{item_id}"))
-    return Response(
-        data,
-        media_type=ctype or "application/octet-stream",
-        headers={
-            "Content-Disposition": f"inline; filename*=UTF-8''{safe}",
-            "Cache-Control": "no-store, private",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
-        },
-    )

@@ -14,11 +14,13 @@ from starlette.responses import Response
 from server import auth
 from server.bootstrap import Container
 from server.staff import errors
+from server.staff.api import applications as api_applications
 from server.staff.api import broadcasts as api_broadcasts
 from server.staff.api import handoff as api_handoff
 from server.staff.api import knowledge as api_knowledge
 from server.staff.api import notices as api_notices
 from server.staff.api import users as api_users
+from server.staff.console import applications as console_applications
 from server.staff.console import broadcasts as console_broadcasts
 from server.staff.console import handoff as console_handoff
 from server.staff.console import knowledge as console_knowledge
@@ -27,6 +29,8 @@ from server.staff.console import users as console_users
 from server.staff.console.views import STATIC, Views, error_page, qs, views_of
 
 ROUTERS = [
+    api_applications.router,
+    console_applications.router,
     api_users.router,
     api_notices.router,
     api_broadcasts.router,

@@ -184,3 +184,32 @@ class Ignored(BaseModel):
 class Reloaded(BaseModel):
     reloaded: bool
     entries: int
+
+
+class OpenPage(Page):
+    items: list[Open]
+
+
+class Document(BaseModel):
+    id: int
+    code: str
+    label: str
+    status: str
+    filename: str | None
+    content_type: str | None
+    size_bytes: int | None
+    sha256: str | None
+    reject_reason: str | None
+    received_at: str | None
+    reviewed_at: str | None
+    reviewed_by: str | None
+    file_url: str | None
+
+
+class Reviewed(Document):
+    applicant_notified: bool
+
+
+class Moved(Open):
+    from_stage: str
+    applicant_notified: bool
