@@ -11,10 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 
 from fastapi import FastAPI
 
 from core import broadcast as bc
+from core.db import session_scope
+from core.importer import ImportReport
+from core.staff import imports
+from core.staff.imports import ImportRequest
 from server import staff_services as svc
 from server.bootstrap import Container
 
@@ -59,3 +64,45 @@ def install(app: FastAPI, container: Container) -> None:
 
     app.state.startup_hooks.append(start)
     app.state.shutdown_hooks.append(halt)
+
+
+async def import_off_thread(
+    container: Container, actor: str, request: ImportRequest
+) -> ImportReport:
+    """The import command in its own daemon thread and transaction. When the request is
+    cancelled (the server stops), the import is told to stop; it writes nothing (one
+    transaction) and never holds up the exit."""
+    stop = threading.Event()
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[ImportReport] = loop.create_future()
+    base = container.policy.default_base_rate
+    limits = svc.import_limits(container, stop)
+    max_bytes = container.settings.max_import_mb * 1024 * 1024
+
+    def settle(result: ImportReport | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            assert result is not None
+            future.set_result(result)
+
+    def work() -> None:
+        try:
+            with session_scope(container.engine) as s:
+                report = imports.run_import(
+                    s, actor, request, max_bytes=max_bytes, limits=limits,
+                    default_base_rate=None if base is None else base.rate,
+                )  # fmt: skip
+        except BaseException as exc:
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, report, None)
+
+    threading.Thread(target=work, name=f"import-{request.kind}", daemon=True).start()
+    try:
+        return await future
+    except asyncio.CancelledError:
+        stop.set()
+        raise

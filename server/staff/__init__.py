@@ -18,17 +18,23 @@ from server.staff.api import applications as api_applications
 from server.staff.api import broadcasts as api_broadcasts
 from server.staff.api import handoff as api_handoff
 from server.staff.api import knowledge as api_knowledge
+from server.staff.api import loans as api_loans
 from server.staff.api import notices as api_notices
 from server.staff.api import users as api_users
 from server.staff.console import applications as console_applications
 from server.staff.console import broadcasts as console_broadcasts
 from server.staff.console import handoff as console_handoff
 from server.staff.console import knowledge as console_knowledge
+from server.staff.console import loans as console_loans
+from server.staff.console import login as console_login
 from server.staff.console import notices as console_notices
 from server.staff.console import users as console_users
 from server.staff.console.views import STATIC, Views, error_page, qs, views_of
 
 ROUTERS = [
+    api_loans.router,
+    console_login.router,
+    console_loans.router,
     api_applications.router,
     console_applications.router,
     api_users.router,
@@ -59,8 +65,6 @@ async def _console_forbidden(request: Request, exc: Exception) -> Response:
 
 def include(app: FastAPI, container: Container) -> None:
     """Add the staff API, the console, their static files and error handlers to the app."""
-    from server import routes_console, routes_staff_api
-
     auth.install(app, container)
     app.state.console_views = Views(container)
     app.mount("/console/static", StaticFiles(directory=str(STATIC)), name="console-static")
@@ -69,5 +73,3 @@ def include(app: FastAPI, container: Container) -> None:
     errors.install(app, error_page)
     for router in ROUTERS:
         app.include_router(router)
-    routes_staff_api.mount(app, container)
-    routes_console.mount(app, container)
