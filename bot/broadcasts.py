@@ -44,9 +44,7 @@ class StaffBroadcasts:
         first, _, rest = message.strip().partition("\n")
         title, body = (first, rest) if rest.strip() else (T.BROADCAST_DEFAULT_TITLE, first)
         with session_scope(self.db) as s:
-            row = broadcasts.create(
-                s, actor, title=title, body=body, sms_body=None, audience=self.audience
-            )
+            row = broadcasts.create(s, actor, broadcasts.Draft(title, body, None, self.audience))
             p = bc.preview(s, row, self.sms_cost or _TELEGRAM_ONLY, self.threshold)
             assert row.id is not None
             text = T.BROADCAST_PREVIEW.format(

@@ -84,8 +84,7 @@ def mount_staff(app: FastAPI, container: Container) -> FastAPI:
     """Mount the console and the staff API unless server/app.py already does."""
     from server import staff
 
-    paths = {getattr(r, "path", "") for r in app.routes}
-    if "/api/staff/me" not in paths:
+    if not hasattr(app.state, "console_views"):  # set by staff.include
         staff.include(app, container)
     return app
 

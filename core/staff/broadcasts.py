@@ -6,6 +6,7 @@ fan-out runs (`FanOutStarter`: after the HTTP response, or at once in the chat).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,37 +19,34 @@ from core.models import BroadcastRow
 FanOutStarter = Callable[[int], None]
 
 
-def create(
-    session: Session,
-    actor: str,
-    *,
-    title: str,
-    body: str,
-    sms_body: str | None,
-    audience: Mapping[str, Any] | bc.Audience,
-) -> BroadcastRow:
+@dataclass(frozen=True)
+class Draft:
+    """What staff write: title, Telegram text, optional SMS text, audience (JSON or parsed)."""
+
+    title: str
+    body: str
+    sms_body: str | None = None
+    audience: Mapping[str, Any] | bc.Audience | None = None
+
+    def who(self) -> bc.Audience:
+        if isinstance(self.audience, bc.Audience):
+            return self.audience
+        return bc.Audience.from_json(self.audience)
+
+
+def create(session: Session, actor: str, draft: Draft) -> BroadcastRow:
     """Save a draft (nothing is sent yet)."""
-    who = audience if isinstance(audience, bc.Audience) else bc.Audience.from_json(audience)
     return bc.create_draft(
-        session, title=title, body=body, sms_body=sms_body, audience=who, actor=actor
-    )
+        session, title=draft.title, body=draft.body, sms_body=draft.sms_body,
+        audience=draft.who(), actor=actor,
+    )  # fmt: skip
 
 
-def update(
-    session: Session,
-    actor: str,
-    broadcast_id: int,
-    *,
-    title: str,
-    body: str,
-    sms_body: str | None,
-    audience: Mapping[str, Any] | bc.Audience,
-) -> BroadcastRow:
+def update(session: Session, actor: str, broadcast_id: int, draft: Draft) -> BroadcastRow:
     """Change a draft."""
-    who = audience if isinstance(audience, bc.Audience) else bc.Audience.from_json(audience)
     return bc.update_draft(
-        session, broadcast_id, title=title, body=body, sms_body=sms_body, audience=who,
-        actor=actor,
+        session, broadcast_id, title=draft.title, body=draft.body, sms_body=draft.sms_body,
+        audience=draft.who(), actor=actor,
     )  # fmt: skip
 
 

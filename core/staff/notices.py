@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session
 
@@ -25,20 +26,10 @@ class NoticeList:
         return out
 
 
-def list_notices(
-    session: Session,
-    *,
-    status: str | None = None,
-    kind: str | None = None,
-    channel: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> NoticeList:
-    """Outbox notices, newest first, with counts per kind and status."""
-    page = bo.list_notices(
-        session, status=status, kind=kind, channel=channel, limit=limit, offset=offset
-    )
-    return NoticeList(page, bo.notice_counts_by_kind(session))
+def list_notices(session: Session, **filters: Any) -> NoticeList:
+    """Outbox notices, newest first (filters as core.backoffice.list_notices), with counts per
+    kind and status."""
+    return NoticeList(bo.list_notices(session, **filters), bo.notice_counts_by_kind(session))
 
 
 def requeue(session: Session, actor: str, ids: list[int]) -> int:

@@ -38,8 +38,9 @@ def list_broadcasts(
 @router.post("/broadcasts", status_code=201, response_model=Broadcast)
 def create_broadcast(s: SessionDep, body: BroadcastIn, user: ApiOfficer) -> dict[str, Any]:
     """Save a draft announcement (nothing is sent yet)."""
-    fields = body.model_dump()
-    return broadcast_json(broadcasts.create(s, user.username, **fields))
+    return broadcast_json(
+        broadcasts.create(s, user.username, broadcasts.Draft(**body.model_dump()))
+    )
 
 
 @router.get("/broadcasts/{bid}", response_model=Broadcast)
@@ -53,7 +54,8 @@ def update_broadcast(
     s: SessionDep, bid: DbId, body: BroadcastIn, user: ApiOfficer
 ) -> dict[str, Any]:
     """Change a draft."""
-    return broadcast_json(broadcasts.update(s, user.username, bid, **body.model_dump()))
+    draft = broadcasts.Draft(**body.model_dump())
+    return broadcast_json(broadcasts.update(s, user.username, bid, draft))
 
 
 @router.get("/broadcasts/{bid}/preview", response_model=Open)

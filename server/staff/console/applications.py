@@ -89,8 +89,7 @@ def review(
             s, user.username, app_id, item_id, accept=decision == "accept", reason=reason
         )
     except StaffCommandError as exc:
-        s.rollback()
-        return views.redirect(url, str(exc), "error")
+        return views.refused(s, url, exc)
     verb = "已通过" if decision == "accept" else "已退回"
     tail = "，已通知申请人" if result.notified else UNREACHABLE
     return views.redirect(url, f"材料《{result.item.label}》{verb}{tail}")
@@ -109,7 +108,6 @@ def advance_stage(
     try:
         result = applications.move(s, user.username, app_id, to_stage=to_stage or None, note=note)
     except StaffCommandError as exc:
-        s.rollback()
-        return views.redirect(url, str(exc), "error")
+        return views.refused(s, url, exc)
     tail = "，已通知申请人" if result.notified else UNREACHABLE
     return views.redirect(url, f"已进入「{STAGE_LABELS[result.to_stage]}」{tail}")

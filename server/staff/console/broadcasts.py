@@ -90,10 +90,7 @@ def create(
     data: Annotated[BroadcastForm, Form()],
 ) -> Response:
     try:
-        row = broadcasts.create(
-            s, user.username, title=data.title, body=data.body, sms_body=data.sms_body,
-            audience=data.audience(),
-        )  # fmt: skip
+        row = broadcasts.create(s, user.username, data.draft())
     except bc.BroadcastError as exc:
         s.rollback()
         threshold = svc.threshold(container)
@@ -170,10 +167,7 @@ def update(
     data: Annotated[BroadcastForm, Form()],
 ) -> Response:
     try:
-        row = broadcasts.update(
-            s, user.username, bid, title=data.title, body=data.body, sms_body=data.sms_body,
-            audience=data.audience(),
-        )  # fmt: skip
+        row = broadcasts.update(s, user.username, bid, data.draft())
     except bc.BroadcastError as exc:
         s.rollback()
         current = s.get(BroadcastRow, bid)
@@ -203,8 +197,7 @@ def send(
             s, user.username, bid, threshold=threshold, start=start, scheduled_at=when
         )
     except StaffCommandError as exc:
-        s.rollback()
-        return views.redirect(url, str(exc), "error")
+        return views.refused(s, url, exc)
     size = row.audience_size
     if row.status == "fanout":
         return views.redirect(url, f"已开始发送，共 {size} 位接收人")
@@ -220,8 +213,7 @@ def confirm(s: SessionDep, views: ViewsDep, start: FanOutDep, bid: DbId, user: O
     try:
         row = broadcasts.confirm(s, user.username, bid, start=start)
     except StaffCommandError as exc:
-        s.rollback()
-        return views.redirect(url, str(exc), "error")
+        return views.refused(s, url, exc)
     if row.status == "fanout":
         return views.redirect(url, "已确认，开始发送")
     return views.redirect(url, "已确认，将在定时时间发送")
@@ -233,6 +225,5 @@ def cancel(s: SessionDep, views: ViewsDep, bid: DbId, user: Officer) -> Response
     try:
         _row, n = broadcasts.cancel(s, user.username, bid)
     except StaffCommandError as exc:
-        s.rollback()
-        return views.redirect(url, str(exc), "error")
+        return views.refused(s, url, exc)
     return views.redirect(url, f"已取消；{n} 条尚未发送的消息不再发送")

@@ -51,8 +51,7 @@ def reply(
     try:
         handoff.reply(s, user.username, ticket_id, text)
     except StaffCommandError as exc:
-        s.rollback()
-        return views.redirect(url, str(exc), "error")
+        return views.refused(s, url, exc)
     return views.redirect(url, "回复已排队发送给申请人")
 
 
@@ -61,6 +60,5 @@ def close(s: SessionDep, views: ViewsDep, ticket_id: DbId, user: Officer) -> Res
     try:
         handoff.close(s, user.username, ticket_id)
     except StaffCommandError as exc:
-        s.rollback()
-        return views.redirect(f"/console/handoff/{ticket_id}", str(exc), "error")
+        return views.refused(s, f"/console/handoff/{ticket_id}", exc)
     return views.redirect("/console/handoff", f"工单号 {ticket_id} 已关闭")

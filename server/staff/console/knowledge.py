@@ -53,8 +53,7 @@ def paraphrase(
             s, user.username, faq, entry_id=entry_id, text=text, normalized=normalized
         )
     except StaffCommandError as exc:
-        s.rollback()
-        return views.redirect(PAGE, str(exc), "error")
+        return views.refused(s, PAGE, exc)
     note = f"已作为相似问加入条目 {written}（staff_additions.yaml）；点击“重新加载知识库”后生效"
     return views.redirect(PAGE, note)
 
@@ -84,8 +83,7 @@ def new_entry(
     try:
         written = knowledge.add_entry(s, user.username, faq, entry, normalized=normalized)
     except StaffCommandError as exc:
-        s.rollback()
-        return views.redirect(PAGE, str(exc), "error")
+        return views.refused(s, PAGE, exc)
     return views.redirect(PAGE, f"已新建条目 {written}；点击“重新加载知识库”后生效")
 
 
@@ -100,7 +98,6 @@ def reload(s: SessionDep, views: ViewsDep, container: ContainerDep, user: Office
     try:
         changed, count = knowledge.reload(s, user.username, container.kb)
     except StaffCommandError as exc:
-        s.rollback()
-        return views.redirect(PAGE, str(exc), "error")
+        return views.refused(s, PAGE, exc)
     text = f"知识库已重新加载（{count} 条）" if changed else f"知识库没有变化（{count} 条）"
     return views.redirect(PAGE, text)

@@ -28,9 +28,16 @@ def root(request: Request) -> Response:
 
 @router.get("/login")
 def login_page(request: Request, views: ViewsDep, next: str = "/console/dashboard") -> Response:
+    return _login_form(request, views, {"next": next})
+
+
+def _login_form(
+    request: Request, views: ViewsDep, context: dict[str, str], status: int = 200
+) -> Response:
+    """The login page with a fresh login CSRF token (its cookie set on the response)."""
     auth = auth_of(request)
     token, cookie = auth.new_login_csrf()
-    response = views.render(request, "login.html", {"login_csrf": token, "next": next})
+    response = views.render(request, "login.html", {"login_csrf": token, **context}, status=status)
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         cookie,
@@ -59,23 +66,8 @@ def login_submit(
     try:
         principal, cookie = auth.login(username, password, ip, request.headers.get("user-agent"))
     except LoginError as exc:
-        token, login_cookie = auth.new_login_csrf()
-        response = views.render(
-            request,
-            "login.html",
-            {"login_csrf": token, "next": next, "error": str(exc), "username": username},
-            status=401,
-        )
-        response.set_cookie(
-            LOGIN_CSRF_COOKIE,
-            login_cookie,
-            max_age=3600,
-            path="/console",
-            httponly=True,
-            samesite="strict",
-            secure=auth.secure,
-        )
-        return response
+        context = {"next": next, "error": str(exc), "username": username}
+        return _login_form(request, views, context, status=401)
     target = next if next.startswith("/console") and not next.startswith("//") else "/console"
     if target.startswith("/console/login"):
         target = "/console/dashboard"

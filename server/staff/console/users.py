@@ -40,8 +40,7 @@ def create(
             display_name=display_name or None,
         )  # fmt: skip
     except StaffCommandError as exc:
-        s.rollback()
-        return views.redirect(PAGE, str(exc), "error")
+        return views.refused(s, PAGE, exc)
     return views.redirect(PAGE, f"已创建用户 {username.strip()}")
 
 
@@ -61,8 +60,7 @@ def update(
     try:
         users.update(s, user.username, user_id, change)
     except StaffCommandError as exc:
-        s.rollback()
-        return views.redirect(PAGE, str(exc), "error")
+        return views.refused(s, PAGE, exc)
     return views.redirect(PAGE, "已保存")
 
 

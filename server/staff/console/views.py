@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
+from sqlmodel import Session
 
 from core import backoffice as bo
 from core import broadcast as bc
@@ -22,6 +23,7 @@ from core.applications import STAGE_LABELS
 from core.identity import is_mobile, mask_id_number, mask_phone
 from core.money import format_yuan
 from core.staff import ROLE_LABELS
+from core.staff.broadcasts import Draft
 from core.timeutil import SHANGHAI, to_local
 from server.auth import CSRF_FIELD, StaffPrincipal
 from server.bootstrap import Container
@@ -148,6 +150,11 @@ class Views:
             return None
         return data if isinstance(data, dict) else None
 
+    def refused(self, session: Session, url: str, error: Exception) -> RedirectResponse:
+        """A command refused: undo its unit of work and show why on `url`."""
+        session.rollback()
+        return self.redirect(url, str(error), "error")
+
     def redirect(self, url: str, message: str | None = None, kind: str = "ok") -> RedirectResponse:
         response = RedirectResponse(url, status_code=303)
         if message:
@@ -198,10 +205,14 @@ class BroadcastForm(BaseModel):
     channels: list[str] = []
     min_overdue_days: str = "1"
 
-    def audience(self) -> Any:
+    def audience(self) -> bc.Audience:
         return audience_from_form(
             self.group, self.stages, self.districts, self.channels, self.min_overdue_days
         )
+
+    def draft(self) -> Draft:
+        """The composer's fields as a draft (a bad audience raises BroadcastInvalid)."""
+        return Draft(self.title, self.body, self.sms_body, self.audience())
 
 
 def audience_from_form(
