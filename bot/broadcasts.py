@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from bot import texts as T
 from core import broadcast as bc
 from core.db import session_scope
+from core.staff import broadcasts
 
 BroadcastError = bc.BroadcastError
 _TELEGRAM_ONLY = bc.SmsCost(
@@ -43,9 +44,7 @@ class StaffBroadcasts:
         first, _, rest = message.strip().partition("\n")
         title, body = (first, rest) if rest.strip() else (T.BROADCAST_DEFAULT_TITLE, first)
         with session_scope(self.db) as s:
-            row = bc.create_draft(
-                s, title=title, body=body, sms_body=None, audience=self.audience, actor=actor
-            )
+            row = broadcasts.create(s, actor, broadcasts.Draft(title, body, None, self.audience))
             p = bc.preview(s, row, self.sms_cost or _TELEGRAM_ONLY, self.threshold)
             assert row.id is not None
             text = T.BROADCAST_PREVIEW.format(
@@ -67,13 +66,19 @@ class StaffBroadcasts:
 
     def confirm(self, broadcast_id: int, actor: str) -> Outcome:
         """First press submits (a large audience then waits for another person's press);
-        the fan-out runs as soon as the broadcast may go."""
+        the command starts the fan-out as soon as the broadcast may go, and the chat waits for
+        it so that the answer can say how many messages were queued."""
+        queued: list[int] = []
+
+        def start(bid: int) -> None:
+            queued.append(bc.fan_out(self.db, bid, sms=self.sms_cost).queued)
+
         with session_scope(self.db) as s:
             row = bc.get(s, broadcast_id)
             if row.status == "draft":
-                row = bc.request_send(s, broadcast_id, actor, threshold=self.threshold)
+                row = broadcasts.send(s, actor, broadcast_id, threshold=self.threshold, start=start)
             elif row.status == "pending_confirm":
-                row = bc.confirm(s, broadcast_id, actor)
+                row = broadcasts.confirm(s, actor, broadcast_id, start=start)
             else:
                 raise BroadcastError(T.BROADCAST_GONE)
             status, size = row.status, row.audience_size
@@ -82,12 +87,10 @@ class StaffBroadcasts:
                 draft=broadcast_id, size=size, threshold=self.threshold
             )
             return Outcome(text, done=False)
-        result = bc.fan_out(self.db, broadcast_id, sms=self.sms_cost)
-        return Outcome(
-            T.BROADCAST_QUEUED.format(draft=broadcast_id, who=actor, count=result.queued), True
-        )
+        count = queued[0] if queued else 0
+        return Outcome(T.BROADCAST_QUEUED.format(draft=broadcast_id, who=actor, count=count), True)
 
     def cancel(self, broadcast_id: int, actor: str) -> str:
         with session_scope(self.db) as s:
-            bc.cancel(s, broadcast_id, actor)
+            broadcasts.cancel(s, actor, broadcast_id)
         return T.BROADCAST_CANCELLED.format(draft=broadcast_id)

@@ -28,7 +28,8 @@ from bot import store
 from bot import texts as T
 from bot.broadcasts import BroadcastError, Outcome, StaffBroadcasts
 from core.db import session_scope
-from core.handoff import HandoffError, staff_reply
+from core.handoff import HandoffError
+from core.staff import handoff
 
 log = logging.getLogger(__name__)
 TICKET_IN_ALERT = re.compile(r"工单(?:号\s*|\s*#)(\d+)")  # older alerts said "工单 #N"
@@ -142,7 +143,7 @@ class StaffDesk:
             who = store.staff_name(self.db, telegram_user_id)
             try:
                 with session_scope(self.db) as s:
-                    staff_reply(s, ticket_id, who, text)
+                    handoff.reply(s, who, ticket_id, text)
             except HandoffError as exc:
                 return str(exc)
             return T.REPLY_SENT.format(ticket=ticket_id)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from core.audit import audit
+from core.errors import Conflict
 from core.models import (
     ApplicationRow,
     ApplicationStageRow,
@@ -53,7 +54,7 @@ ENTERPRISE_FORWARD: list[str] = [
 CLOSED = {Stage.DISBURSED, Stage.REJECTED, Stage.WITHDRAWN}
 
 
-class StageError(ValueError):
+class StageError(Conflict):
     """A stage change that is not allowed; the message is Chinese."""
 
 

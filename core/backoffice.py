@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 
 from core.applications import checklist, next_stage, progress
 from core.audit import audit
+from core.errors import Conflict, Invalid, NotFound
 from core.loan_status import installment_status, is_overdue, overdue_clause
 from core.models import (
     ApplicationRow,
@@ -34,7 +35,7 @@ from core.models import (
     UnansweredQuestionRow,
 )
 from core.models_staff import StaffSessionRow
-from core.staff import ROLES, StaffError, hash_password
+from core.staff.accounts import ROLES, StaffConflict, StaffError, StaffNotFound, hash_password
 from core.timeutil import local_today, utcnow
 
 NOTICE_STATUSES = (
@@ -70,8 +71,16 @@ DOCUMENT_STATUS_LABELS = {
 }
 
 
-class BackofficeError(ValueError):
+class BackofficeError(Conflict):
     """A staff operation that cannot be done; the message is Chinese."""
+
+
+class BackofficeInvalid(Invalid, BackofficeError):
+    """A value the operation does not take."""
+
+
+class BackofficeNotFound(NotFound, BackofficeError):
+    """The application, document, loan or ticket does not exist."""
 
 
 @dataclass
@@ -157,7 +166,7 @@ class ApplicationDetail:
 def application_detail(session: Session, application_id: int) -> ApplicationDetail:
     app = session.get(ApplicationRow, application_id)
     if app is None:
-        raise BackofficeError(f"申请 {application_id} 不存在")
+        raise BackofficeNotFound(f"申请 {application_id} 不存在")
     person = session.get(PersonRow, app.person_id) if app.person_id else None
     identity = session.get(ChannelIdentityRow, app.identity_id) if app.identity_id else None
     items = checklist(session, application_id)
@@ -197,7 +206,7 @@ def application_detail(session: Session, application_id: int) -> ApplicationDeta
 def document(session: Session, application_id: int, item_id: int) -> DocumentItemRow:
     item = session.get(DocumentItemRow, item_id)
     if item is None or item.application_id != application_id or not item.storage_key:
-        raise BackofficeError("材料不存在或尚未提交")
+        raise BackofficeNotFound("材料不存在或尚未提交")
     return item
 
 
@@ -263,7 +272,7 @@ class LoanDetail:
 def loan_detail(session: Session, loan_id: int) -> LoanDetail:
     loan = session.get(LoanRow, loan_id)
     if loan is None:
-        raise BackofficeError(f"贷款 {loan_id} 不存在")
+        raise BackofficeNotFound(f"贷款 {loan_id} 不存在")
     installments = list(
         session.exec(
             select(InstallmentRow)
@@ -384,7 +393,7 @@ def ticket_detail(
 ) -> tuple[HandoffTicketRow, list[HandoffMessageRow], list[NoticeRow]]:
     ticket = session.get(HandoffTicketRow, ticket_id)
     if ticket is None:
-        raise BackofficeError(f"工单号 {ticket_id} 不存在")
+        raise BackofficeNotFound(f"工单号 {ticket_id} 不存在")
     messages = list(
         session.exec(
             select(HandoffMessageRow)
@@ -476,7 +485,7 @@ def resolve_group(
 ) -> int:
     """Mark every new question of a group `resolved` or `ignored`. Returns how many."""
     if status not in ("resolved", "ignored"):
-        raise BackofficeError("状态只能是 resolved 或 ignored")
+        raise BackofficeInvalid("状态只能是 resolved 或 ignored")
     t = UnansweredQuestionRow.__table__  # type: ignore[attr-defined]
     done = session.execute(
         sa.update(t).where(t.c.normalized == normalized, t.c.status == "new").values(status=status)
@@ -533,7 +542,7 @@ def update_staff(
     """Change a staff user's role, active flag or name (never leaves the system without an admin)."""
     user = session.get(StaffUserRow, user_id)
     if user is None:
-        raise StaffError(f"用户 {user_id} 不存在")
+        raise StaffNotFound(f"用户 {user_id} 不存在")
     before = {"role": user.role, "active": user.active, "display_name": user.display_name}
     if role is not None and role not in ROLES:
         raise StaffError(f"角色必须是 {'/'.join(ROLES)} 之一")
@@ -543,7 +552,7 @@ def update_staff(
         and ((role is not None and role != "admin") or active is False)
     )
     if losing_admin and _active_admins(session) <= 1:
-        raise StaffError("至少需要保留一名启用的管理员")
+        raise StaffConflict("至少需要保留一名启用的管理员")
     if role is not None:
         user.role = role
     if active is not None:
@@ -562,7 +571,7 @@ def update_staff(
 def set_password(session: Session, user_id: int, password: str, *, actor: str) -> None:
     user = session.get(StaffUserRow, user_id)
     if user is None:
-        raise StaffError(f"用户 {user_id} 不存在")
+        raise StaffNotFound(f"用户 {user_id} 不存在")
     if len(password) < 10:
         raise StaffError("密码至少10位")
     user.password_hash = hash_password(password)

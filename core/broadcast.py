@@ -42,6 +42,7 @@ from sqlmodel import Session, col, select
 from core.applications import STAGE_LABELS
 from core.audit import audit
 from core.db import session_scope
+from core.errors import Conflict, Invalid, NotFound
 from core.identity import IdentityError, is_mobile, normalize_phone
 from core.loan_status import overdue_clause
 from core.models import (
@@ -87,8 +88,16 @@ STALE_FANOUT = timedelta(minutes=2)
 _E164_MIN, _E164_MAX = 8, 16
 
 
-class BroadcastError(ValueError):
+class BroadcastError(Conflict):
     """A broadcast operation that cannot be done; the message is Chinese."""
+
+
+class BroadcastNotFound(NotFound, BroadcastError):
+    """No broadcast with that id."""
+
+
+class BroadcastInvalid(Invalid, BroadcastError):
+    """A bad audience, title, body or SMS text."""
 
 
 # --- audience ---------------------------------------------------------------------------------
@@ -112,12 +121,12 @@ class Audience:
         if group == "subscribers":  # drafts made in the staff Telegram chat
             group = "all"
         if group not in GROUPS:
-            raise BroadcastError(f"未知的受众类型：{group}")
+            raise BroadcastInvalid(f"未知的受众类型：{group}")
         stages = tuple(dict.fromkeys(str(s) for s in (data.get("stages") or ())))
         known = {s.value for s in Stage}
         bad = [s for s in stages if s not in known]
         if bad:
-            raise BroadcastError(f"未知的申请阶段：{'、'.join(bad)}")
+            raise BroadcastInvalid(f"未知的申请阶段：{'、'.join(bad)}")
         districts = tuple(
             dict.fromkeys(
                 str(d).strip()[:64] for d in (data.get("districts") or ()) if str(d).strip()
@@ -127,13 +136,13 @@ class Audience:
         wanted = set(CHANNELS if raw_channels is None else raw_channels)
         channels = tuple(c for c in CHANNELS if c in wanted)
         if not channels:
-            raise BroadcastError("请至少选择一个发送渠道（Telegram 或短信）")
+            raise BroadcastInvalid("请至少选择一个发送渠道（Telegram 或短信）")
         try:
             min_days = int(data.get("min_overdue_days") or 1)
         except (TypeError, ValueError) as exc:
-            raise BroadcastError("逾期天数必须是正整数") from exc
+            raise BroadcastInvalid("逾期天数必须是正整数") from exc
         if min_days < 1:
-            raise BroadcastError("逾期天数必须是正整数")
+            raise BroadcastInvalid("逾期天数必须是正整数")
         return cls(group, stages if group == "applicants" else (), districts, channels, min_days)
 
     def to_json(self) -> dict[str, Any]:
@@ -492,16 +501,16 @@ def _snapshot(row: BroadcastRow) -> dict[str, Any]:
 def _clean_texts(title: str, body: str, sms_body: str | None) -> tuple[str, str, str | None]:
     title, body = title.strip(), body.strip()
     if not title:
-        raise BroadcastError("请填写公告标题")
+        raise BroadcastInvalid("请填写公告标题")
     if len(title) > 200:
-        raise BroadcastError("标题不能超过200字")
+        raise BroadcastInvalid("标题不能超过200字")
     if not body:
-        raise BroadcastError("请填写公告正文")
+        raise BroadcastInvalid("请填写公告正文")
     if len(body) > 3500:
-        raise BroadcastError("正文不能超过3500字（Telegram 单条消息上限约4096字符）")
+        raise BroadcastInvalid("正文不能超过3500字（Telegram 单条消息上限约4096字符）")
     sms = (sms_body or "").strip() or None
     if sms is not None and len(sms) > 500:
-        raise BroadcastError("短信内容不能超过500字")
+        raise BroadcastInvalid("短信内容不能超过500字")
     return title, body, sms
 
 
@@ -532,7 +541,7 @@ def create_draft(
 def get(session: Session, broadcast_id: int) -> BroadcastRow:
     row = session.get(BroadcastRow, broadcast_id)
     if row is None:
-        raise BroadcastError(f"公告 {broadcast_id} 不存在")
+        raise BroadcastNotFound(f"公告 {broadcast_id} 不存在")
     return row
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from core.errors import Invalid
 from knowledge import check_folder
 from knowledge.schema import ID_RE, Entry, parse_folder
 
@@ -42,7 +43,7 @@ _REFUSED_WARNINGS = ("重复", "归一化", "超过")  # duplicate/empty paraphr
 _lock = threading.Lock()
 
 
-class FaqEditError(ValueError):
+class FaqEditError(Invalid):
     """The change would break the knowledge base; `problems` lists why (Chinese)."""
 
     def __init__(self, problems: Sequence[str]) -> None:

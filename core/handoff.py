@@ -5,14 +5,23 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from core.audit import audit
+from core.errors import Conflict, Invalid, NotFound
 from core.models import HandoffMessageRow, HandoffTicketRow
 from core.notice_templates import render
 from core.outbox import enqueue
 from core.timeutil import utcnow
 
 
-class HandoffError(ValueError):
+class HandoffError(Conflict):
     """A ticket operation that cannot be done; the message is Chinese."""
+
+
+class TicketNotFound(NotFound, HandoffError):
+    """No ticket with that number."""
+
+
+class HandoffInvalid(Invalid, HandoffError):
+    """An empty or unusable reply."""
 
 
 def open_ticket(
@@ -57,10 +66,10 @@ def staff_reply(session: Session, ticket_id: int, staff_user: str, text: str) ->
     """Record a staff reply and queue it to the applicant on the channel they used."""
     text = text.strip()
     if not text:
-        raise HandoffError("回复内容不能为空")
+        raise HandoffInvalid("回复内容不能为空")
     ticket = session.get(HandoffTicketRow, ticket_id)
     if ticket is None:
-        raise HandoffError(f"工单号 {ticket_id} 不存在")
+        raise TicketNotFound(f"工单号 {ticket_id} 不存在")
     if ticket.status != "open":
         raise HandoffError(f"工单号 {ticket_id} 已关闭")
     msg = HandoffMessageRow(ticket_id=ticket_id, sender="staff", staff_user=staff_user, text=text)
@@ -91,7 +100,7 @@ def staff_reply(session: Session, ticket_id: int, staff_user: str, text: str) ->
 def close_ticket(session: Session, ticket_id: int, staff_user: str) -> HandoffTicketRow:
     ticket = session.get(HandoffTicketRow, ticket_id)
     if ticket is None:
-        raise HandoffError(f"工单号 {ticket_id} 不存在")
+        raise TicketNotFound(f"工单号 {ticket_id} 不存在")
     if ticket.status == "open":
         ticket.status = "closed"
         ticket.closed_at = utcnow()

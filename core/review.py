@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from core.applications import STAGE_LABELS, change_stage, checklist, next_stage
 from core.audit import audit
+from core.errors import Conflict, NotFound
 from core.identity import IdentityError, normalize_phone
 from core.models import ApplicationRow, ChannelIdentityRow, DocumentItemRow, PersonRow
 from core.notice_templates import render
@@ -23,8 +24,12 @@ from core.timeutil import utcnow
 REVIEW_KIND = "review"
 
 
-class ReviewError(ValueError):
+class ReviewError(Conflict):
     """A review action that cannot be done; the message is Chinese."""
+
+
+class ReviewNotFound(NotFound, ReviewError):
+    """No such application or document."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,7 @@ def review_document(
     app = session.get(ApplicationRow, application_id)
     item = session.get(DocumentItemRow, item_id)
     if app is None or item is None or item.application_id != application_id:
-        raise ReviewError("材料不存在")
+        raise ReviewNotFound("材料不存在")
     if item.status == "missing" or not item.storage_key:
         raise ReviewError("申请人尚未提交这项材料，无法审核")
     reason = (reason or "").strip()
@@ -186,7 +191,7 @@ def advance(
     """Move to `to_stage` (default: the next stage of the path) and tell the applicant."""
     app = session.get(ApplicationRow, application_id)
     if app is None:
-        raise ReviewError(f"申请 {application_id} 不存在")
+        raise ReviewNotFound(f"申请 {application_id} 不存在")
     target = to_stage or next_stage(app)
     if target is None:
         raise ReviewError("该申请已在最后阶段，没有下一阶段")

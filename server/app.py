@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from core.db import current_revision, head_revision, ping
+from server import workers
 from server.bodylimit import BodyLimitMiddleware, route_limits
 from server.bootstrap import Container, configure_logging, get_container, set_container
 
@@ -76,6 +77,7 @@ def create_app(
     limits, default = route_limits(container.settings.max_import_mb * 1024 * 1024)
     app.add_middleware(BodyLimitMiddleware, limits=limits, default=default)
     _mount_routers(app, container)
+    workers.install(app, container)
     # After the routers: the Telegram bot's start hook must run before the dispatcher starts.
     if background:
         from server import scheduler
@@ -88,12 +90,11 @@ def _mount_routers(app: FastAPI, container: Container) -> None:
     """Each front door adds its routes; kept in one place so the wiring is visible."""
     from server import (
         routes_aliyun_sms,
-        routes_console,
         routes_public,
         routes_sms,
-        routes_staff_api,
         routes_telegram,
         routes_wechat,
+        staff,
     )
 
     routes_public.mount(app, container)
@@ -101,5 +102,4 @@ def _mount_routers(app: FastAPI, container: Container) -> None:
     routes_sms.mount(app, container)
     routes_aliyun_sms.mount(app, container)
     routes_wechat.mount(app, container)
-    routes_staff_api.mount(app, container)
-    routes_console.mount(app, container)
+    staff.include(app, container)

@@ -1,59 +1,24 @@
-"""What the console and the staff API share: services from the container, and the operations
-both doors run (so the two cannot drift apart). Every operation runs in one unit of work and
-audits inside it."""
+"""What the staff doors take from the container: the broadcast cost model and threshold, the
+dashboard's configuration, import limits, and uploads read in pieces. The operations themselves
+are the commands of core/staff."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import tempfile
 import threading
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
 from fastapi import UploadFile
-from fastapi.responses import JSONResponse, Response
-from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
-import knowledge
-from core import backoffice, dashboard
 from core import broadcast as bc
-from core.applications import StageError
-from core.audit import audit
-from core.db import session_scope
-from core.faq_additions import FaqEditError, add_entry, add_paraphrase
-from core.filestore import FileStore, safe_basename, served_filename
-from core.handoff import HandoffError
-from core.loans.importing import ImportLimits, ImportReport, import_loans, import_payments
-from core.review import ReviewError
-from core.staff import StaffError
-from core.timeutil import local_today
-from knowledge.policy import Policy
-from server.auth import StaffPrincipal
+from core import dashboard
+from core.filestore import safe_basename
+from core.loans.importing import ImportLimits
+from core.staff import dashboard as staff_dashboard
+from core.staff.imports import Upload, UploadRefused
 from server.bootstrap import Container
 from sms.segments import count_segments, encoding_of
 from sms.templates import decorate
-
-log = logging.getLogger(__name__)
-IMPORT_SUFFIXES = (".csv", ".xlsx", ".xlsm")
-
-
-def policy_of(container: Container) -> Policy:
-    """The active policy."""
-    return container.policy
-
-
-def kb_of(container: Container) -> knowledge.KnowledgeBase:
-    """The knowledge base the bot answers from (reloaded in place by the console)."""
-    return container.kb
-
-
-def files_of(container: Container) -> FileStore:
-    return container.files
 
 
 def sms_cost(container: Container) -> bc.SmsCost:
@@ -78,68 +43,10 @@ def threshold(container: Container) -> int:
     return int(container.settings.broadcast_confirm_threshold)
 
 
-def build_dashboard(container: Container, today: date | None = None) -> dashboard.Dashboard:
-    policy = policy_of(container)
-    steps = {kind: policy.step_days(kind) for kind in ("individual", "enterprise")}
-    with session_scope(container.engine) as s:
-        return dashboard.build(
-            s,
-            step_days=steps,
-            calendar=container.calendar,
-            today=today or local_today(),
-            fund_yuan=container.settings.guarantee_fund_yuan,
-            funds_yuan=container.settings.guarantee_funds,
-            leverage=policy.guarantee_fund.leverage,
-            leverage_article=policy.guarantee_fund.article,
-        )
-
-
-def run_fan_out(engine: Engine, broadcast_id: int, sms: bc.SmsCost) -> None:
-    """Background task after a send/confirm: queue the broadcast now (errors logged; the
-    periodic worker resumes an interrupted fan-out)."""
-    try:
-        bc.fan_out(engine, broadcast_id, sms=sms)
-    except Exception:
-        log.exception("broadcast %s fan-out failed; it will be resumed", broadcast_id)
-
-
-# --- uploads ------------------------------------------------------------------------------------
-
-
-class UploadRefused(ValueError):
-    """An upload we refuse before importing; the message is Chinese."""
-
-
-# Errors whose message is meant for staff (Chinese): both doors turn them into a 4xx answer.
-DOMAIN_ERRORS: tuple[type[Exception], ...] = (
-    bc.BroadcastError,
-    backoffice.BackofficeError,
-    ReviewError,
-    StageError,
-    HandoffError,
-    StaffError,
-    FaqEditError,
-    UploadRefused,
-)
-
-
-def safe_name(filename: str | None, fallback: str) -> str:
-    return safe_basename(filename, fallback)
-
-
-@dataclass(frozen=True)
-class Upload:
-    filename: str
-    data: bytes
-
-
-def _check(upload: Upload, max_bytes: int) -> None:
-    if not upload.data:
-        raise UploadRefused(f"文件 {upload.filename} 是空的")
-    if len(upload.data) > max_bytes:
-        raise UploadRefused(f"文件 {upload.filename} 超过 {max_bytes // (1024 * 1024)}MB")
-    if not upload.filename.lower().endswith(IMPORT_SUFFIXES):
-        raise UploadRefused("只接受 CSV 或 XLSX 文件（.csv / .xlsx）")
+def build_dashboard(session: Session, container: Container) -> dashboard.Dashboard:
+    s = container.settings
+    funds = staff_dashboard.Funds(s.guarantee_fund_yuan, s.guarantee_funds)
+    return staff_dashboard.build(session, container.policy, container.calendar, funds)
 
 
 def import_limits(container: Container, stop: threading.Event | None = None) -> ImportLimits:
@@ -157,192 +64,6 @@ async def read_upload(file: UploadFile, fallback: str, max_bytes: int) -> Upload
     while chunk := await file.read(1024 * 1024):
         data.extend(chunk)
         if len(data) > max_bytes:
-            raise UploadRefused(f"文件 {safe_name(file.filename, fallback)} 超过 "
+            raise UploadRefused(f"文件 {safe_basename(file.filename, fallback)} 超过 "
                                 f"{max_bytes // (1024 * 1024)}MB")  # fmt: skip
-    return Upload(safe_name(file.filename, fallback), bytes(data))
-
-
-async def run_import_off_thread(
-    container: Container, kind: str, main: Upload, **options: Any
-) -> ImportReport:
-    """`run_import` in its own daemon thread. When the request is cancelled (the server stops),
-    the import is told to stop; it writes nothing (one transaction) and never holds up the exit."""
-    stop = threading.Event()
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[ImportReport] = loop.create_future()
-
-    def settle(result: ImportReport | None, error: BaseException | None) -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            assert result is not None
-            future.set_result(result)
-
-    def work() -> None:
-        try:
-            report = run_import(container, kind, main, stop=stop, **options)
-        except BaseException as exc:
-            loop.call_soon_threadsafe(settle, None, exc)
-        else:
-            loop.call_soon_threadsafe(settle, report, None)
-
-    threading.Thread(target=work, name=f"import-{kind}", daemon=True).start()
-    try:
-        return await future
-    except asyncio.CancelledError:
-        stop.set()
-        raise
-
-
-def run_import(
-    container: Container,
-    kind: str,
-    main: Upload,
-    *,
-    installments: Upload | None = None,
-    skip_bad_rows: bool = False,
-    actor: str,
-    stop: threading.Event | None = None,
-) -> ImportReport:
-    """Import uploaded loans or payments with the CLI's importer (same checks, same report)."""
-    limits = import_limits(container, stop)
-    max_bytes = container.settings.max_import_mb * 1024 * 1024
-    _check(main, max_bytes)
-    if installments is not None:
-        _check(installments, max_bytes)
-    with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
-        folder = Path(tmp)
-        main_path = folder / main.filename
-        main_path.write_bytes(main.data)
-        inst_path = None
-        if installments is not None:
-            (folder / "installments").mkdir()
-            inst_path = folder / "installments" / installments.filename
-            inst_path.write_bytes(installments.data)
-        with session_scope(container.engine) as s:
-            if kind == "loans":
-                base = container.policy.default_base_rate
-                report = import_loans(
-                    s,
-                    main_path,
-                    inst_path,
-                    skip_bad_rows=skip_bad_rows,
-                    actor=actor,
-                    default_base_rate=None if base is None else base.rate,
-                    limits=limits,
-                )
-            else:
-                report = import_payments(
-                    s, main_path, skip_bad_rows=skip_bad_rows, actor=actor, limits=limits
-                )
-            report.cap_errors()
-            audit(
-                s,
-                actor,
-                f"import.{kind}",
-                "import",
-                main.filename[:64],
-                after={**report.counts(), "imported": report.imported},
-            )
-    return report
-
-
-# --- operations shared by the console and the API ------------------------------------------------
-
-
-def document_response(
-    container: Container, app_id: int, item_id: int, user: StaffPrincipal
-) -> Response:
-    """Stream one stored document to an authorised staff user (audited)."""
-    with session_scope(container.engine) as s:
-        try:
-            item = backoffice.document(s, app_id, item_id)
-        except backoffice.BackofficeError as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=404)
-        audit(s, user.username, "document.view", "document_item", item.id)
-        key, ctype, filename = item.storage_key, item.content_type, item.filename
-    assert key is not None
-    try:
-        data = files_of(container).get(key)
-    except (OSError, ValueError):
-        return JSONResponse({"detail": "文件已丢失，请联系管理员"}, status_code=404)
-    safe = quote(served_filename(filename, ctype, f"document-{item_id}"))
-    return Response(
-        data,
-        media_type=ctype or "application/octet-stream",
-        headers={
-            "Content-Disposition": f"inline; filename*=UTF-8''{safe}",
-            "Cache-Control": "no-store, private",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
-        },
-    )
-
-
-def add_paraphrase_for(
-    container: Container, normalized: str, entry_id: str, text: str, actor: str
-) -> str:
-    placeholders = policy_of(container).placeholders()
-    written = add_paraphrase(container.knowledge_path, entry_id.strip(), text, placeholders)
-    with session_scope(container.engine) as s:
-        audit(
-            s,
-            actor,
-            "knowledge.paraphrase",
-            "faq_entry",
-            written,
-            after={"entry_id": entry_id, "paraphrase": text.strip()},
-        )
-        if normalized:
-            backoffice.resolve_group(
-                s, normalized, status="resolved", actor=actor, note={"entry_id": written}
-            )
-    return written
-
-
-def add_entry_for(container: Container, normalized: str, fields: dict[str, Any], actor: str) -> str:
-    placeholders = policy_of(container).placeholders()
-    written = add_entry(
-        container.knowledge_path,
-        entry_id=str(fields.get("entry_id") or ""),
-        question=str(fields.get("question") or ""),
-        paraphrases=list(fields.get("paraphrases") or []),
-        answer=str(fields.get("answer") or ""),
-        short=str(fields.get("short") or ""),
-        source=str(fields.get("source") or ""),
-        tags=list(fields.get("tags") or []),
-        handoff=bool(fields.get("handoff")),
-        placeholders=placeholders,
-    )
-    with session_scope(container.engine) as s:
-        audit(
-            s,
-            actor,
-            "knowledge.entry",
-            "faq_entry",
-            written,
-            after={"question": fields.get("question")},
-        )
-        if normalized:
-            backoffice.resolve_group(
-                s, normalized, status="resolved", actor=actor, note={"entry_id": written}
-            )
-    return written
-
-
-def reload_kb(container: Container, actor: str) -> tuple[bool, int]:
-    kb = kb_of(container)
-    changed = kb.reload()
-    count = len(kb.entries)
-    with session_scope(container.engine) as s:
-        audit(
-            s,
-            actor,
-            "knowledge.reload",
-            "knowledge",
-            None,
-            after={"changed": changed, "entries": count},
-        )
-    return changed, count
+    return Upload(safe_basename(file.filename, fallback), bytes(data))

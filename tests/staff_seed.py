@@ -82,13 +82,10 @@ def make_container(db_url: str, tmp: Path, **over: Any) -> Container:
 
 def mount_staff(app: FastAPI, container: Container) -> FastAPI:
     """Mount the console and the staff API unless server/app.py already does."""
-    from server import routes_console, routes_staff_api
+    from server import staff
 
-    paths = {getattr(r, "path", "") for r in app.routes}
-    if "/api/staff/me" not in paths:
-        routes_staff_api.mount(app, container)
-    if "/console/login" not in paths:
-        routes_console.mount(app, container)
+    if not hasattr(app.state, "console_views"):  # set by staff.include
+        staff.include(app, container)
     return app
 
 

@@ -9,6 +9,7 @@ from pwdlib import PasswordHash
 from sqlmodel import Session, select
 
 from core.audit import audit
+from core.errors import Conflict, Invalid, NotFound
 from core.models import StaffUserRow
 
 ROLES = ("admin", "officer", "viewer")
@@ -18,8 +19,16 @@ _RANK = {"viewer": 0, "officer": 1, "admin": 2}
 _hasher = PasswordHash.recommended()
 
 
-class StaffError(ValueError):
+class StaffError(Invalid):
     """A staff-account operation that cannot be done; the message is Chinese."""
+
+
+class StaffNotFound(NotFound, StaffError):
+    """No staff account with that id."""
+
+
+class StaffConflict(Conflict, StaffError):
+    """The change would leave the accounts in a state not allowed (no active admin)."""
 
 
 def hash_password(password: str) -> str:
@@ -57,7 +66,7 @@ def create_staff(
     if len(password) < 10:
         raise StaffError("密码至少10位")
     if session.exec(select(StaffUserRow).where(StaffUserRow.username == username)).first():
-        raise StaffError(f"用户名 {username} 已存在")
+        raise StaffConflict(f"用户名 {username} 已存在")
     user = StaffUserRow(
         username=username,
         display_name=display_name or username,

@@ -1,0 +1,35 @@
+"""The staff side written once: one command per staff operation, called by the staff API, the
+console and the staff Telegram chat alike. Each command takes a Session and the acting staff
+member, writes its audit entry itself and raises the typed errors of `core.staff.errors`.
+
+Accounts (roles, password hashing, tokens) are in `core.staff.accounts`, re-exported here."""
+
+from core.staff.accounts import (
+    ROLE_LABELS,
+    ROLES,
+    StaffError,
+    StaffNotFound,
+    authenticate,
+    create_staff,
+    hash_password,
+    hash_token,
+    issue_api_token,
+    role_at_least,
+    user_by_token,
+    verify_password,
+)
+
+__all__ = [
+    "ROLES",
+    "ROLE_LABELS",
+    "StaffError",
+    "StaffNotFound",
+    "authenticate",
+    "create_staff",
+    "hash_password",
+    "hash_token",
+    "issue_api_token",
+    "role_at_least",
+    "user_by_token",
+    "verify_password",
+]

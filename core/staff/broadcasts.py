@@ -1,0 +1,90 @@
+"""Staff commands on broadcasts (core.broadcast does the work): draft, edit, send, confirm,
+cancel. `send` and `confirm` start the fan-out themselves once their transaction has committed,
+whichever door called them (API, console, staff Telegram chat); the door only says *how* a
+fan-out runs (`FanOutStarter`: after the HTTP response, or at once in the chat)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event
+from sqlmodel import Session
+
+from core import broadcast as bc
+from core.models import BroadcastRow
+
+FanOutStarter = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What staff write: title, Telegram text, optional SMS text, audience (JSON or parsed)."""
+
+    title: str
+    body: str
+    sms_body: str | None = None
+    audience: Mapping[str, Any] | bc.Audience | None = None
+
+    def who(self) -> bc.Audience:
+        if isinstance(self.audience, bc.Audience):
+            return self.audience
+        return bc.Audience.from_json(self.audience)
+
+
+def create(session: Session, actor: str, draft: Draft) -> BroadcastRow:
+    """Save a draft (nothing is sent yet)."""
+    return bc.create_draft(
+        session, title=draft.title, body=draft.body, sms_body=draft.sms_body,
+        audience=draft.who(), actor=actor,
+    )  # fmt: skip
+
+
+def update(session: Session, actor: str, broadcast_id: int, draft: Draft) -> BroadcastRow:
+    """Change a draft."""
+    return bc.update_draft(
+        session, broadcast_id, title=draft.title, body=draft.body, sms_body=draft.sms_body,
+        audience=draft.who(), actor=actor,
+    )  # fmt: skip
+
+
+def send(
+    session: Session,
+    actor: str,
+    broadcast_id: int,
+    *,
+    threshold: int,
+    start: FanOutStarter,
+    scheduled_at: datetime | None = None,
+) -> BroadcastRow:
+    """Send now or at `scheduled_at`; above `threshold` recipients another person confirms."""
+    row = bc.request_send(
+        session, broadcast_id, actor, threshold=threshold, scheduled_at=scheduled_at
+    )
+    _fan_out_after_commit(session, row, start)
+    return row
+
+
+def confirm(
+    session: Session, actor: str, broadcast_id: int, *, start: FanOutStarter
+) -> BroadcastRow:
+    """The second person's confirmation of a large broadcast."""
+    row = bc.confirm(session, broadcast_id, actor)
+    _fan_out_after_commit(session, row, start)
+    return row
+
+
+def cancel(session: Session, actor: str, broadcast_id: int) -> tuple[BroadcastRow, int]:
+    """Cancel a broadcast; returns it and the number of notices cancelled."""
+    n = bc.cancel(session, broadcast_id, actor)
+    return bc.get(session, broadcast_id), n
+
+
+def _fan_out_after_commit(session: Session, row: BroadcastRow, start: FanOutStarter) -> None:
+    """The one place that decides a fan-out starts: the broadcast may go now."""
+    if row.status != "fanout" or row.id is None:
+        return
+    broadcast_id = row.id
+    event.listen(session, "after_commit", lambda _session: start(broadcast_id), once=True)

@@ -1,0 +1,43 @@
+"""Staff commands on the outbox: list notices, requeue failed ones (audited once, one payload)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from core import backoffice as bo
+from core.audit import audit
+from core.dispatch import requeue_notices
+
+
+@dataclass(frozen=True)
+class NoticeList:
+    page: bo.Page
+    counts: dict[str, dict[str, int]]  # kind → status → count
+
+    def totals(self) -> dict[str, int]:
+        """status → count over every kind."""
+        out: dict[str, int] = {}
+        for per in self.counts.values():
+            for status, n in per.items():
+                out[status] = out.get(status, 0) + n
+        return out
+
+
+def list_notices(session: Session, **filters: Any) -> NoticeList:
+    """Outbox notices, newest first (filters as core.backoffice.list_notices), with counts per
+    kind and status."""
+    return NoticeList(bo.list_notices(session, **filters), bo.notice_counts_by_kind(session))
+
+
+def requeue(session: Session, actor: str, ids: list[int]) -> int:
+    """Give failed notices another round of attempts; returns how many were requeued."""
+    n = requeue_notices(session, ids)
+    object_id = ids[0] if len(ids) == 1 else None
+    audit(
+        session, actor, "notice.requeue", "notice", object_id,
+        after={"ids": ids[:100], "requeued": n},
+    )  # fmt: skip
+    return n

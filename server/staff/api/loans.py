@@ -1,0 +1,110 @@
+"""/api/staff/dashboard, /loans and /imports: the dashboard, loans, spreadsheet imports."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import JSONResponse
+
+from core.staff import loans
+from core.staff.imports import ImportRequest
+from server import staff_services as svc
+from server import workers
+from server.params import DbId
+from server.staff.deps import ApiOfficer, ApiViewer, ContainerDep, Limit, Offset, SessionDep
+from server.staff.schemas import Open, OpenPage
+from server.staff.shapes import (
+    import_response,
+    installment_json,
+    loan_json,
+    notice_json,
+    page_json,
+    payment_json,
+    person_json,
+)
+
+router = APIRouter(prefix="/api/staff", tags=["staff"])
+SkipBadRows = Annotated[bool, Form()]
+
+
+@router.get("/dashboard", response_model=Open)
+def dashboard(s: SessionDep, container: ContainerDep, user: ApiViewer) -> dict[str, Any]:
+    """Applications by stage (late review steps), loans, overdue buckets, 5× fund limit."""
+    return svc.build_dashboard(s, container).to_json()
+
+
+@router.get("/loans", response_model=OpenPage)
+def list_loans(
+    s: SessionDep,
+    user: ApiViewer,
+    status: str | None = None,
+    district: str | None = None,
+    q: str | None = Query(default=None, description="贷款编号或借款人姓名（部分匹配）"),
+    overdue: bool = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Loans, newest first; `overdue=true` keeps the active loans with an overdue instalment."""
+    page = loans.loans(
+        s, status=status, district=district, q=q, overdue_only=overdue, limit=limit,
+        offset=offset,
+    )  # fmt: skip
+    items = [
+        {
+            **loan_json(i.loan, i.borrower_name),
+            "overdue_since": i.overdue_since.isoformat() if i.overdue_since else None,
+        }
+        for i in page.items
+    ]
+    return page_json(page, items)
+
+
+@router.get("/loans/{loan_id}", response_model=Open)
+def loan(s: SessionDep, loan_id: DbId, user: ApiViewer) -> dict[str, Any]:
+    """One loan: borrower, schedule, payments, counter-guarantors and every notice."""
+    d = loans.loan(s, loan_id)
+    return {
+        **loan_json(d.loan, d.borrower.name if d.borrower else None),
+        "borrower": person_json(d.borrower),
+        "outstanding_principal_fen": d.outstanding_principal_fen,
+        "paid_fen": d.paid_fen,
+        "installments": [installment_json(i, d.statuses.get(i.seq)) for i in d.installments],
+        "payments": [payment_json(p) for p in d.payments],
+        "counter_guarantors": [
+            {"name": p.name, "phone": p.phone, "employer": g.employer} for g, p in d.guarantors
+        ],
+        "notices": [notice_json(n) for n in d.notices],
+    }
+
+
+@router.post("/imports/loans")
+async def import_loans(
+    container: ContainerDep,
+    user: ApiOfficer,
+    file: Annotated[UploadFile, File(description="贷款文件（CSV 或 XLSX）")],
+    installments: Annotated[UploadFile | None, File(description="还款计划（可选）")] = None,
+    skip_bad_rows: SkipBadRows = False,
+) -> JSONResponse:
+    """Import loans like `chuangdai loans import` (422 with the row errors if nothing imported)."""
+    limit = container.settings.max_import_mb * 1024 * 1024
+    main = await svc.read_upload(file, "loans.csv", limit)
+    inst = None
+    if installments is not None and installments.filename:
+        inst = await svc.read_upload(installments, "installments.csv", limit)
+    request = ImportRequest("loans", main, inst, skip_bad_rows)
+    return import_response(await workers.import_off_thread(container, user.username, request))
+
+
+@router.post("/imports/payments")
+async def import_payments(
+    container: ContainerDep,
+    user: ApiOfficer,
+    file: Annotated[UploadFile, File(description="还款记录文件（CSV 或 XLSX）")],
+    skip_bad_rows: SkipBadRows = False,
+) -> JSONResponse:
+    """Import payments like `chuangdai payments import` (422 with row errors on failure)."""
+    limit = container.settings.max_import_mb * 1024 * 1024
+    main = await svc.read_upload(file, "payments.csv", limit)
+    request = ImportRequest("payments", main, None, skip_bad_rows)
+    return import_response(await workers.import_off_thread(container, user.username, request))

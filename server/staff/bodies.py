@@ -1,0 +1,87 @@
+"""Request bodies of the staff API (validated by pydantic; Chinese descriptions in OpenAPI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+# --- request bodies ------------------------------------------------------------------------------
+
+
+class ReviewIn(BaseModel):
+    decision: Literal["accept", "reject"]
+    reason: str | None = Field(default=None, max_length=200, description="退回原因（退回时必填）")
+
+
+class AdvanceIn(BaseModel):
+    to_stage: str | None = Field(default=None, description="目标阶段；省略则进入下一阶段")
+    note: str | None = Field(default=None, max_length=500)
+
+
+class IdsIn(BaseModel):
+    ids: list[int] = Field(min_length=1, max_length=1000)
+
+
+class TextIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class ParaphraseIn(BaseModel):
+    entry_id: str = Field(min_length=1, max_length=64)
+    text: str = Field(min_length=1, max_length=200)
+    normalized: str | None = Field(
+        default=None, description="未答问题分组的归一化文本；给出则该组标记为已解决"
+    )
+
+
+class EntryIn(BaseModel):
+    id: str = Field(min_length=1, max_length=64)
+    question: str = Field(min_length=1, max_length=200)
+    paraphrases: list[str] = Field(default_factory=list, max_length=50)
+    answer: str = Field(min_length=1, max_length=4000)
+    short: str = Field(min_length=1, max_length=300)
+    source: str = Field(min_length=1, max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    handoff: bool = False
+    normalized: str | None = None
+
+
+class NormalizedIn(BaseModel):
+    normalized: str = Field(min_length=1)
+
+
+class AudienceIn(BaseModel):
+    group: Literal["all", "applicants", "borrowers", "overdue"] = "all"
+    stages: list[str] = Field(default_factory=list)
+    districts: list[str] = Field(default_factory=list)
+    channels: list[Literal["telegram", "sms"]] = ["telegram", "sms"]
+    min_overdue_days: int = Field(default=1, ge=1)
+
+
+class BroadcastIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=3500)
+    sms_body: str | None = Field(default=None, max_length=500)
+    audience: AudienceIn = Field(default_factory=AudienceIn)
+
+
+class SendIn(BaseModel):
+    scheduled_at: datetime | None = Field(
+        default=None, description="定时发送时间（ISO 8601，带时区）；省略则立即发送"
+    )
+
+
+class StaffIn(BaseModel):
+    username: str = Field(min_length=3, max_length=64)
+    password: str = Field(min_length=10, max_length=200)
+    role: Literal["admin", "officer", "viewer"]
+    display_name: str | None = Field(default=None, max_length=64)
+
+
+class StaffPatch(BaseModel):
+    role: Literal["admin", "officer", "viewer"] | None = None
+    active: bool | None = None
+    display_name: str | None = Field(default=None, max_length=64)
+    password: str | None = Field(default=None, min_length=10, max_length=200)
