@@ -1015,7 +1015,15 @@ def mount(app: FastAPI, container: Container) -> None:
     ) -> Response:
         try:
             with session_scope(engine) as s:
-                create_staff(s, username, password, role, display_name or None, actor=user.username)
+                create_staff(
+                    s,
+                    username,
+                    password,
+                    role,
+                    display_name or None,
+                    actor=user.username,
+                    hasher=container.hasher,
+                )
         except StaffError as exc:
             return views.redirect("/console/staff", str(exc), "error")
         return views.redirect("/console/staff", f"已创建用户 {username.strip()}")
@@ -1039,7 +1047,9 @@ def mount(app: FastAPI, container: Container) -> None:
                     active=None if active == "" else active == "1",
                 )
                 if password:
-                    bo.set_password(s, user_id, password, actor=user.username)
+                    bo.set_password(
+                        s, user_id, password, actor=user.username, hasher=container.hasher
+                    )
         except StaffError as exc:
             return views.redirect("/console/staff", str(exc), "error")
         return views.redirect("/console/staff", "已保存")

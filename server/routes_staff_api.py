@@ -889,6 +889,7 @@ def mount(app: FastAPI, container: Container) -> None:
                         body.role,
                         body.display_name,
                         actor=user.username,
+                        hasher=container.hasher,
                     )
                 )
         except StaffError as exc:
@@ -908,7 +909,9 @@ def mount(app: FastAPI, container: Container) -> None:
                     display_name=body.display_name,
                 )
                 if body.password:
-                    bo.set_password(s, user_id, body.password, actor=user.username)
+                    bo.set_password(
+                        s, user_id, body.password, actor=user.username, hasher=container.hasher
+                    )
                 return staff_json(u)
         except StaffError as exc:
             raise _fail(exc) from exc

@@ -32,7 +32,7 @@ from core.models import (
     UnansweredQuestionRow,
 )
 from core.settings import Settings
-from core.staff import hash_password, issue_api_token
+from core.staff import PasswordHasher, issue_api_token
 from core.timeutil import local_today, utcnow
 from server.bootstrap import Container
 
@@ -42,10 +42,14 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 FIXTURE_KB = Path(__file__).resolve().parent / "fixtures" / "kb"
 
 
+#: The cheap cost the test settings use too (tests/conftest.py sets PASSWORD_HASH_*).
+HASHER = PasswordHasher(time_cost=1, memory_kib=32)
+
+
 @lru_cache(maxsize=1)
 def _hash() -> str:
-    """The argon2 hash of PASSWORD, computed once per test run (hashing is slow on purpose)."""
-    return hash_password(PASSWORD)
+    """The argon2 hash of PASSWORD, computed once per test run."""
+    return HASHER.hash(PASSWORD)
 
 
 def knowledge_copy(tmp: Path) -> Path:
