@@ -17,12 +17,11 @@ import pytest
 import uvicorn
 from sqlmodel import Session, col, select
 
-import knowledge
 from core.dispatch import DispatchConfig
 from core.models import DocumentItemRow, NoticeRow
 from core.senders import ConsoleSender
 from server.app import create_app
-from server.bootstrap import Container, set_container
+from server.bootstrap import Container
 from tests.staff_seed import PASSWORD, World, make_container, mount_staff, seed
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -79,8 +78,6 @@ def live(db_url: str, tmp_path: Path) -> Iterator[tuple[str, Container, World]]:
     finally:
         server.should_exit = True
         thread.join(20)
-        set_container(None)
-        knowledge.set_default(None)
         container.engine.dispose()
 
 

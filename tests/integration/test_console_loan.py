@@ -11,12 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-import knowledge
 from core.db import session_scope
 from core.importer import import_loans
 from core.models import LoanRow
 from server.app import create_app
-from server.bootstrap import Container, set_container
+from server.bootstrap import Container
 from tests.staff_seed import PASSWORD, make_container, mount_staff, seed
 
 HEADER = (
@@ -36,8 +35,6 @@ def client(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container]
     app = mount_staff(create_app(container, migrate=False), container)
     with TestClient(app) as c:
         yield c, container
-    set_container(None)
-    knowledge.set_default(None)
     container.engine.dispose()
 
 

@@ -14,14 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-import knowledge
 from core.dispatch import Dispatcher
 from core.models import ApplicationRow, ChannelIdentityRow, NoticeRow
 from core.reminders import QuietHours
 from core.review import advance
 from core.senders import OutgoingMessage, SendResult
 from server.app import create_app
-from server.bootstrap import Container, set_container
+from server.bootstrap import Container
 from tests.dialogue_kit import id_number
 from tests.staff_seed import World, make_container, mount_staff, seed
 
@@ -35,8 +34,6 @@ def served(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container,
     app = mount_staff(create_app(container, migrate=False), container)
     with TestClient(app) as client:
         yield client, container, world
-    set_container(None)
-    knowledge.set_default(None)
     container.engine.dispose()
 
 
