@@ -12,7 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 import knowledge
@@ -82,18 +81,6 @@ def make_container(db_url: str, tmp: Path, **over: Any) -> Container:
     }
     values.update(over)
     return Container(Settings(_env_file=None, **values))
-
-
-def mount_staff(app: FastAPI, container: Container) -> FastAPI:
-    """Mount the console and the staff API unless server/app.py already does."""
-    from server import routes_console, routes_staff_api
-
-    paths = {getattr(r, "path", "") for r in app.routes}
-    if "/api/staff/me" not in paths:
-        routes_staff_api.mount(app, container)
-    if "/console/login" not in paths:
-        routes_console.mount(app, container)
-    return app
 
 
 @dataclass

@@ -24,7 +24,7 @@ from core.models import (
 from server.app import create_app
 from server.bootstrap import Container
 from tests.cli_kit import ContainerRunner
-from tests.staff_seed import PASSWORD, PNG, World, make_container, mount_staff, seed
+from tests.staff_seed import PASSWORD, PNG, World, make_container, seed
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "import"
 
@@ -33,7 +33,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "import"
 def served(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container, World]]:
     container = make_container(db_url, tmp_path)
     world = seed(container.engine, container.settings.documents_path)
-    app = mount_staff(create_app(container, migrate=False), container)
+    app = create_app(container, migrate=False)
     with TestClient(app) as client:
         yield client, container, world
     container.engine.dispose()
@@ -559,7 +559,7 @@ def test_cli_creates_the_first_admin_and_issues_tokens(db_url: str, tmp_path: Pa
         assert r.exit_code == 0
         token = r.stdout.strip().splitlines()[-1]
         assert token.startswith("cd_")
-        client = TestClient(mount_staff(create_app(container, migrate=False), container))
+        client = TestClient(create_app(container, migrate=False))
         me = client.get("/api/staff/me", headers={"Authorization": f"Bearer {token}"})
         assert me.json() == {
             "username": "root.admin",

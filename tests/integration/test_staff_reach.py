@@ -22,7 +22,7 @@ from core.senders import OutgoingMessage, SendResult
 from server.app import create_app
 from server.bootstrap import Container
 from tests.dialogue_kit import id_number
-from tests.staff_seed import World, make_container, mount_staff, seed
+from tests.staff_seed import World, make_container, seed
 
 PHONE = "+8613912345601"
 
@@ -31,7 +31,7 @@ PHONE = "+8613912345601"
 def served(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container, World]]:
     container = make_container(db_url, tmp_path)
     world = seed(container.engine, container.settings.documents_path)
-    app = mount_staff(create_app(container, migrate=False), container)
+    app = create_app(container, migrate=False)
     with TestClient(app) as client:
         yield client, container, world
     container.engine.dispose()
