@@ -117,6 +117,13 @@ def wait_until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
     raise AssertionError("condition not reached in time")
 
 
+def drained(container: Container) -> None:
+    """Wait until the bot's update queue is empty: every update fed to it has been handled (and
+    its inbox row marked), so whatever it would send has been sent."""
+    runner = bot_of(container).runner
+    wait_until(lambda: runner.busy == 0)
+
+
 def user(uid: int = USER, name: str = "张三") -> dict[str, Any]:
     return {"id": uid, "is_bot": False, "first_name": name}
 
@@ -233,7 +240,7 @@ def test_wrong_or_missing_secret_is_403_and_nothing_is_stored(
     client, container = served
     assert post(client, message(10, text="你好"), secret="wrong").status_code == 403
     assert post(client, message(11, text="你好"), secret=None).status_code == 403
-    time.sleep(0.3)
+    drained(container)
     assert count(container.engine, InboundMessageRow) == 0
     assert count(container.engine, ConversationRow) == 0
     assert api.sent() == []
@@ -257,10 +264,11 @@ def test_duplicate_update_is_processed_once(
     update = message(20, text="/help")
     assert post(client, update).json() == {"ok": True}
     wait_until(lambda: api.sent(USER))
-    time.sleep(0.3)
+    drained(container)
     first = len(api.sent(USER))
     assert post(client, update).json() == {"ok": True, "duplicate": True}
-    time.sleep(0.5)
+    assert bot_of(container).runner.busy == 0  # the duplicate was not queued behind the answer
+    drained(container)
     assert len(api.sent(USER)) == first
     seen = InboundMessageRow.channel == "telegram-update"
     assert count(container.engine, InboundMessageRow, seen) == 1
