@@ -22,8 +22,8 @@ run: $(STAMP)
 	$(BIN)/chuangdai serve --host $(HOST) --port $(PORT)
 
 # Line coverage of core, knowledge, bot, sms, wechat and server; the floor is the figure measured
-# when it was introduced (88.98% on 2026-12-06): raise it when coverage rises, never lower it.
-COV_FLOOR := 88
+# when it was introduced (90.4% on 2026-12-06): raise it when coverage rises, never lower it.
+COV_FLOOR := 90
 
 test: $(STAMP)
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=$(COV_FLOOR)
