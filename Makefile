@@ -21,8 +21,12 @@ run: $(STAMP)
 	$(BIN)/chuangdai demo load
 	$(BIN)/chuangdai serve --host $(HOST) --port $(PORT)
 
+# Line coverage of core, knowledge, bot, sms, wechat and server; the floor is the figure measured
+# when it was introduced (90.4% on 2026-12-06): raise it when coverage rises, never lower it.
+COV_FLOOR := 90
+
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=$(COV_FLOOR)
 
 # The database tests again on PostgreSQL: DATABASE_URL=postgresql+psycopg://... make test-pg
 test-pg: $(STAMP)

@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from core.db import upgrade  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from server.app import create_app  # noqa: E402
-from server.bootstrap import Container, set_container  # noqa: E402
+from server.bootstrap import Container  # noqa: E402
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWechatApi  # noqa: E402
 from tests.wechat_door import AES_KEY, TOKEN, Door, media_xml, text_xml  # noqa: E402
 
@@ -81,7 +81,6 @@ def run(url: str, data_dir: Path, api: FakeWechatApi, rounds: int, encrypted: bo
                 response = door.post(xml)
                 timings.append(time.perf_counter() - started)
                 assert response.status_code == 200 and response.text != "success", response.text
-    set_container(None)
     return timings
 
 

@@ -35,7 +35,7 @@ from core.models import (
     UnansweredQuestionRow,
 )
 from core.models_staff import StaffSessionRow
-from core.staff.accounts import ROLES, StaffConflict, StaffError, StaffNotFound, hash_password
+from core.staff.accounts import ROLES, PasswordHasher, StaffConflict, StaffError, StaffNotFound
 from core.timeutil import local_today, utcnow
 
 NOTICE_STATUSES = (
@@ -568,13 +568,15 @@ def update_staff(
     return user
 
 
-def set_password(session: Session, user_id: int, password: str, *, actor: str) -> None:
+def set_password(
+    session: Session, user_id: int, password: str, *, actor: str, hasher: PasswordHasher
+) -> None:
     user = session.get(StaffUserRow, user_id)
     if user is None:
         raise StaffNotFound(f"用户 {user_id} 不存在")
     if len(password) < 10:
         raise StaffError("密码至少10位")
-    user.password_hash = hash_password(password)
+    user.password_hash = hasher.hash(password)
     session.add(user)
     revoke_sessions(session, user_id)
     audit(session, actor, "staff.password", "staff_user", user.id)

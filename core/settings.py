@@ -164,6 +164,17 @@ class Settings(BaseSettings):
         "each handling bank's balance there is checked against leverage × its county's fund "
         "(兰州 第八条、第十二条)",
     )
+    password_hash_time_cost: int = Field(
+        default=3,
+        ge=1,
+        description="argon2id iterations for staff passwords (tests set 1; raising it re-costs "
+        "only passwords set afterwards)",
+    )
+    password_hash_memory_kib: int = Field(
+        default=65536,
+        ge=32,
+        description="argon2id memory per staff password hash, in KiB (64 MiB; at least 32)",
+    )
     console_session_hours: int = Field(
         default=12,
         description="Console session lifetime in hours (logout or deactivation ends it at once)",

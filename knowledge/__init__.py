@@ -5,15 +5,15 @@ Public API::
     import knowledge
     a = knowledge.answer("下岗证能贷多少钱", channel="sms")   # → knowledge.Answer
     kb = knowledge.KnowledgeBase.load(folder, policy)          # another folder / policy
-    knowledge.set_default(kb)                                  # composition root override
 
-The default knowledge base is the packaged folder with the policy named by $POLICY
-(default ``lanzhou-2013``); it is built on first use and shared by the whole process.
+`answer` uses the packaged folder with the default policy (``lanzhou-2013``), built on first use.
+The package reads no environment variables and holds no configurable global: the composition
+root (server/bootstrap.py) builds the deployment's knowledge base from the settings (POLICY,
+KNOWLEDGE_DIR, DATA_DIR for the cache folder) and passes it to whatever answers questions.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
@@ -49,7 +49,6 @@ __all__ = [
     "check_folder",
     "get_default",
     "set_cache_dir",
-    "set_default",
 ]
 
 _default: KnowledgeBase | None = None
@@ -57,7 +56,8 @@ _lock = threading.Lock()
 
 
 def get_default() -> KnowledgeBase:
-    """The process-wide knowledge base (packaged folder, policy from $POLICY), built once."""
+    """The packaged knowledge base with the default policy, built once (a convenience for
+    scripts and benchmarks; the server builds its own from the settings)."""
     global _default
     kb = _default
     if kb is None:
@@ -65,17 +65,10 @@ def get_default() -> KnowledgeBase:
             if _default is None:
                 from knowledge.policy import load_policy
 
-                policy = load_policy(os.environ.get("POLICY", DEFAULT_POLICY))
+                policy = load_policy(DEFAULT_POLICY)
                 _default = KnowledgeBase.load(PACKAGE_DIR, policy)
             kb = _default
     return kb
-
-
-def set_default(kb: KnowledgeBase | None) -> None:
-    """Replace the process-wide knowledge base (None: build the packaged one on next use)."""
-    global _default
-    with _lock:
-        _default = kb
 
 
 def answer(question: str, channel: str = "telegram") -> Answer:

@@ -243,7 +243,8 @@ _tokenizers: dict[tuple[str, int, int], jieba.Tokenizer] = {}
 
 
 def set_cache_dir(path: Path | None) -> None:
-    """Where jieba keeps its dictionary cache (default: DATA_DIR/cache or the temp folder)."""
+    """Where jieba keeps its dictionary cache (the server passes DATA_DIR/cache; default: the
+    temp folder)."""
     global _cache_dir
     _cache_dir = path
 
@@ -251,15 +252,6 @@ def set_cache_dir(path: Path | None) -> None:
 def cache_dir() -> Path:
     if _cache_dir is not None:
         return _cache_dir
-    data_dir = os.environ.get("DATA_DIR")
-    if data_dir:
-        candidate = Path(data_dir) / "cache"
-        try:
-            candidate.mkdir(parents=True, exist_ok=True)
-            if os.access(candidate, os.W_OK):
-                return candidate
-        except OSError:
-            pass
     return Path(tempfile.gettempdir())
 
 

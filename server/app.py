@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from core.db import current_revision, head_revision, ping
 from server import workers
 from server.bodylimit import BodyLimitMiddleware, route_limits
-from server.bootstrap import Container, configure_logging, get_container, set_container
+from server.bootstrap import Container, configure_logging, get_container
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,6 @@ def create_app(
 ) -> FastAPI:
     """Build the app around a container (the tests pass their own)."""
     container = container or get_container()
-    set_container(container)
     configure_logging(container.settings.log_level)
 
     @asynccontextmanager

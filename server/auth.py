@@ -110,6 +110,7 @@ class StaffAuth:
     def __init__(self, container: Container) -> None:
         s = container.settings
         self.engine: Engine = container.engine
+        self.hasher = container.hasher
         self.secret = s.secret_key
         hours = int(getattr(s, "console_session_hours", DEFAULT_SESSION_HOURS))
         self.max_age = timedelta(hours=max(hours, 1))
@@ -145,7 +146,7 @@ class StaffAuth:
                       after={"ip": ip})  # fmt: skip
                 refused = "登录失败次数过多，请15分钟后再试"
             else:
-                user = authenticate(s, username, password)
+                user = authenticate(s, username, password, hasher=self.hasher)
                 if user is None or user.id is None:
                     audit(
                         s,

@@ -7,6 +7,9 @@ collaborators from a `Container` built here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +23,7 @@ from core.filestore import LocalFileStore
 from core.otp import OneTimeCodes
 from core.senders import Sender
 from core.settings import Settings
+from core.staff import PasswordHasher
 from core.workdays import WorkCalendar
 from knowledge import KnowledgeBase
 from knowledge.answer_cache import CachedAnswers
@@ -27,7 +31,7 @@ from knowledge.policy import Policy, load_policy
 from server.logsetup import MaskingFilter, configure_logging
 
 log = logging.getLogger(__name__)
-__all__ = ["Container", "MaskingFilter", "configure_logging", "get_container", "set_container"]
+__all__ = ["Container", "MaskingFilter", "configure_logging", "get_container", "use_container"]
 
 
 @dataclass
@@ -56,14 +60,26 @@ class Container:
         return load_policy(self.settings.policy, self.knowledge_path / "policies")
 
     @cached_property
-    def kb(self) -> KnowledgeBase:
-        """The FAQ knowledge base, rendered with the active policy; also the process default."""
+    def knowledge_cache(self) -> Path:
+        """DATA_DIR/cache, where the FAQ analysis and jieba's dictionary cache are kept (passed
+        to knowledge/, which reads no environment)."""
         cache = self.settings.data_dir / "cache"
         cache.mkdir(parents=True, exist_ok=True)
         knowledge.set_cache_dir(cache)
-        kb = KnowledgeBase.load(self.knowledge_path, self.policy)
-        knowledge.set_default(kb)
-        return kb
+        return cache
+
+    @cached_property
+    def kb(self) -> KnowledgeBase:
+        """The FAQ knowledge base, rendered with the active policy."""
+        self.knowledge_cache  # noqa: B018 - the cache folder is set before the index is built
+        return KnowledgeBase.load(self.knowledge_path, self.policy)
+
+    @cached_property
+    def hasher(self) -> PasswordHasher:
+        """Staff password hashing at the configured argon2 cost."""
+        return PasswordHasher(
+            self.settings.password_hash_time_cost, self.settings.password_hash_memory_kib
+        )
 
     @cached_property
     def files(self) -> LocalFileStore:
@@ -93,17 +109,21 @@ class Container:
         upgrade(self.settings.database_url)
 
 
-_container: Container | None = None
+_bound: ContextVar[Container | None] = ContextVar("chuangdai_container", default=None)
+
+
+@contextmanager
+def use_container(container: Container) -> Iterator[Container]:
+    """Run the `chuangdai` commands called inside with this container (how a test, or a program
+    embedding the CLI, passes its own); scoped to the current thread or task, not the process."""
+    token = _bound.set(container)
+    try:
+        yield container
+    finally:
+        _bound.reset(token)
 
 
 def get_container() -> Container:
-    """The process-wide container (built on first use)."""
-    global _container
-    if _container is None:
-        _container = Container()
-    return _container
-
-
-def set_container(container: Container | None) -> None:
-    global _container
-    _container = container
+    """The container of a `chuangdai` command: the one bound by `use_container`, else a new one
+    built from the settings (the environment and .env). There is no process-wide container."""
+    return _bound.get() or Container()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -14,25 +13,29 @@ CHANNELS = ("telegram", "sms")
 
 def _policy(name: str | None) -> Any:
     from knowledge.policy import load_policy
+    from server.bootstrap import get_container
 
-    return load_policy(name or os.environ.get("POLICY", "lanzhou-2013"))
+    if name is None:
+        return get_container().policy  # setting POLICY, under KNOWLEDGE_DIR
+    return load_policy(name)
 
 
 def _folder(folder: Path | None) -> Path:
-    import knowledge
+    from server.bootstrap import get_container
 
-    if folder is not None:
-        return folder
-    env = os.environ.get("KNOWLEDGE_DIR")
-    return Path(env) if env else knowledge.PACKAGE_DIR
+    return folder if folder is not None else get_container().knowledge_path
 
 
 def _load(folder: Path | None, policy: str | None) -> Any:
-    """The knowledge base to use: the process default unless a folder or policy is given."""
+    """The knowledge base to use: the deployment's (settings POLICY, KNOWLEDGE_DIR) unless a
+    folder or policy is given."""
     import knowledge
+    from server.bootstrap import get_container
 
-    if folder is None and policy is None and not os.environ.get("KNOWLEDGE_DIR"):
-        return knowledge.get_default()
+    container = get_container()
+    if folder is None and policy is None:
+        return container.kb
+    container.knowledge_cache  # noqa: B018 - DATA_DIR/cache for the index
     return knowledge.KnowledgeBase.load(_folder(folder), _policy(policy))
 
 

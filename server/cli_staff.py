@@ -55,7 +55,15 @@ def create(
     container.migrate()
     try:
         with session_scope(container.engine) as s:
-            user = create_staff(s, username, password, role, display_name, actor=_actor())
+            user = create_staff(
+                s,
+                username,
+                password,
+                role,
+                display_name,
+                actor=_actor(),
+                hasher=container.hasher,
+            )
             name, label = user.username, ROLE_LABELS[user.role]
     except StaffError as exc:
         err_console.print(f"[red]{exc}[/]")

@@ -29,7 +29,15 @@ def load_demo(container: Container) -> list[str]:
         lines.append(f"演示还款：{report.summary()}")
     with session_scope(container.engine) as s:
         if s.exec(select(StaffUserRow)).first() is None:
-            create_staff(s, DEMO_ADMIN, DEMO_PASSWORD, "admin", "演示管理员", actor="demo")
+            create_staff(
+                s,
+                DEMO_ADMIN,
+                DEMO_PASSWORD,
+                "admin",
+                "演示管理员",
+                actor="demo",
+                hasher=container.hasher,
+            )
             lines.append(f"演示管理员：用户名 {DEMO_ADMIN}  密码 {DEMO_PASSWORD}（仅用于试用）")
         else:
             lines.append("员工账号已存在，未创建演示管理员")

@@ -29,6 +29,10 @@ DB_FIXTURES = {"db_url", "engine", "empty_db_url"}
 
 # Keep jieba's cache and other writable state out of the source tree during tests.
 os.environ.setdefault("CHUANGDAI_TEST", "1")
+# Staff passwords hashed at the cheapest argon2 cost: every Settings() of the tests reads these
+# (production defaults: 3 iterations, 64 MiB; tests/unit/test_password_cost.py checks both).
+os.environ.setdefault("PASSWORD_HASH_TIME_COST", "1")
+os.environ.setdefault("PASSWORD_HASH_MEMORY_KIB", "32")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

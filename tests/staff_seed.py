@@ -12,7 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 import knowledge
@@ -32,7 +31,7 @@ from core.models import (
     UnansweredQuestionRow,
 )
 from core.settings import Settings
-from core.staff import hash_password, issue_api_token
+from core.staff import PasswordHasher, issue_api_token
 from core.timeutil import local_today, utcnow
 from server.bootstrap import Container
 
@@ -42,10 +41,14 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 FIXTURE_KB = Path(__file__).resolve().parent / "fixtures" / "kb"
 
 
+#: The cheap cost the test settings use too (tests/conftest.py sets PASSWORD_HASH_*).
+HASHER = PasswordHasher(time_cost=1, memory_kib=32)
+
+
 @lru_cache(maxsize=1)
 def _hash() -> str:
-    """The argon2 hash of PASSWORD, computed once per test run (hashing is slow on purpose)."""
-    return hash_password(PASSWORD)
+    """The argon2 hash of PASSWORD, computed once per test run."""
+    return HASHER.hash(PASSWORD)
 
 
 def knowledge_copy(tmp: Path) -> Path:
@@ -78,15 +81,6 @@ def make_container(db_url: str, tmp: Path, **over: Any) -> Container:
     }
     values.update(over)
     return Container(Settings(_env_file=None, **values))
-
-
-def mount_staff(app: FastAPI, container: Container) -> FastAPI:
-    """Mount the console and the staff API unless server/app.py already does."""
-    from server import staff
-
-    if not hasattr(app.state, "console_views"):  # set by staff.include
-        staff.include(app, container)
-    return app
 
 
 @dataclass

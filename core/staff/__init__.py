@@ -7,29 +7,27 @@ Accounts (roles, password hashing, tokens) are in `core.staff.accounts`, re-expo
 from core.staff.accounts import (
     ROLE_LABELS,
     ROLES,
+    PasswordHasher,
     StaffError,
     StaffNotFound,
     authenticate,
     create_staff,
-    hash_password,
     hash_token,
     issue_api_token,
     role_at_least,
     user_by_token,
-    verify_password,
 )
 
 __all__ = [
     "ROLES",
     "ROLE_LABELS",
+    "PasswordHasher",
     "StaffError",
     "StaffNotFound",
     "authenticate",
     "create_staff",
-    "hash_password",
     "hash_token",
     "issue_api_token",
     "role_at_least",
     "user_by_token",
-    "verify_password",
 ]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cached_property
 
 from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlmodel import Session, select
 
 from core.audit import audit
@@ -15,8 +17,6 @@ from core.models import StaffUserRow
 ROLES = ("admin", "officer", "viewer")
 ROLE_LABELS = {"admin": "管理员", "officer": "经办人员", "viewer": "只读"}
 _RANK = {"viewer": 0, "officer": 1, "admin": 2}
-
-_hasher = PasswordHash.recommended()
 
 
 class StaffError(Invalid):
@@ -31,15 +31,31 @@ class StaffConflict(Conflict, StaffError):
     """The change would leave the accounts in a state not allowed (no active admin)."""
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+class PasswordHasher:
+    """argon2id at a given cost (settings PASSWORD_HASH_TIME_COST, PASSWORD_HASH_MEMORY_KIB).
 
+    Built by the composition root from the settings and passed to whatever sets or checks a
+    password; tests build a cheap one. A stored hash carries its own parameters, so verifying
+    always uses the cost the hash was made with."""
 
-def verify_password(password: str, hashed: str) -> bool:
-    try:
-        return _hasher.verify(password, hashed)
-    except Exception:  # malformed hash: never authenticates
-        return False
+    def __init__(self, time_cost: int = 3, memory_kib: int = 65536) -> None:
+        self.time_cost = time_cost
+        self.memory_kib = memory_kib
+        self._hash = PasswordHash((Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib),))
+
+    def hash(self, password: str) -> str:
+        return self._hash.hash(password)
+
+    def verify(self, password: str, hashed: str) -> bool:
+        try:
+            return self._hash.verify(password, hashed)
+        except Exception:  # malformed hash: never authenticates
+            return False
+
+    @cached_property
+    def dummy_hash(self) -> str:
+        """Checked when the user does not exist, so a login costs the same either way."""
+        return self.hash("dummy-password-for-timing")
 
 
 def hash_token(token: str) -> str:
@@ -57,6 +73,8 @@ def create_staff(
     role: str,
     display_name: str | None = None,
     actor: str = "system",
+    *,
+    hasher: PasswordHasher,
 ) -> StaffUserRow:
     username = username.strip()
     if role not in ROLES:
@@ -71,7 +89,7 @@ def create_staff(
         username=username,
         display_name=display_name or username,
         role=role,
-        password_hash=hash_password(password),
+        password_hash=hasher.hash(password),
     )
     session.add(user)
     session.flush()
@@ -95,12 +113,14 @@ def issue_api_token(session: Session, user: StaffUserRow, actor: str) -> str:
     return token
 
 
-def authenticate(session: Session, username: str, password: str) -> StaffUserRow | None:
+def authenticate(
+    session: Session, username: str, password: str, *, hasher: PasswordHasher
+) -> StaffUserRow | None:
     user = session.exec(select(StaffUserRow).where(StaffUserRow.username == username)).first()
     if user is None:
-        verify_password(password, _DUMMY_HASH)  # same cost whether or not the user exists
+        hasher.verify(password, hasher.dummy_hash)  # same cost whether or not the user exists
         return None
-    if not user.active or not verify_password(password, user.password_hash):
+    if not user.active or not hasher.verify(password, user.password_hash):
         return None
     return user
 
@@ -112,6 +132,3 @@ def user_by_token(session: Session, token: str) -> StaffUserRow | None:
         select(StaffUserRow).where(StaffUserRow.api_token_hash == hash_token(token))
     ).first()
     return user if user is not None and user.active else None
-
-
-_DUMMY_HASH = hash_password("dummy-password-for-timing")

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from core import backoffice as bo
 from core.models import StaffUserRow
-from core.staff.accounts import StaffNotFound, create_staff, issue_api_token
+from core.staff.accounts import PasswordHasher, StaffNotFound, create_staff, issue_api_token
 
 
 @dataclass(frozen=True)
@@ -32,18 +32,21 @@ def create(
     password: str,
     role: str,
     display_name: str | None = None,
+    hasher: PasswordHasher,
 ) -> StaffUserRow:
-    return create_staff(session, username, password, role, display_name, actor=actor)
+    return create_staff(session, username, password, role, display_name, actor=actor, hasher=hasher)
 
 
-def update(session: Session, actor: str, user_id: int, change: Change) -> StaffUserRow:
+def update(
+    session: Session, actor: str, user_id: int, change: Change, *, hasher: PasswordHasher
+) -> StaffUserRow:
     """Role, active flag, display name, password (a new password ends the user's sessions)."""
     user = bo.update_staff(
         session, user_id, actor=actor, role=change.role, active=change.active,
         display_name=change.display_name,
     )  # fmt: skip
     if change.password:
-        bo.set_password(session, user_id, change.password, actor=actor)
+        bo.set_password(session, user_id, change.password, actor=actor, hasher=hasher)
     return user
 
 

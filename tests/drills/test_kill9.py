@@ -35,6 +35,12 @@ BURST = 60
 
 
 @pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
 def api() -> Iterator[FakeBotApi]:
     fake = FakeBotApi().start()
     yield fake
@@ -74,10 +80,9 @@ def _wait(check: object, timeout: float = 120.0) -> None:
 
 @pytest.mark.db
 def test_telegram_updates_acknowledged_before_a_kill_are_answered_after_restart(
-    db_url: str, tmp_path: Path, api: FakeBotApi
+    db_url: str, tmp_path: Path, api: FakeBotApi, client: httpx.Client
 ) -> None:
     server = LiveServer(tmp_path, database_url=db_url, telegram_api=api.base_url).start()
-    client = httpx.Client(timeout=30)
     chat = lambda i: 50_000 + i  # noqa: E731 -- one chat per update: its replies are countable
     update = lambda i: telegram_update(7_000 + i, chat(i), "/help", 1)  # noqa: E731
 
@@ -99,7 +104,9 @@ def test_telegram_updates_acknowledged_before_a_kill_are_answered_after_restart(
     for i in range(BURST):  # Telegram redelivers what was not acknowledged; we resend all
         assert send(i).status_code == 200
     _wait(lambda: all(api.sent(chat(i)) for i in range(BURST)))
-    time.sleep(1.0)  # anything sent twice would arrive now
+    # The inbox drained: every stored update is answered (its replies were sent before its row
+    # was marked), so nothing can still be sent twice.
+    _wait(lambda: not _unanswered_updates(db_url))
     server.stop()
 
     replies = {i: len(api.sent(chat(i))) for i in range(BURST)}
@@ -112,10 +119,9 @@ def test_telegram_updates_acknowledged_before_a_kill_are_answered_after_restart(
 
 @pytest.mark.db
 def test_sms_committed_before_a_kill_is_answered_on_the_provider_retry(
-    db_url: str, tmp_path: Path
+    db_url: str, tmp_path: Path, client: httpx.Client
 ) -> None:
     server = LiveServer(tmp_path, database_url=db_url).start()
-    client = httpx.Client(timeout=30)
     url = server.url + "/sms/inbound"
     forms = [sms_form("SM" + uuid.uuid4().hex, f"+861390000{i:04d}", "帮助") for i in range(BURST)]
 

@@ -17,13 +17,12 @@ import pytest
 import uvicorn
 from sqlmodel import Session, col, select
 
-import knowledge
 from core.dispatch import DispatchConfig
 from core.models import DocumentItemRow, NoticeRow
 from core.senders import ConsoleSender
 from server.app import create_app
-from server.bootstrap import Container, set_container
-from tests.staff_seed import PASSWORD, World, make_container, mount_staff, seed
+from server.bootstrap import Container
+from tests.staff_seed import PASSWORD, World, make_container, seed
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -57,7 +56,7 @@ def live(db_url: str, tmp_path: Path) -> Iterator[tuple[str, Container, World]]:
 
     container = make_container(db_url, tmp_path, scheduler_enabled=True)
     world = seed(container.engine, container.settings.documents_path)
-    app = mount_staff(create_app(container, migrate=False, background=False), container)
+    app = create_app(container, migrate=False, background=False)
     install(  # the dispatcher with console senders, polling often
         app,
         container,
@@ -79,8 +78,6 @@ def live(db_url: str, tmp_path: Path) -> Iterator[tuple[str, Container, World]]:
     finally:
         server.should_exit = True
         thread.join(20)
-        set_container(None)
-        knowledge.set_default(None)
         container.engine.dispose()
 
 

@@ -68,14 +68,14 @@ class LiveServer:
 
     def start(self, timeout: float = 90.0) -> LiveServer:
         self.log_path = self.workdir / "server.log"
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
-            ],
-            cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        with self.log_path.open("ab") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory",
+                    "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+                ],
+                cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

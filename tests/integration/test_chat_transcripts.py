@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from sqlmodel import Session, select
-from typer.testing import CliRunner
 
 import knowledge
 import server.cli_chat  # registers `chat`
@@ -21,8 +20,9 @@ import server.cli_dialogue  # noqa: F401  (a second command: `chat` stays a sub-
 from core.models import ApplicationRow, HandoffTicketRow, PersonRow
 from core.settings import Settings
 from knowledge.policy import Policy, load_policy
-from server.bootstrap import Container, set_container
+from server.bootstrap import Container
 from server.cli import app as cli
+from tests.cli_kit import ContainerRunner
 from tests.dialogue_kit import KNOWLEDGE, id_number, png
 
 ID_1 = id_number("62010219900101123")
@@ -51,20 +51,20 @@ def container(db_url: str, tmp_path: Path, kb: knowledge.KnowledgeBase) -> Itera
     )
     c = Container(settings)
     c.__dict__["kb"] = kb  # the module's knowledge base (built once for all tests here)
-    set_container(c)
     yield c
-    set_container(None)
 
 
 class Chat:
-    def __init__(self, address: str, files: Path) -> None:
-        self.address, self.files = address, files
+    def __init__(self, address: str, files: Path, container: Container) -> None:
+        self.address, self.files, self.container = address, files, container
         self.replies: list[dict[str, Any]] = []
         self.sms: list[str] = []
 
     def run(self, *lines: str) -> list[dict[str, Any]]:
-        result = CliRunner().invoke(
-            cli, ["chat", "--json", "--address", self.address], input="\n".join(lines) + "\n"
+        result = ContainerRunner(self.container).invoke(
+            cli,
+            ["chat", "--json", "--address", self.address],
+            input="\n".join(lines) + "\n",
         )
         assert result.exit_code == 0, result.output
         replies = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
@@ -104,7 +104,7 @@ def finish(chat: Chat, docs: int, total: int, seed: int) -> None:
 
 
 def test_individual_transcript(container: Container, tmp_path: Path) -> None:
-    chat = Chat("term-ind", tmp_path)
+    chat = Chat("term-ind", tmp_path, container)
     first = chat.run(
         "预审", "1", "1", "有", "开一家牛肉面馆", "租门面和买设备", "没有", "5万", "2年"
     )
@@ -137,7 +137,7 @@ def test_individual_transcript(container: Container, tmp_path: Path) -> None:
 
 
 def test_partnership_transcript(container: Container, tmp_path: Path) -> None:
-    chat = Chat("term-par", tmp_path)
+    chat = Chat("term-par", tmp_path, container)
     first = chat.run("预审", "2", "大学生", "有", "开农家乐", "装修", "不清楚", "3", "随便")
     out = texts(first)
     assert "人民银行征信中心" in out  # 不清楚 at the credit question is unknown, explained
@@ -158,7 +158,7 @@ def test_partnership_transcript(container: Container, tmp_path: Path) -> None:
 
 
 def test_enterprise_transcript(container: Container, tmp_path: Path) -> None:
-    chat = Chat("term-ent", tmp_path)
+    chat = Chat("term-ent", tmp_path, container)
     first = chat.run(
         "预审", "3", "服装加工", "买缝纫设备", "没有", "50", "20", "一年", "0", "100万", "两年"
     )

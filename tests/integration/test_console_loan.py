@@ -11,13 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-import knowledge
 from core.db import session_scope
 from core.loans.importing import import_loans
 from core.models import LoanRow
 from server.app import create_app
-from server.bootstrap import Container, set_container
-from tests.staff_seed import PASSWORD, make_container, mount_staff, seed
+from server.bootstrap import Container
+from tests.staff_seed import PASSWORD, make_container, seed
 
 HEADER = (
     "贷款编号,借款人姓名,借款人手机,身份证号,贷款金额(元),年利率,放款日期,期限(月),还款方式,"
@@ -33,11 +32,9 @@ ROW = (
 def client(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container]]:
     container = make_container(db_url, tmp_path)
     seed(container.engine, container.settings.documents_path)
-    app = mount_staff(create_app(container, migrate=False), container)
+    app = create_app(container, migrate=False)
     with TestClient(app) as c:
         yield c, container
-    set_container(None)
-    knowledge.set_default(None)
     container.engine.dispose()
 
 

@@ -473,7 +473,7 @@ def test_scheduler_hooks_start_and_stop_the_dispatcher(db_url: str) -> None:
 
     from core.settings import Settings
     from server.app import create_app
-    from server.bootstrap import Container, set_container
+    from server.bootstrap import Container
     from server.scheduler import install
 
     container = Container(
@@ -497,5 +497,4 @@ def test_scheduler_hooks_start_and_stop_the_dispatcher(db_url: str) -> None:
         disabled = Container(Settings(database_url=db_url, scheduler_enabled=False))
         assert install(create_app(disabled, migrate=False, background=False), disabled) is None
     finally:
-        set_container(None)
         container.engine.dispose()

@@ -18,11 +18,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 from twilio.request_validator import RequestValidator
 
-import knowledge
 from core.dialogue.events import InboundEvent
 from core.models import HandoffTicketRow, InboundMessageRow
 from server.app import create_app
-from server.bootstrap import Container, set_container
+from server.bootstrap import Container
 from tests.fakes.live_server import TELEGRAM_HEADERS, LiveServer
 from tests.fakes.telegram_api import FakeBotApi
 from tests.staff_seed import World, make_container, seed
@@ -59,8 +58,6 @@ def served(
     app = create_app(container, migrate=False)
     with TestClient(app) as client:
         yield client, container, world
-    set_container(None)
-    knowledge.set_default(None)
     container.engine.dispose()
 
 

@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from typer.testing import CliRunner
 
 from core.db import session_scope
 from core.identity import IdentityError, normalize_phone
@@ -492,27 +491,25 @@ def test_cli_import_json_and_exit_codes(db_url: str, tmp_path: Path) -> None:
 
     from core.settings import Settings
     from server import cli_loans
-    from server.bootstrap import Container, set_container
+    from server.bootstrap import Container
+    from tests.cli_kit import ContainerRunner
 
     app = typer.Typer()
     cli_loans.register(app)
-    set_container(Container(Settings(database_url=db_url, data_dir=tmp_path)))
-    try:
-        runner = CliRunner()
-        ok = runner.invoke(app, ["loans", "import", str(FIXTURES / "loans_ok.csv"), "--json"])
-        assert ok.exit_code == 0, ok.output
-        body = json.loads(ok.stdout)
-        assert (body["imported"], body["created"], body["error_count"]) == (True, 4, 0)
-        bad = runner.invoke(app, ["loans", "import", str(FIXTURES / "loans_bad.csv")])
-        assert bad.exit_code == 1
-        assert "导入失败" in bad.stdout and "第3行 身份证号：校验位不正确" in bad.stdout
-        pay = runner.invoke(app, ["payments", "import", str(FIXTURES / "payments.csv")])
-        assert pay.exit_code == 0 and "新增还款2笔" in pay.stdout
-        out = tmp_path / "t.xlsx"
-        tpl = runner.invoke(app, ["loans", "template", str(out)])
-        assert tpl.exit_code == 0 and out.exists()
-    finally:
-        set_container(None)
+    container = Container(Settings(database_url=db_url, data_dir=tmp_path))
+    runner = ContainerRunner(container)
+    ok = runner.invoke(app, ["loans", "import", str(FIXTURES / "loans_ok.csv"), "--json"])
+    assert ok.exit_code == 0, ok.output
+    body = json.loads(ok.stdout)
+    assert (body["imported"], body["created"], body["error_count"]) == (True, 4, 0)
+    bad = runner.invoke(app, ["loans", "import", str(FIXTURES / "loans_bad.csv")])
+    assert bad.exit_code == 1
+    assert "导入失败" in bad.stdout and "第3行 身份证号：校验位不正确" in bad.stdout
+    pay = runner.invoke(app, ["payments", "import", str(FIXTURES / "payments.csv")])
+    assert pay.exit_code == 0 and "新增还款2笔" in pay.stdout
+    out = tmp_path / "t.xlsx"
+    tpl = runner.invoke(app, ["loans", "template", str(out)])
+    assert tpl.exit_code == 0 and out.exists()
 
 
 # --- the one loan row parser ---------------------------------------------------------------------

@@ -16,12 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-import knowledge
 from core.db import session_scope
 from core.loans.importing import ImportLimitError, ImportLimits, import_loans
 from core.loans.importing.limits import limited_rows
 from server.app import create_app
-from server.bootstrap import Container, set_container
+from server.bootstrap import Container
 from tests.staff_seed import World, make_container, seed
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "import"
@@ -82,8 +81,6 @@ def served(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container,
     world = seed(container.engine, container.settings.documents_path)
     with TestClient(create_app(container, migrate=False)) as client:
         yield client, container, world
-    set_container(None)
-    knowledge.set_default(None)
     container.engine.dispose()
 
 

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from core.settings import Settings
 from server import cli_loans
-from server.bootstrap import Container, set_container
+from server.bootstrap import Container
+from tests.cli_kit import ContainerRunner
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "import"
 FIELDS = [
@@ -32,16 +33,12 @@ FIELDS = [
 def cli(db_url: str, tmp_path: Path) -> Iterator[tuple[typer.Typer, CliRunner]]:
     app = typer.Typer()
     cli_loans.register(app)
-    set_container(Container(Settings(database_url=db_url, data_dir=tmp_path)))
-    runner = CliRunner()
-    try:
-        imported = runner.invoke(app, ["loans", "import", str(FIXTURES / "loans_ok.csv")])
-        assert imported.exit_code == 0, imported.output
-        paid = runner.invoke(app, ["payments", "import", str(FIXTURES / "payments.csv")])
-        assert paid.exit_code == 0, paid.output
-        yield app, runner
-    finally:
-        set_container(None)
+    runner = ContainerRunner(Container(Settings(database_url=db_url, data_dir=tmp_path)))
+    imported = runner.invoke(app, ["loans", "import", str(FIXTURES / "loans_ok.csv")])
+    assert imported.exit_code == 0, imported.output
+    paid = runner.invoke(app, ["payments", "import", str(FIXTURES / "payments.csv")])
+    assert paid.exit_code == 0, paid.output
+    yield app, runner
 
 
 def _show(cli: tuple[typer.Typer, CliRunner], *args: str) -> dict[str, Any]:

@@ -14,11 +14,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-import knowledge
 from core.db import session_scope
 from core.models_staff import LoginFailureRow
 from server.app import create_app
-from server.bootstrap import Container, set_container
+from server.bootstrap import Container
 from server.throttle import backoff_seconds, network_of
 from tests.staff_seed import PASSWORD, make_container, seed
 
@@ -28,8 +27,6 @@ def app(db_url: str, tmp_path: Path) -> Iterator[tuple[FastAPI, Container]]:
     container = make_container(db_url, tmp_path, public_base_url="https://loans.example.test")
     seed(container.engine, container.settings.documents_path)
     yield create_app(container, migrate=False), container
-    set_container(None)
-    knowledge.set_default(None)
     container.engine.dispose()
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from core.db import current_revision, downgrade, head_revision, make_engine, upgrade
 from core.settings import Settings
 from server.app import create_app
-from server.bootstrap import Container, set_container
+from server.bootstrap import Container
 from server.cli import _register, app
+from tests.cli_kit import ContainerRunner
 
 PROFILE = {
     "applicant_type": "individual",
@@ -46,7 +46,6 @@ def client(db_url: str, tmp_path: Path) -> TestClient:
     application = create_app(container)
     with TestClient(application) as c:
         yield c  # type: ignore[misc]
-    set_container(None)
 
 
 def test_healthz_reports_database_and_schema(client: TestClient) -> None:
@@ -102,15 +101,15 @@ def test_precheck_api_rejects_non_json(client: TestClient) -> None:
 
 
 def test_cli_check_json(db_url: str, tmp_path: Path) -> None:
-    set_container(Container(Settings(database_url=db_url, data_dir=tmp_path, _env_file=None)))
     _register()
-    runner = CliRunner()
+    runner = ContainerRunner(
+        Container(Settings(database_url=db_url, data_dir=tmp_path, _env_file=None))
+    )
     res = runner.invoke(app, ["check", "--json"], input=json.dumps(PROFILE))
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["max_amount"] == 80000
     bad = runner.invoke(app, ["check", "--json"], input='{"applicant_type": "individual"}')
     assert bad.exit_code == 2
-    set_container(None)
 
 
 def test_demo_load_is_idempotent(db_url: str, tmp_path: Path) -> None:
@@ -127,4 +126,3 @@ def test_demo_load_is_idempotent(db_url: str, tmp_path: Path) -> None:
             for t in ("loan", "payment", "application", "staff_user")
         }
     assert counts == {"loan": 5, "payment": 2, "application": 2, "staff_user": 1}
-    set_container(None)

@@ -13,7 +13,6 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-import knowledge
 from core.models import (
     ApplicationRow,
     AuditEventRow,
@@ -23,8 +22,9 @@ from core.models import (
     UnansweredQuestionRow,
 )
 from server.app import create_app
-from server.bootstrap import Container, set_container
-from tests.staff_seed import PASSWORD, PNG, World, make_container, mount_staff, seed
+from server.bootstrap import Container
+from tests.cli_kit import ContainerRunner
+from tests.staff_seed import PASSWORD, PNG, World, make_container, seed
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "import"
 
@@ -33,11 +33,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "import"
 def served(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container, World]]:
     container = make_container(db_url, tmp_path)
     world = seed(container.engine, container.settings.documents_path)
-    app = mount_staff(create_app(container, migrate=False), container)
+    app = create_app(container, migrate=False)
     with TestClient(app) as client:
         yield client, container, world
-    set_container(None)
-    knowledge.set_default(None)  # container.kb made the test's knowledge base the default
     container.engine.dispose()
 
 
@@ -513,16 +511,14 @@ def test_console_pages_render(served: tuple[TestClient, Container, World]) -> No
 
 def test_cli_creates_the_first_admin_and_issues_tokens(db_url: str, tmp_path: Path) -> None:
     import typer
-    from typer.testing import CliRunner
 
     from server import cli_staff
 
     container = make_container(db_url, tmp_path)
-    set_container(container)
     app = typer.Typer()
     cli_staff.register(app)
     app.command("noop")(lambda: None)  # a second command keeps `staff` a sub-command group
-    runner = CliRunner()
+    runner = ContainerRunner(container)
     try:
         r = runner.invoke(
             app,
@@ -547,14 +543,23 @@ def test_cli_creates_the_first_admin_and_issues_tokens(db_url: str, tmp_path: Pa
         assert r.exit_code == 2
         r = runner.invoke(
             app,
-            ["staff", "create", "--username", "shorty", "--role", "viewer", "--password", "short"],
+            [
+                "staff",
+                "create",
+                "--username",
+                "shorty",
+                "--role",
+                "viewer",
+                "--password",
+                "short",
+            ],
         )
         assert r.exit_code == 1 and "密码至少10位" in r.output
         r = runner.invoke(app, ["staff", "token", "root.admin"])
         assert r.exit_code == 0
         token = r.stdout.strip().splitlines()[-1]
         assert token.startswith("cd_")
-        client = TestClient(mount_staff(create_app(container, migrate=False), container))
+        client = TestClient(create_app(container, migrate=False))
         me = client.get("/api/staff/me", headers={"Authorization": f"Bearer {token}"})
         assert me.json() == {
             "username": "root.admin",
@@ -563,7 +568,6 @@ def test_cli_creates_the_first_admin_and_issues_tokens(db_url: str, tmp_path: Pa
         }
         assert runner.invoke(app, ["staff", "token", "nobody"]).exit_code == 1
     finally:
-        set_container(None)
         container.engine.dispose()
 
 

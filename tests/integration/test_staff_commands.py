@@ -11,24 +11,21 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-import knowledge
 from core.db import session_scope
 from core.models import AuditEventRow, HandoffMessageRow, NoticeRow
 from core.outbox import enqueue
 from server.app import create_app
-from server.bootstrap import Container, set_container
-from tests.staff_seed import PASSWORD, World, make_container, mount_staff, seed
+from server.bootstrap import Container
+from tests.staff_seed import PASSWORD, World, make_container, seed
 
 
 @pytest.fixture
 def served(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container, World]]:
     container = make_container(db_url, tmp_path)
     world = seed(container.engine, container.settings.documents_path)
-    app = mount_staff(create_app(container, migrate=False), container)
+    app = create_app(container, migrate=False)
     with TestClient(app) as client:
         yield client, container, world
-    set_container(None)
-    knowledge.set_default(None)
     container.engine.dispose()
 
 

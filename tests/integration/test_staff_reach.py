@@ -14,16 +14,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-import knowledge
 from core.dispatch import Dispatcher
 from core.models import ApplicationRow, ChannelIdentityRow, NoticeRow
 from core.reminders import QuietHours
 from core.review import advance
 from core.senders import OutgoingMessage, SendResult
 from server.app import create_app
-from server.bootstrap import Container, set_container
+from server.bootstrap import Container
 from tests.dialogue_kit import id_number
-from tests.staff_seed import World, make_container, mount_staff, seed
+from tests.staff_seed import World, make_container, seed
 
 PHONE = "+8613912345601"
 
@@ -32,11 +31,9 @@ PHONE = "+8613912345601"
 def served(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container, World]]:
     container = make_container(db_url, tmp_path)
     world = seed(container.engine, container.settings.documents_path)
-    app = mount_staff(create_app(container, migrate=False), container)
+    app = create_app(container, migrate=False)
     with TestClient(app) as client:
         yield client, container, world
-    set_container(None)
-    knowledge.set_default(None)
     container.engine.dispose()
 
 

@@ -533,12 +533,8 @@ def test_dry_run_writes_nothing(engine: Engine, today: date) -> None:
 
 @pytest.fixture
 def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from server import bootstrap
-
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    bootstrap.set_container(None)
+    monkeypatch.setenv("DATABASE_URL", db_url)  # each command builds its container from it
     yield
-    bootstrap.set_container(None)
 
 
 def cli() -> object:

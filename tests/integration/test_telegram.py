@@ -20,7 +20,6 @@ import typer
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
-from typer.testing import CliRunner
 
 from bot.app import BotConfig, TelegramBot
 from core.db import session_scope
@@ -43,8 +42,9 @@ from core.settings import Settings
 from core.timeutil import utcnow
 from server import cli_telegram
 from server.app import create_app
-from server.bootstrap import Container, set_container
+from server.bootstrap import Container
 from server.routes_telegram import LazyDialogue, telegram_of
+from tests.cli_kit import ContainerRunner
 from tests.fakes.telegram_api import BOT_USER, FakeBotApi
 
 SECRET = "test-secret_42"
@@ -99,7 +99,6 @@ def served(db_url: str, tmp_path: Path, api: FakeBotApi) -> Iterator[tuple[TestC
     container = make_container(db_url, tmp_path, api)
     with TestClient(create_app(container)) as client:
         yield client, container
-    set_container(None)
 
 
 def bot_of(container: Container) -> TelegramBot:
@@ -116,6 +115,13 @@ def wait_until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
             return value
         time.sleep(0.02)
     raise AssertionError("condition not reached in time")
+
+
+def drained(container: Container) -> None:
+    """Wait until the bot's update queue is empty: every update fed to it has been handled (and
+    its inbox row marked), so whatever it would send has been sent."""
+    runner = bot_of(container).runner
+    wait_until(lambda: runner.busy == 0)
 
 
 def user(uid: int = USER, name: str = "张三") -> dict[str, Any]:
@@ -234,7 +240,7 @@ def test_wrong_or_missing_secret_is_403_and_nothing_is_stored(
     client, container = served
     assert post(client, message(10, text="你好"), secret="wrong").status_code == 403
     assert post(client, message(11, text="你好"), secret=None).status_code == 403
-    time.sleep(0.3)
+    drained(container)
     assert count(container.engine, InboundMessageRow) == 0
     assert count(container.engine, ConversationRow) == 0
     assert api.sent() == []
@@ -258,10 +264,11 @@ def test_duplicate_update_is_processed_once(
     update = message(20, text="/help")
     assert post(client, update).json() == {"ok": True}
     wait_until(lambda: api.sent(USER))
-    time.sleep(0.3)
+    drained(container)
     first = len(api.sent(USER))
     assert post(client, update).json() == {"ok": True, "duplicate": True}
-    time.sleep(0.5)
+    assert bot_of(container).runner.busy == 0  # the duplicate was not queued behind the answer
+    drained(container)
     assert len(api.sent(USER)) == first
     seen = InboundMessageRow.channel == "telegram-update"
     assert count(container.engine, InboundMessageRow, seen) == 1
@@ -535,7 +542,6 @@ def test_large_broadcast_needs_a_second_staff_member(
         assert count(container.engine, NoticeRow) == 0
         post(client, callback(77, ok, preview.params, chat_id=STAFF_CHAT, from_id=STAFF_USER + 1))
         wait_until(lambda: count(container.engine, NoticeRow) == 1)
-    set_container(None)
 
 
 def test_ticket_alert_and_staff_reply_are_relayed(
@@ -598,7 +604,6 @@ def test_without_token_the_server_runs_without_the_bot(
     with TestClient(create_app(container)) as client:
         assert client.get("/healthz").status_code == 200
         assert post(client, message(90, text="你好")).status_code == 404
-    set_container(None)
     assert "TELEGRAM_BOT_TOKEN is not set" in caplog.text
     assert api.calls == []
 
@@ -610,7 +615,6 @@ def test_a_rejected_token_does_not_stop_the_server_nor_leak(
     with TestClient(create_app(container)) as client:
         assert client.get("/healthz").status_code == 200
         assert post(client, message(92, text="你好")).status_code == 503  # Telegram retries
-    set_container(None)
     assert "could not start" in caplog.text and "WRONG-TOKEN" not in caplog.text
     assert count(container.engine, InboundMessageRow) == 0
 
@@ -621,26 +625,24 @@ def test_without_webhook_secret_every_update_is_refused(
     container = make_container(db_url, tmp_path, api, telegram_webhook_secret=None)
     with TestClient(create_app(container)) as client:
         assert post(client, message(91, text="你好"), secret="").status_code == 403
-    set_container(None)
 
 
 def test_cli_set_webhook_registers_url_and_secret(
     db_url: str, tmp_path: Path, api: FakeBotApi
 ) -> None:
-    set_container(make_container(db_url, tmp_path, api))
+    container = make_container(db_url, tmp_path, api)
     cli = typer.Typer()
     cli.command("noop")(lambda: None)
     cli_telegram.register(cli)
-    result = CliRunner().invoke(cli, ["bot", "set-webhook"])
+    result = ContainerRunner(container).invoke(cli, ["bot", "set-webhook"])
     assert result.exit_code == 0, result.output
     params = api.of("setWebhook")[0].params
     assert params["url"] == "https://loans.example.test/telegram/webhook"
     assert params["secret_token"] == SECRET
     assert params["allowed_updates"] == ["message", "callback_query"]
 
-    set_container(make_container(db_url, tmp_path, api, telegram_webhook_secret=None))
-    assert CliRunner().invoke(cli, ["bot", "set-webhook"]).exit_code == 1
-    set_container(None)
+    no_secret = make_container(db_url, tmp_path, api, telegram_webhook_secret=None)
+    assert ContainerRunner(no_secret).invoke(cli, ["bot", "set-webhook"]).exit_code == 1
 
 
 @needs_engine

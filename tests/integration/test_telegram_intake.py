@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from core.models import ApplicationRow, ChannelIdentityRow, PersonRow
 from server.app import create_app
-from server.bootstrap import Container, set_container
+from server.bootstrap import Container
 from tests.dialogue_kit import id_number
 from tests.fakes.telegram_api import FakeBotApi
 from tests.integration.test_telegram import (
@@ -42,7 +42,6 @@ def served(
     container = make_container(db_url, tmp_path, bot_api)
     with TestClient(create_app(container)) as client:
         yield client, container
-    set_container(None)
 
 
 def test_intake_on_telegram(served: tuple[TestClient, Container], bot_api: FakeBotApi) -> None:

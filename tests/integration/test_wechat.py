@@ -31,7 +31,7 @@ from core.models import (
 )
 from core.settings import Settings
 from server.app import create_app
-from server.bootstrap import Container, set_container
+from server.bootstrap import Container
 from server.routes_wechat import build_wechat_sender
 from tests.dialogue_kit import id_number
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWechatApi
@@ -91,7 +91,6 @@ def served(
     container = make_container(db_url, tmp_path, api, **extra)
     with TestClient(create_app(container)) as client:
         yield Door(client, encrypted=mode == "aes"), container
-    set_container(None)
 
 
 def count(db: Engine, model: Any, *where: Any) -> int:
@@ -140,7 +139,6 @@ def test_without_settings_the_server_runs_and_wechat_is_503(
         door = Door(client)
         assert door.post(text_xml("你好")).status_code == 503
         assert client.get("/wechat", params={**door.query(), "echostr": "1"}).status_code == 503
-    set_container(None)
     assert any(
         "WECHAT_APP_ID" in r.getMessage() and "503" in r.getMessage() for r in caplog.records
     )
@@ -361,7 +359,6 @@ def test_a_malformed_aes_key_is_reported_and_wechat_stays_closed(
     container = make_container(db_url, tmp_path, api, wechat_encoding_aes_key="too-short")
     with caplog.at_level(logging.WARNING), TestClient(create_app(container)) as client:
         assert Door(client).post(text_xml("你好")).status_code == 503
-    set_container(None)
     assert any("43 characters" in r.getMessage() for r in caplog.records)
 
 

@@ -16,7 +16,6 @@ import pytest
 import yaml
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
-from typer.testing import CliRunner
 
 import knowledge
 from core import broadcast as bc
@@ -44,7 +43,8 @@ from core.timeutil import utcnow
 from core.workdays import WorkCalendar
 from knowledge.policy import load_policy
 from server import cli
-from server.bootstrap import Container, set_container
+from server.bootstrap import Container
+from tests.cli_kit import ContainerRunner
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWechatApi
 from wechat.client import DbTokenStore, WechatApiClient
 from wechat.sender import WechatSender
@@ -397,23 +397,19 @@ def test_cli_menu_push(db_url: str, tmp_path: Path, api: FakeWechatApi) -> None:
             wechat_api_base_url=api.base_url,
         )
     )
-    set_container(container)
     cli._register()
-    runner = CliRunner()
-    try:
-        result = runner.invoke(cli.app, ["wechat", "menu", "push"])
-        assert result.exit_code == 0, result.output
-        expected = yaml.safe_load((KNOWLEDGE / "wechat_menu.yaml").read_text(encoding="utf-8"))
-        assert api.menus == [expected]
-        bad = tmp_path / "menu.yaml"
-        bad.write_text("button:\n  - {type: click, name: 乱按, key: nope}\n", encoding="utf-8")
-        refused = runner.invoke(cli.app, ["wechat", "menu", "push", "--file", str(bad)])
-        assert refused.exit_code == 2 and "nope" in refused.output
-        assert len(api.menus) == 1
-        listed = runner.invoke(cli.app, ["wechat", "templates"])
-        assert listed.exit_code == 0 and "repay_reminder" in listed.output
-    finally:
-        set_container(None)
+    runner = ContainerRunner(container)
+    result = runner.invoke(cli.app, ["wechat", "menu", "push"])
+    assert result.exit_code == 0, result.output
+    expected = yaml.safe_load((KNOWLEDGE / "wechat_menu.yaml").read_text(encoding="utf-8"))
+    assert api.menus == [expected]
+    bad = tmp_path / "menu.yaml"
+    bad.write_text("button:\n  - {type: click, name: 乱按, key: nope}\n", encoding="utf-8")
+    refused = runner.invoke(cli.app, ["wechat", "menu", "push", "--file", str(bad)])
+    assert refused.exit_code == 2 and "nope" in refused.output
+    assert len(api.menus) == 1
+    listed = runner.invoke(cli.app, ["wechat", "templates"])
+    assert listed.exit_code == 0 and "repay_reminder" in listed.output
 
 
 def test_concurrent_code_requests_for_one_number_send_one_sms(

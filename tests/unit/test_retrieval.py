@@ -210,13 +210,13 @@ def test_answer_offers_the_close_runner_up(kb_copy: Path) -> None:
     assert ALSO_ASK not in sms.answer and sms.suggestions == a.suggestions
 
 
-def test_default_kb_can_be_replaced(kb: KnowledgeBase) -> None:
-    previous = knowledge._default
-    try:
-        knowledge.set_default(kb)
-        assert knowledge.answer("要不要找担保人").entry_id == "need_guarantor"
-    finally:
-        knowledge.set_default(previous)
+def test_the_package_reads_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """POLICY and DATA_DIR are the server's to read: knowledge.answer uses the packaged default,
+    and there is no process-wide default for the composition root to overwrite."""
+    monkeypatch.setenv("POLICY", "no-such-policy")
+    monkeypatch.setenv("DATA_DIR", "/nonexistent/chuangdai")
+    assert not hasattr(knowledge, "set_default")
+    assert knowledge.answer("下岗证能贷多少钱").matched
 
 
 # --- evaluation --------------------------------------------------------------------------------

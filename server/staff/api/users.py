@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from core.staff import users
 from server.params import DbId
 from server.staff.bodies import StaffIn, StaffPatch
-from server.staff.deps import ApiAdmin, ApiViewer, Limit, Offset, SessionDep
+from server.staff.deps import ApiAdmin, ApiViewer, ContainerDep, Limit, Offset, SessionDep
 from server.staff.schemas import AuditPage, IssuedToken, Me, StaffUser
 from server.staff.shapes import audit_json, page_json, staff_json
 
@@ -29,15 +29,21 @@ def list_users(s: SessionDep, user: ApiAdmin) -> list[dict[str, Any]]:
 
 
 @router.post("/users", status_code=201, response_model=StaffUser)
-def create_user(s: SessionDep, body: StaffIn, user: ApiAdmin) -> dict[str, Any]:
+def create_user(
+    s: SessionDep, body: StaffIn, user: ApiAdmin, container: ContainerDep
+) -> dict[str, Any]:
     """Create a staff account."""
-    return staff_json(users.create(s, user.username, **body.model_dump()))
+    made = users.create(s, user.username, **body.model_dump(), hasher=container.hasher)
+    return staff_json(made)
 
 
 @router.patch("/users/{user_id}", response_model=StaffUser)
-def update_user(s: SessionDep, user_id: DbId, body: StaffPatch, user: ApiAdmin) -> dict[str, Any]:
+def update_user(
+    s: SessionDep, user_id: DbId, body: StaffPatch, user: ApiAdmin, container: ContainerDep
+) -> dict[str, Any]:
     """Change role, active flag, display name or password (ends the user's sessions)."""
-    return staff_json(users.update(s, user.username, user_id, users.Change(**body.model_dump())))
+    change = users.Change(**body.model_dump())
+    return staff_json(users.update(s, user.username, user_id, change, hasher=container.hasher))
 
 
 @router.post("/users/{user_id}/token", response_model=IssuedToken)

@@ -11,7 +11,7 @@ from core.staff import ROLES, users
 from core.staff.errors import NotFound, StaffCommandError
 from server.params import DbId, PageOffset
 from server.staff.console.views import ViewsDep, page_args, qs
-from server.staff.deps import Admin, AdminPage, SessionDep
+from server.staff.deps import Admin, AdminPage, ContainerDep, SessionDep
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE = "/console/staff"
@@ -29,6 +29,7 @@ def create(
     s: SessionDep,
     views: ViewsDep,
     user: Admin,
+    container: ContainerDep,
     username: Text = "",
     display_name: Text = "",
     role: Text = "viewer",
@@ -37,7 +38,7 @@ def create(
     try:
         users.create(
             s, user.username, username=username, password=password, role=role,
-            display_name=display_name or None,
+            display_name=display_name or None, hasher=container.hasher,
         )  # fmt: skip
     except StaffCommandError as exc:
         return views.refused(s, PAGE, exc)
@@ -50,6 +51,7 @@ def update(
     views: ViewsDep,
     user_id: DbId,
     user: Admin,
+    container: ContainerDep,
     role: Text = "",
     active: Text = "",
     password: Text = "",
@@ -58,7 +60,7 @@ def update(
         role=role or None, active=None if active == "" else active == "1", password=password
     )
     try:
-        users.update(s, user.username, user_id, change)
+        users.update(s, user.username, user_id, change, hasher=container.hasher)
     except StaffCommandError as exc:
         return views.refused(s, PAGE, exc)
     return views.redirect(PAGE, "已保存")
