@@ -8,7 +8,8 @@ import sys
 import typer
 from rich.console import Console
 
-from core.eligibility import PrecheckInputError, parse_precheck_input, precheck
+from core.eligibility import precheck
+from core.precheck_input import PrecheckInputError, parse_precheck_input
 from core.timeutil import local_today
 from server.bootstrap import get_container
 from server.cli import app

@@ -24,7 +24,8 @@ from core.dialogue.numbers import (
     parse_months,
 )
 from core.dialogue.state import Flow, LastPrecheck, PrecheckState
-from core.eligibility import PrecheckInputError, parse_precheck_input, precheck
+from core.eligibility import precheck
+from core.precheck_input import PrecheckInputError, parse_precheck_input
 from knowledge.policy import format_yuan_wan
 
 OPTION_STEPS = {

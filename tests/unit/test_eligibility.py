@@ -11,13 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.eligibility import (
-    Decision,
-    PrecheckInput,
-    PrecheckInputError,
-    parse_precheck_input,
-    precheck,
-)
+from core.eligibility import Decision, precheck
+from core.precheck_input import PrecheckInput, PrecheckInputError, parse_precheck_input
 from core.workdays import WorkCalendar
 from knowledge.policy import CATEGORY_KEYS, Policy, load_policy
 

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import knowledge
-from core.eligibility import Decision, parse_precheck_input, precheck
+from core.eligibility import Decision, precheck
+from core.precheck_input import parse_precheck_input
 from core.workdays import WorkCalendar
 from knowledge import KnowledgeBase
 from knowledge.policy import load_policy

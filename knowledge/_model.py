@@ -1,0 +1,16 @@
+"""The base of the policy data models and the text form their words match on."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from pydantic import BaseModel, ConfigDict
+
+
+def normalize_text(text: str) -> str:
+    """Full-width to half-width (NFKC), lower case, whitespace removed: the form words match on."""
+    return "".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+class FrozenModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
