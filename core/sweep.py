@@ -26,10 +26,9 @@
 from __future__ import annotations
 
 import logging
-import re
 import socket
 import time as _time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -39,15 +38,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from core.db import session_scope
-from core.identity import IdentityError, is_mobile, normalize_phone
-from core.loan_status import left_to_pay_fen
+from core.identity import is_mobile
 from core.models import (
-    ChannelIdentityRow,
-    CounterGuarantorRow,
-    InstallmentRow,
-    LoanRow,
     NoticeRow,
-    PersonRow,
 )
 from core.models_reminders import SweepRunRow
 from core.money import format_yuan
@@ -65,6 +58,17 @@ from core.reminders import (
     rules_due,
 )
 from core.sweep_escalation import after_rule_work, apply_requires
+from core.sweep_reads import (
+    CHAT_CHANNELS,
+    Candidate,
+    counter_guarantors,
+    e164_or_none,
+    last_seq,
+    linked_chats,
+    load_candidates,
+    query_candidates,
+    sms_identities,
+)
 from core.sweep_sql import chunks as _chunks
 from core.sweep_sql import in_ as _in
 from core.sweep_sql import table as _table
@@ -76,7 +80,6 @@ SWEEP_LOCK_KEY = 0x63647273  # "cdrs": pg advisory lock of the reminder sweep
 LOAN_NOTICE_KINDS = ("reminder", "overdue")
 NO_ADDRESS_ERROR = "无可用联系方式（未绑定Telegram且无有效手机号），请工作人员另行通知"
 LANDLINE_ERROR = "只登记了固定电话{phone}，不能接收短信，请工作人员电话通知"
-_E164 = re.compile(r"^\+\d{8,15}$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -170,20 +173,6 @@ class SweepResult:
 
 
 @dataclass(frozen=True)
-class _Candidate:
-    installment_id: int
-    loan_id: int
-    seq: int
-    due_on: date
-    due_fen: int
-    loan_no: str
-    bank: str | None
-    borrower_id: int
-    borrower_name: str
-    borrower_phone: str | None
-
-
-@dataclass(frozen=True)
 class _Recipient:
     role: str
     ref: str  # part of the notice key
@@ -192,155 +181,6 @@ class _Recipient:
     phone: str | None
     extra: tuple[tuple[str, str], ...] = ()
     wage: bool = False  # wage deduction applies to what this recipient is told
-
-
-def _e164(phone: str | None) -> str | None:
-    if not phone:
-        return None
-    phone = phone.strip()
-    if _E164.match(phone):
-        return phone
-    try:
-        return normalize_phone(phone)
-    except IdentityError:
-        return None
-
-
-def _load_candidates(
-    session: Session, dates: Sequence[date], last_only_dates: Sequence[date] = ()
-) -> list[_Candidate]:
-    """Unpaid instalments of active loans due on `dates`, plus the last instalments (due on the
-    loan's maturity date) due on `last_only_dates`; both through the index (paid, due_on)."""
-    out = _query_candidates(session, dates, last_only=False) if dates else []
-    if last_only_dates:
-        out.extend(_query_candidates(session, last_only_dates, last_only=True))
-    return out
-
-
-def _query_candidates(
-    session: Session, dates: Sequence[date], last_only: bool, ids: Sequence[int] = ()
-) -> list[_Candidate]:
-    """Unpaid instalments of active loans due on `dates` (or with the given `ids`)."""
-    i, ln, p = _table(InstallmentRow), _table(LoanRow), _table(PersonRow)
-    stmt = (
-        sa.select(
-            i.c.id,
-            i.c.loan_id,
-            i.c.seq,
-            i.c.due_on,
-            i.c.principal_fen,
-            i.c.borrower_interest_fen,
-            i.c.paid_fen,
-            ln.c.loan_no,
-            ln.c.bank,
-            ln.c.borrower_id,
-            p.c.name,
-            p.c.phone,
-        )
-        .select_from(i.join(ln, ln.c.id == i.c.loan_id).join(p, p.c.id == ln.c.borrower_id))
-        .where(i.c.paid == sa.false(), ln.c.status == "active")
-    )
-    stmt = stmt.where(_in(session, i.c.id, ids) if ids else i.c.due_on.in_(list(dates)))
-    if last_only:
-        stmt = stmt.where(ln.c.maturity_on == i.c.due_on)
-    out = []
-    for r in session.execute(stmt):
-        due = left_to_pay_fen(r.principal_fen, r.borrower_interest_fen, r.paid_fen)
-        if due <= 0:  # nothing owed: never reminded, never overdue (core.loan_status)
-            continue
-        out.append(
-            _Candidate(
-                installment_id=r.id,
-                loan_id=r.loan_id,
-                seq=r.seq,
-                due_on=r.due_on,
-                due_fen=due,
-                loan_no=r.loan_no,
-                bank=r.bank,
-                borrower_id=r.borrower_id,
-                borrower_name=r.name,
-                borrower_phone=r.phone,
-            )
-        )
-    return out
-
-
-def _last_seq(session: Session, loan_ids: Iterable[int]) -> dict[int, int]:
-    i = _table(InstallmentRow)
-    ids = sorted(set(loan_ids))
-    out: dict[int, int] = {}
-    for chunk in _chunks(ids):
-        stmt = (
-            sa.select(i.c.loan_id, sa.func.max(i.c.seq))
-            .where(_in(session, i.c.loan_id, chunk))
-            .group_by(i.c.loan_id)
-        )
-        out.update({int(a): int(b) for a, b in session.execute(stmt)})
-    return out
-
-
-def _counter_guarantors(session: Session, loan_ids: Iterable[int]) -> dict[int, list[Any]]:
-    cg, p = _table(CounterGuarantorRow), _table(PersonRow)
-    ids = sorted(set(loan_ids))
-    out: dict[int, list[Any]] = {}
-    for chunk in _chunks(ids):
-        stmt = (
-            sa.select(
-                cg.c.id,
-                cg.c.loan_id,
-                cg.c.person_id,
-                cg.c.employer,
-                cg.c.employer_contact_name,
-                cg.c.employer_contact_phone,
-                p.c.name,
-                p.c.phone,
-            )
-            .select_from(cg.join(p, p.c.id == cg.c.person_id))
-            .where(_in(session, cg.c.loan_id, chunk))
-            .order_by(cg.c.id)
-        )
-        for r in session.execute(stmt):
-            out.setdefault(int(r.loan_id), []).append(r)
-    return out
-
-
-CHAT_CHANNELS = ("telegram", "wechat")
-
-
-def _telegram_chats(session: Session, person_ids: Iterable[int]) -> dict[int, tuple[int, str, str]]:
-    """person id -> (identity id, chat id, channel) of the newest verified, reachable chat link
-    (Telegram or WeChat)."""
-    ci = _table(ChannelIdentityRow)
-    ids = sorted(set(person_ids))
-    out: dict[int, tuple[int, str, str]] = {}
-    for chunk in _chunks(ids):
-        stmt = (
-            sa.select(ci.c.id, ci.c.person_id, ci.c.address, ci.c.channel)
-            .where(
-                ci.c.channel.in_(CHAT_CHANNELS),
-                ci.c.verified == sa.true(),
-                ci.c.unreachable == sa.false(),
-                _in(session, ci.c.person_id, chunk),
-            )
-            .order_by(ci.c.id)
-        )
-        for r in session.execute(stmt):
-            out[int(r.person_id)] = (int(r.id), str(r.address), str(r.channel))
-    return out
-
-
-def _sms_identities(session: Session, phones: Iterable[str]) -> dict[str, tuple[int, bool]]:
-    """E.164 number -> (identity id, unreachable) for numbers that have an SMS identity."""
-    ci = _table(ChannelIdentityRow)
-    addresses = sorted(set(phones))
-    out: dict[str, tuple[int, bool]] = {}
-    for chunk in _chunks(addresses):
-        stmt = sa.select(ci.c.id, ci.c.address, ci.c.unreachable).where(
-            ci.c.channel == "sms", _in(session, ci.c.address, chunk)
-        )
-        for r in session.execute(stmt):
-            out[str(r.address)] = (int(r.id), bool(r.unreachable))
-    return out
 
 
 def plan_notices(
@@ -366,22 +206,22 @@ def plan_notices(
     dates = due_dates_in_play(policy, today, calendar)
     every = [d for d in dates if due(d, False)]
     last_only = [d for d in dates if not due(d, False)]
-    candidates = _load_candidates(session, every, last_only)
+    candidates = load_candidates(session, every, last_only)
 
     # Only instalments where a last-instalment rule would fire need to know whether they are last.
     need_last = {
         c.loan_id for c in candidates if len(due(c.due_on, True)) > len(due(c.due_on, False))
     }
-    last_seq = _last_seq(session, need_last) if need_last else {}
+    last_seqs = last_seq(session, need_last) if need_last else {}
 
-    work: list[tuple[_Candidate, list[DueRule], frozenset[int] | None]] = []
+    work: list[tuple[Candidate, list[DueRule], frozenset[int] | None]] = []
     for c in candidates:
-        rules = due(c.due_on, last_seq.get(c.loan_id) == c.seq)
+        rules = due(c.due_on, last_seqs.get(c.loan_id) == c.seq)
         if rules:
             work.append((c, rules, None))
     work = apply_requires(session, policy, work, today)
     after_work = after_rule_work(
-        session, policy, today, lambda ids: _query_candidates(session, (), False, ids=ids)
+        session, policy, today, lambda ids: query_candidates(session, (), False, ids=ids)
     )
     work.extend(after_work)
     if not work:
@@ -395,17 +235,17 @@ def plan_notices(
             for role in d.rule.roles
         )
     }
-    guarantors = _counter_guarantors(session, guarantor_loans) if guarantor_loans else {}
+    guarantors = counter_guarantors(session, guarantor_loans) if guarantor_loans else {}
 
     person_ids: set[int] = {c.borrower_id for c, _, _ in work}
     for rows in guarantors.values():
         person_ids.update(int(r.person_id) for r in rows)
-    chats = _telegram_chats(session, person_ids)
+    chats = linked_chats(session, person_ids)
     phones: dict[str | None, str | None] = {}
 
     def phone_of(raw: str | None) -> str | None:
         if raw not in phones:
-            phones[raw] = _e164(raw)
+            phones[raw] = e164_or_none(raw)
         return phones[raw]
 
     all_phones = {phone_of(c.borrower_phone) for c, _, _ in work}
@@ -413,7 +253,7 @@ def plan_notices(
         for r in rows:
             all_phones.add(phone_of(r.phone))
             all_phones.add(phone_of(r.employer_contact_phone))
-    sms_ids = _sms_identities(session, [p for p in all_phones if p and is_mobile(p)])
+    sms_ids = sms_identities(session, [p for p in all_phones if p and is_mobile(p)])
 
     send_after = quiet.next_allowed(max(now, local_day_start(today)))
     planned: list[PlannedNotice] = []
@@ -448,7 +288,7 @@ def plan_notices(
 
 
 def _notice(
-    c: _Candidate,
+    c: Candidate,
     d: DueRule,
     recipient: _Recipient,
     template: str,
@@ -487,7 +327,7 @@ def _no_address_error(phone: str | None) -> str:
 
 
 def _recipients(
-    c: _Candidate,
+    c: Candidate,
     d: DueRule,
     guarantors: list[Any],
     phone_of: Any,
