@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import select
 
-from core.backoffice import list_staff
 from core.db import session_scope
 from core.models import StaffUserRow
 from core.staff import ROLE_LABELS, ROLES, StaffError, create_staff, issue_api_token
+from core.staff.accounts import list_staff
 from server.bootstrap import get_container
 
 console = Console()

@@ -6,13 +6,16 @@ import hashlib
 import secrets
 from functools import cached_property
 
+import sqlalchemy as sa
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from core.audit import audit
 from core.errors import Conflict, Invalid, NotFound
 from core.models import StaffUserRow
+from core.models_staff import StaffSessionRow
+from core.timeutil import utcnow
 
 ROLES = ("admin", "officer", "viewer")
 ROLE_LABELS = {"admin": "管理员", "officer": "经办人员", "viewer": "只读"}
@@ -132,3 +135,82 @@ def user_by_token(session: Session, token: str) -> StaffUserRow | None:
         select(StaffUserRow).where(StaffUserRow.api_token_hash == hash_token(token))
     ).first()
     return user if user is not None and user.active else None
+
+
+# --- staff accounts ------------------------------------------------------------------------------
+
+
+def list_staff(session: Session) -> list[StaffUserRow]:
+    return list(session.exec(select(StaffUserRow).order_by(col(StaffUserRow.username))))
+
+
+def _active_admins(session: Session) -> int:
+    return int(
+        session.exec(
+            select(func.count()).where(
+                StaffUserRow.role == "admin", col(StaffUserRow.active).is_(True)
+            )
+        ).one()
+    )
+
+
+def revoke_sessions(session: Session, user_id: int) -> int:
+    t = StaffSessionRow.__table__  # type: ignore[attr-defined]
+    done = session.execute(
+        sa.update(t)
+        .where(t.c.user_id == user_id, t.c.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(getattr(done, "rowcount", 0) or 0)
+
+
+def update_staff(
+    session: Session,
+    user_id: int,
+    *,
+    actor: str,
+    role: str | None = None,
+    active: bool | None = None,
+    display_name: str | None = None,
+) -> StaffUserRow:
+    """Change a staff user's role, active flag or name (never leaves the system without an admin)."""
+    user = session.get(StaffUserRow, user_id)
+    if user is None:
+        raise StaffNotFound(f"用户 {user_id} 不存在")
+    before = {"role": user.role, "active": user.active, "display_name": user.display_name}
+    if role is not None and role not in ROLES:
+        raise StaffError(f"角色必须是 {'/'.join(ROLES)} 之一")
+    losing_admin = (
+        user.role == "admin"
+        and user.active
+        and ((role is not None and role != "admin") or active is False)
+    )
+    if losing_admin and _active_admins(session) <= 1:
+        raise StaffConflict("至少需要保留一名启用的管理员")
+    if role is not None:
+        user.role = role
+    if active is not None:
+        user.active = active
+        if not active:
+            user.api_token_hash = None
+            revoke_sessions(session, user_id)
+    if display_name is not None and display_name.strip():
+        user.display_name = display_name.strip()[:64]
+    session.add(user)
+    after = {"role": user.role, "active": user.active, "display_name": user.display_name}
+    audit(session, actor, "staff.update", "staff_user", user.id, before, after)
+    return user
+
+
+def set_password(
+    session: Session, user_id: int, password: str, *, actor: str, hasher: PasswordHasher
+) -> None:
+    user = session.get(StaffUserRow, user_id)
+    if user is None:
+        raise StaffNotFound(f"用户 {user_id} 不存在")
+    if len(password) < 10:
+        raise StaffError("密码至少10位")
+    user.password_hash = hasher.hash(password)
+    session.add(user)
+    revoke_sessions(session, user_id)
+    audit(session, actor, "staff.password", "staff_user", user.id)

@@ -9,7 +9,15 @@ from sqlmodel import Session
 
 from core import backoffice as bo
 from core.models import StaffUserRow
-from core.staff.accounts import PasswordHasher, StaffNotFound, create_staff, issue_api_token
+from core.staff.accounts import (
+    PasswordHasher,
+    StaffNotFound,
+    create_staff,
+    issue_api_token,
+    list_staff,
+    set_password,
+    update_staff,
+)
 
 
 @dataclass(frozen=True)
@@ -21,7 +29,7 @@ class Change:
 
 
 def users(session: Session) -> list[StaffUserRow]:
-    return bo.list_staff(session)
+    return list_staff(session)
 
 
 def create(
@@ -41,12 +49,12 @@ def update(
     session: Session, actor: str, user_id: int, change: Change, *, hasher: PasswordHasher
 ) -> StaffUserRow:
     """Role, active flag, display name, password (a new password ends the user's sessions)."""
-    user = bo.update_staff(
+    user = update_staff(
         session, user_id, actor=actor, role=change.role, active=change.active,
         display_name=change.display_name,
     )  # fmt: skip
     if change.password:
-        bo.set_password(session, user_id, change.password, actor=actor, hasher=hasher)
+        set_password(session, user_id, change.password, actor=actor, hasher=hasher)
     return user
 
 
