@@ -18,8 +18,9 @@ from core.outbox import enqueue
 FALLBACK_KINDS = frozenset({"review", "relay"})
 
 
-def verified_mobile(session: Session, person_id: int | None) -> str | None:
-    """The person's mobile in E.164, unless that number is known to be unreachable."""
+def mobile_address(session: Session, person_id: int | None) -> tuple[str, int | None] | None:
+    """The person's mobile in E.164 and its SMS identity id (None before the number ever wrote),
+    unless that number is known to be unreachable."""
     person = session.get(PersonRow, person_id) if person_id is not None else None
     if person is None or not person.phone:
         return None
@@ -27,14 +28,20 @@ def verified_mobile(session: Session, person_id: int | None) -> str | None:
         phone = normalize_phone(person.phone)
     except IdentityError:
         return None
-    dead = session.exec(
+    ident = session.exec(
         select(ChannelIdentityRow).where(
-            ChannelIdentityRow.channel == "sms",
-            ChannelIdentityRow.address == phone,
-            col(ChannelIdentityRow.unreachable).is_(True),
+            ChannelIdentityRow.channel == "sms", ChannelIdentityRow.address == phone
         )
     ).first()
-    return None if dead is not None else phone
+    if ident is not None and ident.unreachable:
+        return None
+    return phone, ident.id if ident is not None else None
+
+
+def verified_mobile(session: Session, person_id: int | None) -> str | None:
+    """The person's mobile in E.164, unless that number is known to be unreachable."""
+    found = mobile_address(session, person_id)
+    return found[0] if found is not None else None
 
 
 def sms_fallback(session: Session, notice_ids: list[int]) -> int:

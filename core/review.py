@@ -15,10 +15,10 @@ from sqlmodel import Session, col, select
 from core.applications import STAGE_LABELS, change_stage, checklist, next_stage
 from core.audit import audit
 from core.errors import Conflict, NotFound
-from core.identity import IdentityError, normalize_phone
-from core.models import ApplicationRow, ChannelIdentityRow, DocumentItemRow, PersonRow
+from core.models import ApplicationRow, ChannelIdentityRow, DocumentItemRow
 from core.notice_templates import render
 from core.outbox import enqueue
+from core.reach import mobile_address
 from core.timeutil import utcnow
 
 REVIEW_KIND = "review"
@@ -63,21 +63,8 @@ def applicant_address(session: Session, app: ApplicationRow) -> Address | None:
     ).first()
     if chat is not None:
         return Address(chat.channel, chat.address, chat.id)
-    person = session.get(PersonRow, app.person_id)
-    if person is None or not person.phone:
-        return None
-    try:
-        phone = normalize_phone(person.phone)
-    except IdentityError:
-        return None
-    ident = session.exec(
-        select(ChannelIdentityRow).where(
-            ChannelIdentityRow.channel == "sms", ChannelIdentityRow.address == phone
-        )
-    ).first()
-    if ident is not None and ident.unreachable:
-        return None
-    return Address("sms", phone, ident.id if ident else None)
+    mobile = mobile_address(session, app.person_id)
+    return Address("sms", *mobile) if mobile is not None else None
 
 
 def _notify(
