@@ -77,6 +77,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, limits=limits, default=default)
     _mount_routers(app, container)
     workers.install(app, container)
+    workers.install_sms(app, container)
     # After the routers: the Telegram bot's start hook must run before the dispatcher starts.
     if background:
         from server import scheduler

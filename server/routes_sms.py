@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from sqlalchemy.engine import Engine
 
-from sms import replycap
-from sms import status as sms_status
 from sms.media import MediaFetcher, allowed_media_hosts
 from sms.twilio_sender import twilio_configured
 from sms.webhooks import Dialogue, SmsWebhooks, WebhookResponse
@@ -82,45 +77,9 @@ def _respond(result: WebhookResponse) -> Response:
     return Response(result.body, status_code=result.status_code, media_type=result.media_type)
 
 
-async def housekeeping(db: Engine, stop: asyncio.Event, every: float = 30.0) -> None:
-    """Apply receipts that arrived before the dispatcher released their notice; prune old rows."""
-    rounds = 0
-    while not stop.is_set():
-        try:
-            applied = await asyncio.to_thread(sms_status.reconcile_all, db)
-            if applied:
-                log.info("sms: %d delivery receipts applied late", applied)
-            if rounds % 120 == 0:  # about hourly
-                await asyncio.to_thread(sms_status.prune_unapplied, db)
-                await asyncio.to_thread(replycap.prune, db)
-        except Exception:
-            log.exception("sms housekeeping failed; retrying later")
-        rounds += 1
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every)
-
-
-def _register_housekeeping(app: FastAPI, container: Container) -> None:
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
-
-    async def start(_app: FastAPI) -> None:
-        tasks.append(asyncio.create_task(housekeeping(container.engine, stop)))
-
-    async def shutdown(_app: FastAPI) -> None:
-        stop.set()
-        for task in tasks:
-            await task
-
-    app.state.startup_hooks.append(start)
-    app.state.shutdown_hooks.append(shutdown)
-
-
 def mount(app: FastAPI, container: Container) -> None:
     router = APIRouter(prefix="/sms", tags=["sms"])
     webhooks = build_webhooks(container)
-    if container.settings.twilio_auth_token and hasattr(app.state, "startup_hooks"):
-        _register_housekeeping(app, container)
     if not container.settings.twilio_auth_token:
         log.warning("SMS: TWILIO_AUTH_TOKEN not set; /sms webhooks answer 503")
     elif not twilio_configured(container.settings):

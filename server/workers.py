@@ -1,7 +1,8 @@
 """Background work of the web process, registered once from server/app.py (route modules
 register nothing): the broadcast worker and the fan-out it resumes, and imports run off the
-event loop. The reminder sweep and the outbox dispatcher are in server/scheduler.py, the
-channel doors' own loops (Telegram inbox recovery, Aliyun receipt polling) with their doors.
+event loop, and the SMS loops (late receipts applied and old rows pruned for either provider,
+QuerySendDetails polling with SMS_PROVIDER=aliyun). The reminder sweep and the outbox dispatcher
+are in server/scheduler.py, Telegram inbox recovery with its door.
 
 The broadcast worker (every 15 s, in processes with SCHEDULER_ENABLED) fans out scheduled
 broadcasts when their time comes and resumes a fan-out a crashed process left behind."""
@@ -12,8 +13,11 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.engine import Engine
 
 from core import broadcast as bc
 from core.db import session_scope
@@ -22,9 +26,86 @@ from core.staff import imports
 from core.staff.imports import ImportRequest
 from server import staff_services as svc
 from server.bootstrap import Container
+from sms import replycap
+from sms import status as sms_status
+from sms.aliyun_receipts import poll_receipts
+from sms.aliyun_sender import AliyunSmsPort
+from sms.port import SmsSender
 
 log = logging.getLogger(__name__)
 WORKER_EVERY_SECONDS = 15.0
+
+
+async def periodic(
+    stop: asyncio.Event, every: float, work: Callable[[], object], what: str
+) -> None:
+    """Run `work` in a thread now and then every `every` seconds until `stop` is set; a failure
+    is logged and the next round tries again."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(work)
+        except Exception:
+            log.exception("%s failed; retrying later", what)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+
+
+def _on_app(
+    app: FastAPI, loops: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]]
+) -> None:
+    """Start `loops` with the app and stop them (waiting for each) when it shuts down."""
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start(_app: FastAPI) -> None:
+        stop.clear()
+        tasks.extend(asyncio.create_task(loop(stop)) for loop in loops)
+
+    async def halt(_app: FastAPI) -> None:
+        stop.set()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, timeout=30)
+        tasks.clear()
+
+    app.state.startup_hooks.append(start)
+    app.state.shutdown_hooks.append(halt)
+
+
+def install_sms(app: FastAPI, container: Container) -> None:
+    """The SMS loops, once, for whichever provider is configured."""
+    settings = container.settings
+    aliyun = settings.sms_provider == "aliyun"
+    if not (settings.twilio_auth_token or aliyun):
+        return
+    db = container.engine
+    loops: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = [
+        lambda stop: periodic(stop, 30.0, lambda: _apply_late_receipts(db), "sms receipts"),
+        lambda stop: periodic(stop, 3600.0, lambda: _prune_sms(db), "sms pruning"),
+    ]
+    sender: Any = container.sms_sender
+    every = settings.aliyun_sms_poll_seconds
+    if aliyun and isinstance(sender, SmsSender) and isinstance(sender.port, AliyunSmsPort):
+        query = sender.port.query_details
+        if every > 0:
+            loops.append(
+                lambda stop: periodic(
+                    stop, every, lambda: poll_receipts(db, query), "aliyun receipt polling"
+                )
+            )
+    _on_app(app, loops)
+
+
+def _apply_late_receipts(db: Engine) -> None:
+    """Receipts that arrived before the dispatcher released their notice."""
+    applied = sms_status.reconcile_all(db)
+    if applied:
+        log.info("sms: %d delivery receipts applied late", applied)
+
+
+def _prune_sms(db: Engine) -> None:
+    sms_status.prune_unapplied(db)
+    replycap.prune(db)
 
 
 def run_fan_out(container: Container, broadcast_id: int) -> None:
@@ -39,31 +120,11 @@ def install(app: FastAPI, container: Container) -> None:
     """Register the broadcast worker on the app's start/stop hooks (once)."""
     if not container.settings.scheduler_enabled:
         return
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
 
-    async def loop() -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(bc.run_due, container.engine, sms=svc.sms_cost(container))
-            except Exception:
-                log.exception("broadcast worker failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=WORKER_EVERY_SECONDS)
+    def due() -> None:
+        bc.run_due(container.engine, sms=svc.sms_cost(container))
 
-    async def start(_app: FastAPI) -> None:
-        stop.clear()
-        tasks.append(asyncio.create_task(loop()))
-
-    async def halt(_app: FastAPI) -> None:
-        stop.set()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(task, timeout=30)
-        tasks.clear()
-
-    app.state.startup_hooks.append(start)
-    app.state.shutdown_hooks.append(halt)
+    _on_app(app, [lambda stop: periodic(stop, WORKER_EVERY_SECONDS, due, "broadcast worker")])
 
 
 async def import_off_thread(

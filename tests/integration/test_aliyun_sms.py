@@ -45,7 +45,7 @@ from core.settings import Settings
 from core.sweep import run_sweep
 from core.timeutil import SHANGHAI, utcnow
 from core.workdays import WorkCalendar
-from server import routes_aliyun_sms
+from server import routes_aliyun_sms, workers
 from server.bootstrap import Container, MaskingFilter
 from server.scheduler import room_for_batches
 from sms.aliyun_receipts import poll_receipts
@@ -539,7 +539,8 @@ def test_receipt_polling_runs_in_the_background(
     async def one_round() -> None:
         stop = asyncio.Event()
         asyncio.get_running_loop().call_later(0.5, stop.set)
-        await routes_aliyun_sms.receipt_work(engine, port, stop, every=60)
+        query = port.query_details
+        await workers.periodic(stop, 60, lambda: poll_receipts(engine, query), "receipts")
 
     asyncio.run(one_round())
     assert notice(engine, nid).status == "delivered"
