@@ -32,8 +32,8 @@ from knowledge.evaluation import (  # noqa: E402
     oos_ids_of,
     predict,
 )
+from knowledge.index import _Index  # noqa: E402
 from knowledge.policy import load_policy  # noqa: E402
-from knowledge.retrieval import _Index  # noqa: E402
 from knowledge.schema import parse_folder, placeholder_values  # noqa: E402
 
 PLACES = ["城关区", "七里河区", "西固区", "安宁区", "红古区", "永登县", "皋兰县", "榆中县"]

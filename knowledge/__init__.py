@@ -17,15 +17,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from knowledge.answers import Answer
+from knowledge.decision import DEFAULT_CONFIG, Ranked, RetrievalConfig
 from knowledge.normalize import Analysis, Normalizer, set_cache_dir
-from knowledge.retrieval import (
-    DEFAULT_CONFIG,
-    Answer,
-    KnowledgeBase,
-    Ranked,
-    RetrievalConfig,
-    check_folder,
-)
+from knowledge.retrieval import KnowledgeBase, check_folder
 from knowledge.schema import Entry, KnowledgeError, PolicyLike, Problem
 
 PACKAGE_DIR = Path(__file__).resolve().parent

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from knowledge.answers import Answer
 from knowledge.evaluation import NONE_LABEL, OOD_LABEL, EvalQuestion, load_questions
-from knowledge.retrieval import Answer, KnowledgeBase
+from knowledge.retrieval import KnowledgeBase
 
 #: The evaluation sets `kb eval` runs when no file is given (those present in <folder>/eval).
 DEFAULT_SETS: tuple[str, ...] = ("dev.yaml", "fresh.yaml", "fresh2.yaml", "fresh3.yaml")

@@ -26,17 +26,17 @@ from typing import Any
 import numpy as np
 import yaml
 
-from knowledge.retrieval import (
+from knowledge.decision import (
     ACCEPT_FEATURES,
     ACCEPT_SIGNS,
     CONFIG_FILE,
     RANK_FEATURES,
     Decision,
-    KnowledgeBase,
     Ranking,
     RetrievalConfig,
     decide,
 )
+from knowledge.retrieval import KnowledgeBase
 from knowledge.schema import load_yaml
 
 OOD_LABEL = "ood"

@@ -38,7 +38,7 @@ def verdict_text(question: str, policy: Any, channel: str) -> str | None:
 
 
 def agree_with_precheck(answer: Any, tags: tuple[str, ...], policy: Any, channel: str) -> Any:
-    """`answer` (a knowledge.retrieval.Answer) with the pre-check's verdict when the entry is an
+    """`answer` (a knowledge.answers.Answer) with the pre-check's verdict when the entry is an
     industry/use entry and the question names an excluded or doubtful industry or use."""
     if not answer.matched or not INDUSTRY_TAGS & set(tags):
         return answer

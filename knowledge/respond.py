@@ -32,7 +32,9 @@ _FIGURE_RE = re.compile(
 )
 
 if TYPE_CHECKING:
-    from knowledge.retrieval import Answer, KnowledgeBase, Ranking
+    from knowledge.answers import Answer
+    from knowledge.decision import Ranking
+    from knowledge.retrieval import KnowledgeBase
 
 
 def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None) -> Answer:
@@ -201,7 +203,7 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
 
 def _compose(kb: KnowledgeBase, answers: list[tuple[Unit, Answer]], channel: str) -> Answer:
     """One reply for several answered questions, within the channel's length."""
-    from knowledge.retrieval import Part
+    from knowledge.answers import Part
 
     texts = kb.understanding.texts
     parts = tuple(Part(u.question, a.entry_id, a.answer) for u, a in answers)

@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 
 import knowledge
 from knowledge import Answer, KnowledgeBase, KnowledgeError, RetrievalConfig
+from knowledge.answers import ALSO_ASK, EMPTY_PROMPT, HANDOFF_OFFER
+from knowledge.decision import Ranked, Ranking, decide
 from knowledge.evaluation import (
     leave_one_out,
     load_questions,
@@ -22,14 +24,6 @@ from knowledge.evaluation import (
     oos_ids_of,
     predict,
     write_config,
-)
-from knowledge.retrieval import (
-    ALSO_ASK,
-    EMPTY_PROMPT,
-    HANDOFF_OFFER,
-    Ranked,
-    Ranking,
-    decide,
 )
 from server.cli_kb import register
 
