@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.fakes.local_server import LocalServer
 
 BOT_USER = {
     "id": 4242,
@@ -55,18 +55,14 @@ class FakeBotApi:
         self.served: dict[str, int] = {}  # bytes handed out per streamed path
         self._message_id = 1000
         self._lock = threading.Lock()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
         app = Starlette(
             routes=[
                 Route("/bot{token}/{method}", self._api, methods=["POST", "GET"]),
                 Route("/file/bot{token}/{path:path}", self._file, methods=["GET"]),
             ]
         )
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, args=([self._sock],), daemon=True)
+        self._http = LocalServer(app, "fake Bot API")
+        self.port = self._http.port
 
     # --- control -----------------------------------------------------------------------------
 
@@ -75,17 +71,11 @@ class FakeBotApi:
         return f"http://127.0.0.1:{self.port}/bot"
 
     def start(self) -> FakeBotApi:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake Bot API did not start")
-            time.sleep(0.01)
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     def reset(self) -> None:
         with self._lock:

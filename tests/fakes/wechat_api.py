@@ -12,17 +12,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.local_server import LocalServer
 
 APP_ID = "wx1234567890abcdef"
 APP_SECRET = "s3cr3t-app-secret-0123456789abcdef"
@@ -62,14 +62,11 @@ class FakeWechatApi:
         self.menus: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
         app = Starlette(
             routes=[Route("/cgi-bin/{endpoint:path}", self._api, methods=["GET", "POST"])]
         )
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, args=([self._sock],), daemon=True)
+        self._http = LocalServer(app, "fake WeChat API")
+        self.port = self._http.port
 
     # --- control -----------------------------------------------------------------------------
 
@@ -78,17 +75,11 @@ class FakeWechatApi:
         return f"http://127.0.0.1:{self.port}/cgi-bin/"
 
     def start(self) -> FakeWechatApi:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake WeChat API did not start")
-            time.sleep(0.01)
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     def reset(self) -> None:
         with self._lock:
