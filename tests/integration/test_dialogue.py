@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import threading
 import uuid
-import zlib
 from datetime import date
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from core.models import (
 )
 from core.workdays import WorkCalendar
 from knowledge.policy import Policy, load_policy
+from tests.dialogue_kit import png
 
 TODAY = date(2026, 11, 24)
 KNOWLEDGE = Path(knowledge.__file__).resolve().parent
@@ -86,21 +85,6 @@ class Bot:
 
 def joined(replies: list[Reply]) -> str:
     return "\n".join(r.text for r in replies)
-
-
-def png(seed: int = 0) -> bytes:
-    """A tiny valid PNG, different per seed."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
-
-    ihdr = (1).to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])
-    raw = zlib.compress(bytes([0, seed % 256]))
-    out = io.BytesIO()
-    out.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw))
-    out.write(chunk(b"IEND", b""))
-    return out.getvalue()
 
 
 # --- FAQ --------------------------------------------------------------------------------------

@@ -4,11 +4,9 @@ and the real wechatpy client talking HTTP to a local fake WeChat API (tests/fake
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import threading
 import time
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,21 +31,9 @@ from core.settings import Settings
 from server.app import create_app
 from server.bootstrap import Container
 from server.routes_wechat import build_wechat_sender
-from tests.dialogue_kit import id_number
+from tests.dialogue_kit import id_number, png
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWechatApi
 from tests.wechat_door import AES_KEY, OPENID, TOKEN, Door, event_xml, media_xml, text_xml
-
-
-def png(seed: int = 0) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
-
-    ihdr = (1).to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])
-    out = io.BytesIO()
-    out.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr))
-    out.write(chunk(b"IDAT", zlib.compress(bytes([0, seed % 256]))) + chunk(b"IEND", b""))
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
