@@ -15,7 +15,7 @@ import threading
 
 from fastapi import FastAPI
 
-from core import broadcast as bc
+from core.broadcast import fanout as bc_fanout
 from core.db import session_scope
 from core.loans.importing import ImportReport
 from core.staff import imports
@@ -30,7 +30,7 @@ WORKER_EVERY_SECONDS = 15.0
 def run_fan_out(container: Container, broadcast_id: int) -> None:
     """Queue one broadcast now (after a send/confirm; errors logged, the worker resumes it)."""
     try:
-        bc.fan_out(container.engine, broadcast_id, sms=svc.sms_cost(container))
+        bc_fanout.fan_out(container.engine, broadcast_id, sms=svc.sms_cost(container))
     except Exception:
         log.exception("broadcast %s fan-out failed; it will be resumed", broadcast_id)
 
@@ -45,7 +45,9 @@ def install(app: FastAPI, container: Container) -> None:
     async def loop() -> None:
         while not stop.is_set():
             try:
-                await asyncio.to_thread(bc.run_due, container.engine, sms=svc.sms_cost(container))
+                await asyncio.to_thread(
+                    bc_fanout.run_due, container.engine, sms=svc.sms_cost(container)
+                )
             except Exception:
                 log.exception("broadcast worker failed; retrying")
             with contextlib.suppress(TimeoutError):
