@@ -5,7 +5,7 @@
     .venv/bin/python bench/broadcast_bench.py --database-url postgresql+psycopg://u:p@host/db
 
 Two audiences are timed on each database, each from "confirmed" to "every notice queued"
-(`core.broadcast.fan_out`: audience resolution, opt-out exclusion, identity creation, batched
+(`core.broadcast.fanout.fan_out`: audience resolution, opt-out exclusion, identity creation, batched
 `enqueue_many` with ON CONFLICT DO NOTHING):
 
 - subscribers: every person linked to a verified Telegram chat (1 in 50 opted out);
@@ -36,7 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core import broadcast as bc  # noqa: E402
+from core.broadcast import audience as bc_audience  # noqa: E402
+from core.broadcast import commands as bc_commands  # noqa: E402
+from core.broadcast import fanout as bc_fanout  # noqa: E402
+from core.broadcast import texts as bc_texts  # noqa: E402
 from core.db import make_engine, session_scope, upgrade  # noqa: E402
 from core.models import (  # noqa: E402
     BroadcastRow,
@@ -50,7 +53,7 @@ from sms.segments import DEFAULT_PRICE_YUAN, count_segments  # noqa: E402
 
 DISTRICTS = ["城关区", "七里河区", "西固区", "安宁区", "红古区", "永登县", "皋兰县", "榆中县"]
 CHUNK = 10_000
-SMS = bc.SmsCost(
+SMS = bc_texts.SmsCost(
     decorate=lambda t: f"【创业担保贷款】{t}\n拒收请回复R",
     segments=count_segments,
     price_per_segment_yuan=DEFAULT_PRICE_YUAN,
@@ -146,20 +149,22 @@ def populate(engine: Engine, n: int) -> None:
 
 def time_fan_out(engine: Engine, label: str, audience: dict[str, object]) -> None:
     with session_scope(engine) as s:
-        row = bc.create_draft(
+        row = bc_commands.create_draft(
             s,
             title="创业担保贷款政策调整",
             body="个人创业担保贷款额度调整，详情请咨询所在社区。",
             sms_body=None,
-            audience=bc.Audience.from_json(audience),
+            audience=bc_audience.Audience.from_json(audience),
             actor="bench",
         )
         bid = int(row.id or 0)
     started = time.perf_counter()
     with session_scope(engine) as s:
-        bc.request_send(s, bid, "bench", threshold=10**9)  # the "send" click: sizes the audience
+        bc_commands.request_send(
+            s, bid, "bench", threshold=10**9
+        )  # the "send" click: sizes the audience
     sent = time.perf_counter()
-    first = bc.fan_out(engine, bid, sms=SMS)
+    first = bc_fanout.fan_out(engine, bid, sms=SMS)
     done = time.perf_counter()
     elapsed, fan = done - started, done - sent
     with session_scope(engine) as s:
@@ -167,7 +172,7 @@ def time_fan_out(engine: Engine, label: str, audience: dict[str, object]) -> Non
             sa.update(_t(BroadcastRow)).where(_t(BroadcastRow).c.id == bid).values(status="fanout")
         )
     again_started = time.perf_counter()
-    again = bc.fan_out(engine, bid, sms=SMS)
+    again = bc_fanout.fan_out(engine, bid, sms=SMS)
     again_elapsed = time.perf_counter() - again_started
     with engine.connect() as conn:
         count = conn.execute(

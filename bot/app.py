@@ -25,7 +25,7 @@ from bot.sender import TelegramSender
 from bot.staff import StaffDesk
 from bot.store import UPDATE_CHANNEL
 from core import inbox
-from core.broadcast import SmsCost
+from core.broadcast.texts import SmsCost
 from core.inbox import OrderedRunner
 from core.settings import Settings
 

@@ -14,12 +14,16 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 
 from bot import texts as T
-from core import broadcast as bc
+from core.broadcast import audience as bc_audience
+from core.broadcast import commands as bc_commands
+from core.broadcast import common as bc_common
+from core.broadcast import fanout as bc_fanout
+from core.broadcast import texts as bc_texts
 from core.db import session_scope
 from core.staff import broadcasts
 
-BroadcastError = bc.BroadcastError
-_TELEGRAM_ONLY = bc.SmsCost(
+BroadcastError = bc_common.BroadcastError
+_TELEGRAM_ONLY = bc_texts.SmsCost(
     decorate=lambda text: text, segments=lambda _text: 0, price_per_segment_yuan=Decimal(0)
 )
 
@@ -31,12 +35,14 @@ class Outcome:
 
 
 class StaffBroadcasts:
-    def __init__(self, db: Engine, threshold: int, sms_cost: bc.SmsCost | None = None) -> None:
+    def __init__(
+        self, db: Engine, threshold: int, sms_cost: bc_texts.SmsCost | None = None
+    ) -> None:
         self.db = db
         self.threshold = threshold
         self.sms_cost = sms_cost
         channels = ["telegram", "sms"] if sms_cost is not None else ["telegram"]
-        self.audience = bc.Audience.from_json({"group": "all", "channels": channels})
+        self.audience = bc_audience.Audience.from_json({"group": "all", "channels": channels})
 
     def draft(self, message: str, actor: str) -> tuple[int, str]:
         """Store a draft from '/broadcast 标题\\n正文' (one line: a default title); returns
@@ -45,7 +51,7 @@ class StaffBroadcasts:
         title, body = (first, rest) if rest.strip() else (T.BROADCAST_DEFAULT_TITLE, first)
         with session_scope(self.db) as s:
             row = broadcasts.create(s, actor, broadcasts.Draft(title, body, None, self.audience))
-            p = bc.preview(s, row, self.sms_cost or _TELEGRAM_ONLY, self.threshold)
+            p = bc_texts.preview(s, row, self.sms_cost or _TELEGRAM_ONLY, self.threshold)
             assert row.id is not None
             text = T.BROADCAST_PREVIEW.format(
                 draft=row.id,
@@ -71,10 +77,10 @@ class StaffBroadcasts:
         queued: list[int] = []
 
         def start(bid: int) -> None:
-            queued.append(bc.fan_out(self.db, bid, sms=self.sms_cost).queued)
+            queued.append(bc_fanout.fan_out(self.db, bid, sms=self.sms_cost).queued)
 
         with session_scope(self.db) as s:
-            row = bc.get(s, broadcast_id)
+            row = bc_commands.get(s, broadcast_id)
             if row.status == "draft":
                 row = broadcasts.send(s, actor, broadcast_id, threshold=self.threshold, start=start)
             elif row.status == "pending_confirm":

@@ -10,8 +10,8 @@ from decimal import Decimal
 from fastapi import UploadFile
 from sqlmodel import Session
 
-from core import broadcast as bc
 from core import dashboard
+from core.broadcast import texts as bc_texts
 from core.filestore import safe_basename
 from core.loans.importing import ImportLimits
 from core.staff import dashboard as staff_dashboard
@@ -21,7 +21,7 @@ from sms.segments import count_segments, encoding_of
 from sms.templates import decorate
 
 
-def sms_cost(container: Container) -> bc.SmsCost:
+def sms_cost(container: Container) -> bc_texts.SmsCost:
     """Signature, unsubscribe hint, segments and price exactly as the SMS sender applies them."""
     s = container.settings
     price = Decimal(s.sms_segment_price_yuan)
@@ -34,7 +34,7 @@ def sms_cost(container: Container) -> bc.SmsCost:
             unsubscribe_hint=s.sms_unsubscribe_hint,
         )
 
-    return bc.SmsCost(
+    return bc_texts.SmsCost(
         decorate=final, segments=count_segments, price_per_segment_yuan=price, encoding=encoding_of
     )
 

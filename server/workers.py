@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from core import broadcast as bc
+from core.broadcast import fanout as bc_fanout
 from core.db import session_scope
 from core.loans.importing import ImportReport
 from core.staff import imports
@@ -111,7 +111,7 @@ def _prune_sms(db: Engine) -> None:
 def run_fan_out(container: Container, broadcast_id: int) -> None:
     """Queue one broadcast now (after a send/confirm; errors logged, the worker resumes it)."""
     try:
-        bc.fan_out(container.engine, broadcast_id, sms=svc.sms_cost(container))
+        bc_fanout.fan_out(container.engine, broadcast_id, sms=svc.sms_cost(container))
     except Exception:
         log.exception("broadcast %s fan-out failed; it will be resumed", broadcast_id)
 
@@ -122,7 +122,7 @@ def install(app: FastAPI, container: Container) -> None:
         return
 
     def due() -> None:
-        bc.run_due(container.engine, sms=svc.sms_cost(container))
+        bc_fanout.run_due(container.engine, sms=svc.sms_cost(container))
 
     _on_app(app, [lambda stop: periodic(stop, WORKER_EVERY_SECONDS, due, "broadcast worker")])
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from core.broadcast import TEMPLATE as BROADCAST_TEMPLATE
+from core.broadcast.common import TEMPLATE as BROADCAST_TEMPLATE
 from core.notice_templates import DEFAULT_DIR, Template, TemplateError, load_templates
 from core.reminders import ReminderPolicyError, parse_reminder_policy
 from knowledge.schema import Problem

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlmodel import Session
 
-from core import broadcast as bc
+from core.broadcast import audience as bc_audience
+from core.broadcast import commands as bc_commands
 from core.models import BroadcastRow
 
 FanOutStarter = Callable[[int], None]
@@ -26,17 +27,17 @@ class Draft:
     title: str
     body: str
     sms_body: str | None = None
-    audience: Mapping[str, Any] | bc.Audience | None = None
+    audience: Mapping[str, Any] | bc_audience.Audience | None = None
 
-    def who(self) -> bc.Audience:
-        if isinstance(self.audience, bc.Audience):
+    def who(self) -> bc_audience.Audience:
+        if isinstance(self.audience, bc_audience.Audience):
             return self.audience
-        return bc.Audience.from_json(self.audience)
+        return bc_audience.Audience.from_json(self.audience)
 
 
 def create(session: Session, actor: str, draft: Draft) -> BroadcastRow:
     """Save a draft (nothing is sent yet)."""
-    return bc.create_draft(
+    return bc_commands.create_draft(
         session, title=draft.title, body=draft.body, sms_body=draft.sms_body,
         audience=draft.who(), actor=actor,
     )  # fmt: skip
@@ -44,7 +45,7 @@ def create(session: Session, actor: str, draft: Draft) -> BroadcastRow:
 
 def update(session: Session, actor: str, broadcast_id: int, draft: Draft) -> BroadcastRow:
     """Change a draft."""
-    return bc.update_draft(
+    return bc_commands.update_draft(
         session, broadcast_id, title=draft.title, body=draft.body, sms_body=draft.sms_body,
         audience=draft.who(), actor=actor,
     )  # fmt: skip
@@ -60,7 +61,7 @@ def send(
     scheduled_at: datetime | None = None,
 ) -> BroadcastRow:
     """Send now or at `scheduled_at`; above `threshold` recipients another person confirms."""
-    row = bc.request_send(
+    row = bc_commands.request_send(
         session, broadcast_id, actor, threshold=threshold, scheduled_at=scheduled_at
     )
     _fan_out_after_commit(session, row, start)
@@ -71,15 +72,15 @@ def confirm(
     session: Session, actor: str, broadcast_id: int, *, start: FanOutStarter
 ) -> BroadcastRow:
     """The second person's confirmation of a large broadcast."""
-    row = bc.confirm(session, broadcast_id, actor)
+    row = bc_commands.confirm(session, broadcast_id, actor)
     _fan_out_after_commit(session, row, start)
     return row
 
 
 def cancel(session: Session, actor: str, broadcast_id: int) -> tuple[BroadcastRow, int]:
     """Cancel a broadcast; returns it and the number of notices cancelled."""
-    n = bc.cancel(session, broadcast_id, actor)
-    return bc.get(session, broadcast_id), n
+    n = bc_commands.cancel(session, broadcast_id, actor)
+    return bc_commands.get(session, broadcast_id), n
 
 
 def _fan_out_after_commit(session: Session, row: BroadcastRow, start: FanOutStarter) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from core import backoffice as bo
-from core import broadcast as bc
 from core.applications import STAGE_LABELS, cap_check
+from core.broadcast import progress as bc_progress
 from core.identity import mask_id_number, mask_phone
 from core.loans.importing import ImportReport
 from core.models import (
@@ -205,14 +205,14 @@ def staff_json(u: StaffUserRow) -> dict[str, Any]:
     }
 
 
-def broadcast_json(b: BroadcastRow, prog: bc.Progress | None = None) -> dict[str, Any]:
+def broadcast_json(b: BroadcastRow, prog: bc_progress.Progress | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": b.id,
         "title": b.title,
         "body": b.body,
         "sms_body": b.sms_body,
         "audience": b.audience,
-        "status": bc.display_status(b, prog),
+        "status": bc_progress.display_status(b, prog),
         "audience_size": b.audience_size,
         "created_by": b.created_by,
         "confirmed_by": b.confirmed_by,

@@ -12,7 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core import broadcast as bc
+from core.broadcast import audience as bc_audience
+from core.broadcast import commands as bc_commands
+from core.broadcast import common as bc_common
+from core.broadcast import fanout as bc_fanout
+from core.broadcast import progress as bc_progress
+from core.broadcast import texts as bc_texts
 from core.db import session_scope
 from core.dispatch import DispatchConfig, Dispatcher
 from core.models import BroadcastRow, ChannelIdentityRow, NoticeRow
@@ -21,7 +26,7 @@ from core.senders import ConsoleSender
 from core.timeutil import utcnow
 from tests.staff_seed import World, seed
 
-SMS = bc.SmsCost(
+SMS = bc_texts.SmsCost(
     decorate=lambda t: f"【创业担保贷款】{t}\n拒收请回复R",
     segments=lambda t: 1 + len(t) // 67,
     price_per_segment_yuan=Decimal("0.05"),
@@ -33,12 +38,12 @@ def world(engine: Engine, tmp_path: Path) -> World:
     return seed(engine, tmp_path / "files")
 
 
-def resolve(engine: Engine, **audience: object) -> bc.Resolution:
+def resolve(engine: Engine, **audience: object) -> bc_audience.Resolution:
     with Session(engine) as s:
-        return bc.resolve(s, bc.Audience.from_json(audience))
+        return bc_audience.resolve(s, bc_audience.Audience.from_json(audience))
 
 
-def addresses(res: bc.Resolution) -> set[tuple[str, str]]:
+def addresses(res: bc_audience.Resolution) -> set[tuple[str, str]]:
     return {(r.channel, r.address) for r in res.recipients}
 
 
@@ -59,20 +64,20 @@ def test_audiences_and_opt_out(engine: Engine, world: World) -> None:
     assert addresses(by_district) == {("telegram", "700001")}
     sms_only = resolve(engine, group="applicants", channels=["sms"])
     assert addresses(sms_only) == {("sms", "+8613893100001")}  # the applicant's phone on file
-    with pytest.raises(bc.BroadcastError, match="渠道"):
-        bc.Audience.from_json({"channels": []})
-    with pytest.raises(bc.BroadcastError, match="阶段"):
-        bc.Audience.from_json({"group": "applicants", "stages": ["nope"]})
+    with pytest.raises(bc_common.BroadcastError, match="渠道"):
+        bc_audience.Audience.from_json({"channels": []})
+    with pytest.raises(bc_common.BroadcastError, match="阶段"):
+        bc_audience.Audience.from_json({"group": "applicants", "stages": ["nope"]})
 
 
 def _draft(engine: Engine, actor: str = "alice", **audience: object) -> int:
     with session_scope(engine) as s:
-        row = bc.create_draft(
+        row = bc_commands.create_draft(
             s,
             title="创业担保贷款政策调整",
             body="自下月起，个人贷款额度上调。详情请咨询社区。",
             sms_body=None,
-            audience=bc.Audience.from_json(audience or {"group": "all"}),
+            audience=bc_audience.Audience.from_json(audience or {"group": "all"}),
             actor=actor,
         )
         assert row.id is not None
@@ -82,7 +87,7 @@ def _draft(engine: Engine, actor: str = "alice", **audience: object) -> int:
 def test_preview_texts_segments_and_cost(engine: Engine, world: World) -> None:
     bid = _draft(engine, group="borrowers")
     with Session(engine) as s:
-        pv = bc.preview(s, bc.get(s, bid), SMS, threshold=2)
+        pv = bc_texts.preview(s, bc_commands.get(s, bid), SMS, threshold=2)
     assert pv.telegram_text.startswith("【政策公告】创业担保贷款政策调整")
     assert pv.sms_text.startswith("【创业担保贷款】创业担保贷款政策调整：自下月起")
     assert pv.sms_text.endswith("拒收请回复R")
@@ -94,34 +99,34 @@ def test_preview_texts_segments_and_cost(engine: Engine, world: World) -> None:
 def test_second_person_above_threshold_and_idempotent_fan_out(engine: Engine, world: World) -> None:
     bid = _draft(engine, group="all", channels=["telegram", "sms"])
     with session_scope(engine) as s:
-        row = bc.request_send(s, bid, "alice", threshold=1)
+        row = bc_commands.request_send(s, bid, "alice", threshold=1)
         assert row.status == "pending_confirm" and row.audience_size == 2
-    with session_scope(engine) as s, pytest.raises(bc.BroadcastError, match="另一位"):
-        bc.confirm(s, bid, "alice")
+    with session_scope(engine) as s, pytest.raises(bc_common.BroadcastError, match="另一位"):
+        bc_commands.confirm(s, bid, "alice")
     with session_scope(engine) as s:
-        assert bc.confirm(s, bid, "bob").status == "fanout"
-    first = bc.fan_out(engine, bid, sms=SMS, batch_size=1)
+        assert bc_commands.confirm(s, bid, "bob").status == "fanout"
+    first = bc_fanout.fan_out(engine, bid, sms=SMS, batch_size=1)
     assert first.queued == 2 and not first.stopped
     # a crashed fan-out resumed (or run twice) queues nobody twice
     with session_scope(engine) as s:
         s.execute(
             sa.update(BroadcastRow).where(col(BroadcastRow.id) == bid).values(status="fanout")
         )
-    again = bc.fan_out(engine, bid, sms=SMS)
+    again = bc_fanout.fan_out(engine, bid, sms=SMS)
     assert again.inserted == 0 and again.queued == 2
     with Session(engine) as s:
         keys = sorted(n.key for n in s.exec(select(NoticeRow).where(NoticeRow.broadcast_id == bid)))
         assert keys == sorted(
             [f"broadcast:{bid}:{world.chat_identity}", f"broadcast:{bid}:{world.loose_identity}"]
         )
-        assert bc.get(s, bid).status == "queued"
+        assert bc_commands.get(s, bid).status == "queued"
 
 
 def test_borrower_without_identity_gets_one_and_sends_by_sms(engine: Engine, world: World) -> None:
     bid = _draft(engine, group="overdue")
     with session_scope(engine) as s:
-        assert bc.request_send(s, bid, "alice", threshold=10).status == "fanout"
-    bc.fan_out(engine, bid, sms=SMS)
+        assert bc_commands.request_send(s, bid, "alice", threshold=10).status == "fanout"
+    bc_fanout.fan_out(engine, bid, sms=SMS)
     with Session(engine) as s:
         ident = s.exec(
             select(ChannelIdentityRow).where(ChannelIdentityRow.address == "+8613893100002")
@@ -129,7 +134,7 @@ def test_borrower_without_identity_gets_one_and_sends_by_sms(engine: Engine, wor
         assert ident.person_id == world.phone_person and ident.channel == "sms"
         notice = s.exec(select(NoticeRow).where(NoticeRow.broadcast_id == bid)).one()
         assert notice.key == f"broadcast:{bid}:{ident.id}"
-        assert notice.template == bc.TEMPLATE and notice.kind == "broadcast"
+        assert notice.template == bc_common.TEMPLATE and notice.kind == "broadcast"
         assert notice.text.startswith("【创业担保贷款】") and notice.text.endswith("拒收请回复R")
 
     telegram, sms = ConsoleSender("telegram"), ConsoleSender("sms")
@@ -142,26 +147,26 @@ def test_borrower_without_identity_gets_one_and_sends_by_sms(engine: Engine, wor
     asyncio.run(dispatcher.drain())
     assert [m.address for m in sms.sent] == ["+8613893100002"]
     with Session(engine) as s:
-        prog = bc.progress(s, bid)
+        prog = bc_progress.progress(s, bid)
         assert prog.sent == 1 and prog.finished and prog.percent == 100
-        assert bc.display_status(bc.get(s, bid), prog) == "done"
+        assert bc_progress.display_status(bc_commands.get(s, bid), prog) == "done"
 
 
 def test_cancel_while_running_cancels_pending_notices(engine: Engine, world: World) -> None:
     bid = _draft(engine, group="all")
     with session_scope(engine) as s:
-        bc.request_send(s, bid, "alice", threshold=10)
-    bc.fan_out(engine, bid, sms=SMS)
+        bc_commands.request_send(s, bid, "alice", threshold=10)
+    bc_fanout.fan_out(engine, bid, sms=SMS)
     with session_scope(engine) as s:
-        assert bc.cancel(s, bid, "bob") == 2
+        assert bc_commands.cancel(s, bid, "bob") == 2
     with Session(engine) as s:
-        prog = bc.progress(s, bid)
+        prog = bc_progress.progress(s, bid)
         assert prog.cancelled == 2 and prog.queued == 0
-        assert bc.get(s, bid).status == "cancelled"
-    with session_scope(engine) as s, pytest.raises(bc.BroadcastError):
-        bc.cancel(s, bid, "bob")
+        assert bc_commands.get(s, bid).status == "cancelled"
+    with session_scope(engine) as s, pytest.raises(bc_common.BroadcastError):
+        bc_commands.cancel(s, bid, "bob")
     # a fan-out that wakes up after the cancel queues nothing
-    assert bc.fan_out(engine, bid, sms=SMS).stopped
+    assert bc_fanout.fan_out(engine, bid, sms=SMS).stopped
 
 
 def test_scheduled_broadcast_fans_out_when_due_and_stale_fan_out_resumes(
@@ -170,38 +175,46 @@ def test_scheduled_broadcast_fans_out_when_due_and_stale_fan_out_resumes(
     bid = _draft(engine, group="all")
     later = utcnow() + timedelta(hours=2)
     with session_scope(engine) as s:
-        assert bc.request_send(s, bid, "alice", threshold=10, scheduled_at=later).status == (
-            "scheduled"
-        )
-    assert bc.run_due(engine, sms=SMS) == []
-    done = bc.run_due(engine, sms=SMS, now=later + timedelta(seconds=1))
+        assert bc_commands.request_send(
+            s, bid, "alice", threshold=10, scheduled_at=later
+        ).status == ("scheduled")
+    assert bc_fanout.run_due(engine, sms=SMS) == []
+    done = bc_fanout.run_due(engine, sms=SMS, now=later + timedelta(seconds=1))
     assert [r.queued for r in done] == [2]
     # a fan-out left in `fanout` by a crashed process is taken over after STALE_FANOUT
     other = _draft(engine, group="borrowers")
     with session_scope(engine) as s:
-        bc.request_send(s, other, "alice", threshold=10)
-    assert bc.claim_due(engine) == []  # fresh: its own process is still working on it
-    resumed = bc.run_due(engine, sms=SMS, now=utcnow() + bc.STALE_FANOUT + timedelta(seconds=5))
+        bc_commands.request_send(s, other, "alice", threshold=10)
+    assert bc_fanout.claim_due(engine) == []  # fresh: its own process is still working on it
+    resumed = bc_fanout.run_due(
+        engine, sms=SMS, now=utcnow() + bc_common.STALE_FANOUT + timedelta(seconds=5)
+    )
     assert [(r.broadcast_id, r.queued) for r in resumed] == [(other, 1)]
 
 
 def test_empty_audience_and_edit_rules(engine: Engine, world: World) -> None:
     bid = _draft(engine, group="applicants", stages=["bank_review"])
-    with session_scope(engine) as s, pytest.raises(bc.BroadcastError, match="受众为空"):
-        bc.request_send(s, bid, "alice", threshold=10)
+    with session_scope(engine) as s, pytest.raises(bc_common.BroadcastError, match="受众为空"):
+        bc_commands.request_send(s, bid, "alice", threshold=10)
     with session_scope(engine) as s:
-        row = bc.update_draft(
+        row = bc_commands.update_draft(
             s,
             bid,
             title="新标题",
             body="正文",
             sms_body="短信正文",
-            audience=bc.Audience.from_json({"group": "all"}),
+            audience=bc_audience.Audience.from_json({"group": "all"}),
             actor="alice",
         )
         assert row.title == "新标题"
-        bc.request_send(s, bid, "alice", threshold=10)
-    with session_scope(engine) as s, pytest.raises(bc.BroadcastError, match="草稿"):
-        bc.update_draft(
-            s, bid, title="x", body="y", sms_body=None, audience=bc.Audience(), actor="alice"
+        bc_commands.request_send(s, bid, "alice", threshold=10)
+    with session_scope(engine) as s, pytest.raises(bc_common.BroadcastError, match="草稿"):
+        bc_commands.update_draft(
+            s,
+            bid,
+            title="x",
+            body="y",
+            sms_body=None,
+            audience=bc_audience.Audience(),
+            actor="alice",
         )

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core import backoffice as bo
-from core import broadcast as bc
 from core import dashboard
+from core.broadcast import audience as bc_audience
 from core.db import session_scope
 from core.loan_status import installment_status, is_overdue
 from core.models import InstallmentRow, LoanRow, PersonRow
@@ -80,7 +80,9 @@ def test_nothing_due_is_not_overdue_anywhere(engine: Engine) -> None:
             s, step_days={}, calendar=WorkCalendar(), today=TODAY, fund_yuan=10_000_000
         )
         page = bo.list_loans(s, overdue_only=True)
-        audience = bc.resolve(s, bc.Audience(group="overdue", channels=("sms",)), today=TODAY)
+        audience = bc_audience.resolve(
+            s, bc_audience.Audience(group="overdue", channels=("sms",)), today=TODAY
+        )
     assert d.overdue_loans == 1
     assert sum(b.overdue_fen for b in d.buckets) == 54_375
     assert [i.loan.loan_no for i in page.items] == ["LZ-OWES"]
@@ -118,5 +120,7 @@ def test_landline_is_not_a_broadcast_sms_recipient(engine: Engine) -> None:
         assert person is not None
         person.phone = "+869318812345"  # 0931-8812345
     with Session(engine) as s:
-        res = bc.resolve(s, bc.Audience(group="overdue", channels=("sms",)), today=TODAY)
+        res = bc_audience.resolve(
+            s, bc_audience.Audience(group="overdue", channels=("sms",)), today=TODAY
+        )
     assert res.recipients == [] and res.no_address == 1

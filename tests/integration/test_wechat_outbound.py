@@ -18,8 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 import knowledge
-from core import broadcast as bc
-from core.broadcast import Audience, resolve
+from core.broadcast import commands as bc_commands
+from core.broadcast import fanout as bc_fanout
+from core.broadcast.audience import Audience, resolve
 from core.db import make_engine, session_scope
 from core.dialogue.engine import DialogueEngine
 from core.dialogue.events import InboundEvent
@@ -447,7 +448,7 @@ def test_broadcast_fan_out_to_wechat_goes_as_template_message(
         s.add(
             ChannelIdentityRow(channel="wechat", address=OPENID, person_id=person.id, verified=True)
         )
-        row = bc.create_draft(
+        row = bc_commands.create_draft(
             s,
             title="政策调整",
             body="自下月起个人贷款额度上调，详情请咨询社区。",
@@ -457,8 +458,8 @@ def test_broadcast_fan_out_to_wechat_goes_as_template_message(
         )
         assert row.id is not None
         bid = row.id
-        assert bc.request_send(s, bid, "alice", threshold=10).status == "fanout"
-    assert bc.fan_out(engine, bid).queued == 1
+        assert bc_commands.request_send(s, bid, "alice", threshold=10).status == "fanout"
+    assert bc_fanout.fan_out(engine, bid).queued == 1
     with Session(engine) as s:
         notice = s.exec(select(NoticeRow).where(NoticeRow.broadcast_id == bid)).one()
         assert (notice.channel, notice.kind, notice.template) == (

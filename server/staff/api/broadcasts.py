@@ -6,7 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from core import broadcast as bc
+from core.broadcast import commands as bc_commands
+from core.broadcast import progress as bc_progress
+from core.broadcast import texts as bc_texts
 from core.staff import broadcasts
 from server import staff_services as svc
 from server.params import DbId
@@ -31,8 +33,8 @@ def list_broadcasts(
     s: SessionDep, user: ApiViewer, limit: Limit = 50, offset: Offset = 0
 ) -> list[dict[str, Any]]:
     """Broadcasts, newest first, with delivery progress."""
-    rows = bc.list_broadcasts(s, limit=limit, offset=offset)
-    return [broadcast_json(b, bc.progress(s, b.id or 0)) for b in rows]
+    rows = bc_commands.list_broadcasts(s, limit=limit, offset=offset)
+    return [broadcast_json(b, bc_progress.progress(s, b.id or 0)) for b in rows]
 
 
 @router.post("/broadcasts", status_code=201, response_model=Broadcast)
@@ -46,7 +48,7 @@ def create_broadcast(s: SessionDep, body: BroadcastIn, user: ApiOfficer) -> dict
 @router.get("/broadcasts/{bid}", response_model=Broadcast)
 def get_broadcast(s: SessionDep, bid: DbId, user: ApiViewer) -> dict[str, Any]:
     """A broadcast and its progress (queued, sent, delivered, failed, cancelled)."""
-    return broadcast_json(bc.get(s, bid), bc.progress(s, bid))
+    return broadcast_json(bc_commands.get(s, bid), bc_progress.progress(s, bid))
 
 
 @router.put("/broadcasts/{bid}", response_model=Broadcast)
@@ -62,7 +64,7 @@ def update_broadcast(
 def preview(s: SessionDep, container: ContainerDep, bid: DbId, user: ApiViewer) -> dict[str, Any]:
     """Telegram and SMS texts, SMS segments and cost, audience size per channel."""
     cost, threshold = svc.sms_cost(container), svc.threshold(container)
-    return bc.preview(s, bc.get(s, bid), cost, threshold).to_json()
+    return bc_texts.preview(s, bc_commands.get(s, bid), cost, threshold).to_json()
 
 
 @router.post("/broadcasts/{bid}/send", response_model=Broadcast)

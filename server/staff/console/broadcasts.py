@@ -9,7 +9,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlmodel import Session
 
 from core import backoffice as bo
-from core import broadcast as bc
+from core.broadcast import audience as bc_audience
+from core.broadcast import commands as bc_commands
+from core.broadcast import common as bc_common
+from core.broadcast import progress as bc_progress
+from core.broadcast import texts as bc_texts
 from core.models import BroadcastRow, Stage
 from core.staff import broadcasts
 from core.staff.errors import Invalid, NotFound, StaffCommandError
@@ -34,8 +38,8 @@ OfficerPage = Annotated[StaffPrincipal, Depends(console_page("officer"))]
 def list_page(
     request: Request, s: SessionDep, views: ViewsDep, user: ConsoleUser, offset: PageOffset = 0
 ) -> Response:
-    rows = bc.list_broadcasts(s, limit=PAGE_SIZE, offset=page_args(offset))
-    items = [(r, bc.display_status(r, bc.progress(s, r.id or 0))) for r in rows]
+    rows = bc_commands.list_broadcasts(s, limit=PAGE_SIZE, offset=page_args(offset))
+    items = [(r, bc_progress.display_status(r, bc_progress.progress(s, r.id or 0))) for r in rows]
     return views.render(request, "broadcasts.html", {"items": items}, user=user)
 
 
@@ -49,7 +53,9 @@ def _composer(
     form: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> HTMLResponse:
-    audience = bc.Audience.from_json(row.audience) if row is not None else bc.Audience()
+    audience = (
+        bc_audience.Audience.from_json(row.audience) if row is not None else bc_audience.Audience()
+    )
     values = form or {
         "title": row.title if row else "",
         "body": row.body if row else "",
@@ -91,7 +97,7 @@ def create(
 ) -> Response:
     try:
         row = broadcasts.create(s, user.username, data.draft())
-    except bc.BroadcastError as exc:
+    except bc_common.BroadcastError as exc:
         s.rollback()
         threshold = svc.threshold(container)
         return _composer(request, s, views, threshold, user, None, data.model_dump(), str(exc))
@@ -107,18 +113,18 @@ def page(
     bid: DbId,
     user: ConsoleUser,
 ) -> Response:
-    row = bc.get(s, bid)
-    prog = bc.progress(s, bid)
+    row = bc_commands.get(s, bid)
+    prog = bc_progress.progress(s, bid)
     threshold = svc.threshold(container)
     pv = None
     if row.status in ("draft", "pending_confirm", "scheduled"):
-        pv = bc.preview(s, row, svc.sms_cost(container), threshold)
+        pv = bc_texts.preview(s, row, svc.sms_cost(container), threshold)
     context = {
         "b": row,
         "p": prog,
         "pv": pv,
-        "audience": bc.Audience.from_json(row.audience).describe(),
-        "status": bc.display_status(row, prog),
+        "audience": bc_audience.Audience.from_json(row.audience).describe(),
+        "status": bc_progress.display_status(row, prog),
         "threshold": threshold,
     }
     return views.render(request, "broadcast.html", context, user=user)
@@ -127,15 +133,15 @@ def page(
 @router.get("/broadcasts/{bid}/progress")
 def progress(s: SessionDep, bid: DbId, user: ConsoleUser) -> Response:
     try:
-        row = bc.get(s, bid)
+        row = bc_commands.get(s, bid)
     except NotFound as exc:  # polled by the page's script: JSON, not the error page
         return JSONResponse({"detail": str(exc)}, status_code=404)
-    prog = bc.progress(s, bid)
-    status = bc.display_status(row, prog)
+    prog = bc_progress.progress(s, bid)
+    status = bc_progress.display_status(row, prog)
     body = {
         **prog.to_json(),
         "status": status,
-        "status_label": bc.STATUS_LABELS.get(status, status),
+        "status_label": bc_common.STATUS_LABELS.get(status, status),
         "running": status in ("fanout", "queued", "scheduled"),
     }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
@@ -150,7 +156,7 @@ def edit_page(
     bid: DbId,
     user: OfficerPage,
 ) -> Response:
-    row = bc.get(s, bid)
+    row = bc_commands.get(s, bid)
     if row.status != "draft":
         return views.redirect(f"/console/broadcasts/{bid}", "只有草稿可以修改", "error")
     return _composer(request, s, views, svc.threshold(container), user, row)
@@ -168,7 +174,7 @@ def update(
 ) -> Response:
     try:
         row = broadcasts.update(s, user.username, bid, data.draft())
-    except bc.BroadcastError as exc:
+    except bc_common.BroadcastError as exc:
         s.rollback()
         current = s.get(BroadcastRow, bid)
         threshold = svc.threshold(container)

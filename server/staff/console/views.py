@@ -18,8 +18,9 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from core import backoffice as bo
-from core import broadcast as bc
 from core.applications import STAGE_LABELS
+from core.broadcast import audience as bc_audience
+from core.broadcast import common as bc_common
 from core.identity import is_mobile, mask_id_number, mask_phone
 from core.money import format_yuan
 from core.staff import ROLE_LABELS
@@ -90,9 +91,9 @@ def make_env() -> Environment:
         NOTICE_STATUS_LABELS=bo.NOTICE_STATUS_LABELS,
         NOTICE_KIND_LABELS=bo.NOTICE_KIND_LABELS,
         DOCUMENT_STATUS_LABELS=bo.DOCUMENT_STATUS_LABELS,
-        BROADCAST_STATUS=bc.STATUS_LABELS,
-        CHANNEL_LABELS={**bc.CHANNEL_LABELS, "none": "无", "terminal": "终端"},
-        GROUPS=bc.GROUPS,
+        BROADCAST_STATUS=bc_common.STATUS_LABELS,
+        CHANNEL_LABELS={**bc_common.CHANNEL_LABELS, "none": "无", "terminal": "终端"},
+        GROUPS=bc_common.GROUPS,
         CSRF_FIELD=CSRF_FIELD,
     )
     return env
@@ -187,7 +188,7 @@ def parse_local(value: str) -> datetime | None:
     try:
         local = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise bc.BroadcastInvalid("定时时间格式不正确") from exc
+        raise bc_common.BroadcastInvalid("定时时间格式不正确") from exc
     if local.tzinfo is None:
         local = local.replace(tzinfo=SHANGHAI)
     return local
@@ -205,7 +206,7 @@ class BroadcastForm(BaseModel):
     channels: list[str] = []
     min_overdue_days: str = "1"
 
-    def audience(self) -> bc.Audience:
+    def audience(self) -> bc_audience.Audience:
         return audience_from_form(
             self.group, self.stages, self.districts, self.channels, self.min_overdue_days
         )
@@ -217,9 +218,9 @@ class BroadcastForm(BaseModel):
 
 def audience_from_form(
     group: str, stages: list[str], districts: str, channels: list[str], min_overdue_days: str
-) -> bc.Audience:
+) -> bc_audience.Audience:
     names = [d for d in districts.replace("，", ",").replace("、", ",").split(",") if d.strip()]
-    return bc.Audience.from_json(
+    return bc_audience.Audience.from_json(
         {
             "group": group,
             "stages": stages,
