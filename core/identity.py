@@ -82,6 +82,23 @@ def normalize_phone(raw: str, region: str = "CN") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+_E164_RE = re.compile(r"^\+\d{8,15}$")
+
+
+def e164_or_none(phone: str | None) -> str | None:
+    """A stored phone number as E.164 (stored numbers usually are: no parsing then), or None when
+    it cannot be read as a phone number."""
+    if not phone:
+        return None
+    phone = phone.strip()
+    if _E164_RE.match(phone):
+        return phone
+    try:
+        return normalize_phone(phone)
+    except IdentityError:
+        return None
+
+
 def is_mobile(e164: str) -> bool:
     """Whether an E.164 number can receive SMS: a mobile number, never a landline (0931-…).
 

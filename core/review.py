@@ -19,6 +19,7 @@ from core.models import ApplicationRow, ChannelIdentityRow, DocumentItemRow
 from core.notice_templates import render
 from core.outbox import enqueue
 from core.reach import mobile_address
+from core.senders import CHAT_CHANNELS
 from core.timeutil import utcnow
 
 REVIEW_KIND = "review"
@@ -55,7 +56,7 @@ def applicant_address(session: Session, app: ApplicationRow) -> Address | None:
         select(ChannelIdentityRow)
         .where(
             ChannelIdentityRow.person_id == app.person_id,
-            col(ChannelIdentityRow.channel).in_(("telegram", "wechat")),
+            col(ChannelIdentityRow.channel).in_(CHAT_CHANNELS),
             col(ChannelIdentityRow.verified).is_(True),
             col(ChannelIdentityRow.unreachable).is_(False),
         )

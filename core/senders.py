@@ -14,6 +14,10 @@ from core.identity import mask_phone, mask_text
 
 log = logging.getLogger(__name__)
 
+# Chat channels a person links with proof (preferred in this order over SMS): one definition for
+# the reminder sweep, broadcasts and review notices.
+CHAT_CHANNELS: tuple[str, ...] = ("telegram", "wechat")
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from core.db import session_scope
-from core.identity import is_mobile
+from core.identity import e164_or_none, is_mobile
 from core.models import (
     NoticeRow,
 )
@@ -57,12 +57,11 @@ from core.reminders import (
     mask_loan_no,
     rules_due,
 )
+from core.senders import CHAT_CHANNELS
 from core.sweep_escalation import after_rule_work, apply_requires
 from core.sweep_reads import (
-    CHAT_CHANNELS,
     Candidate,
     counter_guarantors,
-    e164_or_none,
     last_seq,
     linked_chats,
     load_candidates,

@@ -3,7 +3,6 @@ instalment of each loan, counter-guarantors, linked chats (Telegram, WeChat) and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -12,7 +11,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from core.identity import IdentityError, normalize_phone
 from core.loan_status import left_to_pay_fen
 from core.models import (
     ChannelIdentityRow,
@@ -21,11 +19,10 @@ from core.models import (
     LoanRow,
     PersonRow,
 )
+from core.senders import CHAT_CHANNELS
 from core.sweep_sql import chunks as _chunks
 from core.sweep_sql import in_ as _in
 from core.sweep_sql import table as _table
-
-_E164 = re.compile(r"^\+\d{8,15}$")
 
 
 @dataclass(frozen=True)
@@ -40,18 +37,6 @@ class Candidate:
     borrower_id: int
     borrower_name: str
     borrower_phone: str | None
-
-
-def e164_or_none(phone: str | None) -> str | None:
-    if not phone:
-        return None
-    phone = phone.strip()
-    if _E164.match(phone):
-        return phone
-    try:
-        return normalize_phone(phone)
-    except IdentityError:
-        return None
 
 
 def load_candidates(
@@ -150,9 +135,6 @@ def counter_guarantors(session: Session, loan_ids: Iterable[int]) -> dict[int, l
         for r in session.execute(stmt):
             out.setdefault(int(r.loan_id), []).append(r)
     return out
-
-
-CHAT_CHANNELS = ("telegram", "wechat")
 
 
 def linked_chats(session: Session, person_ids: Iterable[int]) -> dict[int, tuple[int, str, str]]:

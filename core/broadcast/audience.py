@@ -12,16 +12,13 @@ from sqlmodel import Session
 
 from core.applications import STAGE_LABELS
 from core.broadcast.common import (
-    _E164_MAX,
-    _E164_MIN,
     CHANNEL_LABELS,
     CHANNELS,
-    CHAT_CHANNELS,
     GROUPS,
     BroadcastInvalid,
     _t,
 )
-from core.identity import IdentityError, is_mobile, normalize_phone
+from core.identity import e164_or_none, is_mobile
 from core.loan_status import overdue_clause
 from core.models import (
     ApplicationRow,
@@ -31,6 +28,7 @@ from core.models import (
     PersonRow,
     Stage,
 )
+from core.senders import CHAT_CHANNELS
 from core.timeutil import local_today
 
 # --- audience ---------------------------------------------------------------------------------
@@ -200,17 +198,10 @@ _IDENT_COLS = (
 )
 
 
-def _e164(phone: str | None) -> str | None:
+def _sms_mobile(phone: str | None) -> str | None:
     """The person's number as an SMS address, or None (a landline never receives SMS)."""
-    if not phone:
-        return None
-    phone = phone.strip()
-    if not (phone.startswith("+") and phone[1:].isdigit() and _E164_MIN <= len(phone) <= _E164_MAX):
-        try:
-            phone = normalize_phone(phone)
-        except IdentityError:
-            return None
-    return phone if is_mobile(phone) else None
+    e164 = e164_or_none(phone)
+    return e164 if e164 is not None and is_mobile(e164) else None
 
 
 def resolve(session: Session, audience: Audience, today: date | None = None) -> Resolution:
@@ -262,7 +253,7 @@ def resolve(session: Session, audience: Audience, today: date | None = None) -> 
             ).all()
         }
         for pid, raw_phone in people:
-            phone = _e164(raw_phone)
+            phone = _sms_mobile(raw_phone)
             on_file = by_phone.get(phone) if phone else None
             if pid in opted or (on_file is not None and on_file[1]):
                 res.opted_out += 1

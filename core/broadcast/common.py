@@ -15,7 +15,6 @@ log = logging.getLogger(__name__)
 TEMPLATE = "staff_broadcast"
 KIND = "broadcast"
 CHANNELS: tuple[str, ...] = ("telegram", "wechat", "sms")
-CHAT_CHANNELS: tuple[str, ...] = ("telegram", "wechat")  # linked chats, preferred in this order
 CHANNEL_LABELS = {"telegram": "Telegram", "wechat": "微信", "sms": "短信"}
 GROUPS: dict[str, str] = {
     "all": "全部订阅用户",
@@ -36,7 +35,6 @@ OPEN_STATUSES = ("draft", "pending_confirm", "scheduled", "fanout", "queued")
 ERR_CANCELLED = "群发已取消"
 BATCH = 20_000
 STALE_FANOUT = timedelta(minutes=2)
-_E164_MIN, _E164_MAX = 8, 16
 
 
 class BroadcastError(Conflict):

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from core.audit import audit
 from core.broadcast.audience import _CI, Audience, Recipient, resolve
-from core.broadcast.common import BATCH, CHAT_CHANNELS, KIND, STALE_FANOUT, TEMPLATE, _t, log
+from core.broadcast.common import BATCH, KIND, STALE_FANOUT, TEMPLATE, _t, log
 from core.broadcast.texts import SmsCost, _params, sms_text, telegram_text
 from core.db import session_scope
 from core.models import (
@@ -22,6 +22,7 @@ from core.models import (
     NoticeRow,
     UTCDateTime,
 )
+from core.senders import CHAT_CHANNELS
 from core.timeutil import utcnow
 
 # --- fan-out ------------------------------------------------------------------------------------

@@ -11,11 +11,12 @@ from typing import Any
 from sqlmodel import Session
 
 from core.broadcast.audience import Audience, resolve
-from core.broadcast.common import CHAT_CHANNELS, TEMPLATE
+from core.broadcast.common import TEMPLATE
 from core.models import (
     BroadcastRow,
 )
 from core.notice_templates import render
+from core.senders import CHAT_CHANNELS
 
 # --- texts and preview ------------------------------------------------------------------------
 
