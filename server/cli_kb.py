@@ -44,170 +44,171 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+kb_app = typer.Typer(
+    name="kb",
+    help="FAQ 知识库：检查、评估、校准。",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def ask(
+    question: str | None = typer.Argument(None, help="要问的问题"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
+    channel: str = typer.Option("telegram", "--channel", help="telegram 或 sms"),
+    batch: Path | None = typer.Option(
+        None, "--batch", help="每行一个问题的文本文件；每行输出一个 JSON 对象", exists=True
+    ),
+    folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
+    policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
+) -> None:
+    """Ask the FAQ a question (as the bot would answer it)."""
+    from knowledge import KnowledgeError
+
+    if channel not in CHANNELS:
+        raise typer.BadParameter("只能是 telegram 或 sms", param_hint="--channel")
+    if (question is None) == (batch is None):
+        _fail("请给出一个问题，或用 --batch FILE 批量提问。")
+    try:
+        kb = _load(folder, policy)
+    except KnowledgeError as exc:
+        _fail(str(exc))
+    if batch is not None:
+        lines = batch.read_text(encoding="utf-8").splitlines()
+        for line in lines:
+            a = kb.answer(line, channel)
+            if as_json:
+                typer.echo(json.dumps(a.to_json(), ensure_ascii=False))
+            else:
+                typer.echo(f"{line}\t{_status(a)}\t{a.score:.3f}")
+        return
+    assert question is not None
+    a = kb.answer(question, channel)
+    if as_json:
+        typer.echo(json.dumps(a.to_json(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(a.answer)
+    if a.source:
+        typer.echo(f"\n来源：{a.source}")
+    typer.echo(f"[{_status(a)}，置信度 {a.score:.3f}]", err=True)
+
+
+@kb_app.command("check")
+def kb_check(
+    folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
+    policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
+) -> None:
+    """Validate the knowledge base: schema, duplicates, SMS length, placeholders, and the
+    policy facts of every entry rendered under every policy file."""
+    from knowledge import check_folder
+    from knowledge.factcheck import check_folder_policies
+    from knowledge.schema import parse_folder, placeholder_values
+    from sms.aliyun_templates import check_catalog
+
+    root = _folder(folder)
+    pol = _policy(policy)
+    # Schema, placeholders and SMS length under the active policy; policy facts (articles,
+    # figures, document names) with every entry rendered under every policy file.
+    problems = check_folder(root, pol) + check_folder_policies(root) + check_catalog(root)
+    if problems:
+        by_file: dict[str, list[str]] = {}
+        for p in problems:
+            by_file.setdefault(p.file, []).append(str(p))
+        for file, lines in by_file.items():
+            typer.echo(f"== {file}（{len(lines)} 个问题）")
+            for line in lines:
+                typer.echo(f"  {line}")
+        _fail(f"知识库检查未通过：共 {len(problems)} 个问题。")
+    entries, _ = parse_folder(root, placeholder_values(pol))
+    faq = sum(1 for e in entries if not e.out_of_scope)
+    texts = sum(len(e.texts) for e in entries)
+    typer.echo(f"知识库检查通过：{faq} 条 FAQ，{len(entries) - faq} 条范围外，共 {texts} 个问法。")
+
+
+@kb_app.command("eval")
+def kb_eval(
+    files: list[Path] | None = typer.Argument(
+        None,
+        help="评估集 YAML（questions: [{q, label}]）；不给则评估 eval/ 下的 dev、fresh、fresh2、fresh3",
+        exists=True,
+        show_default=False,
+    ),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
+    loo: bool = typer.Option(True, "--loo/--no-loo", help="同时做留一问法交叉验证（单个评估集）"),
+    show_misses: bool = typer.Option(False, "--misses", help="列出每个评估集未答对的问题"),
+    folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
+    policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
+) -> None:
+    """Evaluate retrieval: per set answered-and-right, top-3, wrong answers, off-topic accepted."""
+    from knowledge import KnowledgeError
+    from knowledge.eval_report import default_sets, markdown_reports, run_files
+
+    paths = list(files or default_sets(_folder(folder)))
+    if not paths:
+        _fail("没有评估集：请给出 YAML 文件，或在知识库目录的 eval/ 下放 dev.yaml。")
+    try:
+        kb = _load(folder, policy)
+        reports = run_files(kb, paths)
+    except (KnowledgeError, ValueError) as exc:
+        _fail(str(exc))
+    if len(paths) == 1:
+        _eval_one(kb, paths[0], reports[0], as_json, loo)
+        return
+    if as_json:
+        sets = [{**r.summary(), "by_style": r.by_style()} for r in reports]
+        if show_misses:
+            for row, r in zip(sets, reports, strict=True):
+                row["misses"] = [o.to_json() for o in r.misses]
+        typer.echo(json.dumps({"sets": sets}, ensure_ascii=False, indent=2))
+        return
+    typer.echo(markdown_reports(reports))
+    if show_misses:
+        for r in reports:
+            typer.echo(f"\n{r.name} 未答对（{len(r.misses)}）：问题 | 期望 | 实际 | 前三候选")
+            for o in r.misses:
+                typer.echo("  " + _miss_line(o))
+
+
+@kb_app.command("calibrate")
+def kb_calibrate(
+    file: Path | None = typer.Argument(
+        None, help="评估集 YAML（默认 知识库目录/eval/dev.yaml）", show_default=False
+    ),
+    target: float = typer.Option(0.97, "--target", help="域外问题至少拒答的比例"),
+    write: bool = typer.Option(False, "--write", help="写入 retrieval.yaml"),
+    folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
+    policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
+) -> None:
+    """Learn the answer/refuse model from the base and pick threshold and margin."""
+    from knowledge import KnowledgeBase, KnowledgeError
+    from knowledge.evaluation import calibrate, load_questions, markdown_sweep, write_config
+
+    root = _folder(folder)
+    try:
+        kb = KnowledgeBase.load(root, _policy(policy))
+        questions = load_questions(file or root / "eval" / "dev.yaml")
+    except (KnowledgeError, ValueError, OSError) as exc:
+        _fail(str(exc))
+    c = calibrate(kb, questions, target)
+    typer.echo(f"阈值 {c.config.threshold:.2f}，差距 {c.config.margin:.2f}")
+    typer.echo(
+        f"  评估集：top-1 {c.dev.top1:.1%}，域外拒答 {c.dev.ood_rejection:.1%}，"
+        f"答错 {c.dev.wrong_answer:.1%}"
+    )
+    typer.echo(f"  留一问法：top-1 {c.loo.top1:.1%}；留一条目：拒答 {c.loeo_rejection:.1%}")
+    typer.echo(markdown_sweep(c.sweep))
+    if write:
+        note = (
+            f"calibrated on {file or 'eval/dev.yaml'}: dev top-1 {c.dev.top1:.3f}, "
+            f"OOD rejection {c.dev.ood_rejection:.3f}, LOO top-1 {c.loo.top1:.3f}"
+        )
+        path = write_config(root, c.config, note)
+        typer.echo(f"已写入 {path}")
+
+
 def register(app: typer.Typer) -> None:
     """Add `ask` and the `kb` group to the chuangdai command line."""
-    kb_app = typer.Typer(
-        name="kb",
-        help="FAQ 知识库：检查、评估、校准。",
-        no_args_is_help=True,
-        add_completion=False,
-    )
-
-    @app.command("ask")
-    def ask(
-        question: str | None = typer.Argument(None, help="要问的问题"),
-        as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
-        channel: str = typer.Option("telegram", "--channel", help="telegram 或 sms"),
-        batch: Path | None = typer.Option(
-            None, "--batch", help="每行一个问题的文本文件；每行输出一个 JSON 对象", exists=True
-        ),
-        folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
-        policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
-    ) -> None:
-        """Ask the FAQ a question (as the bot would answer it)."""
-        from knowledge import KnowledgeError
-
-        if channel not in CHANNELS:
-            raise typer.BadParameter("只能是 telegram 或 sms", param_hint="--channel")
-        if (question is None) == (batch is None):
-            _fail("请给出一个问题，或用 --batch FILE 批量提问。")
-        try:
-            kb = _load(folder, policy)
-        except KnowledgeError as exc:
-            _fail(str(exc))
-        if batch is not None:
-            lines = batch.read_text(encoding="utf-8").splitlines()
-            for line in lines:
-                a = kb.answer(line, channel)
-                if as_json:
-                    typer.echo(json.dumps(a.to_json(), ensure_ascii=False))
-                else:
-                    typer.echo(f"{line}\t{_status(a)}\t{a.score:.3f}")
-            return
-        assert question is not None
-        a = kb.answer(question, channel)
-        if as_json:
-            typer.echo(json.dumps(a.to_json(), ensure_ascii=False, indent=2))
-            return
-        typer.echo(a.answer)
-        if a.source:
-            typer.echo(f"\n来源：{a.source}")
-        typer.echo(f"[{_status(a)}，置信度 {a.score:.3f}]", err=True)
-
-    @kb_app.command("check")
-    def kb_check(
-        folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
-        policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
-    ) -> None:
-        """Validate the knowledge base: schema, duplicates, SMS length, placeholders, and the
-        policy facts of every entry rendered under every policy file."""
-        from knowledge import check_folder
-        from knowledge.factcheck import check_folder_policies
-        from knowledge.schema import parse_folder, placeholder_values
-        from sms.aliyun_templates import check_catalog
-
-        root = _folder(folder)
-        pol = _policy(policy)
-        # Schema, placeholders and SMS length under the active policy; policy facts (articles,
-        # figures, document names) with every entry rendered under every policy file.
-        problems = check_folder(root, pol) + check_folder_policies(root) + check_catalog(root)
-        if problems:
-            by_file: dict[str, list[str]] = {}
-            for p in problems:
-                by_file.setdefault(p.file, []).append(str(p))
-            for file, lines in by_file.items():
-                typer.echo(f"== {file}（{len(lines)} 个问题）")
-                for line in lines:
-                    typer.echo(f"  {line}")
-            _fail(f"知识库检查未通过：共 {len(problems)} 个问题。")
-        entries, _ = parse_folder(root, placeholder_values(pol))
-        faq = sum(1 for e in entries if not e.out_of_scope)
-        texts = sum(len(e.texts) for e in entries)
-        typer.echo(
-            f"知识库检查通过：{faq} 条 FAQ，{len(entries) - faq} 条范围外，共 {texts} 个问法。"
-        )
-
-    @kb_app.command("eval")
-    def kb_eval(
-        files: list[Path] | None = typer.Argument(
-            None,
-            help="评估集 YAML（questions: [{q, label}]）；不给则评估 eval/ 下的 dev、fresh、fresh2、fresh3",
-            exists=True,
-            show_default=False,
-        ),
-        as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
-        loo: bool = typer.Option(
-            True, "--loo/--no-loo", help="同时做留一问法交叉验证（单个评估集）"
-        ),
-        show_misses: bool = typer.Option(False, "--misses", help="列出每个评估集未答对的问题"),
-        folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
-        policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
-    ) -> None:
-        """Evaluate retrieval: per set answered-and-right, top-3, wrong answers, off-topic accepted."""
-        from knowledge import KnowledgeError
-        from knowledge.eval_report import default_sets, markdown_reports, run_files
-
-        paths = list(files or default_sets(_folder(folder)))
-        if not paths:
-            _fail("没有评估集：请给出 YAML 文件，或在知识库目录的 eval/ 下放 dev.yaml。")
-        try:
-            kb = _load(folder, policy)
-            reports = run_files(kb, paths)
-        except (KnowledgeError, ValueError) as exc:
-            _fail(str(exc))
-        if len(paths) == 1:
-            _eval_one(kb, paths[0], reports[0], as_json, loo)
-            return
-        if as_json:
-            sets = [{**r.summary(), "by_style": r.by_style()} for r in reports]
-            if show_misses:
-                for row, r in zip(sets, reports, strict=True):
-                    row["misses"] = [o.to_json() for o in r.misses]
-            typer.echo(json.dumps({"sets": sets}, ensure_ascii=False, indent=2))
-            return
-        typer.echo(markdown_reports(reports))
-        if show_misses:
-            for r in reports:
-                typer.echo(f"\n{r.name} 未答对（{len(r.misses)}）：问题 | 期望 | 实际 | 前三候选")
-                for o in r.misses:
-                    typer.echo("  " + _miss_line(o))
-
-    @kb_app.command("calibrate")
-    def kb_calibrate(
-        file: Path | None = typer.Argument(
-            None, help="评估集 YAML（默认 知识库目录/eval/dev.yaml）", show_default=False
-        ),
-        target: float = typer.Option(0.97, "--target", help="域外问题至少拒答的比例"),
-        write: bool = typer.Option(False, "--write", help="写入 retrieval.yaml"),
-        folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
-        policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
-    ) -> None:
-        """Learn the answer/refuse model from the base and pick threshold and margin."""
-        from knowledge import KnowledgeBase, KnowledgeError
-        from knowledge.evaluation import calibrate, load_questions, markdown_sweep, write_config
-
-        root = _folder(folder)
-        try:
-            kb = KnowledgeBase.load(root, _policy(policy))
-            questions = load_questions(file or root / "eval" / "dev.yaml")
-        except (KnowledgeError, ValueError, OSError) as exc:
-            _fail(str(exc))
-        c = calibrate(kb, questions, target)
-        typer.echo(f"阈值 {c.config.threshold:.2f}，差距 {c.config.margin:.2f}")
-        typer.echo(
-            f"  评估集：top-1 {c.dev.top1:.1%}，域外拒答 {c.dev.ood_rejection:.1%}，"
-            f"答错 {c.dev.wrong_answer:.1%}"
-        )
-        typer.echo(f"  留一问法：top-1 {c.loo.top1:.1%}；留一条目：拒答 {c.loeo_rejection:.1%}")
-        typer.echo(markdown_sweep(c.sweep))
-        if write:
-            note = (
-                f"calibrated on {file or 'eval/dev.yaml'}: dev top-1 {c.dev.top1:.3f}, "
-                f"OOD rejection {c.dev.ood_rejection:.3f}, LOO top-1 {c.loo.top1:.3f}"
-            )
-            path = write_config(root, c.config, note)
-            typer.echo(f"已写入 {path}")
-
+    app.command("ask")(ask)
     app.add_typer(kb_app, name="kb")
 
 
