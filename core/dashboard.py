@@ -29,6 +29,7 @@ from sqlmodel import Session
 from core.applications import STAGE_LABELS, forward_path
 from core.loan_status import overdue_clause
 from core.models import ApplicationRow, InstallmentRow, LoanRow, NoticeRow, Stage
+from core.sweep_sql import chunks
 from core.timeutil import to_local
 from core.workdays import WorkCalendar
 
@@ -214,23 +215,14 @@ def _outstanding_expr(i: sa.Table) -> Any:
     return sa.case((i.c.paid == sa.true(), 0), (left > 0, left), else_=0)
 
 
-def build(
+def _late_applications(
     session: Session,
-    *,
     step_days: Mapping[str, Mapping[str, int]],
     calendar: WorkCalendar,
     today: date,
-    fund_yuan: int,
-    funds_yuan: Mapping[str, int] | None = None,
-    leverage: int = LEVERAGE,
-    leverage_article: str = "兰政发〔2013〕76号 第十二条",
-) -> Dashboard:
-    """The dashboard as of `today` (local date). `step_days`: applicant type → stage → limit."""
-    a, ln, i = _t(ApplicationRow), _t(LoanRow), _t(InstallmentRow)
-    counts = {
-        str(stage): int(n)
-        for stage, n in session.execute(sa.select(a.c.stage, sa.func.count()).group_by(a.c.stage))
-    }
+) -> list[LateApplication]:
+    """Applications in a review stage longer than its working-day limit."""
+    a = _t(ApplicationRow)
     review_stages = sorted({s for limits in step_days.values() for s in limits})
     late: list[LateApplication] = []
     if review_stages:
@@ -251,6 +243,69 @@ def build(
                         int(r.id), str(r.stage), str(r.applicant_type), r.district, days, limit
                     )
                 )
+    return late
+
+
+def _overdue_buckets(session: Session, today: date) -> list[Bucket]:
+    """Overdue loans by days overdue: count, amount overdue, outstanding principal."""
+    ln, i = _t(LoanRow), _t(InstallmentRow)
+    active = ln.c.status == "active"
+    due_left = i.c.principal_fen + i.c.borrower_interest_fen - i.c.paid_fen
+    overdue_rows = session.execute(
+        sa.select(
+            i.c.loan_id,
+            sa.func.min(i.c.due_on),
+            sa.func.sum(sa.case((due_left > 0, due_left), else_=0)),
+        )
+        .select_from(i.join(ln, ln.c.id == i.c.loan_id))
+        .where(active, overdue_clause(i, today))
+        .group_by(i.c.loan_id)
+    ).all()
+    per_loan: dict[str, list[tuple[int, int]]] = {key: [] for key, _, _ in BUCKETS}
+    for loan_id, oldest, amount in overdue_rows:
+        key = bucket_of((today - oldest).days)
+        if key is not None:
+            per_loan[key].append((int(loan_id), int(amount or 0)))
+    outstanding_by_loan: dict[int, int] = {}
+    overdue_ids = [lid for items in per_loan.values() for lid, _ in items]
+    for chunk in chunks(overdue_ids, 2000):
+        for loan_id, left in session.execute(
+            sa.select(i.c.loan_id, sa.func.sum(_outstanding_expr(i)))
+            .where(i.c.loan_id.in_(chunk), i.c.paid == sa.false())
+            .group_by(i.c.loan_id)
+        ):
+            outstanding_by_loan[int(loan_id)] = int(left or 0)
+    buckets = [
+        Bucket(
+            key,
+            BUCKET_LABELS[key],
+            len(per_loan[key]),
+            sum(amount for _, amount in per_loan[key]),
+            sum(outstanding_by_loan.get(lid, 0) for lid, _ in per_loan[key]),
+        )
+        for key, _, _ in BUCKETS
+    ]
+    return buckets
+
+
+def build(
+    session: Session,
+    *,
+    step_days: Mapping[str, Mapping[str, int]],
+    calendar: WorkCalendar,
+    today: date,
+    fund_yuan: int,
+    funds_yuan: Mapping[str, int] | None = None,
+    leverage: int = LEVERAGE,
+    leverage_article: str = "兰政发〔2013〕76号 第十二条",
+) -> Dashboard:
+    """The dashboard as of `today` (local date). `step_days`: applicant type → stage → limit."""
+    a, ln, i = _t(ApplicationRow), _t(LoanRow), _t(InstallmentRow)
+    counts = {
+        str(stage): int(n)
+        for stage, n in session.execute(sa.select(a.c.stage, sa.func.count()).group_by(a.c.stage))
+    }
+    late = _late_applications(session, step_days, calendar, today)
     late_by_stage: dict[str, int] = {}
     for app in late:
         late_by_stage[app.stage] = late_by_stage.get(app.stage, 0) + 1
@@ -277,42 +332,7 @@ def build(
             .where(active, i.c.paid == sa.false())
         ).scalar_one()
     )
-    due_left = i.c.principal_fen + i.c.borrower_interest_fen - i.c.paid_fen
-    overdue_rows = session.execute(
-        sa.select(
-            i.c.loan_id,
-            sa.func.min(i.c.due_on),
-            sa.func.sum(sa.case((due_left > 0, due_left), else_=0)),
-        )
-        .select_from(i.join(ln, ln.c.id == i.c.loan_id))
-        .where(active, overdue_clause(i, today))
-        .group_by(i.c.loan_id)
-    ).all()
-    per_loan: dict[str, list[tuple[int, int]]] = {key: [] for key, _, _ in BUCKETS}
-    for loan_id, oldest, amount in overdue_rows:
-        key = bucket_of((today - oldest).days)
-        if key is not None:
-            per_loan[key].append((int(loan_id), int(amount or 0)))
-    outstanding_by_loan: dict[int, int] = {}
-    overdue_ids = [lid for items in per_loan.values() for lid, _ in items]
-    for start in range(0, len(overdue_ids), 2000):
-        chunk = overdue_ids[start : start + 2000]
-        for loan_id, left in session.execute(
-            sa.select(i.c.loan_id, sa.func.sum(_outstanding_expr(i)))
-            .where(i.c.loan_id.in_(chunk), i.c.paid == sa.false())
-            .group_by(i.c.loan_id)
-        ):
-            outstanding_by_loan[int(loan_id)] = int(left or 0)
-    buckets = [
-        Bucket(
-            key,
-            BUCKET_LABELS[key],
-            len(per_loan[key]),
-            sum(amount for _, amount in per_loan[key]),
-            sum(outstanding_by_loan.get(lid, 0) for lid, _ in per_loan[key]),
-        )
-        for key, _, _ in BUCKETS
-    ]
+    buckets = _overdue_buckets(session, today)
     n = _t(NoticeRow)
     notices = {
         str(s): int(c)
