@@ -182,18 +182,11 @@ class _Recipient:
     wage: bool = False  # wage deduction applies to what this recipient is told
 
 
-def plan_notices(
-    session: Session,
-    policy: ReminderPolicy,
-    calendar: WorkdayCalendar,
-    today: date,
-    *,
-    now: datetime | None = None,
-    quiet: QuietHours | None = None,
-) -> tuple[list[PlannedNotice], int]:
-    """The notices due on `today` (local day) and the number of instalments read. Writes nothing."""
-    now = now or utcnow()
-    quiet = quiet or QuietHours()
+def _due_work(
+    session: Session, policy: ReminderPolicy, calendar: WorkdayCalendar, today: date
+) -> tuple[list[tuple[Candidate, list[DueRule], frozenset[int] | None]], int]:
+    """Each instalment with the rules due for it today (and, for `after:` rules, the
+    counter-guarantors concerned), and the number of instalments read."""
     by_date: dict[tuple[date, bool], list[DueRule]] = {}
 
     def due(d: date, is_last: bool) -> list[DueRule]:
@@ -223,8 +216,24 @@ def plan_notices(
         session, policy, today, lambda ids: query_candidates(session, (), False, ids=ids)
     )
     work.extend(after_work)
+    return work, len(candidates) + len(after_work)
+
+
+def plan_notices(
+    session: Session,
+    policy: ReminderPolicy,
+    calendar: WorkdayCalendar,
+    today: date,
+    *,
+    now: datetime | None = None,
+    quiet: QuietHours | None = None,
+) -> tuple[list[PlannedNotice], int]:
+    """The notices due on `today` (local day) and the number of instalments read. Writes nothing."""
+    now = now or utcnow()
+    quiet = quiet or QuietHours()
+    work, read = _due_work(session, policy, calendar, today)
     if not work:
-        return [], len(candidates)
+        return [], read
     guarantor_loans = {
         c.loan_id
         for c, rules, _ in work
@@ -283,7 +292,7 @@ def plan_notices(
                             c, d, recipient, template, params, (channel, address, identity_id)
                         ).with_times(send_after, expires_at)
                     )
-    return planned, len(candidates) + len(after_work)
+    return planned, read
 
 
 def _notice(
