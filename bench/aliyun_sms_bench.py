@@ -31,11 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.db import make_engine, upgrade  # noqa: E402
-from core.dispatch import DispatchConfig, Dispatcher  # noqa: E402
-from core.outbox import enqueue_many  # noqa: E402
-from core.reminders import QuietHours  # noqa: E402
-from core.timeutil import utcnow  # noqa: E402
+from core.kernel.quiet_hours import QuietHours  # noqa: E402
+from core.kernel.timeutil import utcnow  # noqa: E402
+from core.outbox.dispatch import DispatchConfig, Dispatcher  # noqa: E402
+from core.outbox.enqueue import enqueue_many  # noqa: E402
+from core.persistence.db import make_engine, upgrade  # noqa: E402
 from sms.aliyun_sender import AliyunSmsPort  # noqa: E402
 from sms.aliyun_templates import load_catalog  # noqa: E402
 from sms.port import SmsSender  # noqa: E402

@@ -5,7 +5,7 @@
     .venv/bin/python bench/broadcast_bench.py --database-url postgresql+psycopg://u:p@host/db
 
 Two audiences are timed on each database, each from "confirmed" to "every notice queued"
-(`core.broadcast.fanout.fan_out`: audience resolution, opt-out exclusion, identity creation, batched
+(`core.broadcasts.fanout.fan_out`: audience resolution, opt-out exclusion, identity creation, batched
 `enqueue_many` with ON CONFLICT DO NOTHING):
 
 - subscribers: every person linked to a verified Telegram chat (1 in 50 opted out);
@@ -36,19 +36,19 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.broadcast import audience as bc_audience  # noqa: E402
-from core.broadcast import commands as bc_commands  # noqa: E402
-from core.broadcast import fanout as bc_fanout  # noqa: E402
-from core.broadcast import texts as bc_texts  # noqa: E402
-from core.db import make_engine, session_scope, upgrade  # noqa: E402
-from core.models import (  # noqa: E402
+from core.broadcasts import audience as bc_audience  # noqa: E402
+from core.broadcasts import commands as bc_commands  # noqa: E402
+from core.broadcasts import fanout as bc_fanout  # noqa: E402
+from core.broadcasts import texts as bc_texts  # noqa: E402
+from core.kernel.timeutil import utcnow  # noqa: E402
+from core.persistence.db import make_engine, session_scope, upgrade  # noqa: E402
+from core.persistence.models import (  # noqa: E402
     BroadcastRow,
     ChannelIdentityRow,
     LoanRow,
     NoticeRow,
     PersonRow,
 )
-from core.timeutil import utcnow  # noqa: E402
 from sms.segments import DEFAULT_PRICE_YUAN, count_segments  # noqa: E402
 
 DISTRICTS = ["城关区", "七里河区", "西固区", "安宁区", "红古区", "永登县", "皋兰县", "榆中县"]

@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.db import make_engine, session_scope, upgrade  # noqa: E402
-from core.identity import id_check_digit  # noqa: E402
+from core.kernel.identity import id_check_digit  # noqa: E402
 from core.loans.importing import import_loans  # noqa: E402
+from core.persistence.db import make_engine, session_scope, upgrade  # noqa: E402
 
 HEADERS = [
     "贷款编号", "借款人姓名", "借款人手机", "身份证号", "贷款金额(元)", "年利率", "放款日期",

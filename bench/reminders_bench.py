@@ -47,13 +47,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.db import make_engine, upgrade  # noqa: E402
-from core.dispatch import DispatchConfig, Dispatcher  # noqa: E402
-from core.reminders import QuietHours, load_reminder_policy  # noqa: E402
-from core.senders import OutgoingMessage, SendResult  # noqa: E402
-from core.sweep import run_sweep  # noqa: E402
-from core.timeutil import SHANGHAI  # noqa: E402
-from core.workdays import WorkCalendar  # noqa: E402
+from core.kernel.quiet_hours import QuietHours  # noqa: E402
+from core.kernel.timeutil import SHANGHAI  # noqa: E402
+from core.kernel.workdays import WorkCalendar  # noqa: E402
+from core.outbox.dispatch import DispatchConfig, Dispatcher  # noqa: E402
+from core.outbox.senders import OutgoingMessage, SendResult  # noqa: E402
+from core.persistence.db import make_engine, upgrade  # noqa: E402
+from core.reminders.ladder import load_reminder_policy  # noqa: E402
+from core.reminders.sweep import run_sweep  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://chuangdai:chuangdai@127.0.0.1:5432/chuangdai"
 NO_QUIET = QuietHours.parse("00:00", "00:00")
@@ -259,7 +260,7 @@ def timed_sweep(engine: Engine, day: date, label: str) -> dict[str, Any]:
 
 
 def explain_candidates(engine: Engine, day: date) -> list[str]:
-    from core.reminders import due_dates_in_play
+    from core.reminders.ladder import due_dates_in_play
 
     dates = due_dates_in_play(load_reminder_policy(), day, WorkCalendar())
     listed = ", ".join(f"DATE '{d}'" for d in dates)

@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from core.db import upgrade  # noqa: E402
-from core.settings import Settings  # noqa: E402
+from core.kernel.settings import Settings  # noqa: E402
+from core.persistence.db import upgrade  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.bootstrap import Container  # noqa: E402
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWechatApi  # noqa: E402

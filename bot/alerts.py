@@ -18,8 +18,8 @@ from telegram.error import TelegramError
 
 from bot import store
 from bot import texts as T
-from core.identity import mask_phone, mask_text
-from core.timeutil import utcnow
+from core.kernel.identity import mask_phone, mask_text
+from core.kernel.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 WINDOW = timedelta(hours=24)  # tickets older than this are not alerted after a restart

@@ -24,10 +24,10 @@ from bot.handlers import Dialogue, UserHandlers
 from bot.sender import TelegramSender
 from bot.staff import StaffDesk
 from bot.store import UPDATE_CHANNEL
-from core import inbox
-from core.broadcast.texts import SmsCost
-from core.inbox import OrderedRunner
-from core.settings import Settings
+from core.broadcasts.texts import SmsCost
+from core.dialogue import inbox
+from core.dialogue.inbox import OrderedRunner
+from core.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]

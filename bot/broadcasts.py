@@ -1,4 +1,4 @@
-"""Announcements from the staff chat, through the one broadcast service (core.broadcast):
+"""Announcements from the staff chat, through the one broadcast service (core.broadcasts):
 draft → preview with the audience size → confirm (a second person above the threshold) →
 fan-out to the outbox, which the dispatcher sends at each channel's rate limit.
 
@@ -14,12 +14,12 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 
 from bot import texts as T
-from core.broadcast import audience as bc_audience
-from core.broadcast import commands as bc_commands
-from core.broadcast import common as bc_common
-from core.broadcast import fanout as bc_fanout
-from core.broadcast import texts as bc_texts
-from core.db import session_scope
+from core.broadcasts import audience as bc_audience
+from core.broadcasts import commands as bc_commands
+from core.broadcasts import common as bc_common
+from core.broadcasts import fanout as bc_fanout
+from core.broadcasts import texts as bc_texts
+from core.persistence.db import session_scope
 from core.staff import broadcasts
 
 BroadcastError = bc_common.BroadcastError

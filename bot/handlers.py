@@ -23,7 +23,7 @@ from bot import store
 from bot import texts as T
 from bot.chat_locks import ChatLocks
 from bot.render import contact_keyboard, to_messages
-from core import inbox
+from core.dialogue import inbox
 from core.dialogue.engine import Finish
 from core.dialogue.events import Attachment, EngineResult, InboundEvent, Reply
 

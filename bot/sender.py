@@ -24,7 +24,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot import store
 from bot.render import inline_keyboard, split_text
-from core.senders import OutgoingMessage, SendResult
+from core.outbox.senders import OutgoingMessage, SendResult
 
 log = logging.getLogger(__name__)
 MAX_CHAT_LIMITERS = 10_000

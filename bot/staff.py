@@ -1,9 +1,9 @@
 """Staff commands in the staff chat (TELEGRAM_STAFF_CHAT_ID); refused in any other chat.
 
-- `/broadcast 标题\n正文` → preview + audience size + confirm/cancel buttons → core.broadcast
+- `/broadcast 标题\n正文` → preview + audience size + confirm/cancel buttons → core.broadcasts
   (a second staff member confirms above BROADCAST_CONFIRM_THRESHOLD) → the outbox;
 - `/reply 工单号 内容`, or a reply to the bot's ticket alert (bot/alerts.py) →
-  core.handoff.staff_reply, which queues the answer to the applicant on their channel.
+  core.handoff.tickets.staff_reply, which queues the answer to the applicant on their channel.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from telegram.ext import (
 from bot import store
 from bot import texts as T
 from bot.broadcasts import BroadcastError, Outcome, StaffBroadcasts
-from core.db import session_scope
-from core.handoff import HandoffError
+from core.handoff.tickets import HandoffError
+from core.persistence.db import session_scope
 from core.staff import handoff
 
 log = logging.getLogger(__name__)

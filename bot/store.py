@@ -1,6 +1,6 @@
 """The few database operations of the Telegram adapter (synchronous: call via asyncio.to_thread).
 
-- the channel name of stored webhook updates in `inbound_message` (the inbox is core/inbox.py);
+- the channel name of stored webhook updates in `inbound_message` (the inbox is core/dialogue/inbox.py);
 - reachability of a chat (blocked the bot → unreachable; writes again → reachable);
 - hand-off alerts for the staff chat: one outbox row per ticket / applicant message, claimed by
   inserting it under its unique key, so several server processes never alert twice.
@@ -18,15 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from core.db import session_scope
-from core.models import (
+from core.kernel.timeutil import utcnow
+from core.persistence.db import session_scope
+from core.persistence.models import (
     ChannelIdentityRow,
     HandoffMessageRow,
     HandoffTicketRow,
     NoticeRow,
     StaffUserRow,
 )
-from core.timeutil import utcnow
 
 UPDATE_CHANNEL = "telegram-update"
 ALERT_KIND = "staff_alert"

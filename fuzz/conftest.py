@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.db import make_engine, upgrade
+from core.persistence.db import make_engine, upgrade
 from tests.fakes.live_server import LiveServer
 from tests.fakes.telegram_api import FakeBotApi
 from tests.staff_seed import World, knowledge_copy, seed

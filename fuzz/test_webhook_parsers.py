@@ -11,7 +11,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.precheck_input import PrecheckInputError, parse_precheck_input
+from core.applications.precheck_input import PrecheckInputError, parse_precheck_input
 from fuzz.conftest import EXAMPLES
 from sms.inbound import InboundFormError, parse_inbound_form
 from sms.status import StatusFormError, parse_status_form

@@ -1,6 +1,6 @@
 """Excluded industries and uses (第二条): the words that place a text in a class, cautions,
 negation ("绝不炒股" does not count), and the texts said about them. One matcher, used by the
-pre-check (core.eligibility) and the FAQ (knowledge.industry) alike; loaded from a policy file."""
+pre-check (core.applications.eligibility) and the FAQ (knowledge.industry) alike; loaded from a policy file."""
 
 from __future__ import annotations
 

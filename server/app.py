@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from core.db import current_revision, head_revision, ping
+from core.persistence.db import current_revision, head_revision, ping
 from server import workers
 from server.bodylimit import BodyLimitMiddleware, route_limits
 from server.bootstrap import Container, configure_logging, get_container

@@ -37,12 +37,12 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from core.audit import audit
-from core.db import session_scope
-from core.models import StaffUserRow
-from core.models_staff import StaffSessionRow
+from core.kernel.timeutil import utcnow
+from core.persistence.audit import audit
+from core.persistence.db import session_scope
+from core.persistence.models import StaffUserRow
+from core.persistence.models_staff import StaffSessionRow
 from core.staff import ROLE_LABELS, authenticate, role_at_least, user_by_token
-from core.timeutil import utcnow
 from server import throttle
 from server.bootstrap import Container
 

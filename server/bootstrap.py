@@ -17,14 +17,14 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 import knowledge
-from core.db import make_engine, upgrade
 from core.dialogue.engine import DialogueEngine
-from core.filestore import LocalFileStore
-from core.otp import OneTimeCodes
-from core.senders import Sender
-from core.settings import Settings
+from core.dialogue.otp import OneTimeCodes
+from core.kernel.filestore import LocalFileStore
+from core.kernel.settings import Settings
+from core.kernel.workdays import WorkCalendar
+from core.outbox.senders import Sender
+from core.persistence.db import make_engine, upgrade
 from core.staff import PasswordHasher
-from core.workdays import WorkCalendar
 from knowledge import KnowledgeBase
 from knowledge.answer_cache import CachedAnswers
 from knowledge.policy import Policy, load_policy

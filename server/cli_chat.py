@@ -20,11 +20,11 @@ from sqlmodel import Session, col, select
 
 from core.dialogue.engine import DialogueEngine
 from core.dialogue.events import Attachment, InboundEvent, Reply, render_terminal
-from core.identity import mask_phone
-from core.models import NoticeRow
-from core.models_otp import OneTimeCodeRow
-from core.otp import OTP_KIND
-from core.senders import ConsoleSender
+from core.dialogue.otp import OTP_KIND
+from core.kernel.identity import mask_phone
+from core.outbox.senders import ConsoleSender
+from core.persistence.models import NoticeRow
+from core.persistence.models_otp import OneTimeCodeRow
 from server.bootstrap import Container, get_container
 from server.cli import app
 

@@ -7,7 +7,7 @@ import json
 import typer
 from rich.console import Console
 
-from core.db import current_revision, head_revision
+from core.persistence.db import current_revision, head_revision
 from server.bootstrap import get_container
 from server.cli import app
 
@@ -29,7 +29,7 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -
 
 
 def _upgrade_to(revision: str) -> None:
-    from core.db import upgrade
+    from core.persistence.db import upgrade
 
     upgrade(get_container().settings.database_url, revision)
 

@@ -8,9 +8,9 @@ import sys
 import typer
 from rich.console import Console
 
-from core.eligibility import precheck
-from core.precheck_input import PrecheckInputError, parse_precheck_input
-from core.timeutil import local_today
+from core.applications.eligibility import precheck
+from core.applications.precheck_input import PrecheckInputError, parse_precheck_input
+from core.kernel.timeutil import local_today
 from server.bootstrap import get_container
 from server.cli import app
 

@@ -22,8 +22,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from core.db import session_scope
 from core.loans.importing import ImportReport, import_loans, import_payments, write_template
+from core.persistence.db import session_scope
 from server.bootstrap import get_container
 from server.staff_services import import_limits
 
@@ -190,8 +190,8 @@ def loans_show(
     """查看一笔贷款：借款人、反担保人和每期还款状态（已还/今日应还/逾期/未到期/无需还款）。"""
     from datetime import date
 
-    from core.loan_view import LoanNotFound, loan_view, status_label
-    from core.timeutil import local_today
+    from core.kernel.timeutil import local_today
+    from core.staff.loan_view import LoanNotFound, loan_view, status_label
 
     try:
         day = date.fromisoformat(today) if today else local_today()

@@ -13,16 +13,16 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-from core.dispatch import (
+from core.kernel.identity import mask_phone
+from core.kernel.timeutil import format_datetime_cn
+from core.outbox.dispatch import (
     DispatchConfig,
     Dispatcher,
     list_notices,
     notice_counts,
     requeue_notices,
 )
-from core.identity import mask_phone
-from core.sweep import run_sweep
-from core.timeutil import format_datetime_cn
+from core.reminders.sweep import run_sweep
 from server.bootstrap import get_container
 from server.scheduler import build_senders, quiet_hours, reminder_policy, room_for_batches
 

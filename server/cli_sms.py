@@ -11,7 +11,7 @@ TYPE_LABELS = {"notification": "通知短信", "promotion": "推广短信", "ver
 
 def aliyun_markdown(templates_dir: Path | None = None) -> str:
     """The Aliyun templates as Markdown: type, code, exact text, variables with their 变量属性."""
-    from core.notice_templates import DEFAULT_DIR
+    from core.outbox.templates import DEFAULT_DIR
     from sms.aliyun_templates import load_catalog
 
     cat = load_catalog(templates_dir or DEFAULT_DIR)
@@ -36,7 +36,7 @@ def aliyun_markdown(templates_dir: Path | None = None) -> str:
 
 
 def twilio_text() -> str:
-    from core.notice_templates import load_templates
+    from core.outbox.templates import load_templates
 
     return "\n".join(f"{name}\t{t.kind}\t{t.sms}" for name, t in load_templates().items())
 

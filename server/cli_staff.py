@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import select
 
-from core.db import session_scope
-from core.models import StaffUserRow
+from core.persistence.db import session_scope
+from core.persistence.models import StaffUserRow
 from core.staff import ROLE_LABELS, ROLES, StaffError, create_staff, issue_api_token
 from core.staff.accounts import list_staff
 from server.bootstrap import get_container

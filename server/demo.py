@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from core.db import session_scope
 from core.loans.importing import import_loans, import_payments
-from core.models import StaffUserRow
+from core.persistence.db import session_scope
+from core.persistence.models import StaffUserRow
 from core.staff import create_staff
 from server.bootstrap import Container
 
@@ -93,9 +93,9 @@ _SCRIPTS = {
 
 
 def _demo_applications(container: Container) -> list[str]:
-    from core.applications import change_stage
+    from core.applications.lifecycle import change_stage
     from core.dialogue.events import InboundEvent
-    from core.models import ApplicationRow, ChannelIdentityRow
+    from core.persistence.models import ApplicationRow, ChannelIdentityRow
 
     engine = container.dialogue
     for address, script in _SCRIPTS.items():
@@ -124,8 +124,8 @@ def _demo_applications(container: Container) -> list[str]:
 
 def _demo_code(container: Container, address: str) -> str:
     """The code sent to a demo applicant (its SMS to the made-up number is cancelled)."""
-    from core.models import NoticeRow
-    from core.models_otp import OneTimeCodeRow
+    from core.persistence.models import NoticeRow
+    from core.persistence.models_otp import OneTimeCodeRow
 
     with session_scope(container.engine) as s:
         code = s.exec(

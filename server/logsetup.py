@@ -1,7 +1,7 @@
 """One logging configuration for every logger of the process, uvicorn's access log included.
 
 Every record goes through one root handler whose formatter masks the *formatted* line (message,
-arguments and traceback alike): ID and phone numbers (`core.identity.mask_text`), staff API
+arguments and traceback alike): ID and phone numbers (`core.kernel.identity.mask_text`), staff API
 tokens (cd_…), the Telegram bot token in Bot API URLs, secret-looking query parameters, and the
 whole query string of staff routes (/api/staff, /console), where searches carry names and numbers.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 
-from core.identity import mask_text
+from core.kernel.identity import mask_text
 
 _STAFF_QUERY = re.compile(r"((?:/api/staff|/console)[^\s?\"']*)\?[^\s\"']*")
 _SECRET_PARAM = re.compile(

@@ -1,7 +1,7 @@
 """Public (unauthenticated) API: the eligibility pre-check.
 
 The body is validated twice: by `PrecheckRequest` (every field's JSON type and bounds, in the
-OpenAPI schema) and then by `core.precheck_input.parse_precheck_input` (what each applicant type
+OpenAPI schema) and then by `core.applications.precheck_input.parse_precheck_input` (what each applicant type
 needs). Both answer 422 with the documented Chinese body `{"detail": …, "field": …}`.
 """
 
@@ -15,9 +15,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.eligibility import precheck
-from core.precheck_input import PrecheckInputError, parse_precheck_input
-from core.timeutil import local_today
+from core.applications.eligibility import precheck
+from core.applications.precheck_input import PrecheckInputError, parse_precheck_input
+from core.kernel.timeutil import local_today
 from server.bootstrap import Container
 
 PRECHECK_PATH = "/api/precheck"

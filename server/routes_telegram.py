@@ -4,7 +4,7 @@
 - the `X-Telegram-Bot-Api-Secret-Token` header must equal TELEGRAM_WEBHOOK_SECRET (403 otherwise,
   and always 403 when no secret is configured): nothing is read or stored before that;
 - malformed JSON or not an Update → 400, nothing stored;
-- the update is stored (id and payload, `core.inbox`) before the 200: a crash after the answer
+- the update is stored (id and payload, `core.dialogue.inbox`) before the 200: a crash after the answer
   loses nothing, the stored update is processed at the next start (or by the periodic sweep);
 - an `update_id` already answered or in flight → 200 and ignored; one stored but left
   unprocessed is processed;
@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 
 from bot.app import BotConfig, TelegramBot
 from bot.store import UPDATE_CHANNEL
-from core import inbox
+from core.dialogue import inbox
 from core.dialogue.engine import Finish
 from core.dialogue.events import EngineResult, InboundEvent
 from server.bootstrap import Container

@@ -12,8 +12,8 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from core.senders import ConsoleSender, Sender
-from core.settings import Settings
+from core.kernel.settings import Settings
+from core.outbox.senders import ConsoleSender, Sender
 from server.bootstrap import Container
 from wechat.client import DbTokenStore, WechatApiClient, install_log_scrubbing
 from wechat.inbound import Authenticator

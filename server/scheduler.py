@@ -28,16 +28,16 @@ from apscheduler.triggers.cron import CronTrigger
 from fastapi import FastAPI
 from sqlmodel import Session
 
-from core.dispatch import DispatchConfig, Dispatcher
-from core.reminders import (
+from core.kernel.quiet_hours import QuietHours
+from core.kernel.timeutil import SHANGHAI, local_today, to_local, utcnow
+from core.outbox.dispatch import DispatchConfig, Dispatcher
+from core.outbox.senders import ConsoleSender, Sender
+from core.reminders.ladder import (
     DEFAULT_POLICY,
-    QuietHours,
     ReminderPolicy,
     load_reminder_policy,
 )
-from core.senders import ConsoleSender, Sender
-from core.sweep import SweepResult, last_sweep_day, run_sweep
-from core.timeutil import SHANGHAI, local_today, to_local, utcnow
+from core.reminders.sweep import SweepResult, last_sweep_day, run_sweep
 from server.bootstrap import Container
 
 log = logging.getLogger(__name__)
@@ -125,8 +125,8 @@ class BackgroundWork:
             return None
 
     def _prune_inbound(self) -> None:
-        from core.db import session_scope
-        from core.outbox import prune_inbound
+        from core.outbox.enqueue import prune_inbound
+        from core.persistence.db import session_scope
 
         with session_scope(self.container.engine) as s:
             prune_inbound(s)

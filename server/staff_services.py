@@ -10,11 +10,11 @@ from decimal import Decimal
 from fastapi import UploadFile
 from sqlmodel import Session
 
-from core import dashboard
-from core.broadcast import texts as bc_texts
-from core.filestore import safe_basename
+from core.broadcasts import texts as bc_texts
+from core.kernel.filestore import safe_basename
 from core.loans.importing import ImportLimits
 from core.staff import dashboard as staff_dashboard
+from core.staff import overview as dashboard
 from core.staff.imports import Upload, UploadRefused
 from server.bootstrap import Container
 from sms.segments import count_segments, encoding_of

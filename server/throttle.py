@@ -18,8 +18,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from core.models_staff import LoginFailureRow
-from core.timeutil import utcnow
+from core.kernel.timeutil import utcnow
+from core.persistence.models_staff import LoginFailureRow
 
 WINDOW = timedelta(minutes=15)
 FREE_TRIES = 5

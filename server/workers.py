@@ -19,9 +19,9 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from core.broadcast import fanout as bc_fanout
-from core.db import session_scope
+from core.broadcasts import fanout as bc_fanout
 from core.loans.importing import ImportReport
+from core.persistence.db import session_scope
 from core.staff import imports
 from core.staff.imports import ImportRequest
 from server import staff_services as svc

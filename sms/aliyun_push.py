@@ -26,10 +26,10 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from core.db import session_scope
 from core.dialogue.events import InboundEvent, render_sms
-from core.identity import mask_phone
-from core.outbox import enqueue
+from core.kernel.identity import mask_phone
+from core.outbox.enqueue import enqueue
+from core.persistence.db import session_scope
 from sms.aliyun_receipts import PushFormatError, apply_receipts, parse_report
 from sms.aliyun_templates import AUTO_REPLY
 from sms.replies import plan_reply

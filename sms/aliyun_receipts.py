@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.models import NoticeRow
-from core.timeutil import to_local, utcnow
+from core.kernel.timeutil import to_local, utcnow
+from core.persistence.models import NoticeRow
 from sms.aliyun_sender import DeliveryDetail, parse_provider_id, provider_id
 from sms.status import StatusCallback, record_status
 

@@ -33,10 +33,10 @@ from alibabacloud_dysmsapi20170525.client import Client
 from alibabacloud_tea_openapi.utils_models import Config
 from sqlalchemy.engine import Engine
 
-from core.identity import mask_phone
-from core.notice_templates import TemplateError
-from core.senders import ConsoleSender, Sender
-from core.settings import Settings
+from core.kernel.identity import mask_phone
+from core.kernel.settings import Settings
+from core.outbox.senders import ConsoleSender, Sender
+from core.outbox.templates import TemplateError
 from sms.aliyun_templates import AliyunCatalog, GatewayTemplate, load_catalog
 from sms.port import BatchItem, PortResult, SmsSender
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import yaml
 
-from core.broadcast.common import TEMPLATE as BROADCAST_TEMPLATE
-from core.notice_templates import DEFAULT_DIR, Template, TemplateError, load_templates
-from core.reminders import ReminderPolicyError, parse_reminder_policy
+from core.broadcasts.common import TEMPLATE as BROADCAST_TEMPLATE
+from core.outbox.templates import DEFAULT_DIR, Template, TemplateError, load_templates
+from core.reminders.ladder import ReminderPolicyError, parse_reminder_policy
 from knowledge.schema import Problem
 
 FILE = "aliyun_sms.yaml"
@@ -31,7 +31,7 @@ AUTO_REPLY = "sms_auto_reply"
 # Templates sent by code paths other than the ladder (whose templates come from the policy files).
 REVIEW_TEMPLATES = ("document_rejected", "document_accepted", "stage_changed")
 RELAY_TEMPLATES = ("staff_reply",)
-CODE_TEMPLATES = ("verify_code", "link_code")  # core/otp.py: intake mobile check, 绑定
+CODE_TEMPLATES = ("verify_code", "link_code")  # core/dialogue/otp.py: intake mobile check, 绑定
 REQUIRED_OUTSIDE_LADDER = (
     *REVIEW_TEMPLATES,
     *RELAY_TEMPLATES,

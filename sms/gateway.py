@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from core.senders import Sender
-from core.settings import Settings
+from core.kernel.settings import Settings
+from core.outbox.senders import Sender
 
 
 def build_sms_sender(settings: Settings, db: Engine) -> Sender:

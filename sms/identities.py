@@ -8,9 +8,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core.db import session_scope
-from core.identity import mask_phone
-from core.models import ChannelIdentityRow
+from core.kernel.identity import mask_phone
+from core.persistence.db import session_scope
+from core.persistence.models import ChannelIdentityRow
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from core.db import session_scope
-from core.models import NoticeRow
-from core.notice_templates import TemplateError
-from core.senders import OutgoingMessage, SendResult
+from core.outbox.senders import OutgoingMessage, SendResult
+from core.outbox.templates import TemplateError
+from core.persistence.db import session_scope
+from core.persistence.models import NoticeRow
 from sms.identities import is_opted_out, mark_unreachable
 from sms.ratelimit import DbRateLimiter, RateLimited
 from sms.templates import FREE_TEXT, template_kind
@@ -154,7 +154,7 @@ class Batcher:
 
 
 class SmsSender:
-    """`core.senders.Sender` for channel "sms" on top of any `SmsPort`."""
+    """`core.outbox.senders.Sender` for channel "sms" on top of any `SmsPort`."""
 
     channel = "sms"
 

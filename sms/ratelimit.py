@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from core.models_sms import SmsRateSlotRow
-from core.timeutil import utcnow
+from core.kernel.timeutil import utcnow
+from core.persistence.models_sms import SmsRateSlotRow
 
 _TABLE = SmsRateSlotRow.__table__  # type: ignore[attr-defined]
 

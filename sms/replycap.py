@@ -16,9 +16,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.db import session_scope
-from core.models_sms import SmsAutoReplyRow
-from core.timeutil import utcnow
+from core.kernel.timeutil import utcnow
+from core.persistence.db import session_scope
+from core.persistence.models_sms import SmsAutoReplyRow
 
 WINDOW = timedelta(hours=1)
 

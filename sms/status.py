@@ -26,10 +26,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.db import session_scope
-from core.models import NoticeRow
-from core.models_sms import SmsStatusEventRow
-from core.timeutil import utcnow
+from core.kernel.timeutil import utcnow
+from core.persistence.db import session_scope
+from core.persistence.models import NoticeRow
+from core.persistence.models_sms import SmsStatusEventRow
 from sms.identities import mark_unreachable_in
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""SMS rendering of named templates (core.notice_templates) and the text every SMS carries.
+"""SMS rendering of named templates (core.outbox.templates) and the text every SMS carries.
 
 A text gateway (Twilio) renders the template's `sms` text and adds the signature itself; a
 template gateway (Aliyun, Tencent Cloud) sends the template code and its registered signature is
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.notice_templates import load_templates, render
+from core.outbox.templates import load_templates, render
 
 FREE_TEXT = "sms_free_text"
 REPLY_OVERFLOW = "sms_reply_overflow"

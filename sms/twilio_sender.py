@@ -21,9 +21,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from core.identity import mask_phone
-from core.senders import ConsoleSender, Sender
-from core.settings import Settings
+from core.kernel.identity import mask_phone
+from core.kernel.settings import Settings
+from core.outbox.senders import ConsoleSender, Sender
 from sms.port import PortResult, SmsSender
 from sms.segments import count_segments
 from sms.templates import decorate, render_sms

@@ -22,10 +22,10 @@ from sqlmodel import Session, select
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from core.db import writer_executor
 from core.dialogue.events import EngineResult, InboundEvent, Reply, render_sms
-from core.identity import mask_phone
-from core.models import InboundMessageRow
+from core.kernel.identity import mask_phone
+from core.persistence.db import writer_executor
+from core.persistence.models import InboundMessageRow
 from sms import status as sms_status
 from sms.inbound import InboundFormError, parse_inbound_form
 from sms.media import MediaFetcher

@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from core.db import make_engine, upgrade
+from core.persistence.db import make_engine, upgrade
 
 PG_URL = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL") or ""
 USE_PG = PG_URL.startswith("postgresql")

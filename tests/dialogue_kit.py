@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine
 import knowledge
 from core.dialogue.engine import DialogueEngine
 from core.dialogue.events import InboundEvent, Reply
-from core.filestore import LocalFileStore
-from core.otp import OneTimeCodes
-from core.workdays import WorkCalendar
+from core.dialogue.otp import OneTimeCodes
+from core.kernel.filestore import LocalFileStore
+from core.kernel.workdays import WorkCalendar
 from knowledge.policy import Policy
 
 TODAY = date(2026, 11, 24)
@@ -90,6 +90,6 @@ def png(seed: int = 0) -> bytes:
 
 
 def id_number(first17: str) -> str:
-    from core.identity import id_check_digit
+    from core.kernel.identity import id_check_digit
 
     return first17 + id_check_digit(first17)

@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 import knowledge
-from core.db import session_scope
-from core.filestore import LocalFileStore
-from core.handoff import open_ticket
-from core.models import (
+from core.handoff.tickets import open_ticket
+from core.kernel.filestore import LocalFileStore
+from core.kernel.settings import Settings
+from core.kernel.timeutil import local_today, utcnow
+from core.persistence.db import session_scope
+from core.persistence.models import (
     ApplicationRow,
     ApplicationStageRow,
     ChannelIdentityRow,
@@ -30,9 +32,7 @@ from core.models import (
     Stage,
     UnansweredQuestionRow,
 )
-from core.settings import Settings
 from core.staff import PasswordHasher, issue_api_token
-from core.timeutil import local_today, utcnow
 from server.bootstrap import Container
 
 PASSWORD = "correct-horse-battery"

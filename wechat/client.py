@@ -31,9 +31,9 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
-from core.models import UTCDateTime
-from core.models_wechat import WechatTokenRow
-from core.timeutil import utcnow
+from core.kernel.timeutil import utcnow
+from core.persistence.models import UTCDateTime
+from core.persistence.models_wechat import WechatTokenRow
 
 log = logging.getLogger(__name__)
 

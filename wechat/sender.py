@@ -26,9 +26,9 @@ from aiolimiter import AsyncLimiter
 from sqlalchemy.engine import Engine
 from wechatpy.exceptions import WeChatClientException
 
-from core.reminders import local_day_start
-from core.senders import OutgoingMessage, SendResult
-from core.timeutil import local_today, utcnow
+from core.kernel.timeutil import local_today, utcnow
+from core.outbox.senders import OutgoingMessage, SendResult
+from core.reminders.ladder import local_day_start
 from wechat import store
 from wechat.client import TOKEN_ERRORS, TokenUnavailable, WechatApiClient
 from wechat.render import split_text

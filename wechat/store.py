@@ -17,9 +17,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 
-from core.db import session_scope
-from core.models import ChannelIdentityRow, InboundMessageRow
-from core.outbox import enqueue
+from core.outbox.enqueue import enqueue
+from core.persistence.db import session_scope
+from core.persistence.models import ChannelIdentityRow, InboundMessageRow
 
 CHANNEL = "wechat"
 DEFERRED = "wechat-deferred"

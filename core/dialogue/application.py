@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from core import applications as apps
+from core.applications import lifecycle as apps
 from core.dialogue import documents, intake, verify
 from core.dialogue import faq as faq_flow
 from core.dialogue import prompts as P
@@ -13,10 +13,10 @@ from core.dialogue import prompts_intake as T
 from core.dialogue.commands import looks_like_question, parse_yes_no, squash, wants_default
 from core.dialogue.context import Ctx, current_application, opts
 from core.dialogue.events import Option
-from core.dialogue.numbers import is_not_positive, parse_amount_yuan, parse_months
 from core.dialogue.state import ApplyState, Flow
-from core.identity import IdentityError, mask_id_number, normalize_id_number
-from core.models import ApplicationRow, PersonRow, Stage
+from core.kernel.identity import IdentityError, mask_id_number, normalize_id_number
+from core.kernel.numbers import is_not_positive, parse_amount_yuan, parse_months
+from core.persistence.models import ApplicationRow, PersonRow, Stage
 from knowledge.policy import format_yuan_wan
 
 TEXT_FIELDS = ("business_type", "business_address", "company_name")

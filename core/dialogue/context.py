@@ -9,14 +9,14 @@ from typing import Protocol
 
 from sqlmodel import Session
 
-from core import applications as apps
+from core.applications import lifecycle as apps
 from core.dialogue.commands import squash
 from core.dialogue.events import InboundEvent, Option, Reply
+from core.dialogue.otp import OneTimeCodes
 from core.dialogue.state import ConversationState, Flow
-from core.filestore import FileStore
-from core.models import ApplicationRow, ChannelIdentityRow
-from core.otp import OneTimeCodes
-from core.workdays import WorkCalendar
+from core.kernel.filestore import FileStore
+from core.kernel.workdays import WorkCalendar
+from core.persistence.models import ApplicationRow, ChannelIdentityRow
 from knowledge.policy import Policy
 
 

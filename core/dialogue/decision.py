@@ -6,8 +6,8 @@ from datetime import date
 from typing import Any
 
 from core.dialogue import prompts as P
-from core.money import format_yuan
-from core.timeutil import format_date_cn
+from core.kernel.money import format_yuan
+from core.kernel.timeutil import format_date_cn
 from knowledge.policy import format_yuan_wan
 
 

@@ -6,7 +6,7 @@ when that transaction fails, and a replaced file only after it commits.
 
 from __future__ import annotations
 
-from core import applications as apps
+from core.applications import lifecycle as apps
 from core.dialogue import faq as faq_flow
 from core.dialogue import intake
 from core.dialogue import prompts as P
@@ -15,9 +15,9 @@ from core.dialogue.commands import squash
 from core.dialogue.context import Ctx, current_application, opts
 from core.dialogue.events import Attachment
 from core.dialogue.state import Flow
-from core.filestore import UploadError, check_upload
-from core.models import ApplicationRow, DocumentItemRow, PersonRow, Stage
-from core.timeutil import format_date_cn, utcnow
+from core.kernel.filestore import UploadError, check_upload
+from core.kernel.timeutil import format_date_cn, utcnow
+from core.persistence.models import ApplicationRow, DocumentItemRow, PersonRow, Stage
 
 
 def _not_draft(ctx: Ctx, app: ApplicationRow) -> bool:

@@ -20,7 +20,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core.db import serialized_writes, session_scope
 from core.dialogue import (
     application,
     documents,
@@ -36,12 +35,18 @@ from core.dialogue import prompts as P
 from core.dialogue.commands import detect_command, detect_opt, squash
 from core.dialogue.context import Ctx, Faq, Services, opts
 from core.dialogue.events import EngineResult, InboundEvent, Reply
+from core.dialogue.otp import OneTimeCodes
 from core.dialogue.state import ConversationState, Flow, flow_of
-from core.filestore import FileStore
-from core.models import ChannelIdentityRow, ConversationRow, InboundMessageRow, PersonRow
-from core.otp import OneTimeCodes
-from core.timeutil import local_today, utcnow
-from core.workdays import WorkCalendar
+from core.kernel.filestore import FileStore
+from core.kernel.timeutil import local_today, utcnow
+from core.kernel.workdays import WorkCalendar
+from core.persistence.db import serialized_writes, session_scope
+from core.persistence.models import (
+    ChannelIdentityRow,
+    ConversationRow,
+    InboundMessageRow,
+    PersonRow,
+)
 from knowledge.policy import Policy
 
 log = logging.getLogger(__name__)

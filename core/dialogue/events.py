@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from core.filestore import safe_basename
+from core.kernel.filestore import safe_basename
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from core.dialogue.commands import squash
 from core.dialogue.context import Ctx, FaqAnswer
 from core.dialogue.events import Option
 from core.dialogue.state import Flow
-from core.handoff import open_ticket
-from core.models import UnansweredQuestionRow
+from core.handoff.tickets import open_ticket
+from core.persistence.models import UnansweredQuestionRow
 
 RESUMABLE = (Flow.PRECHECK, Flow.APPLY, Flow.DOCS)
 

@@ -6,8 +6,8 @@ from core.dialogue import prompts as P
 from core.dialogue.commands import detect_command
 from core.dialogue.context import Ctx
 from core.dialogue.state import Flow
-from core.handoff import open_ticket
-from core.models import HandoffTicketRow
+from core.handoff.tickets import open_ticket
+from core.persistence.models import HandoffTicketRow
 
 
 def start(ctx: Ctx, text: str, reason: str = "user") -> None:

@@ -13,9 +13,9 @@ from typing import Any
 
 from core.dialogue import prompts_intake as T
 from core.dialogue.commands import squash
-from core.dialogue.numbers import _to_arabic
-from core.identity import mask_id_number, mask_phone
-from core.models import ApplicationRow, PersonRow
+from core.kernel.identity import mask_id_number, mask_phone
+from core.kernel.numbers import _to_arabic
+from core.persistence.models import ApplicationRow, PersonRow
 from knowledge.policy import Policy, format_yuan_wan
 
 BASE_FIELDS = (

@@ -1,5 +1,5 @@
 """Linking a chat to a person: /start deep-link tokens, a shared (verified) phone number, and
-"绑定" — an SMS one-time code sent to the number on file (core/otp.py, purpose `link`)."""
+"绑定" — an SMS one-time code sent to the number on file (core/dialogue/otp.py, purpose `link`)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import re
 
 from sqlmodel import select
 
-from core.audit import audit
 from core.dialogue import prompts as P
 from core.dialogue.context import Ctx, opts
 from core.dialogue.events import Reply
 from core.dialogue.state import Flow
-from core.identity import IdentityError, mask_phone, normalize_phone
-from core.models import LinkTokenRow, PersonRow
-from core.timeutil import utcnow
+from core.kernel.identity import IdentityError, mask_phone, normalize_phone
+from core.kernel.timeutil import utcnow
+from core.persistence.audit import audit
+from core.persistence.models import LinkTokenRow, PersonRow
 
 
 def start(ctx: Ctx, payload: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.applications.eligibility import precheck
+from core.applications.precheck_input import PrecheckInputError, parse_precheck_input
 from core.dialogue import decision
 from core.dialogue import faq as faq_flow
 from core.dialogue import prompts as P
@@ -17,15 +19,13 @@ from core.dialogue.commands import (
     wants_default,
 )
 from core.dialogue.context import Ctx, opts
-from core.dialogue.numbers import (
+from core.dialogue.state import Flow, LastPrecheck, PrecheckState
+from core.kernel.numbers import (
     is_not_positive,
     parse_amount_yuan,
     parse_count,
     parse_months,
 )
-from core.dialogue.state import Flow, LastPrecheck, PrecheckState
-from core.eligibility import precheck
-from core.precheck_input import PrecheckInputError, parse_precheck_input
 from knowledge.policy import format_yuan_wan
 
 OPTION_STEPS = {

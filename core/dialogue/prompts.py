@@ -168,7 +168,7 @@ PC_AMOUNT_NOT_POSITIVE = "金额需大于0，请重新输入，例如 5万。"
 PC_TERM_NOT_POSITIVE = "期限需大于0，请重新输入，例如 24个月。"
 NUMBER_WITHOUT_OPTIONS = "现在没有可选的序号。请直接输入您的问题，或回复“帮助”查看菜单。"
 HANDOFF_TICKET_CLOSED = "您的工单（工单号 {ticket}）已由工作人员结束，已返回自助服务。"
-# Linking a chat to the number on file with an SMS one-time code (core/otp.py, purpose link; flow in core/dialogue/linking.py)
+# Linking a chat to the number on file with an SMS one-time code (core/dialogue/otp.py, purpose link; flow in core/dialogue/linking.py)
 LINK_CODE_HINT = "已办理贷款或已提交申请的用户，回复“绑定”并输入登记的手机号，用短信验证码关联后可查询贷款和接收还款提醒。"
 LINK_CODE_ASK_PHONE = "请输入您办理贷款时登记的手机号（11位）。回复“取消”可退出。"
 LINK_CODE_BAD_PHONE = "手机号格式不正确，请输入11位手机号，例如 13812345678。"

@@ -6,13 +6,13 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from core import applications as apps
+from core.applications import lifecycle as apps
 from core.dialogue import prompts as P
 from core.dialogue.context import Ctx, current_application
-from core.loan_status import is_overdue
-from core.models import InstallmentRow, LoanRow
-from core.money import format_yuan
-from core.timeutil import format_date_cn, to_local
+from core.kernel.money import format_yuan
+from core.kernel.timeutil import format_date_cn, to_local
+from core.loans.status import is_overdue
+from core.persistence.models import InstallmentRow, LoanRow
 
 
 def show(ctx: Ctx) -> None:

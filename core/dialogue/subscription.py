@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from core.audit import audit
 from core.dialogue import prompts as P
 from core.dialogue.context import Ctx
-from core.identity import mask_phone
-from core.timeutil import utcnow
+from core.kernel.identity import mask_phone
+from core.kernel.timeutil import utcnow
+from core.persistence.audit import audit
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Verifying the applicant's mobile: the SMS sender number, a Telegram contact share, or a
-one-time code sent by SMS (core/otp.py). A number that belongs to someone else is refused."""
+one-time code sent by SMS (core/dialogue/otp.py). A number that belongs to someone else is refused."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import re
 
 from sqlmodel import col, select
 
-from core.audit import audit
 from core.dialogue import prompts_intake as T
 from core.dialogue.commands import squash
 from core.dialogue.context import Ctx
 from core.dialogue.events import Reply
-from core.identity import IdentityError, mask_phone, normalize_phone
-from core.models import ApplicationRow, ChannelIdentityRow, PersonRow
+from core.kernel.identity import IdentityError, mask_phone, normalize_phone
+from core.persistence.audit import audit
+from core.persistence.models import ApplicationRow, ChannelIdentityRow, PersonRow
 
 _CODE = re.compile(r"^\d{6}$")
 

@@ -1,1 +1,1 @@
-"""Loans: repayment schedules (core.schedule) and the spreadsheet importers (importing/)."""
+"""Loans: repayment schedules (core.loans.schedule) and the spreadsheet importers (importing/)."""

@@ -11,11 +11,11 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlmodel import Session, col, func, select
 
-from core.audit import audit
-from core.errors import Conflict, Invalid, NotFound
-from core.models import StaffUserRow
-from core.models_staff import StaffSessionRow
-from core.timeutil import utcnow
+from core.kernel.errors import Conflict, Invalid, NotFound
+from core.kernel.timeutil import utcnow
+from core.persistence.audit import audit
+from core.persistence.models import StaffUserRow
+from core.persistence.models_staff import StaffSessionRow
 
 ROLES = ("admin", "officer", "viewer")
 ROLE_LABELS = {"admin": "管理员", "officer": "经办人员", "viewer": "只读"}

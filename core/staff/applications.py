@@ -1,5 +1,5 @@
 """Staff commands on applications: the list, one application, a stored document (each view
-audited), document review and stage moves (core.review tells the applicant; audited there)."""
+audited), document review and stage moves (core.applications.review tells the applicant; audited there)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from core import backoffice as bo
-from core.audit import audit
-from core.errors import NotFound
-from core.filestore import FileStore
-from core.review import ReviewResult, StageResult, advance, review_document
+from core.applications.review import ReviewResult, StageResult, advance, review_document
+from core.kernel.errors import NotFound
+from core.kernel.filestore import FileStore
+from core.persistence.audit import audit
+from core.staff import queries as bo
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class StoredFile:
     filename: str | None
 
 
-# The list and the detail are core.backoffice's queries, named here for the doors.
+# The list and the detail are core.staff.queries's queries, named here for the doors.
 applications = bo.list_applications
 application = bo.application_detail
 

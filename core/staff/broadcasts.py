@@ -1,4 +1,4 @@
-"""Staff commands on broadcasts (core.broadcast does the work): draft, edit, send, confirm,
+"""Staff commands on broadcasts (core.broadcasts does the work): draft, edit, send, confirm,
 cancel. `send` and `confirm` start the fan-out themselves once their transaction has committed,
 whichever door called them (API, console, staff Telegram chat); the door only says *how* a
 fan-out runs (`FanOutStarter`: after the HTTP response, or at once in the chat)."""
@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import event
 from sqlmodel import Session
 
-from core.broadcast import audience as bc_audience
-from core.broadcast import commands as bc_commands
-from core.models import BroadcastRow
+from core.broadcasts import audience as bc_audience
+from core.broadcasts import commands as bc_commands
+from core.persistence.models import BroadcastRow
 
 FanOutStarter = Callable[[int], None]
 

@@ -9,9 +9,9 @@ from datetime import date
 
 from sqlmodel import Session
 
-from core import dashboard
-from core.timeutil import local_today
-from core.workdays import WorkCalendar
+from core.kernel.timeutil import local_today
+from core.kernel.workdays import WorkCalendar
+from core.staff import overview as dashboard
 from knowledge.policy import Policy
 
 

@@ -1,5 +1,5 @@
 """Staff commands on hand-off tickets: the inbox, one ticket with the delivery of each reply,
-reply (queued to the applicant's channel through the outbox) and close. Audit in core.handoff."""
+reply (queued to the applicant's channel through the outbox) and close. Audit in core.handoff.tickets."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from core import backoffice as bo
-from core.handoff import close_ticket, staff_reply
-from core.models import HandoffMessageRow, HandoffTicketRow, NoticeRow
+from core.handoff.tickets import close_ticket, staff_reply
+from core.persistence.models import HandoffMessageRow, HandoffTicketRow, NoticeRow
+from core.staff import queries as bo
 
 
 @dataclass(frozen=True)

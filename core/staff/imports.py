@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from core.audit import audit
-from core.errors import Invalid
+from core.kernel.errors import Invalid
 from core.loans.importing import ImportLimits, ImportReport, import_loans, import_payments
+from core.persistence.audit import audit
 
 IMPORT_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 

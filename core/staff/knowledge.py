@@ -10,11 +10,11 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from core import backoffice as bo
-from core.audit import audit
-from core.errors import Invalid
-from core.faq_additions import add_entry as write_entry
-from core.faq_additions import add_paraphrase as write_paraphrase
+from core.kernel.errors import Invalid
+from core.persistence.audit import audit
+from core.staff import queries as bo
+from core.staff.faq_edits import add_entry as write_entry
+from core.staff.faq_edits import add_paraphrase as write_paraphrase
 from knowledge import KnowledgeBase
 
 

@@ -1,10 +1,10 @@
 """Staff queries on loans: the list (filters, overdue only) and one loan with its schedule,
-payments, counter-guarantors and notices (statuses from core.loan_status). The queries are
-core.backoffice's, named here for the doors."""
+payments, counter-guarantors and notices (statuses from core.loans.status). The queries are
+core.staff.queries's, named here for the doors."""
 
 from __future__ import annotations
 
-from core import backoffice as bo
+from core.staff import queries as bo
 
 loans = bo.list_loans
 loan = bo.loan_detail

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from core import backoffice as bo
-from core.audit import audit
-from core.dispatch import requeue_notices
+from core.outbox.dispatch import requeue_notices
+from core.persistence.audit import audit
+from core.staff import queries as bo
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class NoticeList:
 
 
 def list_notices(session: Session, **filters: Any) -> NoticeList:
-    """Outbox notices, newest first (filters as core.backoffice.list_notices), with counts per
+    """Outbox notices, newest first (filters as core.staff.queries.list_notices), with counts per
     kind and status."""
     return NoticeList(bo.list_notices(session, **filters), bo.notice_counts_by_kind(session))
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from core import backoffice as bo
-from core.models import StaffUserRow
+from core.persistence.models import StaffUserRow
+from core.staff import queries as bo
 from core.staff.accounts import (
     PasswordHasher,
     StaffNotFound,

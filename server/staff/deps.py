@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Depends, Query, Request
 from sqlmodel import Session
 
-from core.db import session_scope
+from core.persistence.db import session_scope
 from core.staff.broadcasts import FanOutStarter
 from core.staff.knowledge import FaqFolder
 from server.auth import (

@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from fastapi.responses import Response
 
-from core.filestore import served_filename
+from core.kernel.filestore import served_filename
 from core.staff.applications import StoredFile
 
 _CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"

@@ -8,12 +8,11 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from core import backoffice as bo
-from core.applications import STAGE_LABELS, cap_check
-from core.broadcast import progress as bc_progress
-from core.identity import mask_id_number, mask_phone
+from core.applications.lifecycle import STAGE_LABELS, cap_check
+from core.broadcasts import progress as bc_progress
+from core.kernel.identity import mask_id_number, mask_phone
 from core.loans.importing import ImportReport
-from core.models import (
+from core.persistence.models import (
     ApplicationRow,
     AuditEventRow,
     BroadcastRow,
@@ -27,6 +26,7 @@ from core.models import (
     PersonRow,
     StaffUserRow,
 )
+from core.staff import queries as bo
 
 
 def iso(value: datetime | None) -> str | None:
@@ -148,7 +148,7 @@ def loan_json(ln: LoanRow, borrower_name: str | None = None) -> dict[str, Any]:
 
 
 def installment_json(i: InstallmentRow, status: str | None = None) -> dict[str, Any]:
-    """`status` is core.loan_status's (paid|due|overdue|not_due|nothing_due)."""
+    """`status` is core.loans.status's (paid|due|overdue|not_due|nothing_due)."""
     return {
         "seq": i.seq,
         "due_on": i.due_on.isoformat(),

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from core.db import make_engine
+from core.persistence.db import make_engine
 from tests.fakes.live_server import (
     TELEGRAM_HEADERS,
     LiveServer,

@@ -17,9 +17,9 @@ import pytest
 import uvicorn
 from sqlmodel import Session, col, select
 
-from core.dispatch import DispatchConfig
-from core.models import DocumentItemRow, NoticeRow
-from core.senders import ConsoleSender
+from core.outbox.dispatch import DispatchConfig
+from core.outbox.senders import ConsoleSender
+from core.persistence.models import DocumentItemRow, NoticeRow
 from server.app import create_app
 from server.bootstrap import Container
 from tests.staff_seed import PASSWORD, World, make_container, seed

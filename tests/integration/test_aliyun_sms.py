@@ -25,10 +25,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.db import session_scope
 from core.dialogue.events import InboundEvent
-from core.dispatch import DispatchConfig, Dispatcher
-from core.models import (
+from core.kernel.quiet_hours import QuietHours
+from core.kernel.settings import Settings
+from core.kernel.timeutil import SHANGHAI, utcnow
+from core.kernel.workdays import WorkCalendar
+from core.outbox.dispatch import DispatchConfig, Dispatcher
+from core.outbox.enqueue import enqueue, enqueue_many
+from core.outbox.senders import ConsoleSender, OutgoingMessage
+from core.persistence.db import session_scope
+from core.persistence.models import (
     ChannelIdentityRow,
     CounterGuarantorRow,
     InboundMessageRow,
@@ -37,14 +43,9 @@ from core.models import (
     NoticeRow,
     PersonRow,
 )
-from core.models_sms import SmsStatusEventRow
-from core.outbox import enqueue, enqueue_many
-from core.reminders import QuietHours, load_reminder_policy
-from core.senders import ConsoleSender, OutgoingMessage
-from core.settings import Settings
-from core.sweep import run_sweep
-from core.timeutil import SHANGHAI, utcnow
-from core.workdays import WorkCalendar
+from core.persistence.models_sms import SmsStatusEventRow
+from core.reminders.ladder import load_reminder_policy
+from core.reminders.sweep import run_sweep
 from server import routes_aliyun_sms, workers
 from server.bootstrap import Container, MaskingFilter
 from server.scheduler import room_for_batches

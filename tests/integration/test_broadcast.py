@@ -12,18 +12,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.broadcast import audience as bc_audience
-from core.broadcast import commands as bc_commands
-from core.broadcast import common as bc_common
-from core.broadcast import fanout as bc_fanout
-from core.broadcast import progress as bc_progress
-from core.broadcast import texts as bc_texts
-from core.db import session_scope
-from core.dispatch import DispatchConfig, Dispatcher
-from core.models import BroadcastRow, ChannelIdentityRow, NoticeRow
-from core.reminders import QuietHours
-from core.senders import ConsoleSender
-from core.timeutil import utcnow
+from core.broadcasts import audience as bc_audience
+from core.broadcasts import commands as bc_commands
+from core.broadcasts import common as bc_common
+from core.broadcasts import fanout as bc_fanout
+from core.broadcasts import progress as bc_progress
+from core.broadcasts import texts as bc_texts
+from core.kernel.quiet_hours import QuietHours
+from core.kernel.timeutil import utcnow
+from core.outbox.dispatch import DispatchConfig, Dispatcher
+from core.outbox.senders import ConsoleSender
+from core.persistence.db import session_scope
+from core.persistence.models import BroadcastRow, ChannelIdentityRow, NoticeRow
 from tests.staff_seed import World, seed
 
 SMS = bc_texts.SmsCost(

@@ -17,8 +17,8 @@ from sqlmodel import Session, select
 import knowledge
 import server.cli_chat  # registers `chat`
 import server.cli_dialogue  # noqa: F401  (a second command: `chat` stays a sub-command)
-from core.models import ApplicationRow, HandoffTicketRow, PersonRow
-from core.settings import Settings
+from core.kernel.settings import Settings
+from core.persistence.models import ApplicationRow, HandoffTicketRow, PersonRow
 from knowledge.policy import Policy, load_policy
 from server.bootstrap import Container
 from server.cli import app as cli

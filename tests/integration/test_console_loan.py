@@ -1,4 +1,4 @@
-"""The console's loan page (issue 11): statuses from core.loan_status, landlines marked for staff,
+"""The console's loan page (issue 11): statuses from core.loans.status, landlines marked for staff,
 the dashboard's per-bank leverage table."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from core.db import session_scope
 from core.loans.importing import import_loans
-from core.models import LoanRow
+from core.persistence.db import session_scope
+from core.persistence.models import LoanRow
 from server.app import create_app
 from server.bootstrap import Container
 from tests.staff_seed import PASSWORD, make_container, seed

@@ -13,12 +13,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import knowledge
-from core.db import make_engine
 from core.dialogue.engine import DialogueEngine
 from core.dialogue.events import Attachment, InboundEvent, Reply, render_sms
-from core.filestore import LocalFileStore
-from core.handoff import staff_reply
-from core.models import (
+from core.handoff.tickets import staff_reply
+from core.kernel.filestore import LocalFileStore
+from core.kernel.workdays import WorkCalendar
+from core.persistence.db import make_engine
+from core.persistence.models import (
     ApplicationRow,
     ApplicationStageRow,
     ChannelIdentityRow,
@@ -30,7 +31,6 @@ from core.models import (
     NoticeRow,
     UnansweredQuestionRow,
 )
-from core.workdays import WorkCalendar
 from knowledge.policy import Policy, load_policy
 from tests.dialogue_kit import png
 
@@ -393,7 +393,7 @@ def test_sms_refusal_cites_the_article(bot: Bot) -> None:
 def test_old_inbound_ids_are_pruned(bot: Bot, engine: Engine) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from core.outbox import prune_inbound
+    from core.outbox.enqueue import prune_inbound
 
     bot.say("你好", message_id="old")
     bot.say("你好", message_id="new")

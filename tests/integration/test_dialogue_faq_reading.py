@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 import knowledge
 from core.dialogue.engine import DialogueEngine
 from core.dialogue.events import InboundEvent, Reply
-from core.filestore import LocalFileStore
-from core.models import ConversationRow
-from core.workdays import WorkCalendar
+from core.kernel.filestore import LocalFileStore
+from core.kernel.workdays import WorkCalendar
+from core.persistence.models import ConversationRow
 from knowledge.policy import Policy, load_policy
 from knowledge.schema import SMS_MAX_CHARS
 

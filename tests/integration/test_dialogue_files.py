@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 import knowledge
 from core.dialogue.events import Attachment
-from core.models import DocumentItemRow
+from core.persistence.models import DocumentItemRow
 from knowledge.policy import Policy, load_policy
 from tests.dialogue_kit import KNOWLEDGE, FixedCodes, User, id_number, make_engine, png
 

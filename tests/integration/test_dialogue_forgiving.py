@@ -10,8 +10,13 @@ from sqlmodel import Session, select
 
 import knowledge
 from core.dialogue.events import render_sms
-from core.handoff import close_ticket
-from core.models import ConversationRow, HandoffMessageRow, HandoffTicketRow, UnansweredQuestionRow
+from core.handoff.tickets import close_ticket
+from core.persistence.models import (
+    ConversationRow,
+    HandoffMessageRow,
+    HandoffTicketRow,
+    UnansweredQuestionRow,
+)
 from knowledge.policy import Policy, load_policy
 from tests.dialogue_kit import KNOWLEDGE, FixedCodes, User, make_engine
 

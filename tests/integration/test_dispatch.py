@@ -14,8 +14,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.db import session_scope
-from core.dispatch import (
+from core.kernel.quiet_hours import QuietHours
+from core.kernel.timeutil import SHANGHAI
+from core.kernel.workdays import WorkCalendar
+from core.outbox.dispatch import (
     ERR_IN_DOUBT,
     DispatchConfig,
     Dispatcher,
@@ -23,7 +25,10 @@ from core.dispatch import (
     notice_counts,
     requeue_notices,
 )
-from core.models import (
+from core.outbox.enqueue import enqueue, enqueue_many
+from core.outbox.senders import OutgoingMessage, SendResult
+from core.persistence.db import session_scope
+from core.persistence.models import (
     ChannelIdentityRow,
     CounterGuarantorRow,
     InstallmentRow,
@@ -31,12 +36,8 @@ from core.models import (
     NoticeRow,
     PersonRow,
 )
-from core.outbox import enqueue, enqueue_many
-from core.reminders import QuietHours, load_reminder_policy
-from core.senders import OutgoingMessage, SendResult
-from core.sweep import run_sweep
-from core.timeutil import SHANGHAI
-from core.workdays import WorkCalendar
+from core.reminders.ladder import load_reminder_policy
+from core.reminders.sweep import run_sweep
 
 CAL = WorkCalendar()
 POLICY = load_reminder_policy()
@@ -471,7 +472,7 @@ async def test_run_forever_stops_on_request(engine: Engine) -> None:
 def test_scheduler_hooks_start_and_stop_the_dispatcher(db_url: str) -> None:
     from fastapi.testclient import TestClient
 
-    from core.settings import Settings
+    from core.kernel.settings import Settings
     from server.app import create_app
     from server.bootstrap import Container
     from server.scheduler import install

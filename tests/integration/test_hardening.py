@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from twilio.request_validator import RequestValidator
 
 from core.dialogue.events import InboundEvent
-from core.models import HandoffTicketRow, InboundMessageRow
+from core.persistence.models import HandoffTicketRow, InboundMessageRow
 from server.app import create_app
 from server.bootstrap import Container
 from tests.fakes.live_server import TELEGRAM_HEADERS, LiveServer
@@ -294,7 +294,7 @@ def test_declared_length_over_the_limit_is_refused_before_reading(
 def test_served_document_name_has_the_extension_of_its_real_type(
     served: tuple[TestClient, Container, World],
 ) -> None:
-    from core.models import DocumentItemRow
+    from core.persistence.models import DocumentItemRow
 
     client, container, world = served
     with Session(container.engine) as s:

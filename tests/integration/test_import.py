@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from core.db import session_scope
-from core.identity import IdentityError, normalize_phone
+from core.kernel.identity import IdentityError, normalize_phone
 from core.loans.importing import (
     ImportReport,
     import_loans,
@@ -24,7 +23,8 @@ from core.loans.importing import (
     parse_phone,
     write_template,
 )
-from core.schedule import generate_schedule
+from core.loans.schedule import generate_schedule
+from core.persistence.db import session_scope
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "import"
 TABLES = ("person", "loan", "installment", "counter_guarantor", "payment")
@@ -489,7 +489,7 @@ def test_example_row_refused_among_real_rows(engine: Engine, tmp_path: Path) -> 
 def test_cli_import_json_and_exit_codes(db_url: str, tmp_path: Path) -> None:
     import typer
 
-    from core.settings import Settings
+    from core.kernel.settings import Settings
     from server import cli_loans
     from server.bootstrap import Container
     from tests.cli_kit import ContainerRunner

@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from core.db import session_scope
 from core.loans.importing import ImportLimitError, ImportLimits, import_loans
 from core.loans.importing.limits import limited_rows
+from core.persistence.db import session_scope
 from server.app import create_app
 from server.bootstrap import Container
 from tests.staff_seed import World, make_container, seed

@@ -11,11 +11,11 @@ from sqlmodel import Session, select
 
 import knowledge
 from core.dialogue.engine import DialogueEngine
-from core.filestore import LocalFileStore
-from core.models import ApplicationRow, ChannelIdentityRow, NoticeRow, PersonRow
-from core.models_otp import OneTimeCodeRow
-from core.otp import OneTimeCodes
-from core.workdays import WorkCalendar
+from core.dialogue.otp import OneTimeCodes
+from core.kernel.filestore import LocalFileStore
+from core.kernel.workdays import WorkCalendar
+from core.persistence.models import ApplicationRow, ChannelIdentityRow, NoticeRow, PersonRow
+from core.persistence.models_otp import OneTimeCodeRow
 from knowledge.policy import Policy, load_policy
 from tests.dialogue_kit import KNOWLEDGE, TODAY, FixedCodes, User, id_number
 

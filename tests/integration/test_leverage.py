@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from core import dashboard
-from core.db import session_scope
-from core.models import InstallmentRow, LoanRow, PersonRow
-from core.settings import Settings
-from core.workdays import WorkCalendar
+from core.kernel.settings import Settings
+from core.kernel.workdays import WorkCalendar
+from core.persistence.db import session_scope
+from core.persistence.models import InstallmentRow, LoanRow, PersonRow
+from core.staff import overview as dashboard
 from knowledge.policy import load_policy
 
 TODAY = date(2026, 6, 1)

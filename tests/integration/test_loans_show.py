@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from core.settings import Settings
+from core.kernel.settings import Settings
 from server import cli_loans
 from server.bootstrap import Container
 from tests.cli_kit import ContainerRunner

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from core.db import session_scope
-from core.models_staff import LoginFailureRow
+from core.persistence.db import session_scope
+from core.persistence.models_staff import LoginFailureRow
 from server.app import create_app
 from server.bootstrap import Container
 from server.throttle import backoff_seconds, network_of

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 import knowledge
-from core.db import downgrade, make_engine, upgrade
 from core.dialogue.events import InboundEvent
 from core.dialogue.state import ConversationState, Flow
-from core.models import ConversationRow, UTCDateTime
+from core.persistence.db import downgrade, make_engine, upgrade
+from core.persistence.models import ConversationRow, UTCDateTime
 from knowledge.policy import load_policy
 from tests.dialogue_kit import FixedCodes
 from tests.dialogue_kit import make_engine as make_dialogue

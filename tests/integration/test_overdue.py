@@ -11,15 +11,16 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from core import backoffice as bo
-from core import dashboard
-from core.broadcast import audience as bc_audience
-from core.db import session_scope
-from core.loan_status import installment_status, is_overdue
-from core.models import InstallmentRow, LoanRow, PersonRow
-from core.reminders import QuietHours, load_reminder_policy
-from core.sweep import run_sweep
-from core.workdays import WorkCalendar
+from core.broadcasts import audience as bc_audience
+from core.kernel.quiet_hours import QuietHours
+from core.kernel.workdays import WorkCalendar
+from core.loans.status import installment_status, is_overdue
+from core.persistence.db import session_scope
+from core.persistence.models import InstallmentRow, LoanRow, PersonRow
+from core.reminders.ladder import load_reminder_policy
+from core.reminders.sweep import run_sweep
+from core.staff import overview as dashboard
+from core.staff import queries as bo
 
 TODAY = date(2026, 9, 20)
 

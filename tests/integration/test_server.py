@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from core.db import current_revision, downgrade, head_revision, make_engine, upgrade
-from core.settings import Settings
+from core.kernel.settings import Settings
+from core.persistence.db import current_revision, downgrade, head_revision, make_engine, upgrade
 from server.app import create_app
 from server.bootstrap import Container
 from server.cli import _register, app

@@ -31,12 +31,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from twilio.request_validator import RequestValidator
 
-from core.db import make_engine, session_scope
-from core.models import ChannelIdentityRow, InboundMessageRow, NoticeRow
-from core.models_sms import SmsAutoReplyRow, SmsStatusEventRow
-from core.outbox import enqueue
-from core.senders import ConsoleSender, OutgoingMessage
-from core.settings import Settings
+from core.kernel.settings import Settings
+from core.outbox.enqueue import enqueue
+from core.outbox.senders import ConsoleSender, OutgoingMessage
+from core.persistence.db import make_engine, session_scope
+from core.persistence.models import ChannelIdentityRow, InboundMessageRow, NoticeRow
+from core.persistence.models_sms import SmsAutoReplyRow, SmsStatusEventRow
 from server import routes_sms
 from server.bootstrap import Container
 from sms.media import MediaFetcher, MediaItem

@@ -13,7 +13,7 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from core.models import (
+from core.persistence.models import (
     ApplicationRow,
     AuditEventRow,
     DocumentItemRow,

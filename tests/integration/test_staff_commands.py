@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from core.db import session_scope
-from core.models import AuditEventRow, HandoffMessageRow, NoticeRow
-from core.outbox import enqueue
+from core.outbox.enqueue import enqueue
+from core.persistence.db import session_scope
+from core.persistence.models import AuditEventRow, HandoffMessageRow, NoticeRow
 from server.app import create_app
 from server.bootstrap import Container
 from tests.staff_seed import PASSWORD, World, make_container, seed

@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from core.dispatch import Dispatcher
-from core.models import ApplicationRow, ChannelIdentityRow, NoticeRow
-from core.reminders import QuietHours
-from core.review import advance
-from core.senders import OutgoingMessage, SendResult
+from core.applications.review import advance
+from core.kernel.quiet_hours import QuietHours
+from core.outbox.dispatch import Dispatcher
+from core.outbox.senders import OutgoingMessage, SendResult
+from core.persistence.models import ApplicationRow, ChannelIdentityRow, NoticeRow
 from server.app import create_app
 from server.bootstrap import Container
 from tests.dialogue_kit import id_number

@@ -17,8 +17,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from core.db import session_scope
-from core.models import (
+from core.kernel.quiet_hours import QuietHours
+from core.kernel.timeutil import SHANGHAI
+from core.kernel.workdays import WorkCalendar
+from core.persistence.db import session_scope
+from core.persistence.models import (
     ChannelIdentityRow,
     CounterGuarantorRow,
     InstallmentRow,
@@ -26,16 +29,13 @@ from core.models import (
     NoticeRow,
     PersonRow,
 )
-from core.models_reminders import SweepRunRow
-from core.reminders import (
+from core.persistence.models_reminders import SweepRunRow
+from core.reminders.ladder import (
     DEFAULT_POLICY_DIR,
-    QuietHours,
     load_reminder_policy,
     parse_reminder_policy,
 )
-from core.sweep import SweepResult, cancel_notices_for_installments, run_sweep
-from core.timeutil import SHANGHAI
-from core.workdays import WorkCalendar
+from core.reminders.sweep import SweepResult, cancel_notices_for_installments, run_sweep
 
 CAL = WorkCalendar()
 POLICY = load_reminder_policy()
@@ -634,7 +634,7 @@ def test_two_concurrent_sweepers_never_create_a_second_notice(engine: Engine, to
 def test_cli_sweep_then_dispatch_once_through_the_console_sender(
     engine: Engine, cli_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from core.timeutil import local_today
+    from core.kernel.timeutil import local_today
 
     monkeypatch.setenv("QUIET_HOURS_START", "00:00")  # no quiet hours: send now
     monkeypatch.setenv("QUIET_HOURS_END", "00:00")

@@ -22,10 +22,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from bot.app import BotConfig, TelegramBot
-from core.db import session_scope
-from core.dispatch import Dispatcher
-from core.handoff import open_ticket
-from core.models import (
+from core.handoff.tickets import open_ticket
+from core.kernel.quiet_hours import QuietHours
+from core.kernel.settings import Settings
+from core.kernel.timeutil import utcnow
+from core.outbox.dispatch import Dispatcher
+from core.outbox.enqueue import enqueue
+from core.outbox.senders import OutgoingMessage
+from core.persistence.db import session_scope
+from core.persistence.models import (
     BroadcastRow,
     ChannelIdentityRow,
     ConversationRow,
@@ -35,11 +40,6 @@ from core.models import (
     NoticeRow,
     PersonRow,
 )
-from core.outbox import enqueue
-from core.reminders import QuietHours
-from core.senders import OutgoingMessage
-from core.settings import Settings
-from core.timeutil import utcnow
 from server import cli_telegram
 from server.app import create_app
 from server.bootstrap import Container
@@ -328,7 +328,7 @@ def test_contact_button_and_only_own_number(
 
 
 def _draft_application(db: Engine) -> None:
-    from core.applications import open_application
+    from core.applications.lifecycle import open_application
 
     with session_scope(db) as s:
         ident = s.exec(

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from core.models import ApplicationRow, ChannelIdentityRow, PersonRow
+from core.persistence.models import ApplicationRow, ChannelIdentityRow, PersonRow
 from server.app import create_app
 from server.bootstrap import Container
 from tests.dialogue_kit import id_number

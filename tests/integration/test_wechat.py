@@ -18,8 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core.dialogue.events import EngineResult, InboundEvent, Reply
-from core.dispatch import Dispatcher
-from core.models import (
+from core.kernel.settings import Settings
+from core.outbox.dispatch import Dispatcher
+from core.persistence.models import (
     ApplicationRow,
     ChannelIdentityRow,
     DocumentItemRow,
@@ -27,7 +28,6 @@ from core.models import (
     InboundMessageRow,
     NoticeRow,
 )
-from core.settings import Settings
 from server.app import create_app
 from server.bootstrap import Container
 from server.routes_wechat import build_wechat_sender

@@ -18,30 +18,30 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 import knowledge
-from core.broadcast import commands as bc_commands
-from core.broadcast import fanout as bc_fanout
-from core.broadcast.audience import Audience, resolve
-from core.db import make_engine, session_scope
+from core.applications.review import applicant_address
+from core.broadcasts import commands as bc_commands
+from core.broadcasts import fanout as bc_fanout
+from core.broadcasts.audience import Audience, resolve
 from core.dialogue.engine import DialogueEngine
 from core.dialogue.events import InboundEvent
-from core.dispatch import Dispatcher
-from core.filestore import LocalFileStore
-from core.models import (
+from core.kernel.filestore import LocalFileStore
+from core.kernel.quiet_hours import QuietHours
+from core.kernel.settings import Settings
+from core.kernel.timeutil import utcnow
+from core.kernel.workdays import WorkCalendar
+from core.outbox.dispatch import Dispatcher
+from core.outbox.enqueue import enqueue
+from core.outbox.senders import OutgoingMessage
+from core.persistence.db import make_engine, session_scope
+from core.persistence.models import (
     ApplicationRow,
     ChannelIdentityRow,
     InboundMessageRow,
     NoticeRow,
     PersonRow,
 )
-from core.models_otp import OneTimeCodeRow
-from core.models_wechat import WechatTokenRow
-from core.outbox import enqueue
-from core.reminders import QuietHours
-from core.review import applicant_address
-from core.senders import OutgoingMessage
-from core.settings import Settings
-from core.timeutil import utcnow
-from core.workdays import WorkCalendar
+from core.persistence.models_otp import OneTimeCodeRow
+from core.persistence.models_wechat import WechatTokenRow
 from knowledge.policy import load_policy
 from server import cli
 from server.bootstrap import Container

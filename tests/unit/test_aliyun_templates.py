@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from core.notice_templates import TemplateError, load_templates
+from core.outbox.templates import TemplateError, load_templates
 from server.cli import _register, app
 from server.cli_sms import aliyun_markdown
 from sms.aliyun_templates import (

@@ -2,7 +2,7 @@ import pytest
 
 from core.dialogue.commands import detect_command, detect_opt, parse_yes_no
 from core.dialogue.events import Option, Reply, render_sms
-from core.dialogue.numbers import parse_amount_yuan, parse_count, parse_months
+from core.kernel.numbers import parse_amount_yuan, parse_count, parse_months
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_unknown_is_never_no(text: str) -> None:
     [("0", True), ("0元", True), ("-5万", True), ("负一万", True), ("5万", False), ("没有", False)],
 )
 def test_zero_or_negative_numbers(text: str, expected: bool) -> None:
-    from core.dialogue.numbers import is_not_positive
+    from core.kernel.numbers import is_not_positive
 
     assert is_not_positive(text) is expected
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.eligibility import Decision, precheck
-from core.precheck_input import PrecheckInput, PrecheckInputError, parse_precheck_input
-from core.workdays import WorkCalendar
+from core.applications.eligibility import Decision, precheck
+from core.applications.precheck_input import PrecheckInput, PrecheckInputError, parse_precheck_input
+from core.kernel.workdays import WorkCalendar
 from knowledge.policy import CATEGORY_KEYS, Policy, load_policy
 
 TODAY = date(2026, 3, 2)  # a Monday

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.identity import (
+from core.kernel.identity import (
     IdentityError,
     id_check_digit,
     mask_id_number,
@@ -13,7 +13,7 @@ from core.identity import (
     normalize_id_number,
     normalize_phone,
 )
-from core.money import MoneyError, fen_to_yuan, format_yuan, yuan_to_fen
+from core.kernel.money import MoneyError, fen_to_yuan, format_yuan, yuan_to_fen
 from knowledge.policy import format_yuan_wan as format_wan
 
 VALID_ID = "11010519491231002X"  # the GB 11643 standard's own example

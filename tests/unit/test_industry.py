@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 import knowledge
-from core.eligibility import Decision, precheck
-from core.precheck_input import parse_precheck_input
-from core.workdays import WorkCalendar
+from core.applications.eligibility import Decision, precheck
+from core.applications.precheck_input import parse_precheck_input
+from core.kernel.workdays import WorkCalendar
 from knowledge import KnowledgeBase
 from knowledge.policy import load_policy
 

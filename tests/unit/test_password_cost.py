@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.settings import Settings
+from core.kernel.settings import Settings
 from core.staff import PasswordHasher
 from server.bootstrap import Container
 

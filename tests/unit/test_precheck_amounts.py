@@ -1,6 +1,6 @@
 import pytest
 
-from core.precheck_input import PrecheckInputError, parse_precheck_input
+from core.applications.precheck_input import PrecheckInputError, parse_precheck_input
 
 BASE = {
     "applicant_type": "individual",

@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
-from core.notice_templates import load_templates
-from core.reminders import (
+from core.kernel.quiet_hours import QuietHours
+from core.kernel.settings import Settings
+from core.kernel.timeutil import SHANGHAI
+from core.kernel.workdays import WorkCalendar
+from core.outbox.templates import load_templates
+from core.reminders.ladder import (
     DEFAULT_POLICY_DIR,
-    QuietHours,
     ReminderPolicy,
     ReminderPolicyError,
     due_dates_in_play,
@@ -23,9 +26,6 @@ from core.reminders import (
     rules_due,
     validate_order,
 )
-from core.settings import Settings
-from core.timeutil import SHANGHAI
-from core.workdays import WorkCalendar
 
 CAL = WorkCalendar()
 POLICY = load_reminder_policy()

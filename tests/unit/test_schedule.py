@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.schedule import (
+from core.loans.schedule import (
     EQUAL_INSTALLMENT,
     EQUAL_PRINCIPAL,
     METHODS,

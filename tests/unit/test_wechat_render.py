@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import knowledge
 from core.dialogue.events import Option, Reply
-from core.notice_templates import load_templates
+from core.outbox.templates import load_templates
 from wechat.menu import MenuError, load_menu
 from wechat.render import MAX_BYTES, reply_text, split_text
 from wechat.texts import load_wechat_data

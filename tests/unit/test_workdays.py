@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.workdays import CalendarError, WorkCalendar, load_override
+from core.kernel.workdays import CalendarError, WorkCalendar, load_override
 
 KNOWLEDGE_CALENDAR = Path(__file__).resolve().parents[2] / "knowledge" / "calendar"
 
@@ -131,7 +131,7 @@ def test_2027_fallback_knows_fixed_date_holidays_and_warns_once(
     """Without the State Council's 2027 arrangement the fallback still knows the fixed-date
     statutory holidays (元旦, 劳动节, 国庆 1-3 October) and marks dates as estimates."""
     cal = WorkCalendar()
-    with caplog.at_level(logging.WARNING, logger="core.workdays"):
+    with caplog.at_level(logging.WARNING, logger="core.kernel.workdays"):
         assert cal.coverage(2026) == "library"
         assert cal.is_workday(date(2027, 1, 1)) is False  # 元旦, a Friday
         assert cal.is_workday(date(2027, 1, 2)) is False  # Saturday
@@ -176,7 +176,7 @@ def test_override_file_wins(tmp_path: Path, caplog: pytest.LogCaptureFixture) ->
     # An override for a library year replaces the library for that year.
     (tmp_path / "2026.yaml").write_text("holidays: [2026-03-02]\n", encoding="utf-8")
     cal = WorkCalendar(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="core.workdays"):
+    with caplog.at_level(logging.WARNING, logger="core.kernel.workdays"):
         assert cal.coverage(2027) == "override"
         assert cal.is_workday(date(2027, 1, 1)) is False
         assert cal.is_workday(date(2027, 2, 6)) is True  # Saturday made a working day

@@ -16,7 +16,7 @@ Rules
 - Counter-guarantors are only added or updated, never removed by an import (a loan may have more
   guarantors than the one column set in the sheet; removing one is a staff decision).
 - Schedules: a new loan gets the schedule of the installments file when given, else a generated
-  one (core.schedule). An existing loan keeps its schedule unless its terms (amount, rate,
+  one (core.loans.schedule). An existing loan keeps its schedule unless its terms (amount, rate,
   disbursement date, term, method, subsidy kind) change or the installments file gives a
   different schedule; the schedule is then rewritten in place (same instalment ids by seq).
 - Paid state is never destroyed: once a loan has any payment (a payment row or a paid amount on

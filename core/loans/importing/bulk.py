@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
-from core.models import (
+from core.loans.schedule import ScheduleColumns
+from core.persistence.models import (
     CounterGuarantorRow,
     InstallmentRow,
     LoanRow,
@@ -20,8 +21,7 @@ from core.models import (
     PaymentRow,
     PersonRow,
 )
-from core.schedule import ScheduleColumns
-from core.sweep_sql import table
+from core.persistence.sql import table
 
 CHUNK = 5000
 ProgressFn = Callable[[int, int], None]
@@ -202,7 +202,7 @@ class Bulk:
 
         Every value is an integer, a date or a boolean, so the text format needs no escaping.
         The lines of a schedule without the loan id are built once per distinct schedule (the
-        cached columns of core.schedule are shared between loans with the same terms); a loan's
+        cached columns of core.loans.schedule are shared between loans with the same terms); a loan's
         rows are then one str.join. Far cheaper than `Copy.write_row` per instalment, and the
         server parses COPY text faster than it plans anything else.
         """

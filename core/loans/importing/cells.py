@@ -9,9 +9,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from core.identity import IdentityError, normalize_id_number, normalize_phone
-from core.money import MoneyError, parse_decimal
-from core.schedule import normalize_method, normalize_subsidy_kind
+from core.kernel.identity import IdentityError, normalize_id_number, normalize_phone
+from core.kernel.money import MoneyError, parse_decimal
+from core.loans.schedule import normalize_method, normalize_subsidy_kind
 
 
 class CellError(ValueError):
@@ -138,7 +138,7 @@ def parse_seq(value: Any) -> int:
 
 
 def parse_phone(value: Any) -> str:
-    """A phone cell into E.164 (core.identity.normalize_phone). Raises ValueError with a
+    """A phone cell into E.164 (core.kernel.identity.normalize_phone). Raises ValueError with a
     Chinese message."""
     text = _required_text(value)
     try:

@@ -11,7 +11,8 @@ from pathlib import Path
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from core.identity import is_mobile
+from core.kernel.identity import is_mobile
+from core.kernel.timeutil import utcnow
 from core.loans.importing.bulk import Bulk, ProgressFn, chunks
 from core.loans.importing.cells import cell_text
 from core.loans.importing.columns import (
@@ -37,8 +38,7 @@ from core.loans.importing.store import (
     write_guarantors,
     write_loans,
 )
-from core.schedule import ScheduleColumns
-from core.timeutil import utcnow
+from core.loans.schedule import ScheduleColumns
 
 Errors = dict[int, list[RowError]]  # row number -> the row's errors
 

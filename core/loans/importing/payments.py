@@ -12,6 +12,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from core.kernel.money import fen_to_yuan
+from core.kernel.timeutil import utcnow
 from core.loans.importing.bulk import (
     INST_T,
     LOAN_T,
@@ -27,8 +29,6 @@ from core.loans.importing.files import Sheet, read_sheet
 from core.loans.importing.limits import ImportLimits
 from core.loans.importing.report import ImportReport, RowError, audit_event, notify
 from core.loans.importing.rows import PaymentIn, parse_payment_row
-from core.money import fen_to_yuan
-from core.timeutil import utcnow
 
 Loans = dict[str, tuple[int, date, str]]  # loan_no -> (id, disbursed_on, status)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.loans.importing.limits import cap_errors
-from core.models import AuditEventRow
+from core.persistence.models import AuditEventRow
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from core.kernel.money import fen_to_yuan
 from core.loans.importing.cells import (
     EXAMPLE_ROW_ERROR,
     CellError,
@@ -28,8 +29,7 @@ from core.loans.importing.cells import (
 )
 from core.loans.importing.files import Sheet
 from core.loans.importing.report import RowError
-from core.money import fen_to_yuan
-from core.schedule import SUBSIDY_ENTERPRISE_HALF, ScheduleError
+from core.loans.schedule import SUBSIDY_ENTERPRISE_HALF, ScheduleError
 
 
 @dataclass(slots=True)

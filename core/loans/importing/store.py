@@ -24,7 +24,7 @@ from core.loans.importing.bulk import (
 )
 from core.loans.importing.people import Person
 from core.loans.importing.rows import LoanIn, PlanIn
-from core.schedule import (
+from core.loans.schedule import (
     SUBSIDY_ENTERPRISE_HALF,
     ScheduleColumns,
     borrower_interest,

@@ -8,7 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from core.identity import id_check_digit
+from core.kernel.identity import id_check_digit
+from core.kernel.money import fen_to_yuan
 from core.loans.importing.columns import (
     INSTALLMENT_COLUMNS,
     INSTALLMENTS_SHEET,
@@ -18,8 +19,7 @@ from core.loans.importing.columns import (
     PAYMENTS_SHEET,
     Column,
 )
-from core.money import fen_to_yuan
-from core.schedule import METHOD_LABELS, SUBSIDY_LABELS, schedule_rows
+from core.loans.schedule import METHOD_LABELS, SUBSIDY_LABELS, schedule_rows
 
 _EXAMPLE_LOAN_NO = "示例-2026-0001"
 _TEXT_FIELDS = (

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from core.broadcast import commands as bc_commands
-from core.broadcast import progress as bc_progress
-from core.broadcast import texts as bc_texts
+from core.broadcasts import commands as bc_commands
+from core.broadcasts import progress as bc_progress
+from core.broadcasts import texts as bc_texts
 from core.staff import broadcasts
 from server import staff_services as svc
 from server.params import DbId

@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from core.applications import STAGE_LABELS, cap_check
-from core.backoffice import districts
-from core.models import Stage
+from core.applications.lifecycle import STAGE_LABELS, cap_check
+from core.persistence.models import Stage
 from core.staff import applications
 from core.staff.errors import StaffCommandError
+from core.staff.queries import districts
 from server.params import DbId, PageOffset
 from server.staff.console.views import PAGE_SIZE, ViewsDep, page_args, qs
 from server.staff.deps import ConsoleUser, ContainerDep, Officer, SessionDep

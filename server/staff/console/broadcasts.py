@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlmodel import Session
 
-from core import backoffice as bo
-from core.broadcast import audience as bc_audience
-from core.broadcast import commands as bc_commands
-from core.broadcast import common as bc_common
-from core.broadcast import progress as bc_progress
-from core.broadcast import texts as bc_texts
-from core.models import BroadcastRow, Stage
+from core.broadcasts import audience as bc_audience
+from core.broadcasts import commands as bc_commands
+from core.broadcasts import common as bc_common
+from core.broadcasts import progress as bc_progress
+from core.broadcasts import texts as bc_texts
+from core.persistence.models import BroadcastRow, Stage
 from core.staff import broadcasts
+from core.staff import queries as bo
 from core.staff.errors import Invalid, NotFound, StaffCommandError
 from server import staff_services as svc
 from server.auth import StaffPrincipal, console_page

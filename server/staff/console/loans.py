@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from core.backoffice import districts
-from core.loan_status import STATUS_LABELS
 from core.loans.importing import ImportReport
+from core.loans.status import STATUS_LABELS
 from core.staff import loans
 from core.staff.imports import ImportRequest, UploadRefused
+from core.staff.queries import districts
 from server import staff_services as svc
 from server import workers
 from server.bootstrap import Container

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from core import backoffice as bo
 from core.staff import notices
+from core.staff import queries as bo
 from server.params import DbId, PageOffset
 from server.staff.console.views import PAGE_SIZE, ViewsDep, back, page_args, qs
 from server.staff.deps import ConsoleUser, Officer, SessionDep

@@ -17,15 +17,15 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from core import backoffice as bo
-from core.applications import STAGE_LABELS
-from core.broadcast import audience as bc_audience
-from core.broadcast import common as bc_common
-from core.identity import is_mobile, mask_id_number, mask_phone
-from core.money import format_yuan
+from core.applications.lifecycle import STAGE_LABELS
+from core.broadcasts import audience as bc_audience
+from core.broadcasts import common as bc_common
+from core.kernel.identity import is_mobile, mask_id_number, mask_phone
+from core.kernel.money import format_yuan
+from core.kernel.timeutil import SHANGHAI, to_local
 from core.staff import ROLE_LABELS
+from core.staff import queries as bo
 from core.staff.broadcasts import Draft
-from core.timeutil import SHANGHAI, to_local
 from server.auth import CSRF_FIELD, StaffPrincipal
 from server.bootstrap import Container
 
