@@ -17,13 +17,13 @@ from collections import OrderedDict
 from datetime import timedelta
 
 from aiolimiter import AsyncLimiter
-from sqlalchemy.engine import Engine
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from bot import store
 from bot.render import inline_keyboard, split_text
+from core.database import Database
+from core.outbox import identities
 from core.outbox.senders import OutgoingMessage, SendResult
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def retry_seconds(exc: RetryAfter) -> float:
 class TelegramSender:
     channel = "telegram"
 
-    def __init__(self, bot: Bot, db: Engine | None = None, per_chat_per_second: float = 1.0):
+    def __init__(self, bot: Bot, db: Database | None = None, per_chat_per_second: float = 1.0):
         self.bot = bot
         self.db = db
         self.per_chat_per_second = per_chat_per_second
@@ -89,7 +89,9 @@ class TelegramSender:
     async def _unreachable(self, address: str, reason: str) -> SendResult:
         log.info("telegram chat unreachable: %s", reason)
         if self.db is not None:
-            await asyncio.to_thread(store.set_reachable, self.db, address, False, reason[:200])
+            await asyncio.to_thread(
+                identities.set_reachable, self.db, "telegram", address, False, reason[:200]
+            )
         return SendResult(ok=False, unreachable=True, error=reason)
 
     async def close(self) -> None:

@@ -4,12 +4,11 @@ The receipt polling (QuerySendDetails) runs in server/workers.py."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from sms.aliyun_push import AliyunPush
-from sms.webhooks import Dialogue, WebhookResponse
+from sms.webhooks import WebhookResponse
 
 if TYPE_CHECKING:
     from server.bootstrap import Container
@@ -17,23 +16,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_PUSH_BYTES = 512 * 1024  # a batch push of a few hundred receipts
-
-
-def build_push(container: Container) -> AliyunPush:
-    settings = container.settings
-
-    def dialogue() -> Dialogue:
-        holder: Any = container
-        engine: Dialogue = holder.dialogue
-        return engine
-
-    token = settings.aliyun_sms_push_token
-    return AliyunPush(
-        db=container.engine,
-        dialogue=dialogue,
-        token=token.get_secret_value() if token is not None else None,
-        replies_per_hour=settings.sms_replies_per_hour,
-    )
 
 
 async def _read_body(request: Request) -> bytes | Response:
@@ -72,7 +54,7 @@ class RedactToken(logging.Filter):
 
 def mount(app: FastAPI, container: Container) -> None:
     router = APIRouter(prefix="/sms/aliyun", tags=["sms"])
-    push = build_push(container)
+    push = container.aliyun_push
     if push.token:
         access = logging.getLogger("uvicorn.access")
         if not any(isinstance(f, RedactToken) for f in access.filters):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from sms.media import MediaFetcher, allowed_media_hosts
 from sms.twilio_sender import twilio_configured
-from sms.webhooks import Dialogue, SmsWebhooks, WebhookResponse
+from sms.webhooks import WebhookResponse
 
 if TYPE_CHECKING:
     from server.bootstrap import Container
@@ -18,35 +17,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 64 * 1024  # a Twilio webhook form is a few kB
-
-
-def build_webhooks(container: Container) -> SmsWebhooks:
-    settings = container.settings
-    auth = (
-        (settings.twilio_account_sid, settings.twilio_auth_token)
-        if settings.twilio_account_sid and settings.twilio_auth_token
-        else None
-    )
-    media = MediaFetcher(
-        auth=auth,
-        max_bytes=settings.max_upload_mb * 1024 * 1024,
-        allowed_hosts=allowed_media_hosts(settings.twilio_api_base_url),
-    )
-
-    def dialogue() -> Dialogue:
-        holder: Any = container  # `.dialogue`: the Container's DialogueEngine, built on first use
-        engine: Dialogue = holder.dialogue
-        return engine
-
-    return SmsWebhooks(
-        db=container.engine,
-        dialogue=dialogue,
-        auth_token=settings.twilio_auth_token,
-        public_base_url=settings.public_base_url,
-        media=media,
-        signature=settings.sms_signature,
-        replies_per_hour=settings.sms_replies_per_hour,
-    )
 
 
 async def _read_form(request: Request) -> list[tuple[str, str]] | Response:
@@ -79,7 +49,7 @@ def _respond(result: WebhookResponse) -> Response:
 
 def mount(app: FastAPI, container: Container) -> None:
     router = APIRouter(prefix="/sms", tags=["sms"])
-    webhooks = build_webhooks(container)
+    webhooks = container.sms_webhooks
     if not container.settings.twilio_auth_token:
         log.warning("SMS: TWILIO_AUTH_TOKEN not set; /sms webhooks answer 503")
     elif not twilio_configured(container.settings):

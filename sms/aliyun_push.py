@@ -24,16 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
+from core.database import Database
 from core.dialogue.events import InboundEvent, render_sms
+from core.dialogue.replycap import allow_reply, was_answered
 from core.kernel.identity import mask_phone
-from core.outbox.enqueue import enqueue
-from core.persistence.db import session_scope
+from core.outbox.enqueue import queue
 from sms.aliyun_receipts import PushFormatError, apply_receipts, parse_report
 from sms.aliyun_templates import AUTO_REPLY
 from sms.replies import plan_reply
-from sms.replycap import allow_reply, was_answered
 from sms.webhooks import Dialogue, WebhookResponse
 
 log = logging.getLogger(__name__)
@@ -81,7 +79,7 @@ class AliyunPush:
     def __init__(
         self,
         *,
-        db: Engine,
+        db: Database,
         dialogue: Callable[[], Dialogue],
         token: str | None,
         replies_per_hour: int = 20,
@@ -149,16 +147,17 @@ class AliyunPush:
             )
             return 0
         texts = plan_reply([render_sms(reply) for reply in result.replies])
-        with session_scope(self.db) as s:
-            for i, text in enumerate(texts):
-                enqueue(
-                    s,
-                    key=f"sms-reply:{message.message_id}:{i}",
-                    kind="relay",
-                    channel="sms",
-                    address=message.address,
-                    text=text,
-                    template=AUTO_REPLY,
-                    params={"text": text},
-                )
+        notices = [
+            {
+                "key": f"sms-reply:{message.message_id}:{i}",
+                "kind": "relay",
+                "channel": "sms",
+                "address": message.address,
+                "text": text,
+                "template": AUTO_REPLY,
+                "params": {"text": text},
+            }
+            for i, text in enumerate(texts)
+        ]
+        queue(self.db, notices)
         return len(texts)

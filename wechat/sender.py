@@ -23,9 +23,9 @@ from typing import Any
 
 import requests
 from aiolimiter import AsyncLimiter
-from sqlalchemy.engine import Engine
 from wechatpy.exceptions import WeChatClientException
 
+from core.database import Database
 from core.kernel.timeutil import local_today, utcnow
 from core.outbox.senders import OutgoingMessage, SendResult
 from core.reminders.ladder import local_day_start
@@ -65,7 +65,7 @@ class WechatSender:
     def __init__(
         self,
         client: WechatApiClient,
-        db: Engine,
+        db: Database,
         data: WechatData,
         *,
         rate_per_second: float = 20.0,
