@@ -17,19 +17,16 @@ import random
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.scratch import scratch_database  # noqa: E402
 from core.kernel.identity import id_check_digit  # noqa: E402
 from core.loans.importing import import_loans  # noqa: E402
 from core.persistence.db import make_engine, session_scope, upgrade  # noqa: E402
@@ -94,23 +91,6 @@ def generate_csv(path: Path, rows: int, seed: int = 20260105) -> None:
                     "4.35%" if enterprise else "",
                 ]
             )
-
-
-@contextmanager
-def scratch_database(url: str | None, workdir: Path) -> Iterator[str]:
-    if url is None:
-        yield f"sqlite:///{workdir / 'bench.db'}"
-        return
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"chuangdai_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def _widen_repayment_method(engine: sa.Engine) -> None:

@@ -41,12 +41,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.scratch import scratch_database  # noqa: E402
 from core.kernel.quiet_hours import QuietHours  # noqa: E402
 from core.kernel.timeutil import SHANGHAI  # noqa: E402
 from core.kernel.workdays import WorkCalendar  # noqa: E402
@@ -69,21 +70,9 @@ def log(msg: str) -> None:
 
 @contextmanager
 def scratch_db(url: str, keep: bool) -> Iterator[str]:
-    base = make_url(url)
-    name = f"{base.database}_reminders_bench"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    scratch = base.set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(url, suffix="reminders_bench", keep=keep) as scratch:
         upgrade(scratch)
         yield scratch
-    finally:
-        if not keep:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 # --- 1. the sweep ----------------------------------------------------------------------------

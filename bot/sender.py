@@ -13,10 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections import OrderedDict
 from datetime import timedelta
 
-from aiolimiter import AsyncLimiter
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
@@ -24,7 +22,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.render import inline_keyboard, split_text
 from core.database import Database
 from core.outbox import identities
-from core.outbox.senders import OutgoingMessage, SendResult
+from core.outbox.senders import OutgoingMessage, PerAddressLimits, SendResult
 
 log = logging.getLogger(__name__)
 MAX_CHAT_LIMITERS = 10_000
@@ -44,14 +42,7 @@ class TelegramSender:
         self.bot = bot
         self.db = db
         self.per_chat_per_second = per_chat_per_second
-        self._chats: OrderedDict[str, AsyncLimiter] = OrderedDict()
-
-    def _limiter(self, chat: str) -> AsyncLimiter:
-        limiter = self._chats.pop(chat, None) or AsyncLimiter(1, 1 / self.per_chat_per_second)
-        self._chats[chat] = limiter
-        if len(self._chats) > MAX_CHAT_LIMITERS:
-            self._chats.popitem(last=False)
-        return limiter
+        self._chats = PerAddressLimits(per_chat_per_second, MAX_CHAT_LIMITERS)
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         try:
@@ -64,7 +55,7 @@ class TelegramSender:
         try:
             await self.bot.initialize()
             for i, piece in enumerate(pieces):
-                async with self._limiter(message.address):
+                async with self._chats.of(message.address):
                     sent = await self.bot.send_message(
                         chat_id=chat_id,
                         text=piece,

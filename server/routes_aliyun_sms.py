@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from sms.webhooks import WebhookResponse
+from server.webhook_io import read_capped, respond
 
 if TYPE_CHECKING:
     from server.bootstrap import Container
@@ -16,22 +16,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_PUSH_BYTES = 512 * 1024  # a batch push of a few hundred receipts
-
-
-async def _read_body(request: Request) -> bytes | Response:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_PUSH_BYTES:
-        return Response("body too large", status_code=413)
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_PUSH_BYTES:
-            return Response("body too large", status_code=413)
-    return bytes(body)
-
-
-def _respond(result: WebhookResponse) -> Response:
-    return Response(result.body, status_code=result.status_code, media_type=result.media_type)
 
 
 class RedactToken(logging.Filter):
@@ -63,17 +47,17 @@ def mount(app: FastAPI, container: Container) -> None:
     @router.post("/{token}/report", include_in_schema=False)
     async def aliyun_report(token: str, request: Request) -> Response:
         """Alibaba's SmsReport push: delivery receipts, forward-only."""
-        body = await _read_body(request)
+        body = await read_capped(request, MAX_PUSH_BYTES, "body too large")
         if isinstance(body, Response):
             return body
-        return _respond(await push.report(token, body))
+        return respond(await push.report(token, body))
 
     @router.post("/{token}/up", include_in_schema=False)
     async def aliyun_up(token: str, request: Request) -> Response:
         """Alibaba's SmsUp push: replies to our SMS, handled by the dialogue engine."""
-        body = await _read_body(request)
+        body = await read_capped(request, MAX_PUSH_BYTES, "body too large")
         if isinstance(body, Response):
             return body
-        return _respond(await push.up(token, body))
+        return respond(await push.up(token, body))
 
     app.include_router(router)

@@ -8,8 +8,8 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
+from server.webhook_io import read_capped, respond
 from sms.twilio_sender import twilio_configured
-from sms.webhooks import WebhookResponse
 
 if TYPE_CHECKING:
     from server.bootstrap import Container
@@ -21,14 +21,9 @@ MAX_FORM_BYTES = 64 * 1024  # a Twilio webhook form is a few kB
 
 async def _read_form(request: Request) -> list[tuple[str, str]] | Response:
     """The urlencoded form (any other body is an empty form), refusing oversized bodies."""
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        return Response("form too large", status_code=413)
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_FORM_BYTES:
-            return Response("form too large", status_code=413)
+    body = await read_capped(request, MAX_FORM_BYTES, "form too large")
+    if isinstance(body, Response):
+        return body
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         return []
@@ -41,10 +36,6 @@ async def _read_form(request: Request) -> list[tuple[str, str]] | Response:
 def _path(request: Request) -> str:
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
-
-
-def _respond(result: WebhookResponse) -> Response:
-    return Response(result.body, status_code=result.status_code, media_type=result.media_type)
 
 
 def mount(app: FastAPI, container: Container) -> None:
@@ -62,7 +53,7 @@ def mount(app: FastAPI, container: Container) -> None:
         if isinstance(form, Response):
             return form
         signature = request.headers.get("X-Twilio-Signature")
-        return _respond(await webhooks.inbound(_path(request), form, signature))
+        return respond(await webhooks.inbound(_path(request), form, signature))
 
     @router.post("/status")
     async def sms_status(request: Request) -> Response:
@@ -72,6 +63,6 @@ def mount(app: FastAPI, container: Container) -> None:
             return form
         signature = request.headers.get("X-Twilio-Signature")
         token = request.headers.get("I-Twilio-Idempotency-Token")
-        return _respond(await webhooks.status(_path(request), form, signature, token))
+        return respond(await webhooks.status(_path(request), form, signature, token))
 
     app.include_router(router)

@@ -13,15 +13,11 @@ import logging
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from server.bootstrap import Container, wechat_missing
-from wechat.webhooks import WebhookResponse
+from server.webhook_io import read_capped, respond
 
 log = logging.getLogger(__name__)
 PATH = "/wechat"
 MAX_BODY = 64 * 1024  # a WeChat message is a few kB of XML
-
-
-def _respond(result: WebhookResponse) -> Response:
-    return Response(result.body, status_code=result.status_code, media_type=result.media_type)
 
 
 def mount(app: FastAPI, container: Container) -> None:
@@ -36,19 +32,14 @@ def mount(app: FastAPI, container: Container) -> None:
     @router.get(PATH)
     async def wechat_verify(request: Request) -> Response:
         """WeChat server verification: signature over token/timestamp/nonce → echostr."""
-        return _respond(webhooks.verify(dict(request.query_params)))
+        return respond(webhooks.verify(dict(request.query_params)))
 
     @router.post(PATH)
     async def wechat_message(request: Request) -> Response:
         """Messages and events (plaintext or 安全模式), signature-checked, deduplicated."""
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY:
-            return Response("too large", status_code=413)
-        body = bytearray()
-        async for chunk in request.stream():
-            body.extend(chunk)
-            if len(body) > MAX_BODY:
-                return Response("too large", status_code=413)
-        return _respond(await webhooks.receive(dict(request.query_params), bytes(body)))
+        body = await read_capped(request, MAX_BODY, "too large")
+        if isinstance(body, Response):
+            return body
+        return respond(await webhooks.receive(dict(request.query_params), body))
 
     app.include_router(router)

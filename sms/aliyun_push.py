@@ -22,7 +22,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from core.database import Database
 from core.dialogue.events import InboundEvent, render_sms
@@ -35,6 +35,7 @@ from sms.replies import plan_reply
 from sms.webhooks import Dialogue, WebhookResponse
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 OK_BODY = json.dumps({"code": 0, "msg": "成功"}, ensure_ascii=False)
 RETRY_BODY = json.dumps({"code": 1, "msg": "处理失败，请稍后重推"}, ensure_ascii=False)
@@ -98,26 +99,28 @@ class AliyunPush:
             return WebhookResponse(403, "forbidden")
         return None
 
-    async def report(self, token: str, body: bytes) -> WebhookResponse:
+    def _read(self, token: str, body: bytes, parse: Callable[[Any], T]) -> T | WebhookResponse:
+        """The push parsed, or the answer refusing it (403/503 token, 400 body)."""
         refused = self._refused(token)
         if refused is not None:
             return refused
         try:
-            callbacks = parse_report(_json(body))
+            return parse(_json(body))
         except PushFormatError as exc:
             return WebhookResponse(400, str(exc))
+
+    async def report(self, token: str, body: bytes) -> WebhookResponse:
+        callbacks = self._read(token, body, parse_report)
+        if isinstance(callbacks, WebhookResponse):
+            return callbacks
         counts = await asyncio.to_thread(apply_receipts, self.db, callbacks)
         log.info("aliyun SmsReport: %s", counts)
         return WebhookResponse(200, OK_BODY, "application/json")
 
     async def up(self, token: str, body: bytes) -> WebhookResponse:
-        refused = self._refused(token)
-        if refused is not None:
-            return refused
-        try:
-            messages = parse_up(_json(body))
-        except PushFormatError as exc:
-            return WebhookResponse(400, str(exc))
+        messages = self._read(token, body, parse_up)
+        if isinstance(messages, WebhookResponse):
+            return messages
         for message in messages:
             try:
                 await asyncio.to_thread(self._handle, message)

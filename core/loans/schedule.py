@@ -157,24 +157,19 @@ class PlannedInstallment:
 
 def normalize_method(value: str) -> str:
     """The canonical repayment method for an English or Chinese name (等额本金 …)."""
-    key = str(value).strip().lower().translate(_SEPARATORS)
-    method = _METHOD_ALIASES.get(key)
-    if method is None:
-        raise ScheduleError(
-            f"还款方式不正确：{value}（可用：等额本金、按季付息、到期还本、等额本息）"
-        )
-    return method
+    return _canonical(value, _METHOD_ALIASES, "还款方式", "等额本金、按季付息、到期还本、等额本息")
 
 
 def normalize_subsidy_kind(value: str) -> str:
     """The canonical subsidy kind for an English or Chinese name (个人全额贴息 …)."""
-    key = str(value).strip().lower().translate(_SEPARATORS)
-    kind = _SUBSIDY_ALIASES.get(key)
-    if kind is None:
-        raise ScheduleError(
-            f"贴息类型不正确：{value}（可用：{'、'.join(SUBSIDY_LABELS.values())}）"
-        )
-    return kind
+    return _canonical(value, _SUBSIDY_ALIASES, "贴息类型", "、".join(SUBSIDY_LABELS.values()))
+
+
+def _canonical(value: str, aliases: dict[str, str], what: str, choices: str) -> str:
+    found = aliases.get(str(value).strip().lower().translate(_SEPARATORS))
+    if found is None:
+        raise ScheduleError(f"{what}不正确：{value}（可用：{choices}）")
+    return found
 
 
 def _days_in_month(year: int, month: int) -> int:
