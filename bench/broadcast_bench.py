@@ -19,7 +19,6 @@ CREATEDB) and drops it afterwards.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.scratch import scratch_database  # noqa: E402
+from bench.scratch import bench_parser, scratch_urls  # noqa: E402
 from core.broadcasts import audience as bc_audience  # noqa: E402
 from core.broadcasts import commands as bc_commands  # noqa: E402
 from core.broadcasts import fanout as bc_fanout  # noqa: E402
@@ -185,21 +184,11 @@ def run(url: str, n: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--recipients", type=int, default=100_000)
-    parser.add_argument(
-        "--database-url", default=None, help="postgresql+psycopg://… (SQLite is always run)"
-    )
-    parser.add_argument("--skip-sqlite", action="store_true")
-    args = parser.parse_args()
+    args = bench_parser(__doc__, "--recipients", 100_000).parse_args()
     with tempfile.TemporaryDirectory(prefix="chuangdai-bench-") as tmp:
         workdir = Path(tmp)
-        if not args.skip_sqlite:
-            with scratch_database(None, workdir) as url:
-                run(url, args.recipients)
-        if args.database_url:
-            with scratch_database(args.database_url, workdir) as url:
-                run(url, args.recipients)
+        for url in scratch_urls(args, workdir):
+            run(url, args.recipients)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ everything, the second checks that re-importing changes nothing (and times the n
 
 from __future__ import annotations
 
-import argparse
 import csv
 import random
 import sys
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.scratch import scratch_database  # noqa: E402
+from bench.scratch import bench_parser, scratch_urls  # noqa: E402
 from core.kernel.identity import id_check_digit  # noqa: E402
 from core.loans.importing import import_loans  # noqa: E402
 from core.persistence.db import make_engine, session_scope, upgrade  # noqa: E402
@@ -144,13 +143,7 @@ def run(url: str, csv_path: Path, rows: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument(
-        "--database-url", default=None, help="postgresql+psycopg://… (SQLite is always run)"
-    )
-    parser.add_argument("--skip-sqlite", action="store_true")
-    args = parser.parse_args()
+    args = bench_parser(__doc__, "--rows", 100_000).parse_args()
     with tempfile.TemporaryDirectory(prefix="chuangdai-bench-") as tmp:
         workdir = Path(tmp)
         csv_path = workdir / "loans.csv"
@@ -160,12 +153,8 @@ def main() -> None:
         print(
             f"generated {args.rows} loans ({size_mb:.1f} MB) in {time.perf_counter() - started:.1f}s"
         )
-        if not args.skip_sqlite:
-            with scratch_database(None, workdir) as url:
-                run(url, csv_path, args.rows)
-        if args.database_url:
-            with scratch_database(args.database_url, workdir) as url:
-                run(url, csv_path, args.rows)
+        for url in scratch_urls(args, workdir):
+            run(url, csv_path, args.rows)
 
 
 if __name__ == "__main__":

@@ -77,6 +77,9 @@ def scratch_db(url: str, keep: bool) -> Iterator[str]:
 
 # --- 1. the sweep ----------------------------------------------------------------------------
 
+INSERT_LOAN = """INSERT INTO loan (id, loan_no, borrower_id, amount_fen, annual_rate, disbursed_on,
+                    term_months, maturity_on, repayment_method, subsidy_kind, status, bank,
+                    created_at, updated_at)"""
 BANKS = "ARRAY['兰州银行','中国农业银行兰州分行','甘肃银行','中国邮政储蓄银行']"
 
 
@@ -111,9 +114,7 @@ def load_active_loans(engine: Engine, loans: int, day: date) -> None:
         conn.execute(
             sa.text(
                 f"""
-                INSERT INTO loan (id, loan_no, borrower_id, amount_fen, annual_rate, disbursed_on,
-                    term_months, maturity_on, repayment_method, subsidy_kind, status, bank,
-                    created_at, updated_at)
+                {INSERT_LOAN}
                 SELECT g, 'LZ' || lpad(g::text, 8, '0'), g, 5000000, 0.0435,
                     CAST(:day AS date) - (g % 730), 24,
                     (CAST(:day AS date) - (g % 730) + interval '24 months')::date,
@@ -170,9 +171,7 @@ def load_more_loans(engine: Engine, first: int, count: int, day: date, people: i
         conn.execute(
             sa.text(
                 f"""
-                INSERT INTO loan (id, loan_no, borrower_id, amount_fen, annual_rate, disbursed_on,
-                    term_months, maturity_on, repayment_method, subsidy_kind, status, bank,
-                    created_at, updated_at)
+                {INSERT_LOAN}
                 SELECT g, 'LZ' || lpad(g::text, 8, '0'), 1 + g % :people, 5000000, 0.0435, d.on_,
                     24, (d.on_ + interval '24 months')::date,
                     'equal_principal', 'none',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,3 +36,25 @@ def scratch_database(
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def bench_parser(doc: str | None, size_flag: str, default: int) -> argparse.ArgumentParser:
+    """The options of a bench run on SQLite and, with --database-url, on PostgreSQL."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    parser.add_argument(size_flag, type=int, default=default)
+    parser.add_argument(
+        "--database-url", default=None, help="postgresql+psycopg://… (SQLite is always run)"
+    )
+    parser.add_argument("--skip-sqlite", action="store_true")
+    return parser
+
+
+def scratch_urls(args: argparse.Namespace, workdir: Path) -> Iterator[str]:
+    """The scratch database of each run the options ask for (SQLite, then PostgreSQL), each
+    dropped when the caller moves on to the next."""
+    if not args.skip_sqlite:
+        with scratch_database(None, workdir) as url:
+            yield url
+    if args.database_url:
+        with scratch_database(args.database_url, workdir) as url:
+            yield url

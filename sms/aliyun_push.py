@@ -29,7 +29,7 @@ from core.dialogue.events import InboundEvent, render_sms
 from core.dialogue.replycap import allow_reply, was_answered
 from core.kernel.identity import mask_phone
 from core.outbox.enqueue import queue
-from sms.aliyun_receipts import PushFormatError, apply_receipts, parse_report
+from sms.aliyun_receipts import PushFormatError, apply_receipts, parse_report, push_objects
 from sms.aliyun_templates import AUTO_REPLY
 from sms.replies import plan_reply
 from sms.webhooks import Dialogue, WebhookResponse
@@ -52,12 +52,8 @@ class UpMessage:
 
 def parse_up(items: Any) -> list[UpMessage]:
     """The SmsUp push (a JSON array) as inbound messages; PushFormatError if any is bad."""
-    if not isinstance(items, list) or not 1 <= len(items) <= 1000:
-        raise PushFormatError("SmsUp 必须是 1–1000 条上行短信的 JSON 数组")
     out: list[UpMessage] = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise PushFormatError(f"第{i + 1}条上行短信不是对象")
+    for i, item in enumerate(push_objects(items, "SmsUp", "上行短信")):
         phone = str(item.get("phone_number") or "")
         seq = item.get("sequence_id")
         text = item.get("content")

@@ -34,14 +34,20 @@ class PushFormatError(ValueError):
     pass
 
 
-def parse_report(items: Any) -> list[StatusCallback]:
-    """The SmsReport push (a JSON array) as status callbacks; PushFormatError if any is bad."""
+def push_objects(items: Any, name: str, noun: str) -> list[dict[str, Any]]:
+    """A push body: a JSON array of 1–1000 objects; PushFormatError naming the bad one."""
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_ITEMS:
-        raise PushFormatError("SmsReport 必须是 1–1000 条回执的 JSON 数组")
-    out: list[StatusCallback] = []
+        raise PushFormatError(f"{name} 必须是 1–{MAX_ITEMS} 条{noun}的 JSON 数组")
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise PushFormatError(f"第{i + 1}条回执不是对象")
+            raise PushFormatError(f"第{i + 1}条{noun}不是对象")
+    return items
+
+
+def parse_report(items: Any) -> list[StatusCallback]:
+    """The SmsReport push (a JSON array) as status callbacks; PushFormatError if any is bad."""
+    out: list[StatusCallback] = []
+    for i, item in enumerate(push_objects(items, "SmsReport", "回执")):
         phone = str(item.get("phone_number") or "")
         biz = str(item.get("biz_id") or "")
         success = item.get("success")
