@@ -19,23 +19,20 @@ CREATEDB) and drops it afterwards.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.scratch import bench_parser, scratch_urls  # noqa: E402
 from core.broadcasts import audience as bc_audience  # noqa: E402
 from core.broadcasts import commands as bc_commands  # noqa: E402
 from core.broadcasts import fanout as bc_fanout  # noqa: E402
@@ -49,6 +46,7 @@ from core.persistence.models import (  # noqa: E402
     NoticeRow,
     PersonRow,
 )
+from core.persistence.sql import table  # noqa: E402
 from sms.segments import DEFAULT_PRICE_YUAN, count_segments  # noqa: E402
 
 DISTRICTS = ["城关区", "七里河区", "西固区", "安宁区", "红古区", "永登县", "皋兰县", "榆中县"]
@@ -60,31 +58,9 @@ SMS = bc_texts.SmsCost(
 )
 
 
-@contextmanager
-def scratch_database(url: str | None, workdir: Path) -> Iterator[str]:
-    if url is None:
-        yield f"sqlite:///{workdir / 'bench.db'}"
-        return
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"chuangdai_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-def _t(model: object) -> sa.Table:
-    table: sa.Table = getattr(model, "__table__")  # noqa: B009
-    return table
-
-
 def populate(engine: Engine, n: int) -> None:
     """n people with a verified Telegram chat, and n borrowers known by phone only."""
-    p, ci, ln = _t(PersonRow), _t(ChannelIdentityRow), _t(LoanRow)
+    p, ci, ln = table(PersonRow), table(ChannelIdentityRow), table(LoanRow)
     today = date.today()
     with engine.begin() as conn:
         for start in range(0, 2 * n, CHUNK):
@@ -169,7 +145,9 @@ def time_fan_out(engine: Engine, label: str, audience: dict[str, object]) -> Non
     elapsed, fan = done - started, done - sent
     with session_scope(engine) as s:
         s.execute(
-            sa.update(_t(BroadcastRow)).where(_t(BroadcastRow).c.id == bid).values(status="fanout")
+            sa.update(table(BroadcastRow))
+            .where(table(BroadcastRow).c.id == bid)
+            .values(status="fanout")
         )
     again_started = time.perf_counter()
     again = bc_fanout.fan_out(engine, bid, sms=SMS)
@@ -177,8 +155,8 @@ def time_fan_out(engine: Engine, label: str, audience: dict[str, object]) -> Non
     with engine.connect() as conn:
         count = conn.execute(
             sa.select(sa.func.count())
-            .select_from(_t(NoticeRow))
-            .where(_t(NoticeRow).c.broadcast_id == bid)
+            .select_from(table(NoticeRow))
+            .where(table(NoticeRow).c.broadcast_id == bid)
         ).scalar_one()
     verdict = "OK" if elapsed <= 10 else "SLOW"
     print(
@@ -206,21 +184,11 @@ def run(url: str, n: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--recipients", type=int, default=100_000)
-    parser.add_argument(
-        "--database-url", default=None, help="postgresql+psycopg://… (SQLite is always run)"
-    )
-    parser.add_argument("--skip-sqlite", action="store_true")
-    args = parser.parse_args()
+    args = bench_parser(__doc__, "--recipients", 100_000).parse_args()
     with tempfile.TemporaryDirectory(prefix="chuangdai-bench-") as tmp:
         workdir = Path(tmp)
-        if not args.skip_sqlite:
-            with scratch_database(None, workdir) as url:
-                run(url, args.recipients)
-        if args.database_url:
-            with scratch_database(args.database_url, workdir) as url:
-                run(url, args.recipients)
+        for url in scratch_urls(args, workdir):
+            run(url, args.recipients)
 
 
 if __name__ == "__main__":

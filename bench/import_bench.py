@@ -11,25 +11,21 @@ everything, the second checks that re-importing changes nothing (and times the n
 
 from __future__ import annotations
 
-import argparse
 import csv
 import random
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.scratch import bench_parser, scratch_urls  # noqa: E402
 from core.kernel.identity import id_check_digit  # noqa: E402
 from core.loans.importing import import_loans  # noqa: E402
 from core.persistence.db import make_engine, session_scope, upgrade  # noqa: E402
@@ -96,23 +92,6 @@ def generate_csv(path: Path, rows: int, seed: int = 20260105) -> None:
             )
 
 
-@contextmanager
-def scratch_database(url: str | None, workdir: Path) -> Iterator[str]:
-    if url is None:
-        yield f"sqlite:///{workdir / 'bench.db'}"
-        return
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"chuangdai_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 def _widen_repayment_method(engine: sa.Engine) -> None:
     """loan.repayment_method is VARCHAR(32) in migration 0001, but the quarterly method's code
     (interest_quarterly_principal_at_maturity) has 40 characters: PostgreSQL rejects it. Until
@@ -164,13 +143,7 @@ def run(url: str, csv_path: Path, rows: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument(
-        "--database-url", default=None, help="postgresql+psycopg://… (SQLite is always run)"
-    )
-    parser.add_argument("--skip-sqlite", action="store_true")
-    args = parser.parse_args()
+    args = bench_parser(__doc__, "--rows", 100_000).parse_args()
     with tempfile.TemporaryDirectory(prefix="chuangdai-bench-") as tmp:
         workdir = Path(tmp)
         csv_path = workdir / "loans.csv"
@@ -180,12 +153,8 @@ def main() -> None:
         print(
             f"generated {args.rows} loans ({size_mb:.1f} MB) in {time.perf_counter() - started:.1f}s"
         )
-        if not args.skip_sqlite:
-            with scratch_database(None, workdir) as url:
-                run(url, csv_path, args.rows)
-        if args.database_url:
-            with scratch_database(args.database_url, workdir) as url:
-                run(url, csv_path, args.rows)
+        for url in scratch_urls(args, workdir):
+            run(url, csv_path, args.rows)
 
 
 if __name__ == "__main__":

@@ -41,12 +41,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.scratch import scratch_database  # noqa: E402
 from core.kernel.quiet_hours import QuietHours  # noqa: E402
 from core.kernel.timeutil import SHANGHAI  # noqa: E402
 from core.kernel.workdays import WorkCalendar  # noqa: E402
@@ -69,25 +70,16 @@ def log(msg: str) -> None:
 
 @contextmanager
 def scratch_db(url: str, keep: bool) -> Iterator[str]:
-    base = make_url(url)
-    name = f"{base.database}_reminders_bench"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    scratch = base.set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(url, suffix="reminders_bench", keep=keep) as scratch:
         upgrade(scratch)
         yield scratch
-    finally:
-        if not keep:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 # --- 1. the sweep ----------------------------------------------------------------------------
 
+INSERT_LOAN = """INSERT INTO loan (id, loan_no, borrower_id, amount_fen, annual_rate, disbursed_on,
+                    term_months, maturity_on, repayment_method, subsidy_kind, status, bank,
+                    created_at, updated_at)"""
 BANKS = "ARRAY['兰州银行','中国农业银行兰州分行','甘肃银行','中国邮政储蓄银行']"
 
 
@@ -122,9 +114,7 @@ def load_active_loans(engine: Engine, loans: int, day: date) -> None:
         conn.execute(
             sa.text(
                 f"""
-                INSERT INTO loan (id, loan_no, borrower_id, amount_fen, annual_rate, disbursed_on,
-                    term_months, maturity_on, repayment_method, subsidy_kind, status, bank,
-                    created_at, updated_at)
+                {INSERT_LOAN}
                 SELECT g, 'LZ' || lpad(g::text, 8, '0'), g, 5000000, 0.0435,
                     CAST(:day AS date) - (g % 730), 24,
                     (CAST(:day AS date) - (g % 730) + interval '24 months')::date,
@@ -181,9 +171,7 @@ def load_more_loans(engine: Engine, first: int, count: int, day: date, people: i
         conn.execute(
             sa.text(
                 f"""
-                INSERT INTO loan (id, loan_no, borrower_id, amount_fen, annual_rate, disbursed_on,
-                    term_months, maturity_on, repayment_method, subsidy_kind, status, bank,
-                    created_at, updated_at)
+                {INSERT_LOAN}
                 SELECT g, 'LZ' || lpad(g::text, 8, '0'), 1 + g % :people, 5000000, 0.0435, d.on_,
                     24, (d.on_ + interval '24 months')::date,
                     'equal_principal', 'none',

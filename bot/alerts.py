@@ -1,7 +1,7 @@
 """Hand-off alerts: each new ticket and applicant message (any channel) is posted to the staff
 chat once. Staff answer by replying to the alert (bot/staff.py parses "工单号 N" from it).
 
-Posting is claimed through an outbox row with a unique key (bot/store.py), so several server
+Posting is claimed through an outbox row with a unique key (core/handoff/alerts.py), so several server
 processes never post the same alert twice; delivery is at most once (a crash between claim and
 send loses the alert, the ticket itself stays in the console's hand-off inbox).
 """
@@ -12,12 +12,12 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from sqlalchemy.engine import Engine
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot import store
 from bot import texts as T
+from core.database import Database
+from core.handoff import alerts as store
 from core.kernel.identity import mask_phone, mask_text
 from core.kernel.timeutil import utcnow
 
@@ -26,7 +26,7 @@ WINDOW = timedelta(hours=24)  # tickets older than this are not alerted after a 
 
 
 class StaffAlerts:
-    def __init__(self, db: Engine, staff_chat_id: int | None) -> None:
+    def __init__(self, db: Database, staff_chat_id: int | None) -> None:
         self.db = db
         self.staff_chat_id = staff_chat_id
 

@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.engine import Engine
 from telegram import BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes
@@ -20,11 +19,11 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes
 from bot import texts as T
 from bot.alerts import StaffAlerts
 from bot.broadcasts import StaffBroadcasts
-from bot.handlers import Dialogue, UserHandlers
+from bot.handlers import UPDATE_CHANNEL, Dialogue, UserHandlers
 from bot.sender import TelegramSender
 from bot.staff import StaffDesk
-from bot.store import UPDATE_CHANNEL
 from core.broadcasts.texts import SmsCost
+from core.database import Database
 from core.dialogue import inbox
 from core.dialogue.inbox import OrderedRunner
 from core.kernel.settings import Settings
@@ -79,7 +78,7 @@ class TelegramBot:
         self,
         config: BotConfig,
         dialogue: Dialogue,
-        db: Engine,
+        db: Database,
         *,
         sms_cost: SmsCost | None = None,
         polling: bool = False,
@@ -165,14 +164,6 @@ class TelegramBot:
             log.info("telegram inbox: %d stored updates queued again", queued)
         return queued
 
-    async def _sweep(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.inbox_sweep_interval)
-            try:
-                await self.recover()
-            except Exception:
-                log.exception("telegram inbox sweep failed; retrying later")
-
     async def start(self) -> None:
         """Start inside the web server. If Telegram is unreachable, keep retrying in the
         background (the webhook answers 503 meanwhile, so Telegram redelivers)."""
@@ -191,8 +182,7 @@ class TelegramBot:
         await self._post_init(self.application)
         await self.application.start()
         log.info("Telegram bot @%s started (webhook mode)", self.application.bot.username)
-        await self.recover(at_start=True)
-        self._tasks.append(asyncio.create_task(self._sweep()))
+        await self.recover(at_start=True)  # then every 30 s from server/workers.py
 
     async def _keep_starting(self) -> None:
         while not self.application.running:

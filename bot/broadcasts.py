@@ -11,16 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy.engine import Engine
-
 from bot import texts as T
 from core.broadcasts import audience as bc_audience
-from core.broadcasts import commands as bc_commands
 from core.broadcasts import common as bc_common
 from core.broadcasts import fanout as bc_fanout
 from core.broadcasts import texts as bc_texts
-from core.persistence.db import session_scope
-from core.staff import broadcasts
+from core.database import Database
+from core.staff import broadcasts, chat
 
 BroadcastError = bc_common.BroadcastError
 _TELEGRAM_ONLY = bc_texts.SmsCost(
@@ -36,7 +33,7 @@ class Outcome:
 
 class StaffBroadcasts:
     def __init__(
-        self, db: Engine, threshold: int, sms_cost: bc_texts.SmsCost | None = None
+        self, db: Database, threshold: int, sms_cost: bc_texts.SmsCost | None = None
     ) -> None:
         self.db = db
         self.threshold = threshold
@@ -49,26 +46,25 @@ class StaffBroadcasts:
         (draft id, preview text)."""
         first, _, rest = message.strip().partition("\n")
         title, body = (first, rest) if rest.strip() else (T.BROADCAST_DEFAULT_TITLE, first)
-        with session_scope(self.db) as s:
-            row = broadcasts.create(s, actor, broadcasts.Draft(title, body, None, self.audience))
-            p = bc_texts.preview(s, row, self.sms_cost or _TELEGRAM_ONLY, self.threshold)
-            assert row.id is not None
-            text = T.BROADCAST_PREVIEW.format(
-                draft=row.id,
-                text=p.telegram_text,
-                audience=self.audience.describe(),
-                total=p.total,
-                telegram=p.per_channel.get("telegram", 0),
-                opted_out=p.opted_out,
-                unreachable=p.unreachable,
+        what = broadcasts.Draft(title, body, None, self.audience)
+        cost = self.sms_cost or _TELEGRAM_ONLY
+        draft_id, p = chat.draft(self.db, actor, what, cost, self.threshold)
+        text = T.BROADCAST_PREVIEW.format(
+            draft=draft_id,
+            text=p.telegram_text,
+            audience=self.audience.describe(),
+            total=p.total,
+            telegram=p.per_channel.get("telegram", 0),
+            opted_out=p.opted_out,
+            unreachable=p.unreachable,
+        )
+        if p.per_channel.get("sms"):
+            text += "\n" + T.BROADCAST_SMS.format(
+                sms=p.per_channel["sms"], segments=p.sms_segments, cost=p.sms_cost_yuan
             )
-            if p.per_channel.get("sms"):
-                text += "\n" + T.BROADCAST_SMS.format(
-                    sms=p.per_channel["sms"], segments=p.sms_segments, cost=p.sms_cost_yuan
-                )
-            if p.needs_second_person:
-                text += "\n" + T.BROADCAST_SECOND_PERSON.format(threshold=self.threshold)
-            return row.id, text + "\n" + T.BROADCAST_ASK_CONFIRM
+        if p.needs_second_person:
+            text += "\n" + T.BROADCAST_SECOND_PERSON.format(threshold=self.threshold)
+        return draft_id, text + "\n" + T.BROADCAST_ASK_CONFIRM
 
     def confirm(self, broadcast_id: int, actor: str) -> Outcome:
         """First press submits (a large audience then waits for another person's press);
@@ -79,24 +75,17 @@ class StaffBroadcasts:
         def start(bid: int) -> None:
             queued.append(bc_fanout.fan_out(self.db, bid, sms=self.sms_cost).queued)
 
-        with session_scope(self.db) as s:
-            row = bc_commands.get(s, broadcast_id)
-            if row.status == "draft":
-                row = broadcasts.send(s, actor, broadcast_id, threshold=self.threshold, start=start)
-            elif row.status == "pending_confirm":
-                row = broadcasts.confirm(s, actor, broadcast_id, start=start)
-            else:
-                raise BroadcastError(T.BROADCAST_GONE)
-            status, size = row.status, row.audience_size
-        if status == "pending_confirm":
+        done = chat.submit(self.db, actor, broadcast_id, threshold=self.threshold, start=start)
+        if done is None:
+            raise BroadcastError(T.BROADCAST_GONE)
+        if done.status == "pending_confirm":
             text = T.BROADCAST_WAITING.format(
-                draft=broadcast_id, size=size, threshold=self.threshold
+                draft=broadcast_id, size=done.audience_size, threshold=self.threshold
             )
             return Outcome(text, done=False)
         count = queued[0] if queued else 0
         return Outcome(T.BROADCAST_QUEUED.format(draft=broadcast_id, who=actor, count=count), True)
 
     def cancel(self, broadcast_id: int, actor: str) -> str:
-        with session_scope(self.db) as s:
-            broadcasts.cancel(s, actor, broadcast_id)
+        chat.cancel(self.db, actor, broadcast_id)
         return T.BROADCAST_CANCELLED.format(draft=broadcast_id)

@@ -13,21 +13,21 @@ import logging
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from telegram import Bot, Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot import store
 from bot import texts as T
 from bot.chat_locks import ChatLocks
 from bot.render import contact_keyboard, to_messages
+from core.database import Database
 from core.dialogue import inbox
 from core.dialogue.engine import Finish
-from core.dialogue.events import Attachment, EngineResult, InboundEvent, Reply
+from core.dialogue.events import Attachment, EngineResult, InboundEvent
+from core.outbox import identities
 
 log = logging.getLogger(__name__)
+UPDATE_CHANNEL = "telegram-update"  # stored webhook updates in `inbound_message` (the inbox)
 
 
 class Dialogue(Protocol):
@@ -46,7 +46,7 @@ def split_command(text: str) -> tuple[str, str | None]:
 
 
 class UserHandlers:
-    def __init__(self, dialogue: Dialogue, db: Engine, max_upload_bytes: int) -> None:
+    def __init__(self, dialogue: Dialogue, db: Database, max_upload_bytes: int) -> None:
         self.dialogue = dialogue
         self.db = db
         self.max_upload_bytes = max_upload_bytes
@@ -150,9 +150,11 @@ class UserHandlers:
     async def _answer(
         self, event: InboundEvent, bot: Bot, chat_id: int, update_id: str, remove_keyboard: bool
     ) -> None:
-        await asyncio.to_thread(store.set_reachable, self.db, event.address, True)
+        await asyncio.to_thread(identities.set_reachable, self.db, "telegram", event.address, True)
         try:
-            result = await asyncio.to_thread(self.dialogue.handle, event, _processed(update_id))
+            result = await asyncio.to_thread(
+                self.dialogue.handle, event, inbox.processed_hook(UPDATE_CHANNEL, update_id)
+            )
         except Exception:
             log.exception("dialogue failed for telegram message %s", event.message_id)
             await bot.send_message(chat_id, T.INTERNAL_ERROR)
@@ -166,7 +168,9 @@ class UserHandlers:
                 for out in to_messages(reply, remove_keyboard):
                     await bot.send_message(chat_id, out.text, reply_markup=out.markup)
         except Forbidden as exc:
-            await asyncio.to_thread(store.set_reachable, self.db, event.address, False, exc.message)
+            await asyncio.to_thread(
+                identities.set_reachable, self.db, "telegram", event.address, False, exc.message
+            )
 
 
 async def download_limited(url: str, max_bytes: int) -> bytes | None:
@@ -188,13 +192,3 @@ async def download_limited(url: str, max_bytes: int) -> bytes | None:
             if len(data) > max_bytes:
                 return None
     return bytes(data)
-
-
-def _processed(update_id: str) -> Finish:
-    """The engine's `finish` hook: the inbox row is marked processed in the engine's transaction."""
-
-    def finish(s: Session, _replies: list[Reply]) -> None:
-        inbox.mark_processed(s, store.UPDATE_CHANNEL, update_id)
-        return None
-
-    return finish

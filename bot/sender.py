@@ -13,18 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections import OrderedDict
 from datetime import timedelta
 
-from aiolimiter import AsyncLimiter
-from sqlalchemy.engine import Engine
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from bot import store
 from bot.render import inline_keyboard, split_text
-from core.outbox.senders import OutgoingMessage, SendResult
+from core.database import Database
+from core.outbox import identities
+from core.outbox.senders import OutgoingMessage, PerAddressLimits, SendResult
 
 log = logging.getLogger(__name__)
 MAX_CHAT_LIMITERS = 10_000
@@ -40,18 +38,11 @@ def retry_seconds(exc: RetryAfter) -> float:
 class TelegramSender:
     channel = "telegram"
 
-    def __init__(self, bot: Bot, db: Engine | None = None, per_chat_per_second: float = 1.0):
+    def __init__(self, bot: Bot, db: Database | None = None, per_chat_per_second: float = 1.0):
         self.bot = bot
         self.db = db
         self.per_chat_per_second = per_chat_per_second
-        self._chats: OrderedDict[str, AsyncLimiter] = OrderedDict()
-
-    def _limiter(self, chat: str) -> AsyncLimiter:
-        limiter = self._chats.pop(chat, None) or AsyncLimiter(1, 1 / self.per_chat_per_second)
-        self._chats[chat] = limiter
-        if len(self._chats) > MAX_CHAT_LIMITERS:
-            self._chats.popitem(last=False)
-        return limiter
+        self._chats = PerAddressLimits(per_chat_per_second, MAX_CHAT_LIMITERS)
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         try:
@@ -64,7 +55,7 @@ class TelegramSender:
         try:
             await self.bot.initialize()
             for i, piece in enumerate(pieces):
-                async with self._limiter(message.address):
+                async with self._chats.of(message.address):
                     sent = await self.bot.send_message(
                         chat_id=chat_id,
                         text=piece,
@@ -89,7 +80,9 @@ class TelegramSender:
     async def _unreachable(self, address: str, reason: str) -> SendResult:
         log.info("telegram chat unreachable: %s", reason)
         if self.db is not None:
-            await asyncio.to_thread(store.set_reachable, self.db, address, False, reason[:200])
+            await asyncio.to_thread(
+                identities.set_reachable, self.db, "telegram", address, False, reason[:200]
+            )
         return SendResult(ok=False, unreachable=True, error=reason)
 
     async def close(self) -> None:

@@ -3,7 +3,7 @@
 - `/broadcast 标题\n正文` → preview + audience size + confirm/cancel buttons → core.broadcasts
   (a second staff member confirms above BROADCAST_CONFIRM_THRESHOLD) → the outbox;
 - `/reply 工单号 内容`, or a reply to the bot's ticket alert (bot/alerts.py) →
-  core.handoff.tickets.staff_reply, which queues the answer to the applicant on their channel.
+  core.staff.handoff.reply (through core.staff.chat), which queues the answer to the applicant on their channel.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import logging
 import re
 from typing import Any
 
-from sqlalchemy.engine import Engine
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
     Application,
@@ -24,19 +23,20 @@ from telegram.ext import (
     filters,
 )
 
-from bot import store
 from bot import texts as T
 from bot.broadcasts import BroadcastError, Outcome, StaffBroadcasts
+from core.database import Database
 from core.handoff.tickets import HandoffError
-from core.persistence.db import session_scope
-from core.staff import handoff
+from core.staff import chat
 
 log = logging.getLogger(__name__)
 TICKET_IN_ALERT = re.compile(r"工单(?:号\s*|\s*#)(\d+)")  # older alerts said "工单 #N"
 
 
 class StaffDesk:
-    def __init__(self, db: Engine, staff_chat_id: int | None, broadcasts: StaffBroadcasts) -> None:
+    def __init__(
+        self, db: Database, staff_chat_id: int | None, broadcasts: StaffBroadcasts
+    ) -> None:
         self.db = db
         self.staff_chat_id = staff_chat_id
         self.broadcasts = broadcasts
@@ -73,7 +73,7 @@ class StaffDesk:
         if not body:
             await msg.reply_text(T.BROADCAST_USAGE)
             return
-        who = await asyncio.to_thread(store.staff_name, self.db, msg.from_user.id)
+        who = await asyncio.to_thread(chat.staff_name, self.db, msg.from_user.id)
         try:
             draft_id, text = await asyncio.to_thread(self.broadcasts.draft, body, who)
         except BroadcastError as exc:
@@ -95,7 +95,7 @@ class StaffDesk:
             return
         _, action, raw_id = query.data.split(":")
         draft_id = int(raw_id)
-        who = await asyncio.to_thread(store.staff_name, self.db, query.from_user.id)
+        who = await asyncio.to_thread(chat.staff_name, self.db, query.from_user.id)
         try:
             if action == "ok":
                 outcome = await asyncio.to_thread(self.broadcasts.confirm, draft_id, who)
@@ -140,10 +140,9 @@ class StaffDesk:
 
     async def _relay(self, ticket_id: int, telegram_user_id: int, text: str) -> str:
         def run() -> str:
-            who = store.staff_name(self.db, telegram_user_id)
+            who = chat.staff_name(self.db, telegram_user_id)
             try:
-                with session_scope(self.db) as s:
-                    handoff.reply(s, who, ticket_id, text)
+                chat.reply(self.db, who, ticket_id, text)
             except HandoffError as exc:
                 return str(exc)
             return T.REPLY_SENT.format(ticket=ticket_id)

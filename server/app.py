@@ -76,13 +76,7 @@ def create_app(
     limits, default = route_limits(container.settings.max_import_mb * 1024 * 1024)
     app.add_middleware(BodyLimitMiddleware, limits=limits, default=default)
     _mount_routers(app, container)
-    workers.install(app, container)
-    workers.install_sms(app, container)
-    # After the routers: the Telegram bot's start hook must run before the dispatcher starts.
-    if background:
-        from server import scheduler
-
-        scheduler.install(app, container)
+    workers.install(app, container, background=background)
     return app
 
 

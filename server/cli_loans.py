@@ -21,10 +21,11 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from sqlmodel import Session
 
 from core.loans.importing import ImportReport, import_loans, import_payments, write_template
 from core.persistence.db import session_scope
-from server.bootstrap import get_container
+from server.bootstrap import Container, get_container
 from server.staff_services import import_limits
 
 console = Console()
@@ -128,13 +129,9 @@ def loans_import(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出导入结果"),
 ) -> None:
     """导入贷款台账（按贷款编号新增或更新；同一文件重复导入不会产生重复数据）。"""
-    container = get_container()
-    container.migrate()
-    with (
-        _progress(not as_json, "导入贷款") as progress,
-        session_scope(container.engine) as session,
-    ):
-        report = import_loans(
+
+    def run(session: Session, progress: ProgressFn, container: Container) -> ImportReport:
+        return import_loans(
             session,
             file,
             installments_path=installments,
@@ -144,13 +141,31 @@ def loans_import(
             default_base_rate=_default_base_rate(container),
             limits=import_limits(container),
         )
-    report.cap_errors()
-    _print_report(report, as_json)
+
+    _import("导入贷款", as_json, run)
 
 
 def _default_base_rate(container: Any) -> Any:
     base = container.policy.default_base_rate
     return None if base is None else base.rate
+
+
+ProgressFn = Callable[[int, int], None] | None
+
+
+def _import(
+    label: str, as_json: bool, run: Callable[[Session, ProgressFn, Container], ImportReport]
+) -> None:
+    """One import in one transaction, with a progress bar (unless --json), then its report."""
+    container = get_container()
+    container.migrate()
+    with (
+        _progress(not as_json, label) as progress,
+        session_scope(container.engine) as session,
+    ):
+        report = run(session, progress, container)
+    report.cap_errors()
+    _print_report(report, as_json)
 
 
 @payments_app.command("import")
@@ -162,13 +177,9 @@ def payments_import(
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出导入结果"),
 ) -> None:
     """导入还款记录（按流水号去重，自动冲抵最早未还的分期）。"""
-    container = get_container()
-    container.migrate()
-    with (
-        _progress(not as_json, "导入还款") as progress,
-        session_scope(container.engine) as session,
-    ):
-        report = import_payments(
+
+    def run(session: Session, progress: ProgressFn, container: Container) -> ImportReport:
+        return import_payments(
             session,
             file,
             skip_bad_rows=skip_bad_rows,
@@ -176,8 +187,8 @@ def payments_import(
             actor=_actor(),
             limits=import_limits(container),
         )
-    report.cap_errors()
-    _print_report(report, as_json)
+
+    _import("导入还款", as_json, run)
 
 
 @loans_app.command("show")

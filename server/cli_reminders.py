@@ -24,7 +24,7 @@ from core.outbox.dispatch import (
 )
 from core.reminders.sweep import run_sweep
 from server.bootstrap import get_container
-from server.scheduler import build_senders, quiet_hours, reminder_policy, room_for_batches
+from server.scheduler import room_for_batches
 
 console = Console()
 err = Console(stderr=True)
@@ -67,10 +67,10 @@ def reminders_run(
     try:
         result = run_sweep(
             container.engine,
-            reminder_policy(container),
+            container.reminder_policy,
             container.calendar,
             day,
-            quiet=quiet_hours(container),
+            quiet=container.quiet_hours,
             dry_run=dry_run,
         )
     except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
@@ -175,11 +175,11 @@ def notices_dispatch(
 ) -> None:
     """Run the outbox dispatcher in the foreground (a worker process; the server runs one too)."""
     container = get_container()
-    senders = build_senders(container)
+    senders = dict(container.senders)
     dispatcher = Dispatcher(
         container.engine,
         senders,
-        quiet=quiet_hours(container),
+        quiet=container.quiet_hours,
         config=room_for_batches(DispatchConfig(), senders),
     )
 

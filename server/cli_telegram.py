@@ -10,7 +10,7 @@ from telegram import Bot
 
 from bot.app import ALLOWED_UPDATES, BotConfig, file_base_url
 from server.bootstrap import get_container
-from server.routes_telegram import WEBHOOK_PATH, build_telegram
+from server.routes_telegram import WEBHOOK_PATH
 
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
 
@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         _config()
         container = get_container()
         container.migrate()
-        bot = build_telegram(container, polling=True)
+        bot = container.build_telegram(polling=True)
         assert bot is not None
         typer.echo("Telegram 机器人以长轮询方式运行（Ctrl-C 退出）")
         bot.run_polling()

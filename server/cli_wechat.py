@@ -9,8 +9,7 @@ import requests
 import typer
 from wechatpy.exceptions import WeChatClientException
 
-from server.bootstrap import get_container
-from server.routes_wechat import missing_settings, wechat_client, wechat_data
+from server.bootstrap import get_container, wechat_missing
 from wechat.client import TokenUnavailable
 from wechat.menu import MenuError, load_menu
 
@@ -33,12 +32,12 @@ def register(app: typer.Typer) -> None:
         except MenuError as exc:
             typer.echo(f"菜单文件有误：{exc}", err=True)
             raise typer.Exit(2) from exc
-        missing = missing_settings(container.settings)
+        missing = wechat_missing(container.settings)
         if missing:
             typer.echo(f"未配置微信公众号：{', '.join(missing)}", err=True)
             raise typer.Exit(1)
         container.migrate()
-        client = wechat_client(container)
+        client = container.wechat_client
         assert client is not None
         try:
             client.menu.create(menu)
@@ -50,7 +49,7 @@ def register(app: typer.Typer) -> None:
     @wechat_app.command("templates")
     def templates() -> None:
         """List the outbox templates without a 模板消息 template_id (knowledge/templates/wechat.yaml)."""
-        missing = wechat_data(get_container()).missing_ids()
+        missing = get_container().wechat_data.missing_ids()
         if not missing:
             typer.echo("所有模板消息均已配置 template_id。")
             return

@@ -4,12 +4,11 @@ The receipt polling (QuerySendDetails) runs in server/workers.py."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from sms.aliyun_push import AliyunPush
-from sms.webhooks import Dialogue, WebhookResponse
+from server.webhook_io import read_capped, respond
 
 if TYPE_CHECKING:
     from server.bootstrap import Container
@@ -17,39 +16,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_PUSH_BYTES = 512 * 1024  # a batch push of a few hundred receipts
-
-
-def build_push(container: Container) -> AliyunPush:
-    settings = container.settings
-
-    def dialogue() -> Dialogue:
-        holder: Any = container
-        engine: Dialogue = holder.dialogue
-        return engine
-
-    token = settings.aliyun_sms_push_token
-    return AliyunPush(
-        db=container.engine,
-        dialogue=dialogue,
-        token=token.get_secret_value() if token is not None else None,
-        replies_per_hour=settings.sms_replies_per_hour,
-    )
-
-
-async def _read_body(request: Request) -> bytes | Response:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_PUSH_BYTES:
-        return Response("body too large", status_code=413)
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_PUSH_BYTES:
-            return Response("body too large", status_code=413)
-    return bytes(body)
-
-
-def _respond(result: WebhookResponse) -> Response:
-    return Response(result.body, status_code=result.status_code, media_type=result.media_type)
 
 
 class RedactToken(logging.Filter):
@@ -72,7 +38,7 @@ class RedactToken(logging.Filter):
 
 def mount(app: FastAPI, container: Container) -> None:
     router = APIRouter(prefix="/sms/aliyun", tags=["sms"])
-    push = build_push(container)
+    push = container.aliyun_push
     if push.token:
         access = logging.getLogger("uvicorn.access")
         if not any(isinstance(f, RedactToken) for f in access.filters):
@@ -81,17 +47,17 @@ def mount(app: FastAPI, container: Container) -> None:
     @router.post("/{token}/report", include_in_schema=False)
     async def aliyun_report(token: str, request: Request) -> Response:
         """Alibaba's SmsReport push: delivery receipts, forward-only."""
-        body = await _read_body(request)
+        body = await read_capped(request, MAX_PUSH_BYTES, "body too large")
         if isinstance(body, Response):
             return body
-        return _respond(await push.report(token, body))
+        return respond(await push.report(token, body))
 
     @router.post("/{token}/up", include_in_schema=False)
     async def aliyun_up(token: str, request: Request) -> Response:
         """Alibaba's SmsUp push: replies to our SMS, handled by the dialogue engine."""
-        body = await _read_body(request)
+        body = await read_capped(request, MAX_PUSH_BYTES, "body too large")
         if isinstance(body, Response):
             return body
-        return _respond(await push.up(token, body))
+        return respond(await push.up(token, body))
 
     app.include_router(router)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from sms.media import MediaFetcher, allowed_media_hosts
+from server.webhook_io import read_capped, respond
 from sms.twilio_sender import twilio_configured
-from sms.webhooks import Dialogue, SmsWebhooks, WebhookResponse
 
 if TYPE_CHECKING:
     from server.bootstrap import Container
@@ -20,45 +19,11 @@ log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 64 * 1024  # a Twilio webhook form is a few kB
 
 
-def build_webhooks(container: Container) -> SmsWebhooks:
-    settings = container.settings
-    auth = (
-        (settings.twilio_account_sid, settings.twilio_auth_token)
-        if settings.twilio_account_sid and settings.twilio_auth_token
-        else None
-    )
-    media = MediaFetcher(
-        auth=auth,
-        max_bytes=settings.max_upload_mb * 1024 * 1024,
-        allowed_hosts=allowed_media_hosts(settings.twilio_api_base_url),
-    )
-
-    def dialogue() -> Dialogue:
-        holder: Any = container  # `.dialogue`: the Container's DialogueEngine, built on first use
-        engine: Dialogue = holder.dialogue
-        return engine
-
-    return SmsWebhooks(
-        db=container.engine,
-        dialogue=dialogue,
-        auth_token=settings.twilio_auth_token,
-        public_base_url=settings.public_base_url,
-        media=media,
-        signature=settings.sms_signature,
-        replies_per_hour=settings.sms_replies_per_hour,
-    )
-
-
 async def _read_form(request: Request) -> list[tuple[str, str]] | Response:
     """The urlencoded form (any other body is an empty form), refusing oversized bodies."""
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        return Response("form too large", status_code=413)
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_FORM_BYTES:
-            return Response("form too large", status_code=413)
+    body = await read_capped(request, MAX_FORM_BYTES, "form too large")
+    if isinstance(body, Response):
+        return body
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         return []
@@ -73,13 +38,9 @@ def _path(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
-def _respond(result: WebhookResponse) -> Response:
-    return Response(result.body, status_code=result.status_code, media_type=result.media_type)
-
-
 def mount(app: FastAPI, container: Container) -> None:
     router = APIRouter(prefix="/sms", tags=["sms"])
-    webhooks = build_webhooks(container)
+    webhooks = container.sms_webhooks
     if not container.settings.twilio_auth_token:
         log.warning("SMS: TWILIO_AUTH_TOKEN not set; /sms webhooks answer 503")
     elif not twilio_configured(container.settings):
@@ -92,7 +53,7 @@ def mount(app: FastAPI, container: Container) -> None:
         if isinstance(form, Response):
             return form
         signature = request.headers.get("X-Twilio-Signature")
-        return _respond(await webhooks.inbound(_path(request), form, signature))
+        return respond(await webhooks.inbound(_path(request), form, signature))
 
     @router.post("/status")
     async def sms_status(request: Request) -> Response:
@@ -102,6 +63,6 @@ def mount(app: FastAPI, container: Container) -> None:
             return form
         signature = request.headers.get("X-Twilio-Signature")
         token = request.headers.get("I-Twilio-Idempotency-Token")
-        return _respond(await webhooks.status(_path(request), form, signature, token))
+        return respond(await webhooks.status(_path(request), form, signature, token))
 
     app.include_router(router)

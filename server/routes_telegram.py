@@ -23,53 +23,12 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from bot.app import BotConfig, TelegramBot
-from bot.store import UPDATE_CHANNEL
+from bot.handlers import UPDATE_CHANNEL
 from core.dialogue import inbox
-from core.dialogue.engine import Finish
-from core.dialogue.events import EngineResult, InboundEvent
 from server.bootstrap import Container
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
-
-
-class LazyDialogue:
-    """The container's dialogue engine, built on the first message (not at app creation)."""
-
-    def __init__(self, container: Container) -> None:
-        self.container = container
-
-    def handle(self, event: InboundEvent, finish: Finish | None = None) -> EngineResult:
-        container: Any = self.container  # `.dialogue` is the Container's DialogueEngine
-        result: EngineResult = container.dialogue.handle(event, finish)
-        return result
-
-
-def build_telegram(container: Container, *, polling: bool = False) -> TelegramBot | None:
-    """The bot from the settings (None without TELEGRAM_BOT_TOKEN)."""
-    from server.staff_services import sms_cost
-
-    config = BotConfig.from_settings(container.settings)
-    if config is None:
-        return None
-    return TelegramBot(
-        config,
-        LazyDialogue(container),
-        container.engine,
-        sms_cost=sms_cost(container),
-        polling=polling,
-    )
-
-
-def telegram_of(container: Container) -> TelegramBot | None:
-    """The process's bot, cached on the container (what a `Container.telegram` cached_property
-    returns: both use the instance's __dict__ under the name "telegram")."""
-    cache = vars(container)
-    if "telegram" not in cache:
-        cache["telegram"] = build_telegram(container)
-    bot: TelegramBot | None = cache["telegram"]
-    return bot
 
 
 def _answer(status: int, detail: str | None = None, **extra: Any) -> JSONResponse:
@@ -80,26 +39,16 @@ def _answer(status: int, detail: str | None = None, **extra: Any) -> JSONRespons
 
 
 def mount(app: FastAPI, container: Container) -> None:
-    bot = telegram_of(container)
+    """The webhook route over the container's bot (started and stopped by server/workers.py)."""
+    bot = container.telegram
     if bot is None:
         log.warning("TELEGRAM_BOT_TOKEN is not set: the server runs without the Telegram bot")
-    else:
-        if not bot.config.webhook_secret:
-            log.warning(
-                "TELEGRAM_WEBHOOK_SECRET is not set: %s refuses every update "
-                "(set it, or use `chuangdai bot poll` for development)",
-                WEBHOOK_PATH,
-            )
-
-        async def start(_app: FastAPI) -> None:
-            await bot.start()
-
-        async def stop(_app: FastAPI) -> None:
-            await bot.stop()
-
-        app.state.startup_hooks.append(start)
-        app.state.shutdown_hooks.append(stop)
-
+    elif not bot.config.webhook_secret:
+        log.warning(
+            "TELEGRAM_WEBHOOK_SECRET is not set: %s refuses every update "
+            "(set it, or use `chuangdai bot poll` for development)",
+            WEBHOOK_PATH,
+        )
     router = APIRouter(tags=["telegram"])
 
     @router.post(WEBHOOK_PATH, include_in_schema=True)

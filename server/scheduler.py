@@ -3,9 +3,9 @@
 APScheduler's AsyncIOScheduler runs the sweep every day at the policy's `sweep_at` (Asia/Shanghai)
 and once shortly after start-up when today's sweep has not run yet (a server that was down at
 sweep time catches up; the ladder itself catches up missed days for the rules still meaningful).
-The dispatcher runs as a long-lived task on the server's event loop. Both start and stop through
-`app.state.startup_hooks` / `shutdown_hooks`; `SCHEDULER_ENABLED=false` turns them off (e.g. for
-web-only processes).
+The dispatcher runs as a long-lived task on the server's event loop. Both are registered on the
+app's start/stop hooks by server/workers.py (with every other background loop);
+`SCHEDULER_ENABLED=false` turns them off (e.g. for web-only processes).
 
 Several server processes on PostgreSQL: every process runs both; only one sweeps at a time (the
 sweep's advisory lock, the others skip) and the dispatchers share the work through
@@ -25,52 +25,15 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from fastapi import FastAPI
 from sqlmodel import Session
 
-from core.kernel.quiet_hours import QuietHours
 from core.kernel.timeutil import SHANGHAI, local_today, to_local, utcnow
 from core.outbox.dispatch import DispatchConfig, Dispatcher
-from core.outbox.senders import ConsoleSender, Sender
-from core.reminders.ladder import (
-    DEFAULT_POLICY,
-    ReminderPolicy,
-    load_reminder_policy,
-)
+from core.outbox.senders import Sender
 from core.reminders.sweep import SweepResult, last_sweep_day, run_sweep
 from server.bootstrap import Container
 
 log = logging.getLogger(__name__)
-
-
-def reminder_policy(container: Container) -> ReminderPolicy:
-    """The deployment's reminder ladder (setting REMINDER_POLICY, default reminders-default)."""
-    name = str(getattr(container.settings, "reminder_policy", None) or DEFAULT_POLICY)
-    return load_reminder_policy(name, container.knowledge_path / "policies")
-
-
-def quiet_hours(container: Container) -> QuietHours:
-    s = container.settings
-    return QuietHours.parse(s.quiet_hours_start, s.quiet_hours_end)
-
-
-def build_senders(container: Container) -> dict[str, Sender]:
-    """channel -> sender: the container's if it has them, else Telegram (when the bot is
-    configured), SMS (Twilio when configured) and WeChat (when configured); a channel without
-    credentials gets a console sender that logs."""
-    existing: Any = getattr(container, "senders", None)
-    if isinstance(existing, Mapping):
-        return dict(existing)
-    from server.routes_telegram import telegram_of
-    from server.routes_wechat import build_wechat_sender
-
-    bot = telegram_of(container)
-    senders: dict[str, Sender] = {
-        "telegram": bot.sender if bot is not None else ConsoleSender("telegram"),
-        "sms": container.sms_sender,
-        "wechat": build_wechat_sender(container),
-    }
-    return senders
 
 
 def room_for_batches(config: DispatchConfig, senders: Mapping[str, Sender]) -> DispatchConfig:
@@ -114,10 +77,10 @@ class BackgroundWork:
             return await asyncio.to_thread(
                 run_sweep,
                 c.engine,
-                reminder_policy(c),
+                c.reminder_policy,
                 c.calendar,
                 today,
-                quiet=quiet_hours(c),
+                quiet=c.quiet_hours,
                 worker=self.worker,
             )
         except Exception:
@@ -138,7 +101,7 @@ class BackgroundWork:
 
     async def catch_up(self) -> SweepResult | None:
         """At start-up: sweep now if today's sweep time has passed and it has not run yet."""
-        policy = reminder_policy(self.container)
+        policy = self.container.reminder_policy
         now_local = to_local(utcnow())
         if now_local.time() < policy.sweep_at:
             return None  # the daily job will run later today
@@ -148,14 +111,12 @@ class BackgroundWork:
         return await self.sweep()
 
     async def start(self) -> None:
-        policy = reminder_policy(self.container)
-        senders = (
-            dict(self._senders) if self._senders is not None else build_senders(self.container)
-        )
+        policy = self.container.reminder_policy
+        senders = dict(self._senders if self._senders is not None else self.container.senders)
         self.dispatcher = Dispatcher(
             self.container.engine,
             senders,
-            quiet=quiet_hours(self.container),
+            quiet=self.container.quiet_hours,
             config=room_for_batches(self.dispatch_config, senders),
         )
         scheduler = AsyncIOScheduler(timezone=SHANGHAI)
@@ -200,28 +161,3 @@ class BackgroundWork:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
-
-
-def install(
-    app: FastAPI,
-    container: Container,
-    senders: Mapping[str, Sender] | None = None,
-    *,
-    dispatch_config: DispatchConfig | None = None,
-) -> BackgroundWork | None:
-    """Add the sweep and the dispatcher to the app's start-up/shutdown (unless disabled)."""
-    if not container.settings.scheduler_enabled:
-        log.info("SCHEDULER_ENABLED is off: no reminder sweep and no dispatcher in this process")
-        return None
-    work = BackgroundWork(container, senders, dispatch_config=dispatch_config)
-    app.state.background = work
-
-    async def start(_app: FastAPI) -> None:
-        await work.start()
-
-    async def stop(_app: FastAPI) -> None:
-        await work.stop()
-
-    app.state.startup_hooks.append(start)
-    app.state.shutdown_hooks.append(stop)
-    return work

@@ -5,7 +5,6 @@ are the commands of core/staff."""
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
 
 from fastapi import UploadFile
 from sqlmodel import Session
@@ -17,26 +16,11 @@ from core.staff import dashboard as staff_dashboard
 from core.staff import overview as dashboard
 from core.staff.imports import Upload, UploadRefused
 from server.bootstrap import Container
-from sms.segments import count_segments, encoding_of
-from sms.templates import decorate
 
 
 def sms_cost(container: Container) -> bc_texts.SmsCost:
-    """Signature, unsubscribe hint, segments and price exactly as the SMS sender applies them."""
-    s = container.settings
-    price = Decimal(s.sms_segment_price_yuan)
-
-    def final(text: str) -> str:
-        return decorate(
-            text,
-            kind="broadcast",
-            signature=s.sms_signature,
-            unsubscribe_hint=s.sms_unsubscribe_hint,
-        )
-
-    return bc_texts.SmsCost(
-        decorate=final, segments=count_segments, price_per_segment_yuan=price, encoding=encoding_of
-    )
+    """The container's SMS cost model (built in server/bootstrap.py)."""
+    return container.sms_cost
 
 
 def threshold(container: Container) -> int:

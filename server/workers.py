@@ -1,11 +1,19 @@
-"""Background work of the web process, registered once from server/app.py (route modules
-register nothing): the broadcast worker and the fan-out it resumes, and imports run off the
-event loop, and the SMS loops (late receipts applied and old rows pruned for either provider,
-QuerySendDetails polling with SMS_PROVIDER=aliyun). The reminder sweep and the outbox dispatcher
-are in server/scheduler.py, Telegram inbox recovery with its door.
+"""Every background loop of the web process, registered here and only here (`install`, called
+once by server/app.py; route modules register nothing). In start order (stopped in reverse):
 
-The broadcast worker (every 15 s, in processes with SCHEDULER_ENABLED) fans out scheduled
-broadcasts when their time comes and resumes a fan-out a crashed process left behind."""
+1. the Telegram bot (started in webhook mode, stopped after its updates in flight) and its inbox
+   recovery loop (stored updates left unanswered are queued again every 30 s);
+2. the WeChat handler's replies still running (drained at shutdown);
+3. the broadcast worker (every 15 s, with SCHEDULER_ENABLED): fans out scheduled broadcasts when
+   their time comes and resumes a fan-out a crashed process left behind;
+4. the SMS loops, for whichever provider is configured: late receipts applied (30 s), old rows
+   pruned (hourly), QuerySendDetails polling with SMS_PROVIDER=aliyun;
+5. the reminder sweep (daily cron and the start-up catch-up) and the outbox dispatcher
+   (`server.scheduler.BackgroundWork`, with SCHEDULER_ENABLED), last: the bot's sender is up
+   before the dispatcher sends.
+
+Also here: the fan-out run after a broadcast is sent or confirmed, and imports run off the event
+loop. The staff-chat alert loop is the bot's own (it runs in polling mode too)."""
 
 from __future__ import annotations
 
@@ -13,21 +21,24 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from core.broadcasts import fanout as bc_fanout
+from core.dialogue import replycap
 from core.loans.importing import ImportReport
+from core.outbox import receipts
+from core.outbox.dispatch import DispatchConfig
+from core.outbox.senders import Sender
 from core.persistence.db import session_scope
 from core.staff import imports
 from core.staff.imports import ImportRequest
 from server import staff_services as svc
 from server.bootstrap import Container
-from sms import replycap
-from sms import status as sms_status
+from server.scheduler import BackgroundWork
 from sms.aliyun_receipts import poll_receipts
 from sms.aliyun_sender import AliyunSmsPort
 from sms.port import SmsSender
@@ -36,23 +47,114 @@ log = logging.getLogger(__name__)
 WORKER_EVERY_SECONDS = 15.0
 
 
+Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
 async def periodic(
     stop: asyncio.Event, every: float, work: Callable[[], object], what: str
 ) -> None:
     """Run `work` in a thread now and then every `every` seconds until `stop` is set; a failure
     is logged and the next round tries again."""
+    await every_round(stop, every, lambda: asyncio.to_thread(work), what)
+
+
+async def every_round(
+    stop: asyncio.Event,
+    every: float,
+    work: Callable[[], Awaitable[object]],
+    what: str,
+    *,
+    wait_first: bool = False,
+) -> None:
+    """Await `work` now (or after one interval with `wait_first`) and then every `every`
+    seconds until `stop` is set; a failure is logged and the next round tries again."""
+    if wait_first:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
     while not stop.is_set():
         try:
-            await asyncio.to_thread(work)
+            await work()
         except Exception:
             log.exception("%s failed; retrying later", what)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every)
 
 
-def _on_app(
-    app: FastAPI, loops: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]]
-) -> None:
+def install(app: FastAPI, container: Container, *, background: bool = True) -> None:
+    """Register every background loop on the app's start/stop hooks, in the order listed in
+    this module's docstring. `background=False` leaves out the sweep and the dispatcher (a
+    test installs its own with `install_scheduler`)."""
+    install_telegram(app, container)
+    install_wechat(app, container)
+    install_broadcasts(app, container)
+    install_sms(app, container)
+    if background:
+        install_scheduler(app, container)
+
+
+def install_telegram(app: FastAPI, container: Container) -> None:
+    """The bot's start/stop and its inbox recovery loop (stopped before the bot)."""
+    bot = container.telegram
+    if bot is None:
+        return
+
+    async def start(_app: FastAPI) -> None:
+        await bot.start()
+
+    async def stop(_app: FastAPI) -> None:
+        await bot.stop()
+
+    app.state.startup_hooks.append(start)
+    app.state.shutdown_hooks.append(stop)
+
+    async def recover() -> None:
+        if bot.ready:  # not before the bot has started (it retries while Telegram is away)
+            await bot.recover()
+
+    every = bot.config.inbox_sweep_interval
+    _on_app(
+        app,
+        [lambda stop: every_round(stop, every, recover, "telegram inbox sweep", wait_first=True)],
+    )
+
+
+def install_wechat(app: FastAPI, container: Container) -> None:
+    """WeChat replies still running when the server stops are waited for."""
+    webhooks = container.wechat_webhooks
+
+    async def stop(_app: FastAPI) -> None:
+        await webhooks.drain()
+
+    app.state.shutdown_hooks.append(stop)
+
+
+def install_scheduler(
+    app: FastAPI,
+    container: Container,
+    senders: Mapping[str, Sender] | None = None,
+    *,
+    dispatch_config: DispatchConfig | None = None,
+) -> BackgroundWork | None:
+    """The reminder sweep and the outbox dispatcher (unless SCHEDULER_ENABLED is off); `senders`
+    replaces the container's (tests)."""
+    if not container.settings.scheduler_enabled:
+        log.info("SCHEDULER_ENABLED is off: no reminder sweep and no dispatcher in this process")
+        return None
+    work = BackgroundWork(container, senders, dispatch_config=dispatch_config)
+    app.state.background = work
+
+    async def start(_app: FastAPI) -> None:
+        await work.start()
+
+    async def stop(_app: FastAPI) -> None:
+        await work.stop()
+
+    app.state.startup_hooks.append(start)
+    app.state.shutdown_hooks.append(stop)
+    return work
+
+
+def _on_app(app: FastAPI, loops: list[Loop]) -> None:
     """Start `loops` with the app and stop them (waiting for each) when it shuts down."""
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
@@ -79,7 +181,7 @@ def install_sms(app: FastAPI, container: Container) -> None:
     if not (settings.twilio_auth_token or aliyun):
         return
     db = container.engine
-    loops: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = [
+    loops: list[Loop] = [
         lambda stop: periodic(stop, 30.0, lambda: _apply_late_receipts(db), "sms receipts"),
         lambda stop: periodic(stop, 3600.0, lambda: _prune_sms(db), "sms pruning"),
     ]
@@ -98,31 +200,31 @@ def install_sms(app: FastAPI, container: Container) -> None:
 
 def _apply_late_receipts(db: Engine) -> None:
     """Receipts that arrived before the dispatcher released their notice."""
-    applied = sms_status.reconcile_all(db)
+    applied = receipts.reconcile_all(db)
     if applied:
         log.info("sms: %d delivery receipts applied late", applied)
 
 
 def _prune_sms(db: Engine) -> None:
-    sms_status.prune_unapplied(db)
+    receipts.prune_unapplied(db)
     replycap.prune(db)
 
 
 def run_fan_out(container: Container, broadcast_id: int) -> None:
     """Queue one broadcast now (after a send/confirm; errors logged, the worker resumes it)."""
     try:
-        bc_fanout.fan_out(container.engine, broadcast_id, sms=svc.sms_cost(container))
+        bc_fanout.fan_out(container.engine, broadcast_id, sms=container.sms_cost)
     except Exception:
         log.exception("broadcast %s fan-out failed; it will be resumed", broadcast_id)
 
 
-def install(app: FastAPI, container: Container) -> None:
-    """Register the broadcast worker on the app's start/stop hooks (once)."""
+def install_broadcasts(app: FastAPI, container: Container) -> None:
+    """The broadcast worker (with SCHEDULER_ENABLED)."""
     if not container.settings.scheduler_enabled:
         return
 
     def due() -> None:
-        bc_fanout.run_due(container.engine, sms=svc.sms_cost(container))
+        bc_fanout.run_due(container.engine, sms=container.sms_cost)
 
     _on_app(app, [lambda stop: periodic(stop, WORKER_EVERY_SECONDS, due, "broadcast worker")])
 

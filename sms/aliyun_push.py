@@ -22,21 +22,20 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy.engine import Engine
-
+from core.database import Database
 from core.dialogue.events import InboundEvent, render_sms
+from core.dialogue.replycap import allow_reply, was_answered
 from core.kernel.identity import mask_phone
-from core.outbox.enqueue import enqueue
-from core.persistence.db import session_scope
-from sms.aliyun_receipts import PushFormatError, apply_receipts, parse_report
+from core.outbox.enqueue import queue
+from sms.aliyun_receipts import PushFormatError, apply_receipts, parse_report, push_objects
 from sms.aliyun_templates import AUTO_REPLY
 from sms.replies import plan_reply
-from sms.replycap import allow_reply, was_answered
 from sms.webhooks import Dialogue, WebhookResponse
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 OK_BODY = json.dumps({"code": 0, "msg": "成功"}, ensure_ascii=False)
 RETRY_BODY = json.dumps({"code": 1, "msg": "处理失败，请稍后重推"}, ensure_ascii=False)
@@ -53,12 +52,8 @@ class UpMessage:
 
 def parse_up(items: Any) -> list[UpMessage]:
     """The SmsUp push (a JSON array) as inbound messages; PushFormatError if any is bad."""
-    if not isinstance(items, list) or not 1 <= len(items) <= 1000:
-        raise PushFormatError("SmsUp 必须是 1–1000 条上行短信的 JSON 数组")
     out: list[UpMessage] = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise PushFormatError(f"第{i + 1}条上行短信不是对象")
+    for i, item in enumerate(push_objects(items, "SmsUp", "上行短信")):
         phone = str(item.get("phone_number") or "")
         seq = item.get("sequence_id")
         text = item.get("content")
@@ -81,7 +76,7 @@ class AliyunPush:
     def __init__(
         self,
         *,
-        db: Engine,
+        db: Database,
         dialogue: Callable[[], Dialogue],
         token: str | None,
         replies_per_hour: int = 20,
@@ -100,26 +95,28 @@ class AliyunPush:
             return WebhookResponse(403, "forbidden")
         return None
 
-    async def report(self, token: str, body: bytes) -> WebhookResponse:
+    def _read(self, token: str, body: bytes, parse: Callable[[Any], T]) -> T | WebhookResponse:
+        """The push parsed, or the answer refusing it (403/503 token, 400 body)."""
         refused = self._refused(token)
         if refused is not None:
             return refused
         try:
-            callbacks = parse_report(_json(body))
+            return parse(_json(body))
         except PushFormatError as exc:
             return WebhookResponse(400, str(exc))
+
+    async def report(self, token: str, body: bytes) -> WebhookResponse:
+        callbacks = self._read(token, body, parse_report)
+        if isinstance(callbacks, WebhookResponse):
+            return callbacks
         counts = await asyncio.to_thread(apply_receipts, self.db, callbacks)
         log.info("aliyun SmsReport: %s", counts)
         return WebhookResponse(200, OK_BODY, "application/json")
 
     async def up(self, token: str, body: bytes) -> WebhookResponse:
-        refused = self._refused(token)
-        if refused is not None:
-            return refused
-        try:
-            messages = parse_up(_json(body))
-        except PushFormatError as exc:
-            return WebhookResponse(400, str(exc))
+        messages = self._read(token, body, parse_up)
+        if isinstance(messages, WebhookResponse):
+            return messages
         for message in messages:
             try:
                 await asyncio.to_thread(self._handle, message)
@@ -149,16 +146,17 @@ class AliyunPush:
             )
             return 0
         texts = plan_reply([render_sms(reply) for reply in result.replies])
-        with session_scope(self.db) as s:
-            for i, text in enumerate(texts):
-                enqueue(
-                    s,
-                    key=f"sms-reply:{message.message_id}:{i}",
-                    kind="relay",
-                    channel="sms",
-                    address=message.address,
-                    text=text,
-                    template=AUTO_REPLY,
-                    params={"text": text},
-                )
+        notices = [
+            {
+                "key": f"sms-reply:{message.message_id}:{i}",
+                "kind": "relay",
+                "channel": "sms",
+                "address": message.address,
+                "text": text,
+                "template": AUTO_REPLY,
+                "params": {"text": text},
+            }
+            for i, text in enumerate(texts)
+        ]
+        queue(self.db, notices)
         return len(texts)

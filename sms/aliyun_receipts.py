@@ -1,5 +1,5 @@
 """Aliyun delivery receipts: the SmsReport push and QuerySendDetails polling, both applied through
-the shared status logic of sms/status.py (stored first, forward-only, idempotent).
+the shared receipt logic of core/outbox/receipts.py (stored first, forward-only, idempotent).
 
 A receipt names the BizId and the number; together they are the notice's provider id
 (`aliyun:<BizId>:<number>`). `success: true` / SendStatus 3 is `delivered`, `success: false` /
@@ -17,13 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
-
+from core.database import Database
 from core.kernel.timeutil import to_local, utcnow
-from core.persistence.models import NoticeRow
+from core.outbox.receipts import StatusCallback, awaiting_receipt, record_status
 from sms.aliyun_sender import DeliveryDetail, parse_provider_id, provider_id
-from sms.status import StatusCallback, record_status
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +34,20 @@ class PushFormatError(ValueError):
     pass
 
 
-def parse_report(items: Any) -> list[StatusCallback]:
-    """The SmsReport push (a JSON array) as status callbacks; PushFormatError if any is bad."""
+def push_objects(items: Any, name: str, noun: str) -> list[dict[str, Any]]:
+    """A push body: a JSON array of 1–1000 objects; PushFormatError naming the bad one."""
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_ITEMS:
-        raise PushFormatError("SmsReport 必须是 1–1000 条回执的 JSON 数组")
-    out: list[StatusCallback] = []
+        raise PushFormatError(f"{name} 必须是 1–{MAX_ITEMS} 条{noun}的 JSON 数组")
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise PushFormatError(f"第{i + 1}条回执不是对象")
+            raise PushFormatError(f"第{i + 1}条{noun}不是对象")
+    return items
+
+
+def parse_report(items: Any) -> list[StatusCallback]:
+    """The SmsReport push (a JSON array) as status callbacks; PushFormatError if any is bad."""
+    out: list[StatusCallback] = []
+    for i, item in enumerate(push_objects(items, "SmsReport", "回执")):
         phone = str(item.get("phone_number") or "")
         biz = str(item.get("biz_id") or "")
         success = item.get("success")
@@ -59,7 +62,7 @@ def parse_report(items: Any) -> list[StatusCallback]:
     return out
 
 
-def apply_receipts(db: Engine, callbacks: Sequence[StatusCallback]) -> dict[str, int]:
+def apply_receipts(db: Database, callbacks: Sequence[StatusCallback]) -> dict[str, int]:
     """Record each receipt (the same path as Twilio's callbacks); outcome -> count."""
     counts: dict[str, int] = {}
     for cb in callbacks:
@@ -90,27 +93,8 @@ class PollStats:
     failed: int = 0
 
 
-def due_for_poll(
-    db: Engine, now: datetime, max_age: timedelta, min_age: timedelta, limit: int
-) -> list[tuple[str, datetime]]:
-    with Session(db) as s:
-        rows = s.exec(
-            select(NoticeRow.provider_id, NoticeRow.sent_at)
-            .where(
-                NoticeRow.channel == "sms",
-                NoticeRow.status == "sent",
-                col(NoticeRow.provider_id).like("aliyun:%"),
-                col(NoticeRow.sent_at) >= now - max_age,
-                col(NoticeRow.sent_at) <= now - min_age,
-            )
-            .order_by(col(NoticeRow.sent_at))
-            .limit(limit)
-        ).all()
-    return [(str(pid), sent_at) for pid, sent_at in rows if pid and sent_at]
-
-
 def poll_receipts(
-    db: Engine,
+    db: Database,
     query: Callable[[str, str, Any], list[DeliveryDetail] | None],
     *,
     now: datetime | None = None,
@@ -124,7 +108,7 @@ def poll_receipts(
     thread)."""
     now = now or utcnow()
     asked = applied = waiting = failed = 0
-    for pid, sent_at in due_for_poll(db, now, max_age, min_age, limit):
+    for pid, sent_at in awaiting_receipt(db, "aliyun:", now, max_age, min_age, limit):
         parsed = parse_provider_id(pid)
         if parsed is None:
             continue

@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 from alibabacloud_dysmsapi20170525 import models as sms_models
 from alibabacloud_dysmsapi20170525.client import Client
 from alibabacloud_tea_openapi.utils_models import Config
-from sqlalchemy.engine import Engine
 
+from core.database import Database
 from core.kernel.identity import mask_phone
 from core.kernel.settings import Settings
 from core.outbox.senders import ConsoleSender, Sender
@@ -296,7 +296,7 @@ def build_aliyun_port(settings: Settings) -> AliyunSmsPort:
     )
 
 
-def build_aliyun_sender(settings: Settings, db: Engine) -> Sender:
+def build_aliyun_sender(settings: Settings, db: Database) -> Sender:
     """The "sms" sender of the outbox over Aliyun, or the console sender when not configured."""
     if not aliyun_configured(settings):
         log.warning(

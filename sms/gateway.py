@@ -7,13 +7,12 @@ receipt logic (sms/status.py).
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Engine
-
+from core.database import Database
 from core.kernel.settings import Settings
 from core.outbox.senders import Sender
 
 
-def build_sms_sender(settings: Settings, db: Engine) -> Sender:
+def build_sms_sender(settings: Settings, db: Database) -> Sender:
     if settings.sms_provider == "aliyun":
         from sms.aliyun_sender import build_aliyun_sender
 

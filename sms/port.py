@@ -18,16 +18,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-from sqlmodel import col
-
+from core.database import Database
+from core.outbox import identities
+from core.outbox.ratelimit import DbRateLimiter, RateLimited
+from core.outbox.receipts import link_notice
 from core.outbox.senders import OutgoingMessage, SendResult
 from core.outbox.templates import TemplateError
-from core.persistence.db import session_scope
-from core.persistence.models import NoticeRow
-from sms.identities import is_opted_out, mark_unreachable
-from sms.ratelimit import DbRateLimiter, RateLimited
 from sms.templates import FREE_TEXT, template_kind
 
 log = logging.getLogger(__name__)
@@ -76,17 +72,6 @@ class BatchPort(SmsPort, Protocol):
     batch_limit: int
 
     async def send_batch(self, items: Sequence[BatchItem]) -> list[PortResult]: ...
-
-
-def link_notice(db: Engine, notice_id: int, provider_id: str) -> None:
-    """Record the provider id on the notice at once (the dispatcher records it again with `sent`),
-    so a receipt that beats the dispatcher's write finds its notice and is kept, not lost."""
-    with session_scope(db) as s:
-        s.execute(
-            sa.update(NoticeRow)
-            .where(col(NoticeRow.id) == notice_id, col(NoticeRow.provider_id).is_(None))
-            .values(provider_id=provider_id)
-        )
 
 
 class Batcher:
@@ -161,7 +146,7 @@ class SmsSender:
     def __init__(
         self,
         port: SmsPort,
-        db: Engine,
+        db: Database,
         *,
         rate_per_second: float = 1.0,
         attempts: int = 3,
@@ -184,7 +169,9 @@ class SmsSender:
         template = message.template or FREE_TEXT
         params: Mapping[str, Any] = message.params if message.template else {"text": message.text}
         kind = "broadcast" if template_kind(template) == "broadcast" else message.kind
-        if kind == "broadcast" and await asyncio.to_thread(is_opted_out, self.db, message.address):
+        if kind == "broadcast" and await asyncio.to_thread(
+            identities.is_opted_out, self.db, "sms", message.address
+        ):
             return SendResult(ok=False, error="opted_out: broadcasts are not sent to this number")
         if kind == "broadcast" and self.batcher is not None:
             item = BatchItem(message.address, template, params, kind)
@@ -223,7 +210,7 @@ class SmsSender:
             return SendResult(ok=True, provider_id=last.provider_id, segments=last.segments)
         if last.permanent:
             reason = f"{self.port.name} {last.error_code}: {last.error or ''}".strip()
-            await asyncio.to_thread(mark_unreachable, self.db, message.address, reason)
+            await asyncio.to_thread(identities.mark, self.db, "sms", message.address, False, reason)
             return SendResult(ok=False, unreachable=True, error=reason)
         error = f"{last.error_code}: {last.error}"
         if last.deferred:

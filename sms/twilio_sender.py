@@ -15,12 +15,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from sqlalchemy.engine import Engine
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from core.database import Database
 from core.kernel.identity import mask_phone
 from core.kernel.settings import Settings
 from core.outbox.senders import ConsoleSender, Sender
@@ -165,7 +165,7 @@ def twilio_configured(settings: Settings) -> bool:
     )
 
 
-def build_sms_sender(settings: Settings, db: Engine) -> Sender:
+def build_sms_sender(settings: Settings, db: Database) -> Sender:
     """The "sms" sender of the outbox: Twilio when configured, else the console sender."""
     if not twilio_configured(settings):
         log.warning(

@@ -17,28 +17,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from core.database import Database, writer_executor
+from core.dialogue import inbound
+from core.dialogue.engine import Finish
 from core.dialogue.events import EngineResult, InboundEvent, Reply, render_sms
-from core.kernel.identity import mask_phone
-from core.persistence.db import writer_executor
-from core.persistence.models import InboundMessageRow
+from core.dialogue.replycap import capped
+from core.outbox import receipts
 from sms import status as sms_status
 from sms.inbound import InboundFormError, parse_inbound_form
 from sms.media import MediaFetcher
 from sms.replies import plan_reply
-from sms.replycap import allow_reply_in
 
 log = logging.getLogger(__name__)
 
 
 class Dialogue(Protocol):
-    def handle(
-        self, event: InboundEvent, finish: Callable[[Session, list[Reply]], str | None] | None = ...
-    ) -> EngineResult: ...
+    def handle(self, event: InboundEvent, finish: Finish | None = ...) -> EngineResult: ...
 
 
 @dataclass(frozen=True)
@@ -71,7 +68,7 @@ class SmsWebhooks:
     def __init__(
         self,
         *,
-        db: Engine,
+        db: Database,
         dialogue: Callable[[], Dialogue],
         auth_token: str | None,
         public_base_url: str,
@@ -127,23 +124,18 @@ class SmsWebhooks:
             text=sms.body,
             attachments=attachments,
         )
-        finish = functools.partial(self._render, sms.from_number, sms.message_sid)
+        silent = twiml([]).body
+        finish = capped(
+            sms.from_number, sms.message_sid, self.replies_per_hour, self._render, silent
+        )
         handle = functools.partial(self.dialogue().handle, event, finish)
         result = await asyncio.get_running_loop().run_in_executor(writer_executor(self.db), handle)
         if result.duplicate:
             log.info("sms %s repeated; the stored reply is returned again", sms.message_sid)
         return _twiml_body(result.response)
 
-    def _render(self, sender: str, message_sid: str, s: Session, replies: list[Reply]) -> str:
-        """Inside the engine's transaction: count the reply cap and render the TwiML that is
-        stored with the message id (a provider retry gets the same body back)."""
-        if not replies:
-            return twiml([]).body
-        if not allow_reply_in(s, sender, message_sid, self.replies_per_hour):
-            log.warning(
-                "sms reply cap reached for %s; message recorded, not answered", mask_phone(sender)
-            )
-            return twiml([]).body
+    def _render(self, replies: list[Reply]) -> str:
+        """The TwiML stored with the message id (a provider retry gets the same body back)."""
         texts = [render_sms(reply) for reply in replies]
         return twiml(plan_reply(texts, signature=self.signature)).body
 
@@ -161,18 +153,12 @@ class SmsWebhooks:
             callback = sms_status.parse_status_form(fields, idempotency_token)
         except sms_status.StatusFormError as exc:
             return WebhookResponse(400, str(exc))
-        outcome = await asyncio.to_thread(sms_status.record_status, self.db, callback)
+        outcome = await asyncio.to_thread(receipts.record_status, self.db, callback)
         return WebhookResponse(200, outcome)
 
     def _stored_response(self, message_sid: str) -> WebhookResponse | None:
-        with Session(self.db) as s:
-            row = s.exec(
-                select(InboundMessageRow).where(
-                    InboundMessageRow.channel == "sms",
-                    InboundMessageRow.message_id == message_sid,
-                )
-            ).first()
-        return None if row is None else _twiml_body(row.response)
+        found = inbound.handled(self.db, "sms", message_sid)
+        return None if found is None else _twiml_body(found.response)
 
 
 def _twiml_body(body: str | None) -> WebhookResponse:

@@ -4,7 +4,7 @@
   message/template/send, media/get, menu/create); the token request, which the library builds from
   a fixed URL, goes to the same base (`token`). Tests point it at a local fake.
 - The token: `DbTokenStore` is the client's `session` storage (wechatpy's `SessionStorage`
-  interface). Every worker reads one `wechat_token` row; a token about to expire (5 minutes
+  interface) over core/outbox/tokens.py. Every worker reads one `wechat_token` row; a token about to expire (5 minutes
   before, when WeChat already accepts a successor) or refused by WeChat (40001/40014/42001) is
   refreshed by exactly one worker: the one that wins a short lease with a compare-and-swap UPDATE
   that also requires the row still to hold the stale token. The others wait for the row to change.
@@ -20,20 +20,17 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import requests
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
+from core.database import Database
 from core.kernel.timeutil import utcnow
-from core.persistence.models import UTCDateTime
-from core.persistence.models_wechat import WechatTokenRow
+from core.outbox.tokens import TokenRows
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +44,6 @@ TOKEN_HINTS = {
 EARLY = timedelta(minutes=5)  # refresh this long before expiry
 LEASE = timedelta(seconds=20)  # one worker fetches; must exceed the HTTP timeout
 _SECRET_PARAMS = re.compile(r"(access_token|secret)=[^&\s'\"]+")
-_T = WechatTokenRow.__table__  # type: ignore[attr-defined]
 
 
 class TokenUnavailable(RuntimeError):
@@ -57,9 +53,10 @@ class TokenUnavailable(RuntimeError):
 class DbTokenStore(SessionStorage):
     """wechatpy session storage for the access_token, shared by all workers through the database."""
 
-    def __init__(self, db: Engine, app_id: str, *, wait_seconds: float = 15.0) -> None:
+    def __init__(self, db: Database, app_id: str, *, wait_seconds: float = 15.0) -> None:
         self.db = db
         self.app_id = app_id
+        self.rows = TokenRows(db, app_id)
         self.wait_seconds = wait_seconds
         self._served = threading.local()
 
@@ -72,25 +69,11 @@ class DbTokenStore(SessionStorage):
 
     def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         """Called by wechatpy with a freshly fetched token: store it and release the lease."""
-        now = utcnow()
-        expires = now + timedelta(seconds=int(ttl or 7200))
-        with self.db.begin() as conn:
-            conn.execute(
-                sa.update(_T)
-                .where(_T.c.app_id == self.app_id)
-                .values(
-                    access_token=str(value),
-                    expires_at=expires,
-                    refreshing_until=None,
-                    fetched=_T.c.fetched + 1,
-                    updated_at=now,
-                )
-            )
+        self.rows.store(str(value), int(ttl or 7200))
         self._served.token = str(value)
 
     def delete(self, key: str) -> None:
-        with self.db.begin() as conn:
-            conn.execute(sa.update(_T).where(_T.c.app_id == self.app_id).values(access_token=None))
+        self.rows.forget()
 
     # --- the shared refresh -------------------------------------------------------------------
 
@@ -98,73 +81,27 @@ class DbTokenStore(SessionStorage):
         """The token this thread last handed to the client (the one a refused call used)."""
         return getattr(self._served, "token", None)
 
-    def _row(self) -> tuple[str | None, datetime | None]:
-        with self.db.connect() as conn:
-            row = conn.execute(
-                sa.select(_T.c.access_token, _T.c.expires_at).where(_T.c.app_id == self.app_id)
-            ).first()
-        if row is None:
-            return None, None
-        expires = UTCDateTime().process_result_value(row.expires_at, self.db.dialect)
-        return row.access_token, expires
-
     def valid_token(self) -> str | None:
-        token, expires = self._row()
+        token, expires = self.rows.current()
         if token and expires is not None and expires - EARLY > utcnow():
             return str(token)
         return None
 
-    def _ensure_row(self) -> None:
-        with self.db.begin() as conn:
-            insert: Any = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(_T)
-            conn.execute(
-                insert.values(
-                    app_id=self.app_id, fetched=0, updated_at=utcnow()
-                ).on_conflict_do_nothing(index_elements=["app_id"])
-            )
-
-    def _win_lease(self, stale: str | None) -> bool:
-        now = utcnow()
-        stale_now = sa.or_(
-            _T.c.access_token.is_(None),
-            _T.c.expires_at.is_(None),
-            _T.c.expires_at < now + EARLY,
-        )
-        if stale is not None:
-            stale_now = sa.or_(stale_now, _T.c.access_token == stale)
-        with self.db.begin() as conn:
-            result = conn.execute(
-                sa.update(_T)
-                .where(
-                    _T.c.app_id == self.app_id,
-                    sa.or_(_T.c.refreshing_until.is_(None), _T.c.refreshing_until < now),
-                    stale_now,
-                )
-                .values(refreshing_until=now + LEASE, updated_at=now)
-            )
-            return int(result.rowcount or 0) == 1
-
-    def _release(self) -> None:
-        with self.db.begin() as conn:
-            conn.execute(
-                sa.update(_T).where(_T.c.app_id == self.app_id).values(refreshing_until=None)
-            )
-
     def refresh(self, fetch: Callable[[], Any], stale: str | None = None) -> str:
         """A valid token other than `stale`: fetched by this worker if it wins the lease, else
         the one another worker stores meanwhile."""
-        self._ensure_row()
+        self.rows.ensure()
         deadline = time.monotonic() + self.wait_seconds
         while True:
             token = self.valid_token()
             if token is not None and token != stale:
                 self._served.token = token
                 return token
-            if self._win_lease(stale):
+            if self.rows.win_lease(stale, EARLY, LEASE):
                 try:
                     fetch()  # wechatpy stores the new token through set()
                 except BaseException:
-                    self._release()
+                    self.rows.release()
                     raise
                 token = self.valid_token()
                 if token is None:

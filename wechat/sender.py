@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import requests
 from aiolimiter import AsyncLimiter
-from sqlalchemy.engine import Engine
 from wechatpy.exceptions import WeChatClientException
 
+from core.database import Database
 from core.kernel.timeutil import local_today, utcnow
-from core.outbox.senders import OutgoingMessage, SendResult
+from core.outbox.senders import OutgoingMessage, PerAddressLimits, SendResult
 from core.reminders.ladder import local_day_start
 from wechat import store
 from wechat.client import TOKEN_ERRORS, TokenUnavailable, WechatApiClient
@@ -65,7 +64,7 @@ class WechatSender:
     def __init__(
         self,
         client: WechatApiClient,
-        db: Engine,
+        db: Database,
         data: WechatData,
         *,
         rate_per_second: float = 20.0,
@@ -78,8 +77,7 @@ class WechatSender:
         self.rate_per_second = max(rate_per_second, 0.1)
         self.limiter = AsyncLimiter(self.rate_per_second, 1)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.per_user = per_user_per_second
-        self._users: OrderedDict[str, AsyncLimiter] = OrderedDict()
+        self._users = PerAddressLimits(per_user_per_second, MAX_CHAT_LIMITERS)
         self.clock = clock
 
     def _limiters(self, openid: str) -> tuple[AsyncLimiter, AsyncLimiter]:
@@ -90,14 +88,7 @@ class WechatSender:
             self._loop = loop
             self.limiter = AsyncLimiter(self.rate_per_second, 1)
             self._users.clear()
-        return self.limiter, self._user_limiter(openid)
-
-    def _user_limiter(self, openid: str) -> AsyncLimiter:
-        limiter = self._users.pop(openid, None) or AsyncLimiter(1, 1 / self.per_user)
-        self._users[openid] = limiter
-        if len(self._users) > MAX_CHAT_LIMITERS:
-            self._users.popitem(last=False)
-        return limiter
+        return self.limiter, self._users.of(openid)
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         try:

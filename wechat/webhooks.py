@@ -19,9 +19,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy.engine import Engine
 from wechatpy.replies import TextReply
 
+from core.database import Database
 from core.dialogue.events import Attachment, EngineResult, InboundEvent
 from wechat import store
 from wechat.inbound import Authenticator, Incoming, Refused
@@ -59,7 +59,7 @@ class WechatWebhooks:
     def __init__(
         self,
         *,
-        db: Engine,
+        db: Database,
         dialogue: Callable[[], Dialogue],
         auth: Authenticator | None,
         media: MediaFetcher | None,

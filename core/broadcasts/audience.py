@@ -139,19 +139,14 @@ def _person_ids(audience: Audience, today: date) -> Any | None:
             _CI.c.person_id.is_not(None), _CI.c.channel.in_(list(CHANNELS))
         )
         if d:
-            stmt = stmt.where(_CI.c.person_id.in_(sa.select(_P.c.id).where(_P.c.district.in_(d))))
+            stmt = stmt.where(_CI.c.person_id.in_(_people_in(d)))
         return stmt
     if audience.group == "applicants":
         stmt = sa.select(_A.c.person_id).where(_A.c.person_id.is_not(None))
         if audience.stages:
             stmt = stmt.where(_A.c.stage.in_(list(audience.stages)))
         if d:
-            stmt = stmt.where(
-                sa.or_(
-                    _A.c.district.in_(d),
-                    _A.c.person_id.in_(sa.select(_P.c.id).where(_P.c.district.in_(d))),
-                )
-            )
+            stmt = stmt.where(_in_districts(_A.c.district, _A.c.person_id, d))
         return stmt
     stmt = sa.select(_L.c.borrower_id).where(_L.c.status == "active")
     if audience.group == "overdue":
@@ -160,13 +155,17 @@ def _person_ids(audience: Audience, today: date) -> Any | None:
             sa.exists().where(_I.c.loan_id == _L.c.id, overdue_clause(_I, cutoff + timedelta(1)))
         )
     if d:
-        stmt = stmt.where(
-            sa.or_(
-                _L.c.district.in_(d),
-                _L.c.borrower_id.in_(sa.select(_P.c.id).where(_P.c.district.in_(d))),
-            )
-        )
+        stmt = stmt.where(_in_districts(_L.c.district, _L.c.borrower_id, d))
     return stmt
+
+
+def _people_in(districts: list[str]) -> Any:
+    return sa.select(_P.c.id).where(_P.c.district.in_(districts))
+
+
+def _in_districts(district: Any, person_id: Any, districts: list[str]) -> Any:
+    """The row's own district, or its person's, is one of `districts`."""
+    return sa.or_(district.in_(districts), person_id.in_(_people_in(districts)))
 
 
 def _loose_identity_ids(audience: Audience) -> Any | None:

@@ -28,17 +28,22 @@ def _not_draft(ctx: Ctx, app: ApplicationRow) -> bool:
     return True
 
 
+def _draft(ctx: Ctx, app: ApplicationRow | None, missing: str) -> ApplicationRow | None:
+    """The chat's application if its documents may still change; else None, having said why
+    (`missing` when there is no application)."""
+    if app is None or app.id is None:
+        ctx.say(missing)
+        return None
+    return None if _not_draft(ctx, app) else app
+
+
 def _max_mb(ctx: Ctx) -> int:
     return ctx.svc.max_upload_bytes // (1024 * 1024)
 
 
 def show(ctx: Ctx, app: ApplicationRow | None = None) -> None:
-    app = app or current_application(ctx)
+    app = _draft(ctx, app or current_application(ctx), P.DOCS_NO_APP)
     if app is None or app.id is None:
-        ctx.set_flow(None)
-        ctx.say(P.DOCS_NO_APP)
-        return
-    if _not_draft(ctx, app):
         ctx.set_flow(None)
         return
     items = apps.checklist(ctx.session, app.id)
@@ -98,11 +103,8 @@ def back(ctx: Ctx) -> bool:
 
 
 def attachments(ctx: Ctx) -> None:
-    app = current_application(ctx)
+    app = _draft(ctx, current_application(ctx), P.DOCS_FILE_WITHOUT_APP)
     if app is None or app.id is None:
-        ctx.say(P.DOCS_FILE_WITHOUT_APP)
-        return
-    if _not_draft(ctx, app):
         return
     ctx.set_flow(Flow.DOCS)
     ctx.state.docs.app_id = app.id
@@ -173,11 +175,8 @@ def _store(ctx: Ctx, app: ApplicationRow, att: Attachment) -> None:
 
 
 def submit(ctx: Ctx) -> None:
-    app = current_application(ctx)
+    app = _draft(ctx, current_application(ctx), P.DOCS_NO_APP)
     if app is None or app.id is None:
-        ctx.say(P.DOCS_NO_APP)
-        return
-    if _not_draft(ctx, app):
         return
     person = ctx.session.get(PersonRow, app.person_id) if app.person_id is not None else None
     todo = intake.required_missing(app, person, ctx.svc.policy)

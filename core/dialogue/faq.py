@@ -6,8 +6,8 @@ from core.dialogue import prompts as P
 from core.dialogue.commands import squash
 from core.dialogue.context import Ctx, FaqAnswer
 from core.dialogue.events import Option
+from core.dialogue.handoff import ticket_for
 from core.dialogue.state import Flow
-from core.handoff.tickets import open_ticket
 from core.persistence.models import UnansweredQuestionRow
 
 RESUMABLE = (Flow.PRECHECK, Flow.APPLY, Flow.DOCS)
@@ -77,14 +77,7 @@ def _matched(ctx: Ctx, question: str, full: FaqAnswer, short: FaqAnswer) -> None
     else:
         ctx.say(text, sms=short.answer)
     if full.handoff:
-        ticket, _ = open_ticket(
-            ctx.session,
-            channel=ctx.channel,
-            address=ctx.event.address,
-            identity_id=ctx.identity.id,
-            text=question,
-            reason="faq_handoff",
-        )
+        ticket, _ = ticket_for(ctx, question, "faq_handoff")
         ctx.say(P.HANDOFF_ESC_NOTE.format(ticket=ticket.id))
 
 
@@ -99,14 +92,7 @@ def _unknown(ctx: Ctx, question: str, full: FaqAnswer, short: FaqAnswer) -> None
             score=float(full.score),
         )
     )
-    ticket, _ = open_ticket(
-        ctx.session,
-        channel=ctx.channel,
-        address=ctx.event.address,
-        identity_id=ctx.identity.id,
-        text=question,
-        reason="unknown",
-    )
+    ticket, _ = ticket_for(ctx, question, "unknown")
     suggestions = list(full.suggestions)[:3]
     ctx.state.faq.suggestions = suggestions
     ctx.state.faq.suggestion_ids = list(full.suggestion_ids)[:3]

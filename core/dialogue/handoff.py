@@ -10,16 +10,21 @@ from core.handoff.tickets import open_ticket
 from core.persistence.models import HandoffTicketRow
 
 
-def start(ctx: Ctx, text: str, reason: str = "user") -> None:
-    """Open (or add to) the ticket of this address and stay in the hand-off flow."""
-    ticket, created = open_ticket(
+def ticket_for(ctx: Ctx, text: str, reason: str) -> tuple[HandoffTicketRow, bool]:
+    """Open (or add `text` to) the ticket of the chat's address; (ticket, newly opened)."""
+    return open_ticket(
         ctx.session,
         channel=ctx.channel,
         address=ctx.event.address,
         identity_id=ctx.identity.id,
-        text=text if detect_command(text) != "human" else "",
+        text=text,
         reason=reason,
     )
+
+
+def start(ctx: Ctx, text: str, reason: str = "user") -> None:
+    """Open (or add to) the ticket of this address and stay in the hand-off flow."""
+    ticket, created = ticket_for(ctx, text if detect_command(text) != "human" else "", reason)
     first = ctx.flow != Flow.HANDOFF
     ctx.set_flow(Flow.HANDOFF)
     ctx.state.handoff.ticket_id = ticket.id

@@ -153,6 +153,15 @@ def mark_processed(s: Session, channel: str, message_id: str) -> None:
     )
 
 
+def processed_hook(channel: str, message_id: str) -> Callable[[Session, list[Any]], None]:
+    """The engine's `finish` hook of a door with an inbox: marks the row processed."""
+
+    def finish(s: Session, _replies: list[Any]) -> None:
+        mark_processed(s, channel, message_id)
+
+    return finish
+
+
 def mark_answered(db: Engine, channel: str, message_id: str) -> None:
     """The replies went out (or there was nothing to answer): the row leaves the inbox."""
     now = utcnow()

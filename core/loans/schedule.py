@@ -34,6 +34,7 @@ The borrower's share of the interest depends on the subsidy (贴息) kind (兰�
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -157,24 +158,19 @@ class PlannedInstallment:
 
 def normalize_method(value: str) -> str:
     """The canonical repayment method for an English or Chinese name (等额本金 …)."""
-    key = str(value).strip().lower().translate(_SEPARATORS)
-    method = _METHOD_ALIASES.get(key)
-    if method is None:
-        raise ScheduleError(
-            f"还款方式不正确：{value}（可用：等额本金、按季付息、到期还本、等额本息）"
-        )
-    return method
+    return _canonical(value, _METHOD_ALIASES, "还款方式", "等额本金、按季付息、到期还本、等额本息")
 
 
 def normalize_subsidy_kind(value: str) -> str:
     """The canonical subsidy kind for an English or Chinese name (个人全额贴息 …)."""
-    key = str(value).strip().lower().translate(_SEPARATORS)
-    kind = _SUBSIDY_ALIASES.get(key)
-    if kind is None:
-        raise ScheduleError(
-            f"贴息类型不正确：{value}（可用：{'、'.join(SUBSIDY_LABELS.values())}）"
-        )
-    return kind
+    return _canonical(value, _SUBSIDY_ALIASES, "贴息类型", "、".join(SUBSIDY_LABELS.values()))
+
+
+def _canonical(value: str, aliases: dict[str, str], what: str, choices: str) -> str:
+    found = aliases.get(str(value).strip().lower().translate(_SEPARATORS))
+    if found is None:
+        raise ScheduleError(f"{what}不正确：{value}（可用：{choices}）")
+    return found
 
 
 def _days_in_month(year: int, month: int) -> int:
@@ -392,18 +388,7 @@ def _equal_principal(
     amount_fen: int, rate_num: int, monthly_den: int, n: int
 ) -> tuple[list[int], list[int]]:
     step = (2 * amount_fen + n) // (2 * n)  # round_half_up(amount / n)
-    r2, d2 = 2 * rate_num, 2 * monthly_den
-    principals: list[int] = []
-    interests: list[int] = []
-    outstanding = amount_fen
-    for _ in range(n - 1):
-        interests.append((outstanding * r2 + monthly_den) // d2)
-        p = step if step < outstanding else outstanding
-        principals.append(p)
-        outstanding -= p
-    interests.append((outstanding * r2 + monthly_den) // d2)
-    principals.append(outstanding)
-    return principals, interests
+    return _amortize(amount_fen, rate_num, monthly_den, n, lambda _interest: step)
 
 
 def _equal_installment(
@@ -416,17 +401,21 @@ def _equal_installment(
         growth = (monthly_den + rate_num) ** n
         base = monthly_den**n
         payment = _div_half_up(amount_fen * rate_num * growth, monthly_den * (growth - base))
+    return _amortize(amount_fen, rate_num, monthly_den, n, lambda interest: payment - interest)
+
+
+def _amortize(
+    amount_fen: int, rate_num: int, monthly_den: int, n: int, principal: Callable[[int], int]
+) -> tuple[list[int], list[int]]:
+    """Month by month: the interest on the outstanding balance (rounded half up) and
+    `principal(interest)` kept within [0, outstanding]; the last instalment takes the rest."""
     r2, d2 = 2 * rate_num, 2 * monthly_den
     principals: list[int] = []
     interests: list[int] = []
     outstanding = amount_fen
     for _ in range(n - 1):
         interest = (outstanding * r2 + monthly_den) // d2
-        p = payment - interest
-        if p < 0:
-            p = 0
-        elif p > outstanding:
-            p = outstanding
+        p = min(max(principal(interest), 0), outstanding)
         interests.append(interest)
         principals.append(p)
         outstanding -= p

@@ -6,14 +6,17 @@ change that did not commit. Each row has a unique `key`: enqueueing the same key
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.kernel.timeutil import utcnow
+from core.persistence.db import session_scope
 from core.persistence.models import NoticeRow
+from core.persistence.sql import insert_ignore, table
 
 
 def enqueue(
@@ -48,10 +51,14 @@ def enqueue(
 
 
 def _insert_ignore(session: Session) -> Any:
-    table = NoticeRow.__table__  # type: ignore[attr-defined]
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
-    return sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
+    return insert_ignore(session.get_bind().dialect.name, table(NoticeRow), ["key"])
+
+
+def queue(db: Engine, notices: Sequence[Mapping[str, Any]]) -> int:
+    """`enqueue` each notice (its keyword arguments) in one transaction of their own, for a door
+    answering outside any other transaction; returns how many were new."""
+    with session_scope(db) as s:
+        return sum(enqueue(s, **notice) for notice in notices)
 
 
 def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> int:

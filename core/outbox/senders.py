@@ -7,8 +7,11 @@ Adapters: bot/ (Telegram), sms/ (Twilio; a domestic template gateway is one more
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from aiolimiter import AsyncLimiter
 
 from core.kernel.identity import mask_phone, mask_text
 
@@ -68,3 +71,23 @@ class ConsoleSender:
             mask_text(message.text)[:200],
         )
         return SendResult(ok=True, provider_id=f"console-{len(self.sent)}")
+
+
+class PerAddressLimits:
+    """One `aiolimiter` bucket per address (a chat, an openid) allowing `per_second` sends,
+    kept for the `max_addresses` addresses used most recently."""
+
+    def __init__(self, per_second: float, max_addresses: int = 10_000) -> None:
+        self.per_second = per_second
+        self.max_addresses = max_addresses
+        self._buckets: OrderedDict[str, AsyncLimiter] = OrderedDict()
+
+    def of(self, address: str) -> AsyncLimiter:
+        bucket = self._buckets.pop(address, None) or AsyncLimiter(1, 1 / self.per_second)
+        self._buckets[address] = bucket
+        if len(self._buckets) > self.max_addresses:
+            self._buckets.popitem(last=False)
+        return bucket
+
+    def clear(self) -> None:
+        self._buckets.clear()

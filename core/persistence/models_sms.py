@@ -5,7 +5,7 @@
   database shares one rate limit.
 - `sms_status_event`: every delivery status callback received, unique per (message, status) and per
   idempotency token, so a retried webhook changes nothing; events for a message we do not know yet
-  stay unapplied until `sms.status.reconcile` sees the notice.
+  stay unapplied until `core.outbox.receipts.reconcile` sees the notice.
 - `sms_auto_reply`: the automatic replies given per number, counted for the hourly reply cap.
 """
 

@@ -1,4 +1,4 @@
-"""Small SQL helpers shared by the reminder sweep modules."""
+"""Small SQL helpers shared by the feature packages."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
@@ -28,3 +29,15 @@ def in_(session: Session, column: Any, values: Sequence[Any]) -> Any:
 def table(model: Any) -> sa.Table:
     result: sa.Table = model.__table__
     return result
+
+
+def insert_ignore(
+    dialect: str, target: sa.Table, index_elements: Sequence[str] | None = None
+) -> Any:
+    """`INSERT … ON CONFLICT DO NOTHING` for PostgreSQL and SQLite (a plain INSERT elsewhere);
+    add `.returning(…)` to learn whether the row went in (psycopg's rowcount is -1 here)."""
+    if dialect == "postgresql":
+        return postgresql.insert(target).on_conflict_do_nothing(index_elements=index_elements)
+    if dialect == "sqlite":
+        return sqlite.insert(target).on_conflict_do_nothing(index_elements=index_elements)
+    return sa.insert(target)  # pragma: no cover - only the two databases are supported

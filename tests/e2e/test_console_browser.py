@@ -52,12 +52,12 @@ def _free_port() -> int:
 
 @pytest.fixture
 def live(db_url: str, tmp_path: Path) -> Iterator[tuple[str, Container, World]]:
-    from server.scheduler import install
+    from server.workers import install_scheduler
 
     container = make_container(db_url, tmp_path, scheduler_enabled=True)
     world = seed(container.engine, container.settings.documents_path)
     app = create_app(container, migrate=False, background=False)
-    install(  # the dispatcher with console senders, polling often
+    install_scheduler(  # the dispatcher with console senders, polling often
         app,
         container,
         {"telegram": ConsoleSender("telegram"), "sms": ConsoleSender("sms")},

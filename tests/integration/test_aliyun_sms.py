@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core.dialogue.events import InboundEvent
+from core.dialogue.replycap import allow_reply
 from core.kernel.quiet_hours import QuietHours
 from core.kernel.settings import Settings
 from core.kernel.timeutil import SHANGHAI, utcnow
@@ -54,7 +55,6 @@ from sms.aliyun_sender import AliyunSmsPort
 from sms.aliyun_templates import load_catalog
 from sms.gateway import build_sms_sender
 from sms.port import SmsSender
-from sms.replycap import allow_reply
 from tests.fakes.aliyun_sms import FakeAliyunSms, RegisteredTemplate, SignatureError, verify_acs3
 
 AK = "LTAI5tTestKeyId000001"

@@ -475,7 +475,7 @@ def test_scheduler_hooks_start_and_stop_the_dispatcher(db_url: str) -> None:
     from core.kernel.settings import Settings
     from server.app import create_app
     from server.bootstrap import Container
-    from server.scheduler import install
+    from server.workers import install_scheduler
 
     container = Container(
         Settings(database_url=db_url, quiet_hours_start="00:00", quiet_hours_end="00:00")
@@ -484,7 +484,7 @@ def test_scheduler_hooks_start_and_stop_the_dispatcher(db_url: str) -> None:
     sms = RecordingSender("sms")
     try:
         app = create_app(container, migrate=False, background=False)
-        work = install(
+        work = install_scheduler(
             app, container, {"sms": sms}, dispatch_config=DispatchConfig(idle_seconds=0.05)
         )
         assert work is not None
@@ -496,6 +496,9 @@ def test_scheduler_hooks_start_and_stop_the_dispatcher(db_url: str) -> None:
             assert work.scheduler.get_job("reminder-sweep") is not None
         assert len(sms.sent) == 3 and work.scheduler is None
         disabled = Container(Settings(database_url=db_url, scheduler_enabled=False))
-        assert install(create_app(disabled, migrate=False, background=False), disabled) is None
+        assert (
+            install_scheduler(create_app(disabled, migrate=False, background=False), disabled)
+            is None
+        )
     finally:
         container.engine.dispose()

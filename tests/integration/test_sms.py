@@ -33,6 +33,7 @@ from twilio.request_validator import RequestValidator
 
 from core.kernel.settings import Settings
 from core.outbox.enqueue import enqueue
+from core.outbox.receipts import link_notice, reconcile_all
 from core.outbox.senders import ConsoleSender, OutgoingMessage
 from core.persistence.db import make_engine, session_scope
 from core.persistence.models import ChannelIdentityRow, InboundMessageRow, NoticeRow
@@ -40,8 +41,7 @@ from core.persistence.models_sms import SmsAutoReplyRow, SmsStatusEventRow
 from server import routes_sms
 from server.bootstrap import Container
 from sms.media import MediaFetcher, MediaItem
-from sms.port import SmsSender, link_notice
-from sms.status import reconcile_all
+from sms.port import SmsSender
 from sms.twilio_sender import TwilioSmsPort, build_sms_sender
 
 ACCOUNT = "AC" + "1" * 32

@@ -42,8 +42,7 @@ from core.persistence.models import (
 )
 from server import cli_telegram
 from server.app import create_app
-from server.bootstrap import Container
-from server.routes_telegram import LazyDialogue, telegram_of
+from server.bootstrap import Container, LazyDialogue
 from tests.cli_kit import ContainerRunner
 from tests.fakes.telegram_api import BOT_USER, FakeBotApi
 
@@ -102,7 +101,7 @@ def served(db_url: str, tmp_path: Path, api: FakeBotApi) -> Iterator[tuple[TestC
 
 
 def bot_of(container: Container) -> TelegramBot:
-    bot = telegram_of(container)
+    bot = container.telegram
     assert bot is not None
     return bot
 

@@ -30,7 +30,6 @@ from core.persistence.models import (
 )
 from server.app import create_app
 from server.bootstrap import Container
-from server.routes_wechat import build_wechat_sender
 from tests.dialogue_kit import id_number, png
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWechatApi
 from tests.wechat_door import AES_KEY, OPENID, TOKEN, Door, event_xml, media_xml, text_xml
@@ -94,7 +93,7 @@ def wechat_notices(db: Engine) -> list[NoticeRow]:
 
 
 def dispatch(container: Container) -> Any:
-    dispatcher = Dispatcher(container.engine, {"wechat": build_wechat_sender(container)})
+    dispatcher = Dispatcher(container.engine, {"wechat": container.wechat_sender})
     return asyncio.run(dispatcher.drain())
 
 

@@ -16,11 +16,11 @@ import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from core.kernel.timeutil import utcnow
 from core.persistence.models_sms import SmsRateSlotRow
+from core.persistence.sql import insert_ignore
 
 _TABLE = SmsRateSlotRow.__table__  # type: ignore[attr-defined]
 
@@ -97,11 +97,4 @@ class DbRateLimiter:
             ).first()
             if exists is not None:
                 return
-            stmt: sa.Insert
-            if conn.dialect.name == "postgresql":
-                stmt = postgresql.insert(_TABLE).on_conflict_do_nothing()
-            elif conn.dialect.name == "sqlite":
-                stmt = sqlite.insert(_TABLE).on_conflict_do_nothing()
-            else:  # pragma: no cover
-                stmt = sa.insert(_TABLE)
-            conn.execute(stmt, [values])
+            conn.execute(insert_ignore(conn.dialect.name, _TABLE), [values])

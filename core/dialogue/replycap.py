@@ -9,17 +9,22 @@ single writer on SQLite), so concurrent messages cannot both slip under the cap.
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from core.dialogue.events import Reply
+from core.kernel.identity import mask_phone
 from core.kernel.timeutil import utcnow
 from core.persistence.db import session_scope
 from core.persistence.models_sms import SmsAutoReplyRow
+from core.persistence.sql import insert_ignore
 
+log = logging.getLogger(__name__)
 WINDOW = timedelta(hours=1)
 
 
@@ -33,6 +38,30 @@ def allow_reply(db: Engine, address: str, message_sid: str, per_hour: int) -> bo
     """Record one reply to `address`; False when it is over the cap (or was already answered)."""
     with session_scope(db) as s:
         return allow_reply_in(s, address, message_sid, per_hour)
+
+
+def capped(
+    address: str,
+    message_sid: str,
+    per_hour: int,
+    render: Callable[[list[Reply]], str],
+    silent: str,
+) -> Callable[[Session, list[Reply]], str]:
+    """The engine's `finish` hook of an SMS door that answers in its response (TwiML): inside
+    the engine's transaction, count the reply in the cap and render it; `silent` when there is
+    nothing to answer or the cap is reached (the message is recorded, not answered)."""
+
+    def finish(s: Session, replies: list[Reply]) -> str:
+        if not replies:
+            return silent
+        if not allow_reply_in(s, address, message_sid, per_hour):
+            log.warning(
+                "sms reply cap reached for %s; message recorded, not answered", mask_phone(address)
+            )
+            return silent
+        return render(replies)
+
+    return finish
 
 
 def allow_reply_in(s: Session, address: str, message_sid: str, per_hour: int) -> bool:
@@ -72,14 +101,7 @@ _INSERTS: dict[str, sa.Insert] = {}
 def _insert_once(dialect: str) -> sa.Insert:
     stmt = _INSERTS.get(dialect)
     if stmt is None:
-        if dialect == "postgresql":
-            stmt = postgresql.insert(_TABLE).on_conflict_do_nothing()
-        elif dialect == "sqlite":
-            stmt = sqlite.insert(_TABLE).on_conflict_do_nothing()
-        else:  # pragma: no cover
-            stmt = sa.insert(_TABLE)
-        stmt = stmt.returning(_TABLE.c.id)
-        _INSERTS[dialect] = stmt
+        stmt = _INSERTS[dialect] = insert_ignore(dialect, _TABLE).returning(_TABLE.c.id)
     return stmt
 
 
