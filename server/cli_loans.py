@@ -24,6 +24,7 @@ from rich.progress import (
 
 from core.loans.importing import ImportReport, import_loans, import_payments, write_template
 from core.persistence.db import session_scope
+from core.reminders.sweep import cancel_notices_for_installments
 from server.bootstrap import get_container
 from server.staff_services import import_limits
 
@@ -144,6 +145,7 @@ def loans_import(
             default_base_rate=_default_base_rate(container),
             limits=import_limits(container),
         )
+        cancel_notices_for_installments(session, report.paid_installment_ids)
     report.cap_errors()
     _print_report(report, as_json)
 
@@ -176,6 +178,7 @@ def payments_import(
             actor=_actor(),
             limits=import_limits(container),
         )
+        cancel_notices_for_installments(session, report.paid_installment_ids)
     report.cap_errors()
     _print_report(report, as_json)
 

@@ -26,6 +26,7 @@ from core.persistence.models import (
     PersonRow,
     StaffUserRow,
 )
+from core.staff import loan_actions
 from core.staff import queries as bo
 
 
@@ -167,6 +168,8 @@ def payment_json(p: PaymentRow) -> dict[str, Any]:
         "paid_on": p.paid_on.isoformat(),
         "amount_fen": p.amount_fen,
         "reference": p.reference,
+        "source": p.source,
+        "source_label": loan_actions.label("payment_source", p.source),
     }
 
 

@@ -1,0 +1,100 @@
+"""Acting on a loan in a real browser (the server fixture of test_console_browser): an officer
+records a payment, adds a 联系记录 and marks the loan 代偿 (shown on the dashboard); a bad amount
+is refused in Chinese; a viewer sees no forms; an admin reverses the 代偿 with a reason."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from core.persistence.models import LoanRow, PaymentRow
+from server.bootstrap import Container
+from tests.e2e.test_console_browser import ARGS, CHROMIUM, live, pytestmark
+from tests.staff_seed import PASSWORD, World
+
+__all__ = ["live", "pytestmark"]
+
+
+def test_act_on_a_loan_in_the_browser(live: tuple[str, Container, World]) -> None:
+    from playwright.sync_api import Page, expect, sync_playwright
+
+    base, container, w = live
+    loan_url = f"{base}/console/loans/{w.overdue_loan}"
+
+    def login(page: Page, username: str) -> None:
+        page.goto(base + "/console/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("h1")).to_contain_text("概览")
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.set_default_timeout(15_000)
+            login(page, "alice")
+            page.goto(loan_url)
+            expect(page.locator("#loan-status")).to_have_text("正常还款中")
+
+            # a bad amount: refused in Chinese, nothing written
+            form = page.locator("#act-payment")
+            form.locator("input[name=amount_yuan]").fill("100.123")
+            form.locator("input[name=reference]").fill("GUI-001")
+            form.locator("button[type=submit]").click()
+            expect(page.locator("div.flash")).to_contain_text("还款金额最多两位小数")
+            # a good one
+            form = page.locator("#act-payment")
+            form.locator("input[name=amount_yuan]").fill("1,000.50")
+            form.locator("input[name=reference]").fill("GUI-001")
+            form.locator("button[type=submit]").click()
+            expect(page.locator("div.flash[role=status]")).to_contain_text("已登记还款 1000.50 元")
+            expect(page.locator("#payments")).to_contain_text("GUI-001")
+            expect(page.locator("#payments")).to_contain_text("手工")
+
+            note = page.locator("#act-note")
+            note.locator("select[name=contact]").select_option("borrower")
+            note.locator("select[name=channel]").select_option("visit")
+            note.locator("select[name=outcome]").select_option("promised")
+            note.locator("textarea[name=text]").fill("上门走访，借款人承诺月底前还清")
+            note.locator("button[type=submit]").click()
+            expect(page.locator("#notes")).to_contain_text("上门走访，借款人承诺月底前还清")
+            expect(page.locator("#notes")).to_contain_text("承诺还款")
+
+            state = page.locator("#act-status")
+            state.locator("select[name=status]").select_option("compensated")
+            state.locator("input[name=amount_yuan]").fill("19000")
+            state.locator("input[name=note]").fill("担保基金代偿")
+            state.locator("button[type=submit]").click()
+            expect(page.locator("#loan-status")).to_have_text("已代偿")
+            expect(page.locator("#states")).to_contain_text("19,000.00元")
+            expect(page.locator(".reverse-form")).to_have_count(0)  # officers do not reverse
+            page.goto(base + "/console/dashboard")
+            expect(page.locator("#compensated-count")).to_have_text("1")
+            expect(page.locator("#compensated-amount")).to_have_text("19,000.00元")
+            with Session(container.engine) as s:
+                pay = s.exec(select(PaymentRow).where(PaymentRow.reference == "GUI-001")).one()
+                assert pay.source == "manual" and pay.amount_fen == 100_050
+
+            # a viewer reads but gets no forms
+            viewer = browser.new_page(locale="zh-CN")
+            login(viewer, "vera")
+            viewer.goto(loan_url)
+            expect(viewer.locator("#history")).to_contain_text("状态变更")
+            expect(viewer.locator("#act-payment")).to_have_count(0)
+            expect(viewer.locator("#act-note")).to_have_count(0)
+            expect(viewer.locator(".reverse-form")).to_have_count(0)
+
+            # an admin reverses the 代偿 with a reason
+            admin = browser.new_page(locale="zh-CN")
+            login(admin, "admin1")
+            admin.goto(loan_url)
+            row = admin.locator("#history tbody tr").first
+            row.locator("input[name=reason]").fill("代偿金额有误，重新登记")
+            row.locator("button[type=submit]").click()
+            expect(admin.locator("div.flash[role=status]")).to_contain_text("已撤销：状态变更")
+            expect(admin.locator("#loan-status")).to_have_text("正常还款中")
+            expect(admin.locator("#history")).to_contain_text("代偿金额有误，重新登记")
+            with Session(container.engine) as s:
+                assert (s.get(LoanRow, w.overdue_loan) or LoanRow()).status == "active"
+        finally:
+            browser.close()
