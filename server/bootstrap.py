@@ -20,6 +20,7 @@ import knowledge
 from core.dialogue.engine import DialogueEngine
 from core.dialogue.otp import OneTimeCodes
 from core.kernel.filestore import LocalFileStore
+from core.kernel.quiet_hours import QuietHours
 from core.kernel.settings import Settings
 from core.kernel.workdays import WorkCalendar
 from core.outbox.senders import Sender
@@ -73,6 +74,11 @@ class Container:
         """The FAQ knowledge base, rendered with the active policy."""
         self.knowledge_cache  # noqa: B018 - the cache folder is set before the index is built
         return KnowledgeBase.load(self.knowledge_path, self.policy)
+
+    @cached_property
+    def quiet(self) -> QuietHours:
+        """Quiet hours (QUIET_HOURS_START/END, Asia/Shanghai): no notice or broadcast is sent."""
+        return QuietHours.parse(self.settings.quiet_hours_start, self.settings.quiet_hours_end)
 
     @cached_property
     def hasher(self) -> PasswordHasher:

@@ -50,8 +50,7 @@ def reminder_policy(container: Container) -> ReminderPolicy:
 
 
 def quiet_hours(container: Container) -> QuietHours:
-    s = container.settings
-    return QuietHours.parse(s.quiet_hours_start, s.quiet_hours_end)
+    return container.quiet
 
 
 def build_senders(container: Container) -> dict[str, Sender]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from core.persistence.models import LoanRow, PaymentRow
+from core.persistence.db import session_scope
+from core.persistence.models import LoanRow, NoticeRow, PaymentRow
 from server.bootstrap import Container
 from tests.e2e.test_console_browser import ARGS, CHROMIUM, live, pytestmark
 from tests.staff_seed import PASSWORD, World
@@ -96,5 +97,33 @@ def test_act_on_a_loan_in_the_browser(live: tuple[str, Container, World]) -> Non
             expect(admin.locator("#history")).to_contain_text("代偿金额有误，重新登记")
             with Session(container.engine) as s:
                 assert (s.get(LoanRow, w.overdue_loan) or LoanRow()).status == "active"
+        finally:
+            browser.close()
+
+
+def test_held_notice_says_why_in_the_browser(live: tuple[str, Container, World]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, container, _ = live
+    with session_scope(container.engine) as s:
+        s.add(
+            NoticeRow(
+                key="relay:terminal:1", kind="relay", channel="terminal", address="term-1",
+                text="工作人员回复：请携带身份证到社区", status="failed",
+                last_error="该渠道没有可用的发送器",
+            )
+        )  # fmt: skip
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.set_default_timeout(15_000)
+            page.goto(base + "/console/login")
+            page.fill("input[name=username]", "vera")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.goto(base + "/console/notices?channel=&kind=relay")
+            held = page.locator("small.held[data-reason=channel_cannot_receive]")
+            expect(held).to_have_text("终端对话无法接收消息，不会发送到该渠道")
         finally:
             browser.close()
