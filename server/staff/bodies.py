@@ -76,7 +76,9 @@ class SendIn(BaseModel):
 class StaffIn(BaseModel):
     username: str = Field(min_length=3, max_length=64)
     password: str = Field(min_length=10, max_length=200)
-    role: Literal["admin", "officer", "viewer"]
+    role: Literal["admin", "officer", "viewer"] = Field(
+        default="viewer", description="默认 viewer（只读）；经办人员、管理员须明确指定"
+    )
     display_name: str | None = Field(default=None, max_length=64)
 
 
