@@ -127,3 +127,40 @@ def test_held_notice_says_why_in_the_browser(live: tuple[str, Container, World])
             expect(held).to_have_text("终端对话无法接收消息，不会发送到该渠道")
         finally:
             browser.close()
+
+
+def test_root_and_api_docs_work_offline_in_the_browser(live: tuple[str, Container, World]) -> None:
+    """`/` opens the console; /docs renders Swagger UI with every request to this server."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _, _ = live
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.set_default_timeout(15_000)
+            elsewhere: list[str] = []  # requests for another host, and how each ended
+            page.on(
+                "requestfailed",
+                lambda req: (
+                    None
+                    if req.url.startswith(base)
+                    else elsewhere.append(f"{req.url} {req.failure}")
+                ),
+            )
+            page.on(
+                "requestfinished",
+                lambda req: None if req.url.startswith(base) else elsewhere.append(req.url),
+            )
+            page.goto(base + "/")
+            expect(page.locator("h1")).to_have_text("员工登录")
+            page.goto(base + "/docs")
+            expect(page.locator(".swagger-ui .title").first).to_contain_text("创贷前台")
+            page.goto(base + "/redoc")
+            expect(page.locator("h1").first).to_contain_text("创贷前台")
+            # data: and blob: URLs (ReDoc's worker) are local; ReDoc's bundle asks for its logo
+            # on cdn.redoc.ly, which the page's CSP blocks before it leaves the browser
+            remote = [u for u in elsewhere if u.startswith(("http:", "https:"))]
+            assert all(u.endswith(" csp") for u in remote), remote
+        finally:
+            browser.close()
