@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -26,6 +27,7 @@ from core.kernel.workdays import WorkCalendar
 from core.outbox.senders import Sender
 from core.persistence.db import make_engine, upgrade
 from core.staff import PasswordHasher
+from core.staff.faq_edits import stored_entries
 from knowledge import KnowledgeBase
 from knowledge.answer_cache import CachedAnswers
 from knowledge.policy import Policy, load_policy
@@ -69,11 +71,16 @@ class Container:
         knowledge.set_cache_dir(cache)
         return cache
 
+    def faq_additions(self) -> list[dict[str, Any]]:
+        """The FAQ entries staff added (stored in the database; a former
+        faq/staff_additions.yaml is moved there first): the knowledge loader's extra entries."""
+        return stored_entries(self.engine, self.knowledge_path)
+
     @cached_property
     def kb(self) -> KnowledgeBase:
-        """The FAQ knowledge base, rendered with the active policy."""
+        """The FAQ knowledge base, rendered with the active policy, with the staff additions."""
         self.knowledge_cache  # noqa: B018 - the cache folder is set before the index is built
-        return KnowledgeBase.load(self.knowledge_path, self.policy)
+        return KnowledgeBase.load(self.knowledge_path, self.policy, extra=self.faq_additions)
 
     @cached_property
     def quiet(self) -> QuietHours:

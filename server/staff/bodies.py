@@ -37,12 +37,14 @@ class ParaphraseIn(BaseModel):
 
 
 class EntryIn(BaseModel):
-    id: str = Field(min_length=1, max_length=64)
-    question: str = Field(min_length=1, max_length=200)
+    """A new FAQ entry; its id is generated (staff_0001 …). Empty question or answer is refused
+    by the command in Chinese; `short` defaults to the answer, `source` to 担保中心工作人员补充."""
+
+    question: str = Field(default="", max_length=200)
     paraphrases: list[str] = Field(default_factory=list, max_length=50)
-    answer: str = Field(min_length=1, max_length=4000)
-    short: str = Field(min_length=1, max_length=300)
-    source: str = Field(min_length=1, max_length=200)
+    answer: str = Field(default="", max_length=4000)
+    short: str = Field(default="", max_length=300)
+    source: str = Field(default="", max_length=200)
     tags: list[str] = Field(default_factory=list, max_length=20)
     handoff: bool = False
     normalized: str | None = None
