@@ -164,3 +164,41 @@ def test_root_and_api_docs_work_offline_in_the_browser(live: tuple[str, Containe
             assert all(u.endswith(" csp") for u in remote), remote
         finally:
             browser.close()
+
+
+def test_faq_addition_from_the_knowledge_page(live: tuple[str, Container, World]) -> None:
+    """An officer writes a question and its answer; the id is generated, the entry stored in the
+    database, and after 重新加载知识库 the bot answers it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base, container, _ = live
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.set_default_timeout(15_000)
+            page.goto(base + "/console/login")
+            page.fill("input[name=username]", "alice")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.goto(base + "/console/knowledge")
+            form = page.locator("#new-entry")
+            form.locator("summary").click()
+            form.locator("input[name=question]").fill("担保中心周六上班吗")
+            form.locator("button[type=submit]").click()  # no answer yet
+            expect(page.locator("div.flash")).to_contain_text("答案不能为空")
+            form = page.locator("#new-entry")
+            form.locator("summary").click()
+            form.locator("input[name=question]").fill("担保中心周六上班吗")
+            form.locator("textarea[name=paraphrases]").fill(
+                "周末能去办理吗\n星期六办公吗\n礼拜天上班不\n周末有人吗\n双休日能办贷款吗"
+            )
+            form.locator("textarea[name=answer]").fill("担保中心周六不办公，请工作日前往{office}。")
+            form.locator("button[type=submit]").click()
+            expect(page.locator("div.flash[role=status]")).to_contain_text("已新建条目 staff_0001")
+            page.click("button:has-text('重新加载知识库')")
+            expect(page.locator("div.flash[role=status]")).to_contain_text("知识库已重新加载")
+            assert container.kb.answer("星期六你们办公吗").entry_id == "staff_0001"
+            assert not list((container.knowledge_path / "faq").glob("staff_additions*"))
+        finally:
+            browser.close()
