@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from core.handoff.tickets import open_ticket
 from core.kernel.quiet_hours import QuietHours
 from core.kernel.timeutil import SHANGHAI, utcnow
 from core.outbox.held import held_reason, quiet_label, quiet_now
@@ -106,7 +107,19 @@ def test_api_and_console_say_why(quiet_served: tuple[TestClient, Container, Worl
     loan = client.get(f"/api/staff/loans/{w.overdue_loan}", headers=bearer(w, "vera")).json()
     assert loan["notices"][0]["held_reason_label"] == label
 
+    # a staff reply to a chat on the terminal: the ticket page says it cannot be delivered there
+    with session_scope(container.engine) as s:
+        ticket, _ = open_ticket(
+            s, channel="terminal", address="term-9", identity_id=None, text="人工", reason="user"
+        )
+        tid = int(ticket.id or 0)
+    r = client.post(
+        f"/api/staff/handoff/{tid}/reply", json={"text": "您好"}, headers=bearer(w, "alice")
+    )
+    assert r.status_code == 200, r.text
+
     login(client, "vera")
+    assert "终端对话无法接收消息，不会发送到该渠道" in client.get(f"/console/handoff/{tid}").text
     page = client.get("/console/notices").text
     assert label in page and "终端对话无法接收消息，不会发送到该渠道" in page
     assert label in client.get(f"/console/broadcasts/{bid}").text
