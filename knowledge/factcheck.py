@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.schema import Entry, Problem
+from knowledge.schema import Entry, Extra, Problem
 
 ARTICLE = re.compile(r"第[一二三四五六七八九十百零]+条")
 _DOC_NUMBER = re.compile(r"([\u4e00-\u9fff]{1,8})〔(\d{4})〕(\d+)号")
@@ -211,9 +211,9 @@ def facts_of(name: str, policy: object) -> PolicyFacts:
     )
 
 
-def check_folder_policies(folder: Path) -> list[Problem]:
-    """`check_policies` for the FAQ of `folder` under every policy file of `folder/policies`
-    (the packaged policies when the folder has none)."""
+def check_folder_policies(folder: Path, extra: Extra = ()) -> list[Problem]:
+    """`check_policies` for the FAQ of `folder` (and the `extra` entries) under every policy
+    file of `folder/policies` (the packaged policies when the folder has none)."""
     from knowledge.policy import POLICIES_DIR, PolicyError, list_policies, load_policy
     from knowledge.schema import parse_folder
 
@@ -225,5 +225,5 @@ def check_folder_policies(folder: Path) -> list[Problem]:
             facts.append(facts_of(name, load_policy(name, policies_dir)))
         except PolicyError as exc:
             problems.append(Problem(f"policies/{name}.yaml", "-", str(exc)))
-    entries, _ = parse_folder(folder, None)
+    entries, _ = parse_folder(folder, None, extra)
     return problems + check_policies(entries, facts)

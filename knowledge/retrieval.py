@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from knowledge.answers import ALSO_ASK, DONT_KNOW_HEAD, EMPTY_PROMPT, HANDOFF_OFFER, Answer
 from knowledge.decision import CONFIG_FILE, Ranked, Ranking, RetrievalConfig, decide
@@ -42,6 +44,7 @@ from knowledge.normalize import Normalizer
 from knowledge.schema import (
     SMS_MAX_CHARS,
     Entry,
+    Extra,
     KnowledgeError,
     PolicyLike,
     Problem,
@@ -54,6 +57,9 @@ from knowledge.schema import (
 from knowledge.understand import FILE as UNDERSTANDING_FILE
 from knowledge.understand import Understanding
 
+#: Returns the entries to add to the folder's (the staff additions the composition root reads).
+ExtraSource = Callable[[], Extra]
+
 
 @dataclass(frozen=True)
 class _Snapshot:
@@ -65,6 +71,7 @@ class _Snapshot:
     fingerprint: tuple[tuple[str, int, int], ...]
     digest: str
     lexicon: Lexicon
+    extra_digest: str = ""  # of the extra entries (staff additions in the database)
 
 
 def _entry_words(index: _Index) -> list[EntryWords]:
@@ -117,12 +124,15 @@ class KnowledgeBase:
         policy: PolicyLike | Mapping[str, str] | None,
         config: RetrievalConfig | None = None,
         today: dt.date | None = None,
+        extra: ExtraSource | None = None,
     ) -> None:
-        """Prefer :meth:`load`. `config` None: the folder's retrieval.yaml (or the packaged one)."""
+        """Prefer :meth:`load`. `config` None: the folder's retrieval.yaml (or the packaged one).
+        `extra` returns entries to add to the folder's (read again on every reload)."""
         self.folder = Path(folder)
         self.policy = policy
         self._fixed_config = config
         self._today = today
+        self._extra = extra
         self._lock = threading.Lock()
         self._snap = self._build()
 
@@ -132,9 +142,11 @@ class KnowledgeBase:
         folder: Path,
         policy: PolicyLike | Mapping[str, str] | None,
         config: RetrievalConfig | None = None,
+        extra: ExtraSource | None = None,
     ) -> KnowledgeBase:
-        """Parse, validate and index `folder`; raises KnowledgeError listing every error."""
-        return cls(folder, policy, config)
+        """Parse, validate and index `folder` (and the `extra` entries); raises KnowledgeError
+        listing every error."""
+        return cls(folder, policy, config, extra=extra)
 
     @property
     def config(self) -> RetrievalConfig:
@@ -142,11 +154,17 @@ class KnowledgeBase:
 
     # --- loading -------------------------------------------------------------------------------
 
+    def _extra_entries(self) -> tuple[list[dict[str, Any]], str]:
+        extra = [dict(e) for e in self._extra()] if self._extra is not None else []
+        digest = hashlib.sha256(json.dumps(extra, sort_keys=True, default=str).encode())
+        return extra, digest.hexdigest()
+
     def _build(self) -> _Snapshot:
+        extra, extra_digest = self._extra_entries()  # first: reading it may move a file
         files = _knowledge_files(self.folder)
         fingerprint = _fingerprint(files)
         values = placeholder_values(self.policy)
-        entries, problems = parse_folder(self.folder, values)
+        entries, problems = parse_folder(self.folder, values, extra)
         errors = [str(p) for p in problems if p.error]
         rendered: dict[str, tuple[str, str, str]] = {}
         for e in entries:
@@ -188,6 +206,7 @@ class KnowledgeBase:
                 {k: v[0] for k, v in rendered.items()},
                 self.policy,
             ),
+            extra_digest=extra_digest,
         )
 
     def reload(self) -> bool:
@@ -196,10 +215,11 @@ class KnowledgeBase:
         A broken edit raises KnowledgeError and the previous index stays in service.
         """
         with self._lock:
+            same_extra = self._extra_entries()[1] == self._snap.extra_digest
             files = _knowledge_files(self.folder)
-            if _fingerprint(files) == self._snap.fingerprint:
+            if same_extra and _fingerprint(files) == self._snap.fingerprint:
                 return False
-            if _digest(files) == self._snap.digest:
+            if same_extra and _digest(files) == self._snap.digest:
                 self._snap = replace(self._snap, fingerprint=_fingerprint(files))
                 return False
             self._snap = self._build()
@@ -383,12 +403,15 @@ def _dont_know(suggestions: list[str], channel: str) -> str:
     return "\n".join(lines)
 
 
-def check_folder(folder: Path, policy: PolicyLike | Mapping[str, str] | None) -> list[Problem]:
-    """Every problem `chuangdai kb check` reports (errors and warnings), in file order."""
+def check_folder(
+    folder: Path, policy: PolicyLike | Mapping[str, str] | None, extra: Extra = ()
+) -> list[Problem]:
+    """Every problem `chuangdai kb check` reports (errors and warnings), in file order; `extra`
+    entries (the staff additions in the database) are checked with the folder's."""
     from knowledge.normalize import SynonymTable, synonym_problems
 
     values = placeholder_values(policy)
-    entries, problems = parse_folder(folder, values)
+    entries, problems = parse_folder(folder, values, extra)
     syn = folder / "synonyms.yaml"
     if syn.exists():
         import yaml

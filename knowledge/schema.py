@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -127,6 +127,11 @@ def _as_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value))
 
 
+#: Entries added from outside the folder (the staff additions kept in the database).
+Extra = Sequence[Mapping[str, Any]]
+EXTRA_FILE = "员工补充（数据库）"
+
+
 def parse_file(
     path: Path, placeholders: Mapping[str, str] | None
 ) -> tuple[list[Entry], list[Problem]]:
@@ -237,9 +242,11 @@ def faq_files(folder: Path) -> list[Path]:
 
 
 def parse_folder(
-    folder: Path, placeholders: Mapping[str, str] | None
+    folder: Path, placeholders: Mapping[str, str] | None, extra: Extra = ()
 ) -> tuple[list[Entry], list[Problem]]:
-    """All entries of `folder/faq/*.yaml` plus every problem (errors and warnings)."""
+    """All entries of `folder/faq/*.yaml`, then the `extra` entries (raw mappings of the same
+    schema — the composition root passes the FAQ additions staff stored in the database, named
+    EXTRA_FILE in problems), plus every problem (errors and warnings)."""
     entries: list[Entry] = []
     problems: list[Problem] = []
     files = faq_files(folder)
@@ -249,6 +256,11 @@ def parse_folder(
         found, probs = parse_file(path, placeholders)
         entries.extend(found)
         problems.extend(probs)
+    for pos, raw in enumerate(extra, start=1):
+        entry, probs = _parse_entry(dict(raw), EXTRA_FILE, pos, placeholders)
+        problems.extend(probs)
+        if entry is not None:
+            entries.append(entry)
     seen: dict[str, Entry] = {}
     unique: list[Entry] = []
     for e in entries:

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from core.persistence.db import current_revision, head_revision, ping
 from server import workers
@@ -38,7 +39,11 @@ def create_app(
             for hook in reversed(app.state.shutdown_hooks):
                 await hook(app)
 
-    app = FastAPI(
+    # Swagger UI / ReDoc assets from the fastapi-offline package (mounted at /static-offline-docs);
+    # the /docs and /redoc pages themselves are server/routes_docs.py's (no CDN, with a CSP)
+    app = FastAPIOffline(
+        docs_url=None,
+        redoc_url=None,
         title="创贷前台 chuangdai",
         description="创业担保贷款 front office: webhooks, pre-check, staff API and console.",
         version="0.1.0",
@@ -66,7 +71,7 @@ def create_app(
 
     from server.routes_public import validation_problem
 
-    app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, validation_problem)
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
@@ -84,6 +89,7 @@ def _mount_routers(app: FastAPI, container: Container) -> None:
     """Each front door adds its routes; kept in one place so the wiring is visible."""
     from server import (
         routes_aliyun_sms,
+        routes_docs,
         routes_public,
         routes_sms,
         routes_telegram,
@@ -91,6 +97,7 @@ def _mount_routers(app: FastAPI, container: Container) -> None:
         staff,
     )
 
+    app.include_router(routes_docs.router)
     routes_public.mount(app, container)
     routes_telegram.mount(app, container)
     routes_sms.mount(app, container)

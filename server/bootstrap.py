@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
@@ -31,6 +31,7 @@ from core.outbox.senders import ConsoleSender, Sender
 from core.persistence.db import make_engine, upgrade
 from core.reminders.ladder import DEFAULT_POLICY, ReminderPolicy, load_reminder_policy
 from core.staff import PasswordHasher
+from core.staff.faq_edits import stored_entries
 from knowledge import KnowledgeBase
 from knowledge.answer_cache import CachedAnswers
 from knowledge.policy import Policy, load_policy
@@ -91,11 +92,16 @@ class Container:
         knowledge.set_cache_dir(cache)
         return cache
 
+    def faq_additions(self) -> list[dict[str, Any]]:
+        """The FAQ entries staff added (stored in the database; a former
+        faq/staff_additions.yaml is moved there first): the knowledge loader's extra entries."""
+        return stored_entries(self.engine, self.knowledge_path)
+
     @cached_property
     def kb(self) -> KnowledgeBase:
-        """The FAQ knowledge base, rendered with the active policy."""
+        """The FAQ knowledge base, rendered with the active policy, with the staff additions."""
         self.knowledge_cache  # noqa: B018 - the cache folder is set before the index is built
-        return KnowledgeBase.load(self.knowledge_path, self.policy)
+        return KnowledgeBase.load(self.knowledge_path, self.policy, extra=self.faq_additions)
 
     @cached_property
     def hasher(self) -> PasswordHasher:

@@ -36,7 +36,15 @@ def _load(folder: Path | None, policy: str | None) -> Any:
     if folder is None and policy is None:
         return container.kb
     container.knowledge_cache  # noqa: B018 - DATA_DIR/cache for the index
-    return knowledge.KnowledgeBase.load(_folder(folder), _policy(policy))
+    return knowledge.KnowledgeBase.load(_folder(folder), _policy(policy), extra=_extra(folder))
+
+
+def _extra(folder: Path | None) -> Any:
+    """The staff additions stored in the database, for the deployment's knowledge folder (none
+    for another folder given with --folder)."""
+    from server.bootstrap import get_container
+
+    return get_container().faq_additions if folder is None else None
 
 
 def _fail(message: str) -> NoReturn:
@@ -109,7 +117,11 @@ def kb_check(
     pol = _policy(policy)
     # Schema, placeholders and SMS length under the active policy; policy facts (articles,
     # figures, document names) with every entry rendered under every policy file.
-    problems = check_folder(root, pol) + check_folder_policies(root) + check_catalog(root)
+    source = _extra(folder)
+    extra = source() if source is not None else []
+    problems = (
+        check_folder(root, pol, extra) + check_folder_policies(root, extra) + check_catalog(root)
+    )
     if problems:
         by_file: dict[str, list[str]] = {}
         for p in problems:
@@ -119,10 +131,13 @@ def kb_check(
             for line in lines:
                 typer.echo(f"  {line}")
         _fail(f"知识库检查未通过：共 {len(problems)} 个问题。")
-    entries, _ = parse_folder(root, placeholder_values(pol))
+    entries, _ = parse_folder(root, placeholder_values(pol), extra)
     faq = sum(1 for e in entries if not e.out_of_scope)
     texts = sum(len(e.texts) for e in entries)
-    typer.echo(f"知识库检查通过：{faq} 条 FAQ，{len(entries) - faq} 条范围外，共 {texts} 个问法。")
+    staff = f"（其中员工补充 {len(extra)} 条）" if extra else ""
+    typer.echo(
+        f"知识库检查通过：{faq} 条 FAQ{staff}，{len(entries) - faq} 条范围外，共 {texts} 个问法。"
+    )
 
 
 @kb_app.command("eval")
@@ -185,7 +200,7 @@ def kb_calibrate(
 
     root = _folder(folder)
     try:
-        kb = KnowledgeBase.load(root, _policy(policy))
+        kb = KnowledgeBase.load(root, _policy(policy), extra=_extra(folder))
         questions = load_questions(file or root / "eval" / "dev.yaml")
     except (KnowledgeError, ValueError, OSError) as exc:
         _fail(str(exc))

@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from core.loans.importing import ImportReport, import_loans, import_payments, write_template
 from core.persistence.db import session_scope
+from core.reminders.sweep import cancel_notices_for_installments
 from server.bootstrap import Container, get_container
 from server.staff_services import import_limits
 
@@ -164,6 +165,8 @@ def _import(
         session_scope(container.engine) as session,
     ):
         report = run(session, progress, container)
+        # paid instalments' queued reminders go, as in the console/API import (core.staff.imports)
+        cancel_notices_for_installments(session, report.paid_installment_ids)
     report.cap_errors()
     _print_report(report, as_json)
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 from core.persistence.db import session_scope
 from core.persistence.models import StaffUserRow
 from core.staff import ROLE_LABELS, ROLES, StaffError, create_staff, issue_api_token
-from core.staff.accounts import list_staff
+from core.staff.accounts import DEFAULT_ROLE, list_staff
 from server.bootstrap import get_container
 
 console = Console()
@@ -37,13 +37,15 @@ def create(
     username: str = typer.Option(
         ..., "--username", "-u", help="用户名（3–64 位字母、数字、_ 或 .）"
     ),
-    role: str = typer.Option(..., "--role", "-r", help="角色：admin / officer / viewer"),
+    role: str = typer.Option(
+        DEFAULT_ROLE, "--role", "-r", help="角色：admin / officer / viewer（默认 viewer 只读）"
+    ),
     password: str | None = typer.Option(
         None, "--password", help="密码（至少10位；省略则交互输入，不回显）"
     ),
     display_name: str | None = typer.Option(None, "--name", help="显示的姓名"),
 ) -> None:
-    """创建员工账号（首个管理员：chuangdai staff create --username admin --role admin）。"""
+    """创建员工账号，默认只读（首个管理员：chuangdai staff create --username admin --role admin）。"""
     if role not in ROLES:
         err_console.print(f"[red]角色必须是 {'/'.join(ROLES)} 之一[/]")
         raise typer.Exit(2)

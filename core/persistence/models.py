@@ -235,6 +235,10 @@ class PaymentRow(SQLModel, table=True):
     amount_fen: int = Field(sa_type=sa.BigInteger)
     reference: str = Field(max_length=64)
     created_at: datetime = _ts()
+    # import (a payments file) | manual (recorded by an officer, core/staff/loan_actions.py)
+    source: str = Field(
+        default="import", max_length=16, sa_column_kwargs={"server_default": "import"}
+    )
 
 
 class CounterGuarantorRow(SQLModel, table=True):

@@ -546,3 +546,26 @@ def cancel_notices_for_installments(
         )
         total += int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
     return total
+
+
+def release_cancelled_notices(session: Session | Connection, installment_ids: Iterable[int]) -> int:
+    """Free the keys of the cancelled loan notices of instalments that are unpaid again (a
+    manual payment reversed, a loan's 结清/代偿/核销 undone): the cancelled rows stay as they are
+    (nothing is resent silently), and the next sweep plans again whatever is then due."""
+    ids = sorted({int(i) for i in installment_ids})
+    t = _table(NoticeRow)
+    total = 0
+    now = utcnow()
+    for chunk in _chunks(ids):
+        stmt = (
+            sa.update(t)
+            .where(
+                t.c.installment_id.in_(list(chunk)),
+                t.c.status == "cancelled",
+                t.c.kind.in_(LOAN_NOTICE_KINDS),
+                t.c.key.not_like("%:void:%"),
+            )
+            .values(key=t.c.key + ":void:" + sa.cast(t.c.id, sa.String), updated_at=now)
+        )
+        total += int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+    return total

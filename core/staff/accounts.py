@@ -18,6 +18,7 @@ from core.persistence.models import StaffUserRow
 from core.persistence.models_staff import StaffSessionRow
 
 ROLES = ("admin", "officer", "viewer")
+DEFAULT_ROLE = "viewer"  # a new account reads only until an admin chooses officer/admin
 ROLE_LABELS = {"admin": "管理员", "officer": "经办人员", "viewer": "只读"}
 _RANK = {"viewer": 0, "officer": 1, "admin": 2}
 

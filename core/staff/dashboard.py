@@ -1,5 +1,5 @@
 """The staff dashboard as a command: applications by stage (late review steps), loans, overdue
-buckets and the guarantee fund's leverage, from the active policy and the deployment's funds."""
+buckets, the 代偿 paid by the fund and the guarantee fund's leverage, from the active policy and the deployment's funds."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from core.kernel.timeutil import local_today
 from core.kernel.workdays import WorkCalendar
+from core.staff import loan_actions
 from core.staff import overview as dashboard
 from knowledge.policy import Policy
 
@@ -31,7 +32,7 @@ def build(
     today: date | None = None,
 ) -> dashboard.Dashboard:
     steps = {kind: policy.step_days(kind) for kind in ("individual", "enterprise")}
-    return dashboard.build(
+    board = dashboard.build(
         session,
         step_days=steps,
         calendar=calendar,
@@ -41,3 +42,5 @@ def build(
         leverage=policy.guarantee_fund.leverage,
         leverage_article=policy.guarantee_fund.article,
     )
+    board.compensated_count, board.compensated_fen = loan_actions.compensation_totals(session)
+    return board

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from core.kernel.errors import Invalid
 from core.loans.importing import ImportLimits, ImportReport, import_loans, import_payments
 from core.persistence.audit import audit
+from core.reminders.sweep import cancel_notices_for_installments
 
 IMPORT_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 
@@ -76,6 +77,7 @@ def run_import(
             report = import_payments(
                 session, main_path, skip_bad_rows=skip, actor=actor, limits=limits
             )
+            cancel_notices_for_installments(session, report.paid_installment_ids)
     report.cap_errors()
     after = {**report.counts(), "imported": report.imported}
     audit(

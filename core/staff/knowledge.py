@@ -1,5 +1,5 @@
-"""Staff commands on the FAQ: the unanswered queue, a paraphrase or a new entry written to
-`staff_additions.yaml` (validated before saving; the group they answer is marked resolved),
+"""Staff commands on the FAQ: the unanswered queue, a paraphrase or a new entry stored in the
+database (core/staff/faq_edits.py: validated before saving; the group they answer is marked resolved),
 ignoring a group, and reloading the base in service. Each audits once."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class ReloadFailed(Invalid):
 
 @dataclass(frozen=True)
 class FaqFolder:
-    """Where staff additions are written and the policy placeholders they are checked with."""
+    """The knowledge folder staff additions are checked with, and the policy placeholders."""
 
     path: Path
     placeholders: Mapping[str, str]
@@ -32,11 +32,12 @@ class FaqFolder:
 
 @dataclass(frozen=True)
 class NewEntry:
-    entry_id: str
+    """A new entry as staff write it (its id is generated; empty short/source get defaults)."""
+
     question: str
     answer: str
-    short: str
-    source: str
+    short: str = ""
+    source: str = ""
     paraphrases: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     handoff: bool = False
@@ -51,7 +52,9 @@ def add_paraphrase(
     session: Session, actor: str, faq: FaqFolder, *, entry_id: str, text: str, normalized: str = ""
 ) -> str:
     """Add a paraphrase to an entry; returns the id written (reload to apply)."""
-    written = write_paraphrase(faq.path, entry_id.strip(), text, faq.placeholders)
+    written = write_paraphrase(
+        session, faq.path, entry_id.strip(), text, faq.placeholders, actor=actor
+    )
     after = {"entry_id": entry_id, "paraphrase": text.strip()}
     audit(session, actor, "knowledge.paraphrase", "faq_entry", written, after=after)
     _resolve(session, actor, normalized, written)
@@ -63,10 +66,9 @@ def add_entry(
 ) -> str:
     """Add a new FAQ entry; returns its id (reload to apply)."""
     written = write_entry(
-        faq.path, entry_id=entry.entry_id, question=entry.question,
-        paraphrases=entry.paraphrases, answer=entry.answer, short=entry.short,
-        source=entry.source, tags=entry.tags, handoff=entry.handoff,
-        placeholders=faq.placeholders,
+        session, faq.path, question=entry.question, paraphrases=entry.paraphrases,
+        answer=entry.answer, short=entry.short, source=entry.source, tags=entry.tags,
+        handoff=entry.handoff, placeholders=faq.placeholders, actor=actor,
     )  # fmt: skip
     after = {"question": entry.question}
     audit(session, actor, "knowledge.entry", "faq_entry", written, after=after)

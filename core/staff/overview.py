@@ -123,6 +123,8 @@ class Dashboard:
     notices: dict[str, int] = field(default_factory=dict)
     banks: list[BankUse] = field(default_factory=list)
     leverage_article: str = "兰政发〔2013〕76号 第十二条"
+    compensated_count: int = 0  # 代偿 in force (core/staff/loan_actions.py)
+    compensated_fen: int = 0
 
     @property
     def limit_fen(self) -> int:
@@ -180,6 +182,10 @@ class Dashboard:
                     }
                     for b in self.buckets
                 ],
+                "compensated": {
+                    "count": self.compensated_count,
+                    "amount_fen": self.compensated_fen,
+                },
             },
             "guarantee": {
                 "fund_fen": self.fund_fen,

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from core.persistence.models import StaffUserRow
 from core.staff import queries as bo
 from core.staff.accounts import (
+    DEFAULT_ROLE,
     PasswordHasher,
     StaffNotFound,
     create_staff,
@@ -38,7 +39,7 @@ def create(
     *,
     username: str,
     password: str,
-    role: str,
+    role: str = DEFAULT_ROLE,
     display_name: str | None = None,
     hasher: PasswordHasher,
 ) -> StaffUserRow:

@@ -18,6 +18,7 @@ from server.staff.api import applications as api_applications
 from server.staff.api import broadcasts as api_broadcasts
 from server.staff.api import handoff as api_handoff
 from server.staff.api import knowledge as api_knowledge
+from server.staff.api import loan_actions as api_loan_actions
 from server.staff.api import loans as api_loans
 from server.staff.api import notices as api_notices
 from server.staff.api import users as api_users
@@ -25,6 +26,7 @@ from server.staff.console import applications as console_applications
 from server.staff.console import broadcasts as console_broadcasts
 from server.staff.console import handoff as console_handoff
 from server.staff.console import knowledge as console_knowledge
+from server.staff.console import loan_actions as console_loan_actions
 from server.staff.console import loans as console_loans
 from server.staff.console import login as console_login
 from server.staff.console import notices as console_notices
@@ -33,8 +35,10 @@ from server.staff.console.views import STATIC, Views, error_page, qs, views_of
 
 ROUTERS = [
     api_loans.router,
+    api_loan_actions.router,
     console_login.router,
     console_loans.router,
+    console_loan_actions.router,
     api_applications.router,
     console_applications.router,
     api_users.router,

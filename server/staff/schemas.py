@@ -44,6 +44,10 @@ class Notice(BaseModel):
     sent_at: str | None
     delivered_at: str | None
     created_at: str | None
+    held_reason: str | None = Field(
+        default=None, description="quiet_hours | channel_cannot_receive"
+    )
+    held_reason_label: str | None = Field(default=None, description="为何暂未发送（中文）")
 
 
 class NoticePage(Page):
@@ -117,6 +121,8 @@ class Broadcast(BaseModel):
     created_at: str | None
     updated_at: str | None
     progress: Progress | None = None
+    held_reason: str | None = Field(default=None, description="quiet_hours（静默时段）")
+    held_reason_label: str | None = Field(default=None, description="为何暂未发送（中文）")
 
 
 class BroadcastCancelled(Broadcast):

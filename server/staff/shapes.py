@@ -11,7 +11,10 @@ from fastapi.responses import JSONResponse
 from core.applications.lifecycle import STAGE_LABELS, cap_check
 from core.broadcasts import progress as bc_progress
 from core.kernel.identity import mask_id_number, mask_phone
+from core.kernel.quiet_hours import QuietHours
+from core.kernel.timeutil import utcnow
 from core.loans.importing import ImportReport
+from core.outbox.held import held_reason, quiet_now
 from core.persistence.models import (
     ApplicationRow,
     AuditEventRow,
@@ -26,6 +29,7 @@ from core.persistence.models import (
     PersonRow,
     StaffUserRow,
 )
+from core.staff import loan_actions
 from core.staff import queries as bo
 
 
@@ -95,7 +99,9 @@ def document_json(d: DocumentItemRow) -> dict[str, Any]:
     }
 
 
-def notice_json(n: NoticeRow) -> dict[str, Any]:
+def notice_json(n: NoticeRow, quiet: QuietHours | None = None) -> dict[str, Any]:
+    """A notice; with the deployment's quiet hours, why it is held (`held_reason`, its label)."""
+    held = held_reason(n, utcnow(), quiet) if quiet is not None else None
     return {
         "id": n.id,
         "key": n.key,
@@ -113,6 +119,8 @@ def notice_json(n: NoticeRow) -> dict[str, Any]:
         "sent_at": iso(n.sent_at),
         "delivered_at": iso(n.delivered_at),
         "created_at": iso(n.created_at),
+        "held_reason": held.code if held else None,
+        "held_reason_label": held.label if held else None,
     }
 
 
@@ -167,6 +175,8 @@ def payment_json(p: PaymentRow) -> dict[str, Any]:
         "paid_on": p.paid_on.isoformat(),
         "amount_fen": p.amount_fen,
         "reference": p.reference,
+        "source": p.source,
+        "source_label": loan_actions.label("payment_source", p.source),
     }
 
 
@@ -205,7 +215,9 @@ def staff_json(u: StaffUserRow) -> dict[str, Any]:
     }
 
 
-def broadcast_json(b: BroadcastRow, prog: bc_progress.Progress | None = None) -> dict[str, Any]:
+def broadcast_json(
+    b: BroadcastRow, prog: bc_progress.Progress | None = None, quiet: QuietHours | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": b.id,
         "title": b.title,
@@ -222,6 +234,9 @@ def broadcast_json(b: BroadcastRow, prog: bc_progress.Progress | None = None) ->
     }
     if prog is not None:
         out["progress"] = prog.to_json()
+    held = quiet_now(quiet, utcnow()) if quiet is not None and prog and prog.queued else None
+    out["held_reason"] = held.code if held else None
+    out["held_reason_label"] = held.label if held else None
     return out
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
@@ -21,6 +20,7 @@ from core.persistence.models import (
     StaffUserRow,
     UnansweredQuestionRow,
 )
+from core.persistence.models_loan_actions import FaqAdditionRow
 from server.app import create_app
 from server.bootstrap import Container
 from tests.cli_kit import ContainerRunner
@@ -294,34 +294,34 @@ def test_knowledge_paraphrase_validated_then_reloaded(
         },
     )
     assert r.status_code == 200 and r.json()["entry_id"] == "amount_individual_staff"
-    path = container.knowledge_path / "faq" / "staff_additions.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert data["entries"][0]["id"] == "amount_individual_staff"
+    assert not (container.knowledge_path / "faq" / "staff_additions.yaml").exists()
+    with Session(container.engine) as s:
+        stored = s.exec(select(FaqAdditionRow)).one()
+    assert stored.entry_id == "amount_individual_staff" and stored.actor == "alice"
+    assert stored.data["question"] == "额度到底能批多少"
     with Session(container.engine) as s:
         statuses = {
             q.status for q in s.exec(select(UnansweredQuestionRow)) if q.normalized == w.unanswered
         }
         assert statuses == {"resolved"}
     # a broken entry is refused by the loader's checks and nothing is written
-    before = path.read_text(encoding="utf-8")
     r = client.post(
         "/api/staff/knowledge/entries",
         headers=h,
         json={
-            "id": "bad_entry",
             "question": "上班时间",
             "answer": "见{no_such_placeholder}",
             "short": "见官网",
             "source": "员工补充",
         },
     )
-    assert r.status_code == 422 and "占位符" in r.json()["detail"]
-    assert path.read_text(encoding="utf-8") == before
+    assert r.status_code == 422 and "答案使用了未知占位符" in r.json()["detail"]
+    with Session(container.engine) as s:
+        assert len(s.exec(select(FaqAdditionRow)).all()) == 1
     r = client.post(
         "/api/staff/knowledge/entries",
         headers=h,
         json={
-            "id": "office_hours",
             "question": "你们几点下班",
             "paraphrases": ["办公时间是几点", "周末上班吗"],
             "answer": "工作日办公，具体时间请咨询{office}。",
@@ -331,10 +331,11 @@ def test_knowledge_paraphrase_validated_then_reloaded(
         },
     )
     assert r.status_code == 200, r.text
+    assert r.json()["entry_id"] == "staff_0001"
     r = client.post("/api/staff/knowledge/reload", headers=h)
     assert r.status_code == 200 and r.json()["reloaded"] is True
     ids = {e["id"] for e in client.get("/api/staff/knowledge/entries", headers=h).json()}
-    assert {"office_hours", "amount_individual_staff"} <= ids
+    assert {"staff_0001", "amount_individual_staff"} <= ids
 
 
 # --- admin --------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,20 @@ def _new_payments(
     return fresh, duplicates
 
 
+@dataclass
+class Applied:
+    """What storing payments did: instalments settled, warnings (amounts beyond what was owed),
+    loans fully paid (closed), the ids of the instalments that became fully paid (their queued
+    notices can be cancelled) and, per (loan id, reference), the fen each payment put on each
+    instalment (a manual payment keeps it, so that a reversal can take it back)."""
+
+    settled: int = 0
+    warnings: list[RowError] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)
+    paid_ids: list[int] = field(default_factory=list)
+    takes: dict[tuple[int, str], list[tuple[int, int]]] = field(default_factory=dict)
+
+
 def _record(
     conn: Connection,
     report: ImportReport,
@@ -153,38 +168,45 @@ def _record(
     progress: ProgressFn | None,
 ) -> None:
     """Apply and store the new payments a chunk of loans at a time; close loans fully paid."""
-    now = utcnow()
     by_loan: dict[int, list[PaymentIn]] = defaultdict(list)
     for p in fresh:
         by_loan[loans[p.loan_no][0]].append(p)
-    bulk = Bulk(conn)
     done = 0
     for part in chunks(list(by_loan)):
-        settled, warnings, closed = _apply_payments(conn, {lid: by_loan[lid] for lid in part}, file)
-        report.installments_settled += settled
-        report.warnings.extend(warnings)
-        if closed:
-            conn.execute(
-                update(LOAN_T)
-                .where(LOAN_T.c.id.in_(closed), LOAN_T.c.status == "active")
-                .values(status="closed", updated_at=now)
-            )
-        bulk.insert(
-            PAY_T,
-            ("loan_id", "paid_on", "amount_fen", "reference", "created_at"),
-            [
-                (lid, p.paid_on, p.amount_fen, p.reference, now)
-                for lid in part
-                for p in by_loan[lid]
-            ],
-        )
+        applied = store_payments(conn, {lid: by_loan[lid] for lid in part}, file)
+        report.installments_settled += applied.settled
+        report.warnings.extend(applied.warnings)
+        report.paid_installment_ids.extend(applied.paid_ids)
         done += sum(len(by_loan[lid]) for lid in part)
         notify(progress, done, report.rows)
 
 
-def _apply_payments(
-    conn: Connection, payments: dict[int, list[PaymentIn]], file: str
-) -> tuple[int, list[RowError], list[int]]:
+def store_payments(
+    conn: Connection, payments: dict[int, list[PaymentIn]], file: str, *, source: str = "import"
+) -> Applied:
+    """Store payments (by loan id), allocate them to the earliest unpaid instalments and close
+    the loans they pay off: the one way a payment is applied, imported or recorded by hand."""
+    now = utcnow()
+    applied = _apply_payments(conn, payments, file)
+    if applied.closed:
+        conn.execute(
+            update(LOAN_T)
+            .where(LOAN_T.c.id.in_(applied.closed), LOAN_T.c.status == "active")
+            .values(status="closed", updated_at=now)
+        )
+    Bulk(conn).insert(
+        PAY_T,
+        ("loan_id", "paid_on", "amount_fen", "reference", "created_at", "source"),
+        [
+            (lid, p.paid_on, p.amount_fen, p.reference, now, source)
+            for lid in payments
+            for p in payments[lid]
+        ],
+    )
+    return applied
+
+
+def _apply_payments(conn: Connection, payments: dict[int, list[PaymentIn]], file: str) -> Applied:
     """Allocate payments to the earliest unpaid instalments of their loans."""
     it = INST_T
     unpaid: dict[int, list[list[Any]]] = defaultdict(list)
@@ -195,26 +217,26 @@ def _apply_payments(
     ):
         unpaid[r[0]].append([r[1], r[2] + r[3], r[4], None])  # id, owed, paid_fen, paid_on
     changes: list[dict[str, Any]] = []
-    warnings: list[RowError] = []
-    closed: list[int] = []
-    settled = 0
+    out = Applied()
     for loan_id, items in payments.items():
         queue = unpaid.get(loan_id, [])
         touched: set[int] = set()
         pos = 0
         for p in sorted(items, key=lambda x: (x.paid_on, x.row)):
             left = p.amount_fen
+            takes = out.takes.setdefault((loan_id, p.reference), [])
             while left > 0 and pos < len(queue):
                 inst = queue[pos]
                 take = min(inst[1] - inst[2], left)
                 inst[2] += take
                 left -= take
                 touched.add(pos)
+                takes.append((inst[0], take))
                 if inst[2] >= inst[1]:
                     inst[3] = p.paid_on
                     pos += 1
             if left > 0:
-                warnings.append(
+                out.warnings.append(
                     RowError(
                         file,
                         p.row,
@@ -225,10 +247,12 @@ def _apply_payments(
         for idx in sorted(touched):
             inst = queue[idx]
             paid = inst[3] is not None
-            settled += paid
+            out.settled += paid
+            if paid:
+                out.paid_ids.append(inst[0])
             changes.append({"_iid": inst[0], "paid_fen": inst[2], "paid": paid, "paid_on": inst[3]})
         if queue and pos >= len(queue):
-            closed.append(loan_id)
+            out.closed.append(loan_id)
     if changes:
         conn.execute(
             update(it)
@@ -238,7 +262,7 @@ def _apply_payments(
             ),
             changes,
         )
-    return settled, warnings, closed
+    return out
 
 
 # --- template --------------------------------------------------------------------------------

@@ -53,6 +53,8 @@ class ImportReport:
     default_base_rate_rows: int = 0
     imported: bool = False
     more_errors: int = 0  # errors beyond the ones listed (see cap_errors)
+    # instalments a payments import paid off (their queued notices are cancelled by the caller)
+    paid_installment_ids: list[int] = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import core.persistence.models
+import core.persistence.models_loan_actions
 import core.persistence.models_otp
 import core.persistence.models_reminders
 import core.persistence.models_sms

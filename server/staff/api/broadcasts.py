@@ -30,11 +30,13 @@ router = APIRouter(prefix="/api/staff", tags=["staff"])
 
 @router.get("/broadcasts", response_model=list[Broadcast])
 def list_broadcasts(
-    s: SessionDep, user: ApiViewer, limit: Limit = 50, offset: Offset = 0
+    s: SessionDep, user: ApiViewer, container: ContainerDep, limit: Limit = 50, offset: Offset = 0
 ) -> list[dict[str, Any]]:
     """Broadcasts, newest first, with delivery progress."""
     rows = bc_commands.list_broadcasts(s, limit=limit, offset=offset)
-    return [broadcast_json(b, bc_progress.progress(s, b.id or 0)) for b in rows]
+    return [
+        broadcast_json(b, bc_progress.progress(s, b.id or 0), container.quiet_hours) for b in rows
+    ]
 
 
 @router.post("/broadcasts", status_code=201, response_model=Broadcast)
@@ -46,9 +48,14 @@ def create_broadcast(s: SessionDep, body: BroadcastIn, user: ApiOfficer) -> dict
 
 
 @router.get("/broadcasts/{bid}", response_model=Broadcast)
-def get_broadcast(s: SessionDep, bid: DbId, user: ApiViewer) -> dict[str, Any]:
-    """A broadcast and its progress (queued, sent, delivered, failed, cancelled)."""
-    return broadcast_json(bc_commands.get(s, bid), bc_progress.progress(s, bid))
+def get_broadcast(
+    s: SessionDep, bid: DbId, user: ApiViewer, container: ContainerDep
+) -> dict[str, Any]:
+    """A broadcast and its progress (queued, sent, delivered, failed, cancelled); while its
+    messages wait for quiet hours to end, `held_reason` and `held_reason_label` say so."""
+    return broadcast_json(
+        bc_commands.get(s, bid), bc_progress.progress(s, bid), container.quiet_hours
+    )
 
 
 @router.put("/broadcasts/{bid}", response_model=Broadcast)

@@ -60,7 +60,7 @@ def entries(container: ContainerDep, user: ApiViewer) -> list[dict[str, Any]]:
 def paraphrase(
     s: SessionDep, faq: FaqFolderDep, body: ParaphraseIn, user: ApiOfficer
 ) -> dict[str, str]:
-    """Add a paraphrase to an entry (staff_additions.yaml, validated); reload to apply."""
+    """Add a paraphrase to an entry (stored in the database, validated); reload to apply."""
     written = knowledge.add_paraphrase(
         s, user.username, faq, entry_id=body.entry_id, text=body.text,
         normalized=body.normalized or "",
@@ -70,9 +70,8 @@ def paraphrase(
 
 @router.post("/knowledge/entries", response_model=EntryWritten)
 def new_entry(s: SessionDep, faq: FaqFolderDep, body: EntryIn, user: ApiOfficer) -> dict[str, str]:
-    """Add a new FAQ entry (staff_additions.yaml, validated); reload to apply."""
-    fields = body.model_dump(exclude={"id", "normalized"})
-    entry = knowledge.NewEntry(entry_id=body.id, **fields)
+    """Add a new FAQ entry (id generated, stored in the database, validated); reload to apply."""
+    entry = knowledge.NewEntry(**body.model_dump(exclude={"normalized"}))
     written = knowledge.add_entry(s, user.username, faq, entry, normalized=body.normalized or "")
     return {"entry_id": written}
 

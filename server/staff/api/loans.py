@@ -61,7 +61,7 @@ def list_loans(
 
 
 @router.get("/loans/{loan_id}", response_model=Open)
-def loan(s: SessionDep, loan_id: DbId, user: ApiViewer) -> dict[str, Any]:
+def loan(s: SessionDep, loan_id: DbId, user: ApiViewer, container: ContainerDep) -> dict[str, Any]:
     """One loan: borrower, schedule, payments, counter-guarantors and every notice."""
     d = loans.loan(s, loan_id)
     return {
@@ -74,7 +74,7 @@ def loan(s: SessionDep, loan_id: DbId, user: ApiViewer) -> dict[str, Any]:
         "counter_guarantors": [
             {"name": p.name, "phone": p.phone, "employer": g.employer} for g, p in d.guarantors
         ],
-        "notices": [notice_json(n) for n in d.notices],
+        "notices": [notice_json(n, container.quiet_hours) for n in d.notices],
     }
 
 

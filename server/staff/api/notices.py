@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from core.staff import notices
 from server.staff.bodies import IdsIn
-from server.staff.deps import ApiOfficer, ApiViewer, Limit, Offset, SessionDep
+from server.staff.deps import ApiOfficer, ApiViewer, ContainerDep, Limit, Offset, SessionDep
 from server.staff.schemas import NoticePage, Requeued
 from server.staff.shapes import notice_json, page_json
 
@@ -17,17 +17,19 @@ router = APIRouter(prefix="/api/staff", tags=["staff"])
 def list_notices(
     s: SessionDep,
     user: ApiViewer,
+    container: ContainerDep,
     status: str | None = None,
     kind: str | None = None,
     channel: str | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, object]:
-    """Outbox notices, newest first, with counts per kind and status."""
+    """Outbox notices, newest first, with counts per kind and status; `held_reason` (and its
+    label) says why a notice waits: quiet hours, or a channel that cannot receive."""
     found = notices.list_notices(
         s, status=status, kind=kind, channel=channel, limit=limit, offset=offset
     )
-    items = [notice_json(n) for n in found.page.items]
+    items = [notice_json(n, container.quiet_hours) for n in found.page.items]
     return {**page_json(found.page, items), "counts": found.counts}
 
 

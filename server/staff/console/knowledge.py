@@ -54,7 +54,7 @@ def paraphrase(
         )
     except StaffCommandError as exc:
         return views.refused(s, PAGE, exc)
-    note = f"已作为相似问加入条目 {written}（staff_additions.yaml）；点击“重新加载知识库”后生效"
+    note = f"已作为相似问加入条目 {written}；点击“重新加载知识库”后生效"
     return views.redirect(PAGE, note)
 
 
@@ -65,7 +65,6 @@ def new_entry(
     faq: FaqFolderDep,
     user: Officer,
     normalized: Text = "",
-    entry_id: Text = "",
     question: Text = "",
     paraphrases: Text = "",
     answer: Text = "",
@@ -75,7 +74,7 @@ def new_entry(
     handoff: Annotated[bool, Form()] = False,
 ) -> Response:
     entry = knowledge.NewEntry(
-        entry_id=entry_id, question=question, answer=answer, short=short, source=source,
+        question=question, answer=answer, short=short, source=source,
         paraphrases=[p for p in paraphrases.splitlines() if p.strip()],
         tags=[t for t in tags.replace("，", ",").split(",") if t.strip()],
         handoff=handoff,

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
+from core.kernel.timeutil import local_today
 from core.loans.importing import ImportReport
 from core.loans.status import STATUS_LABELS
-from core.staff import loans
+from core.staff import loan_actions, loans
 from core.staff.imports import ImportRequest, UploadRefused
 from core.staff.queries import districts
 from server import staff_services as svc
@@ -60,7 +61,13 @@ def list_page(
 def loan_page(
     request: Request, s: SessionDep, views: ViewsDep, loan_id: DbId, user: ConsoleUser
 ) -> Response:
-    context = {"l": loans.loan(s, loan_id), "status_labels": STATUS_LABELS}
+    context = {
+        "l": loans.loan(s, loan_id),
+        "status_labels": STATUS_LABELS,
+        "actions": loan_actions.history(s, loan_id),
+        "A": loan_actions.ACTION_LABELS,
+        "today": local_today().isoformat(),
+    }
     return views.render(request, "loan.html", context, user=user)
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from core.staff import ROLES, users
+from core.staff.accounts import DEFAULT_ROLE
 from core.staff.errors import NotFound, StaffCommandError
 from server.params import DbId, PageOffset
 from server.staff.console.views import ViewsDep, page_args, qs
@@ -32,7 +33,7 @@ def create(
     container: ContainerDep,
     username: Text = "",
     display_name: Text = "",
-    role: Text = "viewer",
+    role: Text = DEFAULT_ROLE,
     password: Text = "",
 ) -> Response:
     try:

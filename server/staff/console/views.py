@@ -22,7 +22,8 @@ from core.broadcasts import audience as bc_audience
 from core.broadcasts import common as bc_common
 from core.kernel.identity import is_mobile, mask_id_number, mask_phone
 from core.kernel.money import format_yuan
-from core.kernel.timeutil import SHANGHAI, to_local
+from core.kernel.timeutil import SHANGHAI, to_local, utcnow
+from core.outbox.held import held_reason, quiet_now
 from core.staff import ROLE_LABELS
 from core.staff import queries as bo
 from core.staff.broadcasts import Draft
@@ -103,6 +104,11 @@ class Views:
     def __init__(self, container: Container) -> None:
         self.container = container
         self.env = make_env()
+        quiet = container.quiet_hours
+        self.env.globals.update(  # why a notice or a broadcast waits (core/outbox/held.py)
+            held=lambda n: held_reason(n, utcnow(), quiet),
+            quiet_held=lambda: quiet_now(quiet, utcnow()),
+        )
         self.flash = URLSafeTimedSerializer(container.settings.secret_key, salt="console.flash")
         self.secure = container.settings.public_base_url.startswith("https://")  # as the session
 
