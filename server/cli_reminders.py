@@ -14,6 +14,7 @@ from rich.table import Table
 from sqlmodel import Session
 
 from core.kernel.identity import mask_phone
+from core.kernel.labels import labels
 from core.kernel.timeutil import format_datetime_cn
 from core.outbox.dispatch import (
     DispatchConfig,
@@ -29,16 +30,7 @@ from server.scheduler import build_senders, quiet_hours, reminder_policy, room_f
 console = Console()
 err = Console(stderr=True)
 
-STATUS_LABELS = {
-    "pending": "待发送",
-    "sending": "发送中",
-    "queued": "已排队",
-    "sent": "已发送",
-    "delivered": "已送达",
-    "undelivered": "未送达",
-    "failed": "失败",
-    "cancelled": "已取消",
-}
+STATUS_LABELS = labels("notice_status")
 
 DB_HINT = "数据库尚未初始化：请先运行 chuangdai db upgrade"
 

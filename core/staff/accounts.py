@@ -12,13 +12,14 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlmodel import Session, col, func, select
 
 from core.kernel.errors import Conflict, Invalid, NotFound
+from core.kernel.labels import labels
 from core.kernel.timeutil import utcnow
 from core.persistence.audit import audit
 from core.persistence.models import StaffUserRow
 from core.persistence.models_staff import StaffSessionRow
 
 ROLES = ("admin", "officer", "viewer")
-ROLE_LABELS = {"admin": "管理员", "officer": "经办人员", "viewer": "只读"}
+ROLE_LABELS = labels("role")
 _RANK = {"viewer": 0, "officer": 1, "admin": 2}
 
 

@@ -27,19 +27,15 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from core.applications.lifecycle import STAGE_LABELS, forward_path
+from core.kernel.labels import labels
 from core.kernel.timeutil import to_local
 from core.kernel.workdays import WorkCalendar
-from core.loans.status import overdue_clause
+from core.loans.status import BUCKETS, bucket_of, days_overdue, overdue_clause
 from core.persistence.models import ApplicationRow, InstallmentRow, LoanRow, NoticeRow, Stage
 from core.persistence.sql import chunks
 
 LEVERAGE = 5  # 兰州 第十二条
-BUCKETS: tuple[tuple[str, int, int | None], ...] = (
-    ("1-30", 1, 30),
-    ("31-90", 31, 90),
-    ("90+", 91, None),
-)
-BUCKET_LABELS = {"1-30": "1–30天", "31-90": "31–90天", "90+": "90天以上"}
+BUCKET_LABELS = labels("overdue_bucket")
 STAGE_ORDER: tuple[str, ...] = tuple(s.value for s in Stage)
 
 
@@ -200,13 +196,6 @@ def _t(model: Any) -> sa.Table:
     return table
 
 
-def bucket_of(days_overdue: int) -> str | None:
-    for key, low, high in BUCKETS:
-        if days_overdue >= low and (high is None or days_overdue <= high):
-            return key
-    return None
-
-
 def _outstanding_expr(i: sa.Table) -> Any:
     """Outstanding principal of one instalment (0 once paid)."""
     beyond_interest = i.c.paid_fen - i.c.borrower_interest_fen
@@ -263,7 +252,7 @@ def _overdue_buckets(session: Session, today: date) -> list[Bucket]:
     ).all()
     per_loan: dict[str, list[tuple[int, int]]] = {key: [] for key, _, _ in BUCKETS}
     for loan_id, oldest, amount in overdue_rows:
-        key = bucket_of((today - oldest).days)
+        key = bucket_of(days_overdue(oldest, today))
         if key is not None:
             per_loan[key].append((int(loan_id), int(amount or 0)))
     outstanding_by_loan: dict[int, int] = {}

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 
 from core.applications.lifecycle import checklist, next_stage, progress
 from core.kernel.errors import Conflict, Invalid, NotFound
+from core.kernel.labels import labels
 from core.kernel.timeutil import local_today, utcnow
 from core.loans.status import installment_status, is_overdue, overdue_clause
 from core.persistence.audit import audit
@@ -44,28 +45,9 @@ NOTICE_STATUSES = (
     "failed",
     "cancelled",
 )
-NOTICE_STATUS_LABELS = {
-    "pending": "待发送",
-    "sending": "发送中",
-    "sent": "已发出",
-    "delivered": "已送达",
-    "undelivered": "未送达",
-    "failed": "失败",
-    "cancelled": "已取消",
-}
-NOTICE_KIND_LABELS = {
-    "reminder": "还款提醒",
-    "overdue": "逾期通知",
-    "broadcast": "政策公告",
-    "relay": "人工回复",
-    "review": "审核通知",
-}
-DOCUMENT_STATUS_LABELS = {
-    "missing": "未提交",
-    "received": "待审核",
-    "accepted": "已通过",
-    "rejected": "已退回",
-}
+NOTICE_STATUS_LABELS = labels("notice_status")
+NOTICE_KIND_LABELS = labels("notice_kind")
+DOCUMENT_STATUS_LABELS = labels("document_status")
 
 
 class BackofficeError(Conflict):

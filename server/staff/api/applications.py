@@ -12,7 +12,7 @@ from server.params import DbId
 from server.staff.bodies import AdvanceIn, ReviewIn
 from server.staff.deps import ApiOfficer, ApiViewer, ContainerDep, Limit, Offset, SessionDep
 from server.staff.files import file_response
-from server.staff.schemas import Moved, Open, OpenPage, Reviewed
+from server.staff.schemas import ApplicationPage, Moved, Open, Reviewed
 from server.staff.shapes import (
     application_json,
     document_json,
@@ -30,7 +30,7 @@ FILE_TYPES: dict[str, dict[str, object]] = {
 }
 
 
-@router.get("/applications", response_model=OpenPage)
+@router.get("/applications", response_model=ApplicationPage)
 def list_applications(
     s: SessionDep,
     user: ApiViewer,

@@ -13,10 +13,11 @@ from server import staff_services as svc
 from server import workers
 from server.params import DbId
 from server.staff.deps import ApiOfficer, ApiViewer, ContainerDep, Limit, Offset, SessionDep
-from server.staff.schemas import Open, OpenPage
+from server.staff.schemas import LoanPage, Open
 from server.staff.shapes import (
     import_response,
     installment_json,
+    loan_item_json,
     loan_json,
     notice_json,
     page_json,
@@ -34,7 +35,7 @@ def dashboard(s: SessionDep, container: ContainerDep, user: ApiViewer) -> dict[s
     return svc.build_dashboard(s, container).to_json()
 
 
-@router.get("/loans", response_model=OpenPage)
+@router.get("/loans", response_model=LoanPage)
 def list_loans(
     s: SessionDep,
     user: ApiViewer,
@@ -50,14 +51,7 @@ def list_loans(
         s, status=status, district=district, q=q, overdue_only=overdue, limit=limit,
         offset=offset,
     )  # fmt: skip
-    items = [
-        {
-            **loan_json(i.loan, i.borrower_name),
-            "overdue_since": i.overdue_since.isoformat() if i.overdue_since else None,
-        }
-        for i in page.items
-    ]
-    return page_json(page, items)
+    return page_json(page, [loan_item_json(i) for i in page.items])
 
 
 @router.get("/loans/{loan_id}", response_model=Open)

@@ -21,6 +21,7 @@ from core.applications.lifecycle import STAGE_LABELS
 from core.broadcasts import audience as bc_audience
 from core.broadcasts import common as bc_common
 from core.kernel.identity import is_mobile, mask_id_number, mask_phone
+from core.kernel.labels import label, labels
 from core.kernel.money import format_yuan
 from core.kernel.timeutil import SHANGHAI, to_local
 from core.staff import ROLE_LABELS
@@ -33,18 +34,7 @@ HERE = Path(__file__).resolve().parents[2]
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 FLASH_COOKIE = "cd_flash"
-STAGE_SHORT = {
-    "draft": "草稿",
-    "submitted": "已提交",
-    "community_review": "社区推荐",
-    "street_review": "街道复核",
-    "guarantee_review": "担保审核",
-    "bank_review": "银行核贷",
-    "approved": "已批准",
-    "disbursed": "已放款",
-    "rejected": "未通过",
-    "withdrawn": "已撤回",
-}
+STAGE_SHORT = labels("stage_short")
 PAGE_SIZE = 50
 
 
@@ -86,13 +76,14 @@ def make_env() -> Environment:
     env.globals.update(
         STAGE_LABELS=STAGE_LABELS,
         STAGE_SHORT=STAGE_SHORT,
-        APPLICANT_TYPES={"individual": "个人", "partnership": "合伙", "enterprise": "小微企业"},
+        APPLICANT_TYPES=labels("applicant_type"),
         ROLE_LABELS=ROLE_LABELS,
         NOTICE_STATUS_LABELS=bo.NOTICE_STATUS_LABELS,
         NOTICE_KIND_LABELS=bo.NOTICE_KIND_LABELS,
         DOCUMENT_STATUS_LABELS=bo.DOCUMENT_STATUS_LABELS,
         BROADCAST_STATUS=bc_common.STATUS_LABELS,
-        CHANNEL_LABELS={**bc_common.CHANNEL_LABELS, "none": "无", "terminal": "终端"},
+        CHANNEL_LABELS=labels("channel"),
+        label=label,
         GROUPS=bc_common.GROUPS,
         CSRF_FIELD=CSRF_FIELD,
     )
