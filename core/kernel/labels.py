@@ -160,7 +160,7 @@ _TABLE: dict[str, dict[str, str]] = {
         "overdue": "逾期借款人",
     },
     # hand-off tickets
-    "ticket_status": {"open": "处理中", "closed": "已关闭"},
+    "ticket_status": {"open": "待处理", "closed": "已关闭"},
     "ticket_reason": {
         "user": "用户要求人工",
         "unknown": "未能回答的问题",

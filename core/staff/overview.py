@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -173,6 +174,7 @@ class Dashboard:
                         "loans": b.loans,
                         "overdue_fen": b.overdue_fen,
                         "outstanding_fen": b.outstanding_fen,
+                        "loans_url": "/api/staff/loans?" + urlencode({"overdue_days": b.key}),
                     }
                     for b in self.buckets
                 ],

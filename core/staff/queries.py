@@ -15,9 +15,9 @@ from sqlmodel import Session, col, func, select
 
 from core.applications.lifecycle import checklist, next_stage, progress
 from core.kernel.errors import Conflict, Invalid, NotFound
-from core.kernel.labels import labels
+from core.kernel.labels import labels, ticket_number
 from core.kernel.timeutil import local_today, utcnow
-from core.loans.status import installment_status, is_overdue, overdue_clause
+from core.loans.status import bucket_due_range, installment_status, is_overdue, overdue_clause
 from core.persistence.audit import audit
 from core.persistence.models import (
     ApplicationRow,
@@ -34,6 +34,13 @@ from core.persistence.models import (
     PaymentRow,
     PersonRow,
     UnansweredQuestionRow,
+)
+from core.staff.search import (
+    Search,
+    application_clause,
+    loan_clause,
+    notice_clause,
+    ticket_clause,
 )
 
 NOTICE_STATUSES = (
@@ -97,12 +104,15 @@ def list_applications(
     stage: str | None = None,
     district: str | None = None,
     applicant_type: str | None = None,
+    search: Search | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Page:
     stmt = select(ApplicationRow, PersonRow.name).join(
         PersonRow, col(PersonRow.id) == col(ApplicationRow.person_id), isouter=True
     )
+    if search is not None:
+        stmt = stmt.where(application_clause(search))
     if stage:
         stmt = stmt.where(ApplicationRow.stage == stage)
     if district:
@@ -204,11 +214,14 @@ def list_loans(
     *,
     status: str | None = None,
     district: str | None = None,
-    q: str | None = None,
+    search: Search | None = None,
     overdue_only: bool = False,
+    overdue_days: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Page:
+    """Loans, newest first. `overdue_days` is a bucket of core.loans.status (1-30, 31-90, 90+):
+    the active loans whose oldest overdue instalment is that many days late."""
     today = local_today()
     i = InstallmentRow.__table__  # type: ignore[attr-defined]
     oldest = (
@@ -224,11 +237,17 @@ def list_loans(
         stmt = stmt.where(LoanRow.status == status)
     if district:
         stmt = stmt.where(LoanRow.district == district)
-    if q and q.strip():
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(sa.or_(col(LoanRow.loan_no).like(like), col(PersonRow.name).like(like)))
-    if overdue_only:
+    if search is not None:
+        stmt = stmt.where(loan_clause(search))
+    if overdue_only or overdue_days:
         stmt = stmt.where(oldest.is_not(None), LoanRow.status == "active")
+    if overdue_days:
+        if overdue_days not in labels("overdue_bucket"):
+            raise BackofficeInvalid("逾期天数只能是 1-30、31-90 或 90+")
+        earliest, latest = bucket_due_range(overdue_days, today)
+        stmt = stmt.where(oldest <= latest)
+        if earliest is not None:
+            stmt = stmt.where(oldest >= earliest)
     total = _count(session, stmt)
     rows = session.exec(stmt.order_by(col(LoanRow.id).desc()).offset(offset).limit(limit)).all()
     return Page([LoanListItem(ln, name, od) for ln, name, od in rows], total, limit, offset)
@@ -309,10 +328,13 @@ def list_notices(
     status: str | None = None,
     kind: str | None = None,
     channel: str | None = None,
+    search: Search | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Page:
     stmt = select(NoticeRow)
+    if search is not None:
+        stmt = stmt.where(notice_clause(search))
     if status:
         stmt = stmt.where(NoticeRow.status == status)
     if kind:
@@ -347,7 +369,12 @@ class TicketListItem:
 
 
 def list_tickets(
-    session: Session, *, status: str | None = "open", limit: int = 50, offset: int = 0
+    session: Session,
+    *,
+    status: str | None = "open",
+    search: Search | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> Page:
     m = HandoffMessageRow
     counts = (
@@ -360,6 +387,8 @@ def list_tickets(
     )
     if status:
         stmt = stmt.where(HandoffTicketRow.status == status)
+    if search is not None:
+        stmt = stmt.where(ticket_clause(search))
     total = _count(session, stmt)
     rows = session.exec(
         stmt.order_by(col(HandoffTicketRow.id).desc()).offset(offset).limit(limit)
@@ -372,7 +401,7 @@ def ticket_detail(
 ) -> tuple[HandoffTicketRow, list[HandoffMessageRow], list[NoticeRow]]:
     ticket = session.get(HandoffTicketRow, ticket_id)
     if ticket is None:
-        raise BackofficeNotFound(f"工单号 {ticket_id} 不存在")
+        raise BackofficeNotFound(f"{ticket_number(ticket_id)} 不存在")
     messages = list(
         session.exec(
             select(HandoffMessageRow)

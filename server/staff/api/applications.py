@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from core.staff import applications
 from server.params import DbId
 from server.staff.bodies import AdvanceIn, ReviewIn
-from server.staff.deps import ApiOfficer, ApiViewer, ContainerDep, Limit, Offset, SessionDep
+from server.staff.deps import (
+    SEARCH_HELP,
+    ApiOfficer,
+    ApiViewer,
+    ContainerDep,
+    Limit,
+    Offset,
+    SessionDep,
+)
 from server.staff.files import file_response
 from server.staff.schemas import ApplicationPage, Moved, Open, Reviewed
 from server.staff.shapes import (
@@ -37,12 +45,13 @@ def list_applications(
     stage: str | None = None,
     district: str | None = None,
     applicant_type: str | None = None,
+    q: str | None = Query(default=None, description=SEARCH_HELP),
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """Applications, newest first, filtered by stage, district and applicant type."""
     page = applications.applications(
-        s, stage=stage, district=district, applicant_type=applicant_type, limit=limit,
+        s, actor=user.username, q=q, stage=stage, district=district, applicant_type=applicant_type, limit=limit,
         offset=offset,
     )  # fmt: skip
     return page_json(page, [application_json(i.app, i.person_name) for i in page.items])

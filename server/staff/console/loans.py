@@ -41,18 +41,22 @@ def list_page(
     district: str = "",
     q: str = "",
     overdue: bool = False,
+    overdue_days: str = "",
     offset: PageOffset = 0,
 ) -> Response:
     page = loans.loans(
-        s, status=status or None, district=district or None, q=q or None, overdue_only=overdue,
-        limit=PAGE_SIZE, offset=page_args(offset),
+        s, actor=user.username, status=status or None, district=district or None, q=q or None,
+        overdue_only=overdue, overdue_days=overdue_days or None, limit=PAGE_SIZE,
+        offset=page_args(offset),
     )  # fmt: skip
-    context = {
-        "page": page,
-        "districts": districts(s),
-        "f": {"status": status, "district": district, "q": q, "overdue": overdue},
-        "qs": qs(status=status, district=district, q=q, overdue=overdue),
+    f = {
+        "status": status,
+        "district": district,
+        "q": q,
+        "overdue": overdue,
+        "overdue_days": overdue_days,
     }
+    context = {"page": page, "districts": districts(s), "f": f, "qs": qs(**f)}
     return views.render(request, "loans.html", context, user=user)
 
 

@@ -20,8 +20,8 @@ from sqlmodel import Session
 from core.applications.lifecycle import STAGE_LABELS
 from core.broadcasts import audience as bc_audience
 from core.broadcasts import common as bc_common
-from core.kernel.identity import is_mobile, mask_id_number, mask_phone
-from core.kernel.labels import label, labels
+from core.kernel.identity import format_phone, is_mobile, mask_id_number, mask_phone
+from core.kernel.labels import label, labels, ticket_number
 from core.kernel.money import format_yuan
 from core.kernel.timeutil import SHANGHAI, to_local
 from core.staff import ROLE_LABELS
@@ -72,6 +72,8 @@ def make_env() -> Environment:
         mask_id=mask_id_number,
         pretty_json=_pretty_json,
         landline=_landline,
+        ticket_no=ticket_number,
+        phone=format_phone,
     )
     env.globals.update(
         STAGE_LABELS=STAGE_LABELS,
@@ -84,6 +86,7 @@ def make_env() -> Environment:
         BROADCAST_STATUS=bc_common.STATUS_LABELS,
         CHANNEL_LABELS=labels("channel"),
         label=label,
+        label_table=labels,
         GROUPS=bc_common.GROUPS,
         CSRF_FIELD=CSRF_FIELD,
     )
