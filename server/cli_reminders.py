@@ -14,7 +14,7 @@ from rich.table import Table
 from sqlmodel import Session
 
 from core.kernel.identity import mask_phone
-from core.kernel.labels import labels
+from core.kernel.labels import label, labels
 from core.kernel.timeutil import format_datetime_cn
 from core.outbox.dispatch import (
     DispatchConfig,
@@ -83,9 +83,9 @@ def reminders_run(
             table.add_row(
                 n.loan_no,
                 str(n.installment_seq),
-                n.rule,
-                n.recipient_role,
-                n.channel,
+                label("reminder_rule", n.rule),
+                label("recipient", n.recipient_role),
+                label("channel", n.channel),
                 mask_phone(n.address) if n.channel == "sms" else n.address,
                 format_datetime_cn(n.send_after),
             )
@@ -150,11 +150,11 @@ def notices_list(
     for r in rows:
         table.add_row(
             str(r.id),
-            r.kind,
-            r.rule or "",
-            r.channel,
+            label("notice_kind", r.kind),
+            label("reminder_rule", r.rule),
+            label("channel", r.channel),
             mask_phone(r.address) if r.channel == "sms" else r.address,
-            r.status,
+            label("notice_status", r.status),
             str(r.attempts),
             format_datetime_cn(r.send_after),
             (r.last_error or "")[:60],

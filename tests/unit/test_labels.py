@@ -8,7 +8,14 @@ import yaml
 import knowledge
 from core.applications.lifecycle import STAGE_LABELS
 from core.kernel.labels import LABELS, label, labels, ticket_number
-from core.loans.schedule import METHOD_LABELS, SUBSIDY_LABELS
+from core.loans.schedule import (
+    EQUAL_INSTALLMENT,
+    EQUAL_PRINCIPAL,
+    METHOD_LABELS,
+    QUARTERLY_INTEREST,
+    SUBSIDY_KINDS,
+    SUBSIDY_LABELS,
+)
 from core.loans.status import BUCKETS, STATUSES
 from core.persistence.models import Stage
 from core.reminders.ladder import ROLES
@@ -34,6 +41,8 @@ def test_feature_names_are_views_of_the_one_table() -> None:
 
 
 def test_every_code_has_a_label() -> None:
+    assert set(METHOD_LABELS) == {EQUAL_PRINCIPAL, QUARTERLY_INTEREST, EQUAL_INSTALLMENT}
+    assert set(SUBSIDY_LABELS) == set(SUBSIDY_KINDS)
     assert all(s.value in labels("stage") for s in Stage)
     assert all(s.value in labels("stage_short") for s in Stage)
     assert all(s in labels("installment_status") for s in STATUSES)
@@ -51,3 +60,9 @@ def test_policy_ids_are_labelled_with_the_policy_names() -> None:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         if "categories" in data:  # a loan policy (not the reminder ladder)
             assert label("policy", data["id"]) == data["name"]
+
+
+def test_reminder_rules_are_labelled_with_the_default_ladder_titles() -> None:
+    path = knowledge.PACKAGE_DIR / "policies" / "reminders-default.yaml"
+    rules = yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]
+    assert {r["id"]: r["title"] for r in rules} == dict(labels("reminder_rule"))

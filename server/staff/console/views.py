@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -54,6 +55,60 @@ def _yuan(fen: int | None) -> str:
     return "" if fen is None else format_yuan(int(fen))
 
 
+@pass_context
+def _phone(context: Context, value: str | None, masked: bool = False) -> str:
+    """A phone as '138 9310 0012'; masked ('138 **** 0012') when asked or when the viewer's role
+    does not see whole numbers (viewers)."""
+    user = context.get("user")
+    hide = masked or user is None or not user.can("officer")
+    return format_phone(value, masked=hide)
+
+
+_ANSWER_CODES = {"applicant_type": "applicant_type", "category": "category"}
+
+
+def _answer(value: Any, key: str) -> str:
+    """One pre-check or intake answer as staff read it (yes/no, labels, lists)."""
+    if value is None:
+        return "不清楚"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if key in _ANSWER_CODES:
+        return label(_ANSWER_CODES[key], str(value))
+    return str(value)
+
+
+_CHANGE_CODES = {
+    "stage": ("stage",),
+    "status": ("document_status", "broadcast_status", "notice_status", "ticket_status"),
+    "role": ("role",),
+    "channel": ("channel",),
+    "list": ("export_list",),
+}
+
+
+def _change_value(key: str, value: Any) -> str:
+    for category in _CHANGE_CODES.get(key, ()):
+        if isinstance(value, str) and value in labels(category):
+            return label(category, value)
+    if isinstance(value, dict):
+        return "，".join(f"{_change_key(k)}：{_change_value(k, v)}" for k, v in value.items())
+    return _answer(value, key)
+
+
+def _change_key(key: str) -> str:
+    return (
+        label("audit_field", key) if key in labels("audit_field") else label("precheck_field", key)
+    )
+
+
+def _changes(value: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """An audit entry's before/after as (label, value) lines."""
+    return [(_change_key(k), _change_value(k, v)) for k, v in (value or {}).items()]
+
+
 def _pretty_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False, default=str)
 
@@ -73,7 +128,9 @@ def make_env() -> Environment:
         pretty_json=_pretty_json,
         landline=_landline,
         ticket_no=ticket_number,
-        phone=format_phone,
+        phone=_phone,
+        answer=_answer,
+        changes=_changes,
     )
     env.globals.update(
         STAGE_LABELS=STAGE_LABELS,
