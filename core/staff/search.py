@@ -80,7 +80,7 @@ def parse(q: str | None) -> Search | None:
 
 def person_clause(s: Search) -> Any:
     p = _t(PersonRow)
-    conds: list[Any] = [p.c.name.contains(s.text, autoescape=True)]
+    conds: list[Any] = [p.c.name.icontains(s.text, autoescape=True)]
     if s.phone:
         conds.append(p.c.phone == s.phone)
     elif s.digits and 4 <= len(s.digits) <= 6:
@@ -107,7 +107,7 @@ def _loans_of_people(s: Search) -> Any:
     return sa.select(ln.c.id).where(
         sa.or_(
             ln.c.borrower_id.in_(people),
-            ln.c.loan_no.contains(s.text, autoescape=True),
+            ln.c.loan_no.icontains(s.text, autoescape=True),
             ln.c.id.in_(sa.select(g.c.loan_id).where(g.c.person_id.in_(people))),
         )
     )
@@ -121,7 +121,7 @@ def application_clause(s: Search) -> Any:
     a = _t(ApplicationRow)
     return sa.or_(
         a.c.person_id.in_(person_ids(s)),
-        a.c.company_name.contains(s.text, autoescape=True),
+        a.c.company_name.icontains(s.text, autoescape=True),
     )
 
 
@@ -137,7 +137,7 @@ def ticket_clause(s: Search) -> Any:
     t = _t(HandoffTicketRow)
     conds: list[Any] = [
         t.c.identity_id.in_(_identities(s)),
-        t.c.question.contains(s.text, autoescape=True),
+        t.c.question.icontains(s.text, autoescape=True),
     ]
     if s.phone:
         conds.append(t.c.address == s.phone)
