@@ -329,3 +329,25 @@ def label(category: str, code: str | None) -> str:
 def ticket_number(ticket_id: int | None) -> str:
     """How a hand-off ticket is named everywhere (console, API, chats, errors): '工单号 12'."""
     return f"工单号 {ticket_id}" if ticket_id is not None else ""
+
+
+_ANSWER_CODES = {"applicant_type": "applicant_type", "category": "category"}
+
+
+def answer_text(field: str, value: object) -> str:
+    """One pre-check or intake answer (ApplicationRow.profile) as staff read it: 是/否, labels of
+    codes, lists joined with 、, 不清楚 for an answer the applicant did not know."""
+    if value is None:
+        return "不清楚"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if field in _ANSWER_CODES:
+        return label(_ANSWER_CODES[field], str(value))
+    return str(value)
+
+
+def answers(profile: dict[str, object] | None) -> list[tuple[str, str, str]]:
+    """(field, field label, answer text) for each answer of a profile, in its order."""
+    return [(k, label("precheck_field", k), answer_text(k, v)) for k, v in (profile or {}).items()]

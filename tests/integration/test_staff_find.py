@@ -154,6 +154,10 @@ def test_api_answers_labels_beside_codes(served: Served) -> None:
     assert app["category_label"] == "失业人员"
     assert app["policy_label"] == "《兰州市失业人员小额担保贷款实施办法》"
     assert app["documents"][0]["status_label"] == "待审核"
+    assert app["answers"] == [
+        {"field": "applicant_type", "field_label": "申请类型", "answer": "个人"},
+        {"field": "amount", "field_label": "申请金额（元）", "answer": "50000"},
+    ]
     t = client.get(f"/api/staff/handoff/{w.ticket_id}", headers=h).json()
     assert t["status_label"] == "待处理" and t["channel_label"] == "Telegram"
     assert t["reason_label"] == "用户要求人工" and t["messages"][0]["sender_label"] == "用户"

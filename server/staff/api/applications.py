@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from core.kernel.labels import answers
 from core.staff import applications
 from server.params import DbId
 from server.staff.bodies import AdvanceIn, ReviewIn
@@ -68,6 +69,10 @@ def application(s: SessionDep, app_id: DbId, user: ApiViewer) -> dict[str, Any]:
     return {
         **application_json(d.app, d.person.name if d.person else None),
         "profile": d.app.profile,
+        "answers": [
+            {"field": f, "field_label": fl, "answer": text}
+            for f, fl, text in answers(d.app.profile)
+        ],
         "precheck": d.app.precheck,
         "person": person_json(d.person),
         "channel": d.identity.channel if d.identity else None,

@@ -22,7 +22,7 @@ from core.applications.lifecycle import STAGE_LABELS
 from core.broadcasts import audience as bc_audience
 from core.broadcasts import common as bc_common
 from core.kernel.identity import format_phone, is_mobile, mask_id_number, mask_phone
-from core.kernel.labels import label, labels, ticket_number
+from core.kernel.labels import answer_text, label, labels, ticket_number
 from core.kernel.money import format_yuan
 from core.kernel.timeutil import SHANGHAI, to_local
 from core.staff import ROLE_LABELS
@@ -64,20 +64,8 @@ def _phone(context: Context, value: str | None, masked: bool = False) -> str:
     return format_phone(value, masked=hide)
 
 
-_ANSWER_CODES = {"applicant_type": "applicant_type", "category": "category"}
-
-
 def _answer(value: Any, key: str) -> str:
-    """One pre-check or intake answer as staff read it (yes/no, labels, lists)."""
-    if value is None:
-        return "不清楚"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        return "、".join(str(v) for v in value)
-    if key in _ANSWER_CODES:
-        return label(_ANSWER_CODES[key], str(value))
-    return str(value)
+    return answer_text(key, value)
 
 
 _CHANGE_CODES = {
