@@ -99,7 +99,7 @@ class Requeued(BaseModel):
 class Ticket(Shape):
     LABELS = {"channel": "channel", "reason": "ticket_reason", "status": "ticket_status"}
     id: int
-    number: str = Field(default="", description="工单号（#12）")
+    number: str = Field(default="", description="工单号（如“工单号 12”）")
     channel: str
     channel_label: str | None = None
     address: str
