@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.kernel.labels import labels
+
 # The command menu set with setMyCommands at start (command, description).
 COMMAND_MENU: tuple[tuple[str, str], ...] = (
     ("start", "开始 / 主菜单"),
@@ -54,6 +56,6 @@ TICKET_ALERT = (
 TICKET_NEW = "新工单"
 TICKET_MORE = "申请人补充"
 TICKET_NO_TEXT = "（申请人请求人工服务）"
-CHANNEL_LABELS = {"telegram": "Telegram", "sms": "短信", "wechat": "微信", "terminal": "终端"}
+CHANNEL_LABELS = labels("channel")
 
 INTERNAL_ERROR = "抱歉，系统暂时繁忙，请稍后再试。"

@@ -71,7 +71,7 @@ def create_app(
 
     from server.routes_public import validation_problem
 
-    app.add_exception_handler(RequestValidationError, validation_problem)
+    app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:

@@ -14,6 +14,7 @@ from rich.table import Table
 from sqlmodel import Session
 
 from core.kernel.identity import mask_phone
+from core.kernel.labels import label, labels
 from core.kernel.timeutil import format_datetime_cn
 from core.outbox.dispatch import (
     DispatchConfig,
@@ -29,16 +30,7 @@ from server.scheduler import room_for_batches
 console = Console()
 err = Console(stderr=True)
 
-STATUS_LABELS = {
-    "pending": "待发送",
-    "sending": "发送中",
-    "queued": "已排队",
-    "sent": "已发送",
-    "delivered": "已送达",
-    "undelivered": "未送达",
-    "failed": "失败",
-    "cancelled": "已取消",
-}
+STATUS_LABELS = labels("notice_status")
 
 DB_HINT = "数据库尚未初始化：请先运行 chuangdai db upgrade"
 
@@ -91,9 +83,9 @@ def reminders_run(
             table.add_row(
                 n.loan_no,
                 str(n.installment_seq),
-                n.rule,
-                n.recipient_role,
-                n.channel,
+                label("reminder_rule", n.rule),
+                label("recipient", n.recipient_role),
+                label("channel", n.channel),
                 mask_phone(n.address) if n.channel == "sms" else n.address,
                 format_datetime_cn(n.send_after),
             )
@@ -158,11 +150,11 @@ def notices_list(
     for r in rows:
         table.add_row(
             str(r.id),
-            r.kind,
-            r.rule or "",
-            r.channel,
+            label("notice_kind", r.kind),
+            label("reminder_rule", r.rule),
+            label("channel", r.channel),
             mask_phone(r.address) if r.channel == "sms" else r.address,
-            r.status,
+            label("notice_status", r.status),
             str(r.attempts),
             format_datetime_cn(r.send_after),
             (r.last_error or "")[:60],

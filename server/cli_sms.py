@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-TYPE_LABELS = {"notification": "通知短信", "promotion": "推广短信", "verification": "验证码"}
+from core.kernel.labels import labels
+
+TYPE_LABELS = labels("sms_template_type")
 
 
 def aliyun_markdown(templates_dir: Path | None = None) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from core.kernel.errors import Conflict
+from core.kernel.labels import labels
 from core.kernel.timeutil import local_today, to_local, utcnow
 from core.kernel.workdays import WorkCalendar
 from core.persistence.audit import audit
@@ -19,18 +20,7 @@ from core.persistence.models import (
     Stage,
 )
 
-STAGE_LABELS: dict[str, str] = {
-    Stage.DRAFT: "草稿（材料准备中，尚未提交）",
-    Stage.SUBMITTED: "已提交，等待社区受理",
-    Stage.COMMUNITY_REVIEW: "社区调查推荐",
-    Stage.STREET_REVIEW: "乡镇（街道）复核",
-    Stage.GUARANTEE_REVIEW: "担保机构审核",
-    Stage.BANK_REVIEW: "经办银行核贷",
-    Stage.APPROVED: "已批准，等待放款",
-    Stage.DISBURSED: "已放款",
-    Stage.REJECTED: "未通过",
-    Stage.WITHDRAWN: "已撤回",
-}
+STAGE_LABELS = labels("stage")
 
 # The forward path; rejected/withdrawn may be reached from any open stage.
 FORWARD: list[str] = [

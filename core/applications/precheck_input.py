@@ -10,17 +10,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.kernel.labels import labels
 from core.kernel.numbers import parse_amount_yuan
 from knowledge.policy import CATEGORY_KEYS
 
 ApplicantType = Literal["individual", "partnership", "enterprise"]
 Category = Literal["unemployed", "veteran", "graduate", "returnee", "woman"]
 
-APPLICANT_TYPE_LABELS: dict[str, str] = {
-    "individual": "个人",
-    "partnership": "合伙",
-    "enterprise": "企业",
-}
+APPLICANT_TYPE_LABELS = labels("applicant_type")
 
 
 class PrecheckInputError(ValueError):

@@ -9,28 +9,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.kernel.errors import Conflict, Invalid, NotFound
+from core.kernel.labels import label, labels
 
 log = logging.getLogger(__name__)
 
 TEMPLATE = "staff_broadcast"
 KIND = "broadcast"
 CHANNELS: tuple[str, ...] = ("telegram", "wechat", "sms")
-CHANNEL_LABELS = {"telegram": "Telegram", "wechat": "微信", "sms": "短信"}
-GROUPS: dict[str, str] = {
-    "all": "全部订阅用户",
-    "applicants": "申请人（按阶段）",
-    "borrowers": "在贷借款人",
-    "overdue": "逾期借款人",
-}
-STATUS_LABELS: dict[str, str] = {
-    "draft": "草稿",
-    "pending_confirm": "待第二人确认",
-    "scheduled": "已定时",
-    "fanout": "正在排队",
-    "queued": "发送中",
-    "done": "已完成",
-    "cancelled": "已取消",
-}
+CHANNEL_LABELS = {c: label("channel", c) for c in CHANNELS}
+GROUPS = labels("broadcast_group")
+STATUS_LABELS = labels("broadcast_status")
 OPEN_STATUSES = ("draft", "pending_confirm", "scheduled", "fanout", "queued")
 ERR_CANCELLED = "群发已取消"
 BATCH = 20_000

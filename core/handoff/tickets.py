@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from core.kernel.errors import Conflict, Invalid, NotFound
+from core.kernel.labels import ticket_number
 from core.kernel.timeutil import utcnow
 from core.outbox.enqueue import enqueue
 from core.outbox.templates import render
@@ -69,9 +70,9 @@ def staff_reply(session: Session, ticket_id: int, staff_user: str, text: str) ->
         raise HandoffInvalid("回复内容不能为空")
     ticket = session.get(HandoffTicketRow, ticket_id)
     if ticket is None:
-        raise TicketNotFound(f"工单号 {ticket_id} 不存在")
+        raise TicketNotFound(f"{ticket_number(ticket_id)} 不存在")
     if ticket.status != "open":
-        raise HandoffError(f"工单号 {ticket_id} 已关闭")
+        raise HandoffError(f"{ticket_number(ticket_id)} 已关闭")
     msg = HandoffMessageRow(ticket_id=ticket_id, sender="staff", staff_user=staff_user, text=text)
     session.add(msg)
     session.flush()
@@ -100,7 +101,7 @@ def staff_reply(session: Session, ticket_id: int, staff_user: str, text: str) ->
 def close_ticket(session: Session, ticket_id: int, staff_user: str) -> HandoffTicketRow:
     ticket = session.get(HandoffTicketRow, ticket_id)
     if ticket is None:
-        raise TicketNotFound(f"工单号 {ticket_id} 不存在")
+        raise TicketNotFound(f"{ticket_number(ticket_id)} 不存在")
     if ticket.status == "open":
         ticket.status = "closed"
         ticket.closed_at = utcnow()

@@ -136,3 +136,45 @@ def mask_text(text: str) -> str:
     """Mask ID numbers and mainland mobile numbers wherever they appear in free text (for logs)."""
     text = _ID_IN_TEXT.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
     return _PHONE_IN_TEXT.sub(lambda m: f"{m.group(1) or ''}{m.group(2)}****{m.group(3)}", text)
+
+
+# --- search keys (the staff console's one search box) ---------------------------------------------
+
+_SEARCH_STRIP = str.maketrans("", "", " -()（）\u3000.")
+_DIGITS_RE = re.compile(r"^\d+$")
+_ID_FRAGMENT_RE = re.compile(r"^\d{3,17}[\dX]$")
+
+
+def search_digits(raw: str) -> str | None:
+    """The digits of a number typed with spaces, dashes, dots or brackets ('138 9310 0012',
+    '86-138…', '(0931) 8…'), a leading + dropped; None when anything else is in it."""
+    text = raw.strip().translate(_SEARCH_STRIP).removeprefix("+")
+    return text if _DIGITS_RE.match(text) else None
+
+
+def mobile_or_none(raw: str) -> str | None:
+    """A mainland mobile number in any common format (13893100012, 138 9310 0012, +86 138…,
+    86-138…) as E.164; None for anything else (a fragment, a landline, a name)."""
+    m = _MOBILE_RE.match(raw.strip().translate(_PHONE_STRIP))
+    return "+86" + m.group(1) if m else None
+
+
+def id_fragment(raw: str) -> str | None:
+    """An ID number typed whole or as its last 4–18 characters (x or X), upper-cased; None when it
+    cannot be part of one."""
+    text = raw.strip().replace(" ", "").upper()
+    return text if len(text) >= 4 and _ID_FRAGMENT_RE.match(text) else None
+
+
+def format_phone(value: str | None, masked: bool = False) -> str:
+    """A phone number for staff to read: '+8613893100012' → '138 9310 0012' (masked: '138 ****
+    0012'); other countries' numbers in E.164 as stored; '' for None."""
+    if not value:
+        return ""
+    national = value[3:] if value.startswith("+86") else None
+    if national is None or not _DIGITS_RE.match(national):
+        return mask_phone(value) if masked else value
+    if len(national) == 11:
+        middle = "****" if masked else national[3:7]
+        return f"{national[:3]} {middle} {national[7:]}"
+    return ("0" + national[:-4] + "****" if masked else "0" + national) if national else value

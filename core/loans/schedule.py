@@ -40,6 +40,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
+from core.kernel.labels import labels
+
 EQUAL_PRINCIPAL = "equal_principal"
 QUARTERLY_INTEREST = "interest_quarterly_principal_at_maturity"
 EQUAL_INSTALLMENT = "equal_installment"
@@ -58,18 +60,8 @@ SUBSIDY_KINDS = (
     SUBSIDY_NONE,
 )
 
-METHOD_LABELS: dict[str, str] = {
-    EQUAL_PRINCIPAL: "等额本金",
-    QUARTERLY_INTEREST: "按季付息、到期还本",
-    EQUAL_INSTALLMENT: "等额本息",
-}
-SUBSIDY_LABELS: dict[str, str] = {
-    SUBSIDY_INDIVIDUAL_FULL: "个人全额贴息",
-    SUBSIDY_INDIVIDUAL_UNCERTIFIED: "个人非微利项目不贴息",
-    SUBSIDY_ACTUAL_RATE_HALF: "按实际利率50%贴息",
-    SUBSIDY_ENTERPRISE_HALF: "企业50%贴息",
-    SUBSIDY_NONE: "无贴息",
-}
+METHOD_LABELS = labels("repayment_method")
+SUBSIDY_LABELS = labels("subsidy_kind")
 
 MAX_TERM_MONTHS = 360
 

@@ -14,10 +14,12 @@ Statuses (`installment_status`, the `loans show --json` contract):
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+
+from core.kernel.labels import labels
 
 PAID = "paid"
 DUE = "due"
@@ -25,13 +27,7 @@ OVERDUE = "overdue"
 NOT_DUE = "not_due"
 NOTHING_DUE = "nothing_due"
 STATUSES = (PAID, DUE, OVERDUE, NOT_DUE, NOTHING_DUE)
-STATUS_LABELS: dict[str, str] = {
-    PAID: "已还",
-    DUE: "今日应还",
-    OVERDUE: "逾期",
-    NOT_DUE: "未到期",
-    NOTHING_DUE: "无需还款（贴息后应还为0）",
-}
+STATUS_LABELS = labels("installment_status")
 
 
 class InstallmentLike(Protocol):
@@ -70,6 +66,34 @@ def installment_status(inst: InstallmentLike, today: date) -> str:
 
 def is_overdue(inst: InstallmentLike, today: date) -> bool:
     return installment_status(inst, today) == OVERDUE
+
+
+# Days overdue (today minus the oldest overdue due date) in the buckets the dashboard counts and
+# the loan list filters by (`overdue_days=1-30`).
+BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("1-30", 1, 30),
+    ("31-90", 31, 90),
+    ("90+", 91, None),
+)
+
+
+def days_overdue(oldest_due: date, today: date) -> int:
+    return (today - oldest_due).days
+
+
+def bucket_of(days: int) -> str | None:
+    for key, low, high in BUCKETS:
+        if days >= low and (high is None or days <= high):
+            return key
+    return None
+
+
+def bucket_due_range(key: str, today: date) -> tuple[date | None, date]:
+    """The oldest overdue due dates of a bucket: (earliest or None, latest), inclusive.
+    KeyError for a key that is not a bucket."""
+    low, high = {k: (lo, hi) for k, lo, hi in BUCKETS}[key]
+    earliest = today - timedelta(days=high) if high is not None else None
+    return earliest, today - timedelta(days=low)
 
 
 def overdue_clause(i: Any, today: date | Any) -> Any:

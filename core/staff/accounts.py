@@ -12,6 +12,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlmodel import Session, col, func, select
 
 from core.kernel.errors import Conflict, Invalid, NotFound
+from core.kernel.labels import labels
 from core.kernel.timeutil import utcnow
 from core.persistence.audit import audit
 from core.persistence.models import StaffUserRow
@@ -19,7 +20,7 @@ from core.persistence.models_staff import StaffSessionRow
 
 ROLES = ("admin", "officer", "viewer")
 DEFAULT_ROLE = "viewer"  # a new account reads only until an admin chooses officer/admin
-ROLE_LABELS = {"admin": "管理员", "officer": "经办人员", "viewer": "只读"}
+ROLE_LABELS = labels("role")
 _RANK = {"viewer": 0, "officer": 1, "admin": 2}
 
 

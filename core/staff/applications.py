@@ -4,6 +4,7 @@ audited), document review and stage moves (core.applications.review tells the ap
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session
 
@@ -12,6 +13,7 @@ from core.kernel.errors import NotFound
 from core.kernel.filestore import FileStore
 from core.persistence.audit import audit
 from core.staff import queries as bo
+from core.staff import search as find
 
 
 @dataclass(frozen=True)
@@ -21,8 +23,17 @@ class StoredFile:
     filename: str | None
 
 
-# The list and the detail are core.staff.queries's queries, named here for the doors.
-applications = bo.list_applications
+def applications(
+    session: Session, *, actor: str | None = None, q: str | None = None, **filters: Any
+) -> bo.Page:
+    """Applications (filters as core.staff.queries.list_applications); `q` is the search box (a
+    lookup by phone or ID number is audited)."""
+    search = find.parse(q)
+    page = bo.list_applications(session, search=search, **filters)
+    find.audit_lookup(session, actor, "applications", search)
+    return page
+
+
 application = bo.application_detail
 
 

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from core.handoff.tickets import close_ticket, staff_reply
 from core.persistence.models import HandoffMessageRow, HandoffTicketRow, NoticeRow
 from core.staff import queries as bo
+from core.staff import search as find
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,20 @@ class TicketView:
 
 
 def tickets(
-    session: Session, *, status: str | None = "open", limit: int = 50, offset: int = 0
+    session: Session,
+    *,
+    status: str | None = "open",
+    actor: str | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> bo.Page:
-    """Tickets (default: the open ones), newest first, with message counts."""
-    return bo.list_tickets(session, status=status, limit=limit, offset=offset)
+    """Tickets (default: the open ones), newest first, with message counts; `q` is the search box
+    (a lookup by phone or ID number is audited)."""
+    search = find.parse(q)
+    page = bo.list_tickets(session, status=status, search=search, limit=limit, offset=offset)
+    find.audit_lookup(session, actor, "handoff", search)
+    return page
 
 
 def ticket(session: Session, ticket_id: int) -> TicketView:

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.kernel.errors import Conflict, Invalid, NotFound
+from core.kernel.labels import label, labels
 from core.kernel.money import MoneyError, fen_to_yuan, parse_decimal
 from core.kernel.timeutil import local_today, utcnow
 from core.loans.importing.payments import store_payments
@@ -44,50 +45,8 @@ MAX_AMOUNT_FEN = 10_000_000_000  # 1亿元: far above any loan here, a typo guar
 OPEN_STATES = ("active", "closed")  # a loan in these may take payments and a new state
 FINAL_STATES = ("settled", "compensated", "written_off")
 
+
 #: Chinese labels of the codes this module introduces (category → code → label).
-ACTION_LABELS: dict[str, dict[str, str]] = {
-    "loan_status": {
-        "active": "正常还款中",
-        "closed": "已还清",
-        "settled": "已结清",
-        "compensated": "已代偿",
-        "written_off": "已核销",
-    },
-    "payment_source": {"import": "导入", "manual": "手工"},
-    "loan_action": {"payment": "手工还款", "note": "联系记录", "status": "状态变更"},
-    "note_contact": {"borrower": "借款人", "counter_guarantor": "反担保人", "other": "其他"},
-    "note_channel": {
-        "phone": "电话",
-        "visit": "上门",
-        "sms": "短信",
-        "wechat": "微信",
-        "letter": "信函",
-        "other": "其他",
-    },
-    "note_outcome": {
-        "promised": "承诺还款",
-        "paid": "已还款",
-        "no_answer": "无人接听",
-        "unreachable": "无法联系",
-        "refused": "拒绝还款",
-        "other": "其他",
-    },
-    "audit_action": {
-        "loan.payment": "手工登记还款",
-        "loan.note": "添加联系记录",
-        "loan.status": "变更贷款状态",
-        "loan.reversal": "撤销贷款操作",
-    },
-}
-
-
-def label(category: str, code: str | None) -> str:
-    """The Chinese label of a code of ACTION_LABELS ('' for None, the code itself if unknown)."""
-    if code is None:
-        return ""
-    return ACTION_LABELS.get(category, {}).get(code, code)
-
-
 @dataclass(frozen=True)
 class ActionResult:
     action: LoanActionRow
@@ -150,8 +109,8 @@ def _text(value: str | None, what: str, limit: int, *, required: bool = True) ->
 
 def _choice(value: str | None, category: str, what: str) -> str:
     code = (value or "").strip()
-    if code not in ACTION_LABELS[category]:
-        allowed = "、".join(ACTION_LABELS[category].values())
+    if code not in labels(category):
+        allowed = "、".join(labels(category).values())
         raise Invalid(f"{what}须为：{allowed}")
     return code
 

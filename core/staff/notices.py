@@ -10,6 +10,7 @@ from sqlmodel import Session
 from core.outbox.dispatch import requeue_notices
 from core.persistence.audit import audit
 from core.staff import queries as bo
+from core.staff import search as find
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,15 @@ class NoticeList:
         return out
 
 
-def list_notices(session: Session, **filters: Any) -> NoticeList:
+def list_notices(
+    session: Session, *, actor: str | None = None, q: str | None = None, **filters: Any
+) -> NoticeList:
     """Outbox notices, newest first (filters as core.staff.queries.list_notices), with counts per
-    kind and status."""
-    return NoticeList(bo.list_notices(session, **filters), bo.notice_counts_by_kind(session))
+    kind and status; `q` is the search box (a lookup by phone or ID number is audited)."""
+    search = find.parse(q)
+    page = bo.list_notices(session, search=search, **filters)
+    find.audit_lookup(session, actor, "notices", search)
+    return NoticeList(page, bo.notice_counts_by_kind(session))
 
 
 def requeue(session: Session, actor: str, ids: list[int]) -> int:

@@ -22,24 +22,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from core.applications.lifecycle import STAGE_LABELS, forward_path
+from core.kernel.labels import labels
 from core.kernel.timeutil import to_local
 from core.kernel.workdays import WorkCalendar
-from core.loans.status import overdue_clause
+from core.loans.status import BUCKETS, bucket_of, days_overdue, overdue_clause
 from core.persistence.models import ApplicationRow, InstallmentRow, LoanRow, NoticeRow, Stage
 from core.persistence.sql import chunks
 
 LEVERAGE = 5  # 兰州 第十二条
-BUCKETS: tuple[tuple[str, int, int | None], ...] = (
-    ("1-30", 1, 30),
-    ("31-90", 31, 90),
-    ("90+", 91, None),
-)
-BUCKET_LABELS = {"1-30": "1–30天", "31-90": "31–90天", "90+": "90天以上"}
+BUCKET_LABELS = labels("overdue_bucket")
 STAGE_ORDER: tuple[str, ...] = tuple(s.value for s in Stage)
 
 
@@ -179,6 +176,7 @@ class Dashboard:
                         "loans": b.loans,
                         "overdue_fen": b.overdue_fen,
                         "outstanding_fen": b.outstanding_fen,
+                        "loans_url": "/api/staff/loans?" + urlencode({"overdue_days": b.key}),
                     }
                     for b in self.buckets
                 ],
@@ -204,13 +202,6 @@ class Dashboard:
 def _t(model: Any) -> sa.Table:
     table: sa.Table = model.__table__
     return table
-
-
-def bucket_of(days_overdue: int) -> str | None:
-    for key, low, high in BUCKETS:
-        if days_overdue >= low and (high is None or days_overdue <= high):
-            return key
-    return None
 
 
 def _outstanding_expr(i: sa.Table) -> Any:
@@ -269,7 +260,7 @@ def _overdue_buckets(session: Session, today: date) -> list[Bucket]:
     ).all()
     per_loan: dict[str, list[tuple[int, int]]] = {key: [] for key, _, _ in BUCKETS}
     for loan_id, oldest, amount in overdue_rows:
-        key = bucket_of((today - oldest).days)
+        key = bucket_of(days_overdue(oldest, today))
         if key is not None:
             per_loan[key].append((int(loan_id), int(amount or 0)))
     outstanding_by_loan: dict[int, int] = {}

@@ -15,8 +15,9 @@ from sqlmodel import Session, col, func, select
 
 from core.applications.lifecycle import checklist, next_stage, progress
 from core.kernel.errors import Conflict, Invalid, NotFound
+from core.kernel.labels import labels, ticket_number
 from core.kernel.timeutil import local_today, utcnow
-from core.loans.status import installment_status, is_overdue, overdue_clause
+from core.loans.status import bucket_due_range, installment_status, is_overdue, overdue_clause
 from core.persistence.audit import audit
 from core.persistence.models import (
     ApplicationRow,
@@ -34,6 +35,13 @@ from core.persistence.models import (
     PersonRow,
     UnansweredQuestionRow,
 )
+from core.staff.search import (
+    Search,
+    application_clause,
+    loan_clause,
+    notice_clause,
+    ticket_clause,
+)
 
 NOTICE_STATUSES = (
     "pending",
@@ -44,28 +52,9 @@ NOTICE_STATUSES = (
     "failed",
     "cancelled",
 )
-NOTICE_STATUS_LABELS = {
-    "pending": "待发送",
-    "sending": "发送中",
-    "sent": "已发出",
-    "delivered": "已送达",
-    "undelivered": "未送达",
-    "failed": "失败",
-    "cancelled": "已取消",
-}
-NOTICE_KIND_LABELS = {
-    "reminder": "还款提醒",
-    "overdue": "逾期通知",
-    "broadcast": "政策公告",
-    "relay": "人工回复",
-    "review": "审核通知",
-}
-DOCUMENT_STATUS_LABELS = {
-    "missing": "未提交",
-    "received": "待审核",
-    "accepted": "已通过",
-    "rejected": "已退回",
-}
+NOTICE_STATUS_LABELS = labels("notice_status")
+NOTICE_KIND_LABELS = labels("notice_kind")
+DOCUMENT_STATUS_LABELS = labels("document_status")
 
 
 class BackofficeError(Conflict):
@@ -115,12 +104,15 @@ def list_applications(
     stage: str | None = None,
     district: str | None = None,
     applicant_type: str | None = None,
+    search: Search | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Page:
     stmt = select(ApplicationRow, PersonRow.name).join(
         PersonRow, col(PersonRow.id) == col(ApplicationRow.person_id), isouter=True
     )
+    if search is not None:
+        stmt = stmt.where(application_clause(search))
     if stage:
         stmt = stmt.where(ApplicationRow.stage == stage)
     if district:
@@ -222,11 +214,14 @@ def list_loans(
     *,
     status: str | None = None,
     district: str | None = None,
-    q: str | None = None,
+    search: Search | None = None,
     overdue_only: bool = False,
+    overdue_days: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Page:
+    """Loans, newest first. `overdue_days` is a bucket of core.loans.status (1-30, 31-90, 90+):
+    the active loans whose oldest overdue instalment is that many days late."""
     today = local_today()
     i = InstallmentRow.__table__  # type: ignore[attr-defined]
     oldest = (
@@ -242,11 +237,17 @@ def list_loans(
         stmt = stmt.where(LoanRow.status == status)
     if district:
         stmt = stmt.where(LoanRow.district == district)
-    if q and q.strip():
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(sa.or_(col(LoanRow.loan_no).like(like), col(PersonRow.name).like(like)))
-    if overdue_only:
+    if search is not None:
+        stmt = stmt.where(loan_clause(search))
+    if overdue_only or overdue_days:
         stmt = stmt.where(oldest.is_not(None), LoanRow.status == "active")
+    if overdue_days:
+        if overdue_days not in labels("overdue_bucket"):
+            raise BackofficeInvalid("逾期天数只能是 1-30、31-90 或 90+")
+        earliest, latest = bucket_due_range(overdue_days, today)
+        stmt = stmt.where(oldest <= latest)
+        if earliest is not None:
+            stmt = stmt.where(oldest >= earliest)
     total = _count(session, stmt)
     rows = session.exec(stmt.order_by(col(LoanRow.id).desc()).offset(offset).limit(limit)).all()
     return Page([LoanListItem(ln, name, od) for ln, name, od in rows], total, limit, offset)
@@ -327,10 +328,13 @@ def list_notices(
     status: str | None = None,
     kind: str | None = None,
     channel: str | None = None,
+    search: Search | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Page:
     stmt = select(NoticeRow)
+    if search is not None:
+        stmt = stmt.where(notice_clause(search))
     if status:
         stmt = stmt.where(NoticeRow.status == status)
     if kind:
@@ -365,7 +369,12 @@ class TicketListItem:
 
 
 def list_tickets(
-    session: Session, *, status: str | None = "open", limit: int = 50, offset: int = 0
+    session: Session,
+    *,
+    status: str | None = "open",
+    search: Search | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> Page:
     m = HandoffMessageRow
     counts = (
@@ -378,6 +387,8 @@ def list_tickets(
     )
     if status:
         stmt = stmt.where(HandoffTicketRow.status == status)
+    if search is not None:
+        stmt = stmt.where(ticket_clause(search))
     total = _count(session, stmt)
     rows = session.exec(
         stmt.order_by(col(HandoffTicketRow.id).desc()).offset(offset).limit(limit)
@@ -390,7 +401,7 @@ def ticket_detail(
 ) -> tuple[HandoffTicketRow, list[HandoffMessageRow], list[NoticeRow]]:
     ticket = session.get(HandoffTicketRow, ticket_id)
     if ticket is None:
-        raise BackofficeNotFound(f"工单号 {ticket_id} 不存在")
+        raise BackofficeNotFound(f"{ticket_number(ticket_id)} 不存在")
     messages = list(
         session.exec(
             select(HandoffMessageRow)

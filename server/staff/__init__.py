@@ -16,6 +16,7 @@ from server.bootstrap import Container
 from server.staff import errors
 from server.staff.api import applications as api_applications
 from server.staff.api import broadcasts as api_broadcasts
+from server.staff.api import exports as api_exports
 from server.staff.api import handoff as api_handoff
 from server.staff.api import knowledge as api_knowledge
 from server.staff.api import loan_actions as api_loan_actions
@@ -24,6 +25,7 @@ from server.staff.api import notices as api_notices
 from server.staff.api import users as api_users
 from server.staff.console import applications as console_applications
 from server.staff.console import broadcasts as console_broadcasts
+from server.staff.console import exports as console_exports
 from server.staff.console import handoff as console_handoff
 from server.staff.console import knowledge as console_knowledge
 from server.staff.console import loan_actions as console_loan_actions
@@ -34,6 +36,8 @@ from server.staff.console import users as console_users
 from server.staff.console.views import STATIC, Views, error_page, qs, views_of
 
 ROUTERS = [
+    api_exports.router,  # before the resources: /loans/export.xlsx is no loan id
+    console_exports.router,
     api_loans.router,
     api_loan_actions.router,
     console_login.router,

@@ -7,7 +7,7 @@ rolled back when it raises (a typed error then becomes its 4xx in server/staff/e
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import BackgroundTasks, Depends, Query, Request
 from sqlmodel import Session
@@ -67,6 +67,11 @@ Admin = Annotated[StaffPrincipal, Depends(console_action("admin"))]
 AdminPage = Annotated[StaffPrincipal, Depends(console_page("admin"))]
 
 Limit = Annotated[int, Query(ge=1, le=500)]
+SEARCH_HELP = "姓名、手机号（任意格式或后4位）、身份证号（或后4–6位）、贷款编号、反担保人"
+OverdueDays = Annotated[
+    Literal["1-30", "31-90", "90+"] | None,
+    Query(description="逾期天数：1-30、31-90 或 90+（与概览的逾期分段相同）"),
+]
 Offset = PageOffset
 
 

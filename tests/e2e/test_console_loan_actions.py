@@ -35,7 +35,7 @@ def test_act_on_a_loan_in_the_browser(live: tuple[str, Container, World]) -> Non
             page.set_default_timeout(15_000)
             login(page, "alice")
             page.goto(loan_url)
-            expect(page.locator("#loan-status")).to_have_text("正常还款中")
+            expect(page.locator("#loan-status")).to_have_text("在贷")
 
             # a bad amount: refused in Chinese, nothing written
             form = page.locator("#act-payment")
@@ -93,7 +93,7 @@ def test_act_on_a_loan_in_the_browser(live: tuple[str, Container, World]) -> Non
             row.locator("input[name=reason]").fill("代偿金额有误，重新登记")
             row.locator("button[type=submit]").click()
             expect(admin.locator("div.flash[role=status]")).to_contain_text("已撤销：状态变更")
-            expect(admin.locator("#loan-status")).to_have_text("正常还款中")
+            expect(admin.locator("#loan-status")).to_have_text("在贷")
             expect(admin.locator("#history")).to_contain_text("代偿金额有误，重新登记")
             with Session(container.engine) as s:
                 assert (s.get(LoanRow, w.overdue_loan) or LoanRow()).status == "active"

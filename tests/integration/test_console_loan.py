@@ -63,7 +63,7 @@ def test_loan_page_marks_landlines_and_uses_one_status(
         loan = s.exec(select(LoanRow).where(LoanRow.loan_no == "LAND-0001")).one()
     _login(c)
     page = c.get(f"/console/loans/{loan.id}").text
-    assert "+869318812345（固定电话，不发短信）" in page
+    assert "09318812345（固定电话，不发短信）" in page  # shown as staff dial it
     # fully subsidised interest-only instalments owe nothing: never shown as 逾期
     assert "无需还款（贴息后应还为0）" in page and '<strong class="warn">逾期</strong>' not in page
     dash = c.get("/console/dashboard").text

@@ -566,6 +566,7 @@ def test_cli_creates_the_first_admin_and_issues_tokens(db_url: str, tmp_path: Pa
             "username": "root.admin",
             "display_name": "root.admin",
             "role": "admin",
+            "role_label": "管理员",
         }
         assert runner.invoke(app, ["staff", "token", "nobody"]).exit_code == 1
     finally:

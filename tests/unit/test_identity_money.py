@@ -75,3 +75,21 @@ def test_money_is_fen() -> None:
     for bad in ("", "abc", "NaN", "-"):
         with pytest.raises(MoneyError):
             yuan_to_fen(bad)
+
+
+def test_search_keys_and_phone_display() -> None:
+    from core.kernel.identity import format_phone, id_fragment, mobile_or_none, search_digits
+
+    for typed in ("13893100012", "138 9310 0012", "+86 138 9310 0012", "86-138-9310-0012"):
+        assert mobile_or_none(typed) == "+8613893100012", typed
+    assert mobile_or_none("0012") is None and mobile_or_none("张三") is None
+    assert search_digits("138 9310-0012") == "13893100012" and search_digits("LZ-1") is None
+    assert id_fragment("12345x") == "12345X" and id_fragment("123") is None
+    assert id_fragment("abcd") is None
+    assert format_phone("+8613893100012") == "138 9310 0012"
+    assert format_phone("+8613893100012", masked=True) == "138 **** 0012"
+    assert format_phone("+869318123456") == "09318123456"
+    assert format_phone("+869318123456", masked=True) == "0931812****"
+    assert format_phone("+12025550123") == "+12025550123"
+    assert format_phone("+12025550123", masked=True) == "+120****0123"
+    assert format_phone(None) == ""

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from core.kernel.labels import answers
 from core.staff import applications
 from server.params import DbId
 from server.staff.bodies import AdvanceIn, ReviewIn
-from server.staff.deps import ApiOfficer, ApiViewer, ContainerDep, Limit, Offset, SessionDep
+from server.staff.deps import (
+    SEARCH_HELP,
+    ApiOfficer,
+    ApiViewer,
+    ContainerDep,
+    Limit,
+    Offset,
+    SessionDep,
+)
 from server.staff.files import file_response
-from server.staff.schemas import Moved, Open, OpenPage, Reviewed
+from server.staff.schemas import ApplicationPage, Moved, Open, Reviewed
 from server.staff.shapes import (
     application_json,
     document_json,
@@ -30,19 +39,20 @@ FILE_TYPES: dict[str, dict[str, object]] = {
 }
 
 
-@router.get("/applications", response_model=OpenPage)
+@router.get("/applications", response_model=ApplicationPage)
 def list_applications(
     s: SessionDep,
     user: ApiViewer,
     stage: str | None = None,
     district: str | None = None,
     applicant_type: str | None = None,
+    q: str | None = Query(default=None, description=SEARCH_HELP),
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """Applications, newest first, filtered by stage, district and applicant type."""
     page = applications.applications(
-        s, stage=stage, district=district, applicant_type=applicant_type, limit=limit,
+        s, actor=user.username, q=q, stage=stage, district=district, applicant_type=applicant_type, limit=limit,
         offset=offset,
     )  # fmt: skip
     return page_json(page, [application_json(i.app, i.person_name) for i in page.items])
@@ -59,6 +69,10 @@ def application(s: SessionDep, app_id: DbId, user: ApiViewer) -> dict[str, Any]:
     return {
         **application_json(d.app, d.person.name if d.person else None),
         "profile": d.app.profile,
+        "answers": [
+            {"field": f, "field_label": fl, "answer": text}
+            for f, fl, text in answers(d.app.profile)
+        ],
         "precheck": d.app.precheck,
         "person": person_json(d.person),
         "channel": d.identity.channel if d.identity else None,

@@ -12,11 +12,21 @@ from core.staff.imports import ImportRequest
 from server import staff_services as svc
 from server import workers
 from server.params import DbId
-from server.staff.deps import ApiOfficer, ApiViewer, ContainerDep, Limit, Offset, SessionDep
-from server.staff.schemas import Open, OpenPage
+from server.staff.deps import (
+    SEARCH_HELP,
+    ApiOfficer,
+    ApiViewer,
+    ContainerDep,
+    Limit,
+    Offset,
+    OverdueDays,
+    SessionDep,
+)
+from server.staff.schemas import LoanPage, Open
 from server.staff.shapes import (
     import_response,
     installment_json,
+    loan_item_json,
     loan_json,
     notice_json,
     page_json,
@@ -34,30 +44,25 @@ def dashboard(s: SessionDep, container: ContainerDep, user: ApiViewer) -> dict[s
     return svc.build_dashboard(s, container).to_json()
 
 
-@router.get("/loans", response_model=OpenPage)
+@router.get("/loans", response_model=LoanPage)
 def list_loans(
     s: SessionDep,
     user: ApiViewer,
     status: str | None = None,
     district: str | None = None,
-    q: str | None = Query(default=None, description="贷款编号或借款人姓名（部分匹配）"),
+    q: str | None = Query(default=None, description=SEARCH_HELP),
     overdue: bool = False,
+    overdue_days: OverdueDays = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    """Loans, newest first; `overdue=true` keeps the active loans with an overdue instalment."""
+    """Loans, newest first; `overdue=true` keeps the active loans with an overdue instalment,
+    `overdue_days=1-30|31-90|90+` those whose oldest overdue instalment is that many days late."""
     page = loans.loans(
-        s, status=status, district=district, q=q, overdue_only=overdue, limit=limit,
-        offset=offset,
+        s, actor=user.username, status=status, district=district, q=q, overdue_only=overdue,
+        overdue_days=overdue_days, limit=limit, offset=offset,
     )  # fmt: skip
-    items = [
-        {
-            **loan_json(i.loan, i.borrower_name),
-            "overdue_since": i.overdue_since.isoformat() if i.overdue_since else None,
-        }
-        for i in page.items
-    ]
-    return page_json(page, items)
+    return page_json(page, [loan_item_json(i) for i in page.items])
 
 
 @router.get("/loans/{loan_id}", response_model=Open)

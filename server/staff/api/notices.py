@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from core.staff import notices
 from server.staff.bodies import IdsIn
-from server.staff.deps import ApiOfficer, ApiViewer, ContainerDep, Limit, Offset, SessionDep
+from server.staff.deps import (
+    SEARCH_HELP,
+    ApiOfficer,
+    ApiViewer,
+    ContainerDep,
+    Limit,
+    Offset,
+    SessionDep,
+)
 from server.staff.schemas import NoticePage, Requeued
 from server.staff.shapes import notice_json, page_json
 
@@ -21,13 +29,21 @@ def list_notices(
     status: str | None = None,
     kind: str | None = None,
     channel: str | None = None,
+    q: str | None = Query(default=None, description=SEARCH_HELP),
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, object]:
     """Outbox notices, newest first, with counts per kind and status; `held_reason` (and its
     label) says why a notice waits: quiet hours, or a channel that cannot receive."""
     found = notices.list_notices(
-        s, status=status, kind=kind, channel=channel, limit=limit, offset=offset
+        s,
+        actor=user.username,
+        q=q,
+        status=status,
+        kind=kind,
+        channel=channel,
+        limit=limit,
+        offset=offset,
     )
     items = [notice_json(n, container.quiet_hours) for n in found.page.items]
     return {**page_json(found.page, items), "counts": found.counts}

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/staff", tags=["staff"])
 @router.get("/me", response_model=Me)
 def me(user: ApiViewer) -> dict[str, Any]:
     """The user behind the token."""
-    return {"username": user.username, "display_name": user.display_name, "role": user.role}
+    return Me(username=user.username, display_name=user.display_name, role=user.role).model_dump()
 
 
 @router.get("/users", response_model=list[StaffUser])

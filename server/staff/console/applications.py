@@ -32,18 +32,19 @@ def list_page(
     stage: str = "",
     district: str = "",
     applicant_type: str = "",
+    q: str = "",
     offset: PageOffset = 0,
 ) -> Response:
     page = applications.applications(
-        s, stage=stage or None, district=district or None,
+        s, actor=user.username, q=q or None, stage=stage or None, district=district or None,
         applicant_type=applicant_type or None, limit=PAGE_SIZE, offset=page_args(offset),
     )  # fmt: skip
     context = {
         "page": page,
         "stages": [x.value for x in Stage],
         "districts": districts(s),
-        "f": {"stage": stage, "district": district, "applicant_type": applicant_type},
-        "qs": qs(stage=stage, district=district, applicant_type=applicant_type),
+        "f": {"stage": stage, "district": district, "applicant_type": applicant_type, "q": q},
+        "qs": qs(stage=stage, district=district, applicant_type=applicant_type, q=q),
     }
     return views.render(request, "applications.html", context, user=user)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from core.kernel.labels import ticket_number
 from core.staff import handoff
 from core.staff.errors import StaffCommandError
 from server.params import DbId, PageOffset
@@ -23,10 +24,14 @@ def inbox(
     views: ViewsDep,
     user: ConsoleUser,
     status: str = "open",
+    q: str = "",
     offset: PageOffset = 0,
 ) -> Response:
-    page = handoff.tickets(s, status=status or None, limit=PAGE_SIZE, offset=page_args(offset))
-    context = {"page": page, "status": status, "qs": qs(status=status)}
+    page = handoff.tickets(
+        s, status=status or None, actor=user.username, q=q or None, limit=PAGE_SIZE,
+        offset=page_args(offset),
+    )  # fmt: skip
+    context = {"page": page, "status": status, "q": q, "qs": qs(status=status, q=q)}
     return views.render(request, "handoff.html", context, user=user)
 
 
@@ -61,4 +66,4 @@ def close(s: SessionDep, views: ViewsDep, ticket_id: DbId, user: Officer) -> Res
         handoff.close(s, user.username, ticket_id)
     except StaffCommandError as exc:
         return views.refused(s, f"/console/handoff/{ticket_id}", exc)
-    return views.redirect("/console/handoff", f"工单号 {ticket_id} 已关闭")
+    return views.redirect("/console/handoff", f"{ticket_number(ticket_id)} 已关闭")

@@ -34,7 +34,13 @@ def knowledge_page(
     entries = sorted(
         ((e.id, e.question, e.file) for e in container.kb.entries), key=lambda x: (x[2], x[0])
     )
-    context = {"page": page, "entries": entries, "status": status, "qs": qs(status=status)}
+    context = {
+        "page": page,
+        "entries": entries,
+        "entry_questions": {e[0]: e[1] for e in entries},
+        "status": status,
+        "qs": qs(status=status),
+    }
     return views.render(request, "knowledge.html", context, user=user)
 
 

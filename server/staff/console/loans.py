@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
+from core.kernel.labels import LABELS
 from core.kernel.timeutil import local_today
 from core.loans.importing import ImportReport
 from core.loans.status import STATUS_LABELS
@@ -42,18 +43,22 @@ def list_page(
     district: str = "",
     q: str = "",
     overdue: bool = False,
+    overdue_days: str = "",
     offset: PageOffset = 0,
 ) -> Response:
     page = loans.loans(
-        s, status=status or None, district=district or None, q=q or None, overdue_only=overdue,
-        limit=PAGE_SIZE, offset=page_args(offset),
+        s, actor=user.username, status=status or None, district=district or None, q=q or None,
+        overdue_only=overdue, overdue_days=overdue_days or None, limit=PAGE_SIZE,
+        offset=page_args(offset),
     )  # fmt: skip
-    context = {
-        "page": page,
-        "districts": districts(s),
-        "f": {"status": status, "district": district, "q": q, "overdue": overdue},
-        "qs": qs(status=status, district=district, q=q, overdue=overdue),
+    f = {
+        "status": status,
+        "district": district,
+        "q": q,
+        "overdue": overdue,
+        "overdue_days": overdue_days,
     }
+    context = {"page": page, "districts": districts(s), "f": f, "qs": qs(**f)}
     return views.render(request, "loans.html", context, user=user)
 
 
@@ -65,7 +70,7 @@ def loan_page(
         "l": loans.loan(s, loan_id),
         "status_labels": STATUS_LABELS,
         "actions": loan_actions.history(s, loan_id),
-        "A": loan_actions.ACTION_LABELS,
+        "A": LABELS,
         "today": local_today().isoformat(),
     }
     return views.render(request, "loan.html", context, user=user)

@@ -23,10 +23,11 @@ def notices_page(
     status: str = "",
     kind: str = "",
     channel: str = "",
+    q: str = "",
     offset: PageOffset = 0,
 ) -> Response:
     found = notices.list_notices(
-        s, status=status or None, kind=kind or None, channel=channel or None,
+        s, actor=user.username, q=q or None, status=status or None, kind=kind or None, channel=channel or None,
         limit=PAGE_SIZE, offset=page_args(offset),
     )  # fmt: skip
     context = {
@@ -34,8 +35,8 @@ def notices_page(
         "counts": found.counts,
         "totals": found.totals(),
         "statuses": bo.NOTICE_STATUSES,
-        "f": {"status": status, "kind": kind, "channel": channel},
-        "qs": qs(status=status, kind=kind, channel=channel),
+        "f": {"status": status, "kind": kind, "channel": channel, "q": q},
+        "qs": qs(status=status, kind=kind, channel=channel, q=q),
     }
     return views.render(request, "notices.html", context, user=user)
 

@@ -13,14 +13,16 @@ from urllib.parse import urlencode
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from pydantic import BaseModel
 from sqlmodel import Session
 
 from core.applications.lifecycle import STAGE_LABELS
 from core.broadcasts import audience as bc_audience
 from core.broadcasts import common as bc_common
-from core.kernel.identity import is_mobile, mask_id_number, mask_phone
+from core.kernel.identity import format_phone, is_mobile, mask_id_number, mask_phone
+from core.kernel.labels import answer_text, label, labels, ticket_number
 from core.kernel.money import format_yuan
 from core.kernel.timeutil import SHANGHAI, to_local, utcnow
 from core.outbox.held import held_reason, quiet_now
@@ -34,18 +36,7 @@ HERE = Path(__file__).resolve().parents[2]
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 FLASH_COOKIE = "cd_flash"
-STAGE_SHORT = {
-    "draft": "草稿",
-    "submitted": "已提交",
-    "community_review": "社区推荐",
-    "street_review": "街道复核",
-    "guarantee_review": "担保审核",
-    "bank_review": "银行核贷",
-    "approved": "已批准",
-    "disbursed": "已放款",
-    "rejected": "未通过",
-    "withdrawn": "已撤回",
-}
+STAGE_SHORT = labels("stage_short")
 PAGE_SIZE = 50
 
 
@@ -63,6 +54,48 @@ def _dt(value: datetime | None) -> str:
 
 def _yuan(fen: int | None) -> str:
     return "" if fen is None else format_yuan(int(fen))
+
+
+@pass_context
+def _phone(context: Context, value: str | None, masked: bool = False) -> str:
+    """A phone as '138 9310 0012'; masked ('138 **** 0012') when asked or when the viewer's role
+    does not see whole numbers (viewers)."""
+    user = context.get("user")
+    hide = masked or user is None or not user.can("officer")
+    return format_phone(value, masked=hide)
+
+
+def _answer(value: Any, key: str) -> str:
+    return answer_text(key, value)
+
+
+_CHANGE_CODES = {
+    "stage": ("stage",),
+    "status": ("document_status", "broadcast_status", "notice_status", "ticket_status"),
+    "role": ("role",),
+    "channel": ("channel",),
+    "list": ("export_list",),
+}
+
+
+def _change_value(key: str, value: Any) -> str:
+    for category in _CHANGE_CODES.get(key, ()):
+        if isinstance(value, str) and value in labels(category):
+            return label(category, value)
+    if isinstance(value, dict):
+        return "，".join(f"{_change_key(k)}：{_change_value(k, v)}" for k, v in value.items())
+    return _answer(value, key)
+
+
+def _change_key(key: str) -> str:
+    return (
+        label("audit_field", key) if key in labels("audit_field") else label("precheck_field", key)
+    )
+
+
+def _changes(value: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """An audit entry's before/after as (label, value) lines."""
+    return [(_change_key(k), _change_value(k, v)) for k, v in (value or {}).items()]
 
 
 def _pretty_json(value: Any) -> str:
@@ -83,17 +116,23 @@ def make_env() -> Environment:
         mask_id=mask_id_number,
         pretty_json=_pretty_json,
         landline=_landline,
+        ticket_no=ticket_number,
+        phone=_phone,
+        answer=_answer,
+        changes=_changes,
     )
     env.globals.update(
         STAGE_LABELS=STAGE_LABELS,
         STAGE_SHORT=STAGE_SHORT,
-        APPLICANT_TYPES={"individual": "个人", "partnership": "合伙", "enterprise": "小微企业"},
+        APPLICANT_TYPES=labels("applicant_type"),
         ROLE_LABELS=ROLE_LABELS,
         NOTICE_STATUS_LABELS=bo.NOTICE_STATUS_LABELS,
         NOTICE_KIND_LABELS=bo.NOTICE_KIND_LABELS,
         DOCUMENT_STATUS_LABELS=bo.DOCUMENT_STATUS_LABELS,
         BROADCAST_STATUS=bc_common.STATUS_LABELS,
-        CHANNEL_LABELS={**bc_common.CHANNEL_LABELS, "none": "无", "terminal": "终端"},
+        CHANNEL_LABELS=labels("channel"),
+        label=label,
+        label_table=labels,
         GROUPS=bc_common.GROUPS,
         CSRF_FIELD=CSRF_FIELD,
     )
