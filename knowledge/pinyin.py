@@ -90,14 +90,56 @@ def _known_run(kb: KnowledgeBase, run: str) -> bool:
     return all(t in kb.lexicon.vocabulary for t in kb.normalizer.analyze(run).tokens)
 
 
+_readings: dict[str, frozenset[str]] = {}
+_prefix_sets: dict[int, frozenset[str]] = {}
+
+
+def _char_readings(ch: str) -> frozenset[str]:
+    """Every toneless reading of a character (还: hai, huan), kept once read."""
+    got = _readings.get(ch)
+    if got is None:
+        from pypinyin import Style, pinyin
+
+        got = frozenset(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
+        _readings[ch] = got
+    return got
+
+
+def _prefixes(kb: KnowledgeBase, full: dict[str, str]) -> frozenset[str]:
+    """Every prefix of every full-pinyin spelling of the base's words (built once per table)."""
+    key = id(kb.lexicon.vocabulary)
+    with _lock:
+        got = _prefix_sets.get(key)
+        if got is None:
+            got = frozenset(k[:n] for k in full for n in range(1, len(k) + 1))
+            _prefix_sets.clear()
+            _prefix_sets[key] = got
+        return got
+
+
+def _spellings(piece: str, full: dict[str, str], prefixes: frozenset[str]) -> set[str]:
+    """The spellings of base words among the readings of `piece`, character by character (the
+    reading in context is one of them): a cheap test before reading the message in pinyin."""
+    spellings = {""}
+    for ch in piece:
+        spellings = {s + r for s in spellings for r in _char_readings(ch)}
+        spellings = {s for s in spellings if s in prefixes}
+        if not spellings:
+            return spellings
+    return {s for s in spellings if s in full}
+
+
 def correct_homophones(kb: KnowledgeBase, text: str) -> str:
     """`text` with homophone typos of the base's words corrected (返担保 → 反担保, 贴西 → 贴息): a run
     of two to four characters that is no word (neither the base's nor jieba's dictionary's) and is
-    spelt in pinyin like a base word of the same length becomes that word. Costs a pinyin reading
-    of the message: :mod:`knowledge.respond` calls it only for a message it could not answer."""
+    spelt in pinyin like a base word of the same length becomes that word. The message is read in
+    pinyin (in context: 还款 is huankuan) only when some piece may spell a base word by the
+    readings of its characters; :mod:`knowledge.respond` calls it only for a message it could not
+    answer."""
     from pypinyin import lazy_pinyin
 
     full, _ = _table(kb)
+    prefixes = _prefixes(kb, full)
     known = kb.lexicon.vocabulary
     freq, _ = kb.normalizer.background()
     out: list[str] = []
@@ -105,7 +147,7 @@ def correct_homophones(kb: KnowledgeBase, text: str) -> str:
         if not run or not re.fullmatch(r"[\u4e00-\u9fff]+", run):
             out.append(run)
             continue
-        spelt = lazy_pinyin(run)
+        spelt: list[str] | None = None
         i = 0
         while i < len(run):
             for size in (4, 3, 2):
@@ -117,7 +159,15 @@ def correct_homophones(kb: KnowledgeBase, text: str) -> str:
                 right = run[i + size - 1 : i + size + 1] if i + size < len(run) else ""
                 if left in known or right in known:
                     continue
-                word = full.get("".join(spelt[i : i + size]))
+                hits = _spellings(piece, full, prefixes)
+                if not hits:
+                    continue
+                if all(len(_char_readings(ch)) == 1 for ch in piece):
+                    word = full.get(hits.pop())  # one reading per character: no context needed
+                else:
+                    if spelt is None:
+                        spelt = lazy_pinyin(run)
+                    word = full.get("".join(spelt[i : i + size]))
                 if word is not None and len(word) == size and word != piece:
                     out.append(word)
                     i += size
