@@ -117,16 +117,18 @@ def _prefixes(kb: KnowledgeBase, full: dict[str, str]) -> frozenset[str]:
         return got
 
 
-def _spellings(piece: str, full: dict[str, str], prefixes: frozenset[str]) -> set[str]:
-    """The spellings of base words among the readings of `piece`, character by character (the
-    reading in context is one of them): a cheap test before reading the message in pinyin."""
-    spellings = {""}
-    for ch in piece:
-        spellings = {s + r for s in spellings for r in _char_readings(ch)}
-        spellings = {s for s in spellings if s in prefixes}
-        if not spellings:
-            return spellings
-    return {s for s in spellings if s in full}
+def _spellings(piece: str, prefixes: frozenset[str]) -> list[set[str]]:
+    """For each length n of `piece`'s first 1…4 characters, the readings of those characters,
+    character by character, that begin a base word's spelling (the reading in context is one of
+    them): a cheap test before reading the message in pinyin. Stops at the first empty one."""
+    out: list[set[str]] = []
+    current = {""}
+    for ch in piece[:4]:
+        current = {s + r for s in current for r in _char_readings(ch)} & prefixes
+        out.append(current)
+        if not current:
+            break
+    return out
 
 
 def correct_homophones(kb: KnowledgeBase, text: str) -> str:
@@ -150,6 +152,7 @@ def correct_homophones(kb: KnowledgeBase, text: str) -> str:
         spelt: list[str] | None = None
         i = 0
         while i < len(run):
+            starts: list[set[str]] | None = None
             for size in (4, 3, 2):
                 piece = run[i : i + size]
                 if len(piece) < size or piece in known or freq.get(piece, 0):
@@ -159,7 +162,9 @@ def correct_homophones(kb: KnowledgeBase, text: str) -> str:
                 right = run[i + size - 1 : i + size + 1] if i + size < len(run) else ""
                 if left in known or right in known:
                     continue
-                hits = _spellings(piece, full, prefixes)
+                if starts is None:
+                    starts = _spellings(run[i : i + 4], prefixes)
+                hits = [s for s in starts[size - 1] if s in full] if len(starts) >= size else []
                 if not hits:
                     continue
                 if all(len(_char_readings(ch)) == 1 for ch in piece):
