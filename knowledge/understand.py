@@ -115,6 +115,7 @@ class Understanding:
     definition_starts: tuple[str, ...] = ()  # 什么是 …: the question asks what a term means
     definition_ends: tuple[str, ...] = ()  # … 是什么意思
     employer_words: tuple[str, ...] = ()  # a story told by an employer (新招了, 我们公司)
+    anaphora: tuple[str, ...] = ()  # a question opening that points back (这样, 这种情况)
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:
@@ -147,6 +148,7 @@ class Understanding:
             else (),
             definition_ends=_words(data, "definition_ends") if data.get("definition_ends") else (),
             employer_words=_words(data, "employer_words") if data.get("employer_words") else (),
+            anaphora=_words(data, "anaphora") if data.get("anaphora") else (),
         )
 
     # --- reading ---------------------------------------------------------------------------------
@@ -230,6 +232,9 @@ class Understanding:
         facts = [] if own else [f for f in self.facts_in(told) if f not in question]
         if story and not facts and not informative(question):
             return Unit(question, "".join(story) + question, told)  # the story holds the topic
+        if story and question.startswith(self.anaphora) and not informative(question):
+            # 找不到担保人，这样还能贷吗: "这样" is the clause just before the question
+            return Unit(question, "".join(facts) + story[-1] + question, told)
         return Unit(question, "".join(facts) + question, told)
 
     def defined_term(self, text: str) -> str | None:

@@ -54,3 +54,58 @@ def test_an_employers_question_is_answered_for_the_firm(kb: KnowledgeBase, text:
     a = kb.answer(text)
     assert a.entry_id != "unemployed_eligible", a
     assert not a.matched or a.entry_id in FIRM_IDS, a
+
+
+# --- a question clause that points back (这样, 这种情况) reads the clause before it ---------------------
+
+
+def test_a_pointing_question_reads_the_clause_before_it(und: Understanding) -> None:
+    text = (
+        "我下岗好几年了，想在路口开个修车铺，亲戚朋友都在外地打工，担保人一个都找不到，这样还能贷吗"
+    )
+    unit = und.parse(text, informative=lambda t: False).units[0]
+    assert unit.question == "这样还能贷吗"
+    assert "担保人一个都找不到" in unit.query and "修车铺" not in unit.query
+    assert unit.query.startswith("失业人员")
+
+
+def test_a_question_with_its_own_topic_does_not_look_back(und: Understanding) -> None:
+    text = "我下岗好几年了，想在路口开个修车铺，这种情况贷款利息谁出"
+    unit = und.parse(text, informative=lambda t: True).units[0]
+    assert unit.query == "失业人员这种情况贷款利息谁出"
+
+
+# --- out-of-scope families of look-alikes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "在抖音上卖货平台要收多少押金",  # shop platforms
+        "开烧烤店要办哪些许可手续",  # permits
+        "店里的货被偷了保险公司赔不赔",  # commercial insurance
+        "申请低保要带户口本吗",  # social assistance
+        "退伍以后的补助金多久到账",  # veteran benefits
+        "微信语音发不出去怎么办",  # phones and apps
+    ],
+)
+def test_lookalike_families_are_not_answered_as_the_loan(kb: KnowledgeBase, question: str) -> None:
+    a = kb.answer(question)
+    assert not a.matched, a
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("开网店卖衣服能申请创业担保贷款吗", "online_shop"),
+        ("退伍军人想开店能贷多少钱", "veteran_eligible"),
+        ("开烧烤店能申请这个贷款吗", "industry_ok"),
+        ("这个贷款能用手机在网上申请吗", "online_apply"),
+        ("申请这个贷款要带哪些材料", "docs_individual"),
+    ],
+)
+def test_the_programmes_own_questions_still_answer(
+    kb: KnowledgeBase, question: str, expected: str
+) -> None:
+    a = kb.answer(question)
+    assert a.matched and a.entry_id == expected, a
