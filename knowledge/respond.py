@@ -90,8 +90,8 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
     if owner is not None:  # 反担保是啥意思: the entry that owns the term explains it
         return replace(kb.answer_entry(owner, channel), question=unit.question[:1000])
     a, ranking = kb.reply_one(unit.query, channel)
-    other = _subject_entry(kb, unit.question, ranking)
-    if other is not None:  # 企业贷款的利息…: not the individual interest entry
+    other = _subject_entry(kb, unit.question, ranking) or _subjectless_entry(kb, unit, ranking)
+    if other is not None:  # 企业贷款的利息…: not the individual interest entry, and back
         a, ranking = kb.reply_one(unit.query, channel, without=other)
     if not a.matched and _FIGURE_RE.search(unit.query):
         # a figure is checked against the policy (yesno.py), not matched word for word
@@ -175,6 +175,26 @@ def _subject_entry(kb: KnowledgeBase, question: str, ranking: Ranking) -> str | 
     if first.out_of_scope or second.out_of_scope:
         return None
     if subject in keys(first.id) or subject not in keys(second.id):
+        return None
+    return (
+        first.id if kb.lexicon.topic_words(first.id) & kb.lexicon.topic_words(second.id) else None
+    )
+
+
+def _subjectless_entry(kb: KnowledgeBase, unit: Unit, ranking: Ranking) -> str | None:
+    """The first entry of `ranking`, when the question names no subject (企业, 合伙) but that
+    entry is a subject's (a key word of it) and the runner-up is its parallel entry without one
+    ("贴息怎么算" ranked first on the firm's subsidy: an applicant is a person unless they say
+    otherwise): that entry is to be left out; else None."""
+    und = kb.understanding
+    if len(ranking.items) < 2 or und.subject_of(unit.query) or und.subject_of(unit.question):
+        return None
+    first, second = ranking.items[0].entry, ranking.items[1].entry
+    if first.out_of_scope or second.out_of_scope:
+        return None
+    keys = kb.lexicon.entry_keys
+    named = [s for s, _ in und.subjects if s in keys(first.id)]
+    if not named or any(s in keys(second.id) for s, _ in und.subjects):
         return None
     return (
         first.id if kb.lexicon.topic_words(first.id) & kb.lexicon.topic_words(second.id) else None

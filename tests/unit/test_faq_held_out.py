@@ -109,3 +109,18 @@ def test_the_programmes_own_questions_still_answer(
 ) -> None:
     a = kb.answer(question)
     assert a.matched and a.entry_id == expected, a
+
+
+# --- a question naming no firm is a person's: a firm's entry ranked first gives way -----------------
+
+
+@pytest.mark.parametrize("question", ["这个贷款的贴息咋算", "财政贴息怎么算的", "tx怎么算的"])
+def test_a_question_without_a_firm_gets_the_persons_entry(kb: KnowledgeBase, question: str) -> None:
+    a = kb.answer(question)
+    assert a.entry_id != "enterprise_subsidy", a
+    assert a.matched and a.entry_id in {"interest_free", "subsidy_how"}, a
+
+
+def test_a_firms_question_keeps_the_firms_entry(kb: KnowledgeBase) -> None:
+    a = kb.answer("公司贷款的贴息具体怎么算")
+    assert a.matched and a.entry_id == "enterprise_subsidy", a
