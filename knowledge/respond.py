@@ -66,6 +66,10 @@ def _respond(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: st
         if several is not None:
             return replace(several, question=echo)
     single = _single(kb, text, parsed, channel)
+    if prev is not None and not prev.out_of_scope and not parsed.multi and not parsed.story:
+        carried = _carried_subject(kb, text, prev.question, single, channel)
+        if carried is not None:
+            return replace(carried, question=echo)
     # not understood alone, nothing foreign in it: maybe it goes on about the last topic
     if (
         not single.matched
@@ -179,6 +183,30 @@ def _subject_entry(kb: KnowledgeBase, question: str, ranking: Ranking) -> str | 
     return (
         first.id if kb.lexicon.topic_words(first.id) & kb.lexicon.topic_words(second.id) else None
     )
+
+
+def _carried_subject(
+    kb: KnowledgeBase, text: str, previous: str, single: Answer, channel: str
+) -> Answer | None:
+    """A short question that names no subject, no group and not 个人, after a question about a
+    subject (企业贷款最多多少？ then 要准备哪些材料): the subject carries over when that gives
+    another entry of the subject's; else None (the question's own answer stands)."""
+    und = kb.understanding
+    subject = und.subject_of(previous)
+    flat = "".join(c for s in und.clauses(text) for c in s)
+    if (
+        subject is None
+        or len(flat) > und.followup_max_chars
+        or und.subject_of(text)
+        or und.facts_in(text)
+        or "个人" in text
+    ):
+        return None
+    keys = kb.lexicon.entry_keys
+    if single.entry_id and subject in keys(single.entry_id):
+        return None
+    a = _answer_unit(kb, Unit(text, subject + text), channel)
+    return a if a.matched and a.entry_id and subject in keys(a.entry_id) else None
 
 
 def _subjectless_entry(kb: KnowledgeBase, unit: Unit, ranking: Ranking) -> str | None:

@@ -124,3 +124,20 @@ def test_a_question_without_a_firm_gets_the_persons_entry(kb: KnowledgeBase, que
 def test_a_firms_question_keeps_the_firms_entry(kb: KnowledgeBase) -> None:
     a = kb.answer("公司贷款的贴息具体怎么算")
     assert a.matched and a.entry_id == "enterprise_subsidy", a
+
+
+# --- the conversation's subject carries over to a short question that names none --------------------
+
+
+def test_a_firms_conversation_carries_its_subject(kb: KnowledgeBase) -> None:
+    previous = kb.answer("我们公司想申请，最多能贷多少").entry_id
+    assert previous == "enterprise_amount"
+    a = kb.answer("需要交什么资料", previous=previous)
+    assert a.matched and a.entry_id == "enterprise_docs", a
+    alone = kb.answer("需要交什么资料")
+    assert alone.entry_id == "docs_individual", alone
+
+
+def test_a_short_question_naming_the_person_keeps_it(kb: KnowledgeBase) -> None:
+    a = kb.answer("个人需要交什么资料", previous="enterprise_amount")
+    assert a.matched and a.entry_id == "docs_individual", a
