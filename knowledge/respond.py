@@ -87,7 +87,7 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
     """One question: ranked, checked for off-topic words (in the story too when the story was
     part of what was ranked, `story_read`), opened with yes/no when it asks so."""
     from knowledge.salience import another_loan, foreign_words
-    from knowledge.yesno import figure_entry, opening
+    from knowledge.yesno import condition_entry, figure_entry, opening
 
     term = kb.understanding.defined_term(unit.question)
     owner = kb.lexicon.defining_entry(term) if term else None
@@ -105,7 +105,9 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
             a, ranking = b, r
     if a.matched and a.entry_id:
         nearby = [r.entry.id for r in ranking.items[1:3] if not r.entry.out_of_scope]
-        other = figure_entry(unit.query, a.entry_id, nearby)
+        other = figure_entry(unit.query, a.entry_id, nearby) or condition_entry(
+            kb, unit.query, a.entry_id, nearby
+        )
         if other is not None:  # the entry that states the figure the question names
             a = replace(kb.answer_entry(other, channel), question=a.question, score=a.score)
     context = unit.query if story_read else ""

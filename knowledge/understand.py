@@ -232,7 +232,7 @@ class Understanding:
         facts = [] if own else [f for f in self.facts_in(told) if f not in question]
         if story and not facts and not informative(question):
             return Unit(question, "".join(story) + question, told)  # the story holds the topic
-        if story and question.startswith(self.anaphora) and not informative(question):
+        if story and question.startswith(self.anaphora):
             # 找不到担保人，这样还能贷吗: "这样" is the clause just before the question
             return Unit(question, "".join(facts) + story[-1] + question, told)
         return Unit(question, "".join(facts) + question, told)

@@ -220,3 +220,26 @@ def figure_entry(question: str, entry_id: str, candidates: list[str]) -> str | N
         if kinds & {kind for kind, _ in FIGURES.get(other, ())}:
             return other
     return None
+
+
+#: the entries that answer whether an industry or a use is allowed (the policy's exclusion lists)
+INDUSTRY_ENTRIES = ("excluded_industries", "industry_ok")
+USE_ENTRIES = ("forbidden_uses", "allowed_uses")
+
+
+def condition_entry(
+    kb: KnowledgeBase, question: str, entry_id: str, candidates: list[str]
+) -> str | None:
+    """An entry among `candidates` (the next best of the ranking, in order) that answers whether
+    the excluded industry or use the question names is allowed ("开了个广告设计店…会影响我申请吗"
+    ranked first on another entry: the industry entry answers it), when `entry_id` is none of
+    those entries; else None."""
+    exclusions = getattr(kb.policy, "exclusions", None)
+    if exclusions is None or entry_id in POLICY_WORD_ENTRIES:
+        return None
+    wanted: tuple[str, ...] = ()
+    if exclusions.match_industry(question) is not None:
+        wanted = INDUSTRY_ENTRIES
+    elif exclusions.match_use(question) is not None:
+        wanted = USE_ENTRIES
+    return next((c for c in candidates if c in wanted), None)

@@ -69,10 +69,46 @@ def test_a_pointing_question_reads_the_clause_before_it(und: Understanding) -> N
     assert unit.query.startswith("失业人员")
 
 
-def test_a_question_with_its_own_topic_does_not_look_back(und: Understanding) -> None:
-    text = "我下岗好几年了，想在路口开个修车铺，这种情况贷款利息谁出"
+def test_a_question_that_does_not_point_back_does_not_look_back(und: Understanding) -> None:
+    text = "我下岗好几年了，想在路口开个修车铺，这种贷款利息谁出"  # 这种 names the loan
     unit = und.parse(text, informative=lambda t: True).units[0]
-    assert unit.query == "失业人员这种情况贷款利息谁出"
+    assert unit.query == "失业人员这种贷款利息谁出"
+
+
+def test_a_pointing_question_with_words_of_its_own_still_looks_back(und: Understanding) -> None:
+    text = "我开了个小店，执照上经营范围写了网吧，这个会影响申请吗"
+    unit = und.parse(text, informative=lambda t: True).units[0]
+    assert unit.query == "执照上经营范围写了网吧这个会影响申请吗"
+
+
+# --- a question naming an excluded industry or use goes to the entry that answers it ----------------
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        ("我开了个小店，执照上经营范围写了网吧，这个会影响申请吗", {"excluded_industries"}),
+        ("朋友想开桑拿洗浴中心，这个能用这笔钱吗", {"excluded_industries", "industry_ok"}),
+    ],
+)
+def test_an_excluded_industry_is_answered_by_the_industry_entry(
+    kb: KnowledgeBase, question: str, wanted: set[str]
+) -> None:
+    a = kb.answer(question)
+    assert not a.matched or a.entry_id in wanted, a
+
+
+def test_condition_entry_picks_the_industry_entry_among_the_next() -> None:
+    from knowledge.yesno import condition_entry
+
+    kb = KnowledgeBase.load(FOLDER, load_policy("lanzhou-2013"))
+    nearby = ["credit_bad", "excluded_industries"]
+    assert (
+        condition_entry(kb, "执照上写了广告业", "guarantor_credit", nearby) == "excluded_industries"
+    )
+    assert condition_entry(kb, "执照上写了卖早点", "guarantor_credit", nearby) is None
+    assert condition_entry(kb, "执照上写了广告业", "industry_ok", nearby) is None
+    assert condition_entry(kb, "贷款拿去炒股", "credit_bad", ["forbidden_uses"]) == "forbidden_uses"
 
 
 # --- out-of-scope families of look-alikes ------------------------------------------------------------
