@@ -226,9 +226,13 @@ def _subjectless_entry(kb: KnowledgeBase, unit: Unit, ranking: Ranking) -> str |
     named = [s for s, _ in und.subjects if s in keys(first.id)]
     if not named or any(s in keys(second.id) for s, _ in und.subjects):
         return None
-    return (
-        first.id if kb.lexicon.topic_words(first.id) & kb.lexicon.topic_words(second.id) else None
-    )
+    lex = kb.lexicon
+    if lex.topic_words(first.id) & lex.topic_words(second.id):
+        return first.id  # parallel entries (the firm's subsidy, the person's)
+    # or the runner-up uses every word of the question (失业人员最多贷多少)
+    own = lex.entry_words(second.id)
+    tokens = kb.normalizer.analyze(unit.query).tokens
+    return first.id if tokens and all(t in own for t in tokens) else None
 
 
 def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:

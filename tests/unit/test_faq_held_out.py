@@ -177,3 +177,9 @@ def test_a_firms_conversation_carries_its_subject(kb: KnowledgeBase) -> None:
 def test_a_short_question_naming_the_person_keeps_it(kb: KnowledgeBase) -> None:
     a = kb.answer("个人需要交什么资料", previous="enterprise_amount")
     assert a.matched and a.entry_id == "docs_individual", a
+
+
+def test_a_persons_amount_question_is_not_the_firms(kb: KnowledgeBase) -> None:
+    # the firm's amount entry speaks of 失业人员 (the people it hires); the runner-up uses every word
+    a = kb.answer("下岗职工最多贷多少")
+    assert a.matched and a.entry_id in {"unemployed_eligible", "amount_individual"}, a
