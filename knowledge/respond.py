@@ -130,6 +130,20 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
     if not parsed.story or unit.query == text:
         return _answer_unit(kb, Unit(text, text), channel)
     focused = _answer_unit(kb, unit, channel)
+    if (
+        focused.matched
+        and unit.query.endswith(unit.question)
+        and unit.query != unit.question
+        and _topic_of_its_own(kb, unit.question)
+    ):
+        # the story's facts were read with the question: they may choose among what the
+        # question itself could mean (its three closest entries), not replace it
+        near = {r.entry.id for r in kb.rank(unit.question, k=3).items}
+        if focused.entry_id not in near:
+            alone = _answer_unit(kb, Unit(unit.question, unit.question, unit.story), channel)
+            if alone.matched:
+                return alone
+            return kb.dont_know(focused.question, kb.rank(unit.query, k=8), channel)
     unknown = _unknown_words(kb, unit.question)
     if focused.matched or _names_something(kb, unknown):
         return focused  # a question naming what the base never mentions is not rescued
@@ -145,6 +159,17 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
         near = {r.entry.id for r in kb.rank(unit.query, k=3).items}
         return full if full.entry_id in near else focused
     return full if full.matched else focused
+
+
+def _topic_of_its_own(kb: KnowledgeBase, question: str) -> bool:
+    """Whether a question clause names a topic word of the base that is no group's (利息, 材料,
+    担保人; not 能贷多少): what it asks does not depend on who asks."""
+    lex = kb.lexicon
+    groups = {w for w, _ in kb.understanding.facts}
+    tokens = kb.normalizer.analyze(question).tokens
+    return any(
+        t in lex.spread and len(t) > 1 and t not in groups for t in tokens
+    ) and lex.informative(question)
 
 
 def _unknown_words(kb: KnowledgeBase, text: str) -> list[str]:

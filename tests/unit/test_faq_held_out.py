@@ -183,3 +183,19 @@ def test_a_persons_amount_question_is_not_the_firms(kb: KnowledgeBase) -> None:
     # the firm's amount entry speaks of 失业人员 (the people it hires); the runner-up uses every word
     a = kb.answer("下岗职工最多贷多少")
     assert a.matched and a.entry_id in {"unemployed_eligible", "amount_individual"}, a
+
+
+# --- a story's facts may choose among what the question could mean, not replace it -----------------
+
+
+def test_story_facts_do_not_replace_a_question_with_its_own_topic(kb: KnowledgeBase) -> None:
+    text = "我老婆在家带孩子好几年了，想开个美甲店，贷款能不能提前还"
+    a = kb.answer(text)
+    assert a.entry_id != "woman_eligible", a  # the facts (妇女) alone would choose it
+    assert not a.matched or a.entry_id == "early_repayment", a
+
+
+def test_story_facts_still_choose_among_the_questions_own_entries(kb: KnowledgeBase) -> None:
+    text = "我下岗以后在家待了好几年，想开个小卖部，像我这样的人最多能贷多少"
+    a = kb.answer(text)
+    assert a.matched and a.entry_id in {"unemployed_eligible", "amount_individual"}, a
