@@ -241,6 +241,7 @@ class _Index:
         self.entry_end = np.zeros(0, dtype=np.int64)
         self._starts: list[int] = []
         self._ends: list[int] = []
+        self._doc_ranges: list[np.ndarray] = []
         self.rank_w = np.array(cfg.rank_weights, dtype=np.float64)
         self.accept_w = np.array(cfg.accept_weights, dtype=np.float64)
         # whether a weight of either stage uses the key-term shares (key_cov_word, key_cov_char)
@@ -253,6 +254,10 @@ class _Index:
         self.entry_end = np.r_[starts[1:], self.n_docs].astype(np.int64)
         self._starts = self.entry_start.tolist()
         self._ends = self.entry_end.tolist()
+        self._doc_ranges = [
+            np.arange(lo, hi, dtype=np.int64)
+            for lo, hi in zip(self._starts, self._ends, strict=True)
+        ]
         n_entries = len(self.entries)
         self.words = _View([a.tokens for a in analyses], self.doc_entry, n_entries, cfg)
         self.chars = _View([a.bigrams for a in analyses], self.doc_entry, n_entries, cfg)
@@ -294,20 +299,35 @@ class _Index:
         held_entry = int(self.doc_entry[exclude_doc]) if exclude_doc is not None else -1
         keys_w, keys_c = self._keys_used if lean else (True, True)
         out: list[tuple[int, int, list[float]]] = []
-        starts, ends = self._starts, self._ends
-        for ei in cand.tolist():
-            lo, hi = starts[ei], ends[ei]
-            if hi - lo > 1:  # the entry's best document, and its best word and bigram scores
-                best_doc = lo + int(pre[lo:hi].argmax())
-                w_max, c_max = float(w[lo:hi].max()), float(c[lo:hi].max())
-            else:
-                best_doc, w_max, c_max = lo, float(w[lo]), float(c[lo])
+        cands = cand.tolist()
+        best_docs, w_maxes, c_maxes = self._best_documents(cands, pre, w, c)
+        for ei, best_doc, w_max, c_max in zip(cands, best_docs, w_maxes, c_maxes, strict=True):
             held = exclude_doc if ei == held_entry else None
             ew, qcw, dcw, kcw = self.words.features(ei, best_doc, iw, sw, held, keys_w)
             ec, qcc, dcc, kcc = self.chars.features(ei, best_doc, ic, sc, held, keys_c)
             feats = [w_max, c_max, ew, ec, dcw, dcc, qcw, qcc, kcw, kcc]
             out.append((ei, best_doc, feats))
         return out
+
+    def _best_documents(
+        self, cands: list[int], pre: np.ndarray, w: np.ndarray, c: np.ndarray
+    ) -> tuple[list[int], list[float], list[float]]:
+        """For each candidate entry: its best document by `pre` (the first, on a tie) and its
+        best word and bigram document scores — over the candidates' documents gathered once."""
+        ranges = self._doc_ranges
+        docs = np.concatenate([ranges[ei] for ei in cands])
+        sizes = [len(ranges[ei]) for ei in cands]
+        offsets = np.cumsum([0, *sizes[:-1]])
+        p = pre[docs]
+        top = np.maximum.reduceat(p, offsets)
+        # the first position in each entry's run where its maximum is reached
+        hits = np.flatnonzero(p == np.repeat(top, sizes))
+        first = hits[np.searchsorted(hits, offsets)]
+        return (
+            docs[first].tolist(),
+            np.maximum.reduceat(w[docs], offsets).tolist(),
+            np.maximum.reduceat(c[docs], offsets).tolist(),
+        )
 
     def rank(
         self,
