@@ -150,3 +150,17 @@ def test_known_words_of_an_entry_add_its_own_words(kb: KnowledgeBase) -> None:
     assert extra in with_entry and extra not in base
     assert all(w in with_entry for w in list(base)[:50])
     assert "比特币挖矿机" not in with_entry
+
+
+def test_best_documents_equal_a_loop_over_each_entry(kb: KnowledgeBase) -> None:
+    idx = kb._snap.index
+    rng = np.random.default_rng(5)
+    n = idx.n_docs
+    pre = rng.integers(0, 4, n).astype(np.float64)  # many ties: the first best document wins
+    w, c = rng.random(n), rng.random(n)
+    cands = [0, 3, len(idx.entries) - 1, 7]
+    best, w_max, c_max = idx._best_documents(cands, pre, w, c)
+    for i, ei in enumerate(cands):
+        lo, hi = int(idx.entry_start[ei]), int(idx.entry_end[ei])
+        assert best[i] == lo + int(np.argmax(pre[lo:hi]))
+        assert w_max[i] == w[lo:hi].max() and c_max[i] == c[lo:hi].max()
