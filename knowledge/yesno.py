@@ -235,11 +235,12 @@ def condition_entry(
     ranked first on another entry: the industry entry answers it), when `entry_id` is none of
     those entries; else None."""
     exclusions = getattr(kb.policy, "exclusions", None)
-    if exclusions is None or entry_id in POLICY_WORD_ENTRIES:
-        return None
+    near = [c for c in candidates if c in POLICY_WORD_ENTRIES]
+    if exclusions is None or entry_id in POLICY_WORD_ENTRIES or not near:
+        return None  # (matching the exclusion lists is the costly part: only when it may help)
     wanted: tuple[str, ...] = ()
-    if exclusions.match_industry(question) is not None:
+    if any(c in INDUSTRY_ENTRIES for c in near) and exclusions.match_industry(question):
         wanted = INDUSTRY_ENTRIES
-    elif exclusions.match_use(question) is not None:
+    elif any(c in USE_ENTRIES for c in near) and exclusions.match_use(question):
         wanted = USE_ENTRIES
-    return next((c for c in candidates if c in wanted), None)
+    return next((c for c in near if c in wanted), None)
