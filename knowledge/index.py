@@ -111,7 +111,8 @@ class _View:
     def _normalised(self, raw: np.ndarray, terms: Sequence[str]) -> np.ndarray:
         norm = self.k1 * ((1 - self.b) + self.b * len(terms) / self.avgdl)
         self_score = sum(self.idf.get(t, self.max_idf) for t in terms) / (norm + 1.0)
-        return np.minimum(raw / self_score, 1.0)
+        np.divide(raw, self_score, out=raw)
+        return np.minimum(raw, 1.0, out=raw)
 
     def query_terms(
         self, terms: Sequence[str]
@@ -281,7 +282,8 @@ class _Index:
         qc = list(dict.fromkeys(q.bigrams))
         w = self.words.doc_scores(qw)
         c = self.chars.doc_scores(qc)
-        pre = cfg.word_weight * w + (1.0 - cfg.word_weight) * c
+        pre = cfg.word_weight * w
+        pre += (1.0 - cfg.word_weight) * c
         if exclude_doc is not None:
             pre[exclude_doc] = -1.0
             w[exclude_doc] = c[exclude_doc] = 0.0
@@ -343,8 +345,10 @@ class _Index:
         cands = self.candidates(q, n, exclude_doc, exclude_entry, lean)
         if not cands:
             return [], 0.0, 0.0, []
+        # the stage-1 scores of all candidates in one matrix product
+        scores = (np.array([f for _, _, f in cands]) @ self.rank_w).tolist()
         scored = sorted(
-            ((ei, float(np.dot(self.rank_w, f)), d, f) for ei, d, f in cands),
+            ((ei, s, d, f) for (ei, d, f), s in zip(cands, scores, strict=True)),
             key=lambda x: -x[1],
         )
         top_ei, top_s, _, top_f = scored[0]
