@@ -199,3 +199,14 @@ def test_story_facts_still_choose_among_the_questions_own_entries(kb: KnowledgeB
     text = "我下岗以后在家待了好几年，想开个小卖部，像我这样的人最多能贷多少"
     a = kb.answer(text)
     assert a.matched and a.entry_id in {"unemployed_eligible", "amount_individual"}, a
+
+
+# --- dialect and joint-application words -----------------------------------------------------------
+
+
+def test_dialect_and_joint_words_are_normalised(kb: KnowledgeBase) -> None:
+    norm = kb.normalizer
+    assert "找不到" in norm.normalize("反担保人寻不着咋弄")
+    assert "合伙" in norm.normalize("我们仨搭伙开店能贷多少")
+    a = kb.answer("担保人实在寻不到，还有啥办法")
+    assert a.matched and a.entry_id == "no_guarantor", a
