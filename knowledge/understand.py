@@ -229,7 +229,7 @@ class Understanding:
             return Unit(question, subject + question, told)
         # a question that names its own group or subject (合伙的话…) keeps it: no story facts
         own = self.facts_in(question) or self.subject_of(question)
-        facts = [] if own else [f for f in self.facts_in(told) if f not in question]
+        facts = [f for f in self.facts_in(question if own else told) if f not in question]
         if story and not facts and not informative(question):
             return Unit(question, "".join(story) + question, told)  # the story holds the topic
         if story and question.startswith(self.anaphora):

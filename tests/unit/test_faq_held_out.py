@@ -210,3 +210,9 @@ def test_dialect_and_joint_words_are_normalised(kb: KnowledgeBase) -> None:
     assert "合伙" in norm.normalize("我们仨搭伙开店能贷多少")
     a = kb.answer("担保人实在寻不到，还有啥办法")
     assert a.matched and a.entry_id == "no_guarantor", a
+
+
+def test_a_question_naming_its_group_in_other_words_gets_the_bases_word(und: Understanding) -> None:
+    text = "听说只有本市户口才能办，我一个外省的能不能申请"
+    unit = und.parse(text, informative=lambda t: True).units[0]
+    assert unit.query == "外地户口我一个外省的能不能申请"
