@@ -30,7 +30,13 @@ from knowledge.evaluation import NONE_LABEL, OOD_LABEL, EvalQuestion, load_quest
 from knowledge.retrieval import KnowledgeBase
 
 #: The evaluation sets `kb eval` runs when no file is given (those present in <folder>/eval).
-DEFAULT_SETS: tuple[str, ...] = ("dev.yaml", "fresh.yaml", "fresh2.yaml", "fresh3.yaml")
+DEFAULT_SETS: tuple[str, ...] = (
+    "dev.yaml",
+    "fresh.yaml",
+    "fresh2.yaml",
+    "fresh3.yaml",
+    "fresh4.yaml",
+)
 
 
 @dataclass(frozen=True)

@@ -73,23 +73,46 @@ class _View:
             for ei in range(n_entries)
         ]
         self.avg_entry_len = max(1.0, sum(self.entry_len) / max(1, n_entries))
+        self.key_total = [sum(w for _, w in keys) for keys in self.entry_keys]
+        self._entry_norm = [
+            self.k1 * ((1 - self.b) + self.b * length / self.avg_entry_len)
+            for length in self.entry_len
+        ]
+        # the term-major score matrix of the bm25s index (scored directly: see doc_scores)
+        scores = self.retriever.scores
+        self._data: np.ndarray = scores["data"]
+        self._indices: np.ndarray = scores["indices"]
+        self._indptr: list[int] = np.asarray(scores["indptr"]).tolist()
+        self._doc_terms: dict[int, tuple[tuple[tuple[str, float], ...], float]] = {}
 
     def doc_scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 of every document divided by the query's self score (0 … 1)."""
         ids = [self.vocab[t] for t in terms if t in self.vocab]
         if not ids:
             return np.zeros(self.n, dtype=np.float64)
-        raw = self.retriever.get_scores_from_ids(ids).astype(np.float64)
+        if self.retriever.nonoccurrence_array is not None:  # a BM25 variant with a floor score
+            raw = self.retriever.get_scores_from_ids(ids).astype(np.float64)
+            return self._normalised(raw, terms)
+        # what bm25s' get_scores_from_ids computes (its np.add.at per term) in one np.bincount
+        # over the query terms' postings, summed in float64: several times faster
+        spans = [(self._indptr[i], self._indptr[i + 1]) for i in ids]
+        if len(spans) == 1:
+            lo, hi = spans[0]
+            raw = np.zeros(self.n, dtype=np.float64)
+            raw[self._indices[lo:hi]] = self._data[lo:hi]
+        else:
+            raw = np.bincount(
+                np.concatenate([self._indices[lo:hi] for lo, hi in spans]),
+                weights=np.concatenate([self._data[lo:hi] for lo, hi in spans]),
+                minlength=self.n,
+            )
+        return self._normalised(raw, terms)
+
+    def _normalised(self, raw: np.ndarray, terms: Sequence[str]) -> np.ndarray:
         norm = self.k1 * ((1 - self.b) + self.b * len(terms) / self.avgdl)
         self_score = sum(self.idf.get(t, self.max_idf) for t in terms) / (norm + 1.0)
-        return np.minimum(raw / self_score, 1.0)
-
-    def doc_coverage(self, doc: int, query: frozenset[str]) -> float:
-        """IDF-weighted share of the document's terms that the query contains."""
-        idf = self.idf
-        terms = set(self.docs[doc])
-        total = sum(idf[t] for t in terms) or 1.0
-        return sum(idf[t] for t in terms if t in query) / total
+        np.divide(raw, self_score, out=raw)
+        return np.minimum(raw, 1.0, out=raw)
 
     def query_terms(
         self, terms: Sequence[str]
@@ -121,31 +144,30 @@ class _View:
                 novel += w
         return novel / total if total > 0 else 0.0
 
-    def key_coverage(self, ei: int, query: frozenset[str], fallback: float) -> float:
-        """IDF-weighted share of the entry's key terms that the question contains."""
-        keys = self.entry_keys[ei]
-        total = sum(w for _, w in keys)
-        if total <= 0:
-            return fallback
-        return sum(w for t, w in keys if t in query) / total
-
-    def entry_features(
+    def features(
         self,
         ei: int,
+        doc: int,
         query: tuple[list[tuple[str, float, float]], float, float],
+        terms: frozenset[str],
         held_out: int | None = None,
-    ) -> tuple[float, float]:
-        """(entry-level BM25 / self score, IDF-weighted share of the question the entry covers).
+        keys: bool = True,
+    ) -> tuple[float, float, float, float]:
+        """The features of entry `ei` for one view: entry-level BM25 / self score, IDF-weighted
+        share of the question the entry covers, of its best document `doc` the question covers,
+        and of its key terms the question contains (`doc`'s share when it has none).
 
-        held_out: a document of this entry to leave out (leave-one-out evaluation).
-        """
+        `query`: :meth:`query_terms` of the question; `terms`: its terms as a set; held_out: a
+        document of this entry to leave out (leave-one-out evaluation); keys False: the key-term
+        share is not computed (0; a feature no weight uses)."""
         rows, self_score, total = query
         counts: Mapping[str, int] = self.entry_counts[ei]
-        length = self.entry_len[ei]
-        if held_out is not None:
+        if held_out is None:
+            norm = self._entry_norm[ei]
+        else:
             counts = self.entry_counts[ei] - Counter(self.docs[held_out])
-            length -= len(self.docs[held_out])
-        norm = self.k1 * ((1 - self.b) + self.b * length / self.avg_entry_len)
+            length = self.entry_len[ei] - len(self.docs[held_out])
+            norm = self.k1 * ((1 - self.b) + self.b * length / self.avg_entry_len)
         score = covered = 0.0
         for t, eidf, w in rows:
             tf = counts.get(t, 0)
@@ -153,8 +175,29 @@ class _View:
                 score += eidf * tf / (tf + norm)
                 covered += w
         if total <= 0 or self_score <= 0:
-            return 0.0, 0.0
-        return min(score / self_score, 1.5), covered / total
+            entry_score = q_cov = 0.0
+        else:
+            entry_score, q_cov = min(score / self_score, 1.5), covered / total
+        got = self._doc_terms.get(doc)
+        if got is None:  # (term, IDF) of the document's distinct terms, and their total
+            idf = self.idf
+            doc_terms = tuple((t, idf[t]) for t in set(self.docs[doc]))
+            got = self._doc_terms[doc] = (doc_terms, sum(w for _, w in doc_terms) or 1.0)
+        hit = 0.0  # plain loops: a generator per sum costs more than the sums (many calls)
+        for t, w in got[0]:
+            if t in terms:
+                hit += w
+        doc_cov = hit / got[1]
+        key_total = self.key_total[ei]
+        if key_total <= 0:
+            return entry_score, q_cov, doc_cov, doc_cov
+        if not keys:
+            return entry_score, q_cov, doc_cov, 0.0
+        hit = 0.0
+        for t, w in self.entry_keys[ei]:
+            if t in terms:
+                hit += w
+        return entry_score, q_cov, doc_cov, hit / key_total
 
 
 def _sigmoid(x: float) -> float:
@@ -197,21 +240,41 @@ class _Index:
         self.chars: _View | None = None
         self.entry_start = np.zeros(0, dtype=np.int64)
         self.entry_end = np.zeros(0, dtype=np.int64)
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._doc_ranges: list[np.ndarray] = []
         self.rank_w = np.array(cfg.rank_weights, dtype=np.float64)
         self.accept_w = np.array(cfg.accept_weights, dtype=np.float64)
+        # whether a weight of either stage uses the key-term shares (key_cov_word, key_cov_char)
+        used = [bool(self.rank_w[i] or self.accept_w[2 + i]) for i in range(len(self.rank_w))]
+        self._keys_used = (used[8], used[9])
         if not self.n_docs:
             return
         starts = np.flatnonzero(np.r_[True, self.doc_entry[1:] != self.doc_entry[:-1]])
         self.entry_start = starts.astype(np.int64)
         self.entry_end = np.r_[starts[1:], self.n_docs].astype(np.int64)
+        self._starts = self.entry_start.tolist()
+        self._ends = self.entry_end.tolist()
+        self._doc_ranges = [
+            np.arange(lo, hi, dtype=np.int64)
+            for lo, hi in zip(self._starts, self._ends, strict=True)
+        ]
         n_entries = len(self.entries)
         self.words = _View([a.tokens for a in analyses], self.doc_entry, n_entries, cfg)
         self.chars = _View([a.bigrams for a in analyses], self.doc_entry, n_entries, cfg)
 
     def candidates(
-        self, q: Analysis, n: int, exclude_doc: int | None = None, exclude_entry: int | None = None
+        self,
+        q: Analysis,
+        n: int,
+        exclude_doc: int | None = None,
+        exclude_entry: int | None = None,
+        lean: bool = False,
     ) -> list[tuple[int, int, list[float]]]:
-        """The `n` leading entries by document score: (entry index, best doc, features)."""
+        """The `n` leading entries by document score: (entry index, best doc, features).
+
+        lean: features that no weight of either stage uses are left at 0 (answering; the
+        calibration reads them all)."""
         if q.empty or self.words is None or self.chars is None:
             return []
         cfg = self.cfg
@@ -219,7 +282,8 @@ class _Index:
         qc = list(dict.fromkeys(q.bigrams))
         w = self.words.doc_scores(qw)
         c = self.chars.doc_scores(qc)
-        pre = cfg.word_weight * w + (1.0 - cfg.word_weight) * c
+        pre = cfg.word_weight * w
+        pre += (1.0 - cfg.word_weight) * c
         if exclude_doc is not None:
             pre[exclude_doc] = -1.0
             w[exclude_doc] = c[exclude_doc] = 0.0
@@ -231,35 +295,41 @@ class _Index:
         cand = cand[entry_pre[cand] > 0]
         if not len(cand):
             return []
-        w_max = np.maximum.reduceat(w, self.entry_start)
-        c_max = np.maximum.reduceat(c, self.entry_start)
         sw, sc = frozenset(qw), frozenset(qc)
         iw = self.words.query_terms(qw)
         ic = self.chars.query_terms(qc)
         held_entry = int(self.doc_entry[exclude_doc]) if exclude_doc is not None else -1
+        keys_w, keys_c = self._keys_used if lean else (True, True)
         out: list[tuple[int, int, list[float]]] = []
-        for ei in cand.tolist():
-            lo, hi = int(self.entry_start[ei]), int(self.entry_end[ei])
-            best_doc = lo + int(np.argmax(pre[lo:hi])) if hi - lo > 1 else lo
+        cands = cand.tolist()
+        best_docs, w_maxes, c_maxes = self._best_documents(cands, pre, w, c)
+        for ei, best_doc, w_max, c_max in zip(cands, best_docs, w_maxes, c_maxes, strict=True):
             held = exclude_doc if ei == held_entry else None
-            ew, qcw = self.words.entry_features(ei, iw, held)
-            ec, qcc = self.chars.entry_features(ei, ic, held)
-            dcw = self.words.doc_coverage(best_doc, sw)
-            dcc = self.chars.doc_coverage(best_doc, sc)
-            feats = [
-                float(w_max[ei]),
-                float(c_max[ei]),
-                ew,
-                ec,
-                dcw,
-                dcc,
-                qcw,
-                qcc,
-                self.words.key_coverage(ei, sw, dcw),
-                self.chars.key_coverage(ei, sc, dcc),
-            ]
+            ew, qcw, dcw, kcw = self.words.features(ei, best_doc, iw, sw, held, keys_w)
+            ec, qcc, dcc, kcc = self.chars.features(ei, best_doc, ic, sc, held, keys_c)
+            feats = [w_max, c_max, ew, ec, dcw, dcc, qcw, qcc, kcw, kcc]
             out.append((ei, best_doc, feats))
         return out
+
+    def _best_documents(
+        self, cands: list[int], pre: np.ndarray, w: np.ndarray, c: np.ndarray
+    ) -> tuple[list[int], list[float], list[float]]:
+        """For each candidate entry: its best document by `pre` (the first, on a tie) and its
+        best word and bigram document scores — over the candidates' documents gathered once."""
+        ranges = self._doc_ranges
+        docs = np.concatenate([ranges[ei] for ei in cands])
+        sizes = [len(ranges[ei]) for ei in cands]
+        offsets = np.cumsum([0, *sizes[:-1]])
+        p = pre[docs]
+        top = np.maximum.reduceat(p, offsets)
+        # the first position in each entry's run where its maximum is reached
+        hits = np.flatnonzero(p == np.repeat(top, sizes))
+        first = hits[np.searchsorted(hits, offsets)]
+        return (
+            docs[first].tolist(),
+            np.maximum.reduceat(w[docs], offsets).tolist(),
+            np.maximum.reduceat(c[docs], offsets).tolist(),
+        )
 
     def rank(
         self,
@@ -267,13 +337,18 @@ class _Index:
         k: int = 5,
         exclude_doc: int | None = None,
         exclude_entry: int | None = None,
+        lean: bool = False,
     ) -> tuple[list[tuple[int, float, int]], float, float, list[float]]:
-        """(top `k` as (entry, score, best doc), confidence, gap, acceptance features)."""
-        cands = self.candidates(q, max(k, self.cfg.rerank_entries), exclude_doc, exclude_entry)
+        """(top `k` as (entry, score, best doc), confidence, gap, acceptance features); lean: as
+        in :meth:`candidates`."""
+        n = max(k, self.cfg.rerank_entries)
+        cands = self.candidates(q, n, exclude_doc, exclude_entry, lean)
         if not cands:
             return [], 0.0, 0.0, []
+        # the stage-1 scores of all candidates in one matrix product
+        scores = (np.array([f for _, _, f in cands]) @ self.rank_w).tolist()
         scored = sorted(
-            ((ei, float(np.dot(self.rank_w, f)), d, f) for ei, d, f in cands),
+            ((ei, s, d, f) for (ei, d, f), s in zip(cands, scores, strict=True)),
             key=lambda x: -x[1],
         )
         top_ei, top_s, _, top_f = scored[0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from knowledge.normalize import Normalizer
@@ -34,6 +34,18 @@ class EntryWords:
     keys: frozenset[str]
     doc_counts: Mapping[str, int] = field(default_factory=dict)  # in how many of its documents
     n_docs: int = 0
+
+
+@dataclass(frozen=True)
+class KnownWords:
+    """The base's words and one entry's own words, asked as one set (without copying the
+    base's vocabulary for every question)."""
+
+    base: frozenset[str]
+    own: frozenset[str]
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.base or word in self.own
 
 
 def _cjk_word(w: str) -> bool:
@@ -81,6 +93,7 @@ class Lexicon:
         self._answer_text: str | None = None
         self._entry_answer: dict[str, str] = {}
         self._other: dict[float, frozenset[str]] = {}
+        self._users: dict[str, list[EntryWords]] | None = None
 
     def informative(self, text: str) -> bool:
         """Whether `text` says something of its own: a FAQ word of two or more characters, or two
@@ -111,19 +124,34 @@ class Lexicon:
         tokens = self.normalizer.analyze(term).tokens
         if not tokens:
             return None
+        # only entries using every word of the term have a share above 0
+        users = self._term_users().get(tokens[0], ())
         shares = sorted(
             (
                 (min(e.doc_counts.get(t, 0) for t in tokens) / e.n_docs, e.entry.id)
-                for e in self._entries
-                if e.n_docs and not e.entry.out_of_scope
+                for e in users
+                if all(e.doc_counts.get(t, 0) for t in tokens)
             ),
             reverse=True,
         )
         if not shares or shares[0][0] < DEFINES_SHARE:
             return None
-        if len(shares) > 1 and shares[0][0] < DEFINES_LEAD * shares[1][0]:
+        second = shares[1][0] if len(shares) > 1 else 0.0
+        if shares[0][0] < DEFINES_LEAD * second:
             return None
         return shares[0][1]
+
+    def _term_users(self) -> Mapping[str, list[EntryWords]]:
+        """For each word, the FAQ entries whose questions use it (built on first use)."""
+        with self._lock:
+            if self._users is None:
+                users: dict[str, list[EntryWords]] = {}
+                for e in self._entries:
+                    if e.n_docs and not e.entry.out_of_scope:
+                        for t in e.doc_counts:
+                            users.setdefault(t, []).append(e)
+                self._users = users
+            return self._users
 
     def entry_keys(self, entry_id: str) -> frozenset[str]:
         """Key words of an entry (in ≥ 30 % of its questions and paraphrases)."""
@@ -144,7 +172,7 @@ class Lexicon:
             own |= policy_words(self._policy)
         return own
 
-    def known_words(self, entry_id: str | None = None) -> frozenset[str]:
+    def known_words(self, entry_id: str | None = None) -> Container[str]:
         """Words the base uses: the FAQ entries' questions and paraphrases and the policy's words
         (exclusion lists), plus entry `entry_id`'s own words when given (answer texts: see
         :meth:`in_answers`)."""
@@ -152,7 +180,7 @@ class Lexicon:
             if self._known is None:
                 self._known = frozenset(set(self.vocabulary) | policy_words(self._policy))
             known = self._known
-        return known | self.entry_words(entry_id) if entry_id else known
+        return KnownWords(known, self.entry_words(entry_id)) if entry_id else known
 
     def other_lender(self, entry_id: str, text: str) -> str | None:
         """A lender or loan product of another kind (understanding.yaml `other_lenders`) that

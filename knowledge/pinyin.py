@@ -90,14 +90,58 @@ def _known_run(kb: KnowledgeBase, run: str) -> bool:
     return all(t in kb.lexicon.vocabulary for t in kb.normalizer.analyze(run).tokens)
 
 
+_readings: dict[str, frozenset[str]] = {}
+_prefix_sets: dict[int, frozenset[str]] = {}
+
+
+def _char_readings(ch: str) -> frozenset[str]:
+    """Every toneless reading of a character (还: hai, huan), kept once read."""
+    got = _readings.get(ch)
+    if got is None:
+        from pypinyin import Style, pinyin
+
+        got = frozenset(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
+        _readings[ch] = got
+    return got
+
+
+def _prefixes(kb: KnowledgeBase, full: dict[str, str]) -> frozenset[str]:
+    """Every prefix of every full-pinyin spelling of the base's words (built once per table)."""
+    key = id(kb.lexicon.vocabulary)
+    with _lock:
+        got = _prefix_sets.get(key)
+        if got is None:
+            got = frozenset(k[:n] for k in full for n in range(1, len(k) + 1))
+            _prefix_sets.clear()
+            _prefix_sets[key] = got
+        return got
+
+
+def _spellings(piece: str, prefixes: frozenset[str]) -> list[set[str]]:
+    """For each length n of `piece`'s first 1…4 characters, the readings of those characters,
+    character by character, that begin a base word's spelling (the reading in context is one of
+    them): a cheap test before reading the message in pinyin. Stops at the first empty one."""
+    out: list[set[str]] = []
+    current = {""}
+    for ch in piece[:4]:
+        current = {s + r for s in current for r in _char_readings(ch)} & prefixes
+        out.append(current)
+        if not current:
+            break
+    return out
+
+
 def correct_homophones(kb: KnowledgeBase, text: str) -> str:
     """`text` with homophone typos of the base's words corrected (返担保 → 反担保, 贴西 → 贴息): a run
     of two to four characters that is no word (neither the base's nor jieba's dictionary's) and is
-    spelt in pinyin like a base word of the same length becomes that word. Costs a pinyin reading
-    of the message: :mod:`knowledge.respond` calls it only for a message it could not answer."""
+    spelt in pinyin like a base word of the same length becomes that word. The message is read in
+    pinyin (in context: 还款 is huankuan) only when some piece may spell a base word by the
+    readings of its characters; :mod:`knowledge.respond` calls it only for a message it could not
+    answer."""
     from pypinyin import lazy_pinyin
 
     full, _ = _table(kb)
+    prefixes = _prefixes(kb, full)
     known = kb.lexicon.vocabulary
     freq, _ = kb.normalizer.background()
     out: list[str] = []
@@ -105,9 +149,10 @@ def correct_homophones(kb: KnowledgeBase, text: str) -> str:
         if not run or not re.fullmatch(r"[\u4e00-\u9fff]+", run):
             out.append(run)
             continue
-        spelt = lazy_pinyin(run)
+        spelt: list[str] | None = None
         i = 0
         while i < len(run):
+            starts: list[set[str]] | None = None
             for size in (4, 3, 2):
                 piece = run[i : i + size]
                 if len(piece) < size or piece in known or freq.get(piece, 0):
@@ -117,7 +162,17 @@ def correct_homophones(kb: KnowledgeBase, text: str) -> str:
                 right = run[i + size - 1 : i + size + 1] if i + size < len(run) else ""
                 if left in known or right in known:
                     continue
-                word = full.get("".join(spelt[i : i + size]))
+                if starts is None:
+                    starts = _spellings(run[i : i + 4], prefixes)
+                hits = [s for s in starts[size - 1] if s in full] if len(starts) >= size else []
+                if not hits:
+                    continue
+                if all(len(_char_readings(ch)) == 1 for ch in piece):
+                    word = full.get(hits.pop())  # one reading per character: no context needed
+                else:
+                    if spelt is None:
+                        spelt = lazy_pinyin(run)
+                    word = full.get("".join(spelt[i : i + size]))
                 if word is not None and len(word) == size and word != piece:
                     out.append(word)
                     i += size

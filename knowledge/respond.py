@@ -66,6 +66,10 @@ def _respond(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: st
         if several is not None:
             return replace(several, question=echo)
     single = _single(kb, text, parsed, channel)
+    if prev is not None and not prev.out_of_scope and not parsed.multi and not parsed.story:
+        carried = _carried_subject(kb, text, prev.question, single, channel)
+        if carried is not None:
+            return replace(carried, question=echo)
     # not understood alone, nothing foreign in it: maybe it goes on about the last topic
     if (
         not single.matched
@@ -83,15 +87,15 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
     """One question: ranked, checked for off-topic words (in the story too when the story was
     part of what was ranked, `story_read`), opened with yes/no when it asks so."""
     from knowledge.salience import another_loan, foreign_words
-    from knowledge.yesno import figure_entry, opening
+    from knowledge.yesno import condition_entry, figure_entry, opening
 
     term = kb.understanding.defined_term(unit.question)
     owner = kb.lexicon.defining_entry(term) if term else None
     if owner is not None:  # 反担保是啥意思: the entry that owns the term explains it
         return replace(kb.answer_entry(owner, channel), question=unit.question[:1000])
     a, ranking = kb.reply_one(unit.query, channel)
-    other = _subject_entry(kb, unit.question, ranking)
-    if other is not None:  # 企业贷款的利息…: not the individual interest entry
+    other = _subject_entry(kb, unit.question, ranking) or _subjectless_entry(kb, unit, ranking)
+    if other is not None:  # 企业贷款的利息…: not the individual interest entry, and back
         a, ranking = kb.reply_one(unit.query, channel, without=other)
     if not a.matched and _FIGURE_RE.search(unit.query):
         # a figure is checked against the policy (yesno.py), not matched word for word
@@ -101,7 +105,9 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
             a, ranking = b, r
     if a.matched and a.entry_id:
         nearby = [r.entry.id for r in ranking.items[1:3] if not r.entry.out_of_scope]
-        other = figure_entry(unit.query, a.entry_id, nearby)
+        other = figure_entry(unit.query, a.entry_id, nearby) or condition_entry(
+            kb, unit.query, a.entry_id, nearby
+        )
         if other is not None:  # the entry that states the figure the question names
             a = replace(kb.answer_entry(other, channel), question=a.question, score=a.score)
     context = unit.query if story_read else ""
@@ -124,6 +130,20 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
     if not parsed.story or unit.query == text:
         return _answer_unit(kb, Unit(text, text), channel)
     focused = _answer_unit(kb, unit, channel)
+    if (
+        focused.matched
+        and unit.query.endswith(unit.question)
+        and unit.query != unit.question
+        and _topic_of_its_own(kb, unit.question)
+    ):
+        # the story's facts were read with the question: they may choose among what the
+        # question itself could mean (its three closest entries), not replace it
+        near = {r.entry.id for r in kb.rank(unit.question, k=3).items}
+        if focused.entry_id not in near:
+            alone = _answer_unit(kb, Unit(unit.question, unit.question, unit.story), channel)
+            if alone.matched:
+                return alone
+            return kb.dont_know(focused.question, kb.rank(unit.query, k=8), channel)
     unknown = _unknown_words(kb, unit.question)
     if focused.matched or _names_something(kb, unknown):
         return focused  # a question naming what the base never mentions is not rescued
@@ -139,6 +159,17 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
         near = {r.entry.id for r in kb.rank(unit.query, k=3).items}
         return full if full.entry_id in near else focused
     return full if full.matched else focused
+
+
+def _topic_of_its_own(kb: KnowledgeBase, question: str) -> bool:
+    """Whether a question clause names a topic word of the base that is no group's (利息, 材料,
+    担保人; not 能贷多少): what it asks does not depend on who asks."""
+    lex = kb.lexicon
+    groups = {w for w, _ in kb.understanding.facts}
+    tokens = kb.normalizer.analyze(question).tokens
+    return any(
+        t in lex.spread and len(t) > 1 and t not in groups for t in tokens
+    ) and lex.informative(question)
 
 
 def _unknown_words(kb: KnowledgeBase, text: str) -> list[str]:
@@ -179,6 +210,54 @@ def _subject_entry(kb: KnowledgeBase, question: str, ranking: Ranking) -> str | 
     return (
         first.id if kb.lexicon.topic_words(first.id) & kb.lexicon.topic_words(second.id) else None
     )
+
+
+def _carried_subject(
+    kb: KnowledgeBase, text: str, previous: str, single: Answer, channel: str
+) -> Answer | None:
+    """A short question that names no subject, no group and not 个人, after a question about a
+    subject (企业贷款最多多少？ then 要准备哪些材料): the subject carries over when that gives
+    another entry of the subject's; else None (the question's own answer stands)."""
+    und = kb.understanding
+    subject = und.subject_of(previous)
+    flat = "".join(c for s in und.clauses(text) for c in s)
+    if (
+        subject is None
+        or len(flat) > und.followup_max_chars
+        or und.subject_of(text)
+        or und.facts_in(text)
+        or "个人" in text
+    ):
+        return None
+    keys = kb.lexicon.entry_keys
+    if single.entry_id and subject in keys(single.entry_id):
+        return None
+    a = _answer_unit(kb, Unit(text, subject + text), channel)
+    return a if a.matched and a.entry_id and subject in keys(a.entry_id) else None
+
+
+def _subjectless_entry(kb: KnowledgeBase, unit: Unit, ranking: Ranking) -> str | None:
+    """The first entry of `ranking`, when the question names no subject (企业, 合伙) but that
+    entry is a subject's (a key word of it) and the runner-up is its parallel entry without one
+    ("贴息怎么算" ranked first on the firm's subsidy: an applicant is a person unless they say
+    otherwise): that entry is to be left out; else None."""
+    und = kb.understanding
+    if len(ranking.items) < 2 or und.subject_of(unit.query) or und.subject_of(unit.question):
+        return None
+    first, second = ranking.items[0].entry, ranking.items[1].entry
+    if first.out_of_scope or second.out_of_scope:
+        return None
+    keys = kb.lexicon.entry_keys
+    named = [s for s, _ in und.subjects if s in keys(first.id)]
+    if not named or any(s in keys(second.id) for s, _ in und.subjects):
+        return None
+    lex = kb.lexicon
+    if lex.topic_words(first.id) & lex.topic_words(second.id):
+        return first.id  # parallel entries (the firm's subsidy, the person's)
+    # or the runner-up uses every word of the question (失业人员最多贷多少)
+    own = lex.entry_words(second.id)
+    tokens = kb.normalizer.analyze(unit.query).tokens
+    return first.id if tokens and all(t in own for t in tokens) else None
 
 
 def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:

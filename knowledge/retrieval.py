@@ -259,7 +259,7 @@ class KnowledgeBase:
 
         exclude_doc / exclude_entry mask a document or a whole entry (evaluation only).
         """
-        return self._rank(question, k, exclude_doc, exclude_entry)[0]
+        return self._rank(question, k, exclude_doc, exclude_entry, lean=True)[0]
 
     def accept_features(
         self, question: str, exclude_doc: int | None = None, exclude_entry: str | None = None
@@ -278,12 +278,17 @@ class KnowledgeBase:
         return [(idx.entries[ei], f) for ei, _, f in cands]
 
     def _rank(
-        self, question: str, k: int, exclude_doc: int | None, exclude_entry: str | None
+        self,
+        question: str,
+        k: int,
+        exclude_doc: int | None,
+        exclude_entry: str | None,
+        lean: bool = False,
     ) -> tuple[Ranking, list[float]]:
         idx = self._snap.index
         q = idx.normalizer.analyze(question)
         ex = idx.entry_pos.get(exclude_entry) if exclude_entry else None
-        items, confidence, gap, feats = idx.rank(q, k, exclude_doc, ex)
+        items, confidence, gap, feats = idx.rank(q, k, exclude_doc, ex, lean)
         ranked = tuple(Ranked(idx.entries[ei], s, idx.doc_text[d]) for ei, s, d in items)
         return Ranking(ranked, confidence, gap), feats
 
@@ -321,7 +326,7 @@ class KnowledgeBase:
             empty = Answer(echo, False, None, EMPTY_PROMPT, 0.0, None, no_question=True)
             return empty, Ranking((), 0.0, 0.0)
         ex = idx.entry_pos.get(without) if without else None
-        items, conf, gap, _ = idx.rank(q, 8, exclude_entry=ex)
+        items, conf, gap, _ = idx.rank(q, 8, exclude_entry=ex, lean=True)
         ranking = Ranking(
             tuple(Ranked(idx.entries[ei], s, idx.doc_text[d]) for ei, s, d in items), conf, gap
         )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Container
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def foreign_words(
     return [t for t, _ in foreign] if share >= settings["min_share"] else []
 
 
-def _built_of_known(kb: KnowledgeBase, word: str, known: frozenset[str]) -> bool:
+def _built_of_known(kb: KnowledgeBase, word: str, known: Container[str]) -> bool:
     """Whether `word` is a compound of a word the base uses and one more character (门面房 =
     门面 + 房, 小饭馆 = 小 + 饭馆): a variant of the base's own word, not another topic."""
     if len(word) < 3:

@@ -114,6 +114,8 @@ class Understanding:
     other_lenders: tuple[str, ...] = ()  # other lenders and loan products (knowledge/salience.py)
     definition_starts: tuple[str, ...] = ()  # 什么是 …: the question asks what a term means
     definition_ends: tuple[str, ...] = ()  # … 是什么意思
+    employer_words: tuple[str, ...] = ()  # a story told by an employer (新招了, 我们公司)
+    anaphora: tuple[str, ...] = ()  # a question opening that points back (这样, 这种情况)
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:
@@ -145,6 +147,8 @@ class Understanding:
             if data.get("definition_starts")
             else (),
             definition_ends=_words(data, "definition_ends") if data.get("definition_ends") else (),
+            employer_words=_words(data, "employer_words") if data.get("employer_words") else (),
+            anaphora=_words(data, "anaphora") if data.get("anaphora") else (),
         )
 
     # --- reading ---------------------------------------------------------------------------------
@@ -218,11 +222,19 @@ class Understanding:
     def _unit(self, story: list[str], span: list[str], informative: Callable[[str], bool]) -> Unit:
         question = "".join(span)
         told = "，".join(story)
+        if self.employer(told) and not self.facts_in(question):
+            # a firm's story (我们公司…新招了20个下岗的): its groups are the people it hires, the
+            # applicant is the firm
+            subject = "" if self.subject_of(question) else self.subjects[0][0]
+            return Unit(question, subject + question, told)
         # a question that names its own group or subject (合伙的话…) keeps it: no story facts
         own = self.facts_in(question) or self.subject_of(question)
-        facts = [] if own else [f for f in self.facts_in(told) if f not in question]
+        facts = [f for f in self.facts_in(question if own else told) if f not in question]
         if story and not facts and not informative(question):
             return Unit(question, "".join(story) + question, told)  # the story holds the topic
+        if story and question.startswith(self.anaphora):
+            # 找不到担保人，这样还能贷吗: "这样" is the clause just before the question
+            return Unit(question, "".join(facts) + story[-1] + question, told)
         return Unit(question, "".join(facts) + question, told)
 
     def defined_term(self, text: str) -> str | None:
@@ -237,6 +249,10 @@ class Understanding:
             if flat.endswith(end) and len(flat) > len(end):
                 return flat[: -len(end)]
         return None
+
+    def employer(self, story: str) -> bool:
+        """Whether a story is told by an employer about the people it hires (employer_words)."""
+        return any(w in story for w in self.employer_words)
 
     def subject_of(self, text: str) -> str | None:
         """The subject a text names (企业, 合伙), or None."""

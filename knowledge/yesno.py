@@ -220,3 +220,27 @@ def figure_entry(question: str, entry_id: str, candidates: list[str]) -> str | N
         if kinds & {kind for kind, _ in FIGURES.get(other, ())}:
             return other
     return None
+
+
+#: the entries that answer whether an industry or a use is allowed (the policy's exclusion lists)
+INDUSTRY_ENTRIES = ("excluded_industries", "industry_ok")
+USE_ENTRIES = ("forbidden_uses", "allowed_uses")
+
+
+def condition_entry(
+    kb: KnowledgeBase, question: str, entry_id: str, candidates: list[str]
+) -> str | None:
+    """An entry among `candidates` (the next best of the ranking, in order) that answers whether
+    the excluded industry or use the question names is allowed ("开了个广告设计店…会影响我申请吗"
+    ranked first on another entry: the industry entry answers it), when `entry_id` is none of
+    those entries; else None."""
+    exclusions = getattr(kb.policy, "exclusions", None)
+    near = [c for c in candidates if c in POLICY_WORD_ENTRIES]
+    if exclusions is None or entry_id in POLICY_WORD_ENTRIES or not near:
+        return None  # (matching the exclusion lists is the costly part: only when it may help)
+    wanted: tuple[str, ...] = ()
+    if any(c in INDUSTRY_ENTRIES for c in near) and exclusions.match_industry(question):
+        wanted = INDUSTRY_ENTRIES
+    elif any(c in USE_ENTRIES for c in near) and exclusions.match_use(question):
+        wanted = USE_ENTRIES
+    return next((c for c in near if c in wanted), None)
