@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -31,3 +32,27 @@ class LocalServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=5)
+
+
+class FakeService:
+    """The shared part of the fakes of outside HTTP services: a Starlette app on a LocalServer,
+    a lock for the state the handlers record, and `reset()`, which empties that state (every
+    public list, set and dict attribute) between tests."""
+
+    def __init__(self, app: Starlette, name: str) -> None:
+        self._lock = threading.Lock()
+        self._http = LocalServer(app, name)
+        self.port = self._http.port
+
+    def start(self) -> Self:
+        self._http.start()
+        return self
+
+    def stop(self) -> None:
+        self._http.stop()
+
+    def reset(self) -> None:
+        with self._lock:
+            for name, value in vars(self).items():
+                if not name.startswith("_") and isinstance(value, list | set | dict):
+                    value.clear()

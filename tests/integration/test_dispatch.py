@@ -8,7 +8,6 @@ import asyncio
 import time
 from collections import deque
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -30,14 +29,12 @@ from core.outbox.senders import OutgoingMessage, SendResult
 from core.persistence.db import session_scope
 from core.persistence.models import (
     ChannelIdentityRow,
-    CounterGuarantorRow,
     InstallmentRow,
-    LoanRow,
     NoticeRow,
-    PersonRow,
 )
 from core.reminders.ladder import load_reminder_policy
 from core.reminders.sweep import run_sweep
+from tests.db_kit import add_guarantor, add_loan, add_person
 
 CAL = WorkCalendar()
 POLICY = load_reminder_policy()
@@ -80,42 +77,12 @@ class RecordingSender:
 def make_loan(engine: Engine, due: date, phone: str = "+8613893100001") -> int:
     """A loan with one instalment due on `due`; returns the instalment id."""
     with session_scope(engine) as s:
-        person = PersonRow(name="张建国", phone=phone)
-        s.add(person)
-        s.flush()
-        assert person.id is not None
-        loan = LoanRow(
-            loan_no=f"LZ-{phone[-4:]}",
-            borrower_id=person.id,
-            amount_fen=1_000_000,
-            annual_rate=Decimal("0.0435"),
-            disbursed_on=date(2026, 1, 1),
-            term_months=12,
-            maturity_on=due,
-            repayment_method="equal_principal",
-            subsidy_kind="individual_full",
-            bank="兰州银行",
+        person = add_person(s, "张建国", phone)
+        loan_id, [installment] = add_loan(
+            s, f"LZ-{phone[-4:]}", person, [(due, 1_000_000)], bank="兰州银行"
         )
-        s.add(loan)
-        s.flush()
-        assert loan.id is not None
-        g = PersonRow(name="李明", phone="+8613893100101")
-        s.add(g)
-        s.flush()
-        assert g.id is not None
-        s.add(CounterGuarantorRow(loan_id=loan.id, person_id=g.id))
-        inst = InstallmentRow(
-            loan_id=loan.id,
-            seq=1,
-            due_on=due,
-            principal_fen=1_000_000,
-            interest_fen=0,
-            borrower_interest_fen=0,
-        )
-        s.add(inst)
-        s.flush()
-        assert inst.id is not None
-        return inst.id
+        add_guarantor(s, loan_id)
+        return installment
 
 
 def sweep(engine: Engine, today: date, now: datetime) -> int:

@@ -20,11 +20,10 @@ from twilio.request_validator import RequestValidator
 
 from core.dialogue.events import InboundEvent
 from core.persistence.models import HandoffTicketRow, InboundMessageRow
-from server.app import create_app
 from server.bootstrap import Container
 from tests.fakes.live_server import TELEGRAM_HEADERS, LiveServer
 from tests.fakes.telegram_api import FakeBotApi
-from tests.staff_seed import World, make_container, seed
+from tests.staff_seed import Served, serve_world
 
 TWILIO_TOKEN = "hardening-token"
 PUBLIC = "https://loans.example.test"
@@ -32,19 +31,9 @@ SECRET = "hardening-secret"
 TG = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
 
 
-@pytest.fixture(scope="module")
-def bot_api() -> Iterator[FakeBotApi]:
-    fake = FakeBotApi().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
-def served(
-    db_url: str, tmp_path: Path, bot_api: FakeBotApi
-) -> Iterator[tuple[TestClient, Container, World]]:
-    bot_api.reset()
-    container = make_container(
+def served(db_url: str, tmp_path: Path, bot_api: FakeBotApi) -> Iterator[Served]:
+    with serve_world(
         db_url,
         tmp_path,
         twilio_auth_token=TWILIO_TOKEN,
@@ -53,12 +42,8 @@ def served(
         telegram_webhook_secret=SECRET,
         telegram_api_base_url=bot_api.base_url,
         max_import_mb=1,
-    )
-    world = seed(container.engine, container.settings.documents_path)
-    app = create_app(container, migrate=False)
-    with TestClient(app) as client:
-        yield client, container, world
-    container.engine.dispose()
+    ) as served:
+        yield served
 
 
 def signed(client: TestClient, form: dict[str, str]) -> Any:
@@ -88,9 +73,7 @@ def sms(text: str, **extra: str) -> dict[str, str]:
      {"applicant_type": "enterprise", "industry": "x", "bad_credit": False, "employees": 10**30},
      {"applicant_type": "individual", "amount": "1e999999"}, {"amount": float("1e308")}],
 )  # fmt: skip
-def test_precheck_bad_bodies_are_422_in_chinese_naming_the_field(
-    served: tuple[TestClient, Container, World], body: Any
-) -> None:
+def test_precheck_bad_bodies_are_422_in_chinese_naming_the_field(served: Served, body: Any) -> None:
     client, _, _ = served
     response = client.post("/api/precheck", json=body)
     assert response.status_code == 422, response.text
@@ -101,7 +84,7 @@ def test_precheck_bad_bodies_are_422_in_chinese_naming_the_field(
 
 
 def test_precheck_422_is_the_documented_schema(
-    served: tuple[TestClient, Container, World],
+    served: Served,
 ) -> None:
     client, _, _ = served
     spec = client.get("/openapi.json").json()
@@ -131,16 +114,14 @@ def test_precheck_422_is_the_documented_schema(
         "/console/tickets?offset=99999999999999999999",
     ],
 )
-def test_huge_integers_in_paths_and_queries_are_not_500(
-    served: tuple[TestClient, Container, World], path: str
-) -> None:
+def test_huge_integers_in_paths_and_queries_are_not_500(served: Served, path: str) -> None:
     client, _, world = served
     headers = {"Authorization": f"Bearer {world.tokens['admin1']}"}
     response = client.get(path, headers=headers, follow_redirects=False)
     assert response.status_code in (303, 404, 422), (path, response.status_code)
 
 
-def test_largest_id_is_a_clean_404(served: tuple[TestClient, Container, World]) -> None:
+def test_largest_id_is_a_clean_404(served: Served) -> None:
     client, _, world = served
     headers = {"Authorization": f"Bearer {world.tokens['admin1']}"}
     assert client.get("/api/staff/loans/2147483647", headers=headers).status_code == 404
@@ -151,15 +132,13 @@ def test_largest_id_is_a_clean_404(served: tuple[TestClient, Container, World]) 
 
 
 @pytest.mark.parametrize("count", ["²", "١", "0x1", "-1", "99999999999999999999", "1.0", " "])
-def test_sms_odd_num_media_is_a_400_not_a_500(
-    served: tuple[TestClient, Container, World], count: str
-) -> None:
+def test_sms_odd_num_media_is_a_400_not_a_500(served: Served, count: str) -> None:
     client, _, _ = served
     assert signed(client, sms("你好", NumMedia=count)).status_code == 400
 
 
 def test_sms_lone_surrogate_free_text_is_answered(
-    served: tuple[TestClient, Container, World],
+    served: Served,
 ) -> None:
     client, _, _ = served
     response = signed(client, sms("人工 \U0001f600 ok"))
@@ -167,7 +146,7 @@ def test_sms_lone_surrogate_free_text_is_answered(
 
 
 def test_lone_surrogate_text_opens_a_ticket_cleanly(
-    served: tuple[TestClient, Container, World],
+    served: Served,
 ) -> None:
     _, container, _ = served
     event = InboundEvent("telegram", "777", "777:1", text="人工 \ud800abc", display_name="\udfff")
@@ -179,7 +158,7 @@ def test_lone_surrogate_text_opens_a_ticket_cleanly(
 
 
 def test_telegram_update_with_message_but_no_chat_is_dropped_cleanly(
-    served: tuple[TestClient, Container, World], bot_api: FakeBotApi
+    served: Served, bot_api: FakeBotApi
 ) -> None:
     client, container, _ = served
     update = {
@@ -229,8 +208,11 @@ def _wait_for(check: Any, timeout: float = 15.0) -> None:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory, bot_api: FakeBotApi) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path_factory.mktemp("live"), telegram_api=bot_api.base_url).start()
+def live(
+    tmp_path_factory: pytest.TempPathFactory, bot_api_server: FakeBotApi
+) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path_factory.mktemp("live"), telegram_api=bot_api_server.base_url)
+    server.start()
     yield server
     server.stop()
 
@@ -275,7 +257,7 @@ def test_chunked_bodies_over_the_limit_are_413_before_all_is_read(
 
 
 def test_declared_length_over_the_limit_is_refused_before_reading(
-    served: tuple[TestClient, Container, World],
+    served: Served,
 ) -> None:
     client, _, world = served
     headers = {"Authorization": f"Bearer {world.tokens['admin1']}"}
@@ -292,7 +274,7 @@ def test_declared_length_over_the_limit_is_refused_before_reading(
 
 
 def test_served_document_name_has_the_extension_of_its_real_type(
-    served: tuple[TestClient, Container, World],
+    served: Served,
 ) -> None:
     from core.persistence.models import DocumentItemRow
 

@@ -8,7 +8,6 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -36,6 +35,7 @@ from core.reminders.ladder import (
     parse_reminder_policy,
 )
 from core.reminders.sweep import SweepResult, cancel_notices_for_installments, run_sweep
+from tests.db_kit import add_guarantor, add_loan, add_person
 
 CAL = WorkCalendar()
 POLICY = load_reminder_policy()
@@ -69,57 +69,30 @@ def make_loan(
 ) -> Loan:
     n = next(_counter)
     with session_scope(engine) as s:
-        person = PersonRow(name=borrower, phone=phone)
-        s.add(person)
-        s.flush()
-        assert person.id is not None
-        loan = LoanRow(
-            loan_no=f"LZ2026-{n:04d}",
-            borrower_id=person.id,
-            amount_fen=principal_fen * len(dues),
-            annual_rate=Decimal("0.0435"),
+        person = add_person(s, borrower, phone)
+        loan_id, installment_ids = add_loan(
+            s,
+            f"LZ2026-{n:04d}",
+            person,
+            [(due, principal_fen) for due in dues],
+            interest_fen=1200,
             disbursed_on=date(2025, 12, 1),
-            term_months=12,
-            maturity_on=max(dues),
-            repayment_method="equal_principal",
-            subsidy_kind="individual_full",
             status=status,
             bank="兰州银行",
         )
-        s.add(loan)
-        s.flush()
-        assert loan.id is not None
-        ids: dict[date, int] = {}
-        for seq, due in enumerate(sorted(dues), start=1):
-            row = InstallmentRow(
-                loan_id=loan.id,
-                seq=seq,
-                due_on=due,
-                principal_fen=principal_fen,
-                interest_fen=1200,
-                borrower_interest_fen=0,
+        g_ids = [
+            add_guarantor(
+                s,
+                loan_id,
+                f"李明{k or ''}",
+                f"+86138931{n:03d}{k:02d}",
+                employer="兰州市城关区第一小学",
+                employer_contact_name="王会计",
+                employer_contact_phone=employer_phone,
             )
-            s.add(row)
-            s.flush()
-            assert row.id is not None
-            ids[due] = row.id
-        g_ids = []
-        for k in range(guarantors):
-            g = PersonRow(name=f"李明{k or ''}", phone=f"+86138931{n:03d}{k:02d}")
-            s.add(g)
-            s.flush()
-            assert g.id is not None
-            s.add(
-                CounterGuarantorRow(
-                    loan_id=loan.id,
-                    person_id=g.id,
-                    employer="兰州市城关区第一小学",
-                    employer_contact_name="王会计",
-                    employer_contact_phone=employer_phone,
-                )
-            )
-            g_ids.append(g.id)
-        return Loan(loan.id, person.id, ids, g_ids)
+            for k in range(guarantors)
+        ]
+        return Loan(loan_id, person, dict(zip(sorted(dues), installment_ids, strict=True)), g_ids)
 
 
 def sweep(engine: Engine, today: date, **kw: object) -> SweepResult:

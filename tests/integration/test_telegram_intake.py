@@ -7,19 +7,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from core.persistence.models import ApplicationRow, ChannelIdentityRow, PersonRow
-from server.app import create_app
-from server.bootstrap import Container
 from tests.dialogue_kit import id_number
 from tests.fakes.telegram_api import FakeBotApi
 from tests.integration.test_telegram import (
     USER,
-    make_container,
+    Served,
     message,
     post,
+    serve,
     texts_to,
     wait_until,
 )
@@ -27,24 +25,13 @@ from tests.integration.test_telegram import (
 ID_OK = id_number("62010219900101123")
 
 
-@pytest.fixture(scope="module")
-def bot_api() -> Iterator[FakeBotApi]:
-    server = FakeBotApi().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def served(
-    db_url: str, tmp_path: Path, bot_api: FakeBotApi
-) -> Iterator[tuple[TestClient, Container]]:
-    bot_api.reset()
-    container = make_container(db_url, tmp_path, bot_api)
-    with TestClient(create_app(container)) as client:
-        yield client, container
+def served(db_url: str, tmp_path: Path, bot_api: FakeBotApi) -> Iterator[Served]:
+    with serve(db_url, tmp_path, bot_api) as served:
+        yield served
 
 
-def test_intake_on_telegram(served: tuple[TestClient, Container], bot_api: FakeBotApi) -> None:
+def test_intake_on_telegram(served: Served, bot_api: FakeBotApi) -> None:
     client, container = served
     answers = (
         "预审",

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -31,32 +30,22 @@ from core.persistence.models import (
 from server.app import create_app
 from server.bootstrap import Container
 from server.routes_wechat import build_wechat_sender
+from tests.db_kit import count
 from tests.dialogue_kit import id_number, png
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWechatApi
 from tests.wechat_door import AES_KEY, OPENID, TOKEN, Door, event_xml, media_xml, text_xml
 
 
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeWechatApi]:
-    server = FakeWechatApi().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def api(fake_server: FakeWechatApi) -> FakeWechatApi:
-    fake_server.reset()
-    return fake_server
-
-
-def make_container(db_url: str, tmp_path: Path, api: FakeWechatApi, **over: Any) -> Container:
+def make_container(
+    db_url: str, tmp_path: Path, wechat_api: FakeWechatApi, **over: Any
+) -> Container:
     values: dict[str, Any] = {
         "database_url": db_url,
         "data_dir": tmp_path,
         "wechat_app_id": APP_ID,
         "wechat_app_secret": APP_SECRET,
         "wechat_token": TOKEN,
-        "wechat_api_base_url": api.base_url,
+        "wechat_api_base_url": wechat_api.base_url,
         "max_upload_mb": 1,
         "scheduler_enabled": False,
     }
@@ -71,17 +60,12 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def served(
-    db_url: str, tmp_path: Path, api: FakeWechatApi, mode: str
+    db_url: str, tmp_path: Path, wechat_api: FakeWechatApi, mode: str
 ) -> Iterator[tuple[Door, Container]]:
     extra = {"wechat_encoding_aes_key": AES_KEY} if mode == "aes" else {}
-    container = make_container(db_url, tmp_path, api, **extra)
+    container = make_container(db_url, tmp_path, wechat_api, **extra)
     with TestClient(create_app(container)) as client:
         yield Door(client, encrypted=mode == "aes"), container
-
-
-def count(db: Engine, model: Any, *where: Any) -> int:
-    with Session(db) as s:
-        return int(s.exec(select(sa.func.count()).select_from(model).where(*where)).one())
 
 
 def wechat_notices(db: Engine) -> list[NoticeRow]:
@@ -239,7 +223,7 @@ class SlowDialogue:
 
 
 def test_late_reply_goes_once_through_the_customer_service_api(
-    served: tuple[Door, Container], api: FakeWechatApi
+    served: tuple[Door, Container], wechat_api: FakeWechatApi
 ) -> None:
     door, container = served
     webhooks = door.client.app.state.wechat  # type: ignore[attr-defined]
@@ -258,7 +242,7 @@ def test_late_reply_goes_once_through_the_customer_service_api(
     assert door.post(xml).text == "success"  # a third delivery after the reply was queued
     stats = dispatch(container)
     assert stats.sent == 1
-    assert len(api.texts(OPENID)) == 1 and "工单" in api.texts(OPENID)[0]
+    assert len(wechat_api.texts(OPENID)) == 1 and "工单" in wechat_api.texts(OPENID)[0]
     assert count(container.engine, HandoffTicketRow) == 1
     assert count(container.engine, NoticeRow) == 1
 
@@ -270,14 +254,14 @@ class LongAnswer:
 
 
 def test_long_answers_split_at_2048_bytes(
-    served: tuple[Door, Container], api: FakeWechatApi
+    served: tuple[Door, Container], wechat_api: FakeWechatApi
 ) -> None:
     door, container = served
     door.client.app.state.wechat.dialogue = LongAnswer  # type: ignore[attr-defined]
     first = door.say("长问题")
     assert len(first.encode()) <= 2048
     dispatch(container)
-    rest = api.texts(OPENID)
+    rest = wechat_api.texts(OPENID)
     assert len(rest) >= 1 and all(len(t.encode()) <= 2048 for t in rest)
     total = "".join([first, *rest]).replace("\n", "")
     assert total == LongAnswer().handle(InboundEvent("wechat", OPENID, "x")).replies[
@@ -285,7 +269,7 @@ def test_long_answers_split_at_2048_bytes(
     ].text.replace("\n", "")
 
 
-def test_whole_conversation(served: tuple[Door, Container], api: FakeWechatApi) -> None:
+def test_whole_conversation(served: tuple[Door, Container], wechat_api: FakeWechatApi) -> None:
     door, container = served
     assert "依据" in door.say("贷款需要交利息吗")
     door.say("预审")
@@ -299,7 +283,7 @@ def test_whole_conversation(served: tuple[Door, Container], api: FakeWechatApi) 
     result = door.say("两年")  # longer than 2,048 bytes: the rest follows as 客服消息
     assert "初步符合" in result and len(result.encode()) <= 2048
     dispatch(container)
-    assert "回复 1 开始申请并提交材料" in api.texts(OPENID)[-1]
+    assert "回复 1 开始申请并提交材料" in wechat_api.texts(OPENID)[-1]
     assert "姓名" in door.say("1")
     assert "手机号" in door.say("张三")  # the intake: a mobile proved by an SMS one-time code
     assert "验证码已通过短信发送" in door.say("139 1234 0077")
@@ -312,12 +296,15 @@ def test_whole_conversation(served: tuple[Door, Container], api: FakeWechatApi) 
     assert "请核对申请信息" in door.say("2027年3月")
     created = door.say("1")  # 确认
     assert "已收 0/5 项" in created
-    api.media["MEDIA-1"] = (png(1), "image/png")
+    wechat_api.media["MEDIA-1"] = (png(1), "image/png")
     got = door.reply(door.post(media_xml("image", "MEDIA-1")))
     assert "已收到第1项" in got and "已收 1/5 项" in got
-    api.media["PDF-1"] = (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "application/pdf")
+    wechat_api.media["PDF-1"] = (
+        b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
+        "application/pdf",
+    )
     assert "已收到第2项" in door.reply(door.post(media_xml("file", "PDF-1")))
-    api.media["HUGE"] = (b"\xff\xd8\xff" + b"0" * (1024 * 1024 + 10), "image/jpeg")
+    wechat_api.media["HUGE"] = (b"\xff\xd8\xff" + b"0" * (1024 * 1024 + 10), "image/jpeg")
     assert "MB" in door.reply(door.post(media_xml("image", "HUGE")))
     assert "请重新发送" in door.reply(door.post(media_xml("image", "NO-SUCH-MEDIA")))
     status = door.say("进度")
@@ -335,14 +322,14 @@ def test_whole_conversation(served: tuple[Door, Container], api: FakeWechatApi) 
         assert [i.content_type for i in items] == ["image/png", "application/pdf"]
         assert items[1].filename == "营业执照.pdf"
         assert s.exec(select(HandoffTicketRow)).one().channel == "wechat"
-    assert len(api.of("media/get", ok=True)) == 3
-    assert len(api.of("token")) == 1  # one access_token for the whole conversation
+    assert len(wechat_api.of("media/get", ok=True)) == 3
+    assert len(wechat_api.of("token")) == 1  # one access_token for the whole conversation
 
 
 def test_a_malformed_aes_key_is_reported_and_wechat_stays_closed(
-    db_url: str, tmp_path: Path, api: FakeWechatApi, caplog: pytest.LogCaptureFixture
+    db_url: str, tmp_path: Path, wechat_api: FakeWechatApi, caplog: pytest.LogCaptureFixture
 ) -> None:
-    container = make_container(db_url, tmp_path, api, wechat_encoding_aes_key="too-short")
+    container = make_container(db_url, tmp_path, wechat_api, wechat_encoding_aes_key="too-short")
     with caplog.at_level(logging.WARNING), TestClient(create_app(container)) as client:
         assert Door(client).post(text_xml("你好")).status_code == 503
     assert any("43 characters" in r.getMessage() for r in caplog.records)

@@ -17,13 +17,12 @@ from knowledge.policy import (
     list_policies,
     load_policy,
 )
+from tests.contracts import LANZHOU_2013_NAMES
 
 README = Path(__file__).resolve().parents[2] / "knowledge" / "README.md"
 
 LANZHOU_TABLE = {
-    "policy_name": "《兰州市失业人员小额担保贷款实施办法》（兰政发〔2013〕76号）",
-    "policy_doc": "兰政发〔2013〕76号",
-    "policy_short": "兰州2013年实施办法",
+    **LANZHOU_2013_NAMES,
     "cap_unemployed": "5万元",
     "cap_veteran": "5万元",
     "cap_woman": "8万元",

@@ -26,13 +26,12 @@ from knowledge.evaluation import (
     write_config,
 )
 from server.cli_kb import register
+from tests.contracts import LANZHOU_2013_NAMES
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "kb"
 
 POLICY = {
-    "policy_name": "《兰州市失业人员小额担保贷款实施办法》（兰政发〔2013〕76号）",
-    "policy_doc": "兰政发〔2013〕76号",
-    "policy_short": "兰州2013年实施办法",
+    **LANZHOU_2013_NAMES,
     "caveat": "以上为兰州2013年实施办法标准。",
     "cap_unemployed": "5万元",
     "cap_woman": "8万元",
