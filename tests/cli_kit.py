@@ -5,7 +5,6 @@ routes mounted on it."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from click.testing import Result
@@ -26,11 +25,11 @@ class ContainerRunner(CliRunner):
             return super().invoke(*args, **kwargs)
 
 
-@contextmanager
 def door_client(
     mount: Callable[[FastAPI, Container], object], container: Container
 ) -> Iterator[TestClient]:
-    """A TestClient of a bare app with one door's routes (`mount`) on `container`, lifespan run."""
+    """A TestClient of a bare app with one door's routes (`mount`) on `container`, its lifespan
+    running while the client is in use (a fixture yields from this)."""
     app = FastAPI()
     mount(app, container)
     with TestClient(app) as client:

@@ -3,7 +3,8 @@ counter-guarantors, counts. One place, so that a change of the schema is one cha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -12,14 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from core.persistence.models import (
-    ChannelIdentityRow,
-    CounterGuarantorRow,
-    InstallmentRow,
-    LoanRow,
-    NoticeRow,
-    PersonRow,
-)
+from core.persistence import models
 
 #: A loan's fields unless a test says otherwise (maturity: the last instalment's due date).
 LOAN_DEFAULTS: dict[str, Any] = {
@@ -32,7 +26,7 @@ LOAN_DEFAULTS: dict[str, Any] = {
 
 
 def add_person(s: Session, name: str, phone: str | None = None, **fields: Any) -> int:
-    person = PersonRow(name=name, phone=phone, **fields)
+    person = models.PersonRow(name=name, phone=phone, **fields)
     s.add(person)
     s.flush()
     assert person.id is not None
@@ -57,13 +51,13 @@ def add_loan(
         "maturity_on": max(due for due, _ in installments),
         **fields,
     }
-    loan = LoanRow(loan_no=loan_no, borrower_id=borrower_id, **values)
+    loan = models.LoanRow(loan_no=loan_no, borrower_id=borrower_id, **values)
     s.add(loan)
     s.flush()
     assert loan.id is not None
     ids = []
     for seq, (due, principal) in enumerate(sorted(installments), start=1):
-        row = InstallmentRow(loan_id=loan.id, seq=seq, due_on=due, principal_fen=principal)
+        row = models.InstallmentRow(loan_id=loan.id, seq=seq, due_on=due, principal_fen=principal)
         row.interest_fen, row.borrower_interest_fen = interest_fen, borrower_interest_fen
         s.add(row)
         s.flush()
@@ -77,8 +71,18 @@ def add_guarantor(
 ) -> int:
     """A counter-guarantor (a person of their own) of the loan; returns the person id."""
     person_id = add_person(s, name, phone)
-    s.add(CounterGuarantorRow(loan_id=loan_id, person_id=person_id, **fields))
+    s.add(models.CounterGuarantorRow(loan_id=loan_id, person_id=person_id, **fields))
     return person_id
+
+
+def link(engine: Engine, channel: str, address: str, **fields: Any) -> int:
+    """A channel identity (an address on a channel, maybe a person's); returns its id."""
+    with Session(engine) as s:
+        row = models.ChannelIdentityRow(channel=channel, address=address, **fields)
+        s.add(row)
+        s.commit()
+        assert row.id is not None
+        return row.id
 
 
 def count(engine: Engine, table: Any, *where: Any) -> int:
@@ -88,18 +92,29 @@ def count(engine: Engine, table: Any, *where: Any) -> int:
         return int(s.execute(stmt).scalar_one())
 
 
-def notice(engine: Engine, notice_id: int) -> NoticeRow:
+def notice(engine: Engine, notice_id: int) -> models.NoticeRow:
     with Session(engine) as s:
-        row = s.get(NoticeRow, notice_id)
+        row = s.get(models.NoticeRow, notice_id)
         assert row is not None
         return row
 
 
-def sms_identity(engine: Engine, address: str) -> ChannelIdentityRow | None:
+def sms_identity(engine: Engine, address: str) -> models.ChannelIdentityRow | None:
     """The SMS channel identity of a phone number, if one was recorded."""
     with Session(engine) as s:
         return s.exec(
-            select(ChannelIdentityRow).where(
-                ChannelIdentityRow.channel == "sms", ChannelIdentityRow.address == address
+            select(models.ChannelIdentityRow).where(
+                models.ChannelIdentityRow.channel == "sms",
+                models.ChannelIdentityRow.address == address,
             )
         ).first()
+
+
+def run_together(target: Callable[..., object], calls: Iterable[tuple[Any, ...]]) -> None:
+    """Call `target` with each argument tuple, each call in a thread of its own, all started
+    before any is waited for (concurrent callers of the same rows); returns once all finished."""
+    threads = [threading.Thread(target=target, args=args) for args in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -145,32 +146,32 @@ def test_sms_committed_before_a_kill_is_answered_on_the_provider_retry(
         assert messages(retried[i]), f"message {i} never answered"
         if i in first:  # already answered: the retry gets the very same TwiML
             assert retried[i].text == first[i].text
-    engine = make_engine(db_url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                "SELECT count(*), count(DISTINCT message_id) FROM inbound_message "
-                "WHERE channel = 'sms'"
-            )
-        ).one()
-        caps = conn.execute(sa.text("SELECT count(*) FROM sms_auto_reply")).scalar_one()
-    engine.dispose()
-    assert rows == (BURST + 1, BURST + 1)  # each message processed once
+    [rows] = _query(
+        db_url,
+        "SELECT count(*), count(DISTINCT message_id) FROM inbound_message WHERE channel = 'sms'",
+    )
+    [(caps,)] = _query(db_url, "SELECT count(*) FROM sms_auto_reply")
+    assert tuple(rows) == (BURST + 1, BURST + 1)  # each message processed once
     assert caps == BURST + 1  # each counted once against the reply cap
 
 
-def _unanswered_updates(db_url: str) -> set[int]:
+def _query(db_url: str, sql: str) -> list[Any]:
+    """The rows of one query, on an engine of its own (disposed before returning)."""
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(
-                sa.text(
-                    "SELECT message_id FROM inbound_message "
-                    "WHERE channel = 'telegram-update' AND answered_at IS NULL"
-                )
-            ).all()
-    except sa.exc.OperationalError:  # a schema without the inbox (the code before the fix)
-        return set()
+            return list(conn.execute(sa.text(sql)).all())
     finally:
         engine.dispose()
+
+
+def _unanswered_updates(db_url: str) -> set[int]:
+    sql = (
+        "SELECT message_id FROM inbound_message "
+        "WHERE channel = 'telegram-update' AND answered_at IS NULL"
+    )
+    try:
+        rows = _query(db_url, sql)
+    except sa.exc.OperationalError:  # a schema without the inbox (the code before the fix)
+        return set()
     return {int(m) - 7_000 for (m,) in rows}

@@ -358,8 +358,7 @@ def container(db_url: str, fake: FakeAliyunSms, tmp_path: Path) -> Container:
 
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
-    with door_client(routes_aliyun_sms.mount, container) as test_client:
-        yield test_client
+    yield from door_client(routes_aliyun_sms.mount, container)
 
 
 def push(client: TestClient, kind: str, body: Any, token: str = TOKEN) -> httpx.Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from core.persistence.models import (
     UnansweredQuestionRow,
 )
 from knowledge.policy import Policy
+from tests.db_kit import run_together
 from tests.dialogue_kit import User, png
 from tests.dialogue_kit import make_engine as make_dialogue
 
@@ -216,11 +216,7 @@ def test_concurrent_messages_never_corrupt_the_conversation(bot: User, engine: E
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(worker, [(i,) for i in range(6)])
     assert not errors
     with Session(engine) as s:
         conv = s.exec(select(ConversationRow)).one()

@@ -157,24 +157,20 @@ async def test_sends_due_notices_and_records_the_provider_id(engine: Engine) -> 
 
 async def test_not_before_send_after_and_only_channels_with_a_sender(engine: Engine) -> None:
     with session_scope(engine) as s:
-        enqueue(
-            s,
-            key="a",
-            kind="relay",
-            channel="sms",
-            address="+8613800000001",
-            text="x",
-            send_after=local(2026, 12, 1, 12),
-        )
-        enqueue(
-            s,
-            key="b",
-            kind="relay",
-            channel="terminal",
-            address="local",
-            text="y",
-            send_after=local(2026, 12, 1, 9),
-        )
+        for key, channel, address, text, hour in (
+            ("a", "sms", "+8613800000001", "x", 12),
+            ("b", "terminal", "local", "y", 9),
+        ):
+            when = local(2026, 12, 1, hour)
+            enqueue(
+                s,
+                key=key,
+                kind="relay",
+                channel=channel,
+                address=address,
+                text=text,
+                send_after=when,
+            )
     clock = Clock(local(2026, 12, 1, 11))
     sms = RecordingSender("sms")
     d = dispatcher(engine, clock, sms)

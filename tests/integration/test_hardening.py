@@ -83,9 +83,7 @@ def test_precheck_bad_bodies_are_422_in_chinese_naming_the_field(served: Served,
     assert any("\u4e00" <= ch <= "\u9fff" for ch in problem["detail"])
 
 
-def test_precheck_422_is_the_documented_schema(
-    served: Served,
-) -> None:
+def test_precheck_422_is_the_documented_schema(served: Served) -> None:
     client, _, _ = served
     spec = client.get("/openapi.json").json()
     documented = spec["paths"]["/api/precheck"]["post"]["responses"]["422"]
@@ -137,17 +135,13 @@ def test_sms_odd_num_media_is_a_400_not_a_500(served: Served, count: str) -> Non
     assert signed(client, sms("你好", NumMedia=count)).status_code == 400
 
 
-def test_sms_lone_surrogate_free_text_is_answered(
-    served: Served,
-) -> None:
+def test_sms_lone_surrogate_free_text_is_answered(served: Served) -> None:
     client, _, _ = served
     response = signed(client, sms("人工 \U0001f600 ok"))
     assert response.status_code == 200
 
 
-def test_lone_surrogate_text_opens_a_ticket_cleanly(
-    served: Served,
-) -> None:
+def test_lone_surrogate_text_opens_a_ticket_cleanly(served: Served) -> None:
     _, container, _ = served
     event = InboundEvent("telegram", "777", "777:1", text="人工 \ud800abc", display_name="\udfff")
     result = container.dialogue.handle(event)
@@ -256,9 +250,7 @@ def test_chunked_bodies_over_the_limit_are_413_before_all_is_read(
     assert sent <= limit + 8 * 1024 * 1024  # socket buffers hold a few MB; not 64 MB
 
 
-def test_declared_length_over_the_limit_is_refused_before_reading(
-    served: Served,
-) -> None:
+def test_declared_length_over_the_limit_is_refused_before_reading(served: Served) -> None:
     client, _, world = served
     headers = {"Authorization": f"Bearer {world.tokens['admin1']}"}
     big = b"x" * (3 * 1024 * 1024)  # max_import_mb=1: two files and a form allowed
@@ -273,9 +265,7 @@ def test_declared_length_over_the_limit_is_refused_before_reading(
 # --- 9: served document names keep the real type's extension ---------------------------------
 
 
-def test_served_document_name_has_the_extension_of_its_real_type(
-    served: Served,
-) -> None:
+def test_served_document_name_has_the_extension_of_its_real_type(served: Served) -> None:
     from core.persistence.models import DocumentItemRow
 
     client, container, world = served

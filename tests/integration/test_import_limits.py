@@ -78,9 +78,7 @@ def served(db_url: str, tmp_path: Path) -> Iterator[Served]:
         yield served
 
 
-def test_api_lists_200_errors_and_counts_the_rest(
-    served: Served,
-) -> None:
+def test_api_lists_200_errors_and_counts_the_rest(served: Served) -> None:
     client, _, world = served
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -100,9 +98,7 @@ def test_api_lists_200_errors_and_counts_the_rest(
     assert errors[-1]["text"].endswith("…及另外 100 处错误")
 
 
-def test_an_upload_over_the_import_size_is_refused_while_read(
-    served: Served,
-) -> None:
+def test_an_upload_over_the_import_size_is_refused_while_read(served: Served) -> None:
     client, _, world = served
     headers = {"Authorization": f"Bearer {world.tokens['admin1']}"}
     big = HEADER.encode() + b"\n" + b"x" * (1024 * 1024 + 10)  # 1 MB + a little: under 413

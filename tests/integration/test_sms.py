@@ -182,8 +182,7 @@ def container(db_url: str, fake: FakeTwilio, tmp_path: Path) -> Container:
 
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
-    with door_client(routes_sms.mount, container) as test_client:
-        yield test_client
+    yield from door_client(routes_sms.mount, container)
 
 
 def post_signed(

@@ -90,9 +90,7 @@ def test_openapi_documents_the_staff_api(served: Served) -> None:
 # --- viewer -------------------------------------------------------------------------------------
 
 
-def test_viewer_reads_everything_and_changes_nothing(
-    served: Served,
-) -> None:
+def test_viewer_reads_everything_and_changes_nothing(served: Served) -> None:
     client, container, w = served
     h = bearer(w, "vera")
     for path in (
@@ -138,9 +136,7 @@ def test_viewer_reads_everything_and_changes_nothing(
 # --- officer ------------------------------------------------------------------------------------
 
 
-def test_officer_reviews_documents_and_moves_the_stage(
-    served: Served,
-) -> None:
+def test_officer_reviews_documents_and_moves_the_stage(served: Served) -> None:
     client, container, w = served
     h = bearer(w, "alice")
     base = f"/api/staff/applications/{w.app_id}"
@@ -185,9 +181,7 @@ def test_officer_reviews_documents_and_moves_the_stage(
     assert stage.actor == "alice" and stage.before == {"stage": "community_review"}
 
 
-def test_officer_handoff_reply_is_relayed_then_closed(
-    served: Served,
-) -> None:
+def test_officer_handoff_reply_is_relayed_then_closed(served: Served) -> None:
     client, container, w = served
     h = bearer(w, "bob")
     r = client.post(f"/api/staff/handoff/{w.ticket_id}/reply", headers=h, json={"text": "已受理"})
@@ -204,9 +198,7 @@ def test_officer_handoff_reply_is_relayed_then_closed(
     assert client.get("/api/staff/handoff", headers=h).json()["total"] == 0
 
 
-def test_broadcast_needs_a_second_officer_above_the_threshold(
-    served: Served,
-) -> None:
+def test_broadcast_needs_a_second_officer_above_the_threshold(served: Served) -> None:
     client, container, w = served
     alice, bob = bearer(w, "alice"), bearer(w, "bob")
     body = {
@@ -275,9 +267,7 @@ def test_imports_by_upload_show_row_errors(served: Served) -> None:
     assert r.status_code == 422 and "CSV" in r.json()["detail"]
 
 
-def test_knowledge_paraphrase_validated_then_reloaded(
-    served: Served,
-) -> None:
+def test_knowledge_paraphrase_validated_then_reloaded(served: Served) -> None:
     client, container, w = served
     h = bearer(w, "alice")
     before_ids = {e["id"] for e in client.get("/api/staff/knowledge/entries", headers=h).json()}
@@ -379,9 +369,7 @@ def test_only_admins_manage_staff(served: Served) -> None:
 # --- console: sessions, CSRF, roles -------------------------------------------------------------
 
 
-def test_console_login_requires_csrf_and_right_password(
-    served: Served,
-) -> None:
+def test_console_login_requires_csrf_and_right_password(served: Served) -> None:
     client, container, _ = served
     r = client.get("/console/dashboard", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/console/login")
@@ -400,9 +388,7 @@ def test_console_login_requires_csrf_and_right_password(
     assert client.get("/console/dashboard").status_code == 200
 
 
-def test_console_post_without_or_with_wrong_csrf_is_403(
-    served: Served,
-) -> None:
+def test_console_post_without_or_with_wrong_csrf_is_403(served: Served) -> None:
     client, container, w = served
     csrf = console_login(client, "alice")
     url = f"/console/applications/{w.app_id}/documents/{w.doc_png}/review"
@@ -427,9 +413,7 @@ def test_console_post_without_or_with_wrong_csrf_is_403(
     assert client.get("/console/dashboard", follow_redirects=False).status_code == 303
 
 
-def test_console_viewer_cannot_change_and_officer_cannot_manage_staff(
-    served: Served,
-) -> None:
+def test_console_viewer_cannot_change_and_officer_cannot_manage_staff(served: Served) -> None:
     client, container, w = served
     csrf = console_login(client, "vera")
     page = client.get(f"/console/applications/{w.app_id}")
@@ -548,9 +532,7 @@ def test_cli_creates_the_first_admin_and_issues_tokens(db_url: str, tmp_path: Pa
         container.engine.dispose()
 
 
-def test_console_actions_change_data_and_are_audited(
-    served: Served,
-) -> None:
+def test_console_actions_change_data_and_are_audited(served: Served) -> None:
     client, container, w = served
     csrf = console_login(client, "alice")
 

@@ -38,9 +38,7 @@ def requeue_audits(container: Container) -> list[AuditEventRow]:
         return list(s.exec(stmt.order_by(col(AuditEventRow.id))))
 
 
-def test_requeue_audits_one_payload_from_both_doors(
-    served: Served,
-) -> None:
+def test_requeue_audits_one_payload_from_both_doors(served: Served) -> None:
     client, container, w = served
     first, second = failed_notice(container, "t:1"), failed_notice(container, "t:2")
     r = client.post("/api/staff/notices/requeue", headers=bearer(w, "bob"), json={"ids": [first]})

@@ -82,9 +82,7 @@ def stage_notice(container: Container, app_id: int) -> NoticeRow:
         return s.exec(select(NoticeRow).where(NoticeRow.kind == "review")).one()
 
 
-def test_terminal_applicant_is_told_by_sms_to_the_verified_mobile(
-    served: Served,
-) -> None:
+def test_terminal_applicant_is_told_by_sms_to_the_verified_mobile(served: Served) -> None:
     _, container, _ = served
     app_id = apply(container, "terminal", "trainee")
     notice = stage_notice(container, app_id)
@@ -129,9 +127,7 @@ class Phone:
         return SendResult(ok=True, provider_id=f"SM{len(self.sent)}")
 
 
-def test_a_blocked_chat_gets_the_stage_change_by_sms(
-    served: Served,
-) -> None:
+def test_a_blocked_chat_gets_the_stage_change_by_sms(served: Served) -> None:
     _, container, _ = served
     app_id = apply(container, "telegram", "6006")
     stage_notice(container, app_id)
@@ -148,9 +144,7 @@ def test_a_blocked_chat_gets_the_stage_change_by_sms(
         assert chat.status == "failed"
 
 
-def test_api_and_console_show_the_intake_and_filter_by_district(
-    served: Served,
-) -> None:
+def test_api_and_console_show_the_intake_and_filter_by_district(served: Served) -> None:
     client, container, world = served
     app_id = apply(container, "terminal", "t2", amount="8万")
     headers = {"Authorization": f"Bearer {world.tokens['alice']}"}
@@ -170,9 +164,7 @@ def test_api_and_console_show_the_intake_and_filter_by_district(
     assert detail["planned_start"] and detail["district"] == "城关区"
 
 
-def test_console_shows_the_intake_and_the_cap_flag(
-    served: Served,
-) -> None:
+def test_console_shows_the_intake_and_the_cap_flag(served: Served) -> None:
     client, container, _ = served
     app_id = apply(container, "terminal", "t3", amount="8万")
     console_login(client, "alice")

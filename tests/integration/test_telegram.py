@@ -46,7 +46,7 @@ from server.app import create_app
 from server.bootstrap import Container
 from server.routes_telegram import LazyDialogue, telegram_of
 from tests.cli_kit import ContainerRunner
-from tests.db_kit import count
+from tests.db_kit import count, link
 from tests.fakes.telegram_api import BOT_USER, FakeBotApi
 
 SECRET = "test-secret_42"
@@ -187,12 +187,7 @@ def buttons(params: dict[str, Any]) -> list[str]:
 
 
 def identity(db: Engine, address: str, **fields: Any) -> int:
-    with session_scope(db) as s:
-        row = ChannelIdentityRow(channel="telegram", address=address, **fields)
-        s.add(row)
-        s.flush()
-        assert row.id is not None
-        return row.id
+    return link(db, "telegram", address, **fields)
 
 
 def push_and_wait_alert(

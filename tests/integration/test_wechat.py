@@ -30,7 +30,7 @@ from core.persistence.models import (
 from server.app import create_app
 from server.bootstrap import Container
 from server.routes_wechat import build_wechat_sender
-from tests.db_kit import count
+from tests.db_kit import count, run_together
 from tests.dialogue_kit import id_number, png
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWechatApi
 from tests.wechat_door import AES_KEY, OPENID, TOKEN, Door, event_xml, media_xml, text_xml
@@ -152,8 +152,7 @@ def test_question_answered_passively_with_numbered_options(served: tuple[Door, C
     door, container = served
     answer = door.say("失业人员能贷多少")
     assert "万" in answer and "依据" in answer
-    start = door.say("预审")
-    assert "回复 1 个人 / 2 合伙创业 / 3 小企业" in start
+    assert "回复 1 个人 / 2 合伙创业 / 3 小企业" in door.say("预审")
     with Session(container.engine) as s:
         ident = s.exec(select(ChannelIdentityRow)).one()
         assert (ident.channel, ident.address, ident.verified) == ("wechat", OPENID, False)
@@ -198,11 +197,7 @@ def test_duplicate_msgids_under_concurrency_run_once(served: tuple[Door, Contain
         with lock:
             replies.append(text)
 
-    threads = [threading.Thread(target=deliver) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(deliver, [() for _ in range(4)])
     assert len(replies) == 4 and len(set(replies)) == 1 and "工单" in replies[0]
     db = container.engine
     assert count(db, InboundMessageRow, InboundMessageRow.channel == "wechat") == 1
@@ -309,8 +304,7 @@ def test_whole_conversation(served: tuple[Door, Container], wechat_api: FakeWech
     assert "请重新发送" in door.reply(door.post(media_xml("image", "NO-SUCH-MEDIA")))
     status = door.say("进度")
     assert "草稿" in status and "尚缺材料" in status
-    handoff = door.say("人工")
-    assert "工单" in handoff
+    assert "工单" in door.say("人工")
     with Session(container.engine) as s:
         app = s.exec(select(ApplicationRow)).one()
         assert app.stage == "draft"

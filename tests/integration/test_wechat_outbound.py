@@ -45,6 +45,7 @@ from knowledge.policy import load_policy
 from server import cli
 from server.bootstrap import Container
 from tests.cli_kit import ContainerRunner
+from tests.db_kit import run_together
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWechatApi
 from wechat.client import DbTokenStore, WechatApiClient
 from wechat.sender import WechatSender
@@ -123,11 +124,7 @@ def test_token_fetched_once_for_all_workers_and_refreshed_once_when_expired(
         with lock:
             tokens.append(token)
 
-    threads = [threading.Thread(target=read, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(read, [(c,) for c in clients])
     assert len(wechat_api.of("token")) == 1 and len(set(tokens)) == 1
     wechat_api.token_delay = 0.0
 
@@ -425,11 +422,7 @@ def test_concurrent_code_requests_for_one_number_send_one_sms(
         with lock:
             answers.append(text)
 
-    threads = [threading.Thread(target=request, args=(c,)) for c in chats]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(request, [(c,) for c in chats])
     assert len(sms_codes(engine)) == 1
     assert sum("秒后再试" in a for a in answers) == 3
 

@@ -26,25 +26,22 @@ from knowledge.evaluation import (
     write_config,
 )
 from server.cli_kb import register
-from tests.contracts import LANZHOU_2013_NAMES
+from tests.contracts import LANZHOU_2013
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "kb"
 
+#: The placeholders the fixture base uses: Lanzhou 2013's values and a caveat line.
 POLICY = {
-    **LANZHOU_2013_NAMES,
     "caveat": "以上为兰州2013年实施办法标准。",
-    "cap_unemployed": "5万元",
-    "cap_woman": "8万元",
-    "cap_graduate": "10万元",
-    "term_individual": "2年",
-    "art_caps": "第十四条",
-    "art_process": "第十三条",
-    "days_individual": "18",
-    "days_community": "4",
-    "days_street": "2",
-    "days_guarantee": "6",
-    "days_bank": "6",
-}
+    **{
+        key: LANZHOU_2013[key]
+        for key in (
+            "policy_name", "policy_doc", "policy_short", "cap_unemployed", "cap_woman",
+            "cap_graduate", "term_individual", "art_caps", "art_process", "days_individual",
+            "days_community", "days_street", "days_guarantee", "days_bank",
+        )
+    },
+}  # fmt: skip
 JSON_KEYS = ["question", "matched", "entry_id", "answer", "score", "source", "suggestions"]
 
 
