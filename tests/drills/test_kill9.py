@@ -9,7 +9,6 @@ webhook responses (Twilio retries a request that got no answer).
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from tests.fakes.live_server import (
     telegram_update,
 )
 from tests.fakes.telegram_api import FakeBotApi
+from tests.waits import wait_until
 
 pytestmark = pytest.mark.timeout(300)
 BURST = 60
@@ -71,14 +71,6 @@ def _burst(
     return answered
 
 
-def _wait(check: object, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.2)
-
-
 @pytest.mark.db
 def test_telegram_updates_acknowledged_before_a_kill_are_answered_after_restart(
     db_url: str, tmp_path: Path, api: FakeBotApi, client: httpx.Client
@@ -93,7 +85,7 @@ def test_telegram_updates_acknowledged_before_a_kill_are_answered_after_restart(
         )
 
     assert send(-1).status_code == 200  # warm-up: the engine and the FAQ index are built
-    _wait(lambda: api.sent(chat(-1)))
+    wait_until(lambda: api.sent(chat(-1)), timeout=120, interval=0.2)
     acked = {i for i, r in _burst(send, BURST, BURST // 2, server).items() if r.status_code == 200}
     assert len(acked) >= BURST // 2
 
@@ -104,10 +96,10 @@ def test_telegram_updates_acknowledged_before_a_kill_are_answered_after_restart(
     server.start()
     for i in range(BURST):  # Telegram redelivers what was not acknowledged; we resend all
         assert send(i).status_code == 200
-    _wait(lambda: all(api.sent(chat(i)) for i in range(BURST)))
+    wait_until(lambda: all(api.sent(chat(i)) for i in range(BURST)), timeout=120, interval=0.2)
     # The inbox drained: every stored update is answered (its replies were sent before its row
     # was marked), so nothing can still be sent twice.
-    _wait(lambda: not _unanswered_updates(db_url))
+    wait_until(lambda: not _unanswered_updates(db_url), timeout=120, interval=0.2)
     server.stop()
 
     replies = {i: len(api.sent(chat(i))) for i in range(BURST)}

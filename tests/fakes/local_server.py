@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from typing import Self
 
 import uvicorn
 from starlette.applications import Starlette
+
+from tests.waits import wait_until
 
 
 class LocalServer:
@@ -23,11 +24,7 @@ class LocalServer:
 
     def start(self) -> None:
         self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.name} did not start")
-            time.sleep(0.01)
+        wait_until(lambda: self._server.started)  # serving
 
     def stop(self) -> None:
         self._server.should_exit = True

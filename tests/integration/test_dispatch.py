@@ -5,7 +5,6 @@ at-most-once), concurrent dispatchers, and the server's scheduler hooks."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from datetime import UTC, date, datetime, timedelta
 
@@ -35,6 +34,7 @@ from core.persistence.models import (
 from core.reminders.ladder import load_reminder_policy
 from core.reminders.sweep import run_sweep
 from tests.db_kit import add_guarantor, add_loan, add_person
+from tests.waits import until, wait_until
 
 CAL = WorkCalendar()
 POLICY = load_reminder_policy()
@@ -420,10 +420,7 @@ async def test_run_forever_stops_on_request(engine: Engine) -> None:
     )
     stop = asyncio.Event()
     task = asyncio.create_task(d.run_forever(stop))
-    for _ in range(100):
-        if len(sms.sent) == 5:
-            break
-        await asyncio.sleep(0.02)
+    await until(lambda: len(sms.sent) == 5)
     stop.set()
     await asyncio.wait_for(task, 5)
     assert len(sms.sent) == 5 and d.totals.sent == 5
@@ -452,9 +449,7 @@ def test_scheduler_hooks_start_and_stop_the_dispatcher(db_url: str) -> None:
         )
         assert work is not None
         with TestClient(app):
-            deadline = time.monotonic() + 5
-            while len(sms.sent) < 3 and time.monotonic() < deadline:
-                time.sleep(0.02)
+            wait_until(lambda: len(sms.sent) == 3)
             assert work.scheduler is not None
             assert work.scheduler.get_job("reminder-sweep") is not None
         assert len(sms.sent) == 3 and work.scheduler is None

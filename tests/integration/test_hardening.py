@@ -24,6 +24,7 @@ from server.bootstrap import Container
 from tests.fakes.live_server import TELEGRAM_HEADERS, LiveServer
 from tests.fakes.telegram_api import FakeBotApi
 from tests.staff_seed import Served, serve_world
+from tests.waits import wait_until
 
 TWILIO_TOKEN = "hardening-token"
 PUBLIC = "https://loans.example.test"
@@ -171,13 +172,13 @@ def test_telegram_update_with_message_but_no_chat_is_dropped_cleanly(
     raw = __import__("json").dumps(surrogate)  # keeps the lone surrogate as an escape
     response = client.post("/telegram/webhook", content=raw, headers=TG)
     assert response.status_code == 200
-    _wait_for(lambda: bot_api.sent(9001))
+    wait_until(lambda: bot_api.sent(9001), timeout=15)
     assert all("内部错误" not in c.params["text"] for c in bot_api.sent(9001))
     with Session(container.engine) as s:
         row = s.exec(
             select(InboundMessageRow).where(col(InboundMessageRow.message_id) == "4243")
         ).one()
-    _wait_for(lambda: _answered(container, "4243"))
+    wait_until(lambda: _answered(container, "4243"), timeout=15)
     assert row.payload is not None
 
 
@@ -187,15 +188,6 @@ def _answered(container: Container, message_id: str) -> bool:
             select(InboundMessageRow).where(col(InboundMessageRow.message_id) == message_id)
         ).one()
         return row.answered_at is not None
-
-
-def _wait_for(check: Any, timeout: float = 15.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 # --- 7: body limits on the stream -----------------------------------------------------------

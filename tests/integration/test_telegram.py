@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import time as dt_time
 from datetime import timedelta
@@ -48,6 +48,7 @@ from server.routes_telegram import LazyDialogue, telegram_of
 from tests.cli_kit import ContainerRunner
 from tests.db_kit import count, link
 from tests.fakes.telegram_api import BOT_USER, FakeBotApi
+from tests.waits import until, wait_until
 
 SECRET = "test-secret_42"
 STAFF_CHAT = -100200300
@@ -103,16 +104,6 @@ def bot_of(container: Container) -> TelegramBot:
     bot = telegram_of(container)
     assert bot is not None
     return bot
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def drained(container: Container) -> None:
@@ -484,12 +475,14 @@ def test_staff_broadcast_preview_then_confirm(served: Served, bot_api: FakeBotAp
 
     post(client, message(70, chat_id=USER, text="/broadcast 不该发出"))
     wait_until(lambda: any("工作人员" in t for t in texts_to(bot_api, USER)))
+    drained(container)
     assert count(db, BroadcastRow) == 0
 
     body = "2026年贴息政策调整，详情请咨询社区。"
     post(client, message(71, chat_id=STAFF_CHAT, from_id=STAFF_USER, text=f"/broadcast {body}"))
     preview = wait_until(lambda: [c for c in bot_api.sent(STAFF_CHAT) if buttons(c.params)])[0]
     assert body in preview.params["text"] and "2 人" in preview.params["text"]
+    drained(container)
     assert count(db, NoticeRow) == 0
     confirm = next(b for b in buttons(preview.params) if b.startswith("bc:ok:"))
 
@@ -519,6 +512,7 @@ def test_large_broadcast_needs_a_second_staff_member(
         ok = buttons(preview.params)[0]
         post(client, callback(76, ok, preview.params, chat_id=STAFF_CHAT, from_id=STAFF_USER))
         wait_until(lambda: bot_api.of("answerCallbackQuery"))
+        drained(container)
         assert count(container.engine, NoticeRow) == 0
         post(client, callback(77, ok, preview.params, chat_id=STAFF_CHAT, from_id=STAFF_USER + 1))
         wait_until(lambda: count(container.engine, NoticeRow) == 1)
@@ -635,10 +629,7 @@ def test_polling_mode_answers_updates(db_url: str, tmp_path: Path, bot_api: Fake
         async with app:
             await app.start()
             await app.updater.start_polling(poll_interval=0, timeout=1)
-            for _ in range(200):
-                if bot_api.sent(USER):
-                    break
-                await asyncio.sleep(0.05)
+            await until(lambda: bot_api.sent(USER))
             await app.updater.stop()
             await app.stop()
 

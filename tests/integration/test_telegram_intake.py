@@ -15,12 +15,13 @@ from tests.fakes.telegram_api import FakeBotApi
 from tests.integration.test_telegram import (
     USER,
     Served,
+    drained,
     message,
     post,
     serve,
     texts_to,
-    wait_until,
 )
+from tests.waits import wait_until
 
 ID_OK = id_number("62010219900101123")
 
@@ -63,6 +64,7 @@ def test_intake_on_telegram(served: Served, bot_api: FakeBotApi) -> None:
     wait_until(lambda: any("校验位不正确" in t for t in texts_to(bot_api, USER)))
     post(client, message(202, text=ID_OK))
     wait_until(lambda: any("620102********" in t for t in texts_to(bot_api, USER)))
+    drained(container)  # every message handled: none of them showed the whole ID number
     assert not any(ID_OK in t for t in texts_to(bot_api, USER))
     with Session(container.engine) as s:
         person = s.exec(select(PersonRow)).one()

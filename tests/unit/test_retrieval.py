@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -270,7 +269,8 @@ def test_reload_only_when_files_change(kb_copy: Path) -> None:
     assert kb.reload() is True
     assert "我这种情况能贷几个钱" in kb.entry("amount_individual").paraphrases  # type: ignore[union-attr]
     f.write_text("entries:\n  - id: broken\n", encoding="utf-8")
-    time.sleep(0.01)
+    st = f.stat()  # a later modification time, whatever the file system's clock resolution
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000_000))
     with pytest.raises(KnowledgeError):
         kb.reload()
     assert kb.answer("个人最多能贷多少").entry_id == "amount_individual"  # old index kept
