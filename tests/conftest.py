@@ -21,7 +21,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+import knowledge
 from core.persistence.db import make_engine, upgrade
+from knowledge.policy import Policy, load_policy
+from tests.fakes.telegram_api import FakeBotApi
+from tests.fakes.wechat_api import FakeWechatApi
 
 PG_URL = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL") or ""
 USE_PG = PG_URL.startswith("postgresql")
@@ -39,6 +43,50 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
+
+
+# --- the packaged knowledge ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    """The Lanzhou 2013 policy, loaded once per test module."""
+    return load_policy("lanzhou-2013")
+
+
+@pytest.fixture(scope="module")
+def kb(policy: Policy) -> knowledge.KnowledgeBase:
+    """The packaged knowledge base under that policy, built once per test module."""
+    return knowledge.KnowledgeBase.load(knowledge.PACKAGE_DIR, policy)
+
+
+# --- fakes of outside services (tests/fakes), one server per test module, emptied per test -----
+
+
+@pytest.fixture(scope="module")
+def bot_api_server() -> Iterator[FakeBotApi]:
+    server = FakeBotApi().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bot_api(bot_api_server: FakeBotApi) -> FakeBotApi:
+    bot_api_server.reset()
+    return bot_api_server
+
+
+@pytest.fixture(scope="module")
+def wechat_api_server() -> Iterator[FakeWechatApi]:
+    server = FakeWechatApi().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def wechat_api(wechat_api_server: FakeWechatApi) -> FakeWechatApi:
+    wechat_api_server.reset()
+    return wechat_api_server
 
 
 # --- network guard ---------------------------------------------------------------------------
@@ -69,6 +117,28 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # --- databases -------------------------------------------------------------------------------
+
+# Every engine connected during a test (the test's own, a Container's, one a CLI command builds
+# for itself) is disposed at the test's teardown, before its database is dropped: no pooled
+# connection outlives its test (psycopg warns when one is collected while still open).
+_connected: dict[int, Engine] = {}
+
+
+@sa.event.listens_for(Engine, "engine_connect")
+def _remember_engine(conn: sa.Connection) -> None:
+    _connected.setdefault(id(conn.engine), conn.engine)
+
+
+def _dispose_connected() -> None:
+    while _connected:
+        _, eng = _connected.popitem()
+        eng.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _engines_disposed() -> Iterator[None]:
+    yield
+    _dispose_connected()
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +177,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
         yield url
+        _dispose_connected()
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
@@ -133,6 +204,7 @@ def empty_db_url(tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        _dispose_connected()
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()

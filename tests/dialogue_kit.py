@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import uuid
 import zlib
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -15,6 +16,7 @@ from core.dialogue.engine import DialogueEngine
 from core.dialogue.events import InboundEvent, Reply
 from core.dialogue.otp import OneTimeCodes
 from core.kernel.filestore import LocalFileStore
+from core.kernel.timeutil import utcnow
 from core.kernel.workdays import WorkCalendar
 from knowledge.policy import Policy
 
@@ -37,17 +39,27 @@ class FixedCodes:
 
 
 def make_engine(
-    engine: Engine, kb: knowledge.KnowledgeBase, policy: Policy, tmp_path: Path, codes: FixedCodes
+    engine: Engine,
+    kb: knowledge.KnowledgeBase,
+    policy: Policy,
+    tmp_path: Path,
+    codes: FixedCodes | None = None,
+    *,
+    today: date = TODAY,
+    now: Callable[[], datetime] = utcnow,
+    max_upload_bytes: int = 2 * 1024 * 1024,
 ) -> DialogueEngine:
+    """The real dialogue engine of the tests, on `engine` and the given knowledge; one-time codes
+    come from `codes` (and are checked against `now`) when given, else at random."""
     return DialogueEngine(
         engine,
         faq=kb,
         policy=policy,
         calendar=WorkCalendar(KNOWLEDGE / "calendar"),
         files=LocalFileStore(tmp_path / "docs"),
-        max_upload_bytes=2 * 1024 * 1024,
-        today=lambda: TODAY,
-        codes=OneTimeCodes("test-pepper", generate=codes),
+        max_upload_bytes=max_upload_bytes,
+        today=lambda: today,
+        codes=None if codes is None else OneTimeCodes("test-pepper", generate=codes, now=now),
     )
 
 

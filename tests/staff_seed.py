@@ -4,14 +4,18 @@ questions. Used by tests/integration/test_staff_api.py, test_broadcast.py and th
 
 from __future__ import annotations
 
+import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import httpx
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 import knowledge
@@ -25,15 +29,15 @@ from core.persistence.models import (
     ApplicationStageRow,
     ChannelIdentityRow,
     DocumentItemRow,
-    InstallmentRow,
-    LoanRow,
     PersonRow,
     StaffUserRow,
     Stage,
     UnansweredQuestionRow,
 )
 from core.staff import PasswordHasher, issue_api_token
+from server.app import create_app
 from server.bootstrap import Container
+from tests.db_kit import add_loan
 
 PASSWORD = "correct-horse-battery"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 200
@@ -197,42 +201,18 @@ def seed(engine: Engine, files_root: Path) -> World:
         w.doc_png, w.doc_pdf, w.doc_missing = (int(d.id or 0) for d in docs)
 
         def loan(no: str, person: int, due: date) -> int:
-            row = LoanRow(
-                loan_no=no,
-                borrower_id=person,
-                amount_fen=5_000_000,
-                annual_rate=Decimal("0.0435"),
+            loan_id, _ = add_loan(
+                s,
+                no,
+                person,
+                [(due, 2_000_000), (due + timedelta(days=365), 3_000_000)],
+                interest_fen=10_000,
                 disbursed_on=today - timedelta(days=200),
                 term_months=24,
                 maturity_on=today + timedelta(days=500),
-                repayment_method="equal_principal",
-                subsidy_kind="individual_full",
                 district="七里河区" if person == p2.id else "城关区",
             )
-            s.add(row)
-            s.flush()
-            assert row.id
-            s.add(
-                InstallmentRow(
-                    loan_id=row.id,
-                    seq=1,
-                    due_on=due,
-                    principal_fen=2_000_000,
-                    interest_fen=10_000,
-                    borrower_interest_fen=0,
-                )
-            )
-            s.add(
-                InstallmentRow(
-                    loan_id=row.id,
-                    seq=2,
-                    due_on=due + timedelta(days=365),
-                    principal_fen=3_000_000,
-                    interest_fen=10_000,
-                    borrower_interest_fen=0,
-                )
-            )
-            return row.id
+            return loan_id
 
         w.overdue_loan = loan("LZ-S-0001", p2.id, today - timedelta(days=40))
         w.current_loan = loan("LZ-S-0002", p3.id, today + timedelta(days=20))
@@ -259,3 +239,53 @@ def seed(engine: Engine, files_root: Path) -> World:
             )
         s.add(UnansweredQuestionRow(channel="sms", question="你们几点下班", normalized="几点 下班"))
     return w
+
+
+# --- the staff side served ----------------------------------------------------------------------
+
+#: What the staff tests' `served` fixtures yield: a client of the running app, its container, the
+#: seeded world.
+Served = tuple[TestClient, Container, World]
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@contextmanager
+def serve_world(db_url: str, tmp: Path, **over: Any) -> Iterator[Served]:
+    """The whole app (lifespan running) over a seeded world; the engine disposed afterwards."""
+    container = make_container(db_url, tmp, **over)
+    try:
+        world = seed(container.engine, container.settings.documents_path)
+        with TestClient(create_app(container, migrate=False)) as client:
+            yield client, container, world
+    finally:
+        container.engine.dispose()
+
+
+def bearer(world: World, who: str) -> dict[str, str]:
+    """The API's Authorization header for the seeded staff user `who`."""
+    return {"Authorization": f"Bearer {world.tokens[who]}"}
+
+
+def csrf_of(page: httpx.Response) -> str:
+    """The CSRF token a console page's forms carry."""
+    found = _CSRF.search(page.text)
+    assert found is not None, page.text[:500]
+    return found.group(1)
+
+
+def post_login(client: TestClient, username: str, password: str = PASSWORD) -> httpx.Response:
+    """The console's login form posted as a browser does (the login page's CSRF token with it);
+    the answer is not followed."""
+    data = {
+        "username": username,
+        "password": password,
+        "csrf_token": csrf_of(client.get("/console/login")),
+    }
+    return client.post("/console/login", data=data, follow_redirects=False)
+
+
+def console_login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Log in through the form (it must succeed); returns the CSRF token of the session."""
+    answer = post_login(client, username, password)
+    assert answer.status_code == 303, answer.text
+    return csrf_of(client.get("/console/dashboard"))

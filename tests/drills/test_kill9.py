@@ -9,12 +9,12 @@ webhook responses (Twilio retries a request that got no answer).
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -29,6 +29,7 @@ from tests.fakes.live_server import (
     telegram_update,
 )
 from tests.fakes.telegram_api import FakeBotApi
+from tests.waits import wait_until
 
 pytestmark = pytest.mark.timeout(300)
 BURST = 60
@@ -70,14 +71,6 @@ def _burst(
     return answered
 
 
-def _wait(check: object, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.2)
-
-
 @pytest.mark.db
 def test_telegram_updates_acknowledged_before_a_kill_are_answered_after_restart(
     db_url: str, tmp_path: Path, api: FakeBotApi, client: httpx.Client
@@ -92,7 +85,7 @@ def test_telegram_updates_acknowledged_before_a_kill_are_answered_after_restart(
         )
 
     assert send(-1).status_code == 200  # warm-up: the engine and the FAQ index are built
-    _wait(lambda: api.sent(chat(-1)))
+    wait_until(lambda: api.sent(chat(-1)), timeout=120, interval=0.2)
     acked = {i for i, r in _burst(send, BURST, BURST // 2, server).items() if r.status_code == 200}
     assert len(acked) >= BURST // 2
 
@@ -103,10 +96,10 @@ def test_telegram_updates_acknowledged_before_a_kill_are_answered_after_restart(
     server.start()
     for i in range(BURST):  # Telegram redelivers what was not acknowledged; we resend all
         assert send(i).status_code == 200
-    _wait(lambda: all(api.sent(chat(i)) for i in range(BURST)))
+    wait_until(lambda: all(api.sent(chat(i)) for i in range(BURST)), timeout=120, interval=0.2)
     # The inbox drained: every stored update is answered (its replies were sent before its row
     # was marked), so nothing can still be sent twice.
-    _wait(lambda: not _unanswered_updates(db_url))
+    wait_until(lambda: not _unanswered_updates(db_url), timeout=120, interval=0.2)
     server.stop()
 
     replies = {i: len(api.sent(chat(i))) for i in range(BURST)}
@@ -145,32 +138,32 @@ def test_sms_committed_before_a_kill_is_answered_on_the_provider_retry(
         assert messages(retried[i]), f"message {i} never answered"
         if i in first:  # already answered: the retry gets the very same TwiML
             assert retried[i].text == first[i].text
-    engine = make_engine(db_url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                "SELECT count(*), count(DISTINCT message_id) FROM inbound_message "
-                "WHERE channel = 'sms'"
-            )
-        ).one()
-        caps = conn.execute(sa.text("SELECT count(*) FROM sms_auto_reply")).scalar_one()
-    engine.dispose()
-    assert rows == (BURST + 1, BURST + 1)  # each message processed once
+    [rows] = _query(
+        db_url,
+        "SELECT count(*), count(DISTINCT message_id) FROM inbound_message WHERE channel = 'sms'",
+    )
+    [(caps,)] = _query(db_url, "SELECT count(*) FROM sms_auto_reply")
+    assert tuple(rows) == (BURST + 1, BURST + 1)  # each message processed once
     assert caps == BURST + 1  # each counted once against the reply cap
 
 
-def _unanswered_updates(db_url: str) -> set[int]:
+def _query(db_url: str, sql: str) -> list[Any]:
+    """The rows of one query, on an engine of its own (disposed before returning)."""
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(
-                sa.text(
-                    "SELECT message_id FROM inbound_message "
-                    "WHERE channel = 'telegram-update' AND answered_at IS NULL"
-                )
-            ).all()
-    except sa.exc.OperationalError:  # a schema without the inbox (the code before the fix)
-        return set()
+            return list(conn.execute(sa.text(sql)).all())
     finally:
         engine.dispose()
+
+
+def _unanswered_updates(db_url: str) -> set[int]:
+    sql = (
+        "SELECT message_id FROM inbound_message "
+        "WHERE channel = 'telegram-update' AND answered_at IS NULL"
+    )
+    try:
+        rows = _query(db_url, sql)
+    except sa.exc.OperationalError:  # a schema without the inbox (the code before the fix)
+        return set()
     return {int(m) - 7_000 for (m,) in rows}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from core.persistence.models import DocumentItemRow, NoticeRow
 from server.app import create_app
 from server.bootstrap import Container
 from tests.staff_seed import PASSWORD, World, make_container, seed
+from tests.waits import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -69,10 +69,7 @@ def live(db_url: str, tmp_path: Path) -> Iterator[tuple[str, Container, World]]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
+    wait_until(lambda: server.started, timeout=15)  # uvicorn is serving
     try:
         yield f"http://127.0.0.1:{port}", container, world
     finally:

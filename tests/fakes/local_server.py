@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
+from typing import Self
 
 import uvicorn
 from starlette.applications import Starlette
+
+from tests.waits import wait_until
 
 
 class LocalServer:
@@ -22,12 +24,32 @@ class LocalServer:
 
     def start(self) -> None:
         self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.name} did not start")
-            time.sleep(0.01)
+        wait_until(lambda: self._server.started)  # serving
 
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=5)
+
+
+class FakeService:
+    """The shared part of the fakes of outside HTTP services: a Starlette app on a LocalServer,
+    a lock for the state the handlers record, and `reset()`, which empties that state (every
+    public list, set and dict attribute) between tests."""
+
+    def __init__(self, app: Starlette, name: str) -> None:
+        self._lock = threading.Lock()
+        self._http = LocalServer(app, name)
+        self.port = self._http.port
+
+    def start(self) -> Self:
+        self._http.start()
+        return self
+
+    def stop(self) -> None:
+        self._http.stop()
+
+    def reset(self) -> None:
+        with self._lock:
+            for name, value in vars(self).items():
+                if not name.startswith("_") and isinstance(value, list | set | dict):
+                    value.clear()

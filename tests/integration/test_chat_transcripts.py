@@ -19,25 +19,14 @@ import server.cli_chat  # registers `chat`
 import server.cli_dialogue  # noqa: F401  (a second command: `chat` stays a sub-command)
 from core.kernel.settings import Settings
 from core.persistence.models import ApplicationRow, HandoffTicketRow, PersonRow
-from knowledge.policy import Policy, load_policy
 from server.bootstrap import Container
 from server.cli import app as cli
 from tests.cli_kit import ContainerRunner
-from tests.dialogue_kit import KNOWLEDGE, id_number, png
+from tests.dialogue_kit import id_number, png
 
 ID_1 = id_number("62010219900101123")
 ID_2 = id_number("62010219850505441")
 ID_3 = id_number("62010219790909662")
-
-
-@pytest.fixture(scope="module")
-def policy() -> Policy:
-    return load_policy("lanzhou-2013")
-
-
-@pytest.fixture(scope="module")
-def kb(policy: Policy) -> knowledge.KnowledgeBase:
-    return knowledge.KnowledgeBase.load(KNOWLEDGE, policy)
 
 
 @pytest.fixture

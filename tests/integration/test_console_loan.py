@@ -3,7 +3,6 @@ the dashboard's per-bank leverage table."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from core.persistence.db import session_scope
 from core.persistence.models import LoanRow
 from server.app import create_app
 from server.bootstrap import Container
-from tests.staff_seed import PASSWORD, make_container, seed
+from tests.staff_seed import console_login, make_container, seed
 
 HEADER = (
     "贷款编号,借款人姓名,借款人手机,身份证号,贷款金额(元),年利率,放款日期,期限(月),还款方式,"
@@ -38,18 +37,6 @@ def client(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container]
     container.engine.dispose()
 
 
-def _login(c: TestClient) -> None:
-    page = c.get("/console/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    r = c.post(
-        "/console/login",
-        data={"username": "admin1", "password": PASSWORD, "csrf_token": token.group(1)},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
-
-
 def test_loan_page_marks_landlines_and_uses_one_status(
     client: tuple[TestClient, Container], tmp_path: Path
 ) -> None:
@@ -61,7 +48,7 @@ def test_loan_page_marks_landlines_and_uses_one_status(
     assert report.imported and report.landline_phones == 1
     with Session(container.engine) as s:
         loan = s.exec(select(LoanRow).where(LoanRow.loan_no == "LAND-0001")).one()
-    _login(c)
+    console_login(c, "admin1")
     page = c.get(f"/console/loans/{loan.id}").text
     assert "09318812345（固定电话，不发短信）" in page  # shown as staff dial it
     # fully subsidised interest-only instalments owe nothing: never shown as 逾期

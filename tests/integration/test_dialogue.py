@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -13,11 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import knowledge
-from core.dialogue.engine import DialogueEngine
 from core.dialogue.events import Attachment, InboundEvent, Reply, render_sms
 from core.handoff.tickets import staff_reply
-from core.kernel.filestore import LocalFileStore
-from core.kernel.workdays import WorkCalendar
 from core.persistence.db import make_engine
 from core.persistence.models import (
     ApplicationRow,
@@ -31,56 +26,15 @@ from core.persistence.models import (
     NoticeRow,
     UnansweredQuestionRow,
 )
-from knowledge.policy import Policy, load_policy
-from tests.dialogue_kit import png
-
-TODAY = date(2026, 11, 24)
-KNOWLEDGE = Path(knowledge.__file__).resolve().parent
-
-
-@pytest.fixture(scope="module")
-def policy() -> Policy:
-    return load_policy("lanzhou-2013")
-
-
-@pytest.fixture(scope="module")
-def kb(policy: Policy) -> knowledge.KnowledgeBase:
-    return knowledge.KnowledgeBase.load(KNOWLEDGE, policy)
+from knowledge.policy import Policy
+from tests.db_kit import run_together
+from tests.dialogue_kit import User, png
+from tests.dialogue_kit import make_engine as make_dialogue
 
 
 @pytest.fixture
-def bot(engine: Engine, kb: knowledge.KnowledgeBase, policy: Policy, tmp_path: Path) -> Bot:
-    return Bot(
-        DialogueEngine(
-            engine,
-            faq=kb,
-            policy=policy,
-            calendar=WorkCalendar(KNOWLEDGE / "calendar"),
-            files=LocalFileStore(tmp_path / "docs"),
-            max_upload_bytes=2 * 1024 * 1024,
-            today=lambda: TODAY,
-        )
-    )
-
-
-class Bot:
-    """Talks to the engine like a user on one channel."""
-
-    def __init__(self, engine: DialogueEngine, channel: str = "telegram", address: str = "1001"):
-        self.engine, self.channel, self.address = engine, channel, address
-
-    def say(self, text: str = "", **kw: object) -> list[Reply]:
-        event = InboundEvent(
-            channel=self.channel,
-            address=self.address,
-            message_id=str(kw.pop("message_id", uuid.uuid4().hex)),
-            text=text,
-            **kw,  # type: ignore[arg-type]
-        )
-        return self.engine.handle(event).replies
-
-    def as_(self, channel: str, address: str) -> Bot:
-        return Bot(self.engine, channel, address)
+def bot(engine: Engine, kb: knowledge.KnowledgeBase, policy: Policy, tmp_path: Path) -> User:
+    return User(make_dialogue(engine, kb, policy, tmp_path), address="1001")
 
 
 def joined(replies: list[Reply]) -> str:
@@ -90,21 +44,21 @@ def joined(replies: list[Reply]) -> str:
 # --- FAQ --------------------------------------------------------------------------------------
 
 
-def test_welcome_and_faq_with_source(bot: Bot) -> None:
+def test_welcome_and_faq_with_source(bot: User) -> None:
     assert "资格预审" in joined(bot.say(start_payload=""))
     replies = bot.say("开KTV能申请这个贷款吗")
     text = joined(replies)
     assert "娱乐业" in text and "第二条" in text
 
 
-def test_out_of_scope_is_not_answered_as_policy(bot: Bot, engine: Engine) -> None:
+def test_out_of_scope_is_not_answered_as_policy(bot: User, engine: Engine) -> None:
     text = joined(bot.say("失业金在哪里领"))
     assert "创业担保贷款" in text
     with Session(engine) as s:
         assert s.exec(select(HandoffTicketRow)).first() is None
 
 
-def test_unknown_question_offers_suggestions_and_opens_a_ticket(bot: Bot, engine: Engine) -> None:
+def test_unknown_question_offers_suggestions_and_opens_a_ticket(bot: User, engine: Engine) -> None:
     replies = bot.say("你们食堂中午吃什么菜呀")
     assert any(o.key == "human" for r in replies for o in r.options)
     with Session(engine) as s:
@@ -114,17 +68,17 @@ def test_unknown_question_offers_suggestions_and_opens_a_ticket(bot: Bot, engine
 
 
 @pytest.mark.parametrize("text", ["", "   ", "😀😀😀", "？？？"])
-def test_empty_or_emoji_only_input(bot: Bot, text: str) -> None:
+def test_empty_or_emoji_only_input(bot: User, text: str) -> None:
     replies = bot.say(text)
     assert replies and all(r.text for r in replies)
 
 
-def test_ten_thousand_characters(bot: Bot) -> None:
+def test_ten_thousand_characters(bot: User) -> None:
     replies = bot.say("我想问一下贷款" * 1500)
     assert "较长" in joined(replies)
 
 
-def test_sms_gets_the_short_answer(bot: Bot) -> None:
+def test_sms_gets_the_short_answer(bot: User) -> None:
     sms = bot.as_("sms", "+8613800001111")
     replies = sms.say("利息是多少，是不是免息")
     rendered = render_sms(replies[0])
@@ -135,7 +89,7 @@ def test_sms_gets_the_short_answer(bot: Bot) -> None:
 # --- pre-check --------------------------------------------------------------------------------
 
 
-def run_individual_precheck(bot: Bot) -> list[Reply]:
+def run_individual_precheck(bot: User) -> list[Reply]:
     bot.say("预审")
     bot.say("1")  # 个人
     bot.say("1")  # 失业/下岗
@@ -147,7 +101,7 @@ def run_individual_precheck(bot: Bot) -> list[Reply]:
     return bot.say("两年")
 
 
-def test_individual_precheck_by_numbers_and_words(bot: Bot) -> None:
+def test_individual_precheck_by_numbers_and_words(bot: User) -> None:
     text = joined(run_individual_precheck(bot))
     assert "初步符合" in text
     assert "50,000.00元" in text and "24个月" in text
@@ -162,16 +116,8 @@ def test_precheck_date_in_an_unpublished_year_is_an_estimate(
 ) -> None:
     """18 working days from 2026-12-15 end in 2027, whose official arrangement is not published:
     the applicant is told the date is an estimate; the warning goes to the log, not the chat."""
-    late = Bot(
-        DialogueEngine(
-            engine,
-            faq=kb,
-            policy=policy,
-            calendar=WorkCalendar(KNOWLEDGE / "calendar"),
-            files=LocalFileStore(tmp_path / "docs"),
-            max_upload_bytes=2 * 1024 * 1024,
-            today=lambda: date(2026, 12, 15),
-        )
+    late = User(
+        make_dialogue(engine, kb, policy, tmp_path, today=date(2026, 12, 15)), address="1001"
     )
     text = joined(run_individual_precheck(late))
     assert "2027年1月11日" in text  # 元旦 2027 is not counted as a working day
@@ -183,7 +129,7 @@ def test_precheck_date_in_an_unpublished_year_is_an_estimate(
     assert "估算" in sms_text and "原则上18个工作日内" in sms_text
 
 
-def test_precheck_faq_in_the_middle_resumes(bot: Bot) -> None:
+def test_precheck_faq_in_the_middle_resumes(bot: User) -> None:
     bot.say("预审")
     bot.say("个人")
     replies = bot.say("贷款利息是多少？")
@@ -192,7 +138,7 @@ def test_precheck_faq_in_the_middle_resumes(bot: Bot) -> None:
     assert "哪一类人员" in text  # resumed at the category step
 
 
-def test_back_restart_cancel(bot: Bot) -> None:
+def test_back_restart_cancel(bot: User) -> None:
     bot.say("预审")
     bot.say("个人")
     assert "身份申请" in joined(bot.say("返回"))
@@ -202,7 +148,7 @@ def test_back_restart_cancel(bot: Bot) -> None:
     assert "没有进行中的流程" in joined(bot.say("取消"))
 
 
-def test_excluded_industry_is_refused_with_article(bot: Bot) -> None:
+def test_excluded_industry_is_refused_with_article(bot: User) -> None:
     bot.say("预审")
     bot.say("个人")
     bot.say("退役军人")
@@ -215,7 +161,7 @@ def test_excluded_industry_is_refused_with_article(bot: Bot) -> None:
     assert "暂不符合" in text and "娱乐业" in text and "第二条" in text
 
 
-def test_impossible_numbers_are_asked_again(bot: Bot) -> None:
+def test_impossible_numbers_are_asked_again(bot: User) -> None:
     bot.say("预审")
     bot.say("3")  # 小企业
     bot.say("开服装加工厂")
@@ -232,25 +178,23 @@ def test_impossible_numbers_are_asked_again(bot: Bot) -> None:
 
 
 def test_restart_in_the_middle_of_a_flow(
-    engine: Engine, kb: knowledge.KnowledgeBase, policy: Policy, tmp_path: Path, bot: Bot
+    engine: Engine, kb: knowledge.KnowledgeBase, policy: Policy, tmp_path: Path, bot: User
 ) -> None:
     bot.say("预审")
     bot.say("个人")
     # a new engine (a restarted server) over the same database continues the same flow
-    again = Bot(
-        DialogueEngine(
-            make_engine(engine.url.render_as_string(hide_password=False)),
-            faq=kb,
-            policy=policy,
-            calendar=WorkCalendar(KNOWLEDGE / "calendar"),
-            files=LocalFileStore(tmp_path / "docs"),
-            today=lambda: TODAY,
-        )
+    restarted = make_engine(engine.url.render_as_string(hide_password=False))
+    again = User(
+        make_dialogue(restarted, kb, policy, tmp_path),
+        address="1001",
     )
-    assert "就业失业登记证" in joined(again.say("毕业生"))
+    try:
+        assert "就业失业登记证" in joined(again.say("毕业生"))
+    finally:
+        restarted.dispose()
 
 
-def test_same_message_twice_is_answered_once(bot: Bot, engine: Engine) -> None:
+def test_same_message_twice_is_answered_once(bot: User, engine: Engine) -> None:
     first = bot.say("预审", message_id="m-1")
     second = bot.engine.handle(
         InboundEvent(channel="telegram", address="1001", message_id="m-1", text="预审")
@@ -262,7 +206,7 @@ def test_same_message_twice_is_answered_once(bot: Bot, engine: Engine) -> None:
         assert conv.version == 1
 
 
-def test_concurrent_messages_never_corrupt_the_conversation(bot: Bot, engine: Engine) -> None:
+def test_concurrent_messages_never_corrupt_the_conversation(bot: User, engine: Engine) -> None:
     bot.say("你好")
     errors: list[BaseException] = []
 
@@ -272,11 +216,7 @@ def test_concurrent_messages_never_corrupt_the_conversation(bot: Bot, engine: En
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(worker, [(i,) for i in range(6)])
     assert not errors
     with Session(engine) as s:
         conv = s.exec(select(ConversationRow)).one()
@@ -286,7 +226,7 @@ def test_concurrent_messages_never_corrupt_the_conversation(bot: Bot, engine: En
 # --- application and documents ----------------------------------------------------------------
 
 
-def open_application(bot: Bot) -> None:
+def open_application(bot: User) -> None:
     run_individual_precheck(bot)
     bot.say("1")  # the first option offered with the result: 开始申请
     assert "手机号" in joined(bot.say("张三"))
@@ -300,7 +240,7 @@ def open_application(bot: Bot) -> None:
     assert "已收 0/5 项" in text
 
 
-def test_documents_collected_checked_and_submitted(bot: Bot, engine: Engine) -> None:
+def test_documents_collected_checked_and_submitted(bot: User, engine: Engine) -> None:
     open_application(bot)
     text = joined(bot.say(attachments=(Attachment(data=png(1), filename="a.png"),)))
     assert "已收到第1项" in text and "已收 1/5 项" in text
@@ -331,7 +271,7 @@ def test_documents_collected_checked_and_submitted(bot: Bot, engine: Engine) -> 
     assert "社区" in joined(bot.say("进度")) or "已提交" in joined(bot.say("进度"))
 
 
-def test_apply_without_precheck(bot: Bot) -> None:
+def test_apply_without_precheck(bot: User) -> None:
     assert "预审" in joined(bot.say("申请"))
     assert "还没有申请" in joined(bot.say(attachments=(Attachment(data=png(9)),)))
 
@@ -339,7 +279,7 @@ def test_apply_without_precheck(bot: Bot) -> None:
 # --- hand-off and opt-out ---------------------------------------------------------------------
 
 
-def test_handoff_and_staff_reply_relayed(bot: Bot, engine: Engine) -> None:
+def test_handoff_and_staff_reply_relayed(bot: User, engine: Engine) -> None:
     assert "工单号" in joined(bot.say("人工"))
     assert "工单号" in joined(bot.say("我的申请交了一个月了还没消息"))
     with Session(engine) as s:
@@ -354,7 +294,7 @@ def test_handoff_and_staff_reply_relayed(bot: Bot, engine: Engine) -> None:
     assert "自助服务" in joined(bot.say("结束"))
 
 
-def test_sms_opt_out_confirms_once(bot: Bot, engine: Engine) -> None:
+def test_sms_opt_out_confirms_once(bot: User, engine: Engine) -> None:
     sms = bot.as_("sms", "+8613800002222")
     assert "已退订" in joined(sms.say("我要退订"))
     assert sms.say("TD") == []
@@ -368,12 +308,12 @@ def test_sms_opt_out_confirms_once(bot: Bot, engine: Engine) -> None:
         assert n == 2
 
 
-def test_status_for_unknown_sender_reveals_nothing(bot: Bot) -> None:
+def test_status_for_unknown_sender_reveals_nothing(bot: User) -> None:
     text = joined(bot.as_("sms", "+8613800003333").say("进度"))
     assert "没有查到" in text
 
 
-def test_sms_precheck_result_is_short_and_cites_articles(bot: Bot) -> None:
+def test_sms_precheck_result_is_short_and_cites_articles(bot: User) -> None:
     sms = bot.as_("sms", "+8613800004444")
     result = render_sms(run_individual_precheck(sms)[-1])
     assert "初步符合" in result and "5万元" in result
@@ -382,7 +322,7 @@ def test_sms_precheck_result_is_short_and_cites_articles(bot: Bot) -> None:
     assert len(first_line) <= 134
 
 
-def test_sms_refusal_cites_the_article(bot: Bot) -> None:
+def test_sms_refusal_cites_the_article(bot: User) -> None:
     sms = bot.as_("sms", "+8613800005555")
     for text in ("预审", "1", "1", "有", "开个网吧", "跳过", "没有", "跳过"):
         sms.say(text)
@@ -390,7 +330,7 @@ def test_sms_refusal_cites_the_article(bot: Bot) -> None:
     assert "暂不符合" in result and "第二条" in result
 
 
-def test_old_inbound_ids_are_pruned(bot: Bot, engine: Engine) -> None:
+def test_old_inbound_ids_are_pruned(bot: User, engine: Engine) -> None:
     from datetime import UTC, datetime, timedelta
 
     from core.outbox.enqueue import prune_inbound

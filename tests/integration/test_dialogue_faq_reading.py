@@ -5,7 +5,6 @@ real engine, knowledge base, policy and database (SQLite, and PostgreSQL with `m
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,39 +14,19 @@ from sqlmodel import Session, select
 import knowledge
 from core.dialogue.engine import DialogueEngine
 from core.dialogue.events import InboundEvent, Reply
-from core.kernel.filestore import LocalFileStore
-from core.kernel.workdays import WorkCalendar
 from core.persistence.models import ConversationRow
-from knowledge.policy import Policy, load_policy
+from knowledge.policy import Policy
 from knowledge.schema import SMS_MAX_CHARS
+from tests.dialogue_kit import make_engine as make_dialogue
 
 pytestmark = pytest.mark.db
-
-KNOWLEDGE = Path(knowledge.__file__).resolve().parent
-
-
-@pytest.fixture(scope="module")
-def policy() -> Policy:
-    return load_policy("lanzhou-2013")
-
-
-@pytest.fixture(scope="module")
-def kb(policy: Policy) -> knowledge.KnowledgeBase:
-    return knowledge.KnowledgeBase.load(KNOWLEDGE, policy)
 
 
 @pytest.fixture
 def dialogue(
     engine: Engine, kb: knowledge.KnowledgeBase, policy: Policy, tmp_path: Path
 ) -> DialogueEngine:
-    return DialogueEngine(
-        engine,
-        faq=kb,
-        policy=policy,
-        calendar=WorkCalendar(KNOWLEDGE / "calendar"),
-        files=LocalFileStore(tmp_path / "docs"),
-        today=lambda: date(2026, 11, 24),
-    )
+    return make_dialogue(engine, kb, policy, tmp_path)
 
 
 def say(d: DialogueEngine, text: str, channel: str = "telegram", address: str = "2001") -> str:

@@ -17,18 +17,8 @@ from core.persistence.models import (
     HandoffTicketRow,
     UnansweredQuestionRow,
 )
-from knowledge.policy import Policy, load_policy
-from tests.dialogue_kit import KNOWLEDGE, FixedCodes, User, make_engine
-
-
-@pytest.fixture(scope="module")
-def policy() -> Policy:
-    return load_policy("lanzhou-2013")
-
-
-@pytest.fixture(scope="module")
-def kb(policy: Policy) -> knowledge.KnowledgeBase:
-    return knowledge.KnowledgeBase.load(KNOWLEDGE, policy)
+from knowledge.policy import Policy
+from tests.dialogue_kit import FixedCodes, User, make_engine
 
 
 @pytest.fixture

@@ -5,10 +5,8 @@ at-most-once), concurrent dispatchers, and the server's scheduler hooks."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -30,14 +28,13 @@ from core.outbox.senders import OutgoingMessage, SendResult
 from core.persistence.db import session_scope
 from core.persistence.models import (
     ChannelIdentityRow,
-    CounterGuarantorRow,
     InstallmentRow,
-    LoanRow,
     NoticeRow,
-    PersonRow,
 )
 from core.reminders.ladder import load_reminder_policy
 from core.reminders.sweep import run_sweep
+from tests.db_kit import add_guarantor, add_loan, add_person
+from tests.waits import until, wait_until
 
 CAL = WorkCalendar()
 POLICY = load_reminder_policy()
@@ -80,42 +77,12 @@ class RecordingSender:
 def make_loan(engine: Engine, due: date, phone: str = "+8613893100001") -> int:
     """A loan with one instalment due on `due`; returns the instalment id."""
     with session_scope(engine) as s:
-        person = PersonRow(name="张建国", phone=phone)
-        s.add(person)
-        s.flush()
-        assert person.id is not None
-        loan = LoanRow(
-            loan_no=f"LZ-{phone[-4:]}",
-            borrower_id=person.id,
-            amount_fen=1_000_000,
-            annual_rate=Decimal("0.0435"),
-            disbursed_on=date(2026, 1, 1),
-            term_months=12,
-            maturity_on=due,
-            repayment_method="equal_principal",
-            subsidy_kind="individual_full",
-            bank="兰州银行",
+        person = add_person(s, "张建国", phone)
+        loan_id, [installment] = add_loan(
+            s, f"LZ-{phone[-4:]}", person, [(due, 1_000_000)], bank="兰州银行"
         )
-        s.add(loan)
-        s.flush()
-        assert loan.id is not None
-        g = PersonRow(name="李明", phone="+8613893100101")
-        s.add(g)
-        s.flush()
-        assert g.id is not None
-        s.add(CounterGuarantorRow(loan_id=loan.id, person_id=g.id))
-        inst = InstallmentRow(
-            loan_id=loan.id,
-            seq=1,
-            due_on=due,
-            principal_fen=1_000_000,
-            interest_fen=0,
-            borrower_interest_fen=0,
-        )
-        s.add(inst)
-        s.flush()
-        assert inst.id is not None
-        return inst.id
+        add_guarantor(s, loan_id)
+        return installment
 
 
 def sweep(engine: Engine, today: date, now: datetime) -> int:
@@ -190,24 +157,20 @@ async def test_sends_due_notices_and_records_the_provider_id(engine: Engine) -> 
 
 async def test_not_before_send_after_and_only_channels_with_a_sender(engine: Engine) -> None:
     with session_scope(engine) as s:
-        enqueue(
-            s,
-            key="a",
-            kind="relay",
-            channel="sms",
-            address="+8613800000001",
-            text="x",
-            send_after=local(2026, 12, 1, 12),
-        )
-        enqueue(
-            s,
-            key="b",
-            kind="relay",
-            channel="terminal",
-            address="local",
-            text="y",
-            send_after=local(2026, 12, 1, 9),
-        )
+        for key, channel, address, text, hour in (
+            ("a", "sms", "+8613800000001", "x", 12),
+            ("b", "terminal", "local", "y", 9),
+        ):
+            when = local(2026, 12, 1, hour)
+            enqueue(
+                s,
+                key=key,
+                kind="relay",
+                channel=channel,
+                address=address,
+                text=text,
+                send_after=when,
+            )
     clock = Clock(local(2026, 12, 1, 11))
     sms = RecordingSender("sms")
     d = dispatcher(engine, clock, sms)
@@ -457,10 +420,7 @@ async def test_run_forever_stops_on_request(engine: Engine) -> None:
     )
     stop = asyncio.Event()
     task = asyncio.create_task(d.run_forever(stop))
-    for _ in range(100):
-        if len(sms.sent) == 5:
-            break
-        await asyncio.sleep(0.02)
+    await until(lambda: len(sms.sent) == 5)
     stop.set()
     await asyncio.wait_for(task, 5)
     assert len(sms.sent) == 5 and d.totals.sent == 5
@@ -489,9 +449,7 @@ def test_scheduler_hooks_start_and_stop_the_dispatcher(db_url: str) -> None:
         )
         assert work is not None
         with TestClient(app):
-            deadline = time.monotonic() + 5
-            while len(sms.sent) < 3 and time.monotonic() < deadline:
-                time.sleep(0.02)
+            wait_until(lambda: len(sms.sent) == 3)
             assert work.scheduler is not None
             assert work.scheduler.get_job("reminder-sweep") is not None
         assert len(sms.sent) == 3 and work.scheduler is None

@@ -20,11 +20,11 @@ from twilio.request_validator import RequestValidator
 
 from core.dialogue.events import InboundEvent
 from core.persistence.models import HandoffTicketRow, InboundMessageRow
-from server.app import create_app
 from server.bootstrap import Container
 from tests.fakes.live_server import TELEGRAM_HEADERS, LiveServer
 from tests.fakes.telegram_api import FakeBotApi
-from tests.staff_seed import World, make_container, seed
+from tests.staff_seed import Served, serve_world
+from tests.waits import wait_until
 
 TWILIO_TOKEN = "hardening-token"
 PUBLIC = "https://loans.example.test"
@@ -32,19 +32,9 @@ SECRET = "hardening-secret"
 TG = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
 
 
-@pytest.fixture(scope="module")
-def bot_api() -> Iterator[FakeBotApi]:
-    fake = FakeBotApi().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
-def served(
-    db_url: str, tmp_path: Path, bot_api: FakeBotApi
-) -> Iterator[tuple[TestClient, Container, World]]:
-    bot_api.reset()
-    container = make_container(
+def served(db_url: str, tmp_path: Path, bot_api: FakeBotApi) -> Iterator[Served]:
+    with serve_world(
         db_url,
         tmp_path,
         twilio_auth_token=TWILIO_TOKEN,
@@ -53,12 +43,8 @@ def served(
         telegram_webhook_secret=SECRET,
         telegram_api_base_url=bot_api.base_url,
         max_import_mb=1,
-    )
-    world = seed(container.engine, container.settings.documents_path)
-    app = create_app(container, migrate=False)
-    with TestClient(app) as client:
-        yield client, container, world
-    container.engine.dispose()
+    ) as served:
+        yield served
 
 
 def signed(client: TestClient, form: dict[str, str]) -> Any:
@@ -88,9 +74,7 @@ def sms(text: str, **extra: str) -> dict[str, str]:
      {"applicant_type": "enterprise", "industry": "x", "bad_credit": False, "employees": 10**30},
      {"applicant_type": "individual", "amount": "1e999999"}, {"amount": float("1e308")}],
 )  # fmt: skip
-def test_precheck_bad_bodies_are_422_in_chinese_naming_the_field(
-    served: tuple[TestClient, Container, World], body: Any
-) -> None:
+def test_precheck_bad_bodies_are_422_in_chinese_naming_the_field(served: Served, body: Any) -> None:
     client, _, _ = served
     response = client.post("/api/precheck", json=body)
     assert response.status_code == 422, response.text
@@ -100,9 +84,7 @@ def test_precheck_bad_bodies_are_422_in_chinese_naming_the_field(
     assert any("\u4e00" <= ch <= "\u9fff" for ch in problem["detail"])
 
 
-def test_precheck_422_is_the_documented_schema(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_precheck_422_is_the_documented_schema(served: Served) -> None:
     client, _, _ = served
     spec = client.get("/openapi.json").json()
     documented = spec["paths"]["/api/precheck"]["post"]["responses"]["422"]
@@ -131,16 +113,14 @@ def test_precheck_422_is_the_documented_schema(
         "/console/tickets?offset=99999999999999999999",
     ],
 )
-def test_huge_integers_in_paths_and_queries_are_not_500(
-    served: tuple[TestClient, Container, World], path: str
-) -> None:
+def test_huge_integers_in_paths_and_queries_are_not_500(served: Served, path: str) -> None:
     client, _, world = served
     headers = {"Authorization": f"Bearer {world.tokens['admin1']}"}
     response = client.get(path, headers=headers, follow_redirects=False)
     assert response.status_code in (303, 404, 422), (path, response.status_code)
 
 
-def test_largest_id_is_a_clean_404(served: tuple[TestClient, Container, World]) -> None:
+def test_largest_id_is_a_clean_404(served: Served) -> None:
     client, _, world = served
     headers = {"Authorization": f"Bearer {world.tokens['admin1']}"}
     assert client.get("/api/staff/loans/2147483647", headers=headers).status_code == 404
@@ -151,24 +131,18 @@ def test_largest_id_is_a_clean_404(served: tuple[TestClient, Container, World]) 
 
 
 @pytest.mark.parametrize("count", ["²", "١", "0x1", "-1", "99999999999999999999", "1.0", " "])
-def test_sms_odd_num_media_is_a_400_not_a_500(
-    served: tuple[TestClient, Container, World], count: str
-) -> None:
+def test_sms_odd_num_media_is_a_400_not_a_500(served: Served, count: str) -> None:
     client, _, _ = served
     assert signed(client, sms("你好", NumMedia=count)).status_code == 400
 
 
-def test_sms_lone_surrogate_free_text_is_answered(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_sms_lone_surrogate_free_text_is_answered(served: Served) -> None:
     client, _, _ = served
     response = signed(client, sms("人工 \U0001f600 ok"))
     assert response.status_code == 200
 
 
-def test_lone_surrogate_text_opens_a_ticket_cleanly(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_lone_surrogate_text_opens_a_ticket_cleanly(served: Served) -> None:
     _, container, _ = served
     event = InboundEvent("telegram", "777", "777:1", text="人工 \ud800abc", display_name="\udfff")
     result = container.dialogue.handle(event)
@@ -179,7 +153,7 @@ def test_lone_surrogate_text_opens_a_ticket_cleanly(
 
 
 def test_telegram_update_with_message_but_no_chat_is_dropped_cleanly(
-    served: tuple[TestClient, Container, World], bot_api: FakeBotApi
+    served: Served, bot_api: FakeBotApi
 ) -> None:
     client, container, _ = served
     update = {
@@ -198,13 +172,13 @@ def test_telegram_update_with_message_but_no_chat_is_dropped_cleanly(
     raw = __import__("json").dumps(surrogate)  # keeps the lone surrogate as an escape
     response = client.post("/telegram/webhook", content=raw, headers=TG)
     assert response.status_code == 200
-    _wait_for(lambda: bot_api.sent(9001))
+    wait_until(lambda: bot_api.sent(9001), timeout=15)
     assert all("内部错误" not in c.params["text"] for c in bot_api.sent(9001))
     with Session(container.engine) as s:
         row = s.exec(
             select(InboundMessageRow).where(col(InboundMessageRow.message_id) == "4243")
         ).one()
-    _wait_for(lambda: _answered(container, "4243"))
+    wait_until(lambda: _answered(container, "4243"), timeout=15)
     assert row.payload is not None
 
 
@@ -216,21 +190,15 @@ def _answered(container: Container, message_id: str) -> bool:
         return row.answered_at is not None
 
 
-def _wait_for(check: Any, timeout: float = 15.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 # --- 7: body limits on the stream -----------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory, bot_api: FakeBotApi) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path_factory.mktemp("live"), telegram_api=bot_api.base_url).start()
+def live(
+    tmp_path_factory: pytest.TempPathFactory, bot_api_server: FakeBotApi
+) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path_factory.mktemp("live"), telegram_api=bot_api_server.base_url)
+    server.start()
     yield server
     server.stop()
 
@@ -274,9 +242,7 @@ def test_chunked_bodies_over_the_limit_are_413_before_all_is_read(
     assert sent <= limit + 8 * 1024 * 1024  # socket buffers hold a few MB; not 64 MB
 
 
-def test_declared_length_over_the_limit_is_refused_before_reading(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_declared_length_over_the_limit_is_refused_before_reading(served: Served) -> None:
     client, _, world = served
     headers = {"Authorization": f"Bearer {world.tokens['admin1']}"}
     big = b"x" * (3 * 1024 * 1024)  # max_import_mb=1: two files and a form allowed
@@ -291,9 +257,7 @@ def test_declared_length_over_the_limit_is_refused_before_reading(
 # --- 9: served document names keep the real type's extension ---------------------------------
 
 
-def test_served_document_name_has_the_extension_of_its_real_type(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_served_document_name_has_the_extension_of_its_real_type(served: Served) -> None:
     from core.persistence.models import DocumentItemRow
 
     client, container, world = served

@@ -311,12 +311,7 @@ def test_same_id_number_with_two_names_is_an_error(engine: Engine, tmp_path: Pat
 
 
 def test_installments_file_is_used_instead_of_a_generated_schedule(engine: Engine) -> None:
-    with session_scope(engine) as session:
-        report = import_loans(
-            session,
-            FIXTURES / "loans_ok.csv",
-            installments_path=FIXTURES / "installments_t0003.csv",
-        )
+    report = _loans(engine, "loans_ok.csv", installments_path=FIXTURES / "installments_t0003.csv")
     assert report.errors == []
     stored = _installments(engine, "LZ-T-0003")
     assert [(r[1], _as_date(r[2]), r[3], r[4], r[5]) for r in stored] == [
@@ -331,23 +326,13 @@ def test_installments_file_is_used_instead_of_a_generated_schedule(engine: Engin
     ]
     # the other loans got generated schedules; importing the pair again changes nothing
     assert _counts(engine)["installment"] == 56
-    with session_scope(engine) as session:
-        again = import_loans(
-            session,
-            FIXTURES / "loans_ok.csv",
-            installments_path=FIXTURES / "installments_t0003.csv",
-        )
+    again = _loans(engine, "loans_ok.csv", installments_path=FIXTURES / "installments_t0003.csv")
     assert (again.unchanged, again.installments_created) == (4, 0)
     assert _installments(engine, "LZ-T-0003") == stored
 
 
 def test_installments_file_must_add_up_to_the_amount(engine: Engine) -> None:
-    with session_scope(engine) as session:
-        report = import_loans(
-            session,
-            FIXTURES / "loans_ok.csv",
-            installments_path=FIXTURES / "installments_bad_sum.csv",
-        )
+    report = _loans(engine, "loans_ok.csv", installments_path=FIXTURES / "installments_bad_sum.csv")
     assert not report.imported
     assert [str(e) for e in report.errors] == [
         "installments_bad_sum.csv 第2行 应还本金(元)：贷款LZ-T-0003各期本金合计1000000.00元，"

@@ -13,15 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from core.loans.importing import ImportLimitError, ImportLimits, import_loans
 from core.loans.importing.limits import limited_rows
 from core.persistence.db import session_scope
-from server.app import create_app
-from server.bootstrap import Container
-from tests.staff_seed import World, make_container, seed
+from tests.staff_seed import Served, serve_world
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "import"
 HEADER = (FIXTURES / "loans_ok.csv").read_text(encoding="utf-8").splitlines()[0]
@@ -76,17 +73,12 @@ def test_a_stopping_server_abandons_the_read() -> None:
 
 
 @pytest.fixture
-def served(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container, World]]:
-    container = make_container(db_url, tmp_path, max_import_mb=1)
-    world = seed(container.engine, container.settings.documents_path)
-    with TestClient(create_app(container, migrate=False)) as client:
-        yield client, container, world
-    container.engine.dispose()
+def served(db_url: str, tmp_path: Path) -> Iterator[Served]:
+    with serve_world(db_url, tmp_path, max_import_mb=1) as served:
+        yield served
 
 
-def test_api_lists_200_errors_and_counts_the_rest(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_api_lists_200_errors_and_counts_the_rest(served: Served) -> None:
     client, _, world = served
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -106,9 +98,7 @@ def test_api_lists_200_errors_and_counts_the_rest(
     assert errors[-1]["text"].endswith("…及另外 100 处错误")
 
 
-def test_an_upload_over_the_import_size_is_refused_while_read(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_an_upload_over_the_import_size_is_refused_while_read(served: Served) -> None:
     client, _, world = served
     headers = {"Authorization": f"Bearer {world.tokens['admin1']}"}
     big = HEADER.encode() + b"\n" + b"x" * (1024 * 1024 + 10)  # 1 MB + a little: under 413

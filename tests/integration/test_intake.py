@@ -10,27 +10,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import knowledge
-from core.dialogue.engine import DialogueEngine
-from core.dialogue.otp import OneTimeCodes
-from core.kernel.filestore import LocalFileStore
-from core.kernel.workdays import WorkCalendar
 from core.persistence.models import ApplicationRow, ChannelIdentityRow, NoticeRow, PersonRow
 from core.persistence.models_otp import OneTimeCodeRow
-from knowledge.policy import Policy, load_policy
-from tests.dialogue_kit import KNOWLEDGE, TODAY, FixedCodes, User, id_number
+from knowledge.policy import Policy
+from tests.dialogue_kit import FixedCodes, User, id_number, make_engine
 
 PHONE = "+8613912340001"
 ID_OK = id_number("62010219900101123")
-
-
-@pytest.fixture(scope="module")
-def policy() -> Policy:
-    return load_policy("lanzhou-2013")
-
-
-@pytest.fixture(scope="module")
-def kb(policy: Policy) -> knowledge.KnowledgeBase:
-    return knowledge.KnowledgeBase.load(KNOWLEDGE, policy)
 
 
 class Clock:
@@ -60,16 +46,7 @@ def user(
     codes: FixedCodes,
     clock: Clock,
 ) -> User:
-    dialogue = DialogueEngine(
-        engine,
-        faq=kb,
-        policy=policy,
-        calendar=WorkCalendar(KNOWLEDGE / "calendar"),
-        files=LocalFileStore(tmp_path / "docs"),
-        today=lambda: TODAY,
-        codes=OneTimeCodes("pepper", generate=codes, now=clock),
-    )
-    return User(dialogue)
+    return User(make_engine(engine, kb, policy, tmp_path, codes, now=clock))
 
 
 def precheck_ok(user: User, amount: str = "五万", term: str = "两年") -> None:

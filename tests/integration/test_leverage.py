@@ -5,7 +5,6 @@ the policy file and the fund sizes from settings."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -14,44 +13,25 @@ from sqlmodel import Session
 from core.kernel.settings import Settings
 from core.kernel.workdays import WorkCalendar
 from core.persistence.db import session_scope
-from core.persistence.models import InstallmentRow, LoanRow, PersonRow
 from core.staff import overview as dashboard
 from knowledge.policy import load_policy
+from tests.db_kit import add_loan, add_person
 
 TODAY = date(2026, 6, 1)
 
 
 def _loan(engine: Engine, no: str, district: str, bank: str, principal_yuan: int) -> None:
     with session_scope(engine) as s:
-        person = PersonRow(name=f"借款人{no}", phone="+8613893100001")
-        s.add(person)
-        s.flush()
-        assert person.id is not None
-        loan = LoanRow(
-            loan_no=no,
-            borrower_id=person.id,
-            amount_fen=principal_yuan * 100,
-            annual_rate=Decimal("0.0435"),
+        add_loan(
+            s,
+            no,
+            add_person(s, f"借款人{no}", "+8613893100001"),
+            [(date(2028, 3, 1), principal_yuan * 100)],
             disbursed_on=date(2026, 3, 1),
             term_months=24,
-            maturity_on=date(2028, 3, 1),
             repayment_method="interest_quarterly_principal_at_maturity",
-            subsidy_kind="individual_full",
             district=district,
             bank=bank,
-        )
-        s.add(loan)
-        s.flush()
-        assert loan.id is not None
-        s.add(
-            InstallmentRow(
-                loan_id=loan.id,
-                seq=1,
-                due_on=date(2028, 3, 1),
-                principal_fen=principal_yuan * 100,
-                interest_fen=0,
-                borrower_interest_fen=0,
-            )
         )
 
 

@@ -4,7 +4,6 @@ failed; the flash cookie is Secure like the session cookie."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ from core.persistence.models_staff import LoginFailureRow
 from server.app import create_app
 from server.bootstrap import Container
 from server.throttle import backoff_seconds, network_of
-from tests.staff_seed import PASSWORD, make_container, seed
+from tests.staff_seed import PASSWORD, make_container, post_login, seed
 
 
 @pytest.fixture
@@ -32,14 +31,7 @@ def app(db_url: str, tmp_path: Path) -> Iterator[tuple[FastAPI, Container]]:
 
 def attempt(app: FastAPI, ip: str, username: str, password: str) -> tuple[int, str, TestClient]:
     client = TestClient(app, base_url="https://loans.example.test", client=(ip, 50000))
-    page = client.get("/console/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    r = client.post(
-        "/console/login",
-        data={"username": username, "password": password, "csrf_token": token.group(1)},
-        follow_redirects=False,
-    )
+    r = post_login(client, username, password)
     return r.status_code, r.text, client
 
 
@@ -97,14 +89,7 @@ def test_flash_cookie_is_secure_like_the_session_cookie(app: tuple[FastAPI, Cont
     status, _, client = attempt(web, "198.51.100.30", "alice", PASSWORD)
     assert status == 303
     # the login answer sets the session and the welcome flash: both Secure over https
-    page = client.get("/console/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    r = client.post(
-        "/console/login",
-        data={"username": "alice", "password": PASSWORD, "csrf_token": token.group(1)},
-        follow_redirects=False,
-    )
+    r = post_login(client, "alice")
     cookies = r.headers.get_list("set-cookie")
     flash = [c for c in cookies if c.lower().startswith("cd_flash") or "flash" in c.split("=")[0]]
     session = [c for c in cookies if c.startswith("cd_session=")]

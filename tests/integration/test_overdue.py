@@ -6,7 +6,6 @@ answer and the sweep alike."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -21,6 +20,7 @@ from core.reminders.ladder import load_reminder_policy
 from core.reminders.sweep import run_sweep
 from core.staff import overview as dashboard
 from core.staff import queries as bo
+from tests.db_kit import add_loan, add_person
 
 TODAY = date(2026, 9, 20)
 
@@ -28,15 +28,14 @@ TODAY = date(2026, 9, 20)
 def _loan(engine: Engine, loan_no: str, borrower_interest_fen: int, principal_fen: int = 0) -> int:
     """A quarterly interest-only loan whose first instalment fell due on 2026-09-05."""
     with session_scope(engine) as s:
-        person = PersonRow(name=f"借款人{loan_no}", phone="+8613893100001")
-        s.add(person)
-        s.flush()
-        assert person.id is not None
-        loan = LoanRow(
-            loan_no=loan_no,
-            borrower_id=person.id,
+        loan_id, _ = add_loan(
+            s,
+            loan_no,
+            add_person(s, f"借款人{loan_no}", "+8613893100001"),
+            [(date(2026, 9, 5), principal_fen), (date(2026, 12, 5), principal_fen)],
+            interest_fen=54_375,
+            borrower_interest_fen=borrower_interest_fen,
             amount_fen=5_000_000,
-            annual_rate=Decimal("0.0435"),
             disbursed_on=date(2026, 6, 5),
             term_months=24,
             maturity_on=date(2028, 6, 5),
@@ -44,21 +43,7 @@ def _loan(engine: Engine, loan_no: str, borrower_interest_fen: int, principal_fe
             subsidy_kind="individual_full" if borrower_interest_fen == 0 else "none",
             district="城关区",
         )
-        s.add(loan)
-        s.flush()
-        assert loan.id is not None
-        for seq, due in ((1, date(2026, 9, 5)), (2, date(2026, 12, 5))):
-            s.add(
-                InstallmentRow(
-                    loan_id=loan.id,
-                    seq=seq,
-                    due_on=due,
-                    principal_fen=principal_fen,
-                    interest_fen=54_375,
-                    borrower_interest_fen=borrower_interest_fen,
-                )
-            )
-        return loan.id
+        return loan_id
 
 
 def test_nothing_due_is_not_overdue_anywhere(engine: Engine) -> None:

@@ -14,6 +14,7 @@ from server.app import create_app
 from server.bootstrap import Container
 from server.cli import _register, app
 from tests.cli_kit import ContainerRunner
+from tests.contracts import PRECHECK_FIELDS
 
 PROFILE = {
     "applicant_type": "individual",
@@ -58,18 +59,7 @@ def test_precheck_api_contract(client: TestClient) -> None:
     res = client.post("/api/precheck", json=PROFILE)
     assert res.status_code == 200
     body = res.json()
-    assert set(body) == {
-        "eligible",
-        "max_amount",
-        "max_term_months",
-        "reasons",
-        "documents",
-        "subsidy",
-        "next_steps",
-        "expected_by",
-        "expected_workdays",
-        "expected_is_estimate",
-    }
+    assert list(body) == PRECHECK_FIELDS
     assert body["eligible"] is True and body["max_amount"] == 80000
     codes = {r["code"] for r in body["reasons"]}
     assert {"amount_above_cap", "term_above_limit"} <= codes

@@ -25,10 +25,9 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 from twilio.request_validator import RequestValidator
 
 from core.kernel.settings import Settings
@@ -43,6 +42,8 @@ from server.bootstrap import Container
 from sms.media import MediaFetcher, MediaItem
 from sms.port import SmsSender
 from sms.twilio_sender import TwilioSmsPort, build_sms_sender
+from tests.cli_kit import door_client
+from tests.db_kit import count, notice, sms_identity
 
 ACCOUNT = "AC" + "1" * 32
 TOKEN = "test-auth-token"
@@ -181,10 +182,7 @@ def container(db_url: str, fake: FakeTwilio, tmp_path: Path) -> Container:
 
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
-    app = FastAPI()
-    routes_sms.mount(app, container)
-    with TestClient(app) as test_client:
-        yield test_client
+    yield from door_client(routes_sms.mount, container)
 
 
 def post_signed(
@@ -216,20 +214,6 @@ def inbound(text: str, message_sid: str | None = None, **extra: str) -> dict[str
 def twiml_messages(response: httpx.Response) -> list[str]:
     assert response.status_code == 200, response.text
     return [m.text or "" for m in ET.fromstring(response.text).iter("Message")]
-
-
-def count(engine: Engine, table: Any) -> int:
-    with Session(engine) as s:
-        return int(s.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
-
-
-def identity(engine: Engine, address: str = PHONE) -> ChannelIdentityRow | None:
-    with Session(engine) as s:
-        return s.exec(
-            select(ChannelIdentityRow).where(
-                ChannelIdentityRow.channel == "sms", ChannelIdentityRow.address == address
-            )
-        ).first()
 
 
 def test_bad_or_missing_signature_is_403_and_stores_nothing(
@@ -312,13 +296,6 @@ def make_notice(engine: Engine, provider_id: str | None, status: str = "sent") -
         return notice.id
 
 
-def notice(engine: Engine, notice_id: int) -> NoticeRow:
-    with Session(engine) as s:
-        row = s.get(NoticeRow, notice_id)
-        assert row is not None
-        return row
-
-
 def status_cb(
     client: TestClient, message_sid: str, status: str, token: str | None = None, **extra: str
 ) -> httpx.Response:
@@ -360,7 +337,7 @@ def test_status_failure_records_error_and_marks_dead_numbers(
     assert status_cb(client, msid, "undelivered", ErrorCode="30006").text == "applied"
     row = notice(engine, nid)
     assert row.status == "undelivered" and "30006" in (row.last_error or "")
-    found = identity(engine)
+    found = sms_identity(engine, PHONE)
     assert found is not None and found.unreachable
 
 
@@ -437,7 +414,7 @@ def test_permanent_errors_mark_the_number_and_stop(fake: FakeTwilio, engine: Eng
     result = asyncio.run(sender.send(outgoing()))
     assert not result.ok and result.unreachable and not result.temporary
     assert len(fake.messages()) == 1
-    found = identity(engine)
+    found = sms_identity(engine, PHONE)
     assert found is not None and found.unreachable and "21610" in (found.unreachable_reason or "")
 
     fake.error(400, 21211, "The 'To' number is not a valid phone number.")
@@ -508,12 +485,12 @@ def test_media_download_streams_within_the_limit(fake: FakeTwilio) -> None:
 
 def test_opt_out_words_in_context(client: TestClient, engine: Engine) -> None:
     question = twiml_messages(post_signed(client, "/sms/inbound", inbound("怎么退订")))
-    found = identity(engine)
+    found = sms_identity(engine, PHONE)
     assert found is not None and not found.opted_out  # a question, not an opt-out
     assert question  # answered
 
     confirm = twiml_messages(post_signed(client, "/sms/inbound", inbound("我要退订")))
-    found = identity(engine)
+    found = sms_identity(engine, PHONE)
     assert found is not None and found.opted_out
     assert (
         len(confirm) == 1 and "已退订" in confirm[0] and confirm[0].startswith("【创业担保贷款】")
@@ -523,9 +500,9 @@ def test_opt_out_words_in_context(client: TestClient, engine: Engine) -> None:
 
     back = twiml_messages(post_signed(client, "/sms/inbound", inbound("订阅")))
     assert "重新订阅" in back[0]
-    assert not identity(engine).opted_out  # type: ignore[union-attr]
+    assert not sms_identity(engine, PHONE).opted_out  # type: ignore[union-attr]
     twiml_messages(post_signed(client, "/sms/inbound", inbound("td")))
-    assert identity(engine).opted_out  # type: ignore[union-attr]
+    assert sms_identity(engine, PHONE).opted_out  # type: ignore[union-attr]
 
 
 def test_duplicate_message_sid_returns_the_stored_reply(client: TestClient, engine: Engine) -> None:
@@ -548,7 +525,7 @@ def test_reply_cap_records_but_does_not_answer(client: TestClient, engine: Engin
     assert count(engine, InboundMessageRow) == 5  # every message recorded
     # an opt-out above the cap still takes effect, silently
     assert twiml_messages(post_signed(client, "/sms/inbound", inbound("退订"))) == []
-    assert identity(engine).opted_out  # type: ignore[union-attr]
+    assert sms_identity(engine, PHONE).opted_out  # type: ignore[union-attr]
 
 
 def test_mms_media_goes_to_the_document_flow(

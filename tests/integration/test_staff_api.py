@@ -3,7 +3,6 @@ CSRF missing/wrong → 403; absent or bad tokens → 401; every action is audite
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,23 +23,24 @@ from core.persistence.models_loan_actions import FaqAdditionRow
 from server.app import create_app
 from server.bootstrap import Container
 from tests.cli_kit import ContainerRunner
-from tests.staff_seed import PASSWORD, PNG, World, make_container, seed
+from tests.staff_seed import (
+    PASSWORD,
+    PNG,
+    Served,
+    bearer,
+    console_login,
+    make_container,
+    post_login,
+    serve_world,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "import"
 
 
 @pytest.fixture
-def served(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container, World]]:
-    container = make_container(db_url, tmp_path)
-    world = seed(container.engine, container.settings.documents_path)
-    app = create_app(container, migrate=False)
-    with TestClient(app) as client:
-        yield client, container, world
-    container.engine.dispose()
-
-
-def bearer(world: World, who: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {world.tokens[who]}"}
+def served(db_url: str, tmp_path: Path) -> Iterator[Served]:
+    with serve_world(db_url, tmp_path) as served:
+        yield served
 
 
 def audits(container: Container, action: str) -> list[AuditEventRow]:
@@ -65,7 +65,7 @@ def notices(container: Container, **where: Any) -> list[NoticeRow]:
 # --- tokens ---------------------------------------------------------------------------------------
 
 
-def test_absent_or_bad_tokens_are_401(served: tuple[TestClient, Container, World]) -> None:
+def test_absent_or_bad_tokens_are_401(served: Served) -> None:
     client, _, world = served
     r = client.get("/api/staff/me")
     assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
@@ -77,7 +77,7 @@ def test_absent_or_bad_tokens_are_401(served: tuple[TestClient, Container, World
     assert r.status_code == 200 and r.json()["role"] == "viewer"
 
 
-def test_openapi_documents_the_staff_api(served: tuple[TestClient, Container, World]) -> None:
+def test_openapi_documents_the_staff_api(served: Served) -> None:
     client, _, _ = served
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
@@ -90,9 +90,7 @@ def test_openapi_documents_the_staff_api(served: tuple[TestClient, Container, Wo
 # --- viewer -------------------------------------------------------------------------------------
 
 
-def test_viewer_reads_everything_and_changes_nothing(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_viewer_reads_everything_and_changes_nothing(served: Served) -> None:
     client, container, w = served
     h = bearer(w, "vera")
     for path in (
@@ -138,9 +136,7 @@ def test_viewer_reads_everything_and_changes_nothing(
 # --- officer ------------------------------------------------------------------------------------
 
 
-def test_officer_reviews_documents_and_moves_the_stage(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_officer_reviews_documents_and_moves_the_stage(served: Served) -> None:
     client, container, w = served
     h = bearer(w, "alice")
     base = f"/api/staff/applications/{w.app_id}"
@@ -185,9 +181,7 @@ def test_officer_reviews_documents_and_moves_the_stage(
     assert stage.actor == "alice" and stage.before == {"stage": "community_review"}
 
 
-def test_officer_handoff_reply_is_relayed_then_closed(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_officer_handoff_reply_is_relayed_then_closed(served: Served) -> None:
     client, container, w = served
     h = bearer(w, "bob")
     r = client.post(f"/api/staff/handoff/{w.ticket_id}/reply", headers=h, json={"text": "已受理"})
@@ -204,9 +198,7 @@ def test_officer_handoff_reply_is_relayed_then_closed(
     assert client.get("/api/staff/handoff", headers=h).json()["total"] == 0
 
 
-def test_broadcast_needs_a_second_officer_above_the_threshold(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_broadcast_needs_a_second_officer_above_the_threshold(served: Served) -> None:
     client, container, w = served
     alice, bob = bearer(w, "alice"), bearer(w, "bob")
     body = {
@@ -245,7 +237,7 @@ def test_broadcast_needs_a_second_officer_above_the_threshold(
     assert actions == ["broadcast.confirm"]
 
 
-def test_imports_by_upload_show_row_errors(served: tuple[TestClient, Container, World]) -> None:
+def test_imports_by_upload_show_row_errors(served: Served) -> None:
     client, _, w = served
     h = bearer(w, "alice")
     bad = (FIXTURES / "loans_bad.csv").read_bytes()
@@ -275,9 +267,7 @@ def test_imports_by_upload_show_row_errors(served: tuple[TestClient, Container, 
     assert r.status_code == 422 and "CSV" in r.json()["detail"]
 
 
-def test_knowledge_paraphrase_validated_then_reloaded(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_knowledge_paraphrase_validated_then_reloaded(served: Served) -> None:
     client, container, w = served
     h = bearer(w, "alice")
     before_ids = {e["id"] for e in client.get("/api/staff/knowledge/entries", headers=h).json()}
@@ -341,7 +331,7 @@ def test_knowledge_paraphrase_validated_then_reloaded(
 # --- admin --------------------------------------------------------------------------------------
 
 
-def test_only_admins_manage_staff(served: tuple[TestClient, Container, World]) -> None:
+def test_only_admins_manage_staff(served: Served) -> None:
     client, container, w = served
     officer, admin = bearer(w, "alice"), bearer(w, "admin1")
     assert client.get("/api/staff/users", headers=officer).status_code == 403
@@ -380,26 +370,7 @@ def test_only_admins_manage_staff(served: tuple[TestClient, Container, World]) -
 # --- console: sessions, CSRF, roles -------------------------------------------------------------
 
 
-def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
-    """Log in through the form; returns the CSRF token of the session."""
-    page = client.get("/console/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    r = client.post(
-        "/console/login",
-        data={"username": username, "password": password, "csrf_token": token.group(1)},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    dash = client.get("/console/dashboard")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', dash.text)
-    assert found is not None
-    return found.group(1)
-
-
-def test_console_login_requires_csrf_and_right_password(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_console_login_requires_csrf_and_right_password(served: Served) -> None:
     client, container, _ = served
     r = client.get("/console/dashboard", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/console/login")
@@ -411,24 +382,16 @@ def test_console_login_requires_csrf_and_right_password(
         data={"username": "alice", "password": PASSWORD, "csrf_token": "forged"},
     )
     assert r.status_code == 403
-    page = client.get("/console/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    r = client.post(
-        "/console/login",
-        data={"username": "alice", "password": "wrong-password", "csrf_token": token.group(1)},
-    )
+    r = post_login(client, "alice", "wrong-password")
     assert r.status_code == 401 and "用户名或密码不正确" in r.text
     assert audits(container, "staff.login_failed")[-1].object_id == "alice"
-    login(client, "alice")
+    console_login(client, "alice")
     assert client.get("/console/dashboard").status_code == 200
 
 
-def test_console_post_without_or_with_wrong_csrf_is_403(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_console_post_without_or_with_wrong_csrf_is_403(served: Served) -> None:
     client, container, w = served
-    csrf = login(client, "alice")
+    csrf = console_login(client, "alice")
     url = f"/console/applications/{w.app_id}/documents/{w.doc_png}/review"
     assert client.post(url, data={"decision": "accept"}).status_code == 403
     r = client.post(url, data={"decision": "accept", "csrf_token": "0" * 64})
@@ -451,11 +414,9 @@ def test_console_post_without_or_with_wrong_csrf_is_403(
     assert client.get("/console/dashboard", follow_redirects=False).status_code == 303
 
 
-def test_console_viewer_cannot_change_and_officer_cannot_manage_staff(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_console_viewer_cannot_change_and_officer_cannot_manage_staff(served: Served) -> None:
     client, container, w = served
-    csrf = login(client, "vera")
+    csrf = console_login(client, "vera")
     page = client.get(f"/console/applications/{w.app_id}")
     assert page.status_code == 200 and "通过</button>" not in page.text
     r = client.post(f"/console/applications/{w.app_id}/advance", data={"csrf_token": csrf})
@@ -463,7 +424,7 @@ def test_console_viewer_cannot_change_and_officer_cannot_manage_staff(
     with Session(container.engine) as s:
         assert s.get(ApplicationRow, w.app_id).stage == "community_review"  # type: ignore[union-attr]
     client.cookies.clear()
-    csrf = login(client, "alice")
+    csrf = console_login(client, "alice")
     assert client.get("/console/staff").status_code == 403
     r = client.post(
         "/console/staff",
@@ -471,7 +432,7 @@ def test_console_viewer_cannot_change_and_officer_cannot_manage_staff(
     )
     assert r.status_code == 403
     client.cookies.clear()
-    csrf = login(client, "admin1")
+    csrf = console_login(client, "admin1")
     r = client.post(
         "/console/staff",
         data={"csrf_token": csrf, "username": "mallory", "role": "viewer", "password": "x" * 12},
@@ -481,9 +442,9 @@ def test_console_viewer_cannot_change_and_officer_cannot_manage_staff(
     assert "mallory" in client.get("/console/staff").text
 
 
-def test_console_pages_render(served: tuple[TestClient, Container, World]) -> None:
+def test_console_pages_render(served: Served) -> None:
     client, _, w = served
-    login(client, "admin1")
+    console_login(client, "admin1")
     for path in (
         "/console/dashboard",
         "/console/applications?stage=community_review",
@@ -573,11 +534,9 @@ def test_cli_creates_the_first_admin_and_issues_tokens(db_url: str, tmp_path: Pa
         container.engine.dispose()
 
 
-def test_console_actions_change_data_and_are_audited(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_console_actions_change_data_and_are_audited(served: Served) -> None:
     client, container, w = served
-    csrf = login(client, "alice")
+    csrf = console_login(client, "alice")
 
     def post(url: str, **data: Any) -> Any:
         return client.post(url, data={"csrf_token": csrf, **data}, follow_redirects=False)
@@ -625,7 +584,7 @@ def test_console_actions_change_data_and_are_audited(
     assert [a.action for a in audits(container, "broadcast.cancel")] == ["broadcast.cancel"]
 
 
-def test_dashboard_figures(served: tuple[TestClient, Container, World]) -> None:
+def test_dashboard_figures(served: Served) -> None:
     client, _, w = served
     d = client.get("/api/staff/dashboard", headers=bearer(w, "vera")).json()
     community = next(s for s in d["applications"]["by_stage"] if s["stage"] == "community_review")

@@ -3,46 +3,23 @@ same; the HTTP status comes from the error's type; a console refusal writes noth
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from core.outbox.enqueue import enqueue
 from core.persistence.db import session_scope
 from core.persistence.models import AuditEventRow, HandoffMessageRow, NoticeRow
-from server.app import create_app
 from server.bootstrap import Container
-from tests.staff_seed import PASSWORD, World, make_container, seed
+from tests.staff_seed import Served, bearer, console_login, serve_world
 
 
 @pytest.fixture
-def served(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container, World]]:
-    container = make_container(db_url, tmp_path)
-    world = seed(container.engine, container.settings.documents_path)
-    app = create_app(container, migrate=False)
-    with TestClient(app) as client:
-        yield client, container, world
-    container.engine.dispose()
-
-
-def bearer(world: World, who: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {world.tokens[who]}"}
-
-
-def console_login(client: TestClient, username: str) -> str:
-    page = client.get("/console/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    data = {"username": username, "password": PASSWORD, "csrf_token": token.group(1)}
-    client.post("/console/login", data=data)
-    dash = client.get("/console/dashboard")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', dash.text)
-    assert found is not None
-    return found.group(1)
+def served(db_url: str, tmp_path: Path) -> Iterator[Served]:
+    with serve_world(db_url, tmp_path) as served:
+        yield served
 
 
 def failed_notice(container: Container, key: str) -> int:
@@ -61,9 +38,7 @@ def requeue_audits(container: Container) -> list[AuditEventRow]:
         return list(s.exec(stmt.order_by(col(AuditEventRow.id))))
 
 
-def test_requeue_audits_one_payload_from_both_doors(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_requeue_audits_one_payload_from_both_doors(served: Served) -> None:
     client, container, w = served
     first, second = failed_notice(container, "t:1"), failed_notice(container, "t:2")
     r = client.post("/api/staff/notices/requeue", headers=bearer(w, "bob"), json={"ids": [first]})
@@ -80,7 +55,7 @@ def test_requeue_audits_one_payload_from_both_doors(
     assert (api.object_id, console.object_id) == (str(first), str(second))
 
 
-def test_status_comes_from_the_error_type(served: tuple[TestClient, Container, World]) -> None:
+def test_status_comes_from_the_error_type(served: Served) -> None:
     client, _container, w = served
     h = bearer(w, "bob")
     missing = client.get("/api/staff/broadcasts/99999", headers=h)
@@ -98,7 +73,7 @@ def test_status_comes_from_the_error_type(served: tuple[TestClient, Container, W
     assert poll.status_code == 404 and poll.json() == {"detail": "公告 99999 不存在"}
 
 
-def test_a_console_refusal_writes_nothing(served: tuple[TestClient, Container, World]) -> None:
+def test_a_console_refusal_writes_nothing(served: Served) -> None:
     client, container, w = served
     csrf = console_login(client, "alice")
     url = f"/console/handoff/{w.ticket_id}"

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from core.applications.review import advance
@@ -19,22 +18,17 @@ from core.kernel.quiet_hours import QuietHours
 from core.outbox.dispatch import Dispatcher
 from core.outbox.senders import OutgoingMessage, SendResult
 from core.persistence.models import ApplicationRow, ChannelIdentityRow, NoticeRow
-from server.app import create_app
 from server.bootstrap import Container
 from tests.dialogue_kit import id_number
-from tests.staff_seed import World, make_container, seed
+from tests.staff_seed import Served, console_login, serve_world
 
 PHONE = "+8613912345601"
 
 
 @pytest.fixture
-def served(db_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Container, World]]:
-    container = make_container(db_url, tmp_path)
-    world = seed(container.engine, container.settings.documents_path)
-    app = create_app(container, migrate=False)
-    with TestClient(app) as client:
-        yield client, container, world
-    container.engine.dispose()
+def served(db_url: str, tmp_path: Path) -> Iterator[Served]:
+    with serve_world(db_url, tmp_path) as served:
+        yield served
 
 
 def say(container: Container, channel: str, address: str, **kw: Any) -> str:
@@ -88,9 +82,7 @@ def stage_notice(container: Container, app_id: int) -> NoticeRow:
         return s.exec(select(NoticeRow).where(NoticeRow.kind == "review")).one()
 
 
-def test_terminal_applicant_is_told_by_sms_to_the_verified_mobile(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_terminal_applicant_is_told_by_sms_to_the_verified_mobile(served: Served) -> None:
     _, container, _ = served
     app_id = apply(container, "terminal", "trainee")
     notice = stage_notice(container, app_id)
@@ -99,7 +91,7 @@ def test_terminal_applicant_is_told_by_sms_to_the_verified_mobile(
 
 
 def test_telegram_applicant_is_told_in_the_chat_then_by_sms_once_unreachable(
-    served: tuple[TestClient, Container, World],
+    served: Served,
 ) -> None:
     _, container, _ = served
     app_id = apply(container, "telegram", "5005")
@@ -135,9 +127,7 @@ class Phone:
         return SendResult(ok=True, provider_id=f"SM{len(self.sent)}")
 
 
-def test_a_blocked_chat_gets_the_stage_change_by_sms(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_a_blocked_chat_gets_the_stage_change_by_sms(served: Served) -> None:
     _, container, _ = served
     app_id = apply(container, "telegram", "6006")
     stage_notice(container, app_id)
@@ -154,9 +144,7 @@ def test_a_blocked_chat_gets_the_stage_change_by_sms(
         assert chat.status == "failed"
 
 
-def test_api_and_console_show_the_intake_and_filter_by_district(
-    served: tuple[TestClient, Container, World],
-) -> None:
+def test_api_and_console_show_the_intake_and_filter_by_district(served: Served) -> None:
     client, container, world = served
     app_id = apply(container, "terminal", "t2", amount="8万")
     headers = {"Authorization": f"Bearer {world.tokens['alice']}"}
@@ -176,20 +164,10 @@ def test_api_and_console_show_the_intake_and_filter_by_district(
     assert detail["planned_start"] and detail["district"] == "城关区"
 
 
-def test_console_shows_the_intake_and_the_cap_flag(
-    served: tuple[TestClient, Container, World],
-) -> None:
-    from tests.staff_seed import PASSWORD
-
+def test_console_shows_the_intake_and_the_cap_flag(served: Served) -> None:
     client, container, _ = served
     app_id = apply(container, "terminal", "t3", amount="8万")
-    page = client.get("/console/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    client.post(
-        "/console/login",
-        data={"username": "alice", "password": PASSWORD, "csrf_token": token.group(1)},
-    )
+    console_login(client, "alice")
     detail = client.get(f"/console/applications/{app_id}").text
     assert "城关区张掖路1号" in detail and "开一家小饭馆" in detail and "已验证" in detail
     assert "超过上限" in detail and "620102********" in detail

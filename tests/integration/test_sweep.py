@@ -8,7 +8,6 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -36,6 +35,7 @@ from core.reminders.ladder import (
     parse_reminder_policy,
 )
 from core.reminders.sweep import SweepResult, cancel_notices_for_installments, run_sweep
+from tests.db_kit import add_guarantor, add_loan, add_person, link, run_together
 
 CAL = WorkCalendar()
 POLICY = load_reminder_policy()
@@ -69,57 +69,30 @@ def make_loan(
 ) -> Loan:
     n = next(_counter)
     with session_scope(engine) as s:
-        person = PersonRow(name=borrower, phone=phone)
-        s.add(person)
-        s.flush()
-        assert person.id is not None
-        loan = LoanRow(
-            loan_no=f"LZ2026-{n:04d}",
-            borrower_id=person.id,
-            amount_fen=principal_fen * len(dues),
-            annual_rate=Decimal("0.0435"),
+        person = add_person(s, borrower, phone)
+        loan_id, installment_ids = add_loan(
+            s,
+            f"LZ2026-{n:04d}",
+            person,
+            [(due, principal_fen) for due in dues],
+            interest_fen=1200,
             disbursed_on=date(2025, 12, 1),
-            term_months=12,
-            maturity_on=max(dues),
-            repayment_method="equal_principal",
-            subsidy_kind="individual_full",
             status=status,
             bank="兰州银行",
         )
-        s.add(loan)
-        s.flush()
-        assert loan.id is not None
-        ids: dict[date, int] = {}
-        for seq, due in enumerate(sorted(dues), start=1):
-            row = InstallmentRow(
-                loan_id=loan.id,
-                seq=seq,
-                due_on=due,
-                principal_fen=principal_fen,
-                interest_fen=1200,
-                borrower_interest_fen=0,
+        g_ids = [
+            add_guarantor(
+                s,
+                loan_id,
+                f"李明{k or ''}",
+                f"+86138931{n:03d}{k:02d}",
+                employer="兰州市城关区第一小学",
+                employer_contact_name="王会计",
+                employer_contact_phone=employer_phone,
             )
-            s.add(row)
-            s.flush()
-            assert row.id is not None
-            ids[due] = row.id
-        g_ids = []
-        for k in range(guarantors):
-            g = PersonRow(name=f"李明{k or ''}", phone=f"+86138931{n:03d}{k:02d}")
-            s.add(g)
-            s.flush()
-            assert g.id is not None
-            s.add(
-                CounterGuarantorRow(
-                    loan_id=loan.id,
-                    person_id=g.id,
-                    employer="兰州市城关区第一小学",
-                    employer_contact_name="王会计",
-                    employer_contact_phone=employer_phone,
-                )
-            )
-            g_ids.append(g.id)
-        return Loan(loan.id, person.id, ids, g_ids)
+            for k in range(guarantors)
+        ]
+        return Loan(loan_id, person, dict(zip(sorted(dues), installment_ids, strict=True)), g_ids)
 
 
 def sweep(engine: Engine, today: date, **kw: object) -> SweepResult:
@@ -133,10 +106,7 @@ def notices(engine: Engine) -> list[NoticeRow]:
 
 
 def link_telegram(engine: Engine, person_id: int, chat: str = "555001") -> None:
-    with session_scope(engine) as s:
-        s.add(
-            ChannelIdentityRow(channel="telegram", address=chat, person_id=person_id, verified=True)
-        )
+    link(engine, "telegram", chat, person_id=person_id, verified=True)
 
 
 @pytest.fixture
@@ -196,12 +166,7 @@ def test_telegram_when_linked_and_overdue_by_sms_as_well(engine: Engine, today: 
 
 def test_wechat_when_linked_with_the_chat_text(engine: Engine, today: date) -> None:
     loan = make_loan(engine, [date(2026, 12, 8)], guarantors=0)
-    with session_scope(engine) as s:
-        s.add(
-            ChannelIdentityRow(
-                channel="wechat", address="oWx_borrower", person_id=loan.borrower_id, verified=True
-            )
-        )
+    link(engine, "wechat", "oWx_borrower", person_id=loan.borrower_id, verified=True)
     sweep(engine, today)
     [notice] = notices(engine)
     assert (notice.channel, notice.address, notice.template) == (
@@ -215,17 +180,8 @@ def test_wechat_when_linked_with_the_chat_text(engine: Engine, today: date) -> N
 
 def test_unverified_or_unreachable_chat_falls_back_to_sms(engine: Engine, today: date) -> None:
     loan = make_loan(engine, [date(2026, 12, 8)])
-    with session_scope(engine) as s:
-        s.add(ChannelIdentityRow(channel="telegram", address="1", person_id=loan.borrower_id))
-        s.add(
-            ChannelIdentityRow(
-                channel="telegram",
-                address="2",
-                person_id=loan.borrower_id,
-                verified=True,
-                unreachable=True,
-            )
-        )
+    link(engine, "telegram", "1", person_id=loan.borrower_id)
+    link(engine, "telegram", "2", person_id=loan.borrower_id, verified=True, unreachable=True)
     sweep(engine, today)
     assert [r.channel for r in notices(engine)] == ["sms"]
 
@@ -325,16 +281,7 @@ def test_early_morning_sweep_sends_at_the_end_of_quiet_hours(engine: Engine, tod
 
 def test_opted_out_number_still_gets_its_own_notices(engine: Engine, today: date) -> None:
     loan = make_loan(engine, [date(2026, 12, 8)])
-    with session_scope(engine) as s:
-        s.add(
-            ChannelIdentityRow(
-                channel="sms",
-                address="+8613893100001",
-                person_id=loan.borrower_id,
-                verified=True,
-                opted_out=True,
-            )
-        )
+    link(engine, "sms", "+8613893100001", person_id=loan.borrower_id, verified=True, opted_out=True)
     sweep(engine, today)
     rows = notices(engine)
     assert [(r.channel, r.status) for r in rows] == [("sms", "pending")]
@@ -609,11 +556,7 @@ def test_two_concurrent_sweepers_never_create_a_second_notice(engine: Engine, to
         barrier.wait()
         results.append(sweep(engine, today, wait=wait))
 
-    threads = [threading.Thread(target=go, args=(w,)) for w in (False, True)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(go, [(w,) for w in (False, True)])
     rows = notices(engine)
     assert len(rows) == 30 * 5
     assert len({r.key for r in rows}) == len(rows)
@@ -621,11 +564,7 @@ def test_two_concurrent_sweepers_never_create_a_second_notice(engine: Engine, to
     # and a third, plain concurrent pair without the lock wait: one skips or finds everything
     barrier = threading.Barrier(2)
     results.clear()
-    threads = [threading.Thread(target=go, args=(False,)) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(go, [(False,) for _ in range(2)])
     assert sum(r.created for r in results) == 0
     with Session(engine) as s:
         assert s.execute(sa.text("SELECT count(*) FROM notice")).scalar() == 30 * 5

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import time as dt_time
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 import typer
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from bot.app import BotConfig, TelegramBot
 from core.handoff.tickets import open_ticket
@@ -44,13 +45,17 @@ from server import cli_telegram
 from server.app import create_app
 from server.bootstrap import Container, LazyDialogue
 from tests.cli_kit import ContainerRunner
+from tests.db_kit import count, link
 from tests.fakes.telegram_api import BOT_USER, FakeBotApi
+from tests.waits import until, wait_until
 
 SECRET = "test-secret_42"
 STAFF_CHAT = -100200300
 STAFF_USER = 9001
 USER = 5550001
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+#: What `served` yields: a client of the running app and its container.
+Served = tuple[TestClient, Container]
 
 
 # The conversation tests need the Container's DialogueEngine (server/bootstrap.py); until it is
@@ -63,26 +68,13 @@ needs_engine = pytest.mark.skipif(
 # --- fixtures and helpers ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeBotApi]:
-    server = FakeBotApi().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def api(fake_server: FakeBotApi) -> FakeBotApi:
-    fake_server.reset()
-    return fake_server
-
-
-def make_container(db_url: str, tmp_path: Path, api: FakeBotApi, **over: Any) -> Container:
+def make_container(db_url: str, tmp_path: Path, bot_api: FakeBotApi, **over: Any) -> Container:
     values: dict[str, Any] = {
         "database_url": db_url,
         "data_dir": tmp_path,
-        "telegram_bot_token": api.token,
+        "telegram_bot_token": bot_api.token,
         "telegram_webhook_secret": SECRET,
-        "telegram_api_base_url": api.base_url,
+        "telegram_api_base_url": bot_api.base_url,
         "telegram_staff_chat_id": STAFF_CHAT,
         "public_base_url": "https://loans.example.test",
         "max_upload_mb": 1,
@@ -93,27 +85,24 @@ def make_container(db_url: str, tmp_path: Path, api: FakeBotApi, **over: Any) ->
     return Container(Settings(_env_file=None, **values))  # type: ignore[call-arg]
 
 
-@pytest.fixture
-def served(db_url: str, tmp_path: Path, api: FakeBotApi) -> Iterator[tuple[TestClient, Container]]:
-    container = make_container(db_url, tmp_path, api)
+@contextmanager
+def serve(db_url: str, tmp_path: Path, bot_api: FakeBotApi) -> Iterator[Served]:
+    """The whole app (lifespan running: the bot's PTB application started) on the fake Bot API."""
+    container = make_container(db_url, tmp_path, bot_api)
     with TestClient(create_app(container)) as client:
         yield client, container
+
+
+@pytest.fixture
+def served(db_url: str, tmp_path: Path, bot_api: FakeBotApi) -> Iterator[Served]:
+    with serve(db_url, tmp_path, bot_api) as served:
+        yield served
 
 
 def bot_of(container: Container) -> TelegramBot:
     bot = container.telegram
     assert bot is not None
     return bot
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def drained(container: Container) -> None:
@@ -178,13 +167,8 @@ def post(client: TestClient, update: Any, secret: str | None = SECRET) -> Any:
     return client.post("/telegram/webhook", json=update, headers=headers)
 
 
-def count(db: Engine, model: Any, *where: Any) -> int:
-    with Session(db) as s:
-        return int(s.exec(select(func.count()).select_from(model).where(*where)).one())
-
-
-def texts_to(api: FakeBotApi, chat_id: int) -> list[str]:
-    return [str(c.params["text"]) for c in api.sent(chat_id)]
+def texts_to(bot_api: FakeBotApi, chat_id: int) -> list[str]:
+    return [str(c.params["text"]) for c in bot_api.sent(chat_id)]
 
 
 def buttons(params: dict[str, Any]) -> list[str]:
@@ -193,18 +177,17 @@ def buttons(params: dict[str, Any]) -> list[str]:
 
 
 def identity(db: Engine, address: str, **fields: Any) -> int:
-    with session_scope(db) as s:
-        row = ChannelIdentityRow(channel="telegram", address=address, **fields)
-        s.add(row)
-        s.flush()
-        assert row.id is not None
-        return row.id
+    return link(db, "telegram", address, **fields)
 
 
-def push_and_wait_alert(client: TestClient, bot: TelegramBot, api: FakeBotApi) -> dict[str, Any]:
+def push_and_wait_alert(
+    client: TestClient, bot: TelegramBot, bot_api: FakeBotApi
+) -> dict[str, Any]:
     """Post pending hand-off alerts now (the background loop may have done it already)."""
     client.portal.call(bot.alerts.push, bot.application.bot)  # type: ignore[union-attr]
-    alerts = wait_until(lambda: [c for c in api.sent(STAFF_CHAT) if "工单号 " in c.params["text"]])
+    alerts = wait_until(
+        lambda: [c for c in bot_api.sent(STAFF_CHAT) if "工单号 " in c.params["text"]]
+    )
     params: dict[str, Any] = alerts[-1].params
     return params
 
@@ -213,28 +196,26 @@ def push_and_wait_alert(client: TestClient, bot: TelegramBot, api: FakeBotApi) -
 
 
 @needs_engine
-def test_update_in_reply_out_with_inline_keyboard(
-    served: tuple[TestClient, Container], api: FakeBotApi
-) -> None:
+def test_update_in_reply_out_with_inline_keyboard(served: Served, bot_api: FakeBotApi) -> None:
     client, _ = served
-    menus = api.of("setMyCommands")
+    menus = bot_api.of("setMyCommands")
     private = next(c for c in menus if c.params["scope"]["type"] == "all_private_chats")
     assert {"command": "check", "description": "资格预审"} in private.params["commands"]
     assert any(c.params["scope"] == {"type": "chat", "chat_id": STAFF_CHAT} for c in menus)
 
     response = post(client, message(1, text="/check"))
     assert response.status_code == 200
-    asked = wait_until(lambda: [c for c in api.sent(USER) if buttons(c.params)])
+    asked = wait_until(lambda: [c for c in bot_api.sent(USER) if buttons(c.params)])
     assert "individual" in buttons(asked[0].params)
 
     post(client, callback(2, "individual", asked[0].params))
-    wait_until(lambda: api.of("answerCallbackQuery"))
-    assert api.of("answerCallbackQuery")[0].params["callback_query_id"] == "cbq-2"
-    wait_until(lambda: any("unemployed" in buttons(c.params) for c in api.sent(USER)))
+    wait_until(lambda: bot_api.of("answerCallbackQuery"))
+    assert bot_api.of("answerCallbackQuery")[0].params["callback_query_id"] == "cbq-2"
+    wait_until(lambda: any("unemployed" in buttons(c.params) for c in bot_api.sent(USER)))
 
 
 def test_wrong_or_missing_secret_is_403_and_nothing_is_stored(
-    served: tuple[TestClient, Container], api: FakeBotApi
+    served: Served, bot_api: FakeBotApi
 ) -> None:
     client, container = served
     assert post(client, message(10, text="你好"), secret="wrong").status_code == 403
@@ -242,12 +223,10 @@ def test_wrong_or_missing_secret_is_403_and_nothing_is_stored(
     drained(container)
     assert count(container.engine, InboundMessageRow) == 0
     assert count(container.engine, ConversationRow) == 0
-    assert api.sent() == []
+    assert bot_api.sent() == []
 
 
-def test_malformed_body_is_400_and_nothing_is_stored(
-    served: tuple[TestClient, Container], api: FakeBotApi
-) -> None:
+def test_malformed_body_is_400_and_nothing_is_stored(served: Served, bot_api: FakeBotApi) -> None:
     client, container = served
     for body in (b"{not json", b"[1, 2]", b'{"message": {}}', b'{"update_id": "7"}'):
         response = client.post("/telegram/webhook", content=body, headers=HEADERS)
@@ -256,27 +235,23 @@ def test_malformed_body_is_400_and_nothing_is_stored(
 
 
 @needs_engine
-def test_duplicate_update_is_processed_once(
-    served: tuple[TestClient, Container], api: FakeBotApi
-) -> None:
+def test_duplicate_update_is_processed_once(served: Served, bot_api: FakeBotApi) -> None:
     client, container = served
     update = message(20, text="/help")
     assert post(client, update).json() == {"ok": True}
-    wait_until(lambda: api.sent(USER))
+    wait_until(lambda: bot_api.sent(USER))
     drained(container)
-    first = len(api.sent(USER))
+    first = len(bot_api.sent(USER))
     assert post(client, update).json() == {"ok": True, "duplicate": True}
     assert bot_of(container).runner.busy == 0  # the duplicate was not queued behind the answer
     drained(container)
-    assert len(api.sent(USER)) == first
+    assert len(bot_api.sent(USER)) == first
     seen = InboundMessageRow.channel == "telegram-update"
     assert count(container.engine, InboundMessageRow, seen) == 1
 
 
 @needs_engine
-def test_deep_link_links_the_borrower(
-    served: tuple[TestClient, Container], api: FakeBotApi
-) -> None:
+def test_deep_link_links_the_borrower(served: Served, bot_api: FakeBotApi) -> None:
     client, container = served
     with session_scope(container.engine) as s:
         person = PersonRow(name="李四", phone="+8613812348000")
@@ -292,7 +267,7 @@ def test_deep_link_links_the_borrower(
         )
         person_id = person.id
     post(client, message(30, text="/start tok-123"))
-    wait_until(lambda: any("李四" in t for t in texts_to(api, USER)))
+    wait_until(lambda: any("李四" in t for t in texts_to(bot_api, USER)))
     with Session(container.engine) as s:
         row = s.exec(
             select(ChannelIdentityRow).where(ChannelIdentityRow.address == str(USER))
@@ -301,15 +276,15 @@ def test_deep_link_links_the_borrower(
 
 
 @needs_engine
-def test_contact_button_and_only_own_number(
-    served: tuple[TestClient, Container], api: FakeBotApi
-) -> None:
+def test_contact_button_and_only_own_number(served: Served, bot_api: FakeBotApi) -> None:
     client, container = served
     with session_scope(container.engine) as s:
         s.add(PersonRow(name="王五", phone="+8613812348001"))
     post(client, message(40, text="/start"))
     asked = wait_until(
-        lambda: [c for c in api.sent(USER) if "keyboard" in (c.params.get("reply_markup") or {})]
+        lambda: [
+            c for c in bot_api.sent(USER) if "keyboard" in (c.params.get("reply_markup") or {})
+        ]
     )
     keyboard = asked[0].params["reply_markup"]
     assert keyboard["keyboard"][0][0]["request_contact"] is True
@@ -317,10 +292,10 @@ def test_contact_button_and_only_own_number(
 
     other = {"phone_number": "8613900000000", "first_name": "x", "user_id": 777}
     post(client, message(41, contact=other))
-    wait_until(lambda: any("本人" in t for t in texts_to(api, USER)))
+    wait_until(lambda: any("本人" in t for t in texts_to(bot_api, USER)))
     own = {"phone_number": "8613812348001", "first_name": "王五", "user_id": USER}
     post(client, message(42, contact=own))
-    wait_until(lambda: any("王五" in t for t in texts_to(api, USER)))
+    wait_until(lambda: any("王五" in t for t in texts_to(bot_api, USER)))
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -344,55 +319,60 @@ def _draft_application(db: Engine) -> None:
         )
 
 
+def with_draft(served: Served, bot_api: FakeBotApi, update_id: int) -> Served:
+    """The user has talked to the bot (so the chat is known) and has a draft application."""
+    client, container = served
+    post(client, message(update_id, text="/help"))
+    wait_until(lambda: bot_api.sent(USER))
+    _draft_application(container.engine)
+    return client, container
+
+
+def answers_to(client: TestClient, bot_api: FakeBotApi, update: dict[str, Any]) -> list[str]:
+    """Post one update; the texts the bot sent the user since (once there is one at least)."""
+    before = len(bot_api.sent(USER))
+    post(client, update)
+    wait_until(lambda: len(bot_api.sent(USER)) > before)
+    return texts_to(bot_api, USER)[before:]
+
+
 @needs_engine
 def test_document_above_the_limit_is_refused_before_download(
-    served: tuple[TestClient, Container], api: FakeBotApi
+    served: Served, bot_api: FakeBotApi
 ) -> None:
-    client, container = served
-    post(client, message(50, text="/help"))
-    wait_until(lambda: api.sent(USER))
-    _draft_application(container.engine)
+    client, container = with_draft(served, bot_api, 50)
     big = 2 * 1024 * 1024
-    api.add_file("big-file", b"%PDF-1.4\n" + b"0" * big, "documents/big.pdf")
+    bot_api.add_file("big-file", b"%PDF-1.4\n" + b"0" * big, "documents/big.pdf")
     doc = {"file_id": "big-file", "file_unique_id": "ub", "file_name": "big.pdf",
            "mime_type": "application/pdf", "file_size": big}  # fmt: skip
-    before = len(api.sent(USER))
-    post(client, message(51, document=doc))
-    wait_until(lambda: len(api.sent(USER)) > before)
-    assert any("1MB" in t for t in texts_to(api, USER)[before:])
-    assert api.of("getFile") == [] and api.downloads == []
+    assert any("1MB" in t for t in answers_to(client, bot_api, message(51, document=doc)))
+    assert bot_api.of("getFile") == [] and bot_api.downloads == []
 
     small = b"%PDF-1.4\n%test\n" + b"1" * 2000
-    api.add_file("small-file", small, "documents/small.pdf")
+    bot_api.add_file("small-file", small, "documents/small.pdf")
     doc = {"file_id": "small-file", "file_unique_id": "us", "file_name": "id.pdf",
            "mime_type": "application/pdf", "file_size": len(small)}  # fmt: skip
     post(client, message(52, document=doc))
-    wait_until(lambda: api.downloads == ["documents/small.pdf"])
+    wait_until(lambda: bot_api.downloads == ["documents/small.pdf"])
     received = DocumentItemRow.status == "received"
     wait_until(lambda: count(container.engine, DocumentItemRow, received) == 1)
 
 
 @needs_engine
 def test_document_without_declared_size_streams_and_stops_at_the_limit(
-    served: tuple[TestClient, Container], api: FakeBotApi
+    served: Served, bot_api: FakeBotApi
 ) -> None:
-    client, container = served
-    post(client, message(60, text="/help"))
-    wait_until(lambda: api.sent(USER))
-    _draft_application(container.engine)
+    client, container = with_draft(served, bot_api, 60)
     huge = b"%PDF-1.4\n" + b"0" * (40 * 1024 * 1024)  # 40 MB, limit 1 MB, no size anywhere
-    api.add_file("unsized", huge, "documents/unsized.pdf")
-    api.streamed.add("documents/unsized.pdf")
+    bot_api.add_file("unsized", huge, "documents/unsized.pdf")
+    bot_api.streamed.add("documents/unsized.pdf")
     doc = {"file_id": "unsized", "file_unique_id": "uu", "file_name": "big.pdf",
            "mime_type": "application/pdf"}  # fmt: skip
-    before = len(api.sent(USER))
-    post(client, message(61, document=doc))
-    wait_until(lambda: len(api.sent(USER)) > before)
-    assert any("1MB" in t for t in texts_to(api, USER)[before:])
-    assert api.served["documents/unsized.pdf"] < 16 * 1024 * 1024  # stopped, not 40 MB read
+    assert any("1MB" in t for t in answers_to(client, bot_api, message(61, document=doc)))
+    assert bot_api.served["documents/unsized.pdf"] < 16 * 1024 * 1024  # stopped, not 40 MB read
 
     small = b"%PDF-1.4\n%test\n" + b"1" * 2000
-    api.add_file("named", small, "documents/named.pdf")
+    bot_api.add_file("named", small, "documents/named.pdf")
     doc = {"file_id": "named", "file_unique_id": "un", "file_name": "../../etc/证件 正面;.html",
            "mime_type": "application/pdf", "file_size": len(small)}  # fmt: skip
     post(client, message(62, document=doc))
@@ -404,22 +384,19 @@ def test_document_without_declared_size_streams_and_stops_at_the_limit(
 
 
 @needs_engine
-def test_photo_uses_the_largest_size(served: tuple[TestClient, Container], api: FakeBotApi) -> None:
-    client, container = served
-    post(client, message(55, text="/help"))
-    wait_until(lambda: api.sent(USER))
-    _draft_application(container.engine)
+def test_photo_uses_the_largest_size(served: Served, bot_api: FakeBotApi) -> None:
+    client, container = with_draft(served, bot_api, 55)
     jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 3000
-    api.add_file("p-small", jpeg[:200], "photos/small.jpg")
-    api.add_file("p-large", jpeg, "photos/large.jpg")
+    bot_api.add_file("p-small", jpeg[:200], "photos/small.jpg")
+    bot_api.add_file("p-large", jpeg, "photos/large.jpg")
     sizes = [
         {"file_id": "p-small", "file_unique_id": "s", "width": 90, "height": 60, "file_size": 200},
         {"file_id": "p-large", "file_unique_id": "l", "width": 1280, "height": 960,
          "file_size": len(jpeg)},
     ]  # fmt: skip
     post(client, message(56, photo=sizes, caption="身份证正面"))
-    wait_until(lambda: api.downloads == ["photos/large.jpg"])
-    assert [c.params["file_id"] for c in api.of("getFile")] == ["p-large"]
+    wait_until(lambda: bot_api.downloads == ["photos/large.jpg"])
+    assert [c.params["file_id"] for c in bot_api.of("getFile")] == ["p-large"]
     received = DocumentItemRow.status == "received"
     wait_until(lambda: count(container.engine, DocumentItemRow, received) == 1)
 
@@ -428,7 +405,7 @@ def test_photo_uses_the_largest_size(served: tuple[TestClient, Container], api: 
 
 
 def test_blocked_user_is_marked_unreachable_and_the_batch_goes_on(
-    served: tuple[TestClient, Container], api: FakeBotApi
+    served: Served, bot_api: FakeBotApi
 ) -> None:
     client, container = served
     db = container.engine
@@ -440,7 +417,7 @@ def test_blocked_user_is_marked_unreachable_and_the_batch_goes_on(
             s.flush()
             enqueue(s, key=f"t:{chat}", kind="relay", channel="telegram", address=str(chat),
                     identity_id=ident.id, text="工作人员回复：材料已收到")  # fmt: skip
-    api.blocked.add(6002)
+    bot_api.blocked.add(6002)
     never_quiet = QuietHours(dt_time(0, 0), dt_time(0, 0))
     dispatcher = Dispatcher(db, {"telegram": bot_of(container).sender}, quiet=never_quiet)
     client.portal.call(dispatcher.drain)  # type: ignore[union-attr]
@@ -451,37 +428,33 @@ def test_blocked_user_is_marked_unreachable_and_the_batch_goes_on(
     assert status == {"6001": "sent", "6002": "failed", "6003": "sent"}
     assert rows["6002"].unreachable and "blocked" in (rows["6002"].unreachable_reason or "")
     assert not rows["6001"].unreachable and not rows["6003"].unreachable
-    assert sorted(int(c.params["chat_id"]) for c in api.sent()) == [6001, 6003]
+    assert sorted(int(c.params["chat_id"]) for c in bot_api.sent()) == [6001, 6003]
 
 
 @needs_engine
-def test_a_chat_that_writes_again_is_reachable_again(
-    served: tuple[TestClient, Container], api: FakeBotApi
-) -> None:
+def test_a_chat_that_writes_again_is_reachable_again(served: Served, bot_api: FakeBotApi) -> None:
     client, container = served
     identity(container.engine, "6002", unreachable=True, unreachable_reason="blocked")
     post(client, message(60, chat_id=6002, text="/help"))
-    wait_until(lambda: api.sent(6002))
+    wait_until(lambda: bot_api.sent(6002))
     with Session(container.engine) as s:
         again = s.exec(select(ChannelIdentityRow).where(ChannelIdentityRow.address == "6002")).one()
     assert not again.unreachable
 
 
-def test_429_retry_after_is_waited_and_retried(
-    served: tuple[TestClient, Container], api: FakeBotApi
-) -> None:
+def test_429_retry_after_is_waited_and_retried(served: Served, bot_api: FakeBotApi) -> None:
     client, container = served
     bot = bot_of(container)
-    api.flood[7001] = [1]
+    bot_api.flood[7001] = [1]
     result = client.portal.call(  # type: ignore[union-attr]
         bot.sender.send, OutgoingMessage(None, "telegram", "7001", "您好")
     )
     assert result.ok
-    tries = [c for c in api.of("sendMessage") if int(c.params["chat_id"]) == 7001]
+    tries = [c for c in bot_api.of("sendMessage") if int(c.params["chat_id"]) == 7001]
     assert [c.status for c in tries] == [429, 200]
     assert tries[1].at - tries[0].at >= 1.0
 
-    api.flood[7002] = [1, 1]  # still limited after the retry: defer with retry_after
+    bot_api.flood[7002] = [1, 1]  # still limited after the retry: defer with retry_after
     result = client.portal.call(  # type: ignore[union-attr]
         bot.sender.send, OutgoingMessage(None, "telegram", "7002", "您好")
     )
@@ -491,9 +464,7 @@ def test_429_retry_after_is_waited_and_retried(
 # --- the staff chat ---------------------------------------------------------------------------
 
 
-def test_staff_broadcast_preview_then_confirm(
-    served: tuple[TestClient, Container], api: FakeBotApi
-) -> None:
+def test_staff_broadcast_preview_then_confirm(served: Served, bot_api: FakeBotApi) -> None:
     client, container = served
     db = container.engine
     identity(db, "8001")
@@ -502,58 +473,59 @@ def test_staff_broadcast_preview_then_confirm(
     identity(db, "8004", unreachable=True)
 
     post(client, message(70, chat_id=USER, text="/broadcast 不该发出"))
-    wait_until(lambda: any("工作人员" in t for t in texts_to(api, USER)))
+    wait_until(lambda: any("工作人员" in t for t in texts_to(bot_api, USER)))
+    drained(container)
     assert count(db, BroadcastRow) == 0
 
     body = "2026年贴息政策调整，详情请咨询社区。"
     post(client, message(71, chat_id=STAFF_CHAT, from_id=STAFF_USER, text=f"/broadcast {body}"))
-    preview = wait_until(lambda: [c for c in api.sent(STAFF_CHAT) if buttons(c.params)])[0]
+    preview = wait_until(lambda: [c for c in bot_api.sent(STAFF_CHAT) if buttons(c.params)])[0]
     assert body in preview.params["text"] and "2 人" in preview.params["text"]
+    drained(container)
     assert count(db, NoticeRow) == 0
     confirm = next(b for b in buttons(preview.params) if b.startswith("bc:ok:"))
 
     post(client, callback(72, confirm, preview.params, chat_id=STAFF_CHAT, from_id=STAFF_USER))
-    wait_until(lambda: any("排入发送队列" in t for t in texts_to(api, STAFF_CHAT)))
+    wait_until(lambda: any("排入发送队列" in t for t in texts_to(bot_api, STAFF_CHAT)))
     with Session(db) as s:
         notices = s.exec(select(NoticeRow).order_by(col(NoticeRow.address))).all()
     assert [n.address for n in notices] == ["8001", "8002"]
     assert all(n.kind == "broadcast" and body in n.text for n in notices)
-    assert api.of("editMessageReplyMarkup")
+    assert bot_api.of("editMessageReplyMarkup")
 
     post(client, callback(73, confirm, preview.params, chat_id=STAFF_CHAT, from_id=STAFF_USER))
-    wait_until(lambda: len(api.of("answerCallbackQuery")) == 2)
-    assert api.of("answerCallbackQuery")[1].params.get("show_alert") in ("true", "True", True)
+    wait_until(lambda: len(bot_api.of("answerCallbackQuery")) == 2)
+    assert bot_api.of("answerCallbackQuery")[1].params.get("show_alert") in ("true", "True", True)
     assert count(db, NoticeRow) == 2
 
 
 def test_large_broadcast_needs_a_second_staff_member(
-    db_url: str, tmp_path: Path, api: FakeBotApi
+    db_url: str, tmp_path: Path, bot_api: FakeBotApi
 ) -> None:
-    container = make_container(db_url, tmp_path, api, broadcast_confirm_threshold=0)
+    container = make_container(db_url, tmp_path, bot_api, broadcast_confirm_threshold=0)
     identity(container.engine, "8101")
     with TestClient(create_app(container)) as client:
         post(client, message(75, chat_id=STAFF_CHAT, from_id=STAFF_USER, text="/broadcast 通知"))
-        preview = wait_until(lambda: [c for c in api.sent(STAFF_CHAT) if buttons(c.params)])[0]
+        preview = wait_until(lambda: [c for c in bot_api.sent(STAFF_CHAT) if buttons(c.params)])[0]
         assert "另一位工作人员" in preview.params["text"]
         ok = buttons(preview.params)[0]
         post(client, callback(76, ok, preview.params, chat_id=STAFF_CHAT, from_id=STAFF_USER))
-        wait_until(lambda: api.of("answerCallbackQuery"))
+        wait_until(lambda: bot_api.of("answerCallbackQuery"))
+        drained(container)
         assert count(container.engine, NoticeRow) == 0
         post(client, callback(77, ok, preview.params, chat_id=STAFF_CHAT, from_id=STAFF_USER + 1))
         wait_until(lambda: count(container.engine, NoticeRow) == 1)
 
 
-def test_ticket_alert_and_staff_reply_are_relayed(
-    served: tuple[TestClient, Container], api: FakeBotApi
-) -> None:
+def test_ticket_alert_and_staff_reply_are_relayed(served: Served, bot_api: FakeBotApi) -> None:
     client, container = served
     bot = bot_of(container)
     with session_scope(container.engine) as s:  # what the engine does on /human
         open_ticket(s, channel="telegram", address=str(USER), identity_id=None,
                     text="我想找工作人员", reason="user")  # fmt: skip
-    alert = push_and_wait_alert(client, bot, api)
+    alert = push_and_wait_alert(client, bot, bot_api)
     assert client.portal.call(bot.alerts.push, bot.application.bot) == 0  # type: ignore[union-attr]
-    assert len([c for c in api.sent(STAFF_CHAT) if "工单号 " in c.params["text"]]) == 1
+    assert len([c for c in bot_api.sent(STAFF_CHAT) if "工单号 " in c.params["text"]]) == 1
 
     answer = "您好，请带身份证到社区办理。"
     reply = message(81, chat_id=STAFF_CHAT, from_id=STAFF_USER, text=answer)
@@ -565,31 +537,29 @@ def test_ticket_alert_and_staff_reply_are_relayed(
         "text": alert["text"],
     }
     post(client, reply)
-    wait_until(lambda: any("将发送给申请人" in t for t in texts_to(api, STAFF_CHAT)))
+    wait_until(lambda: any("将发送给申请人" in t for t in texts_to(bot_api, STAFF_CHAT)))
     post(client, message(82, chat_id=STAFF_CHAT, from_id=STAFF_USER, text="/reply 1 还有问题吗？"))
     wait_until(lambda: count(container.engine, NoticeRow, NoticeRow.kind == "relay") == 2)
 
     with Session(container.engine) as s:
         relays = s.exec(select(NoticeRow).where(NoticeRow.kind == "relay")).all()
     assert {n.address for n in relays} == {str(USER)}
-    before = len(api.sent(USER))
+    before = len(bot_api.sent(USER))
     never_quiet = QuietHours(dt_time(0, 0), dt_time(0, 0))
     dispatcher = Dispatcher(container.engine, {"telegram": bot.sender}, quiet=never_quiet)
     client.portal.call(dispatcher.drain)  # type: ignore[union-attr]
-    delivered = texts_to(api, USER)[before:]
+    delivered = texts_to(bot_api, USER)[before:]
     assert len(delivered) == 2 and all(t.startswith("【工作人员回复】") for t in delivered)
     assert any(answer in t for t in delivered)
 
 
-def test_alerts_cover_tickets_from_other_channels(
-    served: tuple[TestClient, Container], api: FakeBotApi
-) -> None:
+def test_alerts_cover_tickets_from_other_channels(served: Served, bot_api: FakeBotApi) -> None:
     client, container = served
     bot = bot_of(container)
     with session_scope(container.engine) as s:
         open_ticket(s, channel="sms", address="+8613812348000", identity_id=None,
                     text="我的贷款什么时候到账", reason="user")  # fmt: skip
-    text = push_and_wait_alert(client, bot, api)["text"]
+    text = push_and_wait_alert(client, bot, bot_api)["text"]
     assert "短信" in text and "8000" in text and "13812348000" not in text
 
 
@@ -597,20 +567,20 @@ def test_alerts_cover_tickets_from_other_channels(
 
 
 def test_without_token_the_server_runs_without_the_bot(
-    db_url: str, tmp_path: Path, api: FakeBotApi, caplog: pytest.LogCaptureFixture
+    db_url: str, tmp_path: Path, bot_api: FakeBotApi, caplog: pytest.LogCaptureFixture
 ) -> None:
-    container = make_container(db_url, tmp_path, api, telegram_bot_token=None)
+    container = make_container(db_url, tmp_path, bot_api, telegram_bot_token=None)
     with TestClient(create_app(container)) as client:
         assert client.get("/healthz").status_code == 200
         assert post(client, message(90, text="你好")).status_code == 404
     assert "TELEGRAM_BOT_TOKEN is not set" in caplog.text
-    assert api.calls == []
+    assert bot_api.calls == []
 
 
 def test_a_rejected_token_does_not_stop_the_server_nor_leak(
-    db_url: str, tmp_path: Path, api: FakeBotApi, caplog: pytest.LogCaptureFixture
+    db_url: str, tmp_path: Path, bot_api: FakeBotApi, caplog: pytest.LogCaptureFixture
 ) -> None:
-    container = make_container(db_url, tmp_path, api, telegram_bot_token="999:WRONG-TOKEN")
+    container = make_container(db_url, tmp_path, bot_api, telegram_bot_token="999:WRONG-TOKEN")
     with TestClient(create_app(container)) as client:
         assert client.get("/healthz").status_code == 200
         assert post(client, message(92, text="你好")).status_code == 503  # Telegram retries
@@ -619,38 +589,38 @@ def test_a_rejected_token_does_not_stop_the_server_nor_leak(
 
 
 def test_without_webhook_secret_every_update_is_refused(
-    db_url: str, tmp_path: Path, api: FakeBotApi
+    db_url: str, tmp_path: Path, bot_api: FakeBotApi
 ) -> None:
-    container = make_container(db_url, tmp_path, api, telegram_webhook_secret=None)
+    container = make_container(db_url, tmp_path, bot_api, telegram_webhook_secret=None)
     with TestClient(create_app(container)) as client:
         assert post(client, message(91, text="你好"), secret="").status_code == 403
 
 
 def test_cli_set_webhook_registers_url_and_secret(
-    db_url: str, tmp_path: Path, api: FakeBotApi
+    db_url: str, tmp_path: Path, bot_api: FakeBotApi
 ) -> None:
-    container = make_container(db_url, tmp_path, api)
+    container = make_container(db_url, tmp_path, bot_api)
     cli = typer.Typer()
     cli.command("noop")(lambda: None)
     cli_telegram.register(cli)
     result = ContainerRunner(container).invoke(cli, ["bot", "set-webhook"])
     assert result.exit_code == 0, result.output
-    params = api.of("setWebhook")[0].params
+    params = bot_api.of("setWebhook")[0].params
     assert params["url"] == "https://loans.example.test/telegram/webhook"
     assert params["secret_token"] == SECRET
     assert params["allowed_updates"] == ["message", "callback_query"]
 
-    no_secret = make_container(db_url, tmp_path, api, telegram_webhook_secret=None)
+    no_secret = make_container(db_url, tmp_path, bot_api, telegram_webhook_secret=None)
     assert ContainerRunner(no_secret).invoke(cli, ["bot", "set-webhook"]).exit_code == 1
 
 
 @needs_engine
-def test_polling_mode_answers_updates(db_url: str, tmp_path: Path, api: FakeBotApi) -> None:
-    container = make_container(db_url, tmp_path, api)
+def test_polling_mode_answers_updates(db_url: str, tmp_path: Path, bot_api: FakeBotApi) -> None:
+    container = make_container(db_url, tmp_path, bot_api)
     config = BotConfig.from_settings(container.settings)
     assert config is not None
     bot = TelegramBot(config, LazyDialogue(container), container.engine, polling=True)
-    api.updates.append(message(100, text="/help"))
+    bot_api.updates.append(message(100, text="/help"))
 
     async def run() -> None:
         app = bot.application
@@ -658,13 +628,10 @@ def test_polling_mode_answers_updates(db_url: str, tmp_path: Path, api: FakeBotA
         async with app:
             await app.start()
             await app.updater.start_polling(poll_interval=0, timeout=1)
-            for _ in range(200):
-                if api.sent(USER):
-                    break
-                await asyncio.sleep(0.05)
+            await until(lambda: bot_api.sent(USER))
             await app.updater.stop()
             await app.stop()
 
     asyncio.run(run())
-    assert api.sent(USER)
-    assert api.of("deleteWebhook")  # polling removes a registered webhook first
+    assert bot_api.sent(USER)
+    assert bot_api.of("deleteWebhook")  # polling removes a registered webhook first

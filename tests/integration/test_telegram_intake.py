@@ -7,44 +7,32 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from core.persistence.models import ApplicationRow, ChannelIdentityRow, PersonRow
-from server.app import create_app
-from server.bootstrap import Container
 from tests.dialogue_kit import id_number
 from tests.fakes.telegram_api import FakeBotApi
 from tests.integration.test_telegram import (
     USER,
-    make_container,
+    Served,
+    drained,
     message,
     post,
+    serve,
     texts_to,
-    wait_until,
 )
+from tests.waits import wait_until
 
 ID_OK = id_number("62010219900101123")
 
 
-@pytest.fixture(scope="module")
-def bot_api() -> Iterator[FakeBotApi]:
-    server = FakeBotApi().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def served(
-    db_url: str, tmp_path: Path, bot_api: FakeBotApi
-) -> Iterator[tuple[TestClient, Container]]:
-    bot_api.reset()
-    container = make_container(db_url, tmp_path, bot_api)
-    with TestClient(create_app(container)) as client:
-        yield client, container
+def served(db_url: str, tmp_path: Path, bot_api: FakeBotApi) -> Iterator[Served]:
+    with serve(db_url, tmp_path, bot_api) as served:
+        yield served
 
 
-def test_intake_on_telegram(served: tuple[TestClient, Container], bot_api: FakeBotApi) -> None:
+def test_intake_on_telegram(served: Served, bot_api: FakeBotApi) -> None:
     client, container = served
     answers = (
         "预审",
@@ -76,6 +64,7 @@ def test_intake_on_telegram(served: tuple[TestClient, Container], bot_api: FakeB
     wait_until(lambda: any("校验位不正确" in t for t in texts_to(bot_api, USER)))
     post(client, message(202, text=ID_OK))
     wait_until(lambda: any("620102********" in t for t in texts_to(bot_api, USER)))
+    drained(container)  # every message handled: none of them showed the whole ID number
     assert not any(ID_OK in t for t in texts_to(bot_api, USER))
     with Session(container.engine) as s:
         person = s.exec(select(PersonRow)).one()

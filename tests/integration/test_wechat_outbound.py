@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from knowledge.policy import load_policy
 from server import cli
 from server.bootstrap import Container
 from tests.cli_kit import ContainerRunner
+from tests.db_kit import run_together
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWechatApi
 from wechat.client import DbTokenStore, WechatApiClient
 from wechat.sender import WechatSender
@@ -63,23 +63,10 @@ REMINDER = {
 }
 
 
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeWechatApi]:
-    server = FakeWechatApi().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def api(fake_server: FakeWechatApi) -> FakeWechatApi:
-    fake_server.reset()
-    return fake_server
-
-
-def client_for(engine: Engine, api: FakeWechatApi) -> WechatApiClient:
+def client_for(engine: Engine, wechat_api: FakeWechatApi) -> WechatApiClient:
     """One worker's client (its own store object over the shared database)."""
     return WechatApiClient(
-        APP_ID, APP_SECRET, DbTokenStore(engine, APP_ID), api_base_url=api.base_url
+        APP_ID, APP_SECRET, DbTokenStore(engine, APP_ID), api_base_url=wechat_api.base_url
     )
 
 
@@ -95,9 +82,11 @@ def mapped(tmp_path: Path) -> WechatData:
     return load_wechat_data(path)
 
 
-def sender_for(engine: Engine, api: FakeWechatApi, data: WechatData | None = None) -> WechatSender:
+def sender_for(
+    engine: Engine, wechat_api: FakeWechatApi, data: WechatData | None = None
+) -> WechatSender:
     data = data or load_wechat_data(KNOWLEDGE / "templates" / "wechat.yaml")
-    return WechatSender(client_for(engine, api), engine, data)
+    return WechatSender(client_for(engine, wechat_api), engine, data)
 
 
 def message(text: str = "您好", kind: str = "reply", **kw: Any) -> OutgoingMessage:
@@ -122,11 +111,11 @@ def wrote_in(engine: Engine, openid: str = OPENID, ago: timedelta = timedelta(ho
 
 
 def test_token_fetched_once_for_all_workers_and_refreshed_once_when_expired(
-    db_url: str, api: FakeWechatApi
+    db_url: str, wechat_api: FakeWechatApi
 ) -> None:
     engines = [make_engine(db_url), make_engine(db_url)]  # two "processes"
-    clients = [client_for(e, api) for e in engines for _ in range(3)]
-    api.token_delay = 0.3  # a slow token call widens the race
+    clients = [client_for(e, wechat_api) for e in engines for _ in range(3)]
+    wechat_api.token_delay = 0.3  # a slow token call widens the race
     tokens: list[str] = []
     lock = threading.Lock()
 
@@ -135,15 +124,11 @@ def test_token_fetched_once_for_all_workers_and_refreshed_once_when_expired(
         with lock:
             tokens.append(token)
 
-    threads = [threading.Thread(target=read, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(api.of("token")) == 1 and len(set(tokens)) == 1
-    api.token_delay = 0.0
+    run_together(read, [(c,) for c in clients])
+    assert len(wechat_api.of("token")) == 1 and len(set(tokens)) == 1
+    wechat_api.token_delay = 0.0
 
-    api.expire_tokens()  # every worker's next call is refused with 42001
+    wechat_api.expire_tokens()  # every worker's next call is refused with 42001
     senders = [
         WechatSender(c, c.tokens.db, load_wechat_data(KNOWLEDGE / "templates" / "wechat.yaml"))
         for c in clients[:4]
@@ -156,21 +141,24 @@ def test_token_fetched_once_for_all_workers_and_refreshed_once_when_expired(
 
     results = asyncio.run(send_all())
     assert all(r.ok for r in results), results
-    assert len(api.of("token")) == 2  # one refresh for everybody
-    assert len(api.of("message/custom/send", ok=False)) >= 1
-    assert sorted(api.texts(OPENID)) == sorted(f"第{i}条" for i in range(4))
+    assert len(wechat_api.of("token")) == 2  # one refresh for everybody
+    assert len(wechat_api.of("message/custom/send", ok=False)) >= 1
+    assert sorted(wechat_api.texts(OPENID)) == sorted(f"第{i}条" for i in range(4))
     with Session(engines[0]) as s:
         row = s.get(WechatTokenRow, APP_ID)
-        assert row is not None and row.fetched == 2 and row.access_token not in api.expired
+        assert row is not None and row.fetched == 2 and row.access_token not in wechat_api.expired
     for e in engines:
         e.dispose()
 
 
 def test_a_refused_secret_is_a_temporary_error_and_never_leaks(
-    engine: Engine, api: FakeWechatApi
+    engine: Engine, wechat_api: FakeWechatApi
 ) -> None:
     client = WechatApiClient(
-        APP_ID, "wrong-secret-123456", DbTokenStore(engine, APP_ID), api_base_url=api.base_url
+        APP_ID,
+        "wrong-secret-123456",
+        DbTokenStore(engine, APP_ID),
+        api_base_url=wechat_api.base_url,
     )
     sender = WechatSender(client, engine, load_wechat_data(KNOWLEDGE / "templates" / "wechat.yaml"))
     result = asyncio.run(sender.send(message()))
@@ -182,17 +170,17 @@ def test_a_refused_secret_is_a_temporary_error_and_never_leaks(
 
 
 def test_quota_errors_back_off_and_unsubscribed_is_unreachable(
-    engine: Engine, api: FakeWechatApi
+    engine: Engine, wechat_api: FakeWechatApi
 ) -> None:
-    sender = sender_for(engine, api)
-    api.fail("message/custom/send", 45047)
+    sender = sender_for(engine, wechat_api)
+    wechat_api.fail("message/custom/send", 45047)
     busy = asyncio.run(sender.send(message()))
     assert busy.temporary and busy.retry_after == 600
-    api.fail("message/custom/send", 45009)
+    wechat_api.fail("message/custom/send", 45009)
     quota = asyncio.run(sender.send(message()))
     assert quota.temporary and quota.retry_after is not None and quota.retry_after >= 60
     assert quota.retry_after <= 24 * 3600  # until the quota resets at midnight Beijing time
-    api.unsubscribed.add(OPENID)
+    wechat_api.unsubscribed.add(OPENID)
     gone = asyncio.run(sender.send(message()))
     assert gone.unreachable and "43004" in (gone.error or "")
     with Session(engine) as s:
@@ -201,7 +189,7 @@ def test_quota_errors_back_off_and_unsubscribed_is_unreachable(
 
 
 def test_dispatcher_retries_with_backoff_then_sends_once(
-    engine: Engine, api: FakeWechatApi
+    engine: Engine, wechat_api: FakeWechatApi
 ) -> None:
     with session_scope(engine) as s:
         enqueue(
@@ -212,8 +200,8 @@ def test_dispatcher_retries_with_backoff_then_sends_once(
             address=OPENID,
             text="晚到的回复",
         )
-    dispatcher = Dispatcher(engine, {"wechat": sender_for(engine, api)})
-    api.fail("message/custom/send", 45009)
+    dispatcher = Dispatcher(engine, {"wechat": sender_for(engine, wechat_api)})
+    wechat_api.fail("message/custom/send", 45009)
     first = asyncio.run(dispatcher.drain())
     assert first.retried == 1 and first.sent == 0
     with Session(engine) as s:
@@ -223,7 +211,7 @@ def test_dispatcher_retries_with_backoff_then_sends_once(
         s.add(notice)
         s.commit()
     second = asyncio.run(dispatcher.drain())
-    assert second.sent == 1 and api.texts(OPENID) == ["晚到的回复"]
+    assert second.sent == 1 and wechat_api.texts(OPENID) == ["晚到的回复"]
     assert asyncio.run(dispatcher.drain()).claimed == 0
 
 
@@ -231,23 +219,25 @@ def test_dispatcher_retries_with_backoff_then_sends_once(
 
 
 def test_reminders_go_as_template_messages(
-    engine: Engine, api: FakeWechatApi, mapped: WechatData
+    engine: Engine, wechat_api: FakeWechatApi, mapped: WechatData
 ) -> None:
-    sender = sender_for(engine, api, mapped)
+    sender = sender_for(engine, wechat_api, mapped)
     result = asyncio.run(
         sender.send(
             message("提醒", kind="notification", template="repay_reminder", params=REMINDER)
         )
     )
     assert result.ok and result.provider_id
-    [call] = api.of("message/template/send", ok=True)
+    [call] = wechat_api.of("message/template/send", ok=True)
     assert call.body["template_id"] == "TPL-repay_reminder" and call.body["touser"] == OPENID
     assert call.body["data"]["keyword2"] == {"value": "3,333.33元"}
     assert "兰州银行" in call.body["data"]["remark"]["value"]
 
 
-def test_without_a_template_id_only_within_48_hours(engine: Engine, api: FakeWechatApi) -> None:
-    sender = sender_for(engine, api)  # the shipped file: no template ids yet
+def test_without_a_template_id_only_within_48_hours(
+    engine: Engine, wechat_api: FakeWechatApi
+) -> None:
+    sender = sender_for(engine, wechat_api)  # the shipped file: no template ids yet
     notice = message(
         "还款提醒全文", kind="notification", template="repay_reminder", params=REMINDER
     )
@@ -255,14 +245,14 @@ def test_without_a_template_id_only_within_48_hours(engine: Engine, api: FakeWec
     assert not refused.ok and not refused.temporary and "48" in (refused.error or "")
     wrote_in(engine, ago=timedelta(hours=47))
     assert asyncio.run(sender.send(notice)).ok
-    assert api.texts(OPENID) == ["还款提醒全文"]
+    assert wechat_api.texts(OPENID) == ["还款提醒全文"]
 
 
 def test_reply_outside_the_window_falls_back_to_a_template(
-    engine: Engine, api: FakeWechatApi, mapped: WechatData
+    engine: Engine, wechat_api: FakeWechatApi, mapped: WechatData
 ) -> None:
-    api.out_of_window.add(OPENID)
-    sender = sender_for(engine, api, mapped)
+    wechat_api.out_of_window.add(OPENID)
+    sender = sender_for(engine, wechat_api, mapped)
     review = message(
         "您的申请已进入「社区审核」阶段。",
         kind="reply",
@@ -270,7 +260,10 @@ def test_reply_outside_the_window_falls_back_to_a_template(
         params={"app_id": 7, "stage": "社区审核"},
     )
     assert asyncio.run(sender.send(review)).ok
-    assert api.of("message/template/send", ok=True)[0].body["template_id"] == "TPL-stage_changed"
+    assert (
+        wechat_api.of("message/template/send", ok=True)[0].body["template_id"]
+        == "TPL-stage_changed"
+    )
     plain = asyncio.run(sender.send(message("工作人员回复：您好")))
     assert not plain.ok and "45015" in (plain.error or "")
 
@@ -386,7 +379,7 @@ def test_reviews_and_broadcasts_reach_linked_wechat_chats(engine: Engine) -> Non
 # --- the menu ---------------------------------------------------------------------------------------
 
 
-def test_cli_menu_push(db_url: str, tmp_path: Path, api: FakeWechatApi) -> None:
+def test_cli_menu_push(db_url: str, tmp_path: Path, wechat_api: FakeWechatApi) -> None:
     container = Container(
         Settings(  # type: ignore[call-arg]
             _env_file=None,
@@ -395,7 +388,7 @@ def test_cli_menu_push(db_url: str, tmp_path: Path, api: FakeWechatApi) -> None:
             wechat_app_id=APP_ID,
             wechat_app_secret=APP_SECRET,
             wechat_token="t",
-            wechat_api_base_url=api.base_url,
+            wechat_api_base_url=wechat_api.base_url,
         )
     )
     cli._register()
@@ -403,12 +396,12 @@ def test_cli_menu_push(db_url: str, tmp_path: Path, api: FakeWechatApi) -> None:
     result = runner.invoke(cli.app, ["wechat", "menu", "push"])
     assert result.exit_code == 0, result.output
     expected = yaml.safe_load((KNOWLEDGE / "wechat_menu.yaml").read_text(encoding="utf-8"))
-    assert api.menus == [expected]
+    assert wechat_api.menus == [expected]
     bad = tmp_path / "menu.yaml"
     bad.write_text("button:\n  - {type: click, name: 乱按, key: nope}\n", encoding="utf-8")
     refused = runner.invoke(cli.app, ["wechat", "menu", "push", "--file", str(bad)])
     assert refused.exit_code == 2 and "nope" in refused.output
-    assert len(api.menus) == 1
+    assert len(wechat_api.menus) == 1
     listed = runner.invoke(cli.app, ["wechat", "templates"])
     assert listed.exit_code == 0 and "repay_reminder" in listed.output
 
@@ -429,17 +422,13 @@ def test_concurrent_code_requests_for_one_number_send_one_sms(
         with lock:
             answers.append(text)
 
-    threads = [threading.Thread(target=request, args=(c,)) for c in chats]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(request, [(c,) for c in chats])
     assert len(sms_codes(engine)) == 1
     assert sum("秒后再试" in a for a in answers) == 3
 
 
 def test_broadcast_fan_out_to_wechat_goes_as_template_message(
-    engine: Engine, api: FakeWechatApi, mapped: WechatData
+    engine: Engine, wechat_api: FakeWechatApi, mapped: WechatData
 ) -> None:
     with session_scope(engine) as s:
         person = PersonRow(name="孙八", phone="+8613812348004")
@@ -469,20 +458,26 @@ def test_broadcast_fan_out_to_wechat_goes_as_template_message(
         )
         assert notice.params["text"].startswith("自下月起")  # the full text, not the SMS one
     no_quiet = QuietHours.parse("00:00", "00:00")
-    dispatcher = Dispatcher(engine, {"wechat": sender_for(engine, api, mapped)}, quiet=no_quiet)
+    dispatcher = Dispatcher(
+        engine, {"wechat": sender_for(engine, wechat_api, mapped)}, quiet=no_quiet
+    )
     stats = asyncio.run(dispatcher.drain())
     assert stats.sent == 1
-    [call] = api.of("message/template/send", ok=True)
+    [call] = wechat_api.of("message/template/send", ok=True)
     assert call.body["template_id"] == "TPL-staff_broadcast"
     assert call.body["data"]["keyword1"]["value"] == "政策调整"
 
 
 def test_a_hanging_token_request_times_out_and_releases_the_lease(
-    engine: Engine, api: FakeWechatApi
+    engine: Engine, wechat_api: FakeWechatApi
 ) -> None:
-    api.token_delay = 1.5
+    wechat_api.token_delay = 1.5
     client = WechatApiClient(
-        APP_ID, APP_SECRET, DbTokenStore(engine, APP_ID), api_base_url=api.base_url, timeout=0.3
+        APP_ID,
+        APP_SECRET,
+        DbTokenStore(engine, APP_ID),
+        api_base_url=wechat_api.base_url,
+        timeout=0.3,
     )
     sender = WechatSender(client, engine, load_wechat_data(KNOWLEDGE / "templates" / "wechat.yaml"))
     result = asyncio.run(sender.send(message()))
@@ -490,5 +485,5 @@ def test_a_hanging_token_request_times_out_and_releases_the_lease(
     with Session(engine) as s:
         row = s.get(WechatTokenRow, APP_ID)
         assert row is not None and row.refreshing_until is None  # the next worker may try at once
-    api.token_delay = 0.0
+    wechat_api.token_delay = 0.0
     assert asyncio.run(sender.send(message("再试一次"))).ok

@@ -23,6 +23,7 @@ from sms.aliyun_templates import (
     load_catalog,
     normalize_value,
 )
+from tests.contracts import REPAY_REMINDER_PARAMS
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
@@ -172,14 +173,7 @@ def test_kb_check_fails_on_a_planted_mistake(planted: Any) -> None:
 
 def test_values_are_checked_before_sending() -> None:
     cat = load_catalog()
-    params = {
-        "name": "张建国",
-        "loan_no": "****0001",
-        "seq": 3,
-        "amount": "3,333.33元",
-        "due_date": "2026年12月1日",
-        "bank": "兰州银行",
-    }
+    params = REPAY_REMINDER_PARAMS
     tpl, values = cat.template_param("repay_reminder", params)
     assert tpl.code == "SMS_490120001" and values["seq"] == "3"
     assert cat.render(tpl, values, "创业担保贷款").startswith("【创业担保贷款】张建国您好，")

@@ -15,6 +15,7 @@ from core.applications.eligibility import Decision, precheck
 from core.applications.precheck_input import PrecheckInput, PrecheckInputError, parse_precheck_input
 from core.kernel.workdays import WorkCalendar
 from knowledge.policy import CATEGORY_KEYS, Policy, load_policy
+from tests.contracts import PRECHECK_FIELDS
 
 TODAY = date(2026, 3, 2)  # a Monday
 CAL = WorkCalendar()
@@ -268,18 +269,7 @@ def test_subsidy_promise_states_the_micro_profit_condition() -> None:
 
 def test_json_contract() -> None:
     body = run(**individual(amount=60000)).to_json_dict()
-    assert list(body) == [
-        "eligible",
-        "max_amount",
-        "max_term_months",
-        "reasons",
-        "documents",
-        "subsidy",
-        "next_steps",
-        "expected_by",
-        "expected_workdays",
-        "expected_is_estimate",
-    ]
+    assert list(body) == PRECHECK_FIELDS
     assert body["expected_by"] == "2026-03-26"
     assert isinstance(body["max_amount"], int)
     assert set(body["reasons"][0]) == {"code", "article", "message"}

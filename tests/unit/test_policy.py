@@ -17,48 +17,9 @@ from knowledge.policy import (
     list_policies,
     load_policy,
 )
+from tests.contracts import LANZHOU_2013
 
 README = Path(__file__).resolve().parents[2] / "knowledge" / "README.md"
-
-LANZHOU_TABLE = {
-    "policy_name": "《兰州市失业人员小额担保贷款实施办法》（兰政发〔2013〕76号）",
-    "policy_doc": "兰政发〔2013〕76号",
-    "policy_short": "兰州2013年实施办法",
-    "cap_unemployed": "5万元",
-    "cap_veteran": "5万元",
-    "cap_woman": "8万元",
-    "cap_graduate": "10万元",
-    "cap_partnership": "30万元",
-    "cap_enterprise": "200万元",
-    "term_individual": "2年",
-    "term_partnership": "2年",
-    "term_enterprise": "2年",
-    "ratio": "30%",
-    "ratio_large": "15%",
-    "large_staff": "100",
-    "contract_min": "1年",
-    "days_individual": "18",
-    "days_community": "4",
-    "days_street": "2",
-    "days_guarantee": "6",
-    "days_bank": "6",
-    "days_ent_guarantee": "10",
-    "days_ent_bank": "10",
-    "art_types": "第二条",
-    "art_exclusions": "第二条",
-    "art_eligibility": "第四条",
-    "art_in_person": "第五条",
-    "art_credit": "第五条",
-    "art_guarantee_fund": "第八条",
-    "art_banks": "第九条",
-    "art_leverage": "第十二条",
-    "art_process": "第十三条",
-    "art_caps": "第十四条",
-    "art_enterprise_conditions": "第十六条",
-    "art_enterprise_docs": "第十七条",
-    "art_enterprise_cap": "第十八条",
-    "art_subsidy": "第二十条",
-}
 
 
 def readme_placeholders() -> set[str]:
@@ -86,7 +47,7 @@ def test_placeholders_cover_readme_table(name: str) -> None:
 
 def test_lanzhou_placeholders_match_readme_values() -> None:
     ph = load_policy("lanzhou-2013").placeholders()
-    for key, value in LANZHOU_TABLE.items():
+    for key, value in LANZHOU_2013.items():
         assert ph[key] == value, key
     assert ph["caveat"].startswith("以上为兰州2013年实施办法标准")
     assert "户籍地、居住地或经营地" in ph["office"]

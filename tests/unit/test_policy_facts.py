@@ -114,64 +114,47 @@ def test_kb_check_passes_on_the_copy(tmp_path: Path) -> None:
     assert code == 0, output
 
 
-def test_kb_check_fails_on_a_planted_article_reference(tmp_path: Path) -> None:
-    root = _copy(tmp_path)
-    _plant(
-        root,
+# (file, text replaced, replacement, what the report must say) — one planted error each
+PLANTED = {
+    "article_reference": (
         "faq/enterprise.yaml",
         "根据{policy_name}{art_enterprise_cap}，劳动密集型",
         "根据{policy_name}第十八条，劳动密集型",
-    )
-    code, output = _kb_check(root)
-    assert code == 1
-    assert "enterprise_amount" in output and "条款“第十八条”" in output
-    assert "[lanzhou-2013]" in output and "[national-2023]" in output
-
-
-def test_kb_check_fails_on_a_planted_figure_and_document(tmp_path: Path) -> None:
-    root = _copy(tmp_path)
-    _plant(
-        root,
+        ["enterprise_amount", "条款“第十八条”", "[lanzhou-2013]", "[national-2023]"],
+    ),
+    "figure_and_document": (
         "faq/eligibility.yaml",
         "大中专院校毕业生最高{cap_graduate}",
         "大中专院校毕业生最高30万元（见甘政发〔2099〕1号）",
-    )
-    code, output = _kb_check(root)
-    assert code == 1
-    assert "数字“30万元”" in output and "文件“甘政发〔2099〕1号”" in output
-
-
-def test_kb_check_fails_on_an_inherited_bare_article(tmp_path: Path) -> None:
-    root = _copy(tmp_path)
-    _plant(
-        root,
+        ["数字“30万元”", "文件“甘政发〔2099〕1号”"],
+    ),
+    "inherited_bare_article": (
         "policies/national-2023.yaml",
         "  art_obligations: 及兰政发〔2013〕76号第六条\n",
         "",
-    )
-    code, output = _kb_check(root)
-    assert code == 1 and "art_obligations" in output and "没有注明所属文件" in output
-
-
-def test_kb_check_fails_on_a_figure_attributed_to_another_policy(tmp_path: Path) -> None:
-    root = _copy(tmp_path)
-    _plant(
-        root,
+        ["art_obligations", "没有注明所属文件"],
+    ),
+    "figure_attributed_to_another_policy": (
         "faq/after_loan.yaml",
         "按{policy_short}毕业生最高{cap_graduate}",
         "兰州办法按毕业生最高{cap_graduate}",
-    )
-    code, output = _kb_check(root)
-    assert code == 1 and "句中写的是“兰州办法”，数字却来自财金〔2023〕75号" in output
-
-
-def test_kb_check_fails_on_an_unhedged_unconfirmed_figure(tmp_path: Path) -> None:
-    root = _copy(tmp_path)
-    _plant(
-        root,
+        ["句中写的是“兰州办法”，数字却来自财金〔2023〕75号"],
+    ),
+    "unhedged_unconfirmed_figure": (
         "faq/guarantee.yaml",
         "据对财金〔2020〕21号的转述（原文该项未能核实），",
         "2020年起（财金〔2020〕21号），",
-    )
+        ["出自未核实的来源"],
+    ),
+}
+
+
+@pytest.mark.parametrize("planted", PLANTED)
+def test_kb_check_fails_on_a_planted_error(tmp_path: Path, planted: str) -> None:
+    file, old, new, reported = PLANTED[planted]
+    root = _copy(tmp_path)
+    _plant(root, file, old, new)
     code, output = _kb_check(root)
-    assert code == 1 and "出自未核实的来源" in output
+    assert code == 1
+    for text in reported:
+        assert text in output, (text, output)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,26 +25,22 @@ from knowledge.evaluation import (
     write_config,
 )
 from server.cli_kb import register
+from tests.contracts import LANZHOU_2013
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "kb"
 
+#: The placeholders the fixture base uses: Lanzhou 2013's values and a caveat line.
 POLICY = {
-    "policy_name": "《兰州市失业人员小额担保贷款实施办法》（兰政发〔2013〕76号）",
-    "policy_doc": "兰政发〔2013〕76号",
-    "policy_short": "兰州2013年实施办法",
     "caveat": "以上为兰州2013年实施办法标准。",
-    "cap_unemployed": "5万元",
-    "cap_woman": "8万元",
-    "cap_graduate": "10万元",
-    "term_individual": "2年",
-    "art_caps": "第十四条",
-    "art_process": "第十三条",
-    "days_individual": "18",
-    "days_community": "4",
-    "days_street": "2",
-    "days_guarantee": "6",
-    "days_bank": "6",
-}
+    **{
+        key: LANZHOU_2013[key]
+        for key in (
+            "policy_name", "policy_doc", "policy_short", "cap_unemployed", "cap_woman",
+            "cap_graduate", "term_individual", "art_caps", "art_process", "days_individual",
+            "days_community", "days_street", "days_guarantee", "days_bank",
+        )
+    },
+}  # fmt: skip
 JSON_KEYS = ["question", "matched", "entry_id", "answer", "score", "source", "suggestions"]
 
 
@@ -274,7 +269,8 @@ def test_reload_only_when_files_change(kb_copy: Path) -> None:
     assert kb.reload() is True
     assert "我这种情况能贷几个钱" in kb.entry("amount_individual").paraphrases  # type: ignore[union-attr]
     f.write_text("entries:\n  - id: broken\n", encoding="utf-8")
-    time.sleep(0.01)
+    st = f.stat()  # a later modification time, whatever the file system's clock resolution
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000_000))
     with pytest.raises(KnowledgeError):
         kb.reload()
     assert kb.answer("个人最多能贷多少").entry_id == "amount_individual"  # old index kept
