@@ -17,8 +17,9 @@ from core.persistence.models_loan_actions import FaqAdditionRow
 from server import cli_kb
 from server.bootstrap import Container
 from tests.cli_kit import ContainerRunner
-from tests.integration.test_staff_api import bearer, login, served
-from tests.staff_seed import World, make_container
+from tests.integration.test_staff_api import served
+from tests.staff_seed import World, bearer, make_container
+from tests.staff_seed import console_login as login
 
 __all__ = ["served"]
 ENTRY = {

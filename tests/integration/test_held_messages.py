@@ -19,8 +19,8 @@ from core.persistence.db import session_scope
 from core.persistence.models import BroadcastRow, NoticeRow
 from server.app import create_app
 from server.bootstrap import Container
-from tests.integration.test_staff_api import bearer, login
-from tests.staff_seed import World, make_container, seed
+from tests.staff_seed import World, bearer, make_container, seed
+from tests.staff_seed import console_login as login
 
 QUIET = QuietHours(time(21, 0), time(8, 0))
 NOW = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai

@@ -18,8 +18,8 @@ from core.persistence.models import InstallmentRow, LoanRow, NoticeRow, PaymentR
 from core.reminders.ladder import load_reminder_policy
 from core.reminders.sweep import run_sweep
 from server.bootstrap import Container
-from tests.integration.test_staff_api import audits, bearer, served
-from tests.staff_seed import World
+from tests.integration.test_staff_api import audits, served
+from tests.staff_seed import World, bearer
 
 __all__ = ["served"]
 Served = tuple[TestClient, Container, World]

@@ -14,8 +14,9 @@ from core.persistence.models import StaffUserRow
 from server import cli_staff
 from server.bootstrap import Container
 from tests.cli_kit import ContainerRunner
-from tests.integration.test_staff_api import bearer, login, served
-from tests.staff_seed import World, make_container
+from tests.integration.test_staff_api import served
+from tests.staff_seed import World, bearer, make_container
+from tests.staff_seed import console_login as login
 
 __all__ = ["served"]
 
