@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 import bm25s
 import numpy as np
@@ -13,6 +16,21 @@ import numpy as np
 from knowledge.decision import KEY_SHARE, RetrievalConfig
 from knowledge.normalize import Analysis, Normalizer
 from knowledge.schema import Entry
+
+#: the rankings of the message being answered (:func:`one_message`): the reading steps of one
+#: message rank the same text several times (a story read focused then whole, a follow-up alone)
+_RANKINGS: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar("rankings", default=None)
+
+
+@contextmanager
+def one_message() -> Iterator[None]:
+    """While answering one message, a text ranked again gets the ranking computed the first time
+    (the same analysis, exclusions and mode give the same ranking: the index is immutable)."""
+    token = _RANKINGS.set({})
+    try:
+        yield
+    finally:
+        _RANKINGS.reset(token)
 
 
 def _idf(df: int, n: int) -> float:
@@ -342,6 +360,25 @@ class _Index:
         """(top `k` as (entry, score, best doc), confidence, gap, acceptance features); lean: as
         in :meth:`candidates`."""
         n = max(k, self.cfg.rerank_entries)
+        memo = _RANKINGS.get()
+        key = (self, q.tokens, q.bigrams, n, exclude_doc, exclude_entry, lean)
+        if memo is not None and key in memo:
+            items, confidence, gap, accept = memo[key]
+            return items[:k], confidence, gap, accept
+        items, confidence, gap, accept = self._rank(q, n, exclude_doc, exclude_entry, lean)
+        if memo is not None:
+            memo[key] = (items, confidence, gap, accept)
+        return items[:k], confidence, gap, accept
+
+    def _rank(
+        self,
+        q: Analysis,
+        n: int,
+        exclude_doc: int | None,
+        exclude_entry: int | None,
+        lean: bool,
+    ) -> tuple[list[tuple[int, float, int]], float, float, list[float]]:
+        """:meth:`rank` with all `n` candidates, computed."""
         cands = self.candidates(q, n, exclude_doc, exclude_entry, lean)
         if not cands:
             return [], 0.0, 0.0, []
@@ -366,4 +403,4 @@ class _Index:
             1.0 if self.entries[top_ei].out_of_scope else 0.0,
         ]
         z = float(np.dot(self.accept_w[:-1], accept)) + float(self.accept_w[-1])
-        return [(ei, s, d) for ei, s, d, _ in scored[:k]], _sigmoid(z), gap, accept
+        return [(ei, s, d) for ei, s, d, _ in scored], _sigmoid(z), gap, accept
