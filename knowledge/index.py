@@ -266,6 +266,8 @@ class _Index:
         # whether a weight of either stage uses the key-term shares (key_cov_word, key_cov_char)
         used = [bool(self.rank_w[i] or self.accept_w[2 + i]) for i in range(len(self.rank_w))]
         self._keys_used = (used[8], used[9])
+        # whether stage 2 weighs the novel-term shares (accept features 12 and 13)
+        self._novel_used = bool(self.accept_w[12] or self.accept_w[13])
         if not self.n_docs:
             return
         starts = np.flatnonzero(np.r_[True, self.doc_entry[1:] != self.doc_entry[:-1]])
@@ -391,14 +393,21 @@ class _Index:
         top_ei, top_s, _, top_f = scored[0]
         gap = top_s - (scored[1][1] if len(scored) > 1 else 0.0)
         assert self.words is not None and self.chars is not None
-        qw = list(dict.fromkeys(q.tokens))
-        qc = list(dict.fromkeys(q.bigrams))
+        if lean and not self._novel_used:  # weighed 0: left at 0 when answering (as in candidates)
+            novel_w = novel_c = 0.0
+        else:
+            novel_w = self.words.novel_share(
+                list(dict.fromkeys(q.tokens)), exclude_doc, exclude_entry
+            )
+            novel_c = self.chars.novel_share(
+                list(dict.fromkeys(q.bigrams)), exclude_doc, exclude_entry
+            )
         accept = [
             top_s,
             gap,
             *top_f,
-            self.words.novel_share(qw, exclude_doc, exclude_entry),
-            self.chars.novel_share(qc, exclude_doc, exclude_entry),
+            novel_w,
+            novel_c,
             min(len(q.tokens), 10) / 10.0,
             1.0 if self.entries[top_ei].out_of_scope else 0.0,
         ]
