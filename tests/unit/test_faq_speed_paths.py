@@ -202,3 +202,21 @@ def test_a_text_ranked_twice_in_one_message_is_ranked_once(kb: KnowledgeBase) ->
         assert again == first and fewer[0] == first[0][:3]
         assert idx.rank(q, 8, exclude_entry=0)[3] is not first[3]
     assert first == idx.rank(q, 8)
+
+
+def test_recent_pieces_cut_once_give_the_same_analyses(kb: KnowledgeBase) -> None:
+    """Pieces cut by jieba for a recent text are reused (a story read with its question, with the
+    previous question): every evaluation question, alone and joined to another question, is
+    analysed as a fresh normaliser that cuts everything analyses it."""
+    from knowledge import Normalizer
+
+    fresh = Normalizer.from_folder(knowledge.PACKAGE_DIR)
+    fresh.use_cache = False  # no cut reused
+    questions = _eval_questions()
+    warm = kb.normalizer
+    warm.forget_recent()
+    for i, q in enumerate(questions):
+        for text in (q, questions[i - 1] + q, f"{q} {questions[i - 1]}"):
+            fresh.forget_recent()
+            assert warm.analyze(text) == fresh.analyze(text), text
+    assert warm._recent_cuts  # the warm one kept pieces
