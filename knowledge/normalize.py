@@ -473,7 +473,7 @@ class Normalizer:
                 if not part:
                     continue
                 # odd parts are numbers with their unit (kept whole; 55岁 → age)
-                number = ("年龄",) if part.endswith("岁") else (part,)
+                number: tuple[str, ...] = ("年龄",) if part.endswith("岁") else (part,)
                 if i % 2:
                     pieces = number
                 else:
