@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 import bm25s
 import numpy as np
@@ -13,6 +16,21 @@ import numpy as np
 from knowledge.decision import KEY_SHARE, RetrievalConfig
 from knowledge.normalize import Analysis, Normalizer
 from knowledge.schema import Entry
+
+#: the rankings of the message being answered (:func:`one_message`): the reading steps of one
+#: message rank the same text several times (a story read focused then whole, a follow-up alone)
+_RANKINGS: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar("rankings", default=None)
+
+
+@contextmanager
+def one_message() -> Iterator[None]:
+    """While answering one message, a text ranked again gets the ranking computed the first time
+    (the same analysis, exclusions and mode give the same ranking: the index is immutable)."""
+    token = _RANKINGS.set({})
+    try:
+        yield
+    finally:
+        _RANKINGS.reset(token)
 
 
 def _idf(df: int, n: int) -> float:
@@ -248,6 +266,8 @@ class _Index:
         # whether a weight of either stage uses the key-term shares (key_cov_word, key_cov_char)
         used = [bool(self.rank_w[i] or self.accept_w[2 + i]) for i in range(len(self.rank_w))]
         self._keys_used = (used[8], used[9])
+        # whether stage 2 weighs the novel-term shares (accept features 12 and 13)
+        self._novel_used = bool(self.accept_w[12] or self.accept_w[13])
         if not self.n_docs:
             return
         starts = np.flatnonzero(np.r_[True, self.doc_entry[1:] != self.doc_entry[:-1]])
@@ -342,6 +362,25 @@ class _Index:
         """(top `k` as (entry, score, best doc), confidence, gap, acceptance features); lean: as
         in :meth:`candidates`."""
         n = max(k, self.cfg.rerank_entries)
+        memo = _RANKINGS.get()
+        key = (self, q.tokens, q.bigrams, n, exclude_doc, exclude_entry, lean)
+        if memo is not None and key in memo:
+            items, confidence, gap, accept = memo[key]
+            return items[:k], confidence, gap, accept
+        items, confidence, gap, accept = self._rank(q, n, exclude_doc, exclude_entry, lean)
+        if memo is not None:
+            memo[key] = (items, confidence, gap, accept)
+        return items[:k], confidence, gap, accept
+
+    def _rank(
+        self,
+        q: Analysis,
+        n: int,
+        exclude_doc: int | None,
+        exclude_entry: int | None,
+        lean: bool,
+    ) -> tuple[list[tuple[int, float, int]], float, float, list[float]]:
+        """:meth:`rank` with all `n` candidates, computed."""
         cands = self.candidates(q, n, exclude_doc, exclude_entry, lean)
         if not cands:
             return [], 0.0, 0.0, []
@@ -354,16 +393,23 @@ class _Index:
         top_ei, top_s, _, top_f = scored[0]
         gap = top_s - (scored[1][1] if len(scored) > 1 else 0.0)
         assert self.words is not None and self.chars is not None
-        qw = list(dict.fromkeys(q.tokens))
-        qc = list(dict.fromkeys(q.bigrams))
+        if lean and not self._novel_used:  # weighed 0: left at 0 when answering (as in candidates)
+            novel_w = novel_c = 0.0
+        else:
+            novel_w = self.words.novel_share(
+                list(dict.fromkeys(q.tokens)), exclude_doc, exclude_entry
+            )
+            novel_c = self.chars.novel_share(
+                list(dict.fromkeys(q.bigrams)), exclude_doc, exclude_entry
+            )
         accept = [
             top_s,
             gap,
             *top_f,
-            self.words.novel_share(qw, exclude_doc, exclude_entry),
-            self.chars.novel_share(qc, exclude_doc, exclude_entry),
+            novel_w,
+            novel_c,
             min(len(q.tokens), 10) / 10.0,
             1.0 if self.entries[top_ei].out_of_scope else 0.0,
         ]
         z = float(np.dot(self.accept_w[:-1], accept)) + float(self.accept_w[-1])
-        return [(ei, s, d) for ei, s, d, _ in scored[:k]], _sigmoid(z), gap, accept
+        return [(ei, s, d) for ei, s, d, _ in scored], _sigmoid(z), gap, accept

@@ -384,6 +384,9 @@ class Normalizer:
         self.fingerprint = self._fingerprint()
         self._memo: dict[str, Analysis] = {}
         self._recent: dict[str, Analysis] = {}
+        # the words of recent pieces: a message read several ways (the question with its story,
+        # with the previous question) cuts the same pieces again
+        self._recent_cuts: dict[str, tuple[str, ...]] = {}
         self._disk_loaded = False
         self.use_cache = True  # False: analyze_many recomputes everything (benchmarks)
 
@@ -461,15 +464,20 @@ class Normalizer:
         out: list[str] = []
         words = self.synonyms.tokens
         stop = self.synonyms.stopwords
-        cut = self._cut
+        cuts = self._recent_cuts if self.use_cache else {}  # (benchmarks: jieba every time)
+        if len(cuts) >= RECENT_ANALYSES:
+            cuts.clear()
         for chunk in normalized.split():
             parts = _NUM_TOKEN_RE.split(chunk) if _DIGIT_RE.search(chunk) else [chunk]
             for i, part in enumerate(parts):
                 if not part:
                     continue
                 # odd parts are numbers with their unit (kept whole; 55岁 → age)
-                number = ["年龄"] if part.endswith("岁") else [part]
-                pieces = number if i % 2 else list(cut(part))
+                number: tuple[str, ...] = ("年龄",) if part.endswith("岁") else (part,)
+                if i % 2:
+                    pieces = number
+                else:
+                    pieces = cuts.get(part) or cuts.setdefault(part, tuple(self._cut(part)))
                 for piece in pieces:
                     mapped = words.get(piece, piece)
                     for w in mapped.split() if " " in mapped else (mapped,):
@@ -484,6 +492,7 @@ class Normalizer:
     def forget_recent(self) -> None:
         """Drop the analyses of recent questions (benchmarks: time every question afresh)."""
         self._recent.clear()
+        self._recent_cuts.clear()
 
     def analyze(self, text: str) -> Analysis:
         # one message is read several ways (clauses, salience, ranking): recent texts are kept

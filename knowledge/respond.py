@@ -40,6 +40,15 @@ if TYPE_CHECKING:
 def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None) -> Answer:
     """The reply to one message (see the module docstring); a message not answered is read
     again with its homophone typos corrected (返担保 → 反担保), when it has any."""
+    from knowledge.index import one_message
+
+    with one_message():  # a text ranked twice while reading this message is ranked once
+        return _respond_message(kb, question, channel, previous)
+
+
+def _respond_message(
+    kb: KnowledgeBase, question: str, channel: str, previous: str | None
+) -> Answer:
     from knowledge.pinyin import correct_homophones, spell_out
 
     text = to_simplified(spell_out(kb, question[:MAX_RAW_CHARS]))  # the reading needs simplified

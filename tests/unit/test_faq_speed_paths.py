@@ -164,3 +164,59 @@ def test_best_documents_equal_a_loop_over_each_entry(kb: KnowledgeBase) -> None:
         lo, hi = int(idx.entry_start[ei]), int(idx.entry_end[ei])
         assert best[i] == lo + int(np.argmax(pre[lo:hi]))
         assert w_max[i] == w[lo:hi].max() and c_max[i] == c[lo:hi].max()
+
+
+def _eval_questions() -> list[str]:
+    from knowledge.evaluation import load_questions
+
+    files = sorted((knowledge.PACKAGE_DIR / "eval").glob("*.yaml"))
+    return list(dict.fromkeys(q.q for f in files for q in load_questions(f)))
+
+
+def test_rankings_shared_within_a_message_give_the_same_replies(kb: KnowledgeBase) -> None:
+    """Every question of every evaluation set (alone and after a previous entry): the reply when a
+    text ranked twice while reading the message is ranked once equals the reply when every
+    reading step ranks afresh (the reading without `one_message`)."""
+    from knowledge.respond import _respond_message
+
+    questions = _eval_questions()
+    assert len(questions) > 1000
+    for q in questions:
+        for previous in (None, "amount_individual"):
+            kb.normalizer.forget_recent()
+            shared = kb.answer(q, "telegram", previous)
+            kb.normalizer.forget_recent()
+            assert shared == _respond_message(kb, q, "telegram", previous), q
+
+
+def test_a_text_ranked_twice_in_one_message_is_ranked_once(kb: KnowledgeBase) -> None:
+    from knowledge.index import one_message
+
+    idx = kb._snap.index
+    q = idx.normalizer.analyze("担保人要什么条件")
+    # the acceptance features: a new list each time the ranking is computed
+    assert idx.rank(q, 8)[3] is not idx.rank(q, 8)[3]  # outside a message: ranked each time
+    with one_message():
+        first, again, fewer = idx.rank(q, 8), idx.rank(q, 8), idx.rank(q, 3)
+        assert again[3] is first[3] and fewer[3] is first[3]
+        assert again == first and fewer[0] == first[0][:3]
+        assert idx.rank(q, 8, exclude_entry=0)[3] is not first[3]
+    assert first == idx.rank(q, 8)
+
+
+def test_recent_pieces_cut_once_give_the_same_analyses(kb: KnowledgeBase) -> None:
+    """Pieces cut by jieba for a recent text are reused (a story read with its question, with the
+    previous question): every evaluation question, alone and joined to another question, is
+    analysed as a fresh normaliser that cuts everything analyses it."""
+    from knowledge import Normalizer
+
+    fresh = Normalizer.from_folder(knowledge.PACKAGE_DIR)
+    fresh.use_cache = False  # no cut reused
+    questions = _eval_questions()
+    warm = kb.normalizer
+    warm.forget_recent()
+    for i, q in enumerate(questions):
+        for text in (q, questions[i - 1] + q, f"{q} {questions[i - 1]}"):
+            fresh.forget_recent()
+            assert warm.analyze(text) == fresh.analyze(text), text
+    assert warm._recent_cuts  # the warm one kept pieces
