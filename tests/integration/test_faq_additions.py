@@ -83,7 +83,16 @@ def test_added_entry_is_answered_checked_and_evaluated(
 
     r = runner.invoke(_cli(), ["kb", "check"])
     assert r.exit_code == 0, r.output
-    assert "员工补充 2 条" in r.output
+    assert "员工补充 2 条" in r.output and "提醒" not in r.output
+
+    # an addition with fewer paraphrases than the base's files must have is a reminder, not a
+    # failure: kb check still passes (the checkout's own files are held to every rule)
+    few = {**ENTRY, "question": "周末可以办吗", "paraphrases": ["礼拜天能办不"]}
+    r = client.post("/api/staff/knowledge/entries", headers=h, json=few)
+    assert r.status_code == 200, r.text
+    r = runner.invoke(_cli(), ["kb", "check"])
+    assert r.exit_code == 0, r.output
+    assert "相似问只有 1 条" in r.output and "员工补充 3 条" in r.output
 
     eval_set = tmp_path / "staff.yaml"
     eval_set.write_text(

@@ -167,3 +167,17 @@ def test_api_answers_labels_beside_codes(served: Served) -> None:
     event = client.get("/api/staff/audit", headers=h).json()["items"][0]
     assert event["action_label"] == "按证件号或手机号查询"
     assert event["object_type_label"] == "个人"
+
+
+def test_viewers_read_phones_masked_in_the_api_as_on_the_console(served: Served) -> None:
+    """A viewer's loan and application detail show 138 **** 0002; an officer's the whole number."""
+    client, container, w = served
+    _add_guarantor(container, w)
+    for who, masked in (("vera", True), ("alice", False)):
+        loan = client.get(f"/api/staff/loans/{w.overdue_loan}", headers=bearer(w, who)).json()
+        phones = [loan["borrower"]["phone"]] + [g["phone"] for g in loan["counter_guarantors"]]
+        app = client.get(f"/api/staff/applications/{w.app_id}", headers=bearer(w, who)).json()
+        if app["person"] and app["person"]["phone"]:
+            phones.append(app["person"]["phone"])
+        assert len(phones) >= 2, phones
+        assert all(("****" in p) == masked for p in phones if p), (who, phones)

@@ -74,7 +74,7 @@ def application(s: SessionDep, app_id: DbId, user: ApiViewer) -> dict[str, Any]:
             for f, fl, text in answers(d.app.profile)
         ],
         "precheck": d.app.precheck,
-        "person": person_json(d.person),
+        "person": person_json(d.person, full_phone=user.can("officer")),
         "channel": d.identity.channel if d.identity else None,
         "documents": [document_json(i) for i in d.documents],
         "documents_received": d.received,

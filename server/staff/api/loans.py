@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse
 
+from core.kernel.identity import mask_phone
 from core.staff import loans
 from core.staff.imports import ImportRequest
 from server import staff_services as svc
@@ -69,15 +70,21 @@ def list_loans(
 def loan(s: SessionDep, loan_id: DbId, user: ApiViewer, container: ContainerDep) -> dict[str, Any]:
     """One loan: borrower, schedule, payments, counter-guarantors and every notice."""
     d = loans.loan(s, loan_id)
+    full = user.can("officer")  # viewers read phones masked (138 **** 0012), as on the console
     return {
         **loan_json(d.loan, d.borrower.name if d.borrower else None),
-        "borrower": person_json(d.borrower),
+        "borrower": person_json(d.borrower, full_phone=full),
         "outstanding_principal_fen": d.outstanding_principal_fen,
         "paid_fen": d.paid_fen,
         "installments": [installment_json(i, d.statuses.get(i.seq)) for i in d.installments],
         "payments": [payment_json(p) for p in d.payments],
         "counter_guarantors": [
-            {"name": p.name, "phone": p.phone, "employer": g.employer} for g, p in d.guarantors
+            {
+                "name": p.name,
+                "phone": p.phone if full else mask_phone(p.phone),
+                "employer": g.employer,
+            }
+            for g, p in d.guarantors
         ],
         "notices": [notice_json(n, container.quiet_hours) for n in d.notices],
     }
