@@ -11,6 +11,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -42,6 +43,24 @@ pytestmark = [
         reason="/usr/bin/chromium is not installed (apt-get install chromium; .ci/run does)",
     ),
 ]
+
+
+def new_page(browser: Any, **options: Any) -> Any:
+    """A zh-CN page that waits at most 15 s for each step."""
+    page = browser.new_page(locale="zh-CN", **options)
+    page.set_default_timeout(15_000)
+    return page
+
+
+def login(page: Any, base: str, username: str) -> None:
+    """Sign in on the console's login form; the dashboard opens."""
+    from playwright.sync_api import expect
+
+    page.goto(base + "/console/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("概览")
 
 
 def _free_port() -> int:
@@ -85,17 +104,8 @@ def test_review_and_broadcast_in_the_browser(live: tuple[str, Container, World])
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         try:
-            page = browser.new_page(locale="zh-CN")
-            page.set_default_timeout(15_000)
-
-            def login(username: str) -> None:
-                page.goto(base + "/console/login")
-                page.fill("input[name=username]", username)
-                page.fill("input[name=password]", PASSWORD)
-                page.click("button[type=submit]")
-                expect(page.locator("h1")).to_contain_text("概览")
-
-            login("alice")
+            page = new_page(browser)
+            login(page, base, "alice")
             # the dashboard shows the late application and the overdue bucket, with a chart
             expect(page.locator("svg.chart").first).to_be_visible()
             expect(page.locator("text=超时的审核环节")).to_be_visible()
@@ -144,7 +154,7 @@ def test_review_and_broadcast_in_the_browser(live: tuple[str, Container, World])
             # --- a second officer confirms; the progress page follows the dispatcher ----------
             page.click("button:has-text('退出')")
             expect(page.locator("h1")).to_contain_text("员工登录")
-            login("bob")
+            login(page, base, "bob")
             page.goto(url)
             page.click("#confirm-button")
             expect(page.locator("div.flash[role=status]")).to_contain_text("已确认")

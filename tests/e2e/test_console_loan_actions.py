@@ -9,45 +9,35 @@ from sqlmodel import Session, select
 from core.persistence.db import session_scope
 from core.persistence.models import LoanRow, NoticeRow, PaymentRow
 from server.bootstrap import Container
-from tests.e2e.test_console_browser import ARGS, CHROMIUM, live, pytestmark
-from tests.staff_seed import PASSWORD, World
+from tests.e2e.test_console_browser import ARGS, CHROMIUM, live, login, new_page, pytestmark
+from tests.staff_seed import World
 
 __all__ = ["live", "pytestmark"]
 
 
 def test_act_on_a_loan_in_the_browser(live: tuple[str, Container, World]) -> None:
-    from playwright.sync_api import Page, expect, sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     base, container, w = live
     loan_url = f"{base}/console/loans/{w.overdue_loan}"
 
-    def login(page: Page, username: str) -> None:
-        page.goto(base + "/console/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        expect(page.locator("h1")).to_contain_text("概览")
-
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         try:
-            page = browser.new_page(locale="zh-CN")
-            page.set_default_timeout(15_000)
-            login(page, "alice")
+            page = new_page(browser)
+            login(page, base, "alice")
             page.goto(loan_url)
             expect(page.locator("#loan-status")).to_have_text("在贷")
 
-            # a bad amount: refused in Chinese, nothing written
-            form = page.locator("#act-payment")
-            form.locator("input[name=amount_yuan]").fill("100.123")
-            form.locator("input[name=reference]").fill("GUI-001")
-            form.locator("button[type=submit]").click()
+            def pay(amount: str) -> None:
+                form = page.locator("#act-payment")
+                form.locator("input[name=amount_yuan]").fill(amount)
+                form.locator("input[name=reference]").fill("GUI-001")
+                form.locator("button[type=submit]").click()
+
+            pay("100.123")  # a bad amount: refused in Chinese, nothing written
             expect(page.locator("div.flash")).to_contain_text("还款金额最多两位小数")
-            # a good one
-            form = page.locator("#act-payment")
-            form.locator("input[name=amount_yuan]").fill("1,000.50")
-            form.locator("input[name=reference]").fill("GUI-001")
-            form.locator("button[type=submit]").click()
+            pay("1,000.50")  # a good one
             expect(page.locator("div.flash[role=status]")).to_contain_text("已登记还款 1000.50 元")
             expect(page.locator("#payments")).to_contain_text("GUI-001")
             expect(page.locator("#payments")).to_contain_text("手工")
@@ -77,8 +67,8 @@ def test_act_on_a_loan_in_the_browser(live: tuple[str, Container, World]) -> Non
                 assert pay.source == "manual" and pay.amount_fen == 100_050
 
             # a viewer reads but gets no forms
-            viewer = browser.new_page(locale="zh-CN")
-            login(viewer, "vera")
+            viewer = new_page(browser)
+            login(viewer, base, "vera")
             viewer.goto(loan_url)
             expect(viewer.locator("#history")).to_contain_text("状态变更")
             expect(viewer.locator("#act-payment")).to_have_count(0)
@@ -86,8 +76,8 @@ def test_act_on_a_loan_in_the_browser(live: tuple[str, Container, World]) -> Non
             expect(viewer.locator(".reverse-form")).to_have_count(0)
 
             # an admin reverses the 代偿 with a reason
-            admin = browser.new_page(locale="zh-CN")
-            login(admin, "admin1")
+            admin = new_page(browser)
+            login(admin, base, "admin1")
             admin.goto(loan_url)
             row = admin.locator("#history tbody tr").first
             row.locator("input[name=reason]").fill("代偿金额有误，重新登记")
@@ -116,12 +106,8 @@ def test_held_notice_says_why_in_the_browser(live: tuple[str, Container, World])
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         try:
-            page = browser.new_page(locale="zh-CN")
-            page.set_default_timeout(15_000)
-            page.goto(base + "/console/login")
-            page.fill("input[name=username]", "vera")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
+            page = new_page(browser)
+            login(page, base, "vera")
             page.goto(base + "/console/notices?channel=&kind=relay")
             held = page.locator("small.held[data-reason=channel_cannot_receive]")
             expect(held).to_have_text("终端对话无法接收消息，不会发送到该渠道")
@@ -137,8 +123,7 @@ def test_root_and_api_docs_work_offline_in_the_browser(live: tuple[str, Containe
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         try:
-            page = browser.new_page(locale="zh-CN")
-            page.set_default_timeout(15_000)
+            page = new_page(browser)
             elsewhere: list[str] = []  # requests for another host, and how each ended
             page.on(
                 "requestfailed",
@@ -175,12 +160,8 @@ def test_faq_addition_from_the_knowledge_page(live: tuple[str, Container, World]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         try:
-            page = browser.new_page(locale="zh-CN")
-            page.set_default_timeout(15_000)
-            page.goto(base + "/console/login")
-            page.fill("input[name=username]", "alice")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
+            page = new_page(browser)
+            login(page, base, "alice")
             page.goto(base + "/console/knowledge")
             form = page.locator("#new-entry")
             form.locator("summary").click()
