@@ -30,20 +30,12 @@ PER_SHAPE = 4
 
 @contextmanager
 def _page(base: str, who: str, width: int = 1280) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(browser_test.CHROMIUM), headless=True, args=browser_test.ARGS
+    with browser_test.chromium() as browser:
+        page = browser_test.new_page(
+            browser, viewport={"width": width, "height": 900}, accept_downloads=True
         )
-        try:
-            page = browser_test.new_page(
-                browser, viewport={"width": width, "height": 900}, accept_downloads=True
-            )
-            browser_test.login(page, base, who)
-            yield page
-        finally:
-            browser.close()
+        browser_test.login(page, base, who)
+        yield page
 
 
 def _walk(page: Any, base: str) -> Iterator[str]:
