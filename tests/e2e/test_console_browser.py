@@ -90,6 +90,13 @@ def submit(page: Any, form: str, fields: dict[str, str]) -> None:
     located.locator("button[type=submit]").click()
 
 
+def signed_in(browser: Any, base: str, username: str, **options: Any) -> Any:
+    """A new page (see `new_page`) signed in as `username`, on the dashboard."""
+    page = new_page(browser, **options)
+    login(page, base, username)
+    return page
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -129,8 +136,7 @@ def test_review_and_broadcast_in_the_browser(live: tuple[str, Container, World])
 
     base, container, w = live
     with chromium() as browser:
-        page = new_page(browser)
-        login(page, base, "alice")
+        page = signed_in(browser, base, "alice")
         # the dashboard shows the late application and the overdue bucket, with a chart
         expect(page.locator("svg.chart").first).to_be_visible()
         expect(page.locator("text=超时的审核环节")).to_be_visible()

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from core.persistence.db import session_scope
 from core.persistence.models import LoanRow, NoticeRow, PaymentRow
 from server.bootstrap import Container
-from tests.e2e.test_console_browser import chromium, live, login, new_page, pytestmark, submit
+from tests.e2e.test_console_browser import chromium, live, new_page, pytestmark, signed_in, submit
 from tests.staff_seed import World
 
 __all__ = ["live", "pytestmark"]
@@ -22,8 +22,7 @@ def test_act_on_a_loan_in_the_browser(live: tuple[str, Container, World]) -> Non
     loan_url = f"{base}/console/loans/{w.overdue_loan}"
 
     with chromium() as browser:
-        page = new_page(browser)
-        login(page, base, "alice")
+        page = signed_in(browser, base, "alice")
         page.goto(loan_url)
         expect(page.locator("#loan-status")).to_have_text("在贷")
 
@@ -65,8 +64,7 @@ def test_act_on_a_loan_in_the_browser(live: tuple[str, Container, World]) -> Non
             assert pay.source == "manual" and pay.amount_fen == 100_050
 
         # a viewer reads but gets no forms
-        viewer = new_page(browser)
-        login(viewer, base, "vera")
+        viewer = signed_in(browser, base, "vera")
         viewer.goto(loan_url)
         expect(viewer.locator("#history")).to_contain_text("状态变更")
         expect(viewer.locator("#act-payment")).to_have_count(0)
@@ -74,8 +72,7 @@ def test_act_on_a_loan_in_the_browser(live: tuple[str, Container, World]) -> Non
         expect(viewer.locator(".reverse-form")).to_have_count(0)
 
         # an admin reverses the 代偿 with a reason
-        admin = new_page(browser)
-        login(admin, base, "admin1")
+        admin = signed_in(browser, base, "admin1")
         admin.goto(loan_url)
         row = admin.locator("#history tbody tr").first
         row.locator("input[name=reason]").fill("代偿金额有误，重新登记")
@@ -100,8 +97,7 @@ def test_held_notice_says_why_in_the_browser(live: tuple[str, Container, World])
             )
         )  # fmt: skip
     with chromium() as browser:
-        page = new_page(browser)
-        login(page, base, "vera")
+        page = signed_in(browser, base, "vera")
         page.goto(base + "/console/notices?channel=&kind=relay")
         held = page.locator("small.held[data-reason=channel_cannot_receive]")
         expect(held).to_have_text("终端对话无法接收消息，不会发送到该渠道")
@@ -144,8 +140,7 @@ def test_faq_addition_from_the_knowledge_page(live: tuple[str, Container, World]
 
     base, container, _ = live
     with chromium() as browser:
-        page = new_page(browser)
-        login(page, base, "alice")
+        page = signed_in(browser, base, "alice")
         page.goto(base + "/console/knowledge")
         question = {"input[name=question]": "担保中心周六上班吗"}
         page.locator("#new-entry summary").click()

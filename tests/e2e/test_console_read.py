@@ -31,11 +31,8 @@ PER_SHAPE = 4
 @contextmanager
 def _page(base: str, who: str, width: int = 1280) -> Iterator[Any]:
     with browser_test.chromium() as browser:
-        page = browser_test.new_page(
-            browser, viewport={"width": width, "height": 900}, accept_downloads=True
-        )
-        browser_test.login(page, base, who)
-        yield page
+        viewport = {"width": width, "height": 900}
+        yield browser_test.signed_in(browser, base, who, viewport=viewport, accept_downloads=True)
 
 
 def _walk(page: Any, base: str) -> Iterator[str]:
