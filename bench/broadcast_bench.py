@@ -127,11 +127,13 @@ def time_fan_out(engine: Engine, label: str, audience: dict[str, object]) -> Non
     with session_scope(engine) as s:
         row = bc_commands.create_draft(
             s,
-            title="创业担保贷款政策调整",
-            body="个人创业担保贷款额度调整，详情请咨询所在社区。",
-            sms_body=None,
-            audience=bc_audience.Audience.from_json(audience),
-            actor="bench",
+            bc_commands.Draft(
+                "创业担保贷款政策调整",
+                "个人创业担保贷款额度调整，详情请咨询所在社区。",
+                None,
+                bc_audience.Audience.from_json(audience),
+            ),
+            "bench",
         )
         bid = int(row.id or 0)
     started = time.perf_counter()

@@ -4,11 +4,13 @@ The receipt polling (QuerySendDetails) runs in server/workers.py."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from server.webhook_io import read_capped, respond
+from server.webhook_io import DoorAnswer, read_capped, respond
 
 if TYPE_CHECKING:
     from server.bootstrap import Container
@@ -36,6 +38,14 @@ class RedactToken(logging.Filter):
         return True
 
 
+async def _answer(request: Request, handle: Callable[[bytes], Awaitable[DoorAnswer]]) -> Response:
+    """The push body (413 past MAX_PUSH_BYTES) handed to `handle`, its answer as a response."""
+    body = await read_capped(request, MAX_PUSH_BYTES, "body too large")
+    if isinstance(body, Response):
+        return body
+    return respond(await handle(body))
+
+
 def mount(app: FastAPI, container: Container) -> None:
     router = APIRouter(prefix="/sms/aliyun", tags=["sms"])
     push = container.aliyun_push
@@ -47,17 +57,11 @@ def mount(app: FastAPI, container: Container) -> None:
     @router.post("/{token}/report", include_in_schema=False)
     async def aliyun_report(token: str, request: Request) -> Response:
         """Alibaba's SmsReport push: delivery receipts, forward-only."""
-        body = await read_capped(request, MAX_PUSH_BYTES, "body too large")
-        if isinstance(body, Response):
-            return body
-        return respond(await push.report(token, body))
+        return await _answer(request, partial(push.report, token))
 
     @router.post("/{token}/up", include_in_schema=False)
     async def aliyun_up(token: str, request: Request) -> Response:
         """Alibaba's SmsUp push: replies to our SMS, handled by the dialogue engine."""
-        body = await read_capped(request, MAX_PUSH_BYTES, "body too large")
-        if isinstance(body, Response):
-            return body
-        return respond(await push.up(token, body))
+        return await _answer(request, partial(push.up, token))
 
     app.include_router(router)

@@ -8,6 +8,9 @@ another host (ReDoc's bundle would otherwise load its logo from cdn.redoc.ly).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -28,34 +31,35 @@ def root() -> RedirectResponse:
     return RedirectResponse("/console", status_code=307)
 
 
-def _offline(page: HTMLResponse) -> HTMLResponse:
+def _offline(
+    request: Request, render: Callable[..., HTMLResponse], name: str, **assets: Any
+) -> HTMLResponse:
+    """FastAPI's docs page `render`ed for this app with `assets` from STATIC, under the CSP."""
+    app = request.app
+    page = render(openapi_url=app.openapi_url, title=f"{app.title} - {name}", **assets)
     page.headers["Content-Security-Policy"] = CSP
     return page
 
 
 @router.get("/docs")
 def swagger(request: Request) -> HTMLResponse:
-    app = request.app
     return _offline(
-        get_swagger_ui_html(
-            openapi_url=app.openapi_url,
-            title=f"{app.title} - Swagger UI",
-            swagger_js_url=f"{STATIC}/swagger-ui-bundle.js",
-            swagger_css_url=f"{STATIC}/swagger-ui.css",
-            swagger_favicon_url=f"{STATIC}/favicon.png",
-        )
+        request,
+        get_swagger_ui_html,
+        "Swagger UI",
+        swagger_js_url=f"{STATIC}/swagger-ui-bundle.js",
+        swagger_css_url=f"{STATIC}/swagger-ui.css",
+        swagger_favicon_url=f"{STATIC}/favicon.png",
     )
 
 
 @router.get("/redoc")
 def redoc(request: Request) -> HTMLResponse:
-    app = request.app
     return _offline(
-        get_redoc_html(
-            openapi_url=app.openapi_url,
-            title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{STATIC}/redoc.standalone.js",
-            redoc_favicon_url=f"{STATIC}/favicon.png",
-            with_google_fonts=False,
-        )
+        request,
+        get_redoc_html,
+        "ReDoc",
+        redoc_js_url=f"{STATIC}/redoc.standalone.js",
+        redoc_favicon_url=f"{STATIC}/favicon.png",
+        with_google_fonts=False,
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from server.webhook_io import read_capped, respond
+from server.webhook_io import DoorAnswer, read_capped, respond
 from sms.twilio_sender import twilio_configured
 
 if TYPE_CHECKING:
@@ -38,6 +39,20 @@ def _path(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
+FormPairs = list[tuple[str, str]]
+
+
+async def _answer(
+    request: Request, handle: Callable[[str, FormPairs, str | None], Awaitable[DoorAnswer]]
+) -> Response:
+    """The webhook's form (4xx when unreadable) handed to `handle` with the request's path and
+    signature, its answer as a response."""
+    form = await _read_form(request)
+    if isinstance(form, Response):
+        return form
+    return respond(await handle(_path(request), form, request.headers.get("X-Twilio-Signature")))
+
+
 def mount(app: FastAPI, container: Container) -> None:
     router = APIRouter(prefix="/sms", tags=["sms"])
     webhooks = container.sms_webhooks
@@ -49,20 +64,14 @@ def mount(app: FastAPI, container: Container) -> None:
     @router.post("/inbound")
     async def sms_inbound(request: Request) -> Response:
         """Twilio inbound message webhook: signature-checked, answered with TwiML."""
-        form = await _read_form(request)
-        if isinstance(form, Response):
-            return form
-        signature = request.headers.get("X-Twilio-Signature")
-        return respond(await webhooks.inbound(_path(request), form, signature))
+        return await _answer(request, webhooks.inbound)
 
     @router.post("/status")
     async def sms_status(request: Request) -> Response:
         """Twilio delivery status callback: moves the outbox notice forward only."""
-        form = await _read_form(request)
-        if isinstance(form, Response):
-            return form
-        signature = request.headers.get("X-Twilio-Signature")
         token = request.headers.get("I-Twilio-Idempotency-Token")
-        return respond(await webhooks.status(_path(request), form, signature, token))
+        return await _answer(
+            request, lambda path, form, sig: webhooks.status(path, form, sig, token)
+        )
 
     app.include_router(router)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -53,21 +55,28 @@ def _clean_texts(title: str, body: str, sms_body: str | None) -> tuple[str, str,
     return title, body, sms
 
 
-def create_draft(
-    session: Session,
-    *,
-    title: str,
-    body: str,
-    sms_body: str | None,
-    audience: Audience,
-    actor: str,
-) -> BroadcastRow:
-    title, body, sms = _clean_texts(title, body, sms_body)
+@dataclass(frozen=True)
+class Draft:
+    """What staff write: title, Telegram text, optional SMS text, audience (JSON or parsed)."""
+
+    title: str
+    body: str
+    sms_body: str | None = None
+    audience: Mapping[str, Any] | Audience | None = None
+
+    def who(self) -> Audience:
+        if isinstance(self.audience, Audience):
+            return self.audience
+        return Audience.from_json(self.audience)
+
+
+def create_draft(session: Session, draft: Draft, actor: str) -> BroadcastRow:
+    title, body, sms = _clean_texts(draft.title, draft.body, draft.sms_body)
     row = BroadcastRow(
         title=title,
         body=body,
         sms_body=sms,
-        audience=audience.to_json(),
+        audience=draft.who().to_json(),
         status="draft",
         created_by=actor,
     )
@@ -84,22 +93,13 @@ def get(session: Session, broadcast_id: int) -> BroadcastRow:
     return row
 
 
-def update_draft(
-    session: Session,
-    broadcast_id: int,
-    *,
-    title: str,
-    body: str,
-    sms_body: str | None,
-    audience: Audience,
-    actor: str,
-) -> BroadcastRow:
+def update_draft(session: Session, broadcast_id: int, draft: Draft, actor: str) -> BroadcastRow:
     row = get(session, broadcast_id)
     if row.status != "draft":
         raise BroadcastError("只有草稿可以修改")
     before = _snapshot(row)
-    row.title, row.body, row.sms_body = _clean_texts(title, body, sms_body)
-    row.audience = audience.to_json()
+    row.title, row.body, row.sms_body = _clean_texts(draft.title, draft.body, draft.sms_body)
+    row.audience = draft.who().to_json()
     row.updated_at = utcnow()
     session.add(row)
     audit(session, actor, "broadcast.update", "broadcast", row.id, before, _snapshot(row))

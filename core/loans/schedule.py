@@ -289,22 +289,6 @@ def schedule_columns(
     return ScheduleColumns(_due_dates(disbursed_on, months), principals, interests, borrower)
 
 
-def schedule_rows(
-    amount_fen: int,
-    annual_rate: Decimal,
-    disbursed_on: date,
-    term_months: int,
-    method: str,
-    subsidy_kind: str,
-    base_rate: Decimal | None = None,
-) -> list[tuple[int, date, int, int, int]]:
-    """Like `generate_schedule`, as plain tuples (seq, due_on, principal, interest, borrower's
-    interest)."""
-    return schedule_columns(
-        amount_fen, annual_rate, disbursed_on, term_months, method, subsidy_kind, base_rate
-    ).rows()
-
-
 def _base_fraction(subsidy: str, base_rate: Decimal | None) -> tuple[int, int] | None:
     """The benchmark rate as a fraction, required for (and only used by) ``enterprise_half``."""
     if subsidy != SUBSIDY_ENTERPRISE_HALF:
@@ -433,9 +417,9 @@ def generate_schedule(
     """
     return [
         PlannedInstallment(seq, due, principal, interest, borrower)
-        for seq, due, principal, interest, borrower in schedule_rows(
+        for seq, due, principal, interest, borrower in schedule_columns(
             amount_fen, annual_rate, disbursed_on, term_months, method, subsidy_kind, base_rate
-        )
+        ).rows()
     ]
 
 

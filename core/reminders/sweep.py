@@ -532,20 +532,9 @@ def cancel_notices_for_installments(
     if not ids:
         return 0
     t = _table(NoticeRow)
-    total = 0
-    now = utcnow()
-    for chunk in _chunks(ids):
-        stmt = (
-            sa.update(t)
-            .where(
-                t.c.installment_id.in_(list(chunk)),
-                t.c.status == "pending",
-                t.c.kind.in_(LOAN_NOTICE_KINDS),
-            )
-            .values(status="cancelled", last_error=reason, updated_at=now)
-        )
-        total += int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
-    return total
+    return _update_loan_notices(
+        session, ids, [t.c.status == "pending"], status="cancelled", last_error=reason
+    )
 
 
 def release_cancelled_notices(session: Session | Connection, installment_ids: Iterable[int]) -> int:
@@ -554,18 +543,27 @@ def release_cancelled_notices(session: Session | Connection, installment_ids: It
     (nothing is resent silently), and the next sweep plans again whatever is then due."""
     ids = sorted({int(i) for i in installment_ids})
     t = _table(NoticeRow)
+    return _update_loan_notices(
+        session,
+        ids,
+        [t.c.status == "cancelled", t.c.key.not_like("%:void:%")],
+        key=t.c.key + ":void:" + sa.cast(t.c.id, sa.String),
+    )
+
+
+def _update_loan_notices(
+    session: Session | Connection, ids: list[int], where: list[Any], **values: Any
+) -> int:
+    """Set `values` (and updated_at) on the loan notices of instalments `ids` matching `where`;
+    returns the number of rows changed."""
+    t = _table(NoticeRow)
     total = 0
     now = utcnow()
     for chunk in _chunks(ids):
         stmt = (
             sa.update(t)
-            .where(
-                t.c.installment_id.in_(list(chunk)),
-                t.c.status == "cancelled",
-                t.c.kind.in_(LOAN_NOTICE_KINDS),
-                t.c.key.not_like("%:void:%"),
-            )
-            .values(key=t.c.key + ":void:" + sa.cast(t.c.id, sa.String), updated_at=now)
+            .where(t.c.installment_id.in_(list(chunk)), t.c.kind.in_(LOAN_NOTICE_KINDS), *where)
+            .values(**values, updated_at=now)
         )
         total += int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
     return total

@@ -5,50 +5,27 @@ fan-out runs (`FanOutStarter`: after the HTTP response, or at once in the chat).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import event
 from sqlmodel import Session
 
-from core.broadcasts import audience as bc_audience
 from core.broadcasts import commands as bc_commands
+from core.broadcasts.commands import Draft
 from core.persistence.models import BroadcastRow
 
 FanOutStarter = Callable[[int], None]
 
 
-@dataclass(frozen=True)
-class Draft:
-    """What staff write: title, Telegram text, optional SMS text, audience (JSON or parsed)."""
-
-    title: str
-    body: str
-    sms_body: str | None = None
-    audience: Mapping[str, Any] | bc_audience.Audience | None = None
-
-    def who(self) -> bc_audience.Audience:
-        if isinstance(self.audience, bc_audience.Audience):
-            return self.audience
-        return bc_audience.Audience.from_json(self.audience)
-
-
 def create(session: Session, actor: str, draft: Draft) -> BroadcastRow:
     """Save a draft (nothing is sent yet)."""
-    return bc_commands.create_draft(
-        session, title=draft.title, body=draft.body, sms_body=draft.sms_body,
-        audience=draft.who(), actor=actor,
-    )  # fmt: skip
+    return bc_commands.create_draft(session, draft, actor)
 
 
 def update(session: Session, actor: str, broadcast_id: int, draft: Draft) -> BroadcastRow:
     """Change a draft."""
-    return bc_commands.update_draft(
-        session, broadcast_id, title=draft.title, body=draft.body, sms_body=draft.sms_body,
-        audience=draft.who(), actor=actor,
-    )  # fmt: skip
+    return bc_commands.update_draft(session, broadcast_id, draft, actor)
 
 
 def send(

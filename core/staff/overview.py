@@ -68,17 +68,12 @@ class Bucket:
     outstanding_fen: int  # outstanding principal of these loans
 
 
-@dataclass(frozen=True)
-class BankUse:
-    """One handling bank's balance in one county/district against leverage × that fund."""
+class _LeverageUse:
+    """Outstanding principal against leverage × a guarantee fund (兰州 第十二条)."""
 
-    district: str | None
-    bank: str | None
-    loans: int
-    outstanding_fen: int
     fund_fen: int
-    fund_listed: bool  # False: the district is not in GUARANTEE_FUNDS (default fund used)
     leverage: int
+    outstanding_fen: int
 
     @property
     def limit_fen(self) -> int:
@@ -91,6 +86,19 @@ class BankUse:
     @property
     def over_limit(self) -> bool:
         return self.outstanding_fen > self.limit_fen
+
+
+@dataclass(frozen=True)
+class BankUse(_LeverageUse):
+    """One handling bank's balance in one county/district against leverage × that fund."""
+
+    district: str | None
+    bank: str | None
+    loans: int
+    outstanding_fen: int
+    fund_fen: int
+    fund_listed: bool  # False: the district is not in GUARANTEE_FUNDS (default fund used)
+    leverage: int
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,7 +115,7 @@ class BankUse:
 
 
 @dataclass
-class Dashboard:
+class Dashboard(_LeverageUse):
     today: date
     stages: list[StageCount]
     late: list[LateApplication]
@@ -122,18 +130,6 @@ class Dashboard:
     leverage_article: str = "兰政发〔2013〕76号 第十二条"
     compensated_count: int = 0  # 代偿 in force (core/staff/loan_actions.py)
     compensated_fen: int = 0
-
-    @property
-    def limit_fen(self) -> int:
-        return self.fund_fen * self.leverage
-
-    @property
-    def usage_percent(self) -> float:
-        return 0.0 if self.limit_fen == 0 else round(100 * self.outstanding_fen / self.limit_fen, 1)
-
-    @property
-    def over_limit(self) -> bool:
-        return self.outstanding_fen > self.limit_fen
 
     @property
     def overdue_loans(self) -> int:

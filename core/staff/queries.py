@@ -89,6 +89,23 @@ def _count(session: Session, stmt: Any) -> int:
     return int(session.exec(select(func.count()).select_from(stmt.subquery())).one())
 
 
+def _where_equal(stmt: Any, *filters: tuple[Any, object]) -> Any:
+    """`stmt` narrowed to `column == value` for each (column, value) whose value is given."""
+    for column, value in filters:
+        if value:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
+def _newest_page(
+    session: Session, stmt: Any, id_column: Any, limit: int, offset: int
+) -> tuple[int, list[Any]]:
+    """(total, rows of the page): `stmt` counted, then newest first by `id_column`."""
+    total = _count(session, stmt)
+    rows = session.exec(stmt.order_by(col(id_column).desc()).offset(offset).limit(limit)).all()
+    return total, list(rows)
+
+
 # --- applications -------------------------------------------------------------------------------
 
 
@@ -113,16 +130,13 @@ def list_applications(
     )
     if search is not None:
         stmt = stmt.where(application_clause(search))
-    if stage:
-        stmt = stmt.where(ApplicationRow.stage == stage)
-    if district:
-        stmt = stmt.where(ApplicationRow.district == district)
-    if applicant_type:
-        stmt = stmt.where(ApplicationRow.applicant_type == applicant_type)
-    total = _count(session, stmt)
-    rows = session.exec(
-        stmt.order_by(col(ApplicationRow.id).desc()).offset(offset).limit(limit)
-    ).all()
+    stmt = _where_equal(
+        stmt,
+        (ApplicationRow.stage, stage),
+        (ApplicationRow.district, district),
+        (ApplicationRow.applicant_type, applicant_type),
+    )
+    total, rows = _newest_page(session, stmt, ApplicationRow.id, limit, offset)
     return Page([ApplicationListItem(a, n) for a, n in rows], total, limit, offset)
 
 
@@ -233,10 +247,7 @@ def list_loans(
     stmt = select(LoanRow, PersonRow.name, oldest).join(
         PersonRow, col(PersonRow.id) == col(LoanRow.borrower_id)
     )
-    if status:
-        stmt = stmt.where(LoanRow.status == status)
-    if district:
-        stmt = stmt.where(LoanRow.district == district)
+    stmt = _where_equal(stmt, (LoanRow.status, status), (LoanRow.district, district))
     if search is not None:
         stmt = stmt.where(loan_clause(search))
     if overdue_only or overdue_days:
@@ -248,8 +259,7 @@ def list_loans(
         stmt = stmt.where(oldest <= latest)
         if earliest is not None:
             stmt = stmt.where(oldest >= earliest)
-    total = _count(session, stmt)
-    rows = session.exec(stmt.order_by(col(LoanRow.id).desc()).offset(offset).limit(limit)).all()
+    total, rows = _newest_page(session, stmt, LoanRow.id, limit, offset)
     return Page([LoanListItem(ln, name, od) for ln, name, od in rows], total, limit, offset)
 
 
@@ -335,14 +345,10 @@ def list_notices(
     stmt = select(NoticeRow)
     if search is not None:
         stmt = stmt.where(notice_clause(search))
-    if status:
-        stmt = stmt.where(NoticeRow.status == status)
-    if kind:
-        stmt = stmt.where(NoticeRow.kind == kind)
-    if channel:
-        stmt = stmt.where(NoticeRow.channel == channel)
-    total = _count(session, stmt)
-    rows = list(session.exec(stmt.order_by(col(NoticeRow.id).desc()).offset(offset).limit(limit)))
+    stmt = _where_equal(
+        stmt, (NoticeRow.status, status), (NoticeRow.kind, kind), (NoticeRow.channel, channel)
+    )
+    total, rows = _newest_page(session, stmt, NoticeRow.id, limit, offset)
     return Page(rows, total, limit, offset)
 
 
@@ -385,14 +391,10 @@ def list_tickets(
     stmt = select(HandoffTicketRow, counts.c.n, counts.c.last).join(
         counts, counts.c.ticket_id == col(HandoffTicketRow.id), isouter=True
     )
-    if status:
-        stmt = stmt.where(HandoffTicketRow.status == status)
+    stmt = _where_equal(stmt, (HandoffTicketRow.status, status))
     if search is not None:
         stmt = stmt.where(ticket_clause(search))
-    total = _count(session, stmt)
-    rows = session.exec(
-        stmt.order_by(col(HandoffTicketRow.id).desc()).offset(offset).limit(limit)
-    ).all()
+    total, rows = _newest_page(session, stmt, HandoffTicketRow.id, limit, offset)
     return Page([TicketListItem(t, int(n or 0), last) for t, n, last in rows], total, limit, offset)
 
 
@@ -520,12 +522,8 @@ def list_audit(
     offset: int = 0,
 ) -> Page:
     stmt = select(AuditEventRow)
-    if actor:
-        stmt = stmt.where(AuditEventRow.actor == actor)
+    stmt = _where_equal(stmt, (AuditEventRow.actor, actor))
     if action:
         stmt = stmt.where(col(AuditEventRow.action).startswith(action))
-    total = _count(session, stmt)
-    rows = list(
-        session.exec(stmt.order_by(col(AuditEventRow.id).desc()).offset(offset).limit(limit))
-    )
+    total, rows = _newest_page(session, stmt, AuditEventRow.id, limit, offset)
     return Page(rows, total, limit, offset)

@@ -40,6 +40,7 @@ __all__ = [
     "Limit",
     "Officer",
     "Offset",
+    "SearchQ",
     "SessionDep",
 ]
 
@@ -68,6 +69,7 @@ AdminPage = Annotated[StaffPrincipal, Depends(console_page("admin"))]
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 SEARCH_HELP = "姓名、手机号（任意格式或后4位）、身份证号（或后4–6位）、贷款编号、反担保人"
+SearchQ = Annotated[str | None, Query(description=SEARCH_HELP)]
 OverdueDays = Annotated[
     Literal["1-30", "31-90", "90+"] | None,
     Query(description="逾期天数：1-30、31-90 或 90+（与概览的逾期分段相同）"),

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from server.bootstrap import Container
 from server.demo import load_demo
 from tests.e2e import test_console_browser as browser_test
-from tests.staff_seed import PASSWORD, World
+from tests.staff_seed import World
 
 live = browser_test.live  # the real uvicorn server on a seeded SQLite file
 pytestmark = browser_test.pytestmark
@@ -30,25 +30,9 @@ PER_SHAPE = 4
 
 @contextmanager
 def _page(base: str, who: str, width: int = 1280) -> Iterator[Any]:
-    from playwright.sync_api import expect, sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(browser_test.CHROMIUM), headless=True, args=browser_test.ARGS
-        )
-        try:
-            page = browser.new_page(
-                locale="zh-CN", viewport={"width": width, "height": 900}, accept_downloads=True
-            )
-            page.set_default_timeout(15_000)
-            page.goto(base + "/console/login")
-            page.fill("input[name=username]", who)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            expect(page.locator("h1")).to_contain_text("概览")
-            yield page
-        finally:
-            browser.close()
+    with browser_test.chromium() as browser:
+        viewport = {"width": width, "height": 900}
+        yield browser_test.signed_in(browser, base, who, viewport=viewport, accept_downloads=True)
 
 
 def _walk(page: Any, base: str) -> Iterator[str]:

@@ -74,11 +74,13 @@ def _draft(engine: Engine, actor: str = "alice", **audience: object) -> int:
     with session_scope(engine) as s:
         row = bc_commands.create_draft(
             s,
-            title="创业担保贷款政策调整",
-            body="自下月起，个人贷款额度上调。详情请咨询社区。",
-            sms_body=None,
-            audience=bc_audience.Audience.from_json(audience or {"group": "all"}),
-            actor=actor,
+            bc_commands.Draft(
+                "创业担保贷款政策调整",
+                "自下月起，个人贷款额度上调。详情请咨询社区。",
+                None,
+                bc_audience.Audience.from_json(audience or {"group": "all"}),
+            ),
+            actor,
         )
         assert row.id is not None
         return row.id
@@ -200,11 +202,10 @@ def test_empty_audience_and_edit_rules(engine: Engine, world: World) -> None:
         row = bc_commands.update_draft(
             s,
             bid,
-            title="新标题",
-            body="正文",
-            sms_body="短信正文",
-            audience=bc_audience.Audience.from_json({"group": "all"}),
-            actor="alice",
+            bc_commands.Draft(
+                "新标题", "正文", "短信正文", bc_audience.Audience.from_json({"group": "all"})
+            ),
+            "alice",
         )
         assert row.title == "新标题"
         bc_commands.request_send(s, bid, "alice", threshold=10)
@@ -212,9 +213,6 @@ def test_empty_audience_and_edit_rules(engine: Engine, world: World) -> None:
         bc_commands.update_draft(
             s,
             bid,
-            title="x",
-            body="y",
-            sms_body=None,
-            audience=bc_audience.Audience(),
-            actor="alice",
+            bc_commands.Draft("x", "y", None, bc_audience.Audience()),
+            "alice",
         )

@@ -439,11 +439,13 @@ def test_broadcast_fan_out_to_wechat_goes_as_template_message(
         )
         row = bc_commands.create_draft(
             s,
-            title="政策调整",
-            body="自下月起个人贷款额度上调，详情请咨询社区。",
-            sms_body=None,
-            audience=Audience.from_json({"group": "all"}),
-            actor="alice",
+            bc_commands.Draft(
+                "政策调整",
+                "自下月起个人贷款额度上调，详情请咨询社区。",
+                None,
+                Audience.from_json({"group": "all"}),
+            ),
+            "alice",
         )
         assert row.id is not None
         bid = row.id

@@ -8,15 +8,9 @@ import pytest
 
 import knowledge
 from knowledge import KnowledgeBase
-from knowledge.policy import load_policy
 from knowledge.salience import another_loan
 
 FOLDER = knowledge.PACKAGE_DIR
-
-
-@pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return KnowledgeBase.load(FOLDER, load_policy("lanzhou-2013"))
 
 
 # --- another lender or loan product -------------------------------------------------------------

@@ -15,16 +15,6 @@ FOLDER = knowledge.PACKAGE_DIR
 FIRM_IDS = {"enterprise_eligible", "enterprise_standard", "enterprise_amount", "enterprise_docs"}
 
 
-@pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return KnowledgeBase.load(FOLDER, load_policy("lanzhou-2013"))
-
-
-@pytest.fixture(scope="module")
-def und() -> Understanding:
-    return Understanding.load(FOLDER)
-
-
 # --- an employer's story: the groups it names are the people it hires ------------------------------
 
 

@@ -24,7 +24,7 @@ from core.loans.schedule import (
     maturity_date,
     normalize_method,
     normalize_subsidy_kind,
-    schedule_rows,
+    schedule_columns,
 )
 
 
@@ -270,8 +270,10 @@ def test_bad_inputs_raise_chinese_errors(kwargs: dict[str, object], message: str
 
 
 def test_datetime_disbursement_is_its_date() -> None:
-    a = schedule_rows(100_000, Decimal("0.05"), datetime(2026, 1, 5, 9, 30), 3, "等额本金", "none")
-    b = schedule_rows(100_000, Decimal("0.05"), date(2026, 1, 5), 3, "等额本金", "none")
+    a = schedule_columns(
+        100_000, Decimal("0.05"), datetime(2026, 1, 5, 9, 30), 3, "等额本金", "none"
+    ).rows()
+    b = schedule_columns(100_000, Decimal("0.05"), date(2026, 1, 5), 3, "等额本金", "none").rows()
     assert a == b
 
 
@@ -314,11 +316,19 @@ def test_bad_rates_are_refused_every_time(rate: str) -> None:
     # Valid rates are memoised as fractions; invalid ones must never be (and sNaN not hashed).
     for _ in range(2):
         with pytest.raises(ScheduleError, match="年利率"):
-            schedule_rows(100_000, Decimal(rate), date(2026, 1, 5), 12, EQUAL_PRINCIPAL, "none")
+            schedule_columns(
+                100_000, Decimal(rate), date(2026, 1, 5), 12, EQUAL_PRINCIPAL, "none"
+            ).rows()
 
 
 def test_equal_rates_written_differently_give_the_same_schedule() -> None:
-    a = schedule_rows(100_000, Decimal("0.0435"), date(2026, 1, 5), 24, EQUAL_INSTALLMENT, "none")
-    b = schedule_rows(100_000, Decimal("0.043500"), date(2026, 1, 5), 24, EQUAL_INSTALLMENT, "none")
-    c = schedule_rows(100_000, Decimal("4.35E-2"), date(2026, 1, 5), 24, "等额本息", "无贴息")
+    a = schedule_columns(
+        100_000, Decimal("0.0435"), date(2026, 1, 5), 24, EQUAL_INSTALLMENT, "none"
+    ).rows()
+    b = schedule_columns(
+        100_000, Decimal("0.043500"), date(2026, 1, 5), 24, EQUAL_INSTALLMENT, "none"
+    ).rows()
+    c = schedule_columns(
+        100_000, Decimal("4.35E-2"), date(2026, 1, 5), 24, "等额本息", "无贴息"
+    ).rows()
     assert a == b == c

@@ -21,16 +21,6 @@ FOLDER = knowledge.PACKAGE_DIR
 AMOUNT_IDS = {"unemployed_eligible", "amount_individual", "woman_eligible", "amount_overlap"}
 
 
-@pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return KnowledgeBase.load(FOLDER, load_policy("lanzhou-2013"))
-
-
-@pytest.fixture(scope="module")
-def und() -> Understanding:
-    return Understanding.load(FOLDER)
-
-
 # --- 1. long questions with personal context -----------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from core.loans.importing.columns import (
     PAYMENTS_SHEET,
     Column,
 )
-from core.loans.schedule import METHOD_LABELS, SUBSIDY_LABELS, schedule_rows
+from core.loans.schedule import METHOD_LABELS, SUBSIDY_LABELS, schedule_columns
 
 _EXAMPLE_LOAN_NO = "示例-2026-0001"
 _TEXT_FIELDS = (
@@ -121,9 +121,9 @@ def write_template(path: str | Path) -> Path:
     wb = Workbook()
     styles = _Styles()
     _loans_sheet(wb.active, styles)
-    plan = schedule_rows(
+    plan = schedule_columns(
         5_000_000, Decimal("0.0435"), date(2026, 1, 5), 24, "equal_principal", "individual_full"
-    )
+    ).rows()
     _installments_sheet(wb.create_sheet(INSTALLMENTS_SHEET), styles, plan)
     _payments_sheet(wb.create_sheet(PAYMENTS_SHEET), styles, plan)
     ws4 = wb.create_sheet("说明")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from core.kernel.labels import answers
@@ -12,12 +12,12 @@ from core.staff import applications
 from server.params import DbId
 from server.staff.bodies import AdvanceIn, ReviewIn
 from server.staff.deps import (
-    SEARCH_HELP,
     ApiOfficer,
     ApiViewer,
     ContainerDep,
     Limit,
     Offset,
+    SearchQ,
     SessionDep,
 )
 from server.staff.files import file_response
@@ -46,7 +46,7 @@ def list_applications(
     stage: str | None = None,
     district: str | None = None,
     applicant_type: str | None = None,
-    q: str | None = Query(default=None, description=SEARCH_HELP),
+    q: SearchQ = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:

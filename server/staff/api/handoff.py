@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from core.staff import handoff
 from server.params import DbId
 from server.staff.bodies import TextIn
-from server.staff.deps import SEARCH_HELP, ApiOfficer, ApiViewer, Limit, Offset, SessionDep
+from server.staff.deps import ApiOfficer, ApiViewer, Limit, Offset, SearchQ, SessionDep
 from server.staff.schemas import Message, Ticket, TicketDetail, TicketPage
 from server.staff.shapes import iso, message_json, page_json, ticket_json
 
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/staff", tags=["staff"])
 @router.get("/handoff", response_model=TicketPage)
 def tickets(
     s: SessionDep, user: ApiViewer, status: str | None = "open",
-    q: str | None = Query(default=None, description=SEARCH_HELP), limit: Limit = 50,
+    q: SearchQ = None, limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:  # fmt: skip
     """Hand-off tickets (default: the open ones), newest first."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 
 from core.kernel.identity import mask_phone
@@ -14,13 +14,13 @@ from server import staff_services as svc
 from server import workers
 from server.params import DbId
 from server.staff.deps import (
-    SEARCH_HELP,
     ApiOfficer,
     ApiViewer,
     ContainerDep,
     Limit,
     Offset,
     OverdueDays,
+    SearchQ,
     SessionDep,
 )
 from server.staff.schemas import LoanPage, Open
@@ -51,7 +51,7 @@ def list_loans(
     user: ApiViewer,
     status: str | None = None,
     district: str | None = None,
-    q: str | None = Query(default=None, description=SEARCH_HELP),
+    q: SearchQ = None,
     overdue: bool = False,
     overdue_days: OverdueDays = None,
     limit: Limit = 50,

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from core.staff import notices
 from server.staff.bodies import IdsIn
 from server.staff.deps import (
-    SEARCH_HELP,
     ApiOfficer,
     ApiViewer,
     ContainerDep,
     Limit,
     Offset,
+    SearchQ,
     SessionDep,
 )
 from server.staff.schemas import NoticePage, Requeued
@@ -29,7 +29,7 @@ def list_notices(
     status: str | None = None,
     kind: str | None = None,
     channel: str | None = None,
-    q: str | None = Query(default=None, description=SEARCH_HELP),
+    q: SearchQ = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, object]:

@@ -3,15 +3,17 @@ change the loan's state, and (admins) reverse an action with a reason."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from core.staff import loan_actions as acts
 from core.staff.errors import StaffCommandError
 from server.params import DbId
-from server.staff.console.views import ViewsDep
+from server.staff.console.views import Views, ViewsDep
 from server.staff.deps import Admin, Officer, SessionDep
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -22,8 +24,21 @@ def _url(loan_id: int) -> str:
     return f"/console/loans/{loan_id}"
 
 
-def _flash(result: acts.ActionResult) -> str:
-    return "；".join([result.message, *result.warnings])
+def _done(
+    views: Views,
+    s: Session,
+    loan_id: int,
+    anchors: tuple[str, str],
+    action: Callable[[], acts.ActionResult],
+) -> Response:
+    """Run a loan form's `action`: refused → back to the form (anchors[0]) with why; done → the
+    loan page's section anchors[1] with its message and warnings."""
+    form, section = anchors
+    try:
+        result = action()
+    except StaffCommandError as exc:
+        return views.refused(s, _url(loan_id) + form, exc)
+    return views.redirect(_url(loan_id) + section, "；".join([result.message, *result.warnings]))
 
 
 @router.post("/loans/{loan_id}/payments")
@@ -36,13 +51,12 @@ def record_payment(
     paid_on: Text = "",
     reference: Text = "",
 ) -> Response:
-    try:
-        result = acts.record_payment(
+    return _done(
+        views, s, loan_id, ("#act-payment", "#payments"),
+        lambda: acts.record_payment(
             s, user.username, loan_id, amount=amount_yuan, paid_on=paid_on, reference=reference
-        )
-    except StaffCommandError as exc:
-        return views.refused(s, _url(loan_id) + "#act-payment", exc)
-    return views.redirect(_url(loan_id) + "#payments", _flash(result))
+        ),
+    )  # fmt: skip
 
 
 @router.post("/loans/{loan_id}/notes")
@@ -57,14 +71,13 @@ def add_note(
     outcome: Text = "",
     text: Text = "",
 ) -> Response:
-    try:
-        result = acts.add_note(
+    return _done(
+        views, s, loan_id, ("#act-note", "#notes"),
+        lambda: acts.add_note(
             s, user.username, loan_id, contacted_on=contacted_on, contact=contact,
             channel=channel, outcome=outcome, text=text,
-        )  # fmt: skip
-    except StaffCommandError as exc:
-        return views.refused(s, _url(loan_id) + "#act-note", exc)
-    return views.redirect(_url(loan_id) + "#notes", _flash(result))
+        ),
+    )  # fmt: skip
 
 
 @router.post("/loans/{loan_id}/status")
@@ -78,13 +91,12 @@ def change_status(
     amount_yuan: Text = "",
     note: Text = "",
 ) -> Response:
-    try:
-        result = acts.change_status(
+    return _done(
+        views, s, loan_id, ("#act-status", "#states"),
+        lambda: acts.change_status(
             s, user.username, loan_id, status=status, on=on, amount=amount_yuan or None, note=note
-        )
-    except StaffCommandError as exc:
-        return views.refused(s, _url(loan_id) + "#act-status", exc)
-    return views.redirect(_url(loan_id) + "#states", _flash(result))
+        ),
+    )  # fmt: skip
 
 
 @router.post("/loans/{loan_id}/reversals")
@@ -96,8 +108,7 @@ def reverse(
     action_id: Annotated[int, Form()] = 0,
     reason: Text = "",
 ) -> Response:
-    try:
-        result = acts.reverse(s, user.username, loan_id, action_id, reason)
-    except StaffCommandError as exc:
-        return views.refused(s, _url(loan_id) + "#history", exc)
-    return views.redirect(_url(loan_id) + "#history", _flash(result))
+    return _done(
+        views, s, loan_id, ("#history", "#history"),
+        lambda: acts.reverse(s, user.username, loan_id, action_id, reason),
+    )  # fmt: skip

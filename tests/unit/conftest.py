@@ -1,0 +1,23 @@
+"""Fixtures of the unit tests that read the packaged knowledge base against the Lanzhou policy
+(a module's own `kb` fixture, when it needs another folder or policy, overrides these)."""
+
+from __future__ import annotations
+
+import pytest
+
+import knowledge
+from knowledge import KnowledgeBase
+from knowledge.policy import load_policy
+from knowledge.understand import Understanding
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    """The packaged knowledge base under the Lanzhou 2013 policy."""
+    return KnowledgeBase.load(knowledge.PACKAGE_DIR, load_policy("lanzhou-2013"))
+
+
+@pytest.fixture(scope="module")
+def und() -> Understanding:
+    """The packaged message reader (stories, several questions, yes/no openings …)."""
+    return Understanding.load(knowledge.PACKAGE_DIR)
