@@ -21,9 +21,9 @@ run: $(STAMP)
 	$(BIN)/chuangdai demo load
 	$(BIN)/chuangdai serve --host $(HOST) --port $(PORT)
 
-# Line coverage of core, knowledge, bot, sms, wechat and server; the floor is the figure measured
-# when it was introduced (90.4% on 2026-12-06): raise it when coverage rises, never lower it.
-COV_FLOOR := 90
+# Line coverage of core, knowledge, bot, sms, wechat and server; the floor follows the measured
+# figure (90.4% on 2026-12-06, 92.45% on 2026-12-07): raise it when coverage rises, never lower it.
+COV_FLOOR := 92
 
 test: $(STAMP)
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=$(COV_FLOOR)

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from knowledge.policy import PLACEHOLDER_KEYS
 from knowledge.schema import Entry, Extra, Problem
 
 ARTICLE = re.compile(r"第[一二三四五六七八九十百零]+条")
@@ -43,20 +44,12 @@ DOC_PREFIXES = (
 FIGURE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?:万元|万|%|倍|个工作日|个基点)")
 SENTENCE = re.compile(r"[^。；;\n]+")
 HEDGES = ("未能核实", "待核实", "未见原文", "有资料称", "据", "有说法称")
-FIGURE_KEYS = (
-    "cap_unemployed",
-    "cap_veteran",
-    "cap_woman",
-    "cap_graduate",
-    "cap_partnership",
-    "cap_enterprise",
-    "term_individual",
-    "term_partnership",
-    "term_enterprise",
-    "ratio",
-    "ratio_large",
-    "days_individual",
-    "leverage",
+# The placeholders whose values are figures an answer states: the caps, terms and ratios, the
+# individual processing days and the leverage.
+FIGURE_KEYS = frozenset(
+    k
+    for k in PLACEHOLDER_KEYS
+    if k.startswith(("cap_", "term_", "ratio")) or k in ("days_individual", "leverage")
 )
 _OPEN, _CLOSE = "\x01", "\x02"
 _MARKED = re.compile(f"{_OPEN}([^{_CLOSE}]*){_CLOSE}")
