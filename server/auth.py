@@ -42,6 +42,7 @@ from core.persistence.audit import audit
 from core.persistence.db import session_scope
 from core.persistence.models import StaffUserRow
 from core.persistence.models_staff import StaffSessionRow
+from core.persistence.sql import table
 from core.staff import ROLE_LABELS, authenticate, role_at_least, user_by_token
 from server import throttle
 from server.bootstrap import Container
@@ -210,7 +211,7 @@ class StaffAuth:
             if sess.revoked_at is not None or sess.expires_at <= now or not user.active:
                 return None
             if now - sess.last_seen_at >= TOUCH_EVERY:
-                t: sa.Table = getattr(StaffSessionRow, "__table__")  # noqa: B009
+                t = table(StaffSessionRow)
                 s.execute(sa.update(t).where(t.c.id == sess.id).values(last_seen_at=now))
             assert user.id is not None
             return StaffPrincipal(

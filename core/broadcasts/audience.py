@@ -11,13 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from core.applications.lifecycle import STAGE_LABELS
-from core.broadcasts.common import (
-    CHANNEL_LABELS,
-    CHANNELS,
-    GROUPS,
-    BroadcastInvalid,
-    _t,
-)
+from core.broadcasts.common import CHANNEL_LABELS, CHANNELS, GROUPS, BroadcastInvalid
 from core.kernel.identity import e164_or_none, is_mobile
 from core.kernel.timeutil import local_today
 from core.loans.status import overdue_clause
@@ -30,6 +24,7 @@ from core.persistence.models import (
     PersonRow,
     Stage,
 )
+from core.persistence.sql import table as _t
 
 # --- audience ---------------------------------------------------------------------------------
 

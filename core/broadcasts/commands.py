@@ -17,7 +17,6 @@ from core.broadcasts.common import (
     BroadcastError,
     BroadcastInvalid,
     BroadcastNotFound,
-    _t,
 )
 from core.kernel.timeutil import utcnow
 from core.persistence.audit import audit
@@ -25,6 +24,7 @@ from core.persistence.models import (
     BroadcastRow,
     NoticeRow,
 )
+from core.persistence.sql import table as _t
 
 # --- commands -----------------------------------------------------------------------------------
 

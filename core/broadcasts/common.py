@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
-
-import sqlalchemy as sa
 
 from core.kernel.errors import Conflict, Invalid, NotFound
 from core.kernel.labels import label, labels
@@ -35,8 +32,3 @@ class BroadcastNotFound(NotFound, BroadcastError):
 
 class BroadcastInvalid(Invalid, BroadcastError):
     """A bad audience, title, body or SMS text."""
-
-
-def _t(model: Any) -> sa.Table:
-    table: sa.Table = model.__table__
-    return table

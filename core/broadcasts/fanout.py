@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from core.broadcasts.audience import _CI, Audience, Recipient, resolve
-from core.broadcasts.common import BATCH, KIND, STALE_FANOUT, TEMPLATE, _t, log
+from core.broadcasts.common import BATCH, KIND, STALE_FANOUT, TEMPLATE, log
 from core.broadcasts.texts import SmsCost, _params, sms_text, telegram_text
 from core.kernel.timeutil import utcnow
 from core.outbox.senders import CHAT_CHANNELS
@@ -24,6 +24,7 @@ from core.persistence.models import (
     NoticeRow,
     UTCDateTime,
 )
+from core.persistence.sql import table as _t
 
 # --- fan-out ------------------------------------------------------------------------------------
 

@@ -8,11 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from core.broadcasts.common import _t
 from core.persistence.models import (
     BroadcastRow,
     NoticeRow,
 )
+from core.persistence.sql import table as _t
 
 # --- progress -------------------------------------------------------------------------------------
 

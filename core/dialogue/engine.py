@@ -47,6 +47,7 @@ from core.persistence.models import (
     InboundMessageRow,
     PersonRow,
 )
+from core.persistence.sql import table
 from knowledge.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ OPTION_COMMANDS = {
 
 Finish = Callable[[Session, list[Reply]], str | None]
 
-_CONV: sa.Table = ConversationRow.__table__  # type: ignore[attr-defined]
+_CONV = table(ConversationRow)
 # The optimistic save, built once (a Core statement: the ORM-enabled UPDATE cost ~10% of a message)
 _SAVE_CONVERSATION = (
     sa.update(_CONV)

@@ -22,7 +22,7 @@ from core.kernel.identity import mask_phone
 from core.kernel.timeutil import utcnow
 from core.persistence.db import session_scope
 from core.persistence.models_sms import SmsAutoReplyRow
-from core.persistence.sql import insert_ignore
+from core.persistence.sql import insert_ignore, table
 
 log = logging.getLogger(__name__)
 WINDOW = timedelta(hours=1)
@@ -81,7 +81,7 @@ def allow_reply_in(s: Session, address: str, message_sid: str, per_hour: int) ->
     return False
 
 
-_TABLE: sa.Table = SmsAutoReplyRow.__table__  # type: ignore[attr-defined]
+_TABLE = table(SmsAutoReplyRow)
 # Built once (bound parameters): this runs inside every SMS message's transaction.
 _COUNT = (
     sa.select(sa.func.count())
@@ -119,7 +119,6 @@ def was_answered(db: Engine, message_sid: str) -> bool:
 
 def prune(db: Engine, older_than: timedelta = timedelta(days=2)) -> int:
     """Drop reply records that no longer count toward any window."""
-    table = SmsAutoReplyRow.__table__  # type: ignore[attr-defined]
     with session_scope(db) as s:
-        result = s.execute(sa.delete(table).where(table.c.at < utcnow() - older_than))
+        result = s.execute(sa.delete(_TABLE).where(_TABLE.c.at < utcnow() - older_than))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]

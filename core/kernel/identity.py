@@ -61,6 +61,12 @@ def _mobile_prefix_valid(prefix5: str) -> bool:
         return False
 
 
+def _mobile_digits(text: str) -> str | None:
+    """The 11 digits of a mainland mobile number written with or without +86 and separators."""
+    m = _MOBILE_RE.match(text.translate(_PHONE_STRIP))
+    return m.group(1) if m else None
+
+
 def normalize_phone(raw: str, region: str = "CN") -> str:
     """Parse a phone number (mainland numbers without +86 accepted) into E.164.
 
@@ -70,9 +76,9 @@ def normalize_phone(raw: str, region: str = "CN") -> str:
     if not text:
         raise IdentityError("手机号为空")
     if region == "CN":
-        m = _MOBILE_RE.match(text.translate(_PHONE_STRIP))
-        if m and _mobile_prefix_valid(m.group(1)[:5]):
-            return "+86" + m.group(1)
+        national = _mobile_digits(text)
+        if national and _mobile_prefix_valid(national[:5]):
+            return "+86" + national
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
@@ -155,8 +161,8 @@ def search_digits(raw: str) -> str | None:
 def mobile_or_none(raw: str) -> str | None:
     """A mainland mobile number in any common format (13893100012, 138 9310 0012, +86 138…,
     86-138…) as E.164; None for anything else (a fragment, a landline, a name)."""
-    m = _MOBILE_RE.match(raw.strip().translate(_PHONE_STRIP))
-    return "+86" + m.group(1) if m else None
+    national = _mobile_digits(raw.strip())
+    return "+86" + national if national else None
 
 
 def id_fragment(raw: str) -> str | None:

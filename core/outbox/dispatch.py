@@ -56,6 +56,7 @@ from core.persistence.models import (
     NoticeRow,
     UTCDateTime,
 )
+from core.persistence.sql import table as _table
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ class _Outcome:
     stat: str = "sent"
 
 
-_T = NoticeRow.__table__  # type: ignore[attr-defined]
+_T = _table(NoticeRow)
 
 
 class Dispatcher:
@@ -290,7 +291,7 @@ class Dispatcher:
         identities: dict[tuple[str, str], tuple[bool, bool]] = {}
         with Session(self.engine) as session:
             if inst_ids:
-                i, ln = InstallmentRow.__table__, LoanRow.__table__  # type: ignore[attr-defined]
+                i, ln = _table(InstallmentRow), _table(LoanRow)
                 rows = session.execute(
                     sa.select(i.c.id, i.c.paid, ln.c.status)
                     .select_from(i.join(ln, ln.c.id == i.c.loan_id))
@@ -298,7 +299,7 @@ class Dispatcher:
                 )
                 settled = {r.id for r in rows if r.paid or r.status != "active"}
             if addresses:
-                ci = ChannelIdentityRow.__table__  # type: ignore[attr-defined]
+                ci = _table(ChannelIdentityRow)
                 rows = session.execute(
                     sa.select(ci.c.channel, ci.c.address, ci.c.unreachable, ci.c.opted_out).where(
                         ci.c.address.in_(addresses)
@@ -542,7 +543,7 @@ def _record_stmt(status: str) -> Any:
 
 
 def _mark_unreachable(conn: Connection, outcomes: list[_Outcome], now: datetime) -> None:
-    table = ChannelIdentityRow.__table__  # type: ignore[attr-defined]
+    table = _table(ChannelIdentityRow)
     rows = {
         (o.notice.channel, o.notice.address): (o.error or ERR_UNREACHABLE)[:200] for o in outcomes
     }

@@ -46,7 +46,7 @@ def enqueue(
         "updated_at": now,
         **fields,
     }
-    stmt = _insert_ignore(session).returning(NoticeRow.__table__.c.id)  # type: ignore[attr-defined]
+    stmt = _insert_ignore(session).returning(table(NoticeRow).c.id)
     return session.execute(stmt, [values]).first() is not None
 
 

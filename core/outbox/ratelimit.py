@@ -20,9 +20,9 @@ from sqlalchemy.engine import Engine
 
 from core.kernel.timeutil import utcnow
 from core.persistence.models_sms import SmsRateSlotRow
-from core.persistence.sql import insert_ignore
+from core.persistence.sql import insert_ignore, table
 
-_TABLE = SmsRateSlotRow.__table__  # type: ignore[attr-defined]
+_TABLE = table(SmsRateSlotRow)
 
 
 class RateLimited(Exception):

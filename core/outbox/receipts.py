@@ -30,6 +30,7 @@ from core.persistence.db import session_scope
 from core.persistence.models import NoticeRow
 from core.persistence.models_sms import SmsStatusEventRow
 from core.persistence.sql import insert_ignore
+from core.persistence.sql import table as _table
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def record_status(db: Engine, cb: StatusCallback) -> str:
     Returns 'duplicate' | 'unknown' | 'held' (dispatcher still sending) | 'applied' | 'stale' |
     'ignored' (a status that does not change a notice)."""
     with session_scope(db) as s:
-        table = SmsStatusEventRow.__table__  # type: ignore[attr-defined]
+        table = _table(SmsStatusEventRow)
         values = {
             "message_sid": cb.message_sid,
             "status": cb.status,

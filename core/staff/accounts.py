@@ -17,6 +17,7 @@ from core.kernel.timeutil import utcnow
 from core.persistence.audit import audit
 from core.persistence.models import StaffUserRow
 from core.persistence.models_staff import StaffSessionRow
+from core.persistence.sql import table
 
 ROLES = ("admin", "officer", "viewer")
 DEFAULT_ROLE = "viewer"  # a new account reads only until an admin chooses officer/admin
@@ -157,7 +158,7 @@ def _active_admins(session: Session) -> int:
 
 
 def revoke_sessions(session: Session, user_id: int) -> int:
-    t = StaffSessionRow.__table__  # type: ignore[attr-defined]
+    t = table(StaffSessionRow)
     done = session.execute(
         sa.update(t)
         .where(t.c.user_id == user_id, t.c.revoked_at.is_(None))

@@ -35,6 +35,7 @@ from core.persistence.models import (
     NoticeRow,
     PersonRow,
 )
+from core.persistence.sql import table
 from core.staff import queries as bo
 from core.staff import search as find
 
@@ -240,7 +241,7 @@ _OVERDUE_COLS = (
 
 def _overdue_amounts(session: Session, loan_ids: list[int]) -> dict[int, tuple[int, int]]:
     """loan id → (amount overdue in fen, overdue instalments), by core.loans.status's definition."""
-    i = InstallmentRow.__table__  # type: ignore[attr-defined]
+    i = table(InstallmentRow)
     due_left = i.c.principal_fen + i.c.borrower_interest_fen - i.c.paid_fen
     rows = session.execute(
         sa.select(i.c.loan_id, sa.func.sum(due_left), sa.func.count())

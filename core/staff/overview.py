@@ -34,6 +34,7 @@ from core.kernel.workdays import WorkCalendar
 from core.loans.status import BUCKETS, bucket_of, days_overdue, overdue_clause
 from core.persistence.models import ApplicationRow, InstallmentRow, LoanRow, NoticeRow, Stage
 from core.persistence.sql import chunks
+from core.persistence.sql import table as _t
 
 LEVERAGE = 5  # 兰州 第十二条
 BUCKET_LABELS = labels("overdue_bucket")
@@ -193,11 +194,6 @@ class Dashboard(_LeverageUse):
             },
             "notices": self.notices,
         }
-
-
-def _t(model: Any) -> sa.Table:
-    table: sa.Table = model.__table__
-    return table
 
 
 def _outstanding_expr(i: sa.Table) -> Any:

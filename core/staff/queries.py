@@ -35,6 +35,7 @@ from core.persistence.models import (
     PersonRow,
     UnansweredQuestionRow,
 )
+from core.persistence.sql import table
 from core.staff.search import (
     Search,
     application_clause,
@@ -144,8 +145,7 @@ def districts(session: Session) -> list[str]:
     """Every district named on an application, a person or a loan (for filter lists)."""
     found: set[str] = set()
     for model in (ApplicationRow, PersonRow, LoanRow):
-        table: sa.Table = getattr(model, "__table__")  # noqa: B009
-        column = table.c.district
+        column = table(model).c.district
         found.update(
             str(d)
             for (d,) in session.execute(sa.select(column).where(column.is_not(None)).distinct())
@@ -237,11 +237,11 @@ def list_loans(
     """Loans, newest first. `overdue_days` is a bucket of core.loans.status (1-30, 31-90, 90+):
     the active loans whose oldest overdue instalment is that many days late."""
     today = local_today()
-    i = InstallmentRow.__table__  # type: ignore[attr-defined]
+    i = table(InstallmentRow)
     oldest = (
         sa.select(sa.func.min(i.c.due_on))
         .where(i.c.loan_id == LoanRow.id, overdue_clause(i, today))
-        .correlate(LoanRow.__table__)  # type: ignore[attr-defined]
+        .correlate(table(LoanRow))
         .scalar_subquery()
     )
     stmt = select(LoanRow, PersonRow.name, oldest).join(
@@ -436,7 +436,7 @@ def unanswered_groups(
 ) -> Page:
     """Unanswered questions grouped by their normalized text, most frequent first."""
     u = UnansweredQuestionRow
-    t: sa.Table = getattr(u, "__table__")  # noqa: B009
+    t = table(u)
     base = sa.select(t.c.normalized).where(t.c.status == status).group_by(t.c.normalized)
     total = _count(session, base)
     rows = session.execute(
@@ -496,7 +496,7 @@ def resolve_group(
     """Mark every new question of a group `resolved` or `ignored`. Returns how many."""
     if status not in ("resolved", "ignored"):
         raise BackofficeInvalid("状态只能是 resolved 或 ignored")
-    t = UnansweredQuestionRow.__table__  # type: ignore[attr-defined]
+    t = table(UnansweredQuestionRow)
     done = session.execute(
         sa.update(t).where(t.c.normalized == normalized, t.c.status == "new").values(status=status)
     )

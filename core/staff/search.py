@@ -29,14 +29,10 @@ from core.persistence.models import (
     NoticeRow,
     PersonRow,
 )
+from core.persistence.sql import table as _t
 
 MAX_QUERY = 50
 _PEOPLE_AUDITED = 20
-
-
-def _t(model: Any) -> sa.Table:
-    table: sa.Table = model.__table__
-    return table
 
 
 @dataclass(frozen=True)

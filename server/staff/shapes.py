@@ -31,13 +31,14 @@ from core.persistence.models import (
     PersonRow,
     StaffUserRow,
 )
+from core.persistence.sql import table
 from core.staff import queries as bo
 from server.staff import schemas as S
 
 
 def _row(row: Any) -> dict[str, Any]:
     """Every column of a table row (SQLModel's model_dump leaves out fields never assigned)."""
-    return {c.key: getattr(row, c.key) for c in row.__table__.columns}
+    return {c.key: getattr(row, c.key) for c in table(type(row)).columns}
 
 
 def iso(value: datetime | None) -> str | None:
