@@ -81,12 +81,7 @@ def notice_json(n: NoticeRow, quiet: QuietHours | None = None) -> dict[str, Any]
     """A notice; with the deployment's quiet hours, why it is held (`held_reason`, its label)."""
     held = held_reason(n, utcnow(), quiet) if quiet is not None else None
     address = mask_phone(n.address) if n.channel == "sms" else n.address
-    row = {
-        **_row(n),
-        "address": address,
-        "held_reason": held.code if held else None,
-        "held_reason_label": held.label if held else None,
-    }
+    row = {**_row(n), "address": address, **(held.to_json() if held else {})}
     return S.Notice.model_validate(row).model_dump()
 
 
@@ -150,8 +145,8 @@ def broadcast_json(
     if prog is not None:
         out["progress"] = prog.to_json()
     held = quiet_now(quiet, utcnow()) if quiet is not None and prog and prog.queued else None
-    out["held_reason"] = held.code if held else None
-    out["held_reason_label"] = held.label if held else None
+    if held is not None:
+        out.update(held.to_json())
     return out
 
 
