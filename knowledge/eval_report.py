@@ -36,6 +36,7 @@ DEFAULT_SETS: tuple[str, ...] = (
     "fresh2.yaml",
     "fresh3.yaml",
     "fresh4.yaml",
+    "fresh5.yaml",
 )
 
 
