@@ -421,10 +421,8 @@ class _Index:
             bd = np.asarray(best_docs, dtype=np.int64)
             fw = self.words.batch_features(cand, bd, qw, iw, keys_w)
             fc = self.chars.batch_features(cand, bd, qc, ic, keys_c)
-            feats = np.column_stack(
-                [w_maxes, c_maxes, fw[:, 0], fc[:, 0], fw[:, 2], fc[:, 2]]
-                + [fw[:, 1], fc[:, 1], fw[:, 3], fc[:, 3]]
-            ).tolist()
+            columns = (w_maxes, c_maxes, fw[:, 0], fc[:, 0], fw[:, 2], fc[:, 2])
+            feats = np.column_stack((*columns, fw[:, 1], fc[:, 1], fw[:, 3], fc[:, 3])).tolist()
             return list(zip(cands, best_docs, feats, strict=True))
         for ei, best_doc, w_max, c_max in zip(cands, best_docs, w_maxes, c_maxes, strict=True):
             held = exclude_doc if ei == held_entry else None

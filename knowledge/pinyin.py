@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Container, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -131,6 +132,16 @@ def _spellings(piece: str, prefixes: frozenset[str]) -> list[set[str]]:
     return out
 
 
+#: a dictionary word this frequent across a piece's edge (离婚 in 办离婚) is what was written
+EDGE_WORD_FREQUENCY = 50
+
+
+def _is_word(pair: str, known: Container[str], freq: Mapping[str, int]) -> bool:
+    """Whether `pair` (two characters across a piece's edge) is a word of the base or of jieba's
+    dictionary: then the piece is kept as written (办离婚 is not 办理婚)."""
+    return bool(pair) and (pair in known or freq.get(pair, 0) >= EDGE_WORD_FREQUENCY)
+
+
 def correct_homophones(kb: KnowledgeBase, text: str) -> str:
     """`text` with homophone typos of the base's words corrected (返担保 → 反担保, 贴西 → 贴息): a run
     of two to four characters that is no word (neither the base's nor jieba's dictionary's) and is
@@ -160,7 +171,7 @@ def correct_homophones(kb: KnowledgeBase, text: str) -> str:
                 # a word of the base across either edge (房贷|提前) keeps the piece as written
                 left = run[i - 1 : i + 1] if i > 0 else ""
                 right = run[i + size - 1 : i + size + 1] if i + size < len(run) else ""
-                if left in known or right in known:
+                if _is_word(left, known, freq) or _is_word(right, known, freq):
                     continue
                 if starts is None:
                     starts = _spellings(run[i : i + 4], prefixes)

@@ -216,6 +216,20 @@ def test_homophone_typos_of_base_words_are_corrected(kb: KnowledgeBase) -> None:
     assert correct_homophones(kb, "ok 10w") == "ok 10w"
 
 
+def test_a_homophone_is_not_made_of_a_word_that_was_written(kb: KnowledgeBase) -> None:
+    """办离职: 办理 is a base word spelt banli, but 离职 across the piece's edge is an everyday word
+    of the dictionary, so the message says 离职 and is not read as 办理职 (then answered as if it
+    asked how long the programme's approval takes)."""
+    from knowledge.pinyin import correct_homophones
+
+    assert correct_homophones(kb, "办离职证明要几天") == "办离职证明要几天"
+    assert correct_homophones(kb, "去民政局办离婚要带户口本吗") == "去民政局办离婚要带户口本吗"
+    assert not kb.answer("办离职证明要几天").matched
+    assert (
+        correct_homophones(kb, "担宝人要有正式工作吗") == "担保人要有正式工作吗"
+    )  # still corrected
+
+
 def test_a_message_not_understood_is_read_again_with_typos_corrected(kb: KnowledgeBase) -> None:
     a = kb.answer("提钱还款行不行")
     assert a.matched and a.entry_id == "early_repayment", a

@@ -230,7 +230,14 @@ def test_cli_kb_eval_runs_every_set() -> None:
     r = CliRunner().invoke(app, ["kb", "eval", "--json", "--policy", "lanzhou-2013"])
     assert r.exit_code == 0, r.output
     sets = {s["set"]: s for s in json.loads(r.stdout)["sets"]}
-    expected = {"dev.yaml", "fresh.yaml", "fresh2.yaml", "fresh3.yaml", "fresh4.yaml", "fresh5.yaml"}
+    expected = {
+        "dev.yaml",
+        "fresh.yaml",
+        "fresh2.yaml",
+        "fresh3.yaml",
+        "fresh4.yaml",
+        "fresh5.yaml",
+    }
     assert expected <= set(sets)
     for s in sets.values():
         for key in ("answered_right", "top3", "wrong_confident", "off_topic_accepted"):
