@@ -144,6 +144,7 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
         and unit.query.endswith(unit.question)
         and unit.query != unit.question
         and _topic_of_its_own(kb, unit.question)
+        and not _story_subject(kb, unit)
     ):
         # the story's facts were read with the question: they may choose among what the
         # question itself could mean (its three closest entries), not replace it
@@ -153,6 +154,8 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
             if alone.matched:
                 return alone
             return kb.dont_know(focused.question, kb.rank(unit.query, k=8), channel)
+    if kb.understanding.business_clause([unit.story], unit.question) is not None:
+        return focused  # about the business the story names: the story's group does not answer it
     unknown = _unknown_words(kb, unit.question)
     if focused.matched or _names_something(kb, unknown):
         return focused  # a question naming what the base never mentions is not rescued
@@ -168,6 +171,13 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
         near = {r.entry.id for r in kb.rank(unit.query, k=3).items}
         return full if full.entry_id in near else focused
     return full if full.matched else focused
+
+
+def _story_subject(kb: KnowledgeBase, unit: Unit) -> bool:
+    """Whether the story gave the question its subject (打算合伙…我们一起申请最多多少): who asks
+    then decides which entry answers, beyond what the question alone is closest to."""
+    und = kb.understanding
+    return und.subject_of(unit.question) is None and und.subject_of(unit.query) is not None
 
 
 def _topic_of_its_own(kb: KnowledgeBase, question: str) -> bool:

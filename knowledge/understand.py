@@ -116,6 +116,9 @@ class Understanding:
     definition_ends: tuple[str, ...] = ()  # … 是什么意思
     employer_words: tuple[str, ...] = ()  # a story told by an employer (新招了, 我们公司)
     anaphora: tuple[str, ...] = ()  # a question opening that points back (这样, 这种情况)
+    business_anaphora: tuple[str, ...] = ()  # words pointing at the story's business (这种店)
+    business_verbs: tuple[str, ...] = ()  # a story clause naming a business (开个, 做)
+    story_subjects: tuple[str, ...] = ()  # subjects a story gives its question (合伙)
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:
@@ -149,6 +152,11 @@ class Understanding:
             definition_ends=_words(data, "definition_ends") if data.get("definition_ends") else (),
             employer_words=_words(data, "employer_words") if data.get("employer_words") else (),
             anaphora=_words(data, "anaphora") if data.get("anaphora") else (),
+            business_anaphora=_words(data, "business_anaphora")
+            if data.get("business_anaphora")
+            else (),
+            business_verbs=_words(data, "business_verbs") if data.get("business_verbs") else (),
+            story_subjects=_words(data, "story_subjects") if data.get("story_subjects") else (),
         )
 
     # --- reading ---------------------------------------------------------------------------------
@@ -227,15 +235,30 @@ class Understanding:
             # applicant is the firm
             subject = "" if self.subject_of(question) else self.subjects[0][0]
             return Unit(question, subject + question, told)
+        business = self.business_clause(story, question)
+        if business is not None:
+            # 想开个足疗按摩店……这种店能申请吗: the question is about that business, not the group
+            return Unit(question, business + question, told)
         # a question that names its own group or subject (合伙的话…) keeps it: no story facts
         own = self.facts_in(question) or self.subject_of(question)
         facts = [f for f in self.facts_in(question if own else told) if f not in question]
+        carried = self.subject_of(told) if not own else None
+        if carried in self.story_subjects and carried not in facts:
+            facts.append(carried)  # 打算合伙开……我们三个一起申请的话最多多少: the partnership's cap
         if story and not facts and not informative(question):
             return Unit(question, "".join(story) + question, told)  # the story holds the topic
         if story and question.startswith(self.anaphora):
             # 找不到担保人，这样还能贷吗: "这样" is the clause just before the question
             return Unit(question, "".join(facts) + story[-1] + question, told)
         return Unit(question, "".join(facts) + question, told)
+
+    def business_clause(self, story: list[str], question: str) -> str | None:
+        """The story clause naming the applicant's business (想开个足疗按摩店), when the question
+        points at it (这种店, 这个行业: business_anaphora); else None. The last such clause."""
+        if not story or not any(w in question for w in self.business_anaphora):
+            return None
+        named = [c for c in story if any(v in c for v in self.business_verbs)]
+        return named[-1] if named else None
 
     def defined_term(self, text: str) -> str | None:
         """The term a question asks the meaning of (反担保 in "反担保是啥意思", 微利项目 in
