@@ -39,6 +39,10 @@ _INDEFINITE_RE = re.compile(
 )
 
 
+#: a verb or adjective asked as "A not A" (变没变, 合不合适, 批没批下来): a question whatever the verb
+_A_NOT_A_RE = re.compile(r"([\u4e00-\u9fff])[没不]\1")
+
+
 @dataclass(frozen=True)
 class Unit:
     """One question of a message: the clause as written and the text to rank."""
@@ -186,7 +190,7 @@ class Understanding:
         """Whether a clause asks something (question word inside or question particle at its end).
         几 as an indefinite number (前几年, 九几年, 十几万, 几年前) asks nothing."""
         clause = _INDEFINITE_RE.sub("", clause)
-        if any(w in clause for w in self.question_words):
+        if any(w in clause for w in self.question_words) or _A_NOT_A_RE.search(clause):
             return True
         return len(clause) > 2 and clause.endswith(self.question_endings)
 

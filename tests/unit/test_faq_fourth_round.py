@@ -69,3 +69,22 @@ def test_a_firm_in_the_story_is_not_carried(und: Understanding) -> None:
 
 def test_a_question_alone_without_a_partnership_keeps_the_persons_cap(kb: KnowledgeBase) -> None:
     assert kb.answer("我下岗两年了，想开个面馆，个人最多能贷多少").entry_id != "amount_partnership"
+
+
+# --- a question asked as "A not A" -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("clause", ["额度调没调", "这个店合不合适", "手续齐没齐", "利息高不高"])
+def test_a_not_a_asks(und: Understanding, clause: str) -> None:
+    assert und.asks(clause)
+
+
+@pytest.mark.parametrize("clause", ["我不知道", "没有工作", "不用还", "我去年没贷上"])
+def test_plain_negation_does_not_ask(und: Understanding, clause: str) -> None:
+    assert not und.asks(clause)
+
+
+def test_an_a_not_a_clause_is_part_of_the_question(und: Understanding) -> None:
+    text = "我十年前贷过三万，早就还清了，听说额度涨了好几回。标准到底调没调，现在个人按多少算"
+    unit = und.parse(text, informative=lambda t: True).units[0]
+    assert "调没调" in unit.question
