@@ -96,78 +96,70 @@ class _View:
             self.k1 * ((1 - self.b) + self.b * length / self.avg_entry_len)
             for length in self.entry_len
         ]
-        # the term-major score matrix of the bm25s index (scored directly: see doc_scores)
+        # the term-major score matrix of the bm25s index (scored directly: see doc_scores), kept
+        # in the types np.bincount works in (float32 → float64 is exact: the sums are unchanged)
         scores = self.retriever.scores
-        self._data: np.ndarray = scores["data"]
-        self._indices: np.ndarray = scores["indices"]
+        self._data: np.ndarray = np.asarray(scores["data"], dtype=np.float64)
+        self._indices: np.ndarray = np.asarray(scores["indices"], dtype=np.intp)
         self._indptr: list[int] = np.asarray(scores["indptr"]).tolist()
         self._doc_terms: dict[int, tuple[tuple[tuple[str, float], ...], float]] = {}
-        self._postings()
+        self._lookups()
 
-    def _postings(self) -> None:
-        """Term-major arrays for :meth:`batch_features` (the features of all candidates at once,
-        when no document is held out): per vocabulary term, the entries holding it with its
-        saturated entry-level BM25 term score (the addend of :meth:`features`' loop, computed the
-        same way), the entries it is a key term of with its entry IDF, and its document IDF."""
-        size = max(self.vocab.values(), default=-1) + 1
-        idf = np.zeros(size, dtype=np.float64)
-        for t, i in self.vocab.items():
-            idf[i] = self.idf.get(t, self.max_idf)
-        self._idf_arr = idf
-        self._doc_total = np.array(
-            [sum(self.idf[t] for t in set(d)) or 1.0 for d in self.docs], dtype=np.float64
-        )
-        vocab, eidf = self.vocab, self.entry_idf
-        term, ent, val = [], [], []
-        for ei, counts in enumerate(self.entry_counts):
-            norm = self._entry_norm[ei]
-            for t, tf in counts.items():
-                term.append(vocab[t])
-                ent.append(ei)
-                val.append(eidf.get(t, self.entry_max_idf) * tf / (tf + norm))
-        self._e_ptr, self._e_ent, self._e_val = _term_major(term, ent, val, size)
-        term, ent, val = [], [], []
-        for ei, keys in enumerate(self.entry_keys):
-            for t, w in keys:
-                term.append(vocab[t])
-                ent.append(ei)
-                val.append(w)
-        self._k_ptr, self._k_ent, self._k_val = _term_major(term, ent, val, size)
-        self._key_total_arr = np.array(self.key_total, dtype=np.float64)
+    def _lookups(self) -> None:
+        """Per entry, its terms with their saturated entry-level BM25 term score (the addend of
+        :meth:`features`' loop, computed the same way): :meth:`batch_features` looks them up."""
+        eidf, emax = self.entry_idf, self.entry_max_idf
+        self._entry_vals: list[dict[str, float]] = [
+            {t: eidf.get(t, emax) * tf / (tf + norm) for t, tf in counts.items()}
+            for counts, norm in zip(self.entry_counts, self._entry_norm, strict=True)
+        ]
 
     def batch_features(
         self,
-        cands: np.ndarray,
-        best_docs: np.ndarray,
-        terms: Sequence[str],
+        cands: Sequence[int],
+        best_docs: Sequence[int],
         query: tuple[list[tuple[str, float, float]], float, float],
+        terms: frozenset[str],
         keys: bool,
-    ) -> np.ndarray:
-        """:meth:`features` of every candidate entry at once (no document held out), as a
-        (candidates × 4) array: one weighted count over the query terms' postings per feature,
-        added in the order of the query's terms as the loop does."""
-        _, self_score, total = query
-        ids = [self.vocab[t] for t in terms if t in self.vocab]
-        n = self.n_entries
-        out = np.zeros((len(cands), 4), dtype=np.float64)
-        idf = self._idf_arr[ids]
-        if ids and total > 0 and self_score > 0:
-            ent, val, sizes = _gather(self._e_ptr, self._e_ent, self._e_val, ids)
-            score = np.bincount(ent, weights=val, minlength=n)[cands]
-            cov = np.bincount(ent, weights=np.repeat(idf, sizes), minlength=n)[cands]
-            out[:, 0] = np.minimum(score / self_score, 1.5)
-            out[:, 1] = cov / total
-        if ids:
-            docs, _, sizes = _gather(self._indptr, self._indices, self._data, ids)
-            hit = np.bincount(docs, weights=np.repeat(idf, sizes), minlength=self.n)[best_docs]
-            out[:, 2] = hit / self._doc_total[best_docs]
-        key_total = self._key_total_arr[cands]
-        if keys and ids:
-            ent, val, _ = _gather(self._k_ptr, self._k_ent, self._k_val, ids)
-            kh = np.bincount(ent, weights=val, minlength=n)[cands].astype(np.float64)
-            out[:, 3] = np.divide(kh, key_total, out=np.zeros_like(kh), where=key_total > 0)
-        no_keys = key_total <= 0
-        out[no_keys, 3] = out[no_keys, 2]
+    ) -> list[tuple[float, float, float, float]]:
+        """:meth:`features` of every candidate entry (no document held out), the same sums in
+        the same order: one loop for all candidates, the entry scores looked up per query term
+        (no Counter copy or saturation per term)."""
+        rows, self_score, total = query
+        scored = total > 0 and self_score > 0
+        doc_terms = self._doc_terms
+        out: list[tuple[float, float, float, float]] = []
+        for ei, doc in zip(cands, best_docs, strict=True):
+            vals = self._entry_vals[ei]
+            score = covered = 0.0
+            for t, _, w in rows:
+                v = vals.get(t)
+                if v is not None:
+                    score += v
+                    covered += w
+            if scored:
+                entry_score, q_cov = min(score / self_score, 1.5), covered / total
+            else:
+                entry_score = q_cov = 0.0
+            got = doc_terms.get(doc)
+            if got is None:  # as in features (the same terms in the same order)
+                got = self._terms_of(doc)
+            hit = 0.0
+            for t, w in got[0]:
+                if t in terms:
+                    hit += w
+            doc_cov = hit / got[1]
+            key_total = self.key_total[ei]
+            if key_total <= 0:
+                out.append((entry_score, q_cov, doc_cov, doc_cov))
+            elif not keys:
+                out.append((entry_score, q_cov, doc_cov, 0.0))
+            else:
+                hit = 0.0
+                for t, w in self.entry_keys[ei]:
+                    if t in terms:
+                        hit += w
+                out.append((entry_score, q_cov, doc_cov, hit / key_total))
         return out
 
     def doc_scores(self, terms: Sequence[str]) -> np.ndarray:
@@ -229,6 +221,13 @@ class _View:
                 novel += w
         return novel / total if total > 0 else 0.0
 
+    def _terms_of(self, doc: int) -> tuple[tuple[tuple[str, float], ...], float]:
+        """(term, IDF) of the document's distinct terms and their total (kept for the next use)."""
+        idf = self.idf
+        doc_terms = tuple((t, idf[t]) for t in set(self.docs[doc]))
+        got = self._doc_terms[doc] = (doc_terms, sum(w for _, w in doc_terms) or 1.0)
+        return got
+
     def features(
         self,
         ei: int,
@@ -264,10 +263,8 @@ class _View:
         else:
             entry_score, q_cov = min(score / self_score, 1.5), covered / total
         got = self._doc_terms.get(doc)
-        if got is None:  # (term, IDF) of the document's distinct terms, and their total
-            idf = self.idf
-            doc_terms = tuple((t, idf[t]) for t in set(self.docs[doc]))
-            got = self._doc_terms[doc] = (doc_terms, sum(w for _, w in doc_terms) or 1.0)
+        if got is None:
+            got = self._terms_of(doc)
         hit = 0.0  # plain loops: a generator per sum costs more than the sums (many calls)
         for t, w in got[0]:
             if t in terms:
@@ -283,33 +280,6 @@ class _View:
             if t in terms:
                 hit += w
         return entry_score, q_cov, doc_cov, hit / key_total
-
-
-def _term_major(
-    term: list[int], ent: list[int], val: list[float], size: int
-) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """(term pointer, entries, values) of postings given as parallel lists, grouped by term (a
-    term's postings keep their order)."""
-    t = np.asarray(term, dtype=np.int64)
-    order = np.argsort(t, kind="stable")
-    ptr = np.zeros(size + 1, dtype=np.int64)
-    ptr[1:] = np.cumsum(np.bincount(t, minlength=size))
-    return ptr.tolist(), np.asarray(ent, dtype=np.int64)[order], np.asarray(val)[order]
-
-
-def _gather(
-    ptr: list[int], ent: np.ndarray, val: np.ndarray, ids: list[int]
-) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """The postings of terms `ids`, in their order: (entries or documents, values, sizes)."""
-    spans = [(ptr[i], ptr[i + 1]) for i in ids]
-    if len(spans) == 1:
-        lo, hi = spans[0]
-        return ent[lo:hi], val[lo:hi], [hi - lo]
-    return (
-        np.concatenate([ent[lo:hi] for lo, hi in spans]),
-        np.concatenate([val[lo:hi] for lo, hi in spans]),
-        [hi - lo for lo, hi in spans],
-    )
 
 
 def _sigmoid(x: float) -> float:
@@ -418,14 +388,14 @@ class _Index:
         cands = cand.tolist()
         best_docs, w_maxes, c_maxes = self._best_documents(cands, pre, w, c)
         if exclude_doc is None and lean:  # answering: all candidates' features at once
-            bd = np.asarray(best_docs, dtype=np.int64)
-            fw = self.words.batch_features(cand, bd, qw, iw, keys_w)
-            fc = self.chars.batch_features(cand, bd, qc, ic, keys_c)
-            feats = np.column_stack(
-                [w_maxes, c_maxes, fw[:, 0], fc[:, 0], fw[:, 2], fc[:, 2]]
-                + [fw[:, 1], fc[:, 1], fw[:, 3], fc[:, 3]]
-            ).tolist()
-            return list(zip(cands, best_docs, feats, strict=True))
+            fw = self.words.batch_features(cands, best_docs, iw, sw, keys_w)
+            fc = self.chars.batch_features(cands, best_docs, ic, sc, keys_c)
+            return [
+                (ei, d, [wm, cm, ew, ec, dcw, dcc, qcw, qcc, kcw, kcc])
+                for ei, d, wm, cm, (ew, qcw, dcw, kcw), (ec, qcc, dcc, kcc) in zip(
+                    cands, best_docs, w_maxes, c_maxes, fw, fc, strict=True
+                )
+            ]
         for ei, best_doc, w_max, c_max in zip(cands, best_docs, w_maxes, c_maxes, strict=True):
             held = exclude_doc if ei == held_entry else None
             ew, qcw, dcw, kcw = self.words.features(ei, best_doc, iw, sw, held, keys_w)
