@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
 
 import bm25s
@@ -102,65 +103,70 @@ class _View:
         self._data: np.ndarray = np.asarray(scores["data"], dtype=np.float64)
         self._indices: np.ndarray = np.asarray(scores["indices"], dtype=np.intp)
         self._indptr: list[int] = np.asarray(scores["indptr"]).tolist()
-        self._doc_terms: dict[int, tuple[tuple[tuple[str, float], ...], float]] = {}
+        self._doc_terms: dict[int, tuple[frozenset[str], float]] = {}
         self._lookups()
 
     def _lookups(self) -> None:
         """Per entry, its terms with their saturated entry-level BM25 term score (the addend of
-        :meth:`features`' loop, computed the same way): :meth:`batch_features` looks them up."""
+        :meth:`features`' loop, computed the same way) and its key terms with their entry IDF:
+        :meth:`batch_features` looks them up."""
         eidf, emax = self.entry_idf, self.entry_max_idf
         self._entry_vals: list[dict[str, float]] = [
             {t: eidf.get(t, emax) * tf / (tf + norm) for t, tf in counts.items()}
             for counts, norm in zip(self.entry_counts, self._entry_norm, strict=True)
         ]
+        self._entry_key_w: list[dict[str, float]] = [dict(keys) for keys in self.entry_keys]
 
     def batch_features(
         self,
         cands: Sequence[int],
         best_docs: Sequence[int],
         query: tuple[list[tuple[str, float, float]], float, float],
-        terms: frozenset[str],
         keys: bool,
     ) -> list[tuple[float, float, float, float]]:
-        """:meth:`features` of every candidate entry (no document held out), the same sums in
-        the same order: one loop for all candidates, the entry scores looked up per query term
-        (no Counter copy or saturation per term)."""
+        """:meth:`features` of every candidate entry (no document held out): the same sums in
+        the same order (the query's terms), in one pass over the query per candidate with the
+        entry's term scores looked up (a document's terms and the key terms are among its
+        entry's terms)."""
         rows, self_score, total = query
         scored = total > 0 and self_score > 0
-        doc_terms = self._doc_terms
+        entry_vals, entry_keys, key_totals = self._entry_vals, self._entry_key_w, self.key_total
         out: list[tuple[float, float, float, float]] = []
         for ei, doc in zip(cands, best_docs, strict=True):
-            vals = self._entry_vals[ei]
-            score = covered = 0.0
+            vals = entry_vals[ei]
+            in_doc, doc_total = self._doc_set(doc)
+            key_total = key_totals[ei]
+            key_w = entry_keys[ei] if keys and key_total > 0 else _NO_KEYS
+            score = covered = hit = key_hit = 0.0
             for t, _, w in rows:
                 v = vals.get(t)
                 if v is not None:
                     score += v
                     covered += w
+                    if t in in_doc:
+                        hit += w
+                    k = key_w.get(t)
+                    if k is not None:
+                        key_hit += k
             if scored:
                 entry_score, q_cov = min(score / self_score, 1.5), covered / total
             else:
                 entry_score = q_cov = 0.0
-            got = doc_terms.get(doc)
-            if got is None:  # as in features (the same terms in the same order)
-                got = self._terms_of(doc)
-            hit = 0.0
-            for t, w in got[0]:
-                if t in terms:
-                    hit += w
-            doc_cov = hit / got[1]
-            key_total = self.key_total[ei]
+            doc_cov = hit / doc_total
             if key_total <= 0:
                 out.append((entry_score, q_cov, doc_cov, doc_cov))
-            elif not keys:
-                out.append((entry_score, q_cov, doc_cov, 0.0))
             else:
-                hit = 0.0
-                for t, w in self.entry_keys[ei]:
-                    if t in terms:
-                        hit += w
-                out.append((entry_score, q_cov, doc_cov, hit / key_total))
+                out.append((entry_score, q_cov, doc_cov, key_hit / key_total if keys else 0.0))
         return out
+
+    def _doc_set(self, doc: int) -> tuple[frozenset[str], float]:
+        """The document's distinct terms and their total IDF (kept for the next use)."""
+        got = self._doc_terms.get(doc)
+        if got is None:
+            idf = self.idf
+            total = sum(idf[t] for t in set(self.docs[doc])) or 1.0
+            got = self._doc_terms[doc] = (frozenset(self.docs[doc]), total)
+        return got
 
     def doc_scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 of every document divided by the query's self score (0 … 1)."""
@@ -221,19 +227,11 @@ class _View:
                 novel += w
         return novel / total if total > 0 else 0.0
 
-    def _terms_of(self, doc: int) -> tuple[tuple[tuple[str, float], ...], float]:
-        """(term, IDF) of the document's distinct terms and their total (kept for the next use)."""
-        idf = self.idf
-        doc_terms = tuple((t, idf[t]) for t in set(self.docs[doc]))
-        got = self._doc_terms[doc] = (doc_terms, sum(w for _, w in doc_terms) or 1.0)
-        return got
-
     def features(
         self,
         ei: int,
         doc: int,
         query: tuple[list[tuple[str, float, float]], float, float],
-        terms: frozenset[str],
         held_out: int | None = None,
         keys: bool = True,
     ) -> tuple[float, float, float, float]:
@@ -241,9 +239,9 @@ class _View:
         share of the question the entry covers, of its best document `doc` the question covers,
         and of its key terms the question contains (`doc`'s share when it has none).
 
-        `query`: :meth:`query_terms` of the question; `terms`: its terms as a set; held_out: a
-        document of this entry to leave out (leave-one-out evaluation); keys False: the key-term
-        share is not computed (0; a feature no weight uses)."""
+        `query`: :meth:`query_terms` of the question; held_out: a document of this entry to leave
+        out (leave-one-out evaluation); keys False: the key-term share is not computed (0; a
+        feature no weight uses). Every share is summed in the order of the query's terms."""
         rows, self_score, total = query
         counts: Mapping[str, int] = self.entry_counts[ei]
         if held_out is None:
@@ -262,24 +260,28 @@ class _View:
             entry_score = q_cov = 0.0
         else:
             entry_score, q_cov = min(score / self_score, 1.5), covered / total
-        got = self._doc_terms.get(doc)
-        if got is None:
-            got = self._terms_of(doc)
+        in_doc, doc_total = self._doc_set(doc)
         hit = 0.0  # plain loops: a generator per sum costs more than the sums (many calls)
-        for t, w in got[0]:
-            if t in terms:
+        for t, _, w in rows:
+            if t in in_doc:
                 hit += w
-        doc_cov = hit / got[1]
+        doc_cov = hit / doc_total
         key_total = self.key_total[ei]
         if key_total <= 0:
             return entry_score, q_cov, doc_cov, doc_cov
         if not keys:
             return entry_score, q_cov, doc_cov, 0.0
+        key_w = self._entry_key_w[ei]
         hit = 0.0
-        for t, w in self.entry_keys[ei]:
-            if t in terms:
-                hit += w
+        for t, _, _ in rows:
+            k = key_w.get(t)
+            if k is not None:
+                hit += k
         return entry_score, q_cov, doc_cov, hit / key_total
+
+
+#: the key terms of an entry whose key-term share is not computed
+_NO_KEYS: Mapping[str, float] = MappingProxyType({})
 
 
 def _sigmoid(x: float) -> float:
@@ -379,7 +381,6 @@ class _Index:
         cand = cand[entry_pre[cand] > 0]
         if not len(cand):
             return []
-        sw, sc = frozenset(qw), frozenset(qc)
         iw = self.words.query_terms(qw)
         ic = self.chars.query_terms(qc)
         held_entry = int(self.doc_entry[exclude_doc]) if exclude_doc is not None else -1
@@ -388,8 +389,8 @@ class _Index:
         cands = cand.tolist()
         best_docs, w_maxes, c_maxes = self._best_documents(cands, pre, w, c)
         if exclude_doc is None and lean:  # answering: all candidates' features at once
-            fw = self.words.batch_features(cands, best_docs, iw, sw, keys_w)
-            fc = self.chars.batch_features(cands, best_docs, ic, sc, keys_c)
+            fw = self.words.batch_features(cands, best_docs, iw, keys_w)
+            fc = self.chars.batch_features(cands, best_docs, ic, keys_c)
             return [
                 (ei, d, [wm, cm, ew, ec, dcw, dcc, qcw, qcc, kcw, kcc])
                 for ei, d, wm, cm, (ew, qcw, dcw, kcw), (ec, qcc, dcc, kcc) in zip(
@@ -398,8 +399,8 @@ class _Index:
             ]
         for ei, best_doc, w_max, c_max in zip(cands, best_docs, w_maxes, c_maxes, strict=True):
             held = exclude_doc if ei == held_entry else None
-            ew, qcw, dcw, kcw = self.words.features(ei, best_doc, iw, sw, held, keys_w)
-            ec, qcc, dcc, kcc = self.chars.features(ei, best_doc, ic, sc, held, keys_c)
+            ew, qcw, dcw, kcw = self.words.features(ei, best_doc, iw, held, keys_w)
+            ec, qcc, dcc, kcc = self.chars.features(ei, best_doc, ic, held, keys_c)
             feats = [w_max, c_max, ew, ec, dcw, dcc, qcw, qcc, kcw, kcc]
             out.append((ei, best_doc, feats))
         return out
