@@ -107,15 +107,24 @@ class _View:
         self._lookups()
 
     def _lookups(self) -> None:
-        """Per entry, its terms with their saturated entry-level BM25 term score (the addend of
-        :meth:`features`' loop, computed the same way) and its key terms with their entry IDF:
-        :meth:`batch_features` looks them up."""
+        """Per term, its row of :meth:`query_terms`; per entry, its terms with their saturated
+        entry-level BM25 term score (the addend of :meth:`features`' loop, computed the same way)
+        and its key terms with their entry IDF: :meth:`batch_features` looks them up. Every
+        table holds the one string object of a term that the rows hold (a look-up then finds
+        its key by identity)."""
         eidf, emax = self.entry_idf, self.entry_max_idf
+        self._rows: dict[str, tuple[str, float, float]] = {
+            t: (t, eidf.get(t, emax), w) for t, w in self.idf.items()
+        }
+        one = {t: t for t in self._rows}
+        self._one = one
         self._entry_vals: list[dict[str, float]] = [
-            {t: eidf.get(t, emax) * tf / (tf + norm) for t, tf in counts.items()}
+            {one[t]: eidf.get(t, emax) * tf / (tf + norm) for t, tf in counts.items()}
             for counts, norm in zip(self.entry_counts, self._entry_norm, strict=True)
         ]
-        self._entry_key_w: list[dict[str, float]] = [dict(keys) for keys in self.entry_keys]
+        self._entry_key_w: list[dict[str, float]] = [
+            {one[t]: w for t, w in keys} for keys in self.entry_keys
+        ]
 
     def batch_features(
         self,
@@ -165,7 +174,8 @@ class _View:
         if got is None:
             idf = self.idf
             total = sum(idf[t] for t in set(self.docs[doc])) or 1.0
-            got = self._doc_terms[doc] = (frozenset(self.docs[doc]), total)
+            one = self._one
+            got = self._doc_terms[doc] = (frozenset(one[t] for t in self.docs[doc]), total)
         return got
 
     def doc_scores(self, terms: Sequence[str]) -> np.ndarray:
@@ -202,10 +212,8 @@ class _View:
     ) -> tuple[list[tuple[str, float, float]], float, float]:
         """Per-question constants of the entry features: (term, entry IDF, doc IDF) rows, the
         entry-level self score and the total IDF of the question."""
-        rows = [
-            (t, self.entry_idf.get(t, self.entry_max_idf), self.idf.get(t, self.max_idf))
-            for t in terms
-        ]
+        known = self._rows
+        rows = [known.get(t) or (t, self.entry_max_idf, self.max_idf) for t in terms]
         return rows, sum(r[1] for r in rows) / (self.k1 + 1.0), sum(r[2] for r in rows)
 
     def novel_share(
