@@ -3,11 +3,13 @@ stage-2 confidence (see knowledge.retrieval)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
 
 import bm25s
@@ -96,118 +98,136 @@ class _View:
             self.k1 * ((1 - self.b) + self.b * length / self.avg_entry_len)
             for length in self.entry_len
         ]
-        # the term-major score matrix of the bm25s index (scored directly: see doc_scores)
+        # the term-major score matrix of the bm25s index (scored directly: see doc_scores), kept
+        # in the types np.bincount works in (float32 → float64 is exact: the sums are unchanged)
         scores = self.retriever.scores
-        self._data: np.ndarray = scores["data"]
-        self._indices: np.ndarray = scores["indices"]
+        self._data: np.ndarray = np.asarray(scores["data"], dtype=np.float64)
+        self._indices: np.ndarray = np.asarray(scores["indices"], dtype=np.intp)
         self._indptr: list[int] = np.asarray(scores["indptr"]).tolist()
-        self._doc_terms: dict[int, tuple[tuple[tuple[str, float], ...], float]] = {}
-        self._postings()
+        # per vocabulary term, its postings (views, made once: slicing costs per query term)
+        spans = list(itertools.pairwise(self._indptr))
+        self._post_docs = [self._indices[lo:hi] for lo, hi in spans]
+        self._post_data = [self._data[lo:hi] for lo, hi in spans]
+        self._doc_terms: dict[int, tuple[frozenset[str], float]] = {}
+        self._lookups()
 
-    def _postings(self) -> None:
-        """Term-major arrays for :meth:`batch_features` (the features of all candidates at once,
-        when no document is held out): per vocabulary term, the entries holding it with its
-        saturated entry-level BM25 term score (the addend of :meth:`features`' loop, computed the
-        same way), the entries it is a key term of with its entry IDF, and its document IDF."""
-        size = max(self.vocab.values(), default=-1) + 1
-        idf = np.zeros(size, dtype=np.float64)
-        for t, i in self.vocab.items():
-            idf[i] = self.idf.get(t, self.max_idf)
-        self._idf_arr = idf
-        self._doc_total = np.array(
-            [sum(self.idf[t] for t in set(d)) or 1.0 for d in self.docs], dtype=np.float64
-        )
-        vocab, eidf = self.vocab, self.entry_idf
-        term, ent, val = [], [], []
-        for ei, counts in enumerate(self.entry_counts):
-            norm = self._entry_norm[ei]
-            for t, tf in counts.items():
-                term.append(vocab[t])
-                ent.append(ei)
-                val.append(eidf.get(t, self.entry_max_idf) * tf / (tf + norm))
-        self._e_ptr, self._e_ent, self._e_val = _term_major(term, ent, val, size)
-        term, ent, val = [], [], []
-        for ei, keys in enumerate(self.entry_keys):
-            for t, w in keys:
-                term.append(vocab[t])
-                ent.append(ei)
-                val.append(w)
-        self._k_ptr, self._k_ent, self._k_val = _term_major(term, ent, val, size)
-        self._key_total_arr = np.array(self.key_total, dtype=np.float64)
+    def _lookups(self) -> None:
+        """Per term, its row of :meth:`query_terms`; per entry, its terms with their saturated
+        entry-level BM25 term score (the addend of :meth:`features`' loop, computed the same way)
+        and its key terms with their entry IDF: :meth:`batch_features` looks them up. Every
+        table holds the one string object of a term that the rows hold (a look-up then finds
+        its key by identity)."""
+        eidf, emax = self.entry_idf, self.entry_max_idf
+        self._rows: dict[str, tuple[str, float, float]] = {
+            t: (t, eidf.get(t, emax), w) for t, w in self.idf.items()
+        }
+        one = {t: t for t in self._rows}
+        self._one = one
+        self._entry_vals: list[dict[str, float]] = [
+            {one[t]: eidf.get(t, emax) * tf / (tf + norm) for t, tf in counts.items()}
+            for counts, norm in zip(self.entry_counts, self._entry_norm, strict=True)
+        ]
+        self._entry_key_w: list[dict[str, float]] = [
+            {one[t]: w for t, w in keys} for keys in self.entry_keys
+        ]
 
     def batch_features(
         self,
-        cands: np.ndarray,
-        best_docs: np.ndarray,
-        terms: Sequence[str],
+        cands: Sequence[int],
+        best_docs: Sequence[int],
         query: tuple[list[tuple[str, float, float]], float, float],
         keys: bool,
-    ) -> np.ndarray:
-        """:meth:`features` of every candidate entry at once (no document held out), as a
-        (candidates × 4) array: one weighted count over the query terms' postings per feature,
-        added in the order of the query's terms as the loop does."""
-        _, self_score, total = query
-        ids = [self.vocab[t] for t in terms if t in self.vocab]
-        n = self.n_entries
-        out = np.zeros((len(cands), 4), dtype=np.float64)
-        idf = self._idf_arr[ids]
-        if ids and total > 0 and self_score > 0:
-            ent, val, sizes = _gather(self._e_ptr, self._e_ent, self._e_val, ids)
-            score = np.bincount(ent, weights=val, minlength=n)[cands]
-            cov = np.bincount(ent, weights=np.repeat(idf, sizes), minlength=n)[cands]
-            out[:, 0] = np.minimum(score / self_score, 1.5)
-            out[:, 1] = cov / total
-        if ids:
-            docs, _, sizes = _gather(self._indptr, self._indices, self._data, ids)
-            hit = np.bincount(docs, weights=np.repeat(idf, sizes), minlength=self.n)[best_docs]
-            out[:, 2] = hit / self._doc_total[best_docs]
-        key_total = self._key_total_arr[cands]
-        if keys and ids:
-            ent, val, _ = _gather(self._k_ptr, self._k_ent, self._k_val, ids)
-            kh = np.bincount(ent, weights=val, minlength=n)[cands].astype(np.float64)
-            out[:, 3] = np.divide(kh, key_total, out=np.zeros_like(kh), where=key_total > 0)
-        no_keys = key_total <= 0
-        out[no_keys, 3] = out[no_keys, 2]
+    ) -> list[tuple[float, float, float, float]]:
+        """:meth:`features` of every candidate entry (no document held out): the same sums in
+        the same order (the query's terms), in one pass over the query per candidate with the
+        entry's term scores looked up (a document's terms and the key terms are among its
+        entry's terms)."""
+        rows, self_score, total = query
+        scored = total > 0 and self_score > 0
+        entry_vals, entry_keys, key_totals = self._entry_vals, self._entry_key_w, self.key_total
+        doc_terms = self._doc_terms
+        out: list[tuple[float, float, float, float]] = []
+        append = out.append
+        for ei, doc in zip(cands, best_docs, strict=True):
+            vals = entry_vals[ei]
+            in_doc, doc_total = doc_terms.get(doc) or self._doc_set(doc)
+            key_total = key_totals[ei]
+            key_w = entry_keys[ei] if keys and key_total > 0 else _NO_KEYS
+            score = covered = hit = key_hit = 0.0
+            for t, _, w in rows:  # `in` and [] rather than .get: fewer calls in the inner loop
+                if t in vals:
+                    score += vals[t]
+                    covered += w
+                    if t in in_doc:
+                        hit += w
+                    if t in key_w:
+                        key_hit += key_w[t]
+            if scored:
+                entry_score = score / self_score
+                if entry_score > 1.5:  # min(…, 1.5) as in features, without the call
+                    entry_score = 1.5
+                q_cov = covered / total
+            else:
+                entry_score = q_cov = 0.0
+            doc_cov = hit / doc_total
+            if key_total <= 0:
+                append((entry_score, q_cov, doc_cov, doc_cov))
+            else:
+                append((entry_score, q_cov, doc_cov, key_hit / key_total if keys else 0.0))
         return out
 
-    def doc_scores(self, terms: Sequence[str]) -> np.ndarray:
-        """BM25 of every document divided by the query's self score (0 … 1)."""
-        ids = [self.vocab[t] for t in terms if t in self.vocab]
+    def _doc_set(self, doc: int) -> tuple[frozenset[str], float]:
+        """The document's distinct terms and their total IDF (kept for the next use)."""
+        got = self._doc_terms.get(doc)
+        if got is None:
+            idf = self.idf
+            total = sum(idf[t] for t in set(self.docs[doc])) or 1.0
+            one = self._one
+            got = self._doc_terms[doc] = (frozenset(one[t] for t in self.docs[doc]), total)
+        return got
+
+    def doc_scores(self, terms: Sequence[str], idf_total: float | None = None) -> np.ndarray:
+        """BM25 of every document divided by the query's self score (0 … 1); idf_total: the
+        summed IDF of `terms` when the caller has it (the total of :meth:`query_terms`)."""
+        vocab = self.vocab
+        ids = [vocab[t] for t in terms if t in vocab]
         if not ids:
             return np.zeros(self.n, dtype=np.float64)
         if self.retriever.nonoccurrence_array is not None:  # a BM25 variant with a floor score
             raw = self.retriever.get_scores_from_ids(ids).astype(np.float64)
-            return self._normalised(raw, terms)
+            return self._normalised(raw, terms, idf_total)
         # what bm25s' get_scores_from_ids computes (its np.add.at per term) in one np.bincount
         # over the query terms' postings, summed in float64: several times faster
-        spans = [(self._indptr[i], self._indptr[i + 1]) for i in ids]
-        if len(spans) == 1:
-            lo, hi = spans[0]
+        if len(ids) == 1:
             raw = np.zeros(self.n, dtype=np.float64)
-            raw[self._indices[lo:hi]] = self._data[lo:hi]
+            raw[self._post_docs[ids[0]]] = self._post_data[ids[0]]
         else:
+            docs, data = self._post_docs, self._post_data
             raw = np.bincount(
-                np.concatenate([self._indices[lo:hi] for lo, hi in spans]),
-                weights=np.concatenate([self._data[lo:hi] for lo, hi in spans]),
+                np.concatenate([docs[i] for i in ids]),
+                weights=np.concatenate([data[i] for i in ids]),
                 minlength=self.n,
             )
-        return self._normalised(raw, terms)
+        return self._normalised(raw, terms, idf_total)
 
-    def _normalised(self, raw: np.ndarray, terms: Sequence[str]) -> np.ndarray:
+    def _normalised(
+        self, raw: np.ndarray, terms: Sequence[str], idf_total: float | None = None
+    ) -> np.ndarray:
         norm = self.k1 * ((1 - self.b) + self.b * len(terms) / self.avgdl)
-        self_score = sum(self.idf.get(t, self.max_idf) for t in terms) / (norm + 1.0)
+        if idf_total is None:
+            idf_total = sum(self.idf.get(t, self.max_idf) for t in terms)
+        self_score = idf_total / (norm + 1.0)
         np.divide(raw, self_score, out=raw)
-        return np.minimum(raw, 1.0, out=raw)
+        np.putmask(raw, raw > 1.0, 1.0)  # np.minimum(raw, 1.0), in a third of its time
+        return raw
 
     def query_terms(
         self, terms: Sequence[str]
     ) -> tuple[list[tuple[str, float, float]], float, float]:
         """Per-question constants of the entry features: (term, entry IDF, doc IDF) rows, the
         entry-level self score and the total IDF of the question."""
-        rows = [
-            (t, self.entry_idf.get(t, self.entry_max_idf), self.idf.get(t, self.max_idf))
-            for t in terms
-        ]
+        known = self._rows
+        rows = [known.get(t) or (t, self.entry_max_idf, self.max_idf) for t in terms]
         return rows, sum(r[1] for r in rows) / (self.k1 + 1.0), sum(r[2] for r in rows)
 
     def novel_share(
@@ -234,7 +254,6 @@ class _View:
         ei: int,
         doc: int,
         query: tuple[list[tuple[str, float, float]], float, float],
-        terms: frozenset[str],
         held_out: int | None = None,
         keys: bool = True,
     ) -> tuple[float, float, float, float]:
@@ -242,9 +261,9 @@ class _View:
         share of the question the entry covers, of its best document `doc` the question covers,
         and of its key terms the question contains (`doc`'s share when it has none).
 
-        `query`: :meth:`query_terms` of the question; `terms`: its terms as a set; held_out: a
-        document of this entry to leave out (leave-one-out evaluation); keys False: the key-term
-        share is not computed (0; a feature no weight uses)."""
+        `query`: :meth:`query_terms` of the question; held_out: a document of this entry to leave
+        out (leave-one-out evaluation); keys False: the key-term share is not computed (0; a
+        feature no weight uses). Every share is summed in the order of the query's terms."""
         rows, self_score, total = query
         counts: Mapping[str, int] = self.entry_counts[ei]
         if held_out is None:
@@ -263,53 +282,28 @@ class _View:
             entry_score = q_cov = 0.0
         else:
             entry_score, q_cov = min(score / self_score, 1.5), covered / total
-        got = self._doc_terms.get(doc)
-        if got is None:  # (term, IDF) of the document's distinct terms, and their total
-            idf = self.idf
-            doc_terms = tuple((t, idf[t]) for t in set(self.docs[doc]))
-            got = self._doc_terms[doc] = (doc_terms, sum(w for _, w in doc_terms) or 1.0)
+        in_doc, doc_total = self._doc_set(doc)
         hit = 0.0  # plain loops: a generator per sum costs more than the sums (many calls)
-        for t, w in got[0]:
-            if t in terms:
+        for t, _, w in rows:
+            if t in in_doc:
                 hit += w
-        doc_cov = hit / got[1]
+        doc_cov = hit / doc_total
         key_total = self.key_total[ei]
         if key_total <= 0:
             return entry_score, q_cov, doc_cov, doc_cov
         if not keys:
             return entry_score, q_cov, doc_cov, 0.0
+        key_w = self._entry_key_w[ei]
         hit = 0.0
-        for t, w in self.entry_keys[ei]:
-            if t in terms:
-                hit += w
+        for t, _, _ in rows:
+            k = key_w.get(t)
+            if k is not None:
+                hit += k
         return entry_score, q_cov, doc_cov, hit / key_total
 
 
-def _term_major(
-    term: list[int], ent: list[int], val: list[float], size: int
-) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """(term pointer, entries, values) of postings given as parallel lists, grouped by term (a
-    term's postings keep their order)."""
-    t = np.asarray(term, dtype=np.int64)
-    order = np.argsort(t, kind="stable")
-    ptr = np.zeros(size + 1, dtype=np.int64)
-    ptr[1:] = np.cumsum(np.bincount(t, minlength=size))
-    return ptr.tolist(), np.asarray(ent, dtype=np.int64)[order], np.asarray(val)[order]
-
-
-def _gather(
-    ptr: list[int], ent: np.ndarray, val: np.ndarray, ids: list[int]
-) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """The postings of terms `ids`, in their order: (entries or documents, values, sizes)."""
-    spans = [(ptr[i], ptr[i + 1]) for i in ids]
-    if len(spans) == 1:
-        lo, hi = spans[0]
-        return ent[lo:hi], val[lo:hi], [hi - lo]
-    return (
-        np.concatenate([ent[lo:hi] for lo, hi in spans]),
-        np.concatenate([val[lo:hi] for lo, hi in spans]),
-        [hi - lo for lo, hi in spans],
-    )
+#: the key terms of an entry whose key-term share is not computed
+_NO_KEYS: Mapping[str, float] = MappingProxyType({})
 
 
 def _sigmoid(x: float) -> float:
@@ -352,9 +346,7 @@ class _Index:
         self.chars: _View | None = None
         self.entry_start = np.zeros(0, dtype=np.int64)
         self.entry_end = np.zeros(0, dtype=np.int64)
-        self._starts: list[int] = []
-        self._ends: list[int] = []
-        self._doc_ranges: list[np.ndarray] = []
+        self._doc_table = np.zeros((0, 0), dtype=np.intp)
         self.rank_w = np.array(cfg.rank_weights, dtype=np.float64)
         self.accept_w = np.array(cfg.accept_weights, dtype=np.float64)
         # whether a weight of either stage uses the key-term shares (key_cov_word, key_cov_char)
@@ -367,12 +359,11 @@ class _Index:
         starts = np.flatnonzero(np.r_[True, self.doc_entry[1:] != self.doc_entry[:-1]])
         self.entry_start = starts.astype(np.int64)
         self.entry_end = np.r_[starts[1:], self.n_docs].astype(np.int64)
-        self._starts = self.entry_start.tolist()
-        self._ends = self.entry_end.tolist()
-        self._doc_ranges = [
-            np.arange(lo, hi, dtype=np.int64)
-            for lo, hi in zip(self._starts, self._ends, strict=True)
-        ]
+        sizes = self.entry_end - self.entry_start
+        rows = np.arange(int(sizes.max()))[:, None]
+        self._doc_table = np.where(rows < sizes, self.entry_start + rows, self.entry_start).astype(
+            np.intp
+        )
         n_entries = len(self.entries)
         self.words = _View([a.tokens for a in analyses], self.doc_entry, n_entries, cfg)
         self.chars = _View([a.bigrams for a in analyses], self.doc_entry, n_entries, cfg)
@@ -394,8 +385,10 @@ class _Index:
         cfg = self.cfg
         qw = list(dict.fromkeys(q.tokens))
         qc = list(dict.fromkeys(q.bigrams))
-        w = self.words.doc_scores(qw)
-        c = self.chars.doc_scores(qc)
+        iw = self.words.query_terms(qw)
+        ic = self.chars.query_terms(qc)
+        w = self.words.doc_scores(qw, iw[2])
+        c = self.chars.doc_scores(qc, ic[2])
         pre = cfg.word_weight * w
         pre += (1.0 - cfg.word_weight) * c
         if exclude_doc is not None:
@@ -409,25 +402,24 @@ class _Index:
         cand = cand[entry_pre[cand] > 0]
         if not len(cand):
             return []
-        sw, sc = frozenset(qw), frozenset(qc)
-        iw = self.words.query_terms(qw)
-        ic = self.chars.query_terms(qc)
         held_entry = int(self.doc_entry[exclude_doc]) if exclude_doc is not None else -1
         keys_w, keys_c = self._keys_used if lean else (True, True)
         out: list[tuple[int, int, list[float]]] = []
         cands = cand.tolist()
         best_docs, w_maxes, c_maxes = self._best_documents(cands, pre, w, c)
         if exclude_doc is None and lean:  # answering: all candidates' features at once
-            bd = np.asarray(best_docs, dtype=np.int64)
-            fw = self.words.batch_features(cand, bd, qw, iw, keys_w)
-            fc = self.chars.batch_features(cand, bd, qc, ic, keys_c)
-            columns = (w_maxes, c_maxes, fw[:, 0], fc[:, 0], fw[:, 2], fc[:, 2])
-            feats = np.column_stack((*columns, fw[:, 1], fc[:, 1], fw[:, 3], fc[:, 3])).tolist()
-            return list(zip(cands, best_docs, feats, strict=True))
+            fw = self.words.batch_features(cands, best_docs, iw, keys_w)
+            fc = self.chars.batch_features(cands, best_docs, ic, keys_c)
+            return [
+                (ei, d, [wm, cm, ew, ec, dcw, dcc, qcw, qcc, kcw, kcc])
+                for ei, d, wm, cm, (ew, qcw, dcw, kcw), (ec, qcc, dcc, kcc) in zip(
+                    cands, best_docs, w_maxes, c_maxes, fw, fc, strict=True
+                )
+            ]
         for ei, best_doc, w_max, c_max in zip(cands, best_docs, w_maxes, c_maxes, strict=True):
             held = exclude_doc if ei == held_entry else None
-            ew, qcw, dcw, kcw = self.words.features(ei, best_doc, iw, sw, held, keys_w)
-            ec, qcc, dcc, kcc = self.chars.features(ei, best_doc, ic, sc, held, keys_c)
+            ew, qcw, dcw, kcw = self.words.features(ei, best_doc, iw, held, keys_w)
+            ec, qcc, dcc, kcc = self.chars.features(ei, best_doc, ic, held, keys_c)
             feats = [w_max, c_max, ew, ec, dcw, dcc, qcw, qcc, kcw, kcc]
             out.append((ei, best_doc, feats))
         return out
@@ -437,19 +429,14 @@ class _Index:
     ) -> tuple[list[int], list[float], list[float]]:
         """For each candidate entry: its best document by `pre` (the first, on a tie) and its
         best word and bigram document scores — over the candidates' documents gathered once."""
-        ranges = self._doc_ranges
-        docs = np.concatenate([ranges[ei] for ei in cands])
-        sizes = [len(ranges[ei]) for ei in cands]
-        offsets = np.cumsum([0, *sizes[:-1]])
-        p = pre[docs]
-        top = np.maximum.reduceat(p, offsets)
-        # the first position in each entry's run where its maximum is reached
-        hits = np.flatnonzero(p == np.repeat(top, sizes))
-        first = hits[np.searchsorted(hits, offsets)]
+        # each entry's documents down a column, the shorter columns padded with the entry's
+        # first document (a repeat changes no maximum, and argmax takes the first position)
+        docs = self._doc_table[:, cands]
+        first = pre[docs].argmax(axis=0)
         return (
-            docs[first].tolist(),
-            np.maximum.reduceat(w[docs], offsets).tolist(),
-            np.maximum.reduceat(c[docs], offsets).tolist(),
+            docs[first, np.arange(len(cands))].tolist(),
+            w[docs].max(axis=0).tolist(),
+            c[docs].max(axis=0).tolist(),
         )
 
     def rank(

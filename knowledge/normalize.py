@@ -15,6 +15,7 @@ query time — so that both meet in one canonical form:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -26,6 +27,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from math import log
 from pathlib import Path
 from typing import Any
 
@@ -319,6 +321,56 @@ def tokenizer_for(userdict: Path | None) -> jieba.Tokenizer:
         return tok
 
 
+#: what jieba's re_eng matches: a one-character word of these is glued to its neighbours
+_ENG = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def cut_block(tok: jieba.Tokenizer, sentence: str) -> list[str]:
+    """jieba's cut of one block without HMM (``Tokenizer.__cut_DAG_NO_HMM``: the most probable
+    path through the dictionary words of `sentence`, single Latin letters and digits run
+    together), the same words in one pass: each start's words are scored as they are found
+    (no DAG dict, no generator per position), ties going to the longer word as in its max."""
+    freq = tok.FREQ
+    logtotal = log(tok.total)
+    n = len(sentence)
+    score: list[float] = [0.0] * (n + 1)
+    end = [0] * (n + 1)
+    for k in range(n - 1, -1, -1):
+        best = 0.0
+        best_end = -1
+        i = k
+        frag = sentence[k]
+        while i < n and frag in freq:
+            f = freq[frag]
+            if f:
+                s = log(f) - logtotal + score[i + 1]
+                if best_end < 0 or s >= best:  # later ends are longer: a tie goes to them
+                    best, best_end = s, i
+            i += 1
+            frag = sentence[k : i + 1]
+        if best_end < 0:  # no dictionary word starts here: the character alone
+            best, best_end = log(freq.get(sentence[k]) or 1) - logtotal + score[k + 1], k
+        score[k] = best
+        end[k] = best_end
+    out: list[str] = []
+    buf = ""
+    x = 0
+    while x < n:
+        y = end[x] + 1
+        word = sentence[x:y]
+        if y - x == 1 and word in _ENG:
+            buf += word
+        else:
+            if buf:
+                out.append(buf)
+                buf = ""
+            out.append(word)
+        x = y
+    if buf:
+        out.append(buf)
+    return out
+
+
 # --- the pipeline -------------------------------------------------------------------------------
 
 
@@ -373,12 +425,8 @@ class Normalizer:
         self.userdict = userdict
         self._tok = tokenizer_for(userdict)
         # Cleaned text holds only characters jieba treats as one block, so its block cutter
-        # (what lcut(HMM=False) calls per block) can be used directly; lcut is the fallback.
-        block_cut = getattr(self._tok, "_Tokenizer__cut_DAG_NO_HMM", None)
-        tok = self._tok
-        self._cut: Callable[[str], Iterable[str]] = block_cut or (
-            lambda text: tok.lcut(text, HMM=False)
-        )
+        # (what lcut(HMM=False) calls per block) can be used directly: cut_block
+        self._cut: Callable[[str], Iterable[str]] = functools.partial(cut_block, self._tok)
         keys = sorted(synonyms.replace, key=len, reverse=True)
         self._replace_re = re.compile("|".join(re.escape(k) for k in keys if k)) if keys else None
         self.fingerprint = self._fingerprint()

@@ -54,16 +54,11 @@ def test_lean_ranking_leaves_out_only_unused_features(kb: KnowledgeBase, questio
     unused = [i for i in range(10) if not (idx.rank_w[i] or idx.accept_w[2 + i])]
     for (_, _, f), (_, _, g) in zip(full, lean, strict=True):
         for i in range(10):
-            # the lean path sums in the order of the query's terms: equal up to rounding
             if i in (8, 9) and i in unused:
-                assert g[i] == 0.0 or g[i] == pytest.approx(f[i], rel=1e-12)  # keys' fallback
+                assert g[i] in (0.0, f[i])  # an entry without key terms keeps its fallback
             else:
-                assert g[i] == pytest.approx(f[i], rel=1e-12, abs=1e-15)
-    items, confidence, gap, _ = idx.rank(q, 8)
-    lean_items, lean_confidence, lean_gap, _ = idx.rank(q, 8, lean=True)
-    assert [(e, d) for e, _, d in items] == [(e, d) for e, _, d in lean_items]
-    assert [s for _, s, _ in items] == pytest.approx([s for _, s, _ in lean_items], rel=1e-12)
-    assert (confidence, gap) == pytest.approx((lean_confidence, lean_gap), rel=1e-9, abs=1e-12)
+                assert g[i] == f[i]
+    assert idx.rank(q, 8)[:3] == idx.rank(q, 8, lean=True)[:3]
 
 
 def _owner_by_scan(kb: KnowledgeBase, term: str) -> str | None:

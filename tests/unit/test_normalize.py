@@ -15,6 +15,7 @@ from knowledge.normalize import (
     clean,
     cn_to_int,
     convert_numbers,
+    cut_block,
     default_normalizer,
     synonym_problems,
 )
@@ -208,3 +209,22 @@ def test_numeral_parser_agrees_with_cn2an(text: str) -> None:
 @pytest.mark.parametrize("text", ["一两", "三四", "千", "百", "零", "五六十"])
 def test_numeral_parser_refuses_ranges(text: str) -> None:
     assert cn_to_int(text) is None
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "我下岗三年了想开个早餐铺能贷多少钱",
+        "创业担保贷款需要反担保人吗",
+        "zx不好能贷吗",
+        "abc3万元的贷款wifi",
+        "a1b2c3",
+        "贷款10万元3年期利率4.35%",
+        "\u3400\u4dbf\u9fff龘",
+        "的的的的的的的的的的",
+        "x",
+    ],
+)
+def test_block_cut_is_jiebas(norm: Normalizer, block: str) -> None:
+    tok = norm._tok
+    assert cut_block(tok, block) == list(tok._Tokenizer__cut_DAG_NO_HMM(block))
