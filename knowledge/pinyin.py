@@ -33,7 +33,7 @@ def _table(kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, str]]:
 
         spread = kb.lexicon.spread
         words = [w for w in kb.lexicon.vocabulary if re.fullmatch(r"[\u4e00-\u9fff]+", w)]
-        words.sort(key=lambda w: -spread.get(w, 0))
+        words.sort(key=lambda w: (-spread.get(w, 0), w))  # ties by the word: the same every run
         words = [*kb.understanding.pinyin_words, *words]  # everyday readings first
         full: dict[str, str] = {}
         initials: dict[str, str] = {}

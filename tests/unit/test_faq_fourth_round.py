@@ -88,3 +88,33 @@ def test_an_a_not_a_clause_is_part_of_the_question(und: Understanding) -> None:
     text = "我十年前贷过三万，早就还清了，听说额度涨了好几回。标准到底调没调，现在个人按多少算"
     unit = und.parse(text, informative=lambda t: True).units[0]
     assert "调没调" in unit.question
+
+
+# --- the same reply in every process ---------------------------------------------------------------
+
+
+def test_pinyin_initials_are_spelt_the_same_in_every_process() -> None:
+    """Words of equal use were ordered by set iteration, which depends on the process's string hash
+    seed: "jj" was 讲讲 in one run and 救济 in another. Ties now go by the word itself."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from knowledge import PACKAGE_DIR, KnowledgeBase\n"
+        "from knowledge.policy import load_policy\n"
+        "from knowledge.pinyin import spell_out\n"
+        "kb = KnowledgeBase.load(PACKAGE_DIR, load_policy('lanzhou-2013'))\n"
+        "print([spell_out(kb, t) for t in ('fk要多久 jj', 'dk ed', 'zx bh', 'jj dk')])\n"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outs) == 1, outs
