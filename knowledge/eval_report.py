@@ -32,6 +32,7 @@ from knowledge.retrieval import KnowledgeBase
 #: The evaluation sets `kb eval` runs when no file is given (those present in <folder>/eval).
 DEFAULT_SETS: tuple[str, ...] = (
     "dev.yaml",
+    "dev2.yaml",
     "fresh.yaml",
     "fresh2.yaml",
     "fresh3.yaml",
