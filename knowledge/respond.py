@@ -31,6 +31,11 @@ _FIGURE_RE = re.compile(
     r"[0-9０-９一二两三四五六七八九十百千]+(?:\.\d+)?\s*(?:万元|万|w|W|元|块|年|个月|个工作日|工作日|天|%|％)"
 )
 
+#: a follow-up that gives its previous entry again is answered by itself instead only when that
+#: reading is at least this share as confident (合伙的呢 alone: the partnership's cap; 街道呢
+#: alone is a guess next to "社区审核几天街道呢", which keeps the approval time)
+FOLLOWUP_ALONE_SHARE = 0.35
+
 if TYPE_CHECKING:
     from knowledge.answers import Answer
     from knowledge.decision import Ranking
@@ -103,7 +108,11 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
     if owner is not None:  # 反担保是啥意思: the entry that owns the term explains it
         return replace(kb.answer_entry(owner, channel), question=unit.question[:1000])
     a, ranking = kb.reply_one(unit.query, channel)
-    other = _subject_entry(kb, unit.question, ranking) or _subjectless_entry(kb, unit, ranking)
+    other = (
+        _subject_entry(kb, unit.question, ranking)
+        or _subjectless_entry(kb, unit, ranking)
+        or _group_entry(kb, unit.question, ranking)
+    )
     if other is not None:  # 企业贷款的利息…: not the individual interest entry, and back
         a, ranking = kb.reply_one(unit.query, channel, without=other)
     if not a.matched and _FIGURE_RE.search(unit.query):
@@ -229,6 +238,33 @@ def _subject_entry(kb: KnowledgeBase, question: str, ranking: Ranking) -> str | 
     return (
         first.id if kb.lexicon.topic_words(first.id) & kb.lexicon.topic_words(second.id) else None
     )
+
+
+def _group_entry(kb: KnowledgeBase, question: str, ranking: Ranking) -> str | None:
+    """The first entry of `ranking`, when the question names an applicant group (下岗的 →
+    失业人员) and that entry is another group's (a key word of it names a group the question does
+    not, none it does) while one of the next two entries is the named group's: that entry is to be
+    left out ("下岗的能贷10万不" ranked first on the graduates' entry, whose cap is 10万); else None."""
+    und = kb.understanding
+    groups = und.applicant_groups
+    named = [g for g in und.facts_in(question) if g in groups]
+    if len(named) != 1 or len(ranking.items) < 2:  # two groups: the overlap entry's question
+        return None
+    said = dict(und.facts)  # a group's name and the words that tell it (失业人员: 下岗, 失业 …)
+
+    def words(group: str) -> set[str]:
+        return set(kb.normalizer.analyze(" ".join((group, *said.get(group, ())))).tokens)
+
+    own = words(named[0])
+    others = set().union(*(words(g) for g in groups if g != named[0])) - own
+    keys = kb.lexicon.entry_keys
+    first = ranking.items[0].entry
+    if first.out_of_scope or not keys(first.id) & others or keys(first.id) & own:
+        return None
+    for r in ranking.items[1:3]:
+        if not r.entry.out_of_scope and keys(r.entry.id) & own:
+            return first.id
+    return None
 
 
 def _carried_subject(
@@ -357,7 +393,9 @@ def _followup(kb: KnowledgeBase, text: str, previous: str, channel: str) -> Answ
         return None
     if a.entry_id == previous:  # the same entry again: only if the follow-up alone agrees
         alone = _answer_unit(kb, Unit(text, text), channel)
-        if alone.entry_id not in (None, previous) and alone.matched:
+        # ... and is not a guess next to it (街道呢 after 社区审核几天: how long, not site visits)
+        confident = alone.score >= FOLLOWUP_ALONE_SHARE * a.score
+        if alone.entry_id not in (None, previous) and alone.matched and confident:
             return alone
     return a
 
@@ -371,3 +409,4 @@ def _prefix(head: str, answer: str, channel: str) -> str:
     if channel == "sms" and len(text) > SMS_MAX_CHARS:
         return head
     return text
+

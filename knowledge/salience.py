@@ -88,7 +88,10 @@ def foreign_words(
         and not _built_of_known(kb, t, known)
         and not kb.lexicon.is_place(t)
     ]
-    share = sum(w for _, w in foreign) / sum(w for _, w in words)
+    # the share of what the clause is about: its question words (什么, 多久, 是不是) name nothing
+    asking = kb.understanding.question_words
+    content = sum(w for t, w in words if t not in asking) or 1.0
+    share = sum(w for _, w in foreign) / content
     return [t for t, _ in foreign] if share >= settings["min_share"] else []
 
 

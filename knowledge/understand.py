@@ -123,6 +123,7 @@ class Understanding:
     business_anaphora: tuple[str, ...] = ()  # words pointing at the story's business (这种店)
     business_verbs: tuple[str, ...] = ()  # a story clause naming a business (开个, 做)
     story_subjects: tuple[str, ...] = ()  # subjects a story gives its question (合伙)
+    applicant_groups: tuple[str, ...] = ()  # facts that are groups with entries of their own
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:
@@ -161,6 +162,9 @@ class Understanding:
             else (),
             business_verbs=_words(data, "business_verbs") if data.get("business_verbs") else (),
             story_subjects=_words(data, "story_subjects") if data.get("story_subjects") else (),
+            applicant_groups=_words(data, "applicant_groups")
+            if data.get("applicant_groups")
+            else (),
         )
 
     # --- reading ---------------------------------------------------------------------------------

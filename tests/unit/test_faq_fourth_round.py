@@ -118,3 +118,56 @@ def test_pinyin_initials_are_spelt_the_same_in_every_process() -> None:
         for seed in ("1", "2", "3")
     }
     assert len(outs) == 1, outs
+
+
+# --- salience: the share of what a clause is about --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "暂住证怎么申请，多久能拿到",  # 暂住证 is the clause's topic; 怎么, 多久 name nothing
+        "身份证挂失补办要几天",
+    ],
+)
+def test_question_words_do_not_dilute_a_foreign_topic(kb: KnowledgeBase, question: str) -> None:
+    assert not kb.answer(question).matched
+
+
+def test_the_programmes_own_short_questions_still_answer(kb: KnowledgeBase) -> None:
+    assert kb.answer("贷款申请要多久才能批下来").entry_id == "how_long"
+    assert kb.answer("申请要准备哪些材料").matched
+
+
+# --- a follow-up inside a message -------------------------------------------------------------------
+
+
+def test_an_elliptical_followup_keeps_the_previous_question(kb: KnowledgeBase) -> None:
+    """街道呢 after 社区审核几天: the same question for the next office (how long), not whatever
+    the two characters alone are closest to."""
+    a = kb.answer("社区那边审核要几天？那街道呢？")
+    assert a.entry_id == "how_long"
+    assert all(p.entry_id == "how_long" for p in a.parts)
+
+
+def test_a_followup_naming_its_own_topic_is_answered_by_itself(kb: KnowledgeBase) -> None:
+    a = kb.answer("个人最多能贷多少？合伙的呢？")
+    assert [p.entry_id for p in a.parts][-1] == "amount_partnership"
+
+
+# --- an applicant group named in the question ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("question", ["下岗了能贷10万不", "俺下岗的可以贷10万不"])
+def test_a_group_named_gets_its_own_entry_not_the_one_stating_the_figure(
+    kb: KnowledgeBase, question: str
+) -> None:
+    # 10万 is the graduates' cap: their entry ranks first, but the question names 下岗
+    assert kb.rank(question, 2).items[0].entry.id == "graduate_eligible"
+    a = kb.answer(question)
+    assert a.entry_id == "unemployed_eligible"
+    assert a.answer.startswith("不能")
+
+
+def test_two_groups_named_keep_the_overlap_entry(kb: KnowledgeBase) -> None:
+    assert kb.answer("我是退伍的也是大专毕业的，额度按哪个算").entry_id == "amount_overlap"
