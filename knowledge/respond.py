@@ -409,4 +409,3 @@ def _prefix(head: str, answer: str, channel: str) -> str:
     if channel == "sms" and len(text) > SMS_MAX_CHARS:
         return head
     return text
-
