@@ -77,7 +77,7 @@ def _words(data: dict[str, Any], key: str) -> tuple[str, ...]:
 
 
 TEXT_KEYS = ("part_heading", "sms_more", "yes_can", "no_can", "yes_is", "no_is", "amount",
-             "amount_unset", "term", "days", "ratio", "industry", "use")  # fmt: skip
+             "amount_unset", "term", "days", "days_step", "ratio", "industry", "use")  # fmt: skip
 
 
 def _texts(data: dict[str, Any]) -> dict[str, str]:

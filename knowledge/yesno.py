@@ -34,10 +34,26 @@ FIGURES: dict[str, tuple[tuple[str, str], ...]] = {
     "enterprise_time": (("days", "enterprise"),),
     "enterprise_eligible": (("ratio", "enterprise"),),
 }
-#: question words of a yes/no question about a statement (是8万对吧) vs an ability (能贷10万吗)
-_IS_RE = re.compile(r"是不是|对吧|对不对|没错吧|真的假的|是吗|对吗|是真的")
+#: question words of a yes/no question about a statement (是8万对吧, 是6个工作日吗) vs an
+#: ability (能贷10万吗)
+_IS_RE = re.compile(r"是不是|对吧|对不对|没错吧|真的假的|是吗|对吗|是真的|是各?\d")
+#: a question claiming what the limit is (最高只能贷5万吗, 最长就两年吗, 上限5万吗): true only when it
+#: names the limit itself; 最高/最多/最长 with 能 or 可以 asks what is possible (最长能到5年吗)
+_LIMIT_CLAIM_RE = re.compile(
+    r"上限|封顶|顶多|只能|只有|就只|就能|就是|才能|(?:最高|最多|最长)(?![^，,。？?]*(?:能|可以))"
+)
+#: a question asking for more than the figure it names (能超过两年吗, 贷5万以上行不行)
+_MORE_RE = re.compile(r"超过|以上|多于|不止|高于|大于|超出")
+#: the words naming each step of the procedure (担保中心审核是6个工作日吗: that step's limit)
+_STEP_WORDS: dict[str, tuple[str, ...]] = {
+    "community_review": ("社区",),
+    "street_review": ("街道", "乡镇"),
+    "guarantee_review": ("担保中心", "担保机构", "担保公司"),
+    "bank_review": ("银行",),
+}
 _YESNO_RE = re.compile(
     r"吗|不$|不[？?]|能不能|可不可以|是不是|对吧|对不对|没错吧|真的假的|行不行|给不给"
+    r"|[么吧嘛](?:$|[？?])|可以不|行不|成不|中不中|能否|是否"
 )
 _AMOUNT_RE = re.compile(r"(\d+(?:\.\d+)?)万")
 _YEARS_RE = re.compile(r"(\d+)年")
@@ -64,7 +80,7 @@ def opening(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
         return None
     texts = kb.understanding.texts
     text = convert_numbers(question.replace("w", "万").replace("W", "万"))
-    statement = bool(_IS_RE.search(question))
+    statement = _is_statement(text)
     yes, no = (
         (texts["yes_is"], texts["no_is"]) if statement else (texts["yes_can"], texts["no_can"])
     )
@@ -133,12 +149,25 @@ def _amount(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> 
         cap, who = cat.cap_yuan, str(cat.label)
     if cap is None:
         return str(texts["amount_unset"]).format(who=who)
-    answer = yes if asked <= cap and (asked == cap or not _is_statement(text)) else no
+    answer = yes if _within(asked, cap, text) else no
     return str(texts["amount"]).format(answer=answer, who=who, cap=_wan(int(cap)))
 
 
 def _is_statement(text: str) -> bool:
-    return bool(_IS_RE.search(text))
+    """Whether the question claims a figure (是8万对吧, 最高只能贷5万吗) rather than asks whether
+    an amount or a term is possible (能贷3万吗)."""
+    return bool(_IS_RE.search(text) or _LIMIT_CLAIM_RE.search(text))
+
+
+def _within(asked: float, limit: float, text: str) -> bool:
+    """Whether the figure a question names agrees with the policy's `limit`: more than it (能超过
+    两年吗) only when the limit is higher; a claim of the limit (最高只能5万吗) only when it is the
+    limit; an amount or a term asked for (能贷3万吗) when it is not above the limit."""
+    if _MORE_RE.search(text):
+        return limit > asked
+    if _is_statement(text):
+        return asked == limit
+    return asked <= limit
 
 
 def _term(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> str | None:
@@ -152,7 +181,7 @@ def _term(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> st
     else:
         months, who = policy.categories["unemployed"].term_months, "个人贷款"
     asked = int(m.group(1)) * 12
-    answer = yes if asked == months or (asked < months and not _is_statement(text)) else no
+    answer = yes if _within(asked, months, text) else no
     return str(texts["term"]).format(answer=answer, who=who, term=format_months(months))
 
 
@@ -162,9 +191,19 @@ def _days(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> st
         return None
     asked = int(m.group(1) or m.group(2))
     applicant = "enterprise" if key == "enterprise" else "individual"
-    days = policy.total_days(applicant)
-    answer = yes if asked >= days else no
     who = "企业贷款" if applicant == "enterprise" else "个人贷款"
+    steps = [
+        s
+        for s in policy.procedure(applicant).steps
+        if any(w in text for w in _STEP_WORDS.get(s.stage, ()))
+    ]
+    if steps:  # 担保中心审核是6个工作日吗: the limit of the step named, not of the whole
+        ok = all(s.days == asked if _is_statement(text) else s.days <= asked for s in steps)
+        limits = "，".join(f"{s.name}{s.days}个工作日" for s in steps)
+        return str(texts["days_step"]).format(answer=yes if ok else no, steps=limits, who=who)
+    days = policy.total_days(applicant)
+    statement = _is_statement(text)
+    answer = yes if (asked == days if statement else asked >= days) else no
     return str(texts["days"]).format(answer=answer, who=who, days=days)
 
 

@@ -171,3 +171,32 @@ def test_a_group_named_gets_its_own_entry_not_the_one_stating_the_figure(
 
 def test_two_groups_named_keep_the_overlap_entry(kb: KnowledgeBase) -> None:
     assert kb.answer("我是退伍的也是大专毕业的，额度按哪个算").entry_id == "amount_overlap"
+
+
+# --- yes/no openings: the figure the question names, compared the way it is asked -------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "opening"),
+    [
+        # a claim of the cap is true only at the cap (the entry's cap is 8万)
+        ("妇女最多就能贷5万吗", "不是，城乡妇女最高8万元。"),
+        ("妇女最多能贷8万吗", "可以，城乡妇女最高8万元。"),  # 能: what is possible
+        ("妇女上限是8万吗", "是的，城乡妇女最高8万元。"),
+        # more than a figure: only when the cap is higher
+        ("退伍军人贷款能超过5万吗", "不能，城镇复员转业退役军人最高5万元。"),
+        ("大学生能贷10万以上吗", "不能，大中专院校（职业学校）毕业生最高10万元。"),
+        ("个人贷款最长就一年吗", "不是，个人贷款期限最长2年。"),
+        ("贷款期限可以超过一年吗", "可以，个人贷款期限最长2年。"),
+        # one step of the procedure named: that step's limit, not the whole 18 days
+        ("社区审核是4个工作日吗", "是的，社区调查推荐4个工作日"),
+        ("企业贷款银行审批是10个工作日吗", "是的，经办银行审查发放10个工作日"),
+        # particles that ask too (么, 吧, 能否)
+        ("下岗的能贷10万么", "不能，城镇就业转失业人员、城镇其他失业人员最高5万元。"),
+        ("妇女能否贷8万", "可以，城乡妇女最高8万元。"),
+    ],
+)
+def test_yes_no_opening_follows_how_the_figure_is_asked(
+    kb: KnowledgeBase, question: str, opening: str
+) -> None:
+    assert kb.answer(question).answer.startswith(opening)
