@@ -16,6 +16,11 @@ previous question, and every refusal rule count — and judges the reply:
 
 Questions labelled ``none`` (about the loan, but no entry answers them) are counted on their own:
 refusing them is right.
+
+A fifth figure, **yes/no opening right**, counts the in-domain questions whose writer gave the
+expected opening of a yes/no answer (``expect``: 不能，退役军人最高5万元) and whose reply (its first
+part) opens the same way, yes or no (:func:`knowledge.yesno.polarity`): a reply without a yes/no
+opening, or not answered, does not count as right.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 from knowledge.answers import Answer
 from knowledge.evaluation import NONE_LABEL, OOD_LABEL, EvalQuestion, load_questions
 from knowledge.retrieval import KnowledgeBase
+from knowledge.yesno import polarity
 
 #: The evaluation sets `kb eval` runs when no file is given (those present in <folder>/eval).
 DEFAULT_SETS: tuple[str, ...] = (
@@ -74,6 +80,8 @@ class SetReport:
     ood_accepted: int
     none_refused: int
     outcomes: list[Outcome] = field(default_factory=list)
+    yes_no: int = 0  # in-domain questions with the writer's expected yes/no opening
+    opening_right: int = 0  # of those, replies opening the same way (可以 / 不能)
 
     @property
     def right_rate(self) -> float:
@@ -106,6 +114,8 @@ class SetReport:
             "wrong_confident": round(self.wrong_rate, 4),
             "off_topic_accepted": round(self.ood_accept_rate, 4),
             "none_refused": self.none_refused,
+            "yes_no": self.yes_no,
+            "yes_no_opening_right": self.opening_right,
         }
 
     def by_style(self) -> dict[str, dict[str, int]]:
@@ -171,6 +181,7 @@ def ask(kb: KnowledgeBase, q: EvalQuestion) -> tuple[Answer, tuple[str, ...]]:
 def run_set(kb: KnowledgeBase, questions: Iterable[EvalQuestion], name: str) -> SetReport:
     oos = {e.id for e in kb.entries if e.out_of_scope}
     n_in = n_ood = n_none = right = top3 = wrong = accepted = none_refused = 0
+    yes_no = opening_right = 0
     outcomes: list[Outcome] = []
     for q in questions:
         a, top = ask(kb, q)
@@ -189,10 +200,16 @@ def run_set(kb: KnowledgeBase, questions: Iterable[EvalQuestion], name: str) -> 
             right += verdict == "right"
             wrong += verdict == "wrong"
             top3 += all(any(i in top for i in ids) for ids in q.expected)
+            want = polarity(q.expect) if q.expect else None
+            if want is not None:
+                yes_no += 1
+                reply = a.parts[0].answer if a.parts else a.answer
+                opening_right += bool(got) and polarity(reply) == want
         outcomes.append(Outcome(q, got, top, verdict))
     return SetReport(
-        name, n_in, n_ood, n_none, right, top3, wrong, accepted, none_refused, outcomes
-    )
+        name, n_in, n_ood, n_none, right, top3, wrong, accepted, none_refused, outcomes,
+        yes_no, opening_right,
+    )  # fmt: skip
 
 
 def default_sets(folder: Path) -> list[Path]:
@@ -206,14 +223,15 @@ def run_files(kb: KnowledgeBase, files: Sequence[Path]) -> list[SetReport]:
 def markdown_reports(reports: Sequence[SetReport]) -> str:
     lines = [
         "| set | in domain / off-topic | answered and right | right in top-3 "
-        "| wrong confident (in domain) | off-topic accepted |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| wrong confident (in domain) | off-topic accepted | yes/no opening right |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in reports:
         none = f" (+{r.n_none} no-entry, {r.none_refused} refused)" if r.n_none else ""
+        yes_no = f"{r.opening_right} / {r.yes_no}" if r.yes_no else "—"
         lines.append(
             f"| {r.name} | {r.n_in} / {r.n_ood}{none} | {r.right_rate:.1%} ({r.right}) "
             f"| {r.top3_rate:.1%} | {r.wrong_rate:.1%} ({r.wrong}) "
-            f"| {r.ood_accept_rate:.1%} ({r.ood_accepted}) |"
+            f"| {r.ood_accept_rate:.1%} ({r.ood_accepted}) | {yes_no} |"
         )
     return "\n".join(lines)

@@ -64,6 +64,7 @@ class EvalQuestion:
     positions: tuple[tuple[str, ...], ...] = ()
     context: str | None = None
     style: str | None = None
+    expect: str | None = None  # the writer's expected opening of a yes/no answer (不能，最高5万元)
 
     @property
     def expected(self) -> tuple[tuple[str, ...], ...]:
@@ -107,13 +108,14 @@ def _question(item: Any, where: str) -> EvalQuestion:
         positions=positions if len(positions) > 1 or len(positions[0]) > 1 else (),
         context=str(context) if context else None,
         style=str(item["style"]) if item.get("style") else None,
+        expect=str(item["expect"]) if item.get("expect") else None,
     )
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:
     """Questions of an evaluation YAML file: ``questions: [{q, label}]``, where an item may also
     have ``also: [ids]`` (other acceptable entries), ``labels: [id | [ids], …]`` (a message with
-    several questions, in order) instead of ``label``, ``context`` and ``style``."""
+    several questions, in order) instead of ``label``, ``context``, ``style`` and ``expect``."""
     data = load_yaml(Path(path).read_text(encoding="utf-8")) or {}
     items = data.get("questions") if isinstance(data, dict) else data
     if not isinstance(items, list):

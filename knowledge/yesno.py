@@ -69,6 +69,24 @@ _GROUP_WORDS = {
 }
 
 
+#: how a yes/no reply (or a writer's expected one) opens: yes or no, after a leading "按…办法"
+_SOURCE_PREFIX_RE = re.compile(r"^\s*(?:按|根据)?[^，。,]{0,12}?办法[，,]?")
+_NO_RE = re.compile(r"^\s*(?:不能|不可以|不是|不行|不会|不对|不用|不需要|不贴|不给|没有|不)")
+_YES_RE = re.compile(r"^\s*(?:可以|一般可以|能|是的|是|对|会|要|需要|有|行|给)")
+
+
+def polarity(text: str) -> str | None:
+    """ "yes" or "no" by how `text` opens (不能，最高5万元 → no; 按兰州2013办法不能… → no), or None
+    when it opens with neither (根据……第十三条: a reply without a yes/no opening)."""
+    body = _SOURCE_PREFIX_RE.sub("", text, count=1)
+    for t in (body, text):
+        if _NO_RE.match(t):
+            return "no"
+        if _YES_RE.match(t):
+            return "yes"
+    return None
+
+
 def strip_opening(answer: str) -> str:
     return _LEADING_RE.sub("", answer, count=1)
 

@@ -200,3 +200,42 @@ def test_yes_no_opening_follows_how_the_figure_is_asked(
     kb: KnowledgeBase, question: str, opening: str
 ) -> None:
     assert kb.answer(question).answer.startswith(opening)
+
+
+# --- kb eval: the yes/no opening figure -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("不能，城镇复员转业退役军人最高5万元。", "no"),
+        ("按兰州2013办法不能，个人贷款期限不超过两年", "no"),
+        ("可以，城乡妇女最高8万元。", "yes"),
+        ("是的，担保机构6个工作日", "yes"),
+        ("不用，贴息资金由经办银行先行垫付", "no"),
+        ("根据《兰州市失业人员小额担保贷款实施办法》第十三条……", None),
+    ],
+)
+def test_polarity_reads_how_a_reply_opens(text: str, expected: str | None) -> None:
+    from knowledge.yesno import polarity
+
+    assert polarity(text) == expected
+
+
+def test_kb_eval_counts_yes_no_openings(kb: KnowledgeBase, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from knowledge.eval_report import markdown_reports, run_files
+
+    path = Path(str(tmp_path)) / "yn.yaml"
+    path.write_text(
+        "questions:\n"
+        "  - {q: 妇女最多就能贷5万吗, label: woman_eligible, expect: 不是，最高8万元}\n"
+        "  - {q: 退伍军人贷款能超过5万吗, label: veteran_eligible, expect: 可以}\n"  # wrong on purpose
+        "  - {q: 大学毕业生能贷多少, label: graduate_eligible}\n",
+        encoding="utf-8",
+    )
+    report = run_files(kb, [path])[0]
+    assert (report.yes_no, report.opening_right) == (2, 1)
+    assert report.summary()["yes_no_opening_right"] == 1
+    assert "| 1 / 2 |" in markdown_reports([report])
