@@ -330,6 +330,8 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
         if a.matched and a.entry_id and a.entry_id not in seen:
             seen.add(a.entry_id)
             answers.append((unit, a))
+    if len(answers) == 1 and len(parsed.units) > 1 and answers[0][0] is not parsed.units[0]:
+        return answers[0][1]  # the first "question" was none the base answers: the one that is
     if len(answers) < 2:
         return None
     return _compose(kb, answers, channel)

@@ -239,3 +239,15 @@ def test_kb_eval_counts_yes_no_openings(kb: KnowledgeBase, tmp_path: object) -> 
     assert (report.yes_no, report.opening_right) == (2, 1)
     assert report.summary()["yes_no_opening_right"] == 1
     assert "| 1 / 2 |" in markdown_reports([report])
+
+
+# --- a message whose first "question" is none ------------------------------------------------------------
+
+
+def test_the_answered_question_of_a_message_is_not_lost_behind_an_unanswered_one(
+    kb: KnowledgeBase,
+) -> None:
+    # 管不了 ends like a question (不了) but is a complaint nobody answers; the real question follows
+    a = kb.answer("社区的人说这事他们管不了，让我去别处问。那到底该去哪里申请")
+    assert a.entry_id == "where_apply"
+    assert not a.parts
