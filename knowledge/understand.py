@@ -122,6 +122,7 @@ class Understanding:
     anaphora: tuple[str, ...] = ()  # a question opening that points back (这样, 这种情况)
     business_anaphora: tuple[str, ...] = ()  # words pointing at the story's business (这种店)
     business_verbs: tuple[str, ...] = ()  # a story clause naming a business (开个, 做)
+    business_nouns: tuple[str, ...] = ()  # 这种…生意: a demonstrative, then one of these
     story_subjects: tuple[str, ...] = ()  # subjects a story gives its question (合伙)
     applicant_groups: tuple[str, ...] = ()  # facts that are groups with entries of their own
 
@@ -161,6 +162,7 @@ class Understanding:
             if data.get("business_anaphora")
             else (),
             business_verbs=_words(data, "business_verbs") if data.get("business_verbs") else (),
+            business_nouns=_words(data, "business_nouns") if data.get("business_nouns") else (),
             story_subjects=_words(data, "story_subjects") if data.get("story_subjects") else (),
             applicant_groups=_words(data, "applicant_groups")
             if data.get("applicant_groups")
@@ -262,11 +264,21 @@ class Understanding:
 
     def business_clause(self, story: list[str], question: str) -> str | None:
         """The story clause naming the applicant's business (想开个足疗按摩店), when the question
-        points at it (这种店, 这个行业: business_anaphora); else None. The last such clause."""
-        if not story or not any(w in question for w in self.business_anaphora):
+        points at it (这种店, 这个行业: business_anaphora; 这种网上的生意: a demonstrative and, a few
+        characters on, one of business_nouns); else None. The last such clause."""
+        if not story or not self.points_at_business(question):
             return None
         named = [c for c in story if any(v in c for v in self.business_verbs)]
         return named[-1] if named else None
+
+    def points_at_business(self, question: str) -> bool:
+        """Whether a question points at a business named before it (这种店, 这种网上的生意)."""
+        if any(w in question for w in self.business_anaphora):
+            return True
+        if not self.business_nouns:
+            return False
+        nouns = "|".join(re.escape(n) for n in self.business_nouns)
+        return re.search(rf"这(?:种|个|类|样的)[^，,。？?！!]{{0,6}}?(?:{nouns})", question) is not None
 
     def defined_term(self, text: str) -> str | None:
         """The term a question asks the meaning of (反担保 in "反担保是啥意思", 微利项目 in

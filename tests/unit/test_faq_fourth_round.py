@@ -251,3 +251,26 @@ def test_the_answered_question_of_a_message_is_not_lost_behind_an_unanswered_one
     a = kb.answer("社区的人说这事他们管不了，让我去别处问。那到底该去哪里申请")
     assert a.entry_id == "where_apply"
     assert not a.parts
+
+
+@pytest.mark.parametrize(
+    ("question", "points"),
+    [
+        ("这种网上的买卖能贷款吗", True),
+        ("这样的小本生意能申请吗", True),
+        ("这个行不行", False),  # 行 is no business here
+        ("这个贷款能贷多少", False),
+    ],
+)
+def test_a_demonstrative_and_a_business_noun_point_at_the_business(
+    und: Understanding, question: str, points: bool
+) -> None:
+    assert und.points_at_business(question) is points
+
+
+def test_an_online_business_of_the_story_is_what_is_asked(kb: KnowledgeBase) -> None:
+    text = "我想在家里拍短视频卖自己做的辣椒酱，不开实体店。这种网上的买卖能申请贷款吗"
+    assert kb.understanding.business_clause(
+        ["我想在家里拍短视频卖自己做的辣椒酱"], "这种网上的买卖能申请贷款吗"
+    )
+    assert kb.answer(text).entry_id != "online_apply"  # applying online is another question
