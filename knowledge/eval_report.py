@@ -44,6 +44,7 @@ DEFAULT_SETS: tuple[str, ...] = (
     "fresh3.yaml",
     "fresh4.yaml",
     "fresh5.yaml",
+    "fresh6.yaml",
 )
 
 
