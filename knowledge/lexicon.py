@@ -94,6 +94,7 @@ class Lexicon:
         self._entry_answer: dict[str, str] = {}
         self._other: dict[float, frozenset[str]] = {}
         self._users: dict[str, list[EntryWords]] | None = None
+        self._groups: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
 
     def informative(self, text: str) -> bool:
         """Whether `text` says something of its own: a FAQ word of two or more characters, or two
@@ -124,8 +125,10 @@ class Lexicon:
         tokens = self.normalizer.analyze(term).tokens
         if not tokens:
             return None
-        # only entries using every word of the term have a share above 0
-        users = self._term_users().get(tokens[0], ())
+        # only entries using every word of the term have a share above 0: those among the users
+        # of its least used word
+        by_word = self._term_users()
+        users = min((by_word.get(t, ()) for t in tokens), key=len)
         shares = sorted(
             (
                 (min(e.doc_counts.get(t, 0) for t in tokens) / e.n_docs, e.entry.id)
@@ -152,6 +155,27 @@ class Lexicon:
                             users.setdefault(t, []).append(e)
                 self._users = users
             return self._users
+
+    def group_words(self, group: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The words naming applicant group `group` (its name and the story words that tell it,
+        normalised: 失业人员, 下岗, 失业 …) and those naming another applicant group but not it;
+        the same for every question, so read once per group."""
+        with self._lock:
+            got = self._groups.get(group)
+        if got is not None:
+            return got
+        und = self.understanding
+        said = dict(und.facts)
+
+        def words(g: str) -> frozenset[str]:
+            return frozenset(self.normalizer.analyze(" ".join((g, *said.get(g, ())))).tokens)
+
+        own = words(group)
+        others = frozenset().union(*(words(g) for g in und.applicant_groups if g != group)) - own
+        got = (own, others)
+        with self._lock:
+            self._groups[group] = got
+        return got
 
     def entry_keys(self, entry_id: str) -> frozenset[str]:
         """Key words of an entry (in ≥ 30 % of its questions and paraphrases)."""

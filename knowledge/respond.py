@@ -250,13 +250,7 @@ def _group_entry(kb: KnowledgeBase, question: str, ranking: Ranking) -> str | No
     named = [g for g in und.facts_in(question) if g in groups]
     if len(named) != 1 or len(ranking.items) < 2:  # two groups: the overlap entry's question
         return None
-    said = dict(und.facts)  # a group's name and the words that tell it (失业人员: 下岗, 失业 …)
-
-    def words(group: str) -> set[str]:
-        return set(kb.normalizer.analyze(" ".join((group, *said.get(group, ())))).tokens)
-
-    own = words(named[0])
-    others = set().union(*(words(g) for g in groups if g != named[0])) - own
+    own, others = kb.lexicon.group_words(named[0])  # 失业人员: 下岗, 失业 … (read once)
     keys = kb.lexicon.entry_keys
     first = ranking.items[0].entry
     if first.out_of_scope or not keys(first.id) & others or keys(first.id) & own:

@@ -15,6 +15,7 @@ The word lists are data (``understanding.yaml`` of the knowledge folder).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -41,6 +42,14 @@ _INDEFINITE_RE = re.compile(
 
 #: a verb or adjective asked as "A not A" (变没变, 合不合适, 批没批下来): a question whatever the verb
 _A_NOT_A_RE = re.compile(r"([\u4e00-\u9fff])[没不]\1")
+
+
+@functools.cache
+def _business_noun_re(nouns: tuple[str, ...]) -> re.Pattern[str]:
+    """A demonstrative and, a few characters on, one of `nouns` (这种网上的生意): built once per
+    word list."""
+    alternatives = "|".join(re.escape(n) for n in nouns)
+    return re.compile(rf"这(?:种|个|类|样的)[^，,。？?！!]{{0,6}}?(?:{alternatives})")
 
 
 @dataclass(frozen=True)
@@ -275,10 +284,9 @@ class Understanding:
         """Whether a question points at a business named before it (这种店, 这种网上的生意)."""
         if any(w in question for w in self.business_anaphora):
             return True
-        if not self.business_nouns:
+        if not self.business_nouns or "这" not in question:
             return False
-        nouns = "|".join(re.escape(n) for n in self.business_nouns)
-        return re.search(rf"这(?:种|个|类|样的)[^，,。？?！!]{{0,6}}?(?:{nouns})", question) is not None
+        return _business_noun_re(self.business_nouns).search(question) is not None
 
     def defined_term(self, text: str) -> str | None:
         """The term a question asks the meaning of (反担保 in "反担保是啥意思", 微利项目 in
