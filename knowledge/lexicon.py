@@ -4,6 +4,7 @@ only to out-of-scope topics. Built once per index (lazy parts on first use) and 
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections import Counter
 from collections.abc import Container, Mapping, Sequence
@@ -94,6 +95,7 @@ class Lexicon:
         self._entry_answer: dict[str, str] = {}
         self._other: dict[float, frozenset[str]] = {}
         self._users: dict[str, list[EntryWords]] | None = None
+        self._tops: dict[str, list[tuple[float, str]]] = {}
         self._groups: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
 
     def informative(self, text: str) -> bool:
@@ -125,18 +127,21 @@ class Lexicon:
         tokens = self.normalizer.analyze(term).tokens
         if not tokens:
             return None
-        # only entries using every word of the term have a share above 0: those among the users
-        # of its least used word
-        by_word = self._term_users()
-        users = min((by_word.get(t, ()) for t in tokens), key=len)
-        shares = sorted(
-            (
-                (min(e.doc_counts.get(t, 0) for t in tokens) / e.n_docs, e.entry.id)
-                for e in users
-                if all(e.doc_counts.get(t, 0) for t in tokens)
-            ),
-            reverse=True,
-        )
+        if len(tokens) == 1:  # one word: its two highest shares, known from the start
+            shares = self._term_users()[1].get(tokens[0], [])
+        else:
+            # only entries using every word of the term have a share above 0: those among the
+            # users of its least used word (the two highest shares are all that is looked at)
+            by_word = self._term_users()[0]
+            users = min((by_word.get(t, ()) for t in tokens), key=len)
+            shares = heapq.nlargest(
+                2,
+                (
+                    (min(e.doc_counts.get(t, 0) for t in tokens) / e.n_docs, e.entry.id)
+                    for e in users
+                    if all(e.doc_counts.get(t, 0) for t in tokens)
+                ),
+            )
         if not shares or shares[0][0] < DEFINES_SHARE:
             return None
         second = shares[1][0] if len(shares) > 1 else 0.0
@@ -144,8 +149,11 @@ class Lexicon:
             return None
         return shares[0][1]
 
-    def _term_users(self) -> Mapping[str, list[EntryWords]]:
-        """For each word, the FAQ entries whose questions use it (built on first use)."""
+    def _term_users(
+        self,
+    ) -> tuple[Mapping[str, list[EntryWords]], Mapping[str, list[tuple[float, str]]]]:
+        """For each word, the FAQ entries whose questions use it, and the two highest shares of
+        their documents using it with those entries' ids, highest first (built on first use)."""
         with self._lock:
             if self._users is None:
                 users: dict[str, list[EntryWords]] = {}
@@ -154,7 +162,13 @@ class Lexicon:
                         for t in e.doc_counts:
                             users.setdefault(t, []).append(e)
                 self._users = users
-            return self._users
+                self._tops = {
+                    t: heapq.nlargest(
+                        2, ((e.doc_counts[t] / e.n_docs, e.entry.id) for e in es if e.doc_counts[t])
+                    )
+                    for t, es in users.items()
+                }
+            return self._users, self._tops
 
     def group_words(self, group: str) -> tuple[frozenset[str], frozenset[str]]:
         """The words naming applicant group `group` (its name and the story words that tell it,
