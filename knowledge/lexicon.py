@@ -97,6 +97,8 @@ class Lexicon:
         self._users: dict[str, list[EntryWords]] | None = None
         self._tops: dict[str, list[tuple[float, str]]] = {}
         self._groups: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._entry_words: dict[str, frozenset[str]] = {}
+        self._loan_words: list[str] | None = None
 
     def informative(self, text: str) -> bool:
         """Whether `text` says something of its own: a FAQ word of two or more characters, or two
@@ -204,10 +206,15 @@ class Lexicon:
     def entry_words(self, entry_id: str) -> frozenset[str]:
         """Words of an entry's question and paraphrases (after normalisation); the entries about
         industries and uses also own the policy's exclusion words (还房贷 is a use question)."""
+        got = self._entry_words.get(entry_id)  # the same for every question: made once
+        if got is not None:
+            return got
         e = self._by_id.get(entry_id)
         own = frozenset(e.counts) if e is not None else frozenset()
         if entry_id in POLICY_WORD_ENTRIES:
             own |= policy_words(self._policy)
+        with self._lock:
+            self._entry_words[entry_id] = own
         return own
 
     def known_words(self, entry_id: str | None = None) -> Container[str]:
@@ -230,8 +237,10 @@ class Lexicon:
 
     def other_loan_words(self) -> list[str]:
         """Loan words the base knows only as another topic (房贷, 车贷, 网贷 …)."""
-        limit = self.understanding.salience["other_topic_max_frequency"]
-        return sorted(w for w in self.other_topic_words(limit) if "贷" in w)
+        if self._loan_words is None:  # the same for every question: sorted once
+            limit = self.understanding.salience["other_topic_max_frequency"]
+            self._loan_words = sorted(w for w in self.other_topic_words(limit) if "贷" in w)
+        return self._loan_words
 
     def speaks_of_other_loans(self, entry_id: str) -> bool:
         """Whether the entry's texts (questions, paraphrases, answer) name another lender, loan
