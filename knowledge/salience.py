@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from knowledge.retrieval import KnowledgeBase
 
-_CJK = ("\u4e00", "\u9fff")
 #: a word right after these names the applicant's business (开个饭馆, 做刺绣的): whether a
 #: business qualifies is in scope, so its name is never held against the question
 _BUSINESS_RE = re.compile(
@@ -32,8 +31,12 @@ _BUSINESS_RE = re.compile(
 )
 
 
+#: two or more characters, all in the CJK unified ideographs block (U+4E00 … U+9FFF)
+_CJK_WORD_RE = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
 def _cjk_word(t: str) -> bool:
-    return len(t) > 1 and all(_CJK[0] <= c <= _CJK[1] for c in t)
+    return _CJK_WORD_RE.fullmatch(t) is not None
 
 
 def salient_words(kb: KnowledgeBase, text: str) -> list[tuple[str, float]]:
