@@ -57,6 +57,7 @@ def foreign_words(
     or its `context` (the story around it) that the base knows only as another topic; else []."""
     settings = kb.understanding.salience
     freq, _ = kb.normalizer.background()
+    words: list[tuple[str, float]] | None = None
     if entry_id is not None:
         lender = kb.lexicon.other_lender(entry_id, f"{context} {text}")
         if lender:
@@ -65,6 +66,8 @@ def foreign_words(
         own = kb.lexicon.entry_words(entry_id)
         read = f"{context} {text}" if context and context != text else text
         around = salient_words(kb, read)
+        if read == text:
+            words = around  # the question alone was read: its words are these
         norm = kb.normalizer.analyze(read).text.replace(" ", "")  # the analysis just made
         elsewhere = [
             t
@@ -76,7 +79,8 @@ def foreign_words(
         ]
         if elsewhere:
             return elsewhere
-    words = salient_words(kb, text)
+    if words is None:
+        words = salient_words(kb, text)
     if not words:
         return []
     known = kb.lexicon.known_words(entry_id)
