@@ -4,6 +4,7 @@ only to out-of-scope topics. Built once per index (lazy parts on first use) and 
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections import Counter
 from collections.abc import Container, Mapping, Sequence
@@ -94,6 +95,10 @@ class Lexicon:
         self._entry_answer: dict[str, str] = {}
         self._other: dict[float, frozenset[str]] = {}
         self._users: dict[str, list[EntryWords]] | None = None
+        self._tops: dict[str, list[tuple[float, str]]] = {}
+        self._groups: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._entry_words: dict[str, frozenset[str]] = {}
+        self._loan_words: list[str] | None = None
 
     def informative(self, text: str) -> bool:
         """Whether `text` says something of its own: a FAQ word of two or more characters, or two
@@ -124,16 +129,21 @@ class Lexicon:
         tokens = self.normalizer.analyze(term).tokens
         if not tokens:
             return None
-        # only entries using every word of the term have a share above 0
-        users = self._term_users().get(tokens[0], ())
-        shares = sorted(
-            (
-                (min(e.doc_counts.get(t, 0) for t in tokens) / e.n_docs, e.entry.id)
-                for e in users
-                if all(e.doc_counts.get(t, 0) for t in tokens)
-            ),
-            reverse=True,
-        )
+        if len(tokens) == 1:  # one word: its two highest shares, known from the start
+            shares = self._term_users()[1].get(tokens[0], [])
+        else:
+            # only entries using every word of the term have a share above 0: those among the
+            # users of its least used word (the two highest shares are all that is looked at)
+            by_word = self._term_users()[0]
+            users = min((by_word.get(t, ()) for t in tokens), key=len)
+            shares = heapq.nlargest(
+                2,
+                (
+                    (min(e.doc_counts.get(t, 0) for t in tokens) / e.n_docs, e.entry.id)
+                    for e in users
+                    if all(e.doc_counts.get(t, 0) for t in tokens)
+                ),
+            )
         if not shares or shares[0][0] < DEFINES_SHARE:
             return None
         second = shares[1][0] if len(shares) > 1 else 0.0
@@ -141,8 +151,11 @@ class Lexicon:
             return None
         return shares[0][1]
 
-    def _term_users(self) -> Mapping[str, list[EntryWords]]:
-        """For each word, the FAQ entries whose questions use it (built on first use)."""
+    def _term_users(
+        self,
+    ) -> tuple[Mapping[str, list[EntryWords]], Mapping[str, list[tuple[float, str]]]]:
+        """For each word, the FAQ entries whose questions use it, and the two highest shares of
+        their documents using it with those entries' ids, highest first (built on first use)."""
         with self._lock:
             if self._users is None:
                 users: dict[str, list[EntryWords]] = {}
@@ -151,7 +164,34 @@ class Lexicon:
                         for t in e.doc_counts:
                             users.setdefault(t, []).append(e)
                 self._users = users
-            return self._users
+                self._tops = {
+                    t: heapq.nlargest(
+                        2, ((e.doc_counts[t] / e.n_docs, e.entry.id) for e in es if e.doc_counts[t])
+                    )
+                    for t, es in users.items()
+                }
+            return self._users, self._tops
+
+    def group_words(self, group: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The words naming applicant group `group` (its name and the story words that tell it,
+        normalised: 失业人员, 下岗, 失业 …) and those naming another applicant group but not it;
+        the same for every question, so read once per group."""
+        with self._lock:
+            got = self._groups.get(group)
+        if got is not None:
+            return got
+        und = self.understanding
+        said = dict(und.facts)
+
+        def words(g: str) -> frozenset[str]:
+            return frozenset(self.normalizer.analyze(" ".join((g, *said.get(g, ())))).tokens)
+
+        own = words(group)
+        others = frozenset().union(*(words(g) for g in und.applicant_groups if g != group)) - own
+        got = (own, others)
+        with self._lock:
+            self._groups[group] = got
+        return got
 
     def entry_keys(self, entry_id: str) -> frozenset[str]:
         """Key words of an entry (in ≥ 30 % of its questions and paraphrases)."""
@@ -166,10 +206,15 @@ class Lexicon:
     def entry_words(self, entry_id: str) -> frozenset[str]:
         """Words of an entry's question and paraphrases (after normalisation); the entries about
         industries and uses also own the policy's exclusion words (还房贷 is a use question)."""
+        got = self._entry_words.get(entry_id)  # the same for every question: made once
+        if got is not None:
+            return got
         e = self._by_id.get(entry_id)
         own = frozenset(e.counts) if e is not None else frozenset()
         if entry_id in POLICY_WORD_ENTRIES:
             own |= policy_words(self._policy)
+        with self._lock:
+            self._entry_words[entry_id] = own
         return own
 
     def known_words(self, entry_id: str | None = None) -> Container[str]:
@@ -192,8 +237,10 @@ class Lexicon:
 
     def other_loan_words(self) -> list[str]:
         """Loan words the base knows only as another topic (房贷, 车贷, 网贷 …)."""
-        limit = self.understanding.salience["other_topic_max_frequency"]
-        return sorted(w for w in self.other_topic_words(limit) if "贷" in w)
+        if self._loan_words is None:  # the same for every question: sorted once
+            limit = self.understanding.salience["other_topic_max_frequency"]
+            self._loan_words = sorted(w for w in self.other_topic_words(limit) if "贷" in w)
+        return self._loan_words
 
     def speaks_of_other_loans(self, entry_id: str) -> bool:
         """Whether the entry's texts (questions, paraphrases, answer) name another lender, loan

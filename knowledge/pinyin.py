@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from knowledge.retrieval import KnowledgeBase
 
 _LATIN_RE = re.compile(r"[A-Za-z]+(?:\s+[A-Za-z]+)*")
+_CJK_SPLIT_RE = re.compile(r"([\u4e00-\u9fff]+)")
+_CJK_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
 _lock = threading.Lock()
 _tables: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
 
@@ -156,25 +158,29 @@ def correct_homophones(kb: KnowledgeBase, text: str) -> str:
     known = kb.lexicon.vocabulary
     freq, _ = kb.normalizer.background()
     out: list[str] = []
-    for run in re.split(r"([\u4e00-\u9fff]+)", text):
-        if not run or not re.fullmatch(r"[\u4e00-\u9fff]+", run):
+    for run in _CJK_SPLIT_RE.split(text):
+        if not run or not _CJK_RUN_RE.fullmatch(run):
             out.append(run)
             continue
         spelt: list[str] | None = None
+        n = len(run)
+        # each two characters across a piece's edge, looked up once (a piece has two edges)
+        edge = [_is_word(run[j : j + 2], known, freq) for j in range(n - 1)]
         i = 0
-        while i < len(run):
+        while i < n:
             starts: list[set[str]] | None = None
-            for size in (4, 3, 2):
+            # a word of the base across the left edge (房贷|提前) keeps every piece starting here
+            sizes = (4, 3, 2) if i == 0 or not edge[i - 1] else ()
+            for size in sizes:
+                if i + size > n:
+                    continue
                 piece = run[i : i + size]
-                if len(piece) < size or piece in known or freq.get(piece, 0):
+                if piece in known or freq.get(piece, 0):
                     continue
-                # a word of the base across either edge (房贷|提前) keeps the piece as written
-                left = run[i - 1 : i + 1] if i > 0 else ""
-                right = run[i + size - 1 : i + size + 1] if i + size < len(run) else ""
-                if _is_word(left, known, freq) or _is_word(right, known, freq):
+                if i + size < n and edge[i + size - 1]:  # … or across the right edge
                     continue
-                if starts is None:
-                    starts = _spellings(run[i : i + 4], prefixes)
+                if starts is None:  # the longest piece read first: as many characters as it has
+                    starts = _spellings(piece, prefixes)
                 hits = [s for s in starts[size - 1] if s in full] if len(starts) >= size else []
                 if not hits:
                     continue

@@ -19,6 +19,7 @@ One step a line (:func:`respond`):
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,9 @@ _FIGURE_RE = re.compile(
 #: alone is a guess next to "社区审核几天街道呢", which keeps the approval time)
 FOLLOWUP_ALONE_SHARE = 0.35
 
+#: the term owners of the message being answered (:func:`_term_owner`), by question clause
+_OWNERS: ContextVar[dict[str, str | None] | None] = ContextVar("term_owners", default=None)
+
 if TYPE_CHECKING:
     from knowledge.answers import Answer
     from knowledge.decision import Ranking
@@ -47,8 +51,12 @@ def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None
     again with its homophone typos corrected (返担保 → 反担保), when it has any."""
     from knowledge.index import one_message
 
-    with one_message():  # a text ranked twice while reading this message is ranked once
-        return _respond_message(kb, question, channel, previous)
+    token = _OWNERS.set({})
+    try:
+        with one_message():  # a text ranked twice while reading this message is ranked once
+            return _respond_message(kb, question, channel, previous)
+    finally:
+        _OWNERS.reset(token)
 
 
 def _respond_message(
@@ -103,8 +111,7 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
     from knowledge.salience import another_loan, foreign_words
     from knowledge.yesno import condition_entry, figure_entry, opening
 
-    term = kb.understanding.defined_term(unit.question)
-    owner = kb.lexicon.defining_entry(term) if term else None
+    owner = _term_owner(kb, unit.question)
     if owner is not None:  # 反担保是啥意思: the entry that owns the term explains it
         return replace(kb.answer_entry(owner, channel), question=unit.question[:1000])
     a, ranking = kb.reply_one(unit.query, channel)
@@ -138,6 +145,19 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
         if head:
             a = replace(a, answer=_prefix(head, a.answer, channel))
     return a
+
+
+def _term_owner(kb: KnowledgeBase, question: str) -> str | None:
+    """The entry owning the term a question asks the meaning of (反担保是啥意思), or None; once
+    per question clause of a message (a follow-up is read several ways, the clause the same)."""
+    memo = _OWNERS.get()
+    if memo is not None and question in memo:
+        return memo[question]
+    term = kb.understanding.defined_term(question)
+    owner = kb.lexicon.defining_entry(term) if term else None
+    if memo is not None:
+        memo[question] = owner
+    return owner
 
 
 def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answer:
@@ -250,13 +270,7 @@ def _group_entry(kb: KnowledgeBase, question: str, ranking: Ranking) -> str | No
     named = [g for g in und.facts_in(question) if g in groups]
     if len(named) != 1 or len(ranking.items) < 2:  # two groups: the overlap entry's question
         return None
-    said = dict(und.facts)  # a group's name and the words that tell it (失业人员: 下岗, 失业 …)
-
-    def words(group: str) -> set[str]:
-        return set(kb.normalizer.analyze(" ".join((group, *said.get(group, ())))).tokens)
-
-    own = words(named[0])
-    others = set().union(*(words(g) for g in groups if g != named[0])) - own
+    own, others = kb.lexicon.group_words(named[0])  # 失业人员: 下岗, 失业 … (read once)
     keys = kb.lexicon.entry_keys
     first = ranking.items[0].entry
     if first.out_of_scope or not keys(first.id) & others or keys(first.id) & own:

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from knowledge.retrieval import KnowledgeBase
 
-_CJK = ("\u4e00", "\u9fff")
 #: a word right after these names the applicant's business (开个饭馆, 做刺绣的): whether a
 #: business qualifies is in scope, so its name is never held against the question
 _BUSINESS_RE = re.compile(
@@ -32,8 +31,12 @@ _BUSINESS_RE = re.compile(
 )
 
 
+#: two or more characters, all in the CJK unified ideographs block (U+4E00 … U+9FFF)
+_CJK_WORD_RE = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
 def _cjk_word(t: str) -> bool:
-    return len(t) > 1 and all(_CJK[0] <= c <= _CJK[1] for c in t)
+    return _CJK_WORD_RE.fullmatch(t) is not None
 
 
 def salient_words(kb: KnowledgeBase, text: str) -> list[tuple[str, float]]:
@@ -54,6 +57,7 @@ def foreign_words(
     or its `context` (the story around it) that the base knows only as another topic; else []."""
     settings = kb.understanding.salience
     freq, _ = kb.normalizer.background()
+    words: list[tuple[str, float]] | None = None
     if entry_id is not None:
         lender = kb.lexicon.other_lender(entry_id, f"{context} {text}")
         if lender:
@@ -62,6 +66,8 @@ def foreign_words(
         own = kb.lexicon.entry_words(entry_id)
         read = f"{context} {text}" if context and context != text else text
         around = salient_words(kb, read)
+        if read == text:
+            words = around  # the question alone was read: its words are these
         norm = kb.normalizer.analyze(read).text.replace(" ", "")  # the analysis just made
         elsewhere = [
             t
@@ -73,7 +79,8 @@ def foreign_words(
         ]
         if elsewhere:
             return elsewhere
-    words = salient_words(kb, text)
+    if words is None:
+        words = salient_words(kb, text)
     if not words:
         return []
     known = kb.lexicon.known_words(entry_id)

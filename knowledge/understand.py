@@ -15,6 +15,7 @@ The word lists are data (``understanding.yaml`` of the knowledge folder).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -41,6 +42,19 @@ _INDEFINITE_RE = re.compile(
 
 #: a verb or adjective asked as "A not A" (变没变, 合不合适, 批没批下来): a question whatever the verb
 _A_NOT_A_RE = re.compile(r"([\u4e00-\u9fff])[没不]\1")
+
+
+def _any_of(words: tuple[str, ...]) -> re.Pattern[str]:
+    """A regex found in a text exactly when one of `words` is in it (never, for no words)."""
+    return re.compile("|".join(re.escape(w) for w in words) if words else "(?!)")
+
+
+@functools.cache
+def _business_noun_re(nouns: tuple[str, ...]) -> re.Pattern[str]:
+    """A demonstrative and, a few characters on, one of `nouns` (这种网上的生意): built once per
+    word list."""
+    alternatives = "|".join(re.escape(n) for n in nouns)
+    return re.compile(rf"这(?:种|个|类|样的)[^，,。？?！!]{{0,6}}?(?:{alternatives})")
 
 
 @dataclass(frozen=True)
@@ -169,6 +183,20 @@ class Understanding:
             else (),
         )
 
+    # --- word lists as one regex each (built on first use): "any of these words in the text" ------
+
+    @functools.cached_property
+    def _question_word_re(self) -> re.Pattern[str]:
+        return _any_of(self.question_words)
+
+    @functools.cached_property
+    def _fact_word_re(self) -> re.Pattern[str]:
+        return _any_of(tuple(w for _, says in self.facts for w in says))
+
+    @functools.cached_property
+    def _subject_word_re(self) -> re.Pattern[str]:
+        return _any_of(tuple(w for _, says in self.subjects for w in says))
+
     # --- reading ---------------------------------------------------------------------------------
 
     def clauses(self, text: str) -> list[list[str]]:
@@ -196,12 +224,14 @@ class Understanding:
         """Whether a clause asks something (question word inside or question particle at its end).
         几 as an indefinite number (前几年, 九几年, 十几万, 几年前) asks nothing."""
         clause = _INDEFINITE_RE.sub("", clause)
-        if any(w in clause for w in self.question_words) or _A_NOT_A_RE.search(clause):
+        if self._question_word_re.search(clause) or _A_NOT_A_RE.search(clause):
             return True
         return len(clause) > 2 and clause.endswith(self.question_endings)
 
     def facts_in(self, text: str) -> list[str]:
         """Canonical words of the facts a story states (in the order of the fact table)."""
+        if not self._fact_word_re.search(text):  # none of them at all: the usual case
+            return []
         return [word for word, says in self.facts if any(s in text for s in says)]
 
     def parse(self, text: str, informative: Callable[[str], bool] = bool) -> Parsed:
@@ -215,7 +245,8 @@ class Understanding:
         groups: list[tuple[list[str], list[str]]] = []  # (story before, asking span)
         story: list[str] = []
         told = False
-        for sentence, strong in self.sentences(text):
+        sentences = self.sentences(text)  # read once: the clauses below are the same
+        for sentence, strong in sentences:
             for n, clause in enumerate(sentence):
                 if not self.asks(clause):
                     story.append(clause)
@@ -227,14 +258,14 @@ class Understanding:
                     groups.append((story, [clause]))
                 story = []
         if not groups:  # nothing asks: the whole message is the question
-            whole = "".join(c for s in self.clauses(text) for c in s)
+            whole = "".join(c for s, _ in sentences for c in s)
             return Parsed((Unit(whole, whole),), False)
         units = [self._unit(before, span, informative) for before, span in groups]
         if story:  # a story after the last question: its facts belong to that question
             last = units[-1]
             facts = [f for f in self.facts_in("".join(story)) if f not in last.query]
             units[-1] = Unit(last.question, "".join(facts) + last.query, last.story)
-        long = told and sum(len(c) for s in self.clauses(text) for c in s) > self.story_min_chars
+        long = told and sum(len(c) for s, _ in sentences for c in s) > self.story_min_chars
         return Parsed(tuple(units[:MAX_QUESTIONS]), long)
 
     def _unit(self, story: list[str], span: list[str], informative: Callable[[str], bool]) -> Unit:
@@ -275,10 +306,9 @@ class Understanding:
         """Whether a question points at a business named before it (这种店, 这种网上的生意)."""
         if any(w in question for w in self.business_anaphora):
             return True
-        if not self.business_nouns:
+        if not self.business_nouns or "这" not in question:
             return False
-        nouns = "|".join(re.escape(n) for n in self.business_nouns)
-        return re.search(rf"这(?:种|个|类|样的)[^，,。？?！!]{{0,6}}?(?:{nouns})", question) is not None
+        return _business_noun_re(self.business_nouns).search(question) is not None
 
     def defined_term(self, text: str) -> str | None:
         """The term a question asks the meaning of (反担保 in "反担保是啥意思", 微利项目 in
@@ -299,6 +329,8 @@ class Understanding:
 
     def subject_of(self, text: str) -> str | None:
         """The subject a text names (企业, 合伙), or None."""
+        if not self._subject_word_re.search(text):
+            return None
         return next((s for s, says in self.subjects if any(w in text for w in says)), None)
 
     def is_followup(self, text: str) -> bool:
