@@ -90,6 +90,18 @@ def _words(data: dict[str, Any], key: str) -> tuple[str, ...]:
     return tuple(sorted(value, key=len, reverse=True))
 
 
+#: word lists understanding.yaml may leave out (an empty list then)
+OPTIONAL_WORD_LISTS = (
+    "pinyin_words", "other_lenders", "definition_starts", "definition_ends", "employer_words",
+    "anaphora", "business_anaphora", "business_verbs", "business_nouns", "story_subjects",
+    "applicant_groups",
+)  # fmt: skip
+
+
+def _optional_words(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    return _words(data, key) if data.get(key) else ()
+
+
 TEXT_KEYS = ("part_heading", "sms_more", "yes_can", "no_can", "yes_is", "no_is", "amount",
              "amount_unset", "term", "days", "days_step", "ratio", "industry", "use")  # fmt: skip
 
@@ -163,24 +175,8 @@ class Understanding:
             story_min_chars=int(data.get("story_min_chars", 24)),
             texts=_texts(data),
             salience=_salience(data),
-            pinyin_words=_words(data, "pinyin_words") if data.get("pinyin_words") else (),
             subjects=_table(data, "subjects"),
-            other_lenders=_words(data, "other_lenders") if data.get("other_lenders") else (),
-            definition_starts=_words(data, "definition_starts")
-            if data.get("definition_starts")
-            else (),
-            definition_ends=_words(data, "definition_ends") if data.get("definition_ends") else (),
-            employer_words=_words(data, "employer_words") if data.get("employer_words") else (),
-            anaphora=_words(data, "anaphora") if data.get("anaphora") else (),
-            business_anaphora=_words(data, "business_anaphora")
-            if data.get("business_anaphora")
-            else (),
-            business_verbs=_words(data, "business_verbs") if data.get("business_verbs") else (),
-            business_nouns=_words(data, "business_nouns") if data.get("business_nouns") else (),
-            story_subjects=_words(data, "story_subjects") if data.get("story_subjects") else (),
-            applicant_groups=_words(data, "applicant_groups")
-            if data.get("applicant_groups")
-            else (),
+            **{key: _optional_words(data, key) for key in OPTIONAL_WORD_LISTS},
         )
 
     # --- word lists as one regex each (built on first use): "any of these words in the text" ------
