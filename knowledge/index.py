@@ -101,13 +101,12 @@ class _View:
         # the term-major score matrix of the bm25s index (scored directly: see doc_scores), kept
         # in the types np.bincount works in (float32 → float64 is exact: the sums are unchanged)
         scores = self.retriever.scores
-        self._data: np.ndarray = np.asarray(scores["data"], dtype=np.float64)
-        self._indices: np.ndarray = np.asarray(scores["indices"], dtype=np.intp)
-        self._indptr: list[int] = np.asarray(scores["indptr"]).tolist()
+        data = np.asarray(scores["data"], dtype=np.float64)
+        indices = np.asarray(scores["indices"], dtype=np.intp)
         # per vocabulary term, its postings (views, made once: slicing costs per query term)
-        spans = list(itertools.pairwise(self._indptr))
-        self._post_docs = [self._indices[lo:hi] for lo, hi in spans]
-        self._post_data = [self._data[lo:hi] for lo, hi in spans]
+        spans = list(itertools.pairwise(np.asarray(scores["indptr"]).tolist()))
+        self._post_docs = [indices[lo:hi] for lo, hi in spans]
+        self._post_data = [data[lo:hi] for lo, hi in spans]
         self._doc_terms: dict[int, tuple[frozenset[str], float]] = {}
         self._lookups()
 

@@ -183,7 +183,8 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
             if alone.matched:
                 return alone
             return kb.dont_know(focused.question, kb.rank(unit.query, k=8), channel)
-    if kb.understanding.business_clause([unit.story], unit.question) is not None:
+    und = kb.understanding
+    if und.points_at_business(unit.question) and und.names_business(unit.story):
         return focused  # about the business the story names: the story's group does not answer it
     unknown = _unknown_words(kb, unit.question)
     if focused.matched or _names_something(kb, unknown):

@@ -295,8 +295,12 @@ class Understanding:
         characters on, one of business_nouns); else None. The last such clause."""
         if not story or not self.points_at_business(question):
             return None
-        named = [c for c in story if any(v in c for v in self.business_verbs)]
+        named = [c for c in story if self.names_business(c)]
         return named[-1] if named else None
+
+    def names_business(self, text: str) -> bool:
+        """Whether `text` (a story clause, or a whole story) names a business (想开个…, 做…)."""
+        return any(v in text for v in self.business_verbs)
 
     def points_at_business(self, question: str) -> bool:
         """Whether a question points at a business named before it (这种店, 这种网上的生意)."""

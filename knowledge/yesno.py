@@ -108,13 +108,13 @@ def opening(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
         return texts[kind].format(answer=no, name=name, article=article)
     for kind, key in FIGURES.get(entry_id, ()):  # the first figure the question names
         if kind == "amount":
-            head = _amount(policy, texts, text, key, yes, no)
+            head = _amount(policy, texts, text, key, (yes, no), statement)
         elif kind == "term":
-            head = _term(policy, texts, text, key, yes, no)
+            head = _term(policy, texts, text, key, (yes, no), statement)
         elif kind == "days":
-            head = _days(policy, texts, text, key, yes, no)
+            head = _days(policy, texts, text, key, (yes, no), statement)
         else:
-            head = _ratio(policy, texts, text, yes, no)
+            head = _ratio(policy, texts, text, (yes, no))
         if head is not None:
             return head
     return None
@@ -147,7 +147,9 @@ def format_months(months: int) -> str:
     return fmt(months)
 
 
-def _amount(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> str | None:
+def _amount(
+    policy: Any, texts: Any, text: str, key: str, answers: tuple[str, str], statement: bool
+) -> str | None:
     m = _AMOUNT_RE.search(text)
     if m is None:
         return None
@@ -167,7 +169,7 @@ def _amount(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> 
         cap, who = cat.cap_yuan, str(cat.label)
     if cap is None:
         return str(texts["amount_unset"]).format(who=who)
-    answer = yes if _within(asked, cap, text) else no
+    answer = answers[0] if _within(asked, cap, text, statement) else answers[1]
     return str(texts["amount"]).format(answer=answer, who=who, cap=_wan(int(cap)))
 
 
@@ -177,18 +179,20 @@ def _is_statement(text: str) -> bool:
     return bool(_IS_RE.search(text) or _LIMIT_CLAIM_RE.search(text))
 
 
-def _within(asked: float, limit: float, text: str) -> bool:
+def _within(asked: float, limit: float, text: str, statement: bool) -> bool:
     """Whether the figure a question names agrees with the policy's `limit`: more than it (能超过
     两年吗) only when the limit is higher; a claim of the limit (最高只能5万吗) only when it is the
     limit; an amount or a term asked for (能贷3万吗) when it is not above the limit."""
     if _MORE_RE.search(text):
         return limit > asked
-    if _is_statement(text):
+    if statement:
         return asked == limit
     return asked <= limit
 
 
-def _term(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> str | None:
+def _term(
+    policy: Any, texts: Any, text: str, key: str, answers: tuple[str, str], statement: bool
+) -> str | None:
     m = _YEARS_RE.search(text)
     if m is None or _AMOUNT_RE.search(text):
         return None
@@ -199,11 +203,13 @@ def _term(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> st
     else:
         months, who = policy.categories["unemployed"].term_months, "个人贷款"
     asked = int(m.group(1)) * 12
-    answer = yes if _within(asked, months, text) else no
+    answer = answers[0] if _within(asked, months, text, statement) else answers[1]
     return str(texts["term"]).format(answer=answer, who=who, term=format_months(months))
 
 
-def _days(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> str | None:
+def _days(
+    policy: Any, texts: Any, text: str, key: str, answers: tuple[str, str], statement: bool
+) -> str | None:
     m = _DAYS_RE.search(text)
     if m is None:
         return None
@@ -216,21 +222,22 @@ def _days(policy: Any, texts: Any, text: str, key: str, yes: str, no: str) -> st
         if any(w in text for w in _STEP_WORDS.get(s.stage, ()))
     ]
     if steps:  # 担保中心审核是6个工作日吗: the limit of the step named, not of the whole
-        ok = all(s.days == asked if _is_statement(text) else s.days <= asked for s in steps)
+        ok = all(s.days == asked if statement else s.days <= asked for s in steps)
         limits = "，".join(f"{s.name}{s.days}个工作日" for s in steps)
-        return str(texts["days_step"]).format(answer=yes if ok else no, steps=limits, who=who)
+        answer = answers[0] if ok else answers[1]
+        return str(texts["days_step"]).format(answer=answer, steps=limits, who=who)
     days = policy.total_days(applicant)
-    statement = _is_statement(text)
-    answer = yes if (asked == days if statement else asked >= days) else no
+    answer = answers[0] if (asked == days if statement else asked >= days) else answers[1]
     return str(texts["days"]).format(answer=answer, who=who, days=days)
 
 
-def _ratio(policy: Any, texts: Any, text: str, yes: str, no: str) -> str | None:
+def _ratio(policy: Any, texts: Any, text: str, answers: tuple[str, str]) -> str | None:
     m = _PERCENT_RE.search(text)
     if m is None:
         return None
     e = policy.enterprise
-    answer = yes if int(m.group(1)) in (e.hiring_ratio_percent, e.large_ratio_percent) else no
+    right = int(m.group(1)) in (e.hiring_ratio_percent, e.large_ratio_percent)
+    answer = answers[0] if right else answers[1]
     return str(texts["ratio"]).format(
         answer=answer, ratio=f"{e.hiring_ratio_percent}%", large=e.large_staff,
         ratio_large=f"{e.large_ratio_percent}%",
