@@ -374,11 +374,12 @@ class _Index:
         exclude_doc: int | None = None,
         exclude_entry: int | None = None,
         lean: bool = False,
+        exclude_more: tuple[int, ...] = (),
     ) -> list[tuple[int, int, list[float]]]:
         """The `n` leading entries by document score: (entry index, best doc, features).
 
         lean: features that no weight of either stage uses are left at 0 (answering; the
-        calibration reads them all)."""
+        calibration reads them all). exclude_more: entries left out as well (by position)."""
         if q.empty or self.words is None or self.chars is None:
             return []
         cfg = self.cfg
@@ -396,6 +397,8 @@ class _Index:
         entry_pre = np.maximum.reduceat(pre, self.entry_start)
         if exclude_entry is not None:
             entry_pre[exclude_entry] = -1.0
+        if exclude_more:
+            entry_pre[list(exclude_more)] = -1.0
         n = min(n, len(entry_pre))
         cand = np.argpartition(-entry_pre, n - 1)[:n]
         cand = cand[entry_pre[cand] > 0]
@@ -445,16 +448,19 @@ class _Index:
         exclude_doc: int | None = None,
         exclude_entry: int | None = None,
         lean: bool = False,
+        exclude_more: tuple[int, ...] = (),
     ) -> tuple[list[tuple[int, float, int]], float, float, list[float]]:
-        """(top `k` as (entry, score, best doc), confidence, gap, acceptance features); lean: as
-        in :meth:`candidates`."""
+        """(top `k` as (entry, score, best doc), confidence, gap, acceptance features); lean and
+        exclude_more: as in :meth:`candidates`."""
         n = max(k, self.cfg.rerank_entries)
         memo = _RANKINGS.get()
-        key = (self, q.tokens, q.bigrams, n, exclude_doc, exclude_entry, lean)
+        key = (self, q.tokens, q.bigrams, n, exclude_doc, exclude_entry, lean, exclude_more)
         if memo is not None and key in memo:
             items, confidence, gap, accept = memo[key]
             return items[:k], confidence, gap, accept
-        items, confidence, gap, accept = self._rank(q, n, exclude_doc, exclude_entry, lean)
+        items, confidence, gap, accept = self._rank(
+            q, n, exclude_doc, exclude_entry, lean, exclude_more
+        )
         if memo is not None:
             memo[key] = (items, confidence, gap, accept)
         return items[:k], confidence, gap, accept
@@ -466,9 +472,10 @@ class _Index:
         exclude_doc: int | None,
         exclude_entry: int | None,
         lean: bool,
+        exclude_more: tuple[int, ...] = (),
     ) -> tuple[list[tuple[int, float, int]], float, float, list[float]]:
         """:meth:`rank` with all `n` candidates, computed."""
-        cands = self.candidates(q, n, exclude_doc, exclude_entry, lean)
+        cands = self.candidates(q, n, exclude_doc, exclude_entry, lean, exclude_more)
         if not cands:
             return [], 0.0, 0.0, []
         # the stage-1 scores of all candidates in one matrix product

@@ -57,6 +57,9 @@ from knowledge.schema import (
 from knowledge.understand import FILE as UNDERSTANDING_FILE
 from knowledge.understand import Understanding
 
+#: the character every word of lending has (贷款, 能贷多少, 房贷, 网贷)
+LOAN_CHAR = "贷"
+
 #: Returns the entries to add to the folder's (the staff additions the composition root reads).
 ExtraSource = Callable[[], Extra]
 
@@ -72,6 +75,7 @@ class _Snapshot:
     digest: str
     lexicon: Lexicon
     extra_digest: str = ""  # of the extra entries (staff additions in the database)
+    loanless: tuple[int, ...] = ()  # index positions of out-of-scope entries never naming a loan
 
 
 def _entry_words(index: _Index) -> list[EntryWords]:
@@ -207,6 +211,11 @@ class KnowledgeBase:
                 self.policy,
             ),
             extra_digest=extra_digest,
+            loanless=tuple(
+                i
+                for i, e in enumerate(index.entries)
+                if e.out_of_scope and not any(LOAN_CHAR in t for t in e.texts)
+            ),
         )
 
     def reload(self) -> bool:
@@ -326,7 +335,11 @@ class KnowledgeBase:
             empty = Answer(echo, False, None, EMPTY_PROMPT, 0.0, None, no_question=True)
             return empty, Ranking((), 0.0, 0.0)
         ex = idx.entry_pos.get(without) if without else None
-        items, conf, gap, _ = idx.rank(q, 8, exclude_entry=ex, lean=True)
+        # a question naming a loan (贷款, 能贷多少) asks about lending: out-of-scope entries that
+        # never speak of loans (营业执照怎么办, 理财) are no answer to it, nor a close rival
+        lending = any(LOAN_CHAR in t for t in q.tokens)
+        unlike = self._snap.loanless if lending else ()
+        items, conf, gap, _ = idx.rank(q, 8, exclude_entry=ex, lean=True, exclude_more=unlike)
         ranking = Ranking(
             tuple(Ranked(idx.entries[ei], s, idx.doc_text[d]) for ei, s, d in items), conf, gap
         )

@@ -37,7 +37,8 @@ def test_story_facts_go_with_the_asking_clause(und: Understanding) -> None:
 
 def test_story_without_a_topic_of_its_own_keeps_the_story(und: Understanding) -> None:
     text = "材料三个月前就交上去了，街道说早报了，银行一直没消息，这正常吗"
-    assert und.parse(text, lambda t: True).units[0].query == "这正常吗"
+    # 这正常吗 points back (anaphora): with a topic of its own it takes the clause just before it
+    assert und.parse(text, lambda t: True).units[0].query == "银行一直没消息这正常吗"
     assert "银行一直没消息" in und.parse(text, lambda t: False).units[0].query
 
 
