@@ -87,6 +87,9 @@ _CN_DIGITS = "零〇一二两三四五六七八九十百千"
 # "10w", "10 w", "10个w", "五w" → 万 (only after a number, never inside a Latin word)
 _W_RE = re.compile(rf"(?<=[0-9{_CN_DIGITS}])\s*个?\s*w(?![a-z])")
 _ANY_NUMERAL_RE = re.compile(rf"[0-9{_CN_DIGITS}]")
+#: 带/代 right before an amount is the homophone typo of 贷 (能带10万不, 代5万): "to bring" or
+#: "to stand for" are never followed by a sum in ten-thousands
+_LEND_TYPO_RE = re.compile(rf"[带代](?=\s*[0-9{_CN_DIGITS}]+\s*万)")
 _PERCENT_RE = re.compile(rf"百分之([{_CN_DIGITS}点]+)")
 _UNITS = "万|亿|元|块|年|个|月|周|天|日|岁|次|倍|人|名|家|成|期|笔|项|条|份|张|%"
 _CN_NUM_UNIT_RE = re.compile(rf"([{_CN_DIGITS}]+)(?={_UNITS})")
@@ -154,6 +157,7 @@ def convert_numbers(text: str) -> str:
     if not _ANY_NUMERAL_RE.search(text):  # every rule below starts at a digit or a numeral
         return text
     text = _W_RE.sub("万", text)
+    text = _LEND_TYPO_RE.sub("贷", text)
 
     def percent(m: re.Match[str]) -> str:
         n = _cn_number(m.group(1))

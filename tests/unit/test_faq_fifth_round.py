@@ -63,3 +63,26 @@ def test_is_this_normal_is_read_with_the_story_clause_before_it(und: Understandi
     unit = und.parse(text, informative=lambda t: True).units[0]
     assert unit.question == "这正常吗"
     assert "每个月都要来店里看一次" in unit.query
+
+
+# --- 带/代 before a sum is 贷 ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [("退伍的能带8w不", "贷"), ("俺想代5万块", "贷"), ("妇女可以带多少", "贷")],
+)
+def test_a_homophone_of_lending_before_a_sum_reads_as_lending(
+    kb: KnowledgeBase, text: str, word: str
+) -> None:
+    assert word in kb.normalizer.normalize(text)
+
+
+@pytest.mark.parametrize("text", ["要带2份复印件吗", "面试要带几个人", "代办要多少钱"])
+def test_bringing_something_stays_bringing(kb: KnowledgeBase, text: str) -> None:
+    assert "贷" not in kb.normalizer.normalize(text)
+
+
+def test_a_sum_asked_with_the_typo_is_answered(kb: KnowledgeBase) -> None:
+    a = kb.answer("退伍的能带8w不")
+    assert a.matched and a.entry_id == "veteran_eligible"
