@@ -86,3 +86,52 @@ def test_bringing_something_stays_bringing(kb: KnowledgeBase, text: str) -> None
 def test_a_sum_asked_with_the_typo_is_answered(kb: KnowledgeBase) -> None:
     a = kb.answer("退伍的能带8w不")
     assert a.matched and a.entry_id == "veteran_eligible"
+
+
+# --- five more out-of-scope families (our own words) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "廉租房一个月租金多少钱",  # public housing
+        "考个电工证要多长时间",  # skills certificates
+        "今年种粮补贴发了没有",  # farm support
+        "男的现在几岁退休",  # retirement age (social insurance)
+    ],
+)
+def test_other_public_services_get_the_polite_out_of_scope_reply(
+    kb: KnowledgeBase, question: str
+) -> None:
+    a = kb.answer(question)
+    assert a.out_of_scope and not a.matched
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["公租房每年什么时候可以报名", "借给邻居两万块他不还了能告他吗", "抖音直播怎么提高人气"],
+)
+def test_other_topics_are_not_answered_as_the_loan(kb: KnowledgeBase, question: str) -> None:
+    assert not kb.answer(question).matched
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("开个养殖场能申请贷款吗", "industry_ok"),
+        ("贷款前要参加创业培训吗", "training"),
+        ("做直播带货能申请贴息贷款吗", "online_shop"),
+        ("贷款能用来交店面房租吗", "allowed_uses"),
+        ("我快退休了还能申请吗", "age_limit"),
+    ],
+)
+def test_the_programmes_own_questions_on_those_topics_still_answer(
+    kb: KnowledgeBase, question: str, entry_id: str
+) -> None:
+    a = kb.answer(question)
+    assert a.matched and a.entry_id == entry_id
+
+
+@pytest.mark.parametrize("clause", ["除了力气啥也不会", "家里什么都没有", "哪儿也不想去"])
+def test_nothing_and_nowhere_ask_nothing(und: Understanding, clause: str) -> None:
+    assert not und.asks(clause)
