@@ -37,6 +37,11 @@ _FIGURE_RE = re.compile(
 #: alone is a guess next to "社区审核几天街道呢", which keeps the approval time)
 FOLLOWUP_ALONE_SHARE = 0.35
 
+#: at most this many questions listed with commas are answered each (:func:`_listed`)
+MAX_LISTED = 3
+#: … each by an entry among this many closest to the whole sentence
+LISTED_NEAR = 3
+
 #: the term owners of the message being answered (:func:`_term_owner`), by question clause
 _OWNERS: ContextVar[dict[str, str | None] | None] = ContextVar("term_owners", default=None)
 
@@ -88,6 +93,10 @@ def _respond(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: st
         if several is not None:
             return replace(several, question=echo)
     single = _single(kb, text, parsed, channel)
+    if single.matched and not parsed.multi and not parsed.story:
+        listed = _listed(kb, text, single, channel)
+        if listed is not None:
+            return replace(listed, question=echo)
     if prev is not None and not prev.out_of_scope and not parsed.multi and not parsed.story:
         carried = _carried_subject(kb, text, prev.question, single, channel)
         if carried is not None:
@@ -330,6 +339,43 @@ def _subjectless_entry(kb: KnowledgeBase, unit: Unit, ranking: Ranking) -> str |
     return first.id if tokens and all(t in own for t in tokens) else None
 
 
+def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answer | None:
+    """Questions listed with commas in one sentence (退伍的能贷多少，要不要担保人), read as one
+    question: answered each instead when every clause asks and names a topic of its own, each
+    is answered confidently by a different entry, and the whole sentence's answer is among
+    them; else None."""
+    from knowledge.understand import Unit
+    from knowledge.yesno import asked_figures, stated_figures
+
+    und = kb.understanding
+    sentences = und.sentences(text)
+    clauses = [c for s, _ in sentences for c in s]
+    if len(sentences) != 1 or not 2 <= len(clauses) <= MAX_LISTED:
+        return None
+    if not all(und.asks(c) and kb.lexicon.informative(c) for c in clauses):
+        return None
+    subject = und.subject_of(clauses[0])
+    # each clause's entry must be one the whole sentence could mean (贷下来的钱能干啥，有啥限制:
+    # 有啥限制 alone is the age limit, which the sentence is not about)
+    near = {r.entry.id for r in kb.rank(text, k=LISTED_NEAR).items}
+    answers: list[tuple[Unit, Answer]] = []
+    for c in clauses:
+        asked = asked_figures(c)
+        if answers and asked and all(asked & stated_figures(b.entry_id or "") for _, b in answers):
+            continue  # 小微企业能贷200万吗，期限多长: the enterprise entry states the term too
+        own = und.subject_of(c) or und.facts_in(c)
+        query = c if own or not subject else subject + c  # 企业贷款最多多少，审批要几天
+        a = _answer_unit(kb, Unit(c, query), channel)
+        if not a.matched or not a.entry_id or a.entry_id not in near:
+            return None
+        if any(a.entry_id == b.entry_id for _, b in answers):
+            return None
+        answers.append((Unit(c, query), a))
+    if len(answers) < 2 or all(a.entry_id != single.entry_id for _, a in answers):
+        return None
+    return _compose(kb, answers, channel)
+
+
 def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
     """Each question answered on its own; None unless ≥ 2 different entries answer."""
     answers: list[tuple[Unit, Answer]] = []
@@ -391,8 +437,13 @@ def _compose(kb: KnowledgeBase, answers: list[tuple[Unit, Answer]], channel: str
 
 def _followup(kb: KnowledgeBase, text: str, previous: str, channel: str) -> Answer | None:
     """A follow-up ranked with the previous entry's question; None when that is not confident."""
+    from knowledge.yesno import same_figure_for
+
     prev = kb.entry(previous)
     assert prev is not None
+    same = same_figure_for(kb, text, previous)
+    if same is not None:  # 企业的呢 after the individual term: the enterprise's term
+        return replace(kb.answer_entry(same, channel), question=text[:1000])
     und = kb.understanding
     facts = und.facts_in(text)
     if facts:  # 要是我媳妇也申请呢 after the veteran entry: the follow-up names its own group
@@ -408,7 +459,8 @@ def _followup(kb: KnowledgeBase, text: str, previous: str, channel: str) -> Answ
     a = _answer_unit(kb, unit, channel)
     if not a.matched:
         return None
-    if a.entry_id == previous:  # the same entry again: only if the follow-up alone agrees
+    if a.entry_id == previous and not und.names_by_pronoun(text):
+        # the same entry again: only if the follow-up alone agrees (他可以吗 cannot be read alone)
         alone = _answer_unit(kb, Unit(text, text), channel)
         # ... and is not a guess next to it (街道呢 after 社区审核几天: how long, not site visits)
         confident = alone.score >= FOLLOWUP_ALONE_SHARE * a.score

@@ -59,6 +59,8 @@ from knowledge.understand import Understanding
 
 #: the character every word of lending has (贷款, 能贷多少, 房贷, 网贷)
 LOAN_CHAR = "贷"
+#: the programme's own name once normalised (创业贷, 小额担保贷款, 贴息贷款 … → 创业担保贷款)
+PROGRAMME = "创业担保贷款"
 
 #: Returns the entries to add to the folder's (the staff additions the composition root reads).
 ExtraSource = Callable[[], Extra]
@@ -76,6 +78,7 @@ class _Snapshot:
     lexicon: Lexicon
     extra_digest: str = ""  # of the extra entries (staff additions in the database)
     loanless: tuple[int, ...] = ()  # index positions of out-of-scope entries never naming a loan
+    out_of_scope: tuple[int, ...] = ()  # index positions of every out-of-scope entry
 
 
 def _entry_words(index: _Index) -> list[EntryWords]:
@@ -211,6 +214,7 @@ class KnowledgeBase:
                 self.policy,
             ),
             extra_digest=extra_digest,
+            out_of_scope=tuple(i for i, e in enumerate(index.entries) if e.out_of_scope),
             loanless=tuple(
                 i
                 for i, e in enumerate(index.entries)
@@ -339,6 +343,8 @@ class KnowledgeBase:
         # never speak of loans (营业执照怎么办, 理财) are no answer to it, nor a close rival
         lending = any(LOAN_CHAR in t for t in q.tokens)
         unlike = self._snap.loanless if lending else ()
+        if PROGRAMME in q.tokens:
+            unlike = self._snap.out_of_scope
         items, conf, gap, _ = idx.rank(q, 8, exclude_entry=ex, lean=True, exclude_more=unlike)
         ranking = Ranking(
             tuple(Ranked(idx.entries[ei], s, idx.doc_text[d]) for ei, s, d in items), conf, gap

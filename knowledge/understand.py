@@ -34,12 +34,12 @@ _CLAUSE_RE = re.compile(r"[，,、：:]+")
 _TRAILING_RE = re.compile(r"[啊呀哈嘛啦哦喔呗～~…\.]+$")
 #: 几 as an indefinite number, not a question: after a numeral or 前/这/那/好 (九几年, 前几年,
 #: 这几天, 十几万), or before 前 (几年前); 没多久, 不多久, 没几天: "not long", a statement; 啥也不会,
-#: 什么都没有, 哪也不去: "nothing", "nowhere", not a question
+#: 什么都没有, 哪也不去: "nothing", "nowhere", not a question; 逾期过几次, 干过几年: "a few times"
 _INDEFINITE_RE = re.compile(
     r"(?:[0-9一二三四五六七八九十两]|前|这|那|好)几(?:十|百|千)?(?:年|个月|个|天|次|万|回|家)?"
     r"|几(?:十|百|千)?(?:年|个月|天)(?:以)?前"
     r"|[没不]多(?:久|少|长时间)|没几(?:天|个月|年|次|个)"
-    r"|(?:啥|什么|谁|哪儿|哪里|哪)(?:也|都)(?:不|没)"
+    r"|(?:啥|什么|谁|哪儿|哪里|哪)(?:也|都)(?:不|没)|过几(?:次|回|天|年|个月)"
 )
 
 
@@ -96,7 +96,7 @@ def _words(data: dict[str, Any], key: str) -> tuple[str, ...]:
 #: word lists understanding.yaml may leave out (an empty list then)
 OPTIONAL_WORD_LISTS = (
     "pinyin_words", "other_lenders", "definition_starts", "definition_ends", "employer_words",
-    "anaphora", "business_anaphora", "business_verbs", "business_nouns", "story_subjects",
+    "anaphora", "business_anaphora", "business_verbs", "business_nouns", "story_subjects", "followup_pronouns",
     "applicant_groups",
 )  # fmt: skip
 
@@ -154,6 +154,9 @@ class Understanding:
     business_nouns: tuple[str, ...] = ()  # 这种…生意: a demonstrative, then one of these
     story_subjects: tuple[str, ...] = ()  # subjects a story gives its question (合伙)
     applicant_groups: tuple[str, ...] = ()  # facts that are groups with entries of their own
+    followup_pronouns: tuple[
+        str, ...
+    ] = ()  # a short message asking about 他/她 continues the topic
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:
@@ -341,4 +344,11 @@ class Understanding:
         flat = "".join(c for s in self.clauses(text) for c in s)
         if not flat or len(flat) > self.followup_max_chars:
             return False
-        return flat.startswith(self.followup_starts) or flat.endswith(self.followup_endings)
+        if flat.startswith(self.followup_starts) or flat.endswith(self.followup_endings):
+            return True
+        # 我老公是老师，他可以吗: someone named by a pronoun, what about them is the last topic
+        return self.names_by_pronoun(flat)
+
+    def names_by_pronoun(self, text: str) -> bool:
+        """Whether `text` names someone by a pronoun only (他, 她): it cannot be read alone."""
+        return any(p in text for p in self.followup_pronouns)

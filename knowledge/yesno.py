@@ -247,9 +247,19 @@ def _ratio(policy: Any, texts: Any, text: str, answers: tuple[str, str]) -> str 
 #: words that ask for a kind of figure
 _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("amount", re.compile(r"多少钱|几万|多少万|额度|贷多少|最多|最高")),
-    ("term", re.compile(r"几年|期限|多长时间")),
+    ("term", re.compile(r"几年|期限|多长时间|最长")),
     ("days", re.compile(r"几天|多久|多少天|工作日")),
 )
+
+
+def asked_figures(question: str) -> set[str]:
+    """The kinds of figure a question asks for (最多贷多少 → amount, 期限多长 → term)."""
+    return {kind for kind, pattern in _ASKS if pattern.search(question)}
+
+
+def stated_figures(entry_id: str) -> set[str]:
+    """The kinds of figure an entry's answer states (FIGURES)."""
+    return {kind for kind, _ in FIGURES.get(entry_id, ())}
 
 
 def figure_kinds(question: str) -> set[str]:
@@ -266,6 +276,48 @@ def figure_kinds(question: str) -> set[str]:
         if pattern.search(text)
     }
     return found
+
+
+#: the FIGURES key of each subject and applicant group of understanding.yaml (企业 → enterprise)
+_FIGURE_KEYS: dict[str, str] = {
+    "企业": "enterprise",
+    "合伙": "partnership",
+    "失业人员": "unemployed",
+    "退役军人": "veteran",
+    "毕业生": "graduate",
+    "妇女": "woman",
+}
+#: what a follow-up naming only whose figure it asks has besides that name (那企业的呢, 妇女也一样吗)
+_NOTHING_ELSE_RE = re.compile(
+    r"(?:那么?|要是|如果|还有|另外|我|的|呢|吗|也|都|是|行|可以|能|一样|这样|怎么样|咋样|啊|呀"
+    r"|[？?，,。!！\s])*"
+)
+
+
+def same_figure_for(kb: KnowledgeBase, text: str, previous: str) -> str | None:
+    """The entry stating the previous entry's figure for whoever a follow-up names, when it
+    names one (a subject or applicant group of understanding.yaml) and nothing else ("企业的呢"
+    after the individual term: the enterprise entry, which states the enterprise's term;
+    "我老婆也行吗" after the veteran's cap: the women's entry); else None."""
+    figures = FIGURES.get(previous, ())
+    if not figures or figure_kinds(text):
+        return None
+    und = kb.understanding
+    named: set[str] = set()
+    rest = text
+    for word, says in (*und.subjects, *und.facts):
+        found = [w for w in says if w in text]
+        if found and word in _FIGURE_KEYS:
+            named.add(_FIGURE_KEYS[word])
+            for w in sorted(found, key=len, reverse=True):
+                rest = rest.replace(w, "")
+    if len(named) != 1 or not _NOTHING_ELSE_RE.fullmatch(rest):
+        return None  # 每个人都要有失业证吗: a question of its own
+    kind, key = figures[0][0], named.pop()
+    for entry_id, stated in FIGURES.items():
+        if (kind, key) in stated and entry_id != previous:
+            return entry_id
+    return None
 
 
 def figure_entry(question: str, entry_id: str, candidates: list[str]) -> str | None:

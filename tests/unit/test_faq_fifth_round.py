@@ -135,3 +135,94 @@ def test_the_programmes_own_questions_on_those_topics_still_answer(
 @pytest.mark.parametrize("clause", ["除了力气啥也不会", "家里什么都没有", "哪儿也不想去"])
 def test_nothing_and_nowhere_ask_nothing(und: Understanding, clause: str) -> None:
     assert not und.asks(clause)
+
+
+# --- a follow-up naming only whose figure it asks -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("previous", "followup", "entry_id"),
+    [
+        ("个人贷款期限几年", "那公司的呢", "enterprise_amount"),  # states the firm's term
+        ("个人贷款审批要多少个工作日", "企业的呢", "enterprise_time"),
+        ("个人最多贷多少", "当兵的呢", "veteran_eligible"),
+        ("退役军人能贷多少", "我媳妇也行吗", "woman_eligible"),
+    ],
+)
+def test_a_followup_naming_someone_gets_the_same_figure_for_them(
+    kb: KnowledgeBase, previous: str, followup: str, entry_id: str
+) -> None:
+    before = kb.answer(previous).entry_id
+    a = kb.answer(followup, previous=before)
+    assert a.matched and a.entry_id == entry_id
+
+
+def test_a_followup_with_a_question_of_its_own_is_not_the_same_figure(kb: KnowledgeBase) -> None:
+    from knowledge.yesno import same_figure_for
+
+    assert same_figure_for(kb, "企业要什么材料呢", "term_length") is None
+    assert same_figure_for(kb, "每个人都要有失业证吗", "amount_partnership") is None
+    assert same_figure_for(kb, "企业的呢", "docs_individual") is None  # states no figure
+
+
+@pytest.mark.parametrize("followup", ["我爸是医生，他可以吗", "我舅舅是公务员，他可以不"])
+def test_a_followup_about_him_keeps_the_topic(kb: KnowledgeBase, followup: str) -> None:
+    before = kb.answer("谁能当反担保人").entry_id
+    a = kb.answer(followup, previous=before)
+    assert a.matched and a.entry_id == "who_guarantor"
+
+
+# --- questions listed with commas -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "entries"),
+    [
+        ("复员军人最多贷多少，需要找担保人吗", ["veteran_eligible", "need_guarantor"]),
+        # the firm named first is the subject of the questions after it
+        (
+            "企业最多能贷多少，审批几天，要交哪些材料",
+            ["enterprise_amount", "enterprise_time", "enterprise_docs"],
+        ),
+    ],
+)
+def test_questions_listed_with_commas_are_answered_each(
+    kb: KnowledgeBase, text: str, entries: list[str]
+) -> None:
+    a = kb.answer(text)
+    assert [p.entry_id for p in a.parts] == entries
+
+
+def test_a_listed_question_the_first_answer_covers_is_not_answered_again(
+    kb: KnowledgeBase,
+) -> None:
+    # the enterprise entry states the term too
+    a = kb.answer("企业最多能贷多少，期限几年")
+    assert a.entry_id == "enterprise_amount" and not a.parts
+
+
+def test_listed_questions_fit_one_sms(kb: KnowledgeBase) -> None:
+    from knowledge.schema import SMS_MAX_CHARS
+
+    a = kb.answer("企业最多能贷多少，审批几天，要交哪些材料", channel="sms")
+    assert len(a.answer) <= SMS_MAX_CHARS
+
+
+@pytest.mark.parametrize("clause", ["信用卡以前逾期过几次", "在工地干过几年"])
+def test_a_few_times_states_a_fact(und: Understanding, clause: str) -> None:
+    assert not und.asks(clause)
+
+
+# --- the programme named is the programme asked about ---------------------------------------------
+
+
+def test_a_question_naming_the_programme_is_not_answered_as_another_loan(
+    kb: KnowledgeBase,
+) -> None:
+    a = kb.answer("创业贷款要拿房子抵押吗")
+    assert a.matched and not a.out_of_scope
+
+
+@pytest.mark.parametrize("text", ["失业人员最多代多少", "妇女最高带几万"])
+def test_lend_typos_before_how_much(kb: KnowledgeBase, text: str) -> None:
+    assert "贷" in kb.normalizer.normalize(text).replace("贷款", "")
