@@ -45,6 +45,7 @@ DEFAULT_SETS: tuple[str, ...] = (
     "fresh4.yaml",
     "fresh5.yaml",
     "fresh6.yaml",
+    "fresh7.yaml",
 )
 
 
