@@ -116,6 +116,15 @@ class Lexicon:
         ]
         return len(content) >= 2 or any(len(t) > 1 and t in self.spread for t in content)
 
+    def distinctive(self, word: str) -> bool:
+        """Whether a word of two or more characters says something of its own: used by the base,
+        by few entries (≤ COMMON_SHARE) and no question word (征信, 股东; not 贷款, 什么)."""
+        return (
+            len(word) > 1
+            and word not in self.understanding.question_words
+            and 0 < self.spread.get(word, 0) <= COMMON_SHARE * self.n_faq
+        )
+
     def is_place(self, word: str) -> bool:
         """Whether `word` names one of the policy's districts (榆中 or 榆中县): where, not what."""
         districts = getattr(self._policy, "districts", ()) or ()

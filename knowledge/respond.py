@@ -139,8 +139,10 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
             a, ranking = b, r
     if a.matched and a.entry_id:
         nearby = [r.entry.id for r in ranking.items[1:3] if not r.entry.out_of_scope]
-        other = figure_entry(unit.query, a.entry_id, nearby) or condition_entry(
-            kb, unit.query, a.entry_id, nearby
+        other = (
+            figure_entry(unit.query, a.entry_id, nearby)
+            or condition_entry(kb, unit.query, a.entry_id, nearby)
+            or _firm_entry(kb, unit.question, a.entry_id)
         )
         if other is not None:  # the entry that states the figure the question names
             a = replace(kb.answer_entry(other, channel), question=a.question, score=a.score)
@@ -268,6 +270,35 @@ def _subject_entry(kb: KnowledgeBase, question: str, ranking: Ranking) -> str | 
     return (
         first.id if kb.lexicon.topic_words(first.id) & kb.lexicon.topic_words(second.id) else None
     )
+
+
+def _firm_entry(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
+    """The firm's entry that answers a firm's question first answered by a person's entry: the
+    question names the firm (企业, 股东, 法人) and no applicant group, the answered entry is no
+    firm's, and one firm's entry's answer uses more of the question's own words than any other
+    ("股东有不良记录还能贷吗" first on the person's credit entry: the enterprise conditions, which
+    name the shareholders' credit record); else None."""
+    und = kb.understanding
+    firm = und.subjects[0][0] if und.subjects else None
+    if firm is None or und.subject_of(question) != firm or und.facts_in(question):
+        return None
+    lex = kb.lexicon
+    if firm in lex.entry_keys(entry_id):
+        return None
+    words = [t for t in kb.normalizer.analyze(question).tokens if t != firm and lex.distinctive(t)]
+    if not words:
+        return None
+    scored = sorted(
+        (
+            (sum(lex.in_answer_of(e.id, t) for t in words), e.id)
+            for e in kb.entries
+            if not e.out_of_scope and firm in lex.entry_keys(e.id)
+        ),
+        reverse=True,
+    )
+    if not scored or scored[0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    return scored[0][1]
 
 
 def _group_entry(kb: KnowledgeBase, question: str, ranking: Ranking) -> str | None:

@@ -34,12 +34,13 @@ _CLAUSE_RE = re.compile(r"[，,、：:]+")
 _TRAILING_RE = re.compile(r"[啊呀哈嘛啦哦喔呗～~…\.]+$")
 #: 几 as an indefinite number, not a question: after a numeral or 前/这/那/好 (九几年, 前几年,
 #: 这几天, 十几万), or before 前 (几年前); 没多久, 不多久, 没几天: "not long", a statement; 啥也不会,
-#: 什么都没有, 哪也不去: "nothing", "nowhere", not a question; 逾期过几次, 干过几年: "a few times"
+#: 什么都没有, 哪也不去: "nothing", "nowhere", not a question; 逾期过几次, 晚了几天: "a few times",
+#: "a few days"; 也没有什么失业证: "no … to speak of"
 _INDEFINITE_RE = re.compile(
     r"(?:[0-9一二三四五六七八九十两]|前|这|那|好)几(?:十|百|千)?(?:年|个月|个|天|次|万|回|家)?"
     r"|几(?:十|百|千)?(?:年|个月|天)(?:以)?前"
     r"|[没不]多(?:久|少|长时间)|没几(?:天|个月|年|次|个)"
-    r"|(?:啥|什么|谁|哪儿|哪里|哪)(?:也|都)(?:不|没)|过几(?:次|回|天|年|个月)"
+    r"|(?:啥|什么|谁|哪儿|哪里|哪)(?:也|都)(?:不|没)|[过了]几(?:次|回|天|年|个月)|(?<!有)没有?什么"
 )
 
 

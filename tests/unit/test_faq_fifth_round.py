@@ -226,3 +226,30 @@ def test_a_question_naming_the_programme_is_not_answered_as_another_loan(
 @pytest.mark.parametrize("text", ["失业人员最多代多少", "妇女最高带几万"])
 def test_lend_typos_before_how_much(kb: KnowledgeBase, text: str) -> None:
     assert "贷" in kb.normalizer.normalize(text).replace("贷款", "")
+
+
+# --- a firm's question first answered by a person's entry -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["公司股东以前征信有不良记录，企业还能申请吗", "我们公司的法定代表人征信不好，影响企业贷款吗"],
+)
+def test_a_firms_credit_question_gets_the_enterprise_conditions(
+    kb: KnowledgeBase, question: str
+) -> None:
+    a = kb.answer(question)
+    assert a.matched and a.entry_id == "enterprise_eligible"
+
+
+def test_a_persons_credit_question_keeps_the_persons_entry(kb: KnowledgeBase) -> None:
+    assert kb.answer("征信不好还能申请创业贷吗").entry_id == "credit_bad"
+
+
+@pytest.mark.parametrize("clause", ["也没有什么失业证", "就晚了几天", "失业金也领了几个月"])
+def test_no_such_thing_and_a_few_days_state_facts(und: Understanding, clause: str) -> None:
+    assert not und.asks(clause)
+
+
+def test_is_there_any_still_asks(und: Understanding) -> None:
+    assert und.asks("残疾人申请有没有什么照顾")
