@@ -343,6 +343,24 @@ INDUSTRY_ENTRIES = ("excluded_industries", "industry_ok")
 USE_ENTRIES = ("forbidden_uses", "allowed_uses")
 
 
+#: a question whether a business may borrow (能不能贷, 算不算, 有没有戏, 行不行)
+_MAY_BORROW_RE = re.compile(
+    r"能不能[贷申办用]|能[贷申办用]|可以[贷申办用]|可不可以|行不行|算不算|算[^，,]{0,8}吗|有没有戏|有希望"
+)
+
+
+def excluded_business(kb: KnowledgeBase, query: str) -> str | None:
+    """The excluded-industries entry, when a question whether a business may borrow names a
+    business of an industry the policy excludes ("装修队这种算建筑业吗，能不能贷"), with the story
+    clause naming the business when the question points at it; else None."""
+    exclusions = getattr(kb.policy, "exclusions", None)
+    if exclusions is None or not _MAY_BORROW_RE.search(query):
+        return None
+    if exclusions.match_industry(query) is None:
+        return None
+    return INDUSTRY_ENTRIES[0] if kb.entry(INDUSTRY_ENTRIES[0]) is not None else None
+
+
 def condition_entry(
     kb: KnowledgeBase, question: str, entry_id: str, candidates: list[str]
 ) -> str | None:

@@ -253,3 +253,49 @@ def test_no_such_thing_and_a_few_days_state_facts(und: Understanding, clause: st
 
 def test_is_there_any_still_asks(und: Understanding) -> None:
     assert und.asks("残疾人申请有没有什么照顾")
+
+
+# --- a business of an excluded industry, asked whether it may borrow --------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "我想搞个装修队接活，这种能贷吗",
+        "我开了家做户外喷绘招牌的店，这算不算广告业，能不能贷",
+        "想在小区开个桑拿洗浴，有没有戏",
+    ],
+)
+def test_an_excluded_business_gets_the_excluded_industries_answer(
+    kb: KnowledgeBase, question: str
+) -> None:
+    a = kb.answer(question)
+    assert a.matched and a.entry_id == "excluded_industries"
+
+
+def test_an_allowed_business_is_not_refused_by_the_exclusions(kb: KnowledgeBase) -> None:
+    a = kb.answer("我开饭馆能贷吗")
+    assert a.matched and a.entry_id == "industry_ok"
+
+
+def test_an_excluded_word_without_asking_whether_to_borrow_is_left_to_the_ranking(
+    kb: KnowledgeBase,
+) -> None:
+    from knowledge.yesno import excluded_business
+
+    assert excluded_business(kb, "我以前在建筑工地上班") is None
+    assert excluded_business(kb, "装修队能不能贷") == "excluded_industries"
+
+
+# --- pinyin initials of the programme's key words ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "spelt"), [("qy dk zd多少", "企业贷款最多"), ("dbr要什么条件", "担保人")]
+)
+def test_initials_spell_the_programmes_key_words_first(
+    kb: KnowledgeBase, text: str, spelt: str
+) -> None:
+    from knowledge.pinyin import spell_out
+
+    assert spelt in spell_out(kb, text)
