@@ -118,7 +118,7 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
     """One question: ranked, checked for off-topic words (in the story too when the story was
     part of what was ranked, `story_read`), opened with yes/no when it asks so."""
     from knowledge.salience import another_loan, foreign_words
-    from knowledge.yesno import condition_entry, excluded_business, figure_entry, opening
+    from knowledge.yesno import condition_entry, figure_entry, opening
 
     owner = _term_owner(kb, unit.question)
     if owner is not None:  # 反担保是啥意思: the entry that owns the term explains it
@@ -137,9 +137,7 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
         b, r = kb.reply_one(bare, channel)
         if b.matched:
             a, ranking = b, r
-    excluded = excluded_business(kb, unit.query) if not a.matched else None
-    if excluded is not None:  # 装修队这种算建筑业吗: the policy's excluded industries say no
-        a = replace(kb.answer_entry(excluded, channel), question=a.question, score=a.score)
+    a, business = _by_exclusions(kb, unit, a, channel)
     if a.matched and a.entry_id:
         nearby = [r.entry.id for r in ranking.items[1:3] if not r.entry.out_of_scope]
         other = (
@@ -150,7 +148,7 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
         if other is not None:  # the entry that states the figure the question names
             a = replace(kb.answer_entry(other, channel), question=a.question, score=a.score)
     context = unit.query if story_read else ""
-    if a.matched and not excluded and foreign_words(kb, unit.question, a.entry_id, context):
+    if a.matched and not business and foreign_words(kb, unit.question, a.entry_id, context):
         return kb.dont_know(a.question, ranking, channel)
     if a.matched and a.entry_id and another_loan(kb, unit.story, a.entry_id):
         return kb.dont_know(a.question, ranking, channel)  # 朋友的车贷…我要承担多大责任
@@ -159,6 +157,23 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
         if head:
             a = replace(a, answer=_prefix(head, a.answer, channel))
     return a
+
+
+def _by_exclusions(kb: KnowledgeBase, unit: Unit, a: Answer, channel: str) -> tuple[Answer, bool]:
+    """A question the ranking did not answer, answered from the policy's exclusion lists when it
+    asks whether a business of an excluded industry may borrow (装修队这种算建筑业吗) or whether the
+    money may go to an excluded use (先拿去炒股行不行); and whether it names an excluded business
+    (its name is what is asked about: no off-topic check holds it against the answer)."""
+    from knowledge.yesno import excluded_business, excluded_use
+
+    if a.matched:
+        return a, False
+    business = excluded_business(kb, unit.query)
+    entry_id = business or excluded_use(kb, unit.query)
+    if entry_id is None:
+        return a, False
+    found = replace(kb.answer_entry(entry_id, channel), question=a.question, score=a.score)
+    return found, business is not None
 
 
 def _term_owner(kb: KnowledgeBase, question: str) -> str | None:

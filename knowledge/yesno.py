@@ -361,6 +361,22 @@ def excluded_business(kb: KnowledgeBase, query: str) -> str | None:
     return INDUSTRY_ENTRIES[0] if kb.entry(INDUSTRY_ENTRIES[0]) is not None else None
 
 
+#: a question whether the money may be used so (用来…吗, 拿去…行不行, 这样用…可以吗)
+_MAY_USE_RE = re.compile(r"(?:用来|用于|用在|拿来|拿去|拿贷款|这样用|混着用|花在|去还|来还|先还)")
+_ASKS_LEAVE_RE = re.compile(r"吗|能不能|可不可以|行不行|可以不|行不|会不会|能发现")
+
+
+def excluded_use(kb: KnowledgeBase, query: str) -> str | None:
+    """The forbidden-uses entry, when a question whether the loan may be used so names a use the
+    policy excludes ("剩下两万想先把信用卡的欠款还了……这样用贷款的钱可以吗"); else None."""
+    exclusions = getattr(kb.policy, "exclusions", None)
+    if exclusions is None or not (_MAY_USE_RE.search(query) and _ASKS_LEAVE_RE.search(query)):
+        return None
+    if exclusions.match_use(query) is None:
+        return None
+    return USE_ENTRIES[0] if kb.entry(USE_ENTRIES[0]) is not None else None
+
+
 def condition_entry(
     kb: KnowledgeBase, question: str, entry_id: str, candidates: list[str]
 ) -> str | None:

@@ -299,3 +299,20 @@ def test_initials_spell_the_programmes_key_words_first(
     from knowledge.pinyin import spell_out
 
     assert spelt in spell_out(kb, text)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "我想用贷款的钱先去炒股，行不行",
+        # not confident by the ranking: the policy's excluded uses answer it
+        "手头有了这笔钱，我想先拿去炒几天股票，赚了再投到店里，反正最后还是用在店上，这样行不行",
+    ],
+)
+def test_an_excluded_use_gets_the_forbidden_uses_answer(kb: KnowledgeBase, question: str) -> None:
+    a = kb.answer(question)
+    assert a.matched and a.entry_id == "forbidden_uses"
+
+
+def test_another_funds_excluded_use_stays_off_topic(kb: KnowledgeBase) -> None:
+    assert not kb.answer("公积金能拿来还房贷吗").matched
