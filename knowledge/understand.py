@@ -263,7 +263,13 @@ class Understanding:
         if not groups:  # nothing asks: the whole message is the question
             whole = "".join(c for s, _ in sentences for c in s)
             return Parsed((Unit(whole, whole),), False)
-        units = [self._unit(before, span, informative) for before, span in groups]
+        units = []
+        earlier: list[
+            str
+        ] = []  # every story clause before the group (a firm's story holds for all)
+        for before, span in groups:
+            earlier.extend(before)
+            units.append(self._unit(before, span, informative, "，".join(earlier)))
         if story:  # a story after the last question: its facts belong to that question
             last = units[-1]
             facts = [f for f in self.facts_in("".join(story)) if f not in last.query]
@@ -271,10 +277,16 @@ class Understanding:
         long = told and sum(len(c) for s, _ in sentences for c in s) > self.story_min_chars
         return Parsed(tuple(units[:MAX_QUESTIONS]), long)
 
-    def _unit(self, story: list[str], span: list[str], informative: Callable[[str], bool]) -> Unit:
+    def _unit(
+        self,
+        story: list[str],
+        span: list[str],
+        informative: Callable[[str], bool],
+        earlier: str = "",
+    ) -> Unit:
         question = "".join(span)
         told = "，".join(story)
-        if self.employer(told) and not self.facts_in(question):
+        if (self.employer(told) or self.employer(earlier)) and not self.facts_in(question):
             # a firm's story (我们公司…新招了20个下岗的): its groups are the people it hires, the
             # applicant is the firm
             subject = "" if self.subject_of(question) else self.subjects[0][0]

@@ -316,3 +316,22 @@ def test_an_excluded_use_gets_the_forbidden_uses_answer(kb: KnowledgeBase, quest
 
 def test_another_funds_excluded_use_stays_off_topic(kb: KnowledgeBase) -> None:
     assert not kb.answer("公积金能拿来还房贷吗").matched
+
+
+def test_a_firms_story_holds_for_every_question_after_it(und: Understanding) -> None:
+    text = (
+        "我们厂是做纸箱的，一共80个人，今年新招了15个下岗职工，合同都签了三年。"
+        "超过规定比例了没有？我们能申请吗"
+    )
+    units = und.parse(text, informative=lambda t: True).units
+    assert len(units) == 2
+    assert all(u.query.startswith("企业") for u in units)  # the firm asks, not the laid-off
+
+
+@pytest.mark.parametrize("question", ["反担保需要准备什么文件", "申请要交哪些文件"])
+def test_papers_called_files_are_the_documents(kb: KnowledgeBase, question: str) -> None:
+    assert kb.answer(question).entry_id == "docs_individual"
+
+
+def test_the_policy_files_are_still_the_policy(kb: KnowledgeBase) -> None:
+    assert kb.answer("有哪些政策文件").entry_id == "policy_document"
