@@ -362,7 +362,9 @@ def excluded_business(kb: KnowledgeBase, query: str) -> str | None:
 
 
 #: a question whether the money may be used so (用来…吗, 拿去…行不行, 这样用…可以吗)
-_MAY_USE_RE = re.compile(r"(?:用来|用于|用在|拿来|拿去|拿贷款|这样用|混着用|花在|去还|来还|先还)")
+_MAY_USE_RE = re.compile(
+    r"(?:用来|用于|用在|拿来|拿去|拿贷款|这样用|混着用|花在|去还|来还|先还|用(?:这个|这笔)?(?:贷款|钱))"
+)
 _ASKS_LEAVE_RE = re.compile(r"吗|能不能|可不可以|行不行|可以不|行不|会不会|能发现")
 
 

@@ -335,3 +335,14 @@ def test_papers_called_files_are_the_documents(kb: KnowledgeBase, question: str)
 
 def test_the_policy_files_are_still_the_policy(kb: KnowledgeBase) -> None:
     assert kb.answer("有哪些政策文件").entry_id == "policy_document"
+
+
+def test_this_line_of_work_points_at_the_business(kb: KnowledgeBase) -> None:
+    text = "我开了一家做灯箱招牌的广告公司，生意一般，不知道我们这一行有没有戏"
+    a = kb.answer(text)
+    assert a.matched and a.entry_id == "excluded_industries"
+
+
+def test_using_this_loan_to_pay_a_card_is_an_excluded_use(kb: KnowledgeBase) -> None:
+    a = kb.answer("能拿这笔钱还网贷吗")
+    assert a.matched and a.entry_id == "forbidden_uses"
