@@ -97,8 +97,8 @@ def _words(data: dict[str, Any], key: str) -> tuple[str, ...]:
 #: word lists understanding.yaml may leave out (an empty list then)
 OPTIONAL_WORD_LISTS = (
     "pinyin_words", "other_lenders", "definition_starts", "definition_ends", "employer_words",
-    "anaphora", "business_anaphora", "business_verbs", "business_nouns", "story_subjects", "followup_pronouns",
-    "applicant_groups",
+    "anaphora", "business_anaphora", "business_verbs", "business_nouns", "story_subjects",
+    "followup_pronouns", "errand_words", "applicant_groups",
 )  # fmt: skip
 
 
@@ -155,9 +155,10 @@ class Understanding:
     business_nouns: tuple[str, ...] = ()  # 这种…生意: a demonstrative, then one of these
     story_subjects: tuple[str, ...] = ()  # subjects a story gives its question (合伙)
     applicant_groups: tuple[str, ...] = ()  # facts that are groups with entries of their own
-    followup_pronouns: tuple[
-        str, ...
-    ] = ()  # a short message asking about 他/她 continues the topic
+    # a short message asking about 他/她 continues the topic
+    followup_pronouns: tuple[str, ...] = ()
+    # someone acting for the speaker (帮我办): the facts of that clause are not the applicant's
+    errand_words: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:
@@ -235,7 +236,14 @@ class Understanding:
         """Canonical words of the facts a story states (in the order of the fact table)."""
         if not self._fact_word_re.search(text):  # none of them at all: the usual case
             return []
+        if self.errand_words and any(w in text for w in self.errand_words):
+            # 让我妈拿着材料去社区帮我办: someone running an errand is not who applies
+            text = "，".join(c for c in _CLAUSE_RE.split(text) if not self.runs_errand(c))
         return [word for word, says in self.facts if any(s in text for s in says)]
+
+    def runs_errand(self, clause: str) -> bool:
+        """Whether a clause tells of someone doing something for the speaker (帮我办, 替我跑)."""
+        return any(w in clause for w in self.errand_words)
 
     def parse(self, text: str, informative: Callable[[str], bool] = bool) -> Parsed:
         """The questions of a message (up to MAX_QUESTIONS) and whether a story surrounds them.

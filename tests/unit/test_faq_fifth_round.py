@@ -346,3 +346,9 @@ def test_this_line_of_work_points_at_the_business(kb: KnowledgeBase) -> None:
 def test_using_this_loan_to_pay_a_card_is_an_excluded_use(kb: KnowledgeBase) -> None:
     a = kb.answer("能拿这笔钱还网贷吗")
     assert a.matched and a.entry_id == "forbidden_uses"
+
+
+def test_someone_running_an_errand_is_not_the_applicant(und: Understanding) -> None:
+    story = "我在外地打工回不来，想让我妈拿着材料去社区帮我办"
+    assert und.facts_in(story) == []
+    assert und.facts_in("我妈下岗了想开个店") == ["失业人员", "妇女"]
