@@ -302,6 +302,13 @@ def same_figure_for(kb: KnowledgeBase, text: str, previous: str) -> str | None:
     figures = FIGURES.get(previous, ())
     if not figures or figure_kinds(text):
         return None
+    steps = [w for words in _STEP_WORDS.values() for w in words if w in text]
+    if steps and ("days", "individual") in figures:
+        rest = text
+        for w in sorted(steps, key=len, reverse=True):
+            rest = rest.replace(w, "")
+        if _NOTHING_ELSE_RE.fullmatch(rest):
+            return previous  # 社区审核要几天？街道呢？: each step's working days are in that entry
     und = kb.understanding
     named: set[str] = set()
     rest = text

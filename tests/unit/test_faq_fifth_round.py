@@ -352,3 +352,10 @@ def test_someone_running_an_errand_is_not_the_applicant(und: Understanding) -> N
     story = "我在外地打工回不来，想让我妈拿着材料去社区帮我办"
     assert und.facts_in(story) == []
     assert und.facts_in("我妈下岗了想开个店") == ["失业人员", "妇女"]
+
+
+def test_a_followup_naming_another_step_keeps_the_working_days(kb: KnowledgeBase) -> None:
+    before = kb.answer("个人贷款审批要几天").entry_id
+    assert before == "how_long"
+    a = kb.answer("那担保中心呢？", previous=before)  # not the guarantee fund
+    assert a.matched and a.entry_id == "how_long"
