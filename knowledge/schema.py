@@ -33,6 +33,7 @@ FIELDS = {
     "kind",
     "effective_from",
     "effective_to",
+    "openings",
 }
 REQUIRED = ("id", "question", "answer", "short", "source")
 MIN_PARAPHRASES = 5
@@ -64,6 +65,23 @@ class Problem:
         return f"{self.file}: {self.entry_id}: {self.message}"
 
 
+#: longest opening a FAQ entry may state (one short sentence before its answer)
+OPENING_MAX_CHARS = 60
+
+
+@dataclass(frozen=True)
+class StatedOpening:
+    """The yes/no opening an entry states for a yes/no question naming one of `when` (and none
+    of `unless`): "要我自己先垫吗" answered by the subsidy entry opens "按兰州2013年办法不用……"."""
+
+    when: tuple[str, ...]
+    say: str
+    unless: tuple[str, ...] = ()
+
+    def fits(self, question: str) -> bool:
+        return any(w in question for w in self.when) and not any(w in question for w in self.unless)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One FAQ (or out-of-scope) entry, texts still holding their {placeholders}."""
@@ -80,6 +98,7 @@ class Entry:
     kind: Kind = "faq"
     effective_from: dt.date | None = None
     effective_to: dt.date | None = None
+    openings: tuple[StatedOpening, ...] = ()
 
     @property
     def out_of_scope(self) -> bool:
@@ -204,6 +223,9 @@ def _parse_entry(
         except ValueError:
             err(f"{key} 必须是日期 YYYY-MM-DD")
             dates[key] = None
+    openings, wrong = _openings(raw.get("openings"))
+    if wrong:
+        err(wrong)
     if placeholders is not None:
         for key in ("answer", "short", "source"):
             text = raw.get(key)
@@ -232,8 +254,40 @@ def _parse_entry(
         kind=kind,
         effective_from=dates["effective_from"],
         effective_to=dates["effective_to"],
+        openings=openings,
     )
     return entry, problems
+
+
+def _words_list(value: Any) -> tuple[str, ...] | None:
+    if not isinstance(value, list) or not all(isinstance(w, str) and w.strip() for w in value):
+        return None
+    return tuple(w.strip() for w in value)
+
+
+def _openings(raw: Any) -> tuple[tuple[StatedOpening, ...], str]:
+    """The `openings` of an entry: [{when: [words], unless: [words], say: text}], or a problem."""
+    if raw is None:
+        return (), ""
+    problem = (
+        "openings 必须是列表，每项含 when（非空词语列表）、say（不超过"
+        f" {OPENING_MAX_CHARS} 字的文本），可选 unless（词语列表）"
+    )
+    if not isinstance(raw, list):
+        return (), problem
+    out: list[StatedOpening] = []
+    for item in raw:
+        if not isinstance(item, dict) or set(item) - {"when", "unless", "say"}:
+            return (), problem
+        when = _words_list(item.get("when"))
+        unless = _words_list(item.get("unless", []))
+        say = item.get("say")
+        if not when or unless is None or not isinstance(say, str) or not say.strip():
+            return (), problem
+        if len(say.strip()) > OPENING_MAX_CHARS:
+            return (), problem
+        out.append(StatedOpening(when, say.strip(), unless))
+    return tuple(out), ""
 
 
 def faq_files(folder: Path) -> list[Path]:

@@ -117,7 +117,16 @@ def opening(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
             head = _ratio(policy, texts, text, (yes, no))
         if head is not None:
             return head
-    return None
+    return _stated(kb, text, entry_id)
+
+
+def _stated(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
+    """The opening the entry itself states for the claim the question checks (its `openings` in
+    the FAQ file: 要我自己先垫吗 → 按兰州2013年办法不用……), or None."""
+    entry = kb.entry(entry_id)
+    if entry is None:
+        return None
+    return next((o.say for o in entry.openings if o.fits(question)), None)
 
 
 def _condition(policy: Any, question: str, entry_id: str) -> tuple[str, str, str] | None:

@@ -4,9 +4,12 @@ knowledge/eval), against the packaged knowledge base and the Lanzhou policy."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from knowledge import KnowledgeBase
+from knowledge.schema import Entry, Problem
 from knowledge.understand import Understanding
 
 # --- a question naming a loan is about lending ----------------------------------------------------
@@ -359,3 +362,79 @@ def test_a_followup_naming_another_step_keeps_the_working_days(kb: KnowledgeBase
     assert before == "how_long"
     a = kb.answer("那担保中心呢？", previous=before)  # not the guarantee fund
     assert a.matched and a.entry_id == "how_long"
+
+
+# --- openings an entry states for the claim a yes/no question checks ------------------------------
+
+ENTRY = """
+entries:
+  - id: sample
+    question: 贴息要我先垫吗？
+    paraphrases: [贴息谁先垫, 利息谁先出, 要不要我先垫钱, 贴息怎么给, 先付后贴吗]
+    answer: 贴息由经办银行先垫付。
+    short: 贴息由经办银行先垫付。
+    source: 测试
+{openings}
+"""
+
+
+def _parse(tmp_path: Path, openings: str) -> tuple[list[Entry], list[Problem]]:
+    from knowledge.schema import parse_file
+
+    path = tmp_path / "sample.yaml"
+    path.write_text(ENTRY.format(openings=openings), encoding="utf-8")
+    return parse_file(path, None)
+
+
+def test_stated_openings_are_parsed(tmp_path: Path) -> None:
+    entries, problems = _parse(
+        tmp_path,
+        "    openings:\n      - when: [我先垫, 自己垫]\n        unless: [银行]\n        say: 不用。",
+    )
+    assert not problems
+    (opening,) = entries[0].openings
+    assert opening.fits("要我先垫吗") and not opening.fits("银行和我先垫吗")
+
+
+@pytest.mark.parametrize(
+    "openings",
+    [
+        "    openings: 不用",  # not a list
+        "    openings:\n      - say: 不用",  # no `when`
+        "    openings:\n      - when: []\n        say: 不用",  # empty `when`
+        "    openings:\n      - when: [先垫]\n        say: " + "很长" * 40,  # too long
+        "    openings:\n      - when: [先垫]\n        say: 不用\n        then: x",  # unknown key
+    ],
+)
+def test_bad_openings_are_an_error_in_chinese(tmp_path: Path, openings: str) -> None:
+    entries, problems = _parse(tmp_path, openings)
+    assert not entries
+    assert any(p.error and "openings" in p.message for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("question", "opens"),
+    [
+        ("贴息的钱是不是要我自己先垫上", "按兰州2013年办法不用"),
+        ("企业贷款的利息国家全部给贴吗", "不是"),
+        ("个人申请一定要有营业执照吗", "要，"),
+        ("征信上有不良记录还能申请吗", "不能，"),
+    ],
+)
+def test_a_yes_no_question_gets_the_entrys_stated_opening(
+    kb: KnowledgeBase, question: str, opens: str
+) -> None:
+    a = kb.answer(question)
+    assert a.matched and a.answer.startswith(opens)
+
+
+def test_a_question_that_is_not_yes_no_gets_no_stated_opening(kb: KnowledgeBase) -> None:
+    a = kb.answer("企业贷款的贴息怎么算")
+    assert a.entry_id == "enterprise_subsidy" and not a.answer.startswith("不是")
+
+
+def test_the_stated_opening_fits_an_sms(kb: KnowledgeBase) -> None:
+    from knowledge.schema import SMS_MAX_CHARS
+
+    a = kb.answer("贴息的钱是不是要我自己先垫上", channel="sms")
+    assert a.answer.startswith("按兰州2013年办法不用") and len(a.answer) <= SMS_MAX_CHARS
