@@ -336,6 +336,32 @@ def same_figure_for(kb: KnowledgeBase, text: str, previous: str) -> str | None:
     return None
 
 
+#: the longest question whose amount is taken as the one asked about (amount_entry)
+AMOUNT_QUESTION_MAX_CHARS = 25
+#: a yes/no question about how much may be borrowed (能贷10万吗, 最高只能贷3万吗)
+_ASKS_AMOUNT_RE = re.compile(r"贷|额度|最高|最多|上限")
+
+
+def amount_entry(kb: KnowledgeBase, question: str) -> str | None:
+    """The entry stating the cap of whoever a yes/no question naming an amount asks about (失业
+    人员最高只能贷3万吗 → the unemployed's entry; no one named → the individual amounts), so that
+    the policy's figure answers it; None when the question names no amount or several groups."""
+    if len(question) > AMOUNT_QUESTION_MAX_CHARS or not _YESNO_RE.search(question):
+        return None  # (in a longer message an amount is more often the story's: 去年贷了8万)
+    if not _ASKS_AMOUNT_RE.search(question) or "amount" not in figure_kinds(question):
+        return None
+    und = kb.understanding
+    named = {
+        _FIGURE_KEYS[word]
+        for word, says in (*und.subjects, *und.facts)
+        if word in _FIGURE_KEYS and any(w in question for w in says)
+    }
+    if len(named) > 1:
+        return None
+    key = named.pop() if named else "individual"
+    return next((e for e, stated in FIGURES.items() if ("amount", key) in stated), None)
+
+
 def figure_entry(question: str, entry_id: str, candidates: list[str]) -> str | None:
     """An entry among `candidates` (the next best of the ranking, in order) that states the kind
     of figure the question names when `entry_id` states none of it ("企业贷款能批500万吗" ranked

@@ -438,3 +438,22 @@ def test_the_stated_opening_fits_an_sms(kb: KnowledgeBase) -> None:
 
     a = kb.answer("贴息的钱是不是要我自己先垫上", channel="sms")
     assert a.answer.startswith("按兰州2013年办法不用") and len(a.answer) <= SMS_MAX_CHARS
+
+
+@pytest.mark.parametrize("question", ["普通失业人员顶多贷4万吧", "城里失业的最高只给贷3万吗"])
+def test_an_amount_checked_by_a_short_yes_no_question_is_answered_from_the_policy(
+    kb: KnowledgeBase, question: str
+) -> None:
+    a = kb.answer(question)
+    assert a.matched and a.entry_id == "unemployed_eligible"
+    assert a.answer.startswith("不是，")  # the unemployed's cap is higher
+
+
+def test_an_amount_told_in_a_longer_message_is_not_the_question(kb: KnowledgeBase) -> None:
+    from knowledge.yesno import amount_entry
+
+    long_one = (
+        "我媳妇前年贷了8万开了个美甲店还没还完，今年我也想贷款开个洗车店，我们家能同时贷两笔吗"
+    )
+    assert amount_entry(kb, long_one) is None
+    assert amount_entry(kb, "退伍的能贷8万吗") == "veteran_eligible"
