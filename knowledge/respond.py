@@ -164,12 +164,14 @@ def _by_exclusions(kb: KnowledgeBase, unit: Unit, a: Answer, channel: str) -> tu
     asks whether a business of an excluded industry may borrow (装修队这种算建筑业吗) or whether the
     money may go to an excluded use (先拿去炒股行不行); and whether it names an excluded business
     (its name is what is asked about: no off-topic check holds it against the answer)."""
-    from knowledge.yesno import amount_entry, excluded_business, excluded_use
+    from knowledge.yesno import excluded_business, excluded_use, figure_question_entry
 
     if a.matched:
         return a, False
     business = excluded_business(kb, unit.query)
-    entry_id = business or excluded_use(kb, unit.query) or amount_entry(kb, unit.query)
+    entry_id = business or excluded_use(kb, unit.query)
+    if entry_id is None and not unit.story:  # (a figure of a story is more often told than asked)
+        entry_id = figure_question_entry(kb, unit.query)
     if entry_id is None:
         return a, False
     found = replace(kb.answer_entry(entry_id, channel), question=a.question, score=a.score)

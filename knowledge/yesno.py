@@ -336,19 +336,26 @@ def same_figure_for(kb: KnowledgeBase, text: str, previous: str) -> str | None:
     return None
 
 
-#: the longest question whose amount is taken as the one asked about (amount_entry)
-AMOUNT_QUESTION_MAX_CHARS = 25
-#: a yes/no question about how much may be borrowed (能贷10万吗, 最高只能贷3万吗)
-_ASKS_AMOUNT_RE = re.compile(r"贷|额度|最高|最多|上限")
+#: the longest question whose figure is taken as the one asked about (figure_question_entry)
+FIGURE_QUESTION_MAX_CHARS = 25
+#: the words of a yes/no question asking about each kind of figure (能贷10万吗, 能贷3年吗, 要18个
+#: 工作日吗)
+_ASKS_FIGURE: dict[str, re.Pattern[str]] = {
+    "amount": re.compile(r"贷|额度|最高|最多|上限"),
+    "term": re.compile(r"期限|贷|还|最长"),
+    "days": re.compile(r"审批|审核|放款|批下来|下来|办完|办下来|调查"),
+}
 
 
-def amount_entry(kb: KnowledgeBase, question: str) -> str | None:
-    """The entry stating the cap of whoever a yes/no question naming an amount asks about (失业
-    人员最高只能贷3万吗 → the unemployed's entry; no one named → the individual amounts), so that
-    the policy's figure answers it; None when the question names no amount or several groups."""
-    if len(question) > AMOUNT_QUESTION_MAX_CHARS or not _YESNO_RE.search(question):
-        return None  # (in a longer message an amount is more often the story's: 去年贷了8万)
-    if not _ASKS_AMOUNT_RE.search(question) or "amount" not in figure_kinds(question):
+def figure_question_entry(kb: KnowledgeBase, question: str) -> str | None:
+    """The entry stating the figure a short yes/no question checks, for whoever it names
+    (失业人员最高只能贷3万吗 → the unemployed's cap; 企业贷款能贷3年吗 → the enterprise entry; no one
+    named → the individual figures), so that the policy's figure answers it; None when the
+    question names no single kind of figure, or several groups."""
+    if len(question) > FIGURE_QUESTION_MAX_CHARS or not _YESNO_RE.search(question):
+        return None  # (in a longer message a figure is more often the story's: 去年贷了8万)
+    kinds = [k for k in figure_kinds(question) if k in _ASKS_FIGURE]
+    if len(kinds) != 1 or not _ASKS_FIGURE[kinds[0]].search(question):
         return None
     und = kb.understanding
     named = {
@@ -358,8 +365,12 @@ def amount_entry(kb: KnowledgeBase, question: str) -> str | None:
     }
     if len(named) > 1:
         return None
-    key = named.pop() if named else "individual"
-    return next((e for e, stated in FIGURES.items() if ("amount", key) in stated), None)
+    kind = kinds[0]
+    for key in (*named, "individual"):
+        found = next((e for e, stated in FIGURES.items() if (kind, key) in stated), None)
+        if found is not None:
+            return found
+    return None
 
 
 def figure_entry(question: str, entry_id: str, candidates: list[str]) -> str | None:

@@ -450,10 +450,27 @@ def test_an_amount_checked_by_a_short_yes_no_question_is_answered_from_the_polic
 
 
 def test_an_amount_told_in_a_longer_message_is_not_the_question(kb: KnowledgeBase) -> None:
-    from knowledge.yesno import amount_entry
+    from knowledge.yesno import figure_question_entry
 
     long_one = (
         "我媳妇前年贷了8万开了个美甲店还没还完，今年我也想贷款开个洗车店，我们家能同时贷两笔吗"
     )
-    assert amount_entry(kb, long_one) is None
-    assert amount_entry(kb, "退伍的能贷8万吗") == "veteran_eligible"
+    assert figure_question_entry(kb, long_one) is None
+    assert figure_question_entry(kb, "退伍的能贷8万吗") == "veteran_eligible"
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("企业贷款能贷3年吗", "enterprise_amount"),  # states the enterprise's term
+        ("审批要25个工作日吗", "how_long"),
+        ("企业审批是25个工作日吗", "enterprise_time"),
+        ("能贷3万，贷3年吗", None),  # two kinds of figure: not one question about one figure
+    ],
+)
+def test_the_entry_stating_the_checked_figure(
+    kb: KnowledgeBase, question: str, entry_id: str | None
+) -> None:
+    from knowledge.yesno import figure_question_entry
+
+    assert figure_question_entry(kb, question) == entry_id
