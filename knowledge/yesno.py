@@ -303,31 +303,42 @@ _NOTHING_ELSE_RE = re.compile(
 )
 
 
+def _without(text: str, words: list[str]) -> str:
+    """`text` with every one of `words` taken out (longest first: 退伍军人 before 军人)."""
+    for w in sorted(words, key=len, reverse=True):
+        text = text.replace(w, "")
+    return text
+
+
+def _whose(kb: KnowledgeBase, text: str) -> tuple[set[str], list[str]]:
+    """The FIGURES keys of the subjects and applicant groups `text` names (企业 → enterprise,
+    我媳妇 → woman) and the words that named them."""
+    und = kb.understanding
+    keys: set[str] = set()
+    said: list[str] = []
+    for word, says in (*und.subjects, *und.facts):
+        found = [w for w in says if w in text]
+        if found and word in _FIGURE_KEYS:
+            keys.add(_FIGURE_KEYS[word])
+            said.extend(found)
+    return keys, said
+
+
 def same_figure_for(kb: KnowledgeBase, text: str, previous: str) -> str | None:
     """The entry stating the previous entry's figure for whoever a follow-up names, when it
-    names one (a subject or applicant group of understanding.yaml) and nothing else ("企业的呢"
-    after the individual term: the enterprise entry, which states the enterprise's term;
-    "我老婆也行吗" after the veteran's cap: the women's entry); else None."""
+    names one (a subject or applicant group of understanding.yaml, or a step of the procedure)
+    and nothing else ("企业的呢" after the individual term: the enterprise entry, which states the
+    enterprise's term; "我老婆也行吗" after the veteran's cap: the women's entry; "街道呢" after
+    the working days: the same entry); else None."""
     figures = FIGURES.get(previous, ())
     if not figures or figure_kinds(text):
         return None
     steps = [w for words in _STEP_WORDS.values() for w in words if w in text]
-    if steps and ("days", "individual") in figures:
-        rest = text
-        for w in sorted(steps, key=len, reverse=True):
-            rest = rest.replace(w, "")
-        if _NOTHING_ELSE_RE.fullmatch(rest):
-            return previous  # 社区审核要几天？街道呢？: each step's working days are in that entry
-    und = kb.understanding
-    named: set[str] = set()
-    rest = text
-    for word, says in (*und.subjects, *und.facts):
-        found = [w for w in says if w in text]
-        if found and word in _FIGURE_KEYS:
-            named.add(_FIGURE_KEYS[word])
-            for w in sorted(found, key=len, reverse=True):
-                rest = rest.replace(w, "")
-    if len(named) != 1 or not _NOTHING_ELSE_RE.fullmatch(rest):
+    days = ("days", "individual") in figures
+    if steps and days and _NOTHING_ELSE_RE.fullmatch(_without(text, steps)):
+        return previous  # 社区审核要几天？街道呢？: each step's working days are in that entry
+    named, said = _whose(kb, text)
+    if len(named) != 1 or not _NOTHING_ELSE_RE.fullmatch(_without(text, said)):
         return None  # 每个人都要有失业证吗: a question of its own
     kind, key = figures[0][0], named.pop()
     for entry_id, stated in FIGURES.items():
@@ -357,12 +368,7 @@ def figure_question_entry(kb: KnowledgeBase, question: str) -> str | None:
     kinds = [k for k in figure_kinds(question) if k in _ASKS_FIGURE]
     if len(kinds) != 1 or not _ASKS_FIGURE[kinds[0]].search(question):
         return None
-    und = kb.understanding
-    named = {
-        _FIGURE_KEYS[word]
-        for word, says in (*und.subjects, *und.facts)
-        if word in _FIGURE_KEYS and any(w in question for w in says)
-    }
+    named, _ = _whose(kb, question)
     if len(named) > 1:
         return None
     kind = kinds[0]
@@ -418,14 +424,14 @@ def excluded_business(kb: KnowledgeBase, query: str) -> str | None:
 _MAY_USE_RE = re.compile(
     r"(?:用来|用于|用在|拿来|拿去|拿贷款|这样用|混着用|花在|去还|来还|先还|用(?:这个|这笔)?(?:贷款|钱))"
 )
-_ASKS_LEAVE_RE = re.compile(r"吗|能不能|可不可以|行不行|可以不|行不|会不会|能发现")
+_ASKS_WHETHER_RE = re.compile(r"吗|能不能|可不可以|行不行|可以不|行不|会不会|能发现")
 
 
 def excluded_use(kb: KnowledgeBase, query: str) -> str | None:
     """The forbidden-uses entry, when a question whether the loan may be used so names a use the
     policy excludes ("剩下两万想先把信用卡的欠款还了……这样用贷款的钱可以吗"); else None."""
     exclusions = getattr(kb.policy, "exclusions", None)
-    if exclusions is None or not (_MAY_USE_RE.search(query) and _ASKS_LEAVE_RE.search(query)):
+    if exclusions is None or not (_MAY_USE_RE.search(query) and _ASKS_WHETHER_RE.search(query)):
         return None
     if exclusions.match_use(query) is None:
         return None
