@@ -137,7 +137,7 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
         b, r = kb.reply_one(bare, channel)
         if b.matched:
             a, ranking = b, r
-    a, business = _by_exclusions(kb, unit, a, channel)
+    a, business = _from_policy(kb, unit, a, channel)
     if a.matched and a.entry_id:
         nearby = [r.entry.id for r in ranking.items[1:3] if not r.entry.out_of_scope]
         other = (
@@ -159,11 +159,12 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
     return a
 
 
-def _by_exclusions(kb: KnowledgeBase, unit: Unit, a: Answer, channel: str) -> tuple[Answer, bool]:
-    """A question the ranking did not answer, answered from the policy's exclusion lists when it
-    asks whether a business of an excluded industry may borrow (装修队这种算建筑业吗) or whether the
-    money may go to an excluded use (先拿去炒股行不行); and whether it names an excluded business
-    (its name is what is asked about: no off-topic check holds it against the answer)."""
+def _from_policy(kb: KnowledgeBase, unit: Unit, a: Answer, channel: str) -> tuple[Answer, bool]:
+    """A question the ranking did not answer, answered from the policy's data when it asks
+    whether a business of an excluded industry may borrow (装修队这种算建筑业吗), whether the money
+    may go to an excluded use (先拿去炒股行不行) or, without a story, whether a figure is so
+    (失业人员顶多贷4万吧); and whether it names an excluded business (its name is what is asked
+    about: no off-topic check holds it against the answer)."""
     from knowledge.yesno import excluded_business, excluded_use, figure_question_entry
 
     if a.matched:
@@ -412,7 +413,7 @@ def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answe
     answers: list[tuple[Unit, Answer]] = []
     for c in clauses:
         asked = asked_figures(c)
-        if answers and asked and all(asked & stated_figures(b.entry_id or "") for _, b in answers):
+        if answers and asked and any(asked & stated_figures(b.entry_id or "") for _, b in answers):
             continue  # 小微企业能贷200万吗，期限多长: the enterprise entry states the term too
         own = und.subject_of(c) or und.facts_in(c)
         query = c if own or not subject else subject + c  # 企业贷款最多多少，审批要几天
