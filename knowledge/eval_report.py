@@ -46,6 +46,7 @@ DEFAULT_SETS: tuple[str, ...] = (
     "fresh5.yaml",
     "fresh6.yaml",
     "fresh7.yaml",
+    "fresh8.yaml",
 )
 
 
