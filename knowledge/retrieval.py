@@ -339,12 +339,14 @@ class KnowledgeBase:
             empty = Answer(echo, False, None, EMPTY_PROMPT, 0.0, None, no_question=True)
             return empty, Ranking((), 0.0, 0.0)
         ex = idx.entry_pos.get(without) if without else None
-        # a question naming a loan (贷款, 能贷多少) asks about lending: out-of-scope entries that
-        # never speak of loans (营业执照怎么办, 理财) are no answer to it, nor a close rival
-        lending = any(LOAN_CHAR in t for t in q.tokens)
-        unlike = self._snap.loanless if lending else ()
+        # a question naming the programme is about it: no out-of-scope entry answers it; one
+        # naming a loan (贷款, 能贷多少) asks about lending: out-of-scope entries that never speak
+        # of loans (营业执照怎么办, 理财) are no answer to it, nor a close rival
+        unlike: tuple[int, ...] = ()
         if PROGRAMME in q.tokens:
             unlike = self._snap.out_of_scope
+        elif any(LOAN_CHAR in t for t in q.tokens):
+            unlike = self._snap.loanless
         items, conf, gap, _ = idx.rank(q, 8, exclude_entry=ex, lean=True, exclude_more=unlike)
         ranking = Ranking(
             tuple(Ranked(idx.entries[ei], s, idx.doc_text[d]) for ei, s, d in items), conf, gap

@@ -238,7 +238,8 @@ class Understanding:
             return []
         if self.errand_words and any(w in text for w in self.errand_words):
             # 让我妈拿着材料去社区帮我办: someone running an errand is not who applies
-            text = "，".join(c for c in _CLAUSE_RE.split(text) if not self.runs_errand(c))
+            clauses = (c for sentence in self.clauses(text) for c in sentence)
+            text = "，".join(c for c in clauses if not self.runs_errand(c))
         return [word for word, says in self.facts if any(s in text for s in says)]
 
     def runs_errand(self, clause: str) -> bool:
@@ -272,9 +273,7 @@ class Understanding:
             whole = "".join(c for s, _ in sentences for c in s)
             return Parsed((Unit(whole, whole),), False)
         units = []
-        earlier: list[
-            str
-        ] = []  # every story clause before the group (a firm's story holds for all)
+        earlier: list[str] = []  # every story clause up to the group: a firm's story holds for all
         for before, span in groups:
             earlier.extend(before)
             units.append(self._unit(before, span, informative, "，".join(earlier)))
@@ -290,11 +289,11 @@ class Understanding:
         story: list[str],
         span: list[str],
         informative: Callable[[str], bool],
-        earlier: str = "",
+        earlier: str,
     ) -> Unit:
         question = "".join(span)
         told = "，".join(story)
-        if (self.employer(told) or self.employer(earlier)) and not self.facts_in(question):
+        if self.employer(earlier) and not self.facts_in(question):  # (earlier holds `told`)
             # a firm's story (我们公司…新招了20个下岗的): its groups are the people it hires, the
             # applicant is the firm
             subject = "" if self.subject_of(question) else self.subjects[0][0]
