@@ -430,16 +430,26 @@ def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answe
 
 def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
     """Each question answered on its own; None unless ≥ 2 different entries answer."""
+    from knowledge.retrieval import LOAN_CHAR
+
     answers: list[tuple[Unit, Answer]] = []
     seen: set[str] = set()
     und = kb.understanding
+    before: tuple[Unit, Answer] | None = None  # the question just before, and its answer
     for unit in parsed.units:
         a = None
-        if answers and answers[-1][1].entry_id and len(unit.question) <= und.followup_max_chars:
+        if before and _about_the_one_before(kb, unit, *before):
+            # 失业金能领多少？去哪申请？: a later question without a topic of its own asks about the
+            # one before, which is another topic; it is read with it, not alone
+            a = _answer_unit(kb, Unit(unit.question, before[0].query + unit.query), channel)
+            if not a.matched and LOAN_CHAR in unit.question:
+                a = None  # 失业金怎么领？创业贷款要什么材料？: the loan's own question, read alone
+        elif answers and answers[-1][1].entry_id and len(unit.question) <= und.followup_max_chars:
             # a short later question leans on the one before (企业最高多少？审批要多久？)
             a = _followup(kb, unit.question, answers[-1][1].entry_id or "", channel)
         if a is None:
             a = _answer_unit(kb, unit, channel)
+        before = (unit, a)
         if a.matched and a.entry_id and a.entry_id not in seen:
             seen.add(a.entry_id)
             answers.append((unit, a))
@@ -448,6 +458,21 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
     if len(answers) < 2:
         return None
     return _compose(kb, answers, channel)
+
+
+def _about_the_one_before(kb: KnowledgeBase, unit: Unit, before: Unit, a: Answer) -> bool:
+    """Whether a later question asks about the one before it (去哪申请, 要什么材料), which is
+    another topic: an out-of-scope entry answered it and the later one does not ask about a loan
+    with a word of the base's own (征信, 材料), or it names what the base never mentions and the
+    later one names no such word at all."""
+    from knowledge.retrieval import LOAN_CHAR
+
+    own = any(kb.lexicon.distinctive(t) for t in kb.normalizer.analyze(unit.question).tokens)
+    if a.out_of_scope:
+        return not (own and LOAN_CHAR in unit.question)
+    if a.matched or not _names_something(kb, _unknown_words(kb, before.question)):
+        return False
+    return not own
 
 
 def _compose(kb: KnowledgeBase, answers: list[tuple[Unit, Answer]], channel: str) -> Answer:
