@@ -47,6 +47,7 @@ DEFAULT_SETS: tuple[str, ...] = (
     "fresh6.yaml",
     "fresh7.yaml",
     "fresh8.yaml",
+    "fresh9.yaml",
 )
 
 
