@@ -118,7 +118,7 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
     """One question: ranked, checked for off-topic words (in the story too when the story was
     part of what was ranked, `story_read`), opened with yes/no when it asks so."""
     from knowledge.salience import another_loan, foreign_words
-    from knowledge.yesno import condition_entry, figure_entry, opening
+    from knowledge.yesno import checked_figure_entry, condition_entry, figure_entry, opening
 
     owner = _term_owner(kb, unit.question)
     if owner is not None:  # 反担保是啥意思: the entry that owns the term explains it
@@ -142,6 +142,7 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
         nearby = [r.entry.id for r in ranking.items[1:3] if not r.entry.out_of_scope]
         other = (
             figure_entry(unit.query, a.entry_id, nearby)
+            or checked_figure_entry(kb, unit.query, a.entry_id)
             or condition_entry(kb, unit.query, a.entry_id, nearby)
             or _firm_entry(kb, unit.question, a.entry_id)
         )

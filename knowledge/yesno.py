@@ -34,9 +34,9 @@ FIGURES: dict[str, tuple[tuple[str, str], ...]] = {
     "enterprise_time": (("days", "enterprise"),),
     "enterprise_eligible": (("ratio", "enterprise"),),
 }
-#: question words of a yes/no question about a statement (是8万对吧, 是6个工作日吗) vs an
-#: ability (能贷10万吗)
-_IS_RE = re.compile(r"是不是|对吧|对不对|没错吧|真的假的|是吗|对吗|是真的|是各?\d")
+#: question words of a yes/no question about a statement (是8万对吧, 是6个工作日吗, 要7个工作日吧)
+#: vs an ability (能贷10万吗, 7个工作日能办完吗)
+_IS_RE = re.compile(r"是不是|对吧|对不对|没错吧|真的假的|是吗|对吗|是真的|是各?\d|要\d+个?工作日")
 #: a question claiming what the limit is (最高只能贷5万吗, 最长就两年吗, 上限5万吗): true only when it
 #: names the limit itself; 最高/最多/最长 with 能 or 可以 asks what is possible (最长能到5年吗)
 _LIMIT_CLAIM_RE = re.compile(
@@ -354,7 +354,9 @@ FIGURE_QUESTION_MAX_CHARS = 25
 _ASKS_FIGURE: dict[str, re.Pattern[str]] = {
     "amount": re.compile(r"贷|额度|最高|最多|上限"),
     "term": re.compile(r"期限|贷|还|最长"),
-    "days": re.compile(r"审批|审核|放款|批下来|下来|办完|办下来|调查"),
+    "days": re.compile(
+        r"审批|审核|放款|批下来|下来|办完|办下来|调查|一步|环节|时限|推荐|复核|社区|街道|乡镇|担保|银行"
+    ),
 }
 
 
@@ -395,6 +397,31 @@ def figure_entry(question: str, entry_id: str, candidates: list[str]) -> str | N
         if kinds & {kind for kind, _ in FIGURES.get(other, ())}:
             return other
     return None
+
+
+#: the kinds of figure whose check moves a confident answer (:func:`checked_figure_entry`): a
+#: number of working days is only ever a time question, while an amount is often a condition's
+#: (贷五万也要担保人吗) or the policy's change (现在还是5万吗)
+CHECKED_KINDS = frozenset({"days"})
+_WORKING_DAYS_RE = re.compile(r"\d+\s*个?工作日")
+
+
+def checked_figure_entry(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
+    """The entry stating the working days a short yes/no question checks (社区调查要10个工作日吗),
+    for whoever it names, when the answered entry `entry_id` does not state them for them (the
+    site visits' entry: what is checked, not how long; the firm's time limits for an
+    individual's question); else None."""
+    if _WORKING_DAYS_RE.search(convert_numbers(question)) is None:
+        return None  # (逾期第二天: a day of the story, not a time limit)
+    found = figure_question_entry(kb, question)
+    kinds = figure_kinds(question)
+    if found is None or found == entry_id or not kinds <= CHECKED_KINDS:
+        return None
+    named, _ = _whose(kb, question)
+    stated = FIGURES.get(entry_id, ())
+    if any((kind, key) in stated for kind in kinds for key in named or {"individual"}):
+        return None  # the answered entry states it for whoever the question names
+    return found
 
 
 #: the entries that answer whether an industry or a use is allowed (the policy's exclusion lists)

@@ -59,3 +59,40 @@ def test_a_sole_trader_asking_to_apply_gets_the_loan_types(
 def test_a_sole_traders_tax_stays_out_of_scope(kb: KnowledgeBase) -> None:
     a = kb.answer("个体工商户怎么交税")
     assert not a.matched and a.out_of_scope
+
+
+# --- a number of working days checked by a short question --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "head"),
+    [
+        ("担保中心调查那边是8个工作日吗", "不是"),  # was the site visits' entry, without an opening
+        ("社区推荐要四个工作日吧", "是的"),  # was the credit community
+        ("银行那边要6个工作日吧", "是的"),
+    ],
+)
+def test_a_working_day_check_is_answered_by_the_time_limits(
+    kb: KnowledgeBase, question: str, head: str
+) -> None:
+    a = kb.answer(question)
+    assert a.matched and a.entry_id == "how_long"
+    assert a.answer.startswith(head)
+
+
+def test_working_days_claimed_with_yao_are_a_claim_not_a_limit(kb: KnowledgeBase) -> None:
+    # 要7个工作日吧 claims the step takes seven days (it takes four): not "can it be done in 7"
+    a = kb.answer("社区推荐那个环节要7个工作日吧")
+    assert a.entry_id == "how_long" and a.answer.startswith("不是")
+    within = kb.answer("7个工作日能办完吗")  # an ability: the whole takes 18
+    assert within.entry_id == "how_long" and within.answer.startswith("不能")
+
+
+def test_the_firms_time_limits_stay_the_firms(kb: KnowledgeBase) -> None:
+    a = kb.answer("企业贷款担保机构审核是5个工作日吗")
+    assert a.entry_id == "enterprise_time" and a.answer.startswith("不是")
+
+
+def test_a_day_of_the_story_is_no_time_limit(kb: KnowledgeBase) -> None:
+    a = kb.answer("贷款逾期第二天就会扣担保人工资吗")
+    assert a.entry_id == "guarantor_wage_deduction"
