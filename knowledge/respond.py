@@ -36,6 +36,8 @@ _FIGURE_RE = re.compile(
 #: reading is at least this share as confident (合伙的呢 alone: the partnership's cap; 街道呢
 #: alone is a guess next to "社区审核几天街道呢", which keeps the approval time)
 FOLLOWUP_ALONE_SHARE = 0.35
+#: … and is among this many entries closest to the previous question and the follow-up together
+FOLLOWUP_NEAR = 5
 
 #: at most this many questions listed with commas are answered each (:func:`_listed`)
 MAX_LISTED = 3
@@ -101,6 +103,9 @@ def _respond(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: st
         carried = _carried_subject(kb, text, prev.question, single, channel)
         if carried is not None:
             return replace(carried, question=echo)
+        kept = _kept_topic(kb, text, prev.id, single, channel)
+        if kept is not None:
+            return replace(kept, question=echo)
     # not understood alone, nothing foreign in it: maybe it goes on about the last topic
     if (
         not single.matched
@@ -368,6 +373,30 @@ def _carried_subject(
     return a if a.matched and a.entry_id and subject in keys(a.entry_id) else None
 
 
+def _kept_topic(
+    kb: KnowledgeBase, text: str, previous: str, single: Answer, channel: str
+) -> Answer | None:
+    """A short question answered alone by an entry far from the last topic, that read as a
+    follow-up gets an entry the question alone could also mean (贴几年 after 有贴息吗: the
+    subsidy's years, not the loan's term): that reading; else None."""
+    und = kb.understanding
+    if (
+        not single.matched
+        or len("".join(c for s in und.clauses(text) for c in s)) > und.followup_max_chars
+    ):
+        return None
+    prev = kb.entry(previous)
+    assert prev is not None
+    near = {r.entry.id for r in kb.rank(prev.question + text, k=FOLLOWUP_NEAR).items}
+    if single.entry_id in near:
+        return None
+    follow = _followup(kb, text, previous, channel)
+    if follow is None or not follow.matched or follow.entry_id == single.entry_id:
+        return None
+    could = {r.entry.id for r in kb.rank(text, k=LISTED_NEAR).items}
+    return follow if follow.entry_id in could else None
+
+
 def _subjectless_entry(kb: KnowledgeBase, unit: Unit, ranking: Ranking) -> str | None:
     """The first entry of `ranking`, when the question names no subject (企业, 合伙) but that
     entry is a subject's (a key word of it) and the runner-up is its parallel entry without one
@@ -543,7 +572,11 @@ def _followup(kb: KnowledgeBase, text: str, previous: str, channel: str) -> Answ
         # ... and is not a guess next to it (街道呢 after 社区审核几天: how long, not site visits)
         confident = alone.score >= FOLLOWUP_ALONE_SHARE * a.score
         if alone.entry_id not in (None, previous) and alone.matched and confident:
-            return alone
+            # ... nor another topic (已经还清三年了呢 after 征信有逾期能贷吗: still the credit record,
+            # not repaying a loan): among the entries closest to the two read together
+            near = {r.entry.id for r in kb.rank(unit.query, k=FOLLOWUP_NEAR).items}
+            if alone.entry_id in near:
+                return alone
     return a
 
 

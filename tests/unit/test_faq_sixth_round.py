@@ -96,3 +96,31 @@ def test_the_firms_time_limits_stay_the_firms(kb: KnowledgeBase) -> None:
 def test_a_day_of_the_story_is_no_time_limit(kb: KnowledgeBase) -> None:
     a = kb.answer("贷款逾期第二天就会扣担保人工资吗")
     assert a.entry_id == "guarantor_wage_deduction"
+
+
+# --- a short follow-up stays near the last topic ------------------------------------------------
+
+
+def _after(kb: KnowledgeBase, previous: str, question: str) -> str | None:
+    prev = kb.answer(previous)
+    assert prev.matched
+    a = kb.answer(question, previous=prev.entry_id)
+    return a.entry_id if a.matched else None
+
+
+def test_a_follow_up_read_alone_as_another_topic_keeps_the_last_one(kb: KnowledgeBase) -> None:
+    # 那反担保人呢 alone is whether a guarantor is needed; after 逾期 it asks what happens to
+    # the counter-guarantor, which the overdue entry answers (the collection notice, wages)
+    assert _after(kb, "贷款逾期了会怎样", "那反担保人呢") == "overdue_consequence"
+
+
+def test_a_short_question_far_from_the_last_topic_is_read_as_its_follow_up(
+    kb: KnowledgeBase,
+) -> None:
+    # 贴几年 alone is the loan's term; after 有贴息吗 it is the subsidy's years
+    assert _after(kb, "创业担保贷款有贴息吗", "贴几年呀") == "subsidy_overdue"
+
+
+def test_a_new_topic_after_the_last_one_is_still_answered(kb: KnowledgeBase) -> None:
+    assert _after(kb, "个人能贷多少", "要多久") == "how_long"
+    assert _after(kb, "征信有逾期记录能贷吗", "已经还清好几年了呢") == "credit_bad"
