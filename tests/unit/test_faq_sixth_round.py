@@ -124,3 +124,19 @@ def test_a_short_question_far_from_the_last_topic_is_read_as_its_follow_up(
 def test_a_new_topic_after_the_last_one_is_still_answered(kb: KnowledgeBase) -> None:
     assert _after(kb, "个人能贷多少", "要多久") == "how_long"
     assert _after(kb, "征信有逾期记录能贷吗", "已经还清好几年了呢") == "credit_bad"
+
+
+# --- an office's phone number or address is a local detail the base does not hold --------------
+
+
+@pytest.mark.parametrize("question", ["安宁区担保中心的电话号码多少", "银行的电话多少"])
+def test_an_offices_phone_number_is_not_answered_as_the_hand_off(
+    kb: KnowledgeBase, question: str
+) -> None:
+    a = kb.answer(question)
+    assert not a.matched and a.out_of_scope
+    assert "没有收录" in a.answer and "人工" in a.answer
+
+
+def test_asking_for_a_person_is_still_the_hand_off(kb: KnowledgeBase) -> None:
+    assert kb.answer("有没有咨询电话可以打").entry_id == "human_agent"
