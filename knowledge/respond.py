@@ -438,8 +438,9 @@ def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answe
         return None
     subject = und.subject_of(clauses[0])
     # each clause's entry must be one the whole sentence could mean (贷下来的钱能干啥，有啥限制:
-    # 有啥限制 alone is the age limit, which the sentence is not about)
-    near = {r.entry.id for r in kb.rank(text, k=LISTED_NEAR).items}
+    # 有啥限制 alone is the age limit, which the sentence is not about); one more for each
+    # clause after the second
+    near = {r.entry.id for r in kb.rank(text, k=LISTED_NEAR + len(clauses) - 2).items}
     answers: list[tuple[Unit, Answer]] = []
     for c in clauses:
         asked = asked_figures(c)

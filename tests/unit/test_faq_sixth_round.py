@@ -140,3 +140,10 @@ def test_an_offices_phone_number_is_not_answered_as_the_hand_off(
 
 def test_asking_for_a_person_is_still_the_hand_off(kb: KnowledgeBase) -> None:
     assert kb.answer("有没有咨询电话可以打").entry_id == "human_agent"
+
+
+def test_three_listed_questions_may_each_reach_past_the_sentences_three_closest(
+    kb: KnowledgeBase,
+) -> None:
+    a = kb.answer("申请表在哪拿，一定要本人去吗，可以在网上填吗")
+    assert [p.entry_id for p in a.parts] == ["application_form", "in_person", "online_apply"]
