@@ -147,3 +147,27 @@ def test_three_listed_questions_may_each_reach_past_the_sentences_three_closest(
 ) -> None:
     a = kb.answer("申请表在哪拿，一定要本人去吗，可以在网上填吗")
     assert [p.entry_id for p in a.parts] == ["application_form", "in_person", "online_apply"]
+
+
+# --- everyday and dialect words for the base's own ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("以前坐过牢能贷款吗", "who_can_apply"),  # 坐过牢: released prisoners are a group
+        ("判过刑的能申请吗", "who_can_apply"),
+        ("俺们婆姨想开个店能贷不", "industry_ok"),  # 婆姨 (Gansu, Shaanxi): a wife
+    ],
+)
+def test_everyday_words_name_the_bases_groups(
+    kb: KnowledgeBase, question: str, entry_id: str
+) -> None:
+    a = kb.answer(question)
+    assert a.matched and a.entry_id == entry_id
+
+
+def test_a_family_car_is_an_excluded_use(kb: KnowledgeBase) -> None:
+    a = kb.answer("贷款能买个私家车吗")
+    assert a.entry_id == "forbidden_uses" and a.answer.startswith("不能")
+    assert "个人消费" in a.answer
