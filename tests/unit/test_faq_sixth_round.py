@@ -171,3 +171,21 @@ def test_a_family_car_is_an_excluded_use(kb: KnowledgeBase) -> None:
     a = kb.answer("贷款能买个私家车吗")
     assert a.entry_id == "forbidden_uses" and a.answer.startswith("不能")
     assert "个人消费" in a.answer
+
+
+# --- the counter-guarantor's credit: whether the loan can still go through --------------------
+
+
+@pytest.mark.parametrize(
+    "question", ["担保人有逾期记录还能贷下来吗", "我爸征信不好能给我做担保人吗"]
+)
+def test_a_guarantors_bad_record_opens_with_no_when_asked_whether_it_can_go_through(
+    kb: KnowledgeBase, question: str
+) -> None:
+    a = kb.answer(question)
+    assert a.entry_id == "guarantor_credit" and a.answer.startswith("不能")
+
+
+def test_a_guarantors_bad_record_still_has_an_effect_when_asked_so(kb: KnowledgeBase) -> None:
+    a = kb.answer("担保人征信不好有影响吗")
+    assert a.entry_id == "guarantor_credit" and a.answer.startswith("有影响")
