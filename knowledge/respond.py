@@ -199,12 +199,35 @@ def _term_owner(kb: KnowledgeBase, question: str) -> str | None:
 
 
 def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answer:
-    """One question, maybe inside a story: the asking clause with the story's facts first; when
-    that is not confident and names nothing the base never mentions, the whole message with its
-    story reduced to the words the base knows."""
+    """One question, maybe inside a story (:func:`_story_question`); a story's answer is one the
+    whole message could mean too: when it is not among the three entries closest to the whole
+    message (its story reduced to the words the base knows), that reading answers instead, or
+    nobody does (a story read two ways that disagree is not answered with confidence)."""
     unit = parsed.units[0]
     if not parsed.story or unit.query == text:
         return _answer_unit(kb, Unit(text, text), channel)
+    a = _story_question(kb, unit, channel)
+    if not a.matched:
+        return a
+    whole = _whole(kb, unit)
+    if a.entry_id in {r.entry.id for r in kb.rank(whole.query, k=3).items}:
+        return a
+    full = _answer_unit(kb, whole, channel, story_read=False)
+    return full if full.matched else kb.dont_know(a.question, kb.rank(unit.query, k=8), channel)
+
+
+def _whole(kb: KnowledgeBase, unit: Unit) -> Unit:
+    """The whole message, its story reduced to the words the base knows (the rest only
+    dilutes)."""
+    known = " ".join(
+        t for t in kb.normalizer.analyze(unit.story).tokens if t in kb.lexicon.vocabulary
+    )
+    return Unit(unit.question, f"{known} {unit.query}", unit.story)
+
+
+def _story_question(kb: KnowledgeBase, unit: Unit, channel: str) -> Answer:
+    """A question inside a story: the asking clause with the story's facts first; when that is
+    not confident and names nothing the base never mentions, the whole message."""
     focused = _answer_unit(kb, unit, channel)
     if (
         focused.matched
@@ -227,11 +250,7 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
     unknown = _unknown_words(kb, unit.question)
     if focused.matched or _names_something(kb, unknown):
         return focused  # a question naming what the base never mentions is not rescued
-    # the whole message, its story reduced to the words the base knows (the rest only dilutes)
-    known = " ".join(
-        t for t in kb.normalizer.analyze(unit.story).tokens if t in kb.lexicon.vocabulary
-    )
-    whole = Unit(unit.question, f"{known} {unit.query}", unit.story)
+    whole = _whole(kb, unit)
     full = _answer_unit(kb, whole, channel, story_read=False)  # only its known words were
     if full.matched and unknown:
         # everyday words (这样) the base never uses: the story may only choose among what the

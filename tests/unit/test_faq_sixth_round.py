@@ -189,3 +189,25 @@ def test_a_guarantors_bad_record_opens_with_no_when_asked_whether_it_can_go_thro
 def test_a_guarantors_bad_record_still_has_an_effect_when_asked_so(kb: KnowledgeBase) -> None:
     a = kb.answer("担保人征信不好有影响吗")
     assert a.entry_id == "guarantor_credit" and a.answer.startswith("有影响")
+
+
+# --- a story's answer is one the whole message could mean too ----------------------------------
+
+
+def test_a_story_read_two_ways_that_disagree_is_not_answered_with_confidence(
+    kb: KnowledgeBase,
+) -> None:
+    # the question clause with its facts chose the guarantor's credit entry, which is not among
+    # the whole message's closest: the husband is no guarantor
+    a = kb.answer(
+        "我老公做生意赔了钱，家里还欠着亲戚的债。我想自己开个裁缝铺，上个月去打了征信，"
+        "发现我老公有张信用卡逾期过。他的征信会影响我申请吗？"
+    )
+    assert a.entry_id != "guarantor_credit"
+
+
+def test_a_story_whose_readings_agree_is_answered(kb: KnowledgeBase) -> None:
+    a = kb.answer(
+        "我在村里当了两年大学生村官，想带大家种花椒，需要七八万。听说村官有专门的贷款，能贷多少？"
+    )
+    assert a.matched and a.entry_id == "village_official"
