@@ -200,15 +200,20 @@ def _term_owner(kb: KnowledgeBase, question: str) -> str | None:
 
 def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answer:
     """One question, maybe inside a story (:func:`_story_question`); a story's answer is one the
-    whole message could mean too: when it is not among the three entries closest to the whole
-    message (its story reduced to the words the base knows), that reading answers instead, or
-    nobody does (a story read two ways that disagree is not answered with confidence)."""
+    whole message could mean too (:func:`_agreed_with_whole`): when it is not among the three
+    entries closest to the whole message (its story reduced to the words the base knows), that
+    reading answers instead, or nobody does (a story read two ways that disagree is not
+    answered with confidence)."""
     unit = parsed.units[0]
     if not parsed.story or unit.query == text:
         return _answer_unit(kb, Unit(text, text), channel)
     a = _story_question(kb, unit, channel)
-    if not a.matched:
-        return a
+    return _agreed_with_whole(kb, unit, a, channel) if a.matched else a
+
+
+def _agreed_with_whole(kb: KnowledgeBase, unit: Unit, a: Answer, channel: str) -> Answer:
+    """Answer `a` to a question inside a story when it is among the three entries closest to the
+    whole message; else the whole message's own answer, or none."""
     whole = _whole(kb, unit)
     if a.entry_id in {r.entry.id for r in kb.rank(whole.query, k=3).items}:
         return a
@@ -499,6 +504,8 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
             a = _followup(kb, unit.question, answers[-1][1].entry_id or "", channel)
         if a is None:
             a = _answer_unit(kb, unit, channel)
+            if a.matched and unit.story:
+                a = _agreed_with_whole(kb, unit, a, channel)
         before = (unit, a)
         if a.matched and a.entry_id and a.entry_id not in seen:
             seen.add(a.entry_id)

@@ -211,3 +211,14 @@ def test_a_story_whose_readings_agree_is_answered(kb: KnowledgeBase) -> None:
         "我在村里当了两年大学生村官，想带大家种花椒，需要七八万。听说村官有专门的贷款，能贷多少？"
     )
     assert a.matched and a.entry_id == "village_official"
+
+
+def test_each_question_of_a_story_agrees_with_the_whole_message(kb: KnowledgeBase) -> None:
+    # 是真的吗 read with its clause was "must the loan be repaid"; the message is the
+    # counter-guarantor's wages
+    a = kb.answer(
+        "我在事业单位上班，去年给我表哥的贷款签了反担保。现在他店关了人也找不着。"
+        "听说他不还就从我工资里扣，是真的吗？每个月扣多少？"
+    )
+    assert a.matched and a.entry_id == "guarantor_wage_deduction"
+    assert "must_repay" not in [p.entry_id for p in a.parts]
