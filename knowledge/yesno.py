@@ -341,10 +341,13 @@ def same_figure_for(kb: KnowledgeBase, text: str, previous: str) -> str | None:
     if len(named) != 1 or not _NOTHING_ELSE_RE.fullmatch(_without(text, said)):
         return None  # 每个人都要有失业证吗: a question of its own
     kind, key = figures[0][0], named.pop()
-    for entry_id, stated in FIGURES.items():
-        if (kind, key) in stated and entry_id != previous:
-            return entry_id
-    return None
+    return next((e for e in _stating(kb, kind, key) if e != previous), None)
+
+
+def _stating(kb: KnowledgeBase, kind: str, key: str) -> list[str]:
+    """The entries of the base stating a figure of `kind` for `key` (FIGURES), in FIGURES order;
+    an entry a deployment's base does not have is none of them."""
+    return [e for e, stated in FIGURES.items() if (kind, key) in stated and kb.entry(e) is not None]
 
 
 #: the longest question whose figure is taken as the one asked about (figure_question_entry)
@@ -375,7 +378,7 @@ def figure_question_entry(kb: KnowledgeBase, question: str) -> str | None:
         return None
     kind = kinds[0]
     for key in (*named, "individual"):
-        found = next((e for e, stated in FIGURES.items() if (kind, key) in stated), None)
+        found = next(iter(_stating(kb, kind, key)), None)
         if found is not None:
             return found
     return None

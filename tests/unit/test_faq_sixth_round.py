@@ -4,9 +4,15 @@ knowledge/eval), against the packaged knowledge base and the Lanzhou policy."""
 
 from __future__ import annotations
 
-import pytest
+import shutil
+from pathlib import Path
 
+import pytest
+import yaml
+
+import knowledge
 from knowledge import KnowledgeBase
+from knowledge.policy import load_policy
 
 # --- a later question asks about an off-topic one before it -------------------------------------
 
@@ -222,3 +228,26 @@ def test_each_question_of_a_story_agrees_with_the_whole_message(kb: KnowledgeBas
     )
     assert a.matched and a.entry_id == "guarantor_wage_deduction"
     assert "must_repay" not in [p.entry_id for p in a.parts]
+
+
+# --- a deployment's base without an entry the figure readings know -----------------------------
+
+
+def test_a_base_without_the_individual_cap_entry_still_answers_figure_checks(
+    tmp_path: Path,
+) -> None:
+    # the figure readings know entries by id (yesno.FIGURES); a deployment may delete one:
+    # the question is answered from what the base has, not with an error
+    folder = tmp_path / "kb"
+    shutil.copytree(
+        knowledge.PACKAGE_DIR, folder, ignore=shutil.ignore_patterns("eval", "__pycache__", "*.py")
+    )
+    amounts = folder / "faq" / "amounts.yaml"
+    data = yaml.safe_load(amounts.read_text(encoding="utf-8"))
+    data["entries"] = [e for e in data["entries"] if e["id"] != "amount_individual"]
+    amounts.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    kb = KnowledgeBase.load(folder, load_policy("lanzhou-2013"))
+    for question in ["个人最多能贷5万对吧", "顶多贷4万吧"]:
+        assert kb.answer(question).entry_id != "amount_individual"
+    after = kb.answer("企业的呢", previous="term_length")
+    assert after.entry_id != "amount_individual"
