@@ -311,10 +311,9 @@ def _carried_subject(
     another entry of the subject's; else None (the question's own answer stands)."""
     und = kb.understanding
     subject = und.subject_of(previous)
-    flat = "".join(c for s in und.clauses(text) for c in s)
     if (
         subject is None
-        or len(flat) > und.followup_max_chars
+        or not und.short(text)
         or und.subject_of(text)
         or und.facts_in(text)
         or "个人" in text
@@ -333,11 +332,7 @@ def _kept_topic(
     """A short question answered alone by an entry far from the last topic, that read as a
     follow-up gets an entry the question alone could also mean (贴几年 after 有贴息吗: the
     subsidy's years, not the loan's term): that reading; else None."""
-    und = kb.understanding
-    if (
-        not single.matched
-        or len("".join(c for s in und.clauses(text) for c in s)) > und.followup_max_chars
-    ):
+    if not single.matched or not kb.understanding.short(text):
         return None
     prev = kb.entry(previous)
     assert prev is not None

@@ -336,11 +336,18 @@ class Understanding:
             return False
         return _business_noun_re(self.business_nouns).search(question) is not None
 
+    def flat(self, text: str) -> str:
+        """`text` without its punctuation and spaces: its clauses run together."""
+        return "".join(c for s in self.clauses(text) for c in s)
+
+    def short(self, text: str) -> bool:
+        """Whether `text` is as short as a follow-up (followup_max_chars, punctuation aside)."""
+        return len(self.flat(text)) <= self.followup_max_chars
+
     def defined_term(self, text: str) -> str | None:
         """The term a question asks the meaning of (反担保 in "反担保是啥意思", 微利项目 in
         "什么叫微利项目"), or None when it asks something else."""
-        flat = "".join(c for s in self.clauses(text) for c in s)
-        flat = flat.removeprefix("请问")
+        flat = self.flat(text).removeprefix("请问")
         for start in self.definition_starts:
             if flat.startswith(start) and len(flat) > len(start):
                 return flat[len(start) :]
@@ -361,7 +368,7 @@ class Understanding:
 
     def is_followup(self, text: str) -> bool:
         """A short message that continues the previous question (那要多久？ 合伙的呢？)."""
-        flat = "".join(c for s in self.clauses(text) for c in s)
+        flat = self.flat(text)
         if not flat or len(flat) > self.followup_max_chars:
             return False
         if flat.startswith(self.followup_starts) or flat.endswith(self.followup_endings):
