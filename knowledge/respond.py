@@ -392,9 +392,14 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
     seen: set[str] = set()
     und = kb.understanding
     before: tuple[Unit, Answer] | None = None  # the question just before, and its answer
+    other_topic = False  # a later question was of the topic before it, which the base lacks
     for unit in parsed.units:
         a = None
-        if before and _about_the_one_before(kb, unit, *before):
+        if before and _of_another_topic(kb, unit, *before):
+            # 能申请低保吗？需要什么材料？: the materials of 低保, which the base knows nothing of
+            a = kb.dont_know(unit.question, kb.rank(unit.query, k=8), channel)
+            other_topic = True
+        elif before and _about_the_one_before(kb, unit, *before):
             # 失业金能领多少？去哪申请？: a later question without a topic of its own asks about the
             # one before, which is another topic; it is read with it, not alone
             a = _answer_unit(kb, Unit(unit.question, before[0].query + unit.query), channel)
@@ -413,9 +418,26 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
             answers.append((unit, a))
     if len(answers) == 1 and len(parsed.units) > 1 and answers[0][0] is not parsed.units[0]:
         return answers[0][1]  # the first "question" was none the base answers: the one that is
+    if not answers and other_topic:  # not answered as a whole either: it is all another topic
+        first = parsed.units[0]
+        return kb.dont_know(first.question, kb.rank(first.query, k=8), channel)
     if len(answers) < 2:
         return None
     return _compose(kb, answers, channel)
+
+
+def _of_another_topic(kb: KnowledgeBase, unit: Unit, before: Unit, a: Answer) -> bool:
+    """Whether a later question that names no loan (每个月多少, 需要什么材料) follows one that went
+    unanswered because words the base never uses make it another topic (有没有育儿补贴, 能申请低保吗:
+    see knowledge.salience): it asks about that topic too."""
+    from knowledge.retrieval import LOAN_CHAR
+    from knowledge.salience import foreign_words
+
+    if a.matched or a.out_of_scope or LOAN_CHAR in unit.question:
+        return False  # an out-of-scope entry's topic: see _about_the_one_before
+    freq, _ = kb.normalizer.background()
+    # words of the dictionary, not pieces cut from a phrase (多批 of 还能多批几万)
+    return any(freq.get(t, 0) > 0 for t in foreign_words(kb, before.question))
 
 
 def _about_the_one_before(kb: KnowledgeBase, unit: Unit, before: Unit, a: Answer) -> bool:
@@ -428,7 +450,9 @@ def _about_the_one_before(kb: KnowledgeBase, unit: Unit, before: Unit, a: Answer
     own = any(kb.lexicon.distinctive(t) for t in kb.normalizer.analyze(unit.question).tokens)
     if a.out_of_scope:
         return not (own and LOAN_CHAR in unit.question)
-    if a.matched or not _names_something(kb, _unknown_words(kb, before.question)):
+    if a.matched:
+        return False
+    if not _names_something(kb, _unknown_words(kb, before.question)):
         return False
     return not own
 

@@ -1,0 +1,60 @@
+"""Issue 12, seventh round: reading mechanisms judged on the read sets (dev2, fresh2–fresh9) before
+fresh10 (held out) was measured again, each on examples of its own (none taken from
+knowledge/eval), against the packaged knowledge base and the Lanzhou policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge import KnowledgeBase
+
+# --- a later question of a topic the base never mentions -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "孩子能办助学金吗？去哪申请",  # 去哪申请 alone was where to apply for the loan
+        "宅基地能确权吗？要什么材料？",
+        "家里老人能办医保吗？每个月交多少？",
+    ],
+)
+def test_a_later_question_after_one_of_another_topic_is_not_answered(
+    kb: KnowledgeBase, message: str
+) -> None:
+    a = kb.answer(message)
+    assert not a.matched and not a.parts
+
+
+def test_a_later_question_naming_the_loan_is_still_answered(kb: KnowledgeBase) -> None:
+    # after 助学金 (another topic), a question that names the loan is the programme's own
+    a = kb.answer("孩子能办助学金吗？创业贷款去哪申请")
+    assert a.matched and a.entry_id == "where_apply"
+
+
+# --- 几 as "a few": a story clause, not a question --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "clause",
+    ["和几个同学搞了个小团队", "招了几个下岗的工人", "还能多批几万", "跟几位朋友合开了一家店"],
+)
+def test_a_few_people_or_a_few_more_ten_thousands_ask_nothing(
+    kb: KnowledgeBase, clause: str
+) -> None:
+    assert not kb.understanding.asks(clause)
+
+
+@pytest.mark.parametrize(
+    "clause", ["能多贷几万吗", "要几个担保人", "能贷几万", "和几个人合伙能贷多少"]
+)
+def test_questions_with_ji_still_ask(kb: KnowledgeBase, clause: str) -> None:
+    assert kb.understanding.asks(clause)
+
+
+def test_a_story_with_a_few_friends_keeps_its_one_question(kb: KnowledgeBase) -> None:
+    parsed = kb.understanding.parse(
+        "我是在读的研究生，和几个同学搞了个做小程序的团队，还没毕业的在校生能申请吗？",
+        kb.lexicon.informative,
+    )
+    assert [u.question for u in parsed.units] == ["还没毕业的在校生能申请吗"]
