@@ -144,6 +144,18 @@ def _is_word(pair: str, known: Container[str], freq: Mapping[str, int]) -> bool:
     return bool(pair) and (pair in known or freq.get(pair, 0) >= EDGE_WORD_FREQUENCY)
 
 
+def _lender_spans(kb: KnowledgeBase, run: str) -> set[int]:
+    """Positions in `run` of the names of other lenders and loan products (understanding.yaml
+    `other_lenders`): words spelt as meant, never corrected."""
+    kept: set[int] = set()
+    for word in kb.understanding.other_lenders:
+        at = run.find(word)
+        while at >= 0:
+            kept.update(range(at, at + len(word)))
+            at = run.find(word, at + 1)
+    return kept
+
+
 def correct_homophones(kb: KnowledgeBase, text: str) -> str:
     """`text` with homophone typos of the base's words corrected (返担保 → 反担保, 贴西 → 贴息): a run
     of two to four characters that is no word (neither the base's nor jieba's dictionary's) and is
@@ -164,6 +176,7 @@ def correct_homophones(kb: KnowledgeBase, text: str) -> str:
             continue
         spelt: list[str] | None = None
         n = len(run)
+        kept = _lender_spans(kb, run)  # 小贷公司 is a lender's name, not a typo of 校贷
         # each two characters across a piece's edge, looked up once (a piece has two edges)
         edge = [_is_word(run[j : j + 2], known, freq) for j in range(n - 1)]
         i = 0
@@ -175,7 +188,7 @@ def correct_homophones(kb: KnowledgeBase, text: str) -> str:
                 if i + size > n:
                     continue
                 piece = run[i : i + size]
-                if piece in known or freq.get(piece, 0):
+                if piece in known or freq.get(piece, 0) or kept.intersection(range(i, i + size)):
                     continue
                 if i + size < n and edge[i + size - 1]:  # … or across the right edge
                     continue

@@ -412,6 +412,10 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
             a = _answer_unit(kb, unit, channel)
             if a.matched and unit.story:
                 a = _agreed_with_whole(kb, unit, a, channel)
+            if before and _of_another_loan(kb, unit, *before, a):
+                # 办的助学贷款…第一次还款是什么时候？利息怎么算？: that loan's interest
+                a = kb.dont_know(unit.question, kb.rank(unit.query, k=8), channel)
+                other_topic = True
         before = (unit, a)
         if a.matched and a.entry_id and a.entry_id not in seen:
             seen.add(a.entry_id)
@@ -438,6 +442,20 @@ def _of_another_topic(kb: KnowledgeBase, unit: Unit, before: Unit, a: Answer) ->
     freq, _ = kb.normalizer.background()
     # words of the dictionary, not pieces cut from a phrase (多批 of 还能多批几万)
     return any(freq.get(t, 0) > 0 for t in foreign_words(kb, before.question))
+
+
+def _of_another_loan(kb: KnowledgeBase, unit: Unit, before: Unit, b: Answer, a: Answer) -> bool:
+    """Whether answer `a` to a later question that names no loan (利息怎么算) follows one left
+    unanswered, itself naming no loan, whose story names another loan (办的生源地助学贷款, 房贷) that
+    `a`'s entry never speaks of."""
+    from knowledge.retrieval import LOAN_CHAR
+    from knowledge.salience import another_loan
+
+    if not a.matched or not a.entry_id or b.matched or LOAN_CHAR in unit.question:
+        return False
+    if LOAN_CHAR in before.question:  # 跟政府的创业担保贷款比哪个划算: it asked of loans, ours too
+        return False
+    return another_loan(kb, f"{before.story} {before.question}", a.entry_id) is not None
 
 
 def _about_the_one_before(kb: KnowledgeBase, unit: Unit, before: Unit, a: Answer) -> bool:

@@ -58,3 +58,43 @@ def test_a_story_with_a_few_friends_keeps_its_one_question(kb: KnowledgeBase) ->
         kb.lexicon.informative,
     )
     assert [u.question for u in parsed.units] == ["还没毕业的在校生能申请吗"]
+
+
+# --- a later question after a story of another loan ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "女儿上学办的助学贷款，毕业后多久开始还？能延期吗？",  # 能延期吗 alone was the loan's extension
+        "我弟办的生源地助学贷款逾期了，会不会上征信？能不能申请延期？",
+    ],
+)
+def test_a_later_question_after_a_story_of_another_loan_is_not_answered(
+    kb: KnowledgeBase, message: str
+) -> None:
+    a = kb.answer(message)
+    assert not a.matched and not a.parts
+
+
+def test_a_later_question_after_a_question_naming_our_loan_is_still_answered(
+    kb: KnowledgeBase,
+) -> None:
+    # the first question names the programme's loan: 利息多少 is asked of it
+    a = kb.answer("我有房贷，这个创业贷款能申请吗？利息多少？")
+    assert [p.entry_id for p in a.parts] == ["other_loans", "interest_free"]
+
+
+# --- a lender's name is not a typo ---------------------------------------------------------------
+
+
+def test_a_lenders_name_is_not_corrected_as_a_typo(kb: KnowledgeBase) -> None:
+    from knowledge.pinyin import correct_homophones
+
+    assert correct_homophones(kb, "朋友在小贷公司借了钱") == "朋友在小贷公司借了钱"
+    assert correct_homophones(kb, "返担保要啥手续") == "反担保要啥手续"  # a typo still is
+
+
+def test_a_question_about_a_small_loan_company_is_not_answered(kb: KnowledgeBase) -> None:
+    a = kb.answer("朋友在小贷公司借了钱，利息多少以内合法？")
+    assert not a.matched
