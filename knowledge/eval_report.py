@@ -48,6 +48,7 @@ DEFAULT_SETS: tuple[str, ...] = (
     "fresh7.yaml",
     "fresh8.yaml",
     "fresh9.yaml",
+    "fresh10.yaml",
 )
 
 
