@@ -100,7 +100,7 @@ def _words(data: dict[str, Any], key: str) -> tuple[str, ...]:
 OPTIONAL_WORD_LISTS = (
     "pinyin_words", "other_lenders", "definition_starts", "definition_ends", "employer_words",
     "anaphora", "business_anaphora", "business_verbs", "business_nouns", "story_subjects",
-    "followup_pronouns", "errand_words", "applicant_groups",
+    "followup_pronouns", "errand_words", "applicant_groups", "relatives",
 )  # fmt: skip
 
 
@@ -161,6 +161,9 @@ class Understanding:
     followup_pronouns: tuple[str, ...] = ()
     # someone acting for the speaker (帮我办): the facts of that clause are not the applicant's
     errand_words: tuple[str, ...] = ()
+    # family members (老婆, 我妈): their facts are not the applicant's when the speaker tells of
+    # themself and asks about themself
+    relatives: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:
@@ -203,6 +206,12 @@ class Understanding:
     def _subject_word_re(self) -> re.Pattern[str]:
         return _any_of(tuple(w for _, says in self.subjects for w in says))
 
+    @functools.cached_property
+    def _relative_re(self) -> re.Pattern[str]:
+        """A family member, with the speaker's 我/我的/我家 before it (我老婆, 俺家闺女)."""
+        words = "|".join(re.escape(w) for w in sorted(self.relatives, key=len, reverse=True))
+        return re.compile(f"(?:我的|我家|我|俺家|俺)?(?:{words})" if words else r"(?!)")
+
     # --- reading ---------------------------------------------------------------------------------
 
     def clauses(self, text: str) -> list[list[str]]:
@@ -243,6 +252,27 @@ class Understanding:
             clauses = (c for sentence in self.clauses(text) for c in sentence)
             text = "，".join(c for c in clauses if not self.runs_errand(c))
         return [word for word, says in self.facts if any(s in text for s in says)]
+
+    def tells_of_self(self, clause: str) -> bool:
+        """Whether a clause tells of the speaker (我是去年下岗的; not 我老婆在超市上班)."""
+        rest = self._relative_re.sub("", clause).replace("我们", "").replace("俺们", "")
+        return "我" in rest or "俺" in rest
+
+    def tells_of_relative(self, clause: str) -> bool:
+        """Whether a clause tells of a family member and not of the speaker (老婆在超市上班)."""
+        return self._relative_re.search(clause) is not None and not self.tells_of_self(clause)
+
+    def applicants_story(self, story: list[str], question: str) -> list[str]:
+        """The story clauses whose facts are the applicant's: all of them, except the clauses
+        about a family member when the speaker also tells of themself and the question names no
+        family member and no 他/她 (我是去年下岗的，老婆在超市上班……像我这样的能贷多少: the wife's
+        facts are not the applicant's)."""
+        if self._relative_re.search(question) or self.names_by_pronoun(question):
+            return story
+        clauses = [c for s in story for sentence in self.clauses(s) for c in sentence]
+        if not any(self.tells_of_self(c) for c in clauses):
+            return story
+        return [c for c in clauses if not self.tells_of_relative(c)]
 
     def runs_errand(self, clause: str) -> bool:
         """Whether a clause tells of someone doing something for the speaker (帮我办, 替我跑)."""
@@ -306,7 +336,8 @@ class Understanding:
             return Unit(question, business + question, told)
         # a question that names its own group or subject (合伙的话…) keeps it: no story facts
         own = self.facts_in(question) or self.subject_of(question)
-        facts = [f for f in self.facts_in(question if own else told) if f not in question]
+        theirs = question if own else "，".join(self.applicants_story(story, question))
+        facts = [f for f in self.facts_in(theirs) if f not in question]
         carried = self.subject_of(told) if not own else None
         if carried in self.story_subjects and carried not in facts:
             facts.append(carried)  # 打算合伙开……我们三个一起申请的话最多多少: the partnership's cap

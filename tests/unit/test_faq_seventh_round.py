@@ -98,3 +98,37 @@ def test_a_lenders_name_is_not_corrected_as_a_typo(kb: KnowledgeBase) -> None:
 def test_a_question_about_a_small_loan_company_is_not_answered(kb: KnowledgeBase) -> None:
     a = kb.answer("朋友在小贷公司借了钱，利息多少以内合法？")
     assert not a.matched
+
+
+# --- whose facts: the speaker's, not a family member's ---------------------------------------------
+
+
+def test_a_wifes_job_gives_no_facts_to_the_speakers_question(kb: KnowledgeBase) -> None:
+    parsed = kb.understanding.parse(
+        "我前年从纺织厂下岗了，媳妇在饭店当服务员，儿子上初中。想开个修鞋铺，像我这样的能贷多少？",
+        kb.lexicon.informative,
+    )
+    (unit,) = parsed.units
+    assert "失业人员" in unit.query and "妇女" not in unit.query
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "我媳妇在家带孩子，想开个小卖部，她能贷多少？",  # the question is about her
+        "媳妇一直在家带孩子，想开个小卖部，能贷多少？",  # the speaker tells nothing of himself
+    ],
+)
+def test_a_family_members_facts_hold_when_the_question_is_theirs(
+    kb: KnowledgeBase, message: str
+) -> None:
+    (unit,) = kb.understanding.parse(message, kb.lexicon.informative).units
+    assert "妇女" in unit.query
+
+
+def test_clauses_told_of_the_speaker_and_of_a_relative(kb: KnowledgeBase) -> None:
+    und = kb.understanding
+    assert und.tells_of_self("我是去年下岗的") and not und.tells_of_relative("我是去年下岗的")
+    assert und.tells_of_relative("老婆在超市上班") and not und.tells_of_self("老婆在超市上班")
+    assert und.tells_of_relative("我老婆在超市上班")
+    assert und.tells_of_self("我和老婆都下岗了")  # both: the speaker's facts
