@@ -30,7 +30,7 @@ FILE = "understanding.yaml"
 MAX_QUESTIONS = 3
 
 _SENTENCE_RE = re.compile(r"([。！!？?；;\s]+)")
-_CLAUSE_RE = re.compile(r"[，,、：:]+")
+_CLAUSE_RE = re.compile(r"[，,：:]+")
 _TRAILING_RE = re.compile(r"[啊呀哈嘛啦哦喔呗～~…\.]+$")
 #: 几 as an indefinite number, not a question: after a numeral or 前/这/那/好 (九几年, 前几年,
 #: 这几天, 十几万), or before 前 (几年前); 没多久, 不多久, 没几天: "not long", a statement; 啥也不会,

@@ -132,3 +132,11 @@ def test_clauses_told_of_the_speaker_and_of_a_relative(kb: KnowledgeBase) -> Non
     assert und.tells_of_relative("老婆在超市上班") and not und.tells_of_self("老婆在超市上班")
     assert und.tells_of_relative("我老婆在超市上班")
     assert und.tells_of_self("我和老婆都下岗了")  # both: the speaker's facts
+
+
+def test_an_enumeration_comma_does_not_cut_a_question(kb: KnowledgeBase) -> None:
+    # 、 lists things inside one clause (执照、税务登记都有; 去社区问、把手续办了)
+    (unit,) = kb.understanding.parse(
+        "我是他姐姐，我能替他去社区问、把手续都办了吗？", kb.lexicon.informative
+    ).units
+    assert unit.question == "我能替他去社区问、把手续都办了吗"
