@@ -140,3 +140,28 @@ def test_an_enumeration_comma_does_not_cut_a_question(kb: KnowledgeBase) -> None
         "我是他姐姐，我能替他去社区问、把手续都办了吗？", kb.lexicon.informative
     ).units
     assert unit.question == "我能替他去社区问、把手续都办了吗"
+
+
+# --- openings the entries state for the claims their answers settle --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "entry", "head"),
+    [
+        ("执照还没下来，能先申请贷款吗", "no_business_license", "按兰州2013年办法不能"),
+        ("只能本地户口申请吧", "nonlocal_hukou", "不是"),
+        ("外地户口在居住地的社区能申请吗", "nonlocal_hukou", "可以"),
+        ("企业贷款利息是财政全包吗", "enterprise_subsidy", "不是"),
+        ("补资料的时间算不算在办理时限里", "supplement_docs", "不算"),
+        ("担保基金是不是银行给的钱", "guarantee_fund", "不是"),
+        ("回乡创业带头人申请也得有就业失业登记证吗", "returnee_eligible", "不用"),
+        ("农村妇女申请也要就业失业登记证吗", "certificate_required", "不用"),
+        ("企业新招的工人要交社会保险吗", "enterprise_eligible", "要"),
+        ("新招的人签三个月合同可以吗", "enterprise_eligible", "不行"),
+    ],
+)
+def test_an_entry_opens_with_the_answer_to_the_claim_checked(
+    kb: KnowledgeBase, question: str, entry: str, head: str
+) -> None:
+    a = kb.answer(question)
+    assert a.entry_id == entry and a.answer.startswith(head), a.answer[:40]
