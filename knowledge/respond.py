@@ -51,6 +51,7 @@ _OWNERS: ContextVar[dict[str, str | None] | None] = ContextVar("term_owners", de
 if TYPE_CHECKING:
     from knowledge.answers import Answer
     from knowledge.retrieval import KnowledgeBase
+    from knowledge.schema import Entry
 
 
 def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None) -> Answer:
@@ -547,7 +548,28 @@ def _followup(kb: KnowledgeBase, text: str, previous: str, channel: str) -> Answ
             near = {r.entry.id for r in kb.rank(unit.query, k=FOLLOWUP_NEAR).items}
             if alone.entry_id in near:
                 return alone
+        other = _of_the_new_thing(kb, text, prev, channel)
+        if other is not None:
+            return other
     return a
+
+
+def _of_the_new_thing(kb: KnowledgeBase, text: str, prev: Entry, channel: str) -> Answer | None:
+    """那担保人的呢 after 征信有逾期能申请吗, read with the previous question, gave the previous
+    entry again: the follow-up names a thing of its own (a word of the base the previous entry's
+    question does not use), so the answer is the entry that is confident without the previous one
+    and uses that word (the guarantor's credit); None when there is none."""
+    lex = kb.lexicon
+    if not kb.understanding.is_followup(text):
+        return None
+    asked = set(kb.normalizer.analyze(prev.question).tokens)
+    new = [t for t in kb.normalizer.analyze(text).tokens if lex.distinctive(t) and t not in asked]
+    if not new:
+        return None
+    b, _ = kb.reply_one(prev.question + text, channel, without=prev.id)
+    if b.matched and b.entry_id and all(t in lex.entry_words(b.entry_id) for t in new):
+        return replace(b, question=text[:1000])
+    return None
 
 
 def _prefix(head: str, answer: str, channel: str) -> str:

@@ -165,3 +165,19 @@ def test_an_entry_opens_with_the_answer_to_the_claim_checked(
 ) -> None:
     a = kb.answer(question)
     assert a.entry_id == entry and a.answer.startswith(head), a.answer[:40]
+
+
+# --- a follow-up naming a thing of its own ---------------------------------------------------------
+
+
+def test_a_followup_naming_the_guarantor_gets_the_guarantors_entry(kb: KnowledgeBase) -> None:
+    first = kb.answer("征信上有不良记录还能贷款吗")
+    assert first.entry_id == "credit_bad"
+    a = kb.answer("那反担保人的呢", previous=first.entry_id)
+    assert a.matched and a.entry_id == "guarantor_credit"
+
+
+def test_a_followup_naming_nothing_new_keeps_the_previous_entry(kb: KnowledgeBase) -> None:
+    first = kb.answer("征信上有不良记录还能贷款吗")
+    a = kb.answer("那要是已经还清了呢", previous=first.entry_id)
+    assert a.entry_id == "credit_bad"
