@@ -49,12 +49,38 @@ def salient_words(kb: KnowledgeBase, text: str) -> list[tuple[str, float]]:
     return out
 
 
+#: a loan product's name spelt with a Latin letter (惠农e贷): another lender's product
+_PRODUCT_RE = re.compile(r"[A-Za-z]贷")
+
+
 def foreign_words(
     kb: KnowledgeBase, text: str, entry_id: str | None = None, context: str = ""
 ) -> list[str]:
     """Salient words of the question `text` absent from the base (and from entry `entry_id`'s
     texts), when they weigh enough to make the question another topic; or words of the question
-    or its `context` (the story around it) that the base knows only as another topic; else []."""
+    or its `context` (the story around it) that the base knows only as another topic; else [].
+
+    A question whether one may borrow this loan (能贷几个钱, 这个贷款……; understanding.yaml
+    `borrow_words`) that names no bank and no other lender tells its circumstances with such words
+    (俺家那口子, 尕本生意, 退休金): they do not make it another topic, unless one names a loan."""
+    from knowledge.retrieval import LOAN_CHAR
+
+    words = _foreign_words(kb, text, entry_id, context)
+    if not words or entry_id is None or not _asks_to_borrow(kb, text):
+        return words
+    if any(LOAN_CHAR in w for w in words) or kb.lexicon.other_lender(entry_id, text):
+        return words
+    return []
+
+
+def _asks_to_borrow(kb: KnowledgeBase, text: str) -> bool:
+    und = kb.understanding
+    if not any(w in text for w in und.borrow_words):
+        return False
+    return not any(w in text for w in und.bank_words) and not _PRODUCT_RE.search(text)
+
+
+def _foreign_words(kb: KnowledgeBase, text: str, entry_id: str | None, context: str) -> list[str]:
     settings = kb.understanding.salience
     freq, _ = kb.normalizer.background()
     words: list[tuple[str, float]] | None = None

@@ -100,7 +100,8 @@ def _words(data: dict[str, Any], key: str) -> tuple[str, ...]:
 OPTIONAL_WORD_LISTS = (
     "pinyin_words", "other_lenders", "definition_starts", "definition_ends", "employer_words",
     "anaphora", "business_anaphora", "business_verbs", "business_nouns", "story_subjects",
-    "followup_pronouns", "errand_words", "applicant_groups", "relatives",
+    "followup_pronouns", "errand_words", "applicant_groups", "relatives", "borrow_words",
+    "bank_words",
 )  # fmt: skip
 
 
@@ -164,6 +165,9 @@ class Understanding:
     # family members (老婆, 我妈): their facts are not the applicant's when the speaker tells of
     # themself and asks about themself
     relatives: tuple[str, ...] = ()
+    # a question whether one may borrow this loan (能贷几个钱), and banks that make it another's
+    borrow_words: tuple[str, ...] = ()
+    bank_words: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:

@@ -181,3 +181,34 @@ def test_a_followup_naming_nothing_new_keeps_the_previous_entry(kb: KnowledgeBas
     first = kb.answer("征信上有不良记录还能贷款吗")
     a = kb.answer("那要是已经还清了呢", previous=first.entry_id)
     assert a.entry_id == "credit_bad"
+
+
+# --- a question whether one may borrow tells its circumstances in its own words --------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("俺家那口子是退役军人，能贷几个钱", "veteran_eligible"),  # 那口子: the spouse
+        ("做点尕本生意能贷几个钱", "amount_individual"),  # 小本生意: a small business
+    ],
+)
+def test_everyday_words_in_a_question_whether_one_may_borrow_are_no_other_topic(
+    kb: KnowledgeBase, question: str, entry: str
+) -> None:
+    a = kb.answer(question)
+    assert a.matched and a.entry_id == entry
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "农行的快e贷能贷多少",  # another lender's product
+        "邮储银行的小本生意贷能贷多少",  # a bank's product
+        "能申请低保吗",  # not a question whether one may borrow
+    ],
+)
+def test_a_banks_product_or_another_topic_is_still_not_answered(
+    kb: KnowledgeBase, question: str
+) -> None:
+    assert not kb.answer(question).matched
