@@ -212,3 +212,12 @@ def test_a_banks_product_or_another_topic_is_still_not_answered(
     kb: KnowledgeBase, question: str
 ) -> None:
     assert not kb.answer(question).matched
+
+
+# --- a house's down payment is a forbidden use (房产投资) --------------------------------------------
+
+
+def test_a_down_payment_is_a_forbidden_use(kb: KnowledgeBase) -> None:
+    a = kb.answer("贷款能拿去付首付吗")
+    assert a.entry_id == "forbidden_uses" and a.answer.startswith("不能")
+    assert not kb.answer("买房首付要交多少").matched  # the mortgage's own question is not ours
