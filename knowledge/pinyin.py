@@ -139,9 +139,22 @@ EDGE_WORD_FREQUENCY = 50
 
 
 def _is_word(pair: str, known: Container[str], freq: Mapping[str, int]) -> bool:
-    """Whether `pair` (two characters across a piece's edge) is a word of the base or of jieba's
+    """Whether `pair` (characters across a piece's edge) is a word of the base or of jieba's
     dictionary: then the piece is kept as written (办离婚 is not 办理婚)."""
     return bool(pair) and (pair in known or freq.get(pair, 0) >= EDGE_WORD_FREQUENCY)
+
+
+def _spans_word(run: str, j: int, known: Container[str], freq: Mapping[str, int]) -> bool:
+    """Whether a word of `run` holds both its characters `j` and `j + 1`: two characters that are
+    a word (:func:`_is_word`), or three or four that are a word of the base or the dictionary."""
+    if _is_word(run[j : j + 2], known, freq):
+        return True
+    for size in (3, 4):  # longer words are rarer: any word of the dictionary
+        for start in range(max(0, j + 2 - size), min(j, len(run) - size) + 1):
+            word = run[start : start + size]
+            if word in known or freq.get(word, 0) > 0:
+                return True
+    return False
 
 
 def _lender_spans(kb: KnowledgeBase, run: str) -> set[int]:
@@ -177,8 +190,9 @@ def correct_homophones(kb: KnowledgeBase, text: str) -> str:
         spelt: list[str] | None = None
         n = len(run)
         kept = _lender_spans(kb, run)  # 小贷公司 is a lender's name, not a typo of 校贷
-        # each two characters across a piece's edge, looked up once (a piece has two edges)
-        edge = [_is_word(run[j : j + 2], known, freq) for j in range(n - 1)]
+        # each edge between two characters, looked up once (a piece has two edges): whether a
+        # word of two to four characters spans it (住证 is none, but 居住证 is: 证在 is no piece)
+        edge = [_spans_word(run, j, known, freq) for j in range(n - 1)]
         i = 0
         while i < n:
             starts: list[set[str]] | None = None

@@ -221,3 +221,11 @@ def test_a_down_payment_is_a_forbidden_use(kb: KnowledgeBase) -> None:
     a = kb.answer("贷款能拿去付首付吗")
     assert a.entry_id == "forbidden_uses" and a.answer.startswith("不能")
     assert not kb.answer("买房首付要交多少").matched  # the mortgage's own question is not ours
+
+
+def test_a_word_of_three_characters_is_not_cut_by_a_typo_correction(kb: KnowledgeBase) -> None:
+    from knowledge.pinyin import correct_homophones
+
+    # 证在 spelt zheng zai is 正在, but 居住证 holds the 证: nothing was mistyped
+    assert correct_homophones(kb, "居住证在哪办") == "居住证在哪办"
+    assert correct_homophones(kb, "合火开店能贷吗") == "合伙开店能贷吗"
