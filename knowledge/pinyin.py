@@ -151,10 +151,14 @@ def _spans_word(run: str, j: int, known: Container[str], freq: Mapping[str, int]
         return True
     for size in (3, 4):  # longer words are rarer: any word of the dictionary
         for start in range(max(0, j + 2 - size), min(j, len(run) - size) + 1):
-            word = run[start : start + size]
-            if word in known or freq.get(word, 0) > 0:
+            if _in_dictionary(run[start : start + size], known, freq):
                 return True
     return False
+
+
+def _in_dictionary(word: str, known: Container[str], freq: Mapping[str, int]) -> bool:
+    """Whether `word` is a word of the base or of jieba's dictionary (at any frequency)."""
+    return word in known or freq.get(word, 0) > 0
 
 
 def _lender_spans(kb: KnowledgeBase, run: str) -> set[int]:
@@ -202,7 +206,7 @@ def correct_homophones(kb: KnowledgeBase, text: str) -> str:
                 if i + size > n:
                     continue
                 piece = run[i : i + size]
-                if piece in known or freq.get(piece, 0) or kept.intersection(range(i, i + size)):
+                if _in_dictionary(piece, known, freq) or kept.intersection(range(i, i + size)):
                     continue
                 if i + size < n and edge[i + size - 1]:  # … or across the right edge
                     continue

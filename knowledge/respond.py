@@ -398,7 +398,7 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
         a = None
         if before and _of_another_topic(kb, unit, *before):
             # 能申请低保吗？需要什么材料？: the materials of 低保, which the base knows nothing of
-            a = kb.dont_know(unit.question, kb.rank(unit.query, k=8), channel)
+            a = _refused(kb, unit, channel)
             other_topic = True
         elif before and _about_the_one_before(kb, unit, *before):
             # 失业金能领多少？去哪申请？: a later question without a topic of its own asks about the
@@ -415,7 +415,7 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
                 a = _agreed_with_whole(kb, unit, a, channel)
             if before and _of_another_loan(kb, unit, *before, a):
                 # 办的助学贷款…第一次还款是什么时候？利息怎么算？: that loan's interest
-                a = kb.dont_know(unit.question, kb.rank(unit.query, k=8), channel)
+                a = _refused(kb, unit, channel)
                 other_topic = True
         before = (unit, a)
         if a.matched and a.entry_id and a.entry_id not in seen:
@@ -424,11 +424,15 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
     if len(answers) == 1 and len(parsed.units) > 1 and answers[0][0] is not parsed.units[0]:
         return answers[0][1]  # the first "question" was none the base answers: the one that is
     if not answers and other_topic:  # not answered as a whole either: it is all another topic
-        first = parsed.units[0]
-        return kb.dont_know(first.question, kb.rank(first.query, k=8), channel)
+        return _refused(kb, parsed.units[0], channel)
     if len(answers) < 2:
         return None
     return _compose(kb, answers, channel)
+
+
+def _refused(kb: KnowledgeBase, unit: Unit, channel: str) -> Answer:
+    """The "don't know" reply to a question, with the entries closest to what was ranked."""
+    return kb.dont_know(unit.question, kb.rank(unit.query, k=8), channel)
 
 
 def _of_another_topic(kb: KnowledgeBase, unit: Unit, before: Unit, a: Answer) -> bool:
@@ -469,9 +473,7 @@ def _about_the_one_before(kb: KnowledgeBase, unit: Unit, before: Unit, a: Answer
     own = any(kb.lexicon.distinctive(t) for t in kb.normalizer.analyze(unit.question).tokens)
     if a.out_of_scope:
         return not (own and LOAN_CHAR in unit.question)
-    if a.matched:
-        return False
-    if not _names_something(kb, _unknown_words(kb, before.question)):
+    if a.matched or not _names_something(kb, _unknown_words(kb, before.question)):
         return False
     return not own
 

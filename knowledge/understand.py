@@ -267,16 +267,16 @@ class Understanding:
         return self._relative_re.search(clause) is not None and not self.tells_of_self(clause)
 
     def applicants_story(self, story: list[str], question: str) -> list[str]:
-        """The story clauses whose facts are the applicant's: all of them, except the clauses
+        """The story clauses (as :meth:`parse` cuts them) whose facts are the applicant's: all of
+        them, except the clauses
         about a family member when the speaker also tells of themself and the question names no
         family member and no 他/她 (我是去年下岗的，老婆在超市上班……像我这样的能贷多少: the wife's
         facts are not the applicant's)."""
         if self._relative_re.search(question) or self.names_by_pronoun(question):
             return story
-        clauses = [c for s in story for sentence in self.clauses(s) for c in sentence]
-        if not any(self.tells_of_self(c) for c in clauses):
+        if not any(self.tells_of_self(c) for c in story):
             return story
-        return [c for c in clauses if not self.tells_of_relative(c)]
+        return [c for c in story if not self.tells_of_relative(c)]
 
     def runs_errand(self, clause: str) -> bool:
         """Whether a clause tells of someone doing something for the speaker (帮我办, 替我跑)."""
