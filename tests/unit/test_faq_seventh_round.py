@@ -218,3 +218,9 @@ def test_a_word_of_three_characters_is_not_cut_by_a_typo_correction(kb: Knowledg
     # 证在 spelt zheng zai is 正在, but 居住证 holds the 证: nothing was mistyped
     assert correct_homophones(kb, "居住证在哪办") == "居住证在哪办"
     assert correct_homophones(kb, "合火开店能贷吗") == "合伙开店能贷吗"
+
+
+def test_a_contract_of_three_years_is_not_told_it_is_too_short(kb: KnowledgeBase) -> None:
+    # the half-year opening must not fire on 36个月 (which holds 6个月)
+    a = kb.answer("企业给新招的人签了36个月合同行吗")
+    assert a.entry_id == "enterprise_eligible" and not a.answer.startswith("不行")
