@@ -409,6 +409,10 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
         elif answers and answers[-1][1].entry_id and len(unit.question) <= und.followup_max_chars:
             # a short later question leans on the one before (企业最高多少？审批要多久？)
             a = _followup(kb, unit.question, answers[-1][1].entry_id or "", channel)
+            if a is not None and a.entry_id == answers[-1][1].entry_id and not parsed.story:
+                # 利息谁出？要还几年？ (no story around them): the answer before, again, while the
+                # later question names a thing of its own that another entry speaks of: that entry
+                a = _its_own_thing(kb, unit.question, a, channel)
         if a is None:
             a = _answer_unit(kb, unit, channel)
             if a.matched and unit.story:
@@ -572,6 +576,24 @@ def _of_the_new_thing(kb: KnowledgeBase, text: str, prev: Entry, channel: str) -
     if b.matched and b.entry_id and all(t in lex.entry_words(b.entry_id) for t in new):
         return replace(b, question=text[:1000])
     return None
+
+
+def _its_own_thing(kb: KnowledgeBase, question: str, a: Answer, channel: str) -> Answer:
+    """A later question read with the one before gave that one's entry `a` again: the entry
+    that answers the question alone instead, when the question names words of the base that
+    `a`'s entry never uses and that entry uses them all; `a` otherwise."""
+    lex = kb.lexicon
+    if a.entry_id is None or kb.understanding.is_followup(question):
+        return a
+    before = lex.entry_words(a.entry_id)
+    tokens = kb.normalizer.analyze(question).tokens
+    new = [t for t in tokens if lex.distinctive(t) and t not in before]
+    if not new:
+        return a
+    alone = _answer_unit(kb, Unit(question, question), channel)
+    if alone.matched and alone.entry_id and all(t in lex.entry_words(alone.entry_id) for t in new):
+        return alone
+    return a
 
 
 def _prefix(head: str, answer: str, channel: str) -> str:
