@@ -87,7 +87,7 @@ def _respond(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: st
     und = kb.understanding
     prev = kb.entry(previous) if previous else None
     if prev is not None and not prev.out_of_scope and und.is_followup(text):
-        follow = _followup(kb, text, prev.id, channel)
+        follow = _followup(kb, text, prev.id, channel, conversation=True)
         if follow is not None:
             return replace(follow, question=echo)
     parsed = und.parse(text, kb.lexicon.informative)
@@ -519,7 +519,9 @@ def _compose(kb: KnowledgeBase, answers: list[tuple[Unit, Answer]], channel: str
     )
 
 
-def _followup(kb: KnowledgeBase, text: str, previous: str, channel: str) -> Answer | None:
+def _followup(
+    kb: KnowledgeBase, text: str, previous: str, channel: str, conversation: bool = False
+) -> Answer | None:
     """A follow-up ranked with the previous entry's question; None when that is not confident."""
     from knowledge.yesno import same_figure_for
 
@@ -548,7 +550,12 @@ def _followup(kb: KnowledgeBase, text: str, previous: str, channel: str) -> Answ
         alone = _answer_unit(kb, Unit(text, text), channel)
         # ... and is not a guess next to it (街道呢 after 社区审核几天: how long, not site visits)
         confident = alone.score >= FOLLOWUP_ALONE_SHARE * a.score
-        if alone.entry_id not in (None, previous) and alone.matched and confident:
+        if (
+            alone.entry_id not in (None, previous)
+            and alone.matched
+            and confident
+            and (not conversation or _names_own_thing(kb, text, previous, alone.entry_id))
+        ):
             # ... nor another topic (已经还清三年了呢 after 征信有逾期能贷吗: still the credit record,
             # not repaying a loan): among the entries closest to the two read together
             near = {r.entry.id for r in kb.rank(unit.query, k=FOLLOWUP_NEAR).items}
@@ -582,18 +589,30 @@ def _its_own_thing(kb: KnowledgeBase, question: str, a: Answer, channel: str) ->
     """A later question read with the one before gave that one's entry `a` again: the entry
     that answers the question alone instead, when the question names words of the base that
     `a`'s entry never uses and that entry uses them all; `a` otherwise."""
-    lex = kb.lexicon
     if a.entry_id is None or kb.understanding.is_followup(question):
         return a
-    before = lex.entry_words(a.entry_id)
-    tokens = kb.normalizer.analyze(question).tokens
-    new = [t for t in tokens if lex.distinctive(t) and t not in before]
-    if not new:
+    if not _names_own_thing(kb, question, a.entry_id, None):
         return a
     alone = _answer_unit(kb, Unit(question, question), channel)
-    if alone.matched and alone.entry_id and all(t in lex.entry_words(alone.entry_id) for t in new):
+    if (
+        alone.matched
+        and alone.entry_id
+        and _names_own_thing(kb, question, a.entry_id, alone.entry_id)
+    ):
         return alone
     return a
+
+
+def _names_own_thing(kb: KnowledgeBase, question: str, before: str, other: str | None) -> bool:
+    """Whether `question` names words of the base (distinctive ones: 期限, 抵押) that entry
+    `before` never uses, all of which entry `other` uses (when given)."""
+    lex = kb.lexicon
+    known = lex.entry_words(before)
+    tokens = kb.normalizer.analyze(question).tokens
+    new = [t for t in tokens if lex.distinctive(t) and t not in known]
+    if not new:
+        return False
+    return other is None or all(t in lex.entry_words(other) for t in new)
 
 
 def _prefix(head: str, answer: str, channel: str) -> str:

@@ -30,3 +30,15 @@ def test_a_short_later_question_the_entry_before_answers_stays_with_it(kb: Knowl
     # 能贷几次 is the re-borrowing entry's own question: one answer, not two
     a = kb.answer("还清了还能再贷吗？能贷几次？")
     assert a.entry_id == "repeat_loan" and not a.parts
+
+
+# --- a follow-up naming nothing of its own stays on the last topic --------------------------------
+
+
+@pytest.mark.parametrize("previous", ["贷款批下来一共要几天？", "审批需要多长时间？"])
+def test_a_follow_up_naming_no_new_thing_keeps_the_topic(kb: KnowledgeBase, previous: str) -> None:
+    # 银行这一步呢 alone reads as the steps of the process; after a question of time it asks the
+    # bank's time, and 银行/步 are words the time entry itself uses
+    first = kb.answer(previous)
+    assert first.entry_id == "how_long"
+    assert kb.answer("银行这一步呢？", previous=first.entry_id).entry_id == "how_long"
