@@ -554,7 +554,7 @@ def _followup(
             alone.entry_id not in (None, previous)
             and alone.matched
             and confident
-            and (not conversation or _names_own_thing(kb, text, previous, alone.entry_id))
+            and (not conversation or _names_own_thing(kb, text, previous, alone.entry_id, True))
         ):
             # ... nor another topic (已经还清三年了呢 after 征信有逾期能贷吗: still the credit record,
             # not repaying a loan): among the entries closest to the two read together
@@ -603,13 +603,17 @@ def _its_own_thing(kb: KnowledgeBase, question: str, a: Answer, channel: str) ->
     return a
 
 
-def _names_own_thing(kb: KnowledgeBase, question: str, before: str, other: str | None) -> bool:
-    """Whether `question` names words of the base (distinctive ones: 期限, 抵押) that entry
-    `before` never uses, all of which entry `other` uses (when given)."""
+def _names_own_thing(
+    kb: KnowledgeBase, question: str, before: str, other: str | None, asks: bool = False
+) -> bool:
+    """Whether `question` names words of the base (distinctive ones: 期限, 抵押; with `asks`
+    also the question words naming what is asked: 多久) that entry `before` never uses, all of
+    which entry `other` uses (when given)."""
     lex = kb.lexicon
     known = lex.entry_words(before)
     tokens = kb.normalizer.analyze(question).tokens
-    new = [t for t in tokens if lex.distinctive(t) and t not in known]
+    aspects = kb.understanding.aspect_words if asks else ()
+    new = [t for t in tokens if (lex.distinctive(t) or t in aspects) and t not in known]
     if not new:
         return False
     return other is None or all(t in lex.entry_words(other) for t in new)

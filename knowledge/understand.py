@@ -101,7 +101,7 @@ OPTIONAL_WORD_LISTS = (
     "pinyin_words", "other_lenders", "definition_starts", "definition_ends", "employer_words",
     "anaphora", "business_anaphora", "business_verbs", "business_nouns", "story_subjects",
     "followup_pronouns", "errand_words", "applicant_groups", "relatives", "borrow_words",
-    "bank_words",
+    "bank_words", "aspect_words",
 )  # fmt: skip
 
 
@@ -168,6 +168,8 @@ class Understanding:
     # a question whether one may borrow this loan (能贷几个钱), and banks that make it another's
     borrow_words: tuple[str, ...] = ()
     bank_words: tuple[str, ...] = ()
+    # question words naming what is asked (多久, 多少): a follow-up's own thing as much as 征信
+    aspect_words: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:
