@@ -49,6 +49,7 @@ DEFAULT_SETS: tuple[str, ...] = (
     "fresh8.yaml",
     "fresh9.yaml",
     "fresh10.yaml",
+    "fresh11.yaml",
 )
 
 
