@@ -172,9 +172,14 @@ def _from_policy(kb: KnowledgeBase, unit: Unit, a: Answer, channel: str) -> tupl
     may go to an excluded use (先拿去炒股行不行) or, without a story, whether a figure is so
     (失业人员顶多贷4万吧); and whether it names an excluded business (its name is what is asked
     about: no off-topic check holds it against the answer)."""
+    from knowledge.lexicon import POLICY_WORD_ENTRIES
     from knowledge.yesno import excluded_business, excluded_use, figure_question_entry
 
-    if a.matched:
+    # answered: kept, unless the question itself names an excluded industry it asks about
+    # (这算不算广告业 after a story that ranked an entry about firms first)
+    if a.matched and (
+        a.entry_id in POLICY_WORD_ENTRIES or not excluded_business(kb, unit.question)
+    ):
         return a, False
     business = excluded_business(kb, unit.query)
     entry_id = business or excluded_use(kb, unit.query)

@@ -42,3 +42,32 @@ def test_a_follow_up_naming_no_new_thing_keeps_the_topic(kb: KnowledgeBase, prev
     first = kb.answer(previous)
     assert first.entry_id == "how_long"
     assert kb.answer("银行这一步呢？", previous=first.entry_id).entry_id == "how_long"
+
+
+# --- an excluded industry named by the question itself ---------------------------------------------
+
+
+def test_a_question_naming_an_excluded_industry_is_answered_from_the_exclusions(
+    kb: KnowledgeBase,
+) -> None:
+    # the story's facts (失业人员) ranked an entry about firms first; the clause names 广告业
+    a = kb.answer("厂子倒闭以后一直在家，想开个做喷绘的小铺子。这算不算广告业？能贷吗？")
+    assert a.entry_id == "excluded_industries"
+    assert a.answer.startswith("不")
+
+
+# --- 拉几个人 / 叫上几个: some people, not a question --------------------------------------------------
+
+
+@pytest.mark.parametrize("clause", ["拉几个人组个装修队", "叫上几个老乡", "约了几个朋友"])
+def test_gathering_a_few_people_asks_nothing(kb: KnowledgeBase, clause: str) -> None:
+    assert not kb.understanding.asks(clause)
+
+
+def test_a_story_gathering_a_few_people_for_an_excluded_trade_is_refused(
+    kb: KnowledgeBase,
+) -> None:
+    # 拉几个人组个装修队 was read as a question of its own, and 这种能申请吗 then lost its business
+    a = kb.answer("我以前在工地上干活，现在不想打工了，拉几个人组个装修队。这种能申请吗？")
+    assert a.entry_id == "excluded_industries"
+    assert "建筑业" in a.answer
