@@ -91,6 +91,7 @@ class Lexicon:
         self.vocabulary: frozenset[str] = frozenset(spread)
         self._lock = threading.Lock()
         self._known: frozenset[str] | None = None
+        self._parts: frozenset[str] | None = None
         self._answer_text: str | None = None
         self._entry_answer: dict[str, str] = {}
         self._other: dict[float, frozenset[str]] = {}
@@ -235,6 +236,20 @@ class Lexicon:
                 self._known = frozenset(set(self.vocabulary) | policy_words(self._policy))
             known = self._known
         return KnownWords(known, self.entry_words(entry_id)) if entry_id else known
+
+    def word_parts(self) -> frozenset[str]:
+        """The beginnings and ends (two characters or more) of the base's longer words: 经办 of
+        经办银行, a word a question splits off where the base keeps it whole (经办的银行)."""
+        with self._lock:
+            if self._parts is None:
+                words = set(self.vocabulary) | policy_words(self._policy)
+                self._parts = frozenset(
+                    part
+                    for w in words
+                    for n in range(2, len(w))
+                    for part in (w[:n], w[-n:])
+                )
+            return self._parts
 
     def other_lender(self, entry_id: str, text: str) -> str | None:
         """A lender or loan product of another kind (understanding.yaml `other_lenders`) that

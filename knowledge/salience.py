@@ -110,6 +110,7 @@ def _foreign_words(kb: KnowledgeBase, text: str, entry_id: str | None, context: 
     if not words:
         return []
     known = kb.lexicon.known_words(entry_id)
+    parts = kb.lexicon.word_parts()
     norm = kb.normalizer.analyze(text).text.replace(" ", "")
     foreign = [
         (t, w)
@@ -119,6 +120,7 @@ def _foreign_words(kb: KnowledgeBase, text: str, entry_id: str | None, context: 
         and not kb.lexicon.in_answers(t)
         and not _names_business(norm, t)
         and not _built_of_known(kb, t, known)
+        and t not in parts
         and not kb.lexicon.is_place(t)
     ]
     # the share of what the clause is about: its question words (什么, 多久, 是不是) name nothing

@@ -71,3 +71,21 @@ def test_a_story_gathering_a_few_people_for_an_excluded_trade_is_refused(
     a = kb.answer("我以前在工地上干活，现在不想打工了，拉几个人组个装修队。这种能申请吗？")
     assert a.entry_id == "excluded_industries"
     assert "建筑业" in a.answer
+
+
+# --- 哪几家: which ones, not "where" ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["经办银行有哪几家", "合作的银行有哪几个"])
+def test_which_few_reads_as_which_ones(kb: KnowledgeBase, text: str) -> None:
+    tokens = kb.normalizer.analyze(text).tokens
+    assert "哪些" in tokens and "哪里" not in tokens
+
+
+def test_a_piece_of_a_base_word_is_not_foreign(kb: KnowledgeBase) -> None:
+    from knowledge.salience import foreign_words
+
+    # 经办的银行 splits off 经办, a piece of the base's word 经办银行: not another topic
+    assert foreign_words(kb, "经办的银行有哪些", "which_bank") == []
+    a = kb.answer("经办的银行有哪几家？")
+    assert a.matched and a.entry_id == "which_bank"
