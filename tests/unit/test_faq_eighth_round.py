@@ -89,3 +89,8 @@ def test_a_piece_of_a_base_word_is_not_foreign(kb: KnowledgeBase) -> None:
     assert foreign_words(kb, "经办的银行有哪些", "which_bank") == []
     a = kb.answer("经办的银行有哪几家？")
     assert a.matched and a.entry_id == "which_bank"
+
+
+@pytest.mark.parametrize("message", ["我是4050人员，能申请这个贷款吗", "4050的能贷款吗"])
+def test_4050_people_are_read_as_the_unemployed(kb: KnowledgeBase, message: str) -> None:
+    assert kb.answer(message).entry_id == "unemployed_eligible"
