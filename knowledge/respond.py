@@ -294,10 +294,11 @@ def _unknown_words(kb: KnowledgeBase, text: str) -> list[str]:
 
     lex = kb.lexicon
     known = lex.known_words()
+    parts = lex.word_parts()  # 中心 of 担保中心: a piece of a word of the base
     return [  # a district of the policy (榆中) says where, not what
         t
         for t, _ in salient_words(kb, text)
-        if t not in known and not lex.in_answers(t) and not lex.is_place(t)
+        if t not in known and t not in parts and not lex.in_answers(t) and not lex.is_place(t)
     ]
 
 

@@ -94,3 +94,14 @@ def test_a_piece_of_a_base_word_is_not_foreign(kb: KnowledgeBase) -> None:
 @pytest.mark.parametrize("message", ["我是4050人员，能申请这个贷款吗", "4050的能贷款吗"])
 def test_4050_people_are_read_as_the_unemployed(kb: KnowledgeBase, message: str) -> None:
     assert kb.answer(message).entry_id == "unemployed_eligible"
+
+
+def test_a_follow_up_with_a_piece_of_a_base_word_goes_on_about_the_topic(
+    kb: KnowledgeBase,
+) -> None:
+    # 中心 (of 担保中心) is no unknown word: 洗浴中心算不算 asks on about the excluded industries
+    first = kb.answer("什么行业不能申请？")
+    assert first.entry_id == "excluded_industries"
+    a = kb.answer("洗浴中心算不算", previous=first.entry_id)
+    assert a.entry_id == "excluded_industries"
+    assert "须担保机构认定" in a.answer
