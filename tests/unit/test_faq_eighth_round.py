@@ -105,3 +105,11 @@ def test_a_follow_up_with_a_piece_of_a_base_word_goes_on_about_the_topic(
     a = kb.answer("洗浴中心算不算", previous=first.entry_id)
     assert a.entry_id == "excluded_industries"
     assert "须担保机构认定" in a.answer
+
+
+@pytest.mark.parametrize(
+    ("dialect", "plain"), [("能贷款伐", "能贷款吗"), ("可以申请咩", "可以申请吗")]
+)
+def test_dialect_question_particles_read_as_ma(kb: KnowledgeBase, dialect: str, plain: str) -> None:
+    assert kb.normalizer.analyze(dialect).tokens == kb.normalizer.analyze(plain).tokens
+    assert kb.understanding.asks(dialect)
