@@ -244,10 +244,7 @@ class Lexicon:
             if self._parts is None:
                 words = set(self.vocabulary) | policy_words(self._policy)
                 self._parts = frozenset(
-                    part
-                    for w in words
-                    for n in range(2, len(w))
-                    for part in (w[:n], w[-n:])
+                    part for w in words for n in range(2, len(w)) for part in (w[:n], w[-n:])
                 )
             return self._parts
 

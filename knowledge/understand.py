@@ -101,7 +101,7 @@ OPTIONAL_WORD_LISTS = (
     "pinyin_words", "other_lenders", "definition_starts", "definition_ends", "employer_words",
     "anaphora", "business_anaphora", "business_verbs", "business_nouns", "story_subjects",
     "followup_pronouns", "errand_words", "applicant_groups", "relatives", "borrow_words",
-    "bank_words", "aspect_words",
+    "bank_words", "aspect_words", "groupless_words",
 )  # fmt: skip
 
 
@@ -170,6 +170,9 @@ class Understanding:
     bank_words: tuple[str, ...] = ()
     # question words naming what is asked (多久, 多少): a follow-up's own thing as much as 征信
     aspect_words: tuple[str, ...] = ()
+    # questions whose answer is the same for every applicant group (去哪, 多久, 手续): a story's
+    # group facts are not added to them
+    groupless_words: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:
@@ -344,6 +347,8 @@ class Understanding:
         own = self.facts_in(question) or self.subject_of(question)
         theirs = question if own else "，".join(self.applicants_story(story, question))
         facts = [f for f in self.facts_in(theirs) if f not in question]
+        if facts and informative(question) and any(w in question for w in self.groupless_words):
+            facts = []  # 交材料的流程是啥, 这个证去哪办: the same for every group (失业人员 would blur it)
         carried = self.subject_of(told) if not own else None
         if carried in self.story_subjects and carried not in facts:
             facts.append(carried)  # 打算合伙开……我们三个一起申请的话最多多少: the partnership's cap

@@ -113,3 +113,21 @@ def test_a_follow_up_with_a_piece_of_a_base_word_goes_on_about_the_topic(
 def test_dialect_question_particles_read_as_ma(kb: KnowledgeBase, dialect: str, plain: str) -> None:
     assert kb.normalizer.analyze(dialect).tokens == kb.normalizer.analyze(plain).tokens
     assert kb.understanding.asks(dialect)
+
+
+# --- a question the same for every group: no story group facts ------------------------------------
+
+
+def test_a_question_of_procedure_after_a_story_is_not_read_as_the_groups_eligibility(
+    kb: KnowledgeBase,
+) -> None:
+    message = "我原来在水泥厂上班，厂子倒闭后一直在家。想开个早餐店，这个贷款具体怎么个流程？"
+    unit = kb.understanding.parse(message, kb.lexicon.informative).units[-1]
+    assert "失业人员" not in unit.query  # 倒闭 tells of a group; 流程 is the same for every group
+    assert kb.answer(message).entry_id == "process_steps"
+
+
+def test_a_question_of_eligibility_after_a_story_keeps_the_groups_facts(kb: KnowledgeBase) -> None:
+    message = "我原来在水泥厂上班，厂子倒闭后一直在家。想开个早餐店，像我这样能贷多少？"
+    unit = kb.understanding.parse(message, kb.lexicon.informative).units[-1]
+    assert unit.query.startswith("失业人员")
