@@ -91,9 +91,9 @@ def test_a_piece_of_a_base_word_is_not_foreign(kb: KnowledgeBase) -> None:
     assert a.matched and a.entry_id == "which_bank"
 
 
-@pytest.mark.parametrize("message", ["我是4050人员，能申请这个贷款吗", "4050的能贷款吗"])
-def test_4050_people_are_read_as_the_unemployed(kb: KnowledgeBase, message: str) -> None:
-    assert kb.answer(message).entry_id == "unemployed_eligible"
+def test_4050_people_are_read_as_the_unemployed(kb: KnowledgeBase) -> None:
+    assert "失业人员" in kb.normalizer.analyze("4050的能贷款吗").tokens
+    assert kb.answer("我是4050人员，能申请这个贷款吗").entry_id == "unemployed_eligible"
 
 
 def test_a_follow_up_with_a_piece_of_a_base_word_goes_on_about_the_topic(
@@ -131,3 +131,12 @@ def test_a_question_of_eligibility_after_a_story_keeps_the_groups_facts(kb: Know
     message = "我原来在水泥厂上班，厂子倒闭后一直在家。想开个早餐店，像我这样能贷多少？"
     unit = kb.understanding.parse(message, kb.lexicon.informative).units[-1]
     assert unit.query.startswith("失业人员")
+
+
+# --- the certificate named for its holder ----------------------------------------------------------
+
+
+def test_what_the_certificate_may_borrow_is_the_holders_cap(kb: KnowledgeBase) -> None:
+    # 下岗证能贷多少 asks what a laid-off person may borrow, not whether the certificate is needed
+    assert kb.normalizer.analyze("下岗证能贷多少").tokens[:2] == ("失业人员", "能")
+    assert kb.answer("我这下岗证能贷多少啊").entry_id == "amount_individual"
