@@ -50,6 +50,7 @@ _OWNERS: ContextVar[dict[str, str | None] | None] = ContextVar("term_owners", de
 
 if TYPE_CHECKING:
     from knowledge.answers import Answer
+    from knowledge.decision import Ranking
     from knowledge.retrieval import KnowledgeBase
     from knowledge.schema import Entry
 
@@ -137,6 +138,10 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
     )
     if other is not None:  # 企业贷款的利息…: not the individual interest entry, and back
         a, ranking = kb.reply_one(unit.query, channel, without=other)
+    shaped = kb.understanding.shaped_entry(unit.question)
+    if shaped and shaped != a.entry_id and _near(kb, shaped, unit, ranking):
+        # 我能替他去把手续办了吗: the shape of the question says what it asks
+        a = replace(kb.answer_entry(shaped, channel), question=a.question, score=a.score)
     if not a.matched and _FIGURE_RE.search(unit.query):
         # a figure is checked against the policy (yesno.py), not matched word for word
         bare = _FIGURE_RE.sub(" ", unit.query)
@@ -164,6 +169,16 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
         if head:
             a = replace(a, answer=_prefix(head, a.answer, channel))
     return a
+
+
+def _near(kb: KnowledgeBase, entry_id: str, unit: Unit, ranking: Ranking) -> bool:
+    """Whether `entry_id` is among the first three of `ranking`, or of the question clause
+    ranked alone when the story's facts were ranked with it."""
+    if entry_id in [r.entry.id for r in ranking.items[:3]]:
+        return True
+    if unit.query == unit.question:
+        return False
+    return entry_id in [r.entry.id for r in kb.rank(unit.question, k=3).items]
 
 
 def _from_policy(kb: KnowledgeBase, unit: Unit, a: Answer, channel: str) -> tuple[Answer, bool]:

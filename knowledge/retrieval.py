@@ -478,7 +478,16 @@ def check_folder(
             )
     from knowledge.evaluation import NONE_LABEL, OOD_LABEL, load_questions
 
-    ids = {e.id for e in entries} | {OOD_LABEL, NONE_LABEL}
+    known = {e.id for e in entries}
+    shapes: tuple[tuple[str, object], ...] = ()
+    if (folder / UNDERSTANDING_FILE).exists():  # its shapes name the entries they answer with
+        try:
+            shapes = Understanding.load(folder).shapes
+        except (ValueError, OSError) as exc:
+            problems.append(Problem(UNDERSTANDING_FILE, "-", str(exc)))
+    for entry_id in sorted({e for e, _ in shapes} - known):
+        problems.append(Problem(UNDERSTANDING_FILE, entry_id, "question_shapes 引用了不存在的条目"))
+    ids = known | {OOD_LABEL, NONE_LABEL}
     for path in sorted((folder / "eval").glob("*.yaml")):  # dev, fresh, fresh2, fresh3 …
         name = f"eval/{path.name}"
         try:

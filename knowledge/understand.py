@@ -105,6 +105,25 @@ OPTIONAL_WORD_LISTS = (
 )  # fmt: skip
 
 
+def _shapes(data: dict[str, Any]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """`question_shapes`: entry id → regular expressions over a question clause."""
+    raw = data.get("question_shapes") or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{FILE}: question_shapes 需要映射（条目 id → 正则列表）")
+    out = []
+    for entry_id, patterns in raw.items():
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise ValueError(f"{FILE}: question_shapes.{entry_id} 需要字符串列表")
+        for pattern in patterns:
+            try:
+                out.append((str(entry_id), re.compile(pattern)))
+            except re.error as exc:
+                raise ValueError(
+                    f"{FILE}: question_shapes.{entry_id} 的正则无效：{pattern}"
+                ) from exc
+    return tuple(out)
+
+
 def _optional_words(data: dict[str, Any], key: str) -> tuple[str, ...]:
     return _words(data, key) if data.get(key) else ()
 
@@ -170,6 +189,8 @@ class Understanding:
     bank_words: tuple[str, ...] = ()
     # question words naming what is asked (多久, 多少): a follow-up's own thing as much as 征信
     aspect_words: tuple[str, ...] = ()
+    # question shapes that say which entry answers (替他去办 → in_person): (entry id, pattern)
+    shapes: tuple[tuple[str, re.Pattern[str]], ...] = ()
     # questions whose answer is the same for every applicant group (去哪, 多久, 手续): a story's
     # group facts are not added to them
     groupless_words: tuple[str, ...] = ()
@@ -198,6 +219,7 @@ class Understanding:
             texts=_texts(data),
             salience=_salience(data),
             subjects=_table(data, "subjects"),
+            shapes=_shapes(data),
             **{key: _optional_words(data, key) for key in OPTIONAL_WORD_LISTS},
         )
 
@@ -387,6 +409,10 @@ class Understanding:
     def short(self, text: str) -> bool:
         """Whether `text` is as short as a follow-up (followup_max_chars, punctuation aside)."""
         return len(self.flat(text)) <= self.followup_max_chars
+
+    def shaped_entry(self, question: str) -> str | None:
+        """The entry whose question shape (`question_shapes`) the clause has, or None."""
+        return next((e for e, pattern in self.shapes if pattern.search(question)), None)
 
     def defined_term(self, text: str) -> str | None:
         """The term a question asks the meaning of (反担保 in "反担保是啥意思", 微利项目 in

@@ -140,3 +140,53 @@ def test_what_the_certificate_may_borrow_is_the_holders_cap(kb: KnowledgeBase) -
     # 下岗证能贷多少 asks what a laid-off person may borrow, not whether the certificate is needed
     assert kb.normalizer.analyze("下岗证能贷多少").tokens[:2] == ("失业人员", "能")
     assert kb.answer("我这下岗证能贷多少啊").entry_id == "amount_individual"
+
+
+# --- question shapes: the clause says which entry answers ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "我儿子在外地打工，想回来开个洗车店，他请不下假来。我能替他去社区把申请交了吗？",
+        "我爸腿脚不好，想开个修鞋铺。这个贷款我代他去办行不行？",
+    ],
+)
+def test_whether_someone_may_act_for_the_applicant_is_the_in_person_rule(
+    kb: KnowledgeBase, message: str
+) -> None:
+    a = kb.answer(message)
+    assert a.entry_id == "in_person"
+    assert a.answer.startswith("不可以")
+
+
+def test_asking_on_someones_behalf_is_no_such_shape(kb: KnowledgeBase) -> None:
+    assert kb.understanding.shaped_entry("我是替我儿子问的，他能贷多少") is None
+    assert kb.understanding.shaped_entry("我能替他去把手续办了吗") == "in_person"
+
+
+def test_a_bad_question_shape_is_reported_in_chinese() -> None:
+    from knowledge.schema import load_yaml
+    from knowledge.understand import PACKAGE_DIR, Understanding
+
+    data = load_yaml((PACKAGE_DIR / "understanding.yaml").read_text(encoding="utf-8"))
+    with pytest.raises(ValueError, match=r"question_shapes\.in_person 的正则无效"):
+        Understanding.from_mapping({**data, "question_shapes": {"in_person": ["替(去"]}})
+    with pytest.raises(ValueError, match="需要字符串列表"):
+        Understanding.from_mapping({**data, "question_shapes": {"in_person": "替"}})
+
+
+def test_kb_check_reports_a_shape_of_an_unknown_entry(tmp_path: object) -> None:
+    import shutil
+    from pathlib import Path
+
+    from knowledge import check_folder
+    from knowledge.understand import PACKAGE_DIR
+
+    folder = Path(str(tmp_path)) / "kb"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "fixtures" / "kb", folder)
+    text = (PACKAGE_DIR / "understanding.yaml").read_text(encoding="utf-8")
+    text = text.replace("question_shapes:\n  in_person:", "question_shapes:\n  no_such_entry:")
+    (folder / "understanding.yaml").write_text(text, encoding="utf-8")
+    problems = [str(p) for p in check_folder(folder, None)]
+    assert any("no_such_entry" in p and "question_shapes" in p for p in problems), problems
