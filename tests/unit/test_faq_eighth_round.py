@@ -190,3 +190,9 @@ def test_kb_check_reports_a_shape_of_an_unknown_entry(tmp_path: object) -> None:
     (folder / "understanding.yaml").write_text(text, encoding="utf-8")
     problems = [str(p) for p in check_folder(folder, None)]
     assert any("no_such_entry" in p and "question_shapes" in p for p in problems), problems
+
+
+def test_a_complaint_of_delay_after_the_time_limits_is_the_delay_entry(kb: KnowledgeBase) -> None:
+    first = kb.answer("社区审核要几天？")
+    a = kb.answer("要是超时了怎么办", previous=first.entry_id)
+    assert a.entry_id == "delay_complaint"
