@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING
 
 from knowledge.normalize import MAX_RAW_CHARS, to_simplified
 from knowledge.schema import SMS_MAX_CHARS
-from knowledge.subjects import firm_entry, group_entry, subject_entry, subjectless_entry
+from knowledge.subjects import (
+    firm_entry,
+    group_entry,
+    groupless_entry,
+    subject_entry,
+    subjectless_entry,
+)
 from knowledge.understand import Parsed, Unit
 
 #: an amount, term, number of days or percentage written in a question
@@ -135,6 +141,7 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
         subject_entry(kb, unit.question, ranking)
         or subjectless_entry(kb, unit, ranking)
         or group_entry(kb, unit.question, ranking)
+        or groupless_entry(kb, unit, ranking)
     )
     if other is not None:  # 企业贷款的利息…: not the individual interest entry, and back
         a, ranking = kb.reply_one(unit.query, channel, without=other)

@@ -105,3 +105,32 @@ def subjectless_entry(kb: KnowledgeBase, unit: Unit, ranking: Ranking) -> str | 
     own = lex.entry_words(second.id)
     tokens = kb.normalizer.analyze(unit.query).tokens
     return first.id if tokens and all(t in own for t in tokens) else None
+
+
+def groupless_entry(kb: KnowledgeBase, unit: Unit, ranking: Ranking) -> str | None:
+    """The first entry of `ranking`, when the question names no applicant group but that entry
+    is a group's (a key word of it names one) and the runner-up is an entry of no group that states
+    the same kind of figure ("能贷10万不" ranked first on the graduates' entry, whose cap is
+    10万: the individual caps of every group answer it): that entry is to be left out; else
+    None."""
+    from knowledge.yesno import FIGURES
+
+    und = kb.understanding
+    if len(ranking.items) < 2 or und.facts_in(unit.query) or und.subject_of(unit.query):
+        return None
+    first = ranking.items[0].entry
+    if first.out_of_scope:
+        return None
+    keys = kb.lexicon.entry_keys
+    groups = [kb.lexicon.group_words(g)[0] for g in und.applicant_groups]
+    if not any(keys(first.id) & words for words in groups):
+        return None
+    kinds = {kind for kind, _ in FIGURES.get(first.id, ())}
+    tokens = set(kb.normalizer.analyze(unit.query).tokens)
+    own = kb.lexicon.topic_words(first.id)
+    other = ranking.items[1].entry  # the entry that answers once the first is left out
+    if other.out_of_scope or any(keys(other.id) & words for words in groups):
+        return None
+    if tokens & (own - kb.lexicon.entry_words(other.id)):
+        return None  # it names the first entry's own people after all
+    return first.id if kinds & {kind for kind, _ in FIGURES.get(other.id, ())} else None

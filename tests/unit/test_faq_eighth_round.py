@@ -196,3 +196,17 @@ def test_a_complaint_of_delay_after_the_time_limits_is_the_delay_entry(kb: Knowl
     first = kb.answer("社区审核要几天？")
     a = kb.answer("要是超时了怎么办", previous=first.entry_id)
     assert a.entry_id == "delay_complaint"
+
+
+# --- a figure asked by no group: every group's figure ----------------------------------------------
+
+
+def test_a_cap_asked_by_no_group_is_answered_with_every_groups_cap(kb: KnowledgeBase) -> None:
+    # 10万 is the graduates' cap: "可以，大中专院校毕业生最高10万元" would tell anyone they may
+    a = kb.answer("可以贷10w不")
+    assert a.entry_id == "amount_individual"
+    assert not a.answer.startswith("可以")
+
+
+def test_a_cap_asked_by_a_named_group_stays_with_it(kb: KnowledgeBase) -> None:
+    assert kb.answer("大学生能贷10万吗").entry_id == "graduate_eligible"
