@@ -1,10 +1,13 @@
 """Pinyin typed for Chinese: ``dk zuigao neng dai duoshao`` → 贷款最高能贷多少, ``gr zgdk ed``.
 
 Applicants without a Chinese keyboard type full pinyin or initials. The words of the knowledge
-base (and a short list of everyday words, ``pinyin_words`` in understanding.yaml) are spelt with
-pypinyin once; each latin run of a message is then cut, by dynamic programming, into the fewest
-words whose full pinyin or initials spell it (full pinyin preferred). Runs that spell nothing stay
-as they are. Only messages with latin letters pay for this (the table is built on first use).
+base (and a short list of everyday words, ``pinyin_words`` in understanding.yaml), the words of
+synonyms.yaml and the story facts (退伍, 老公, 下岗) and the commonest words of general Chinese
+(jieba's dictionary: 我 是 的 大学生) are spelt with pypinyin once; each latin run of a message is
+then cut, by dynamic programming, into the cheapest words whose full pinyin or initials spell it
+(the base's own words cheapest, see the costs below), word by word where its spaces part words.
+Runs that spell nothing stay as they are. Only messages with latin letters pay for this (the
+table is built on first use, about 0.4 s).
 """
 
 from __future__ import annotations
@@ -21,11 +24,31 @@ _LATIN_RE = re.compile(r"[A-Za-z]+(?:\s+[A-Za-z]+)*")
 _CJK_SPLIT_RE = re.compile(r"([\u4e00-\u9fff]+)")
 _CJK_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
 _lock = threading.Lock()
-_tables: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
+_tables: dict[int, tuple[dict[str, str], dict[str, tuple[str, float]]]] = {}
+
+#: how many of the commonest words of jieba's dictionary pinyin may spell (full pinyin only)
+COMMON_WORDS = 8000
+_CJK_WORD_RE = re.compile(r"[\u4e00-\u9fff]+")
+
+#: what a word spelling part of a latin run costs (the cheapest spelling wins): a word of the base
+#: of two or more characters, or an everyday reading (pinyin_words: 能 贷 吗), spelt in full; a
+#: base word's initials (dk, zx); a common word of general Chinese (大学生, 下岗, 的); a base word
+#: of one character that is no everyday reading (打, 推) — dearer than a common word, so that
+#: daxuesheng is 大学生 and not 打学生; initials that are themselves a syllable (de: 的, not 等额).
+#: A common word costs more than two base words: neng dai ma stays 能贷吗 rather than 能代码.
+COST_BASE, COST_INITIALS, COST_COMMON, COST_BASE_CHAR, COST_SYLLABLE_INITIALS = (
+    1.0,
+    1.5,
+    2.1,
+    2.2,
+    2.5,
+)
 
 
-def _table(kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, str]]:
-    """(full pinyin → word, initials → word) over the base's words, most used word first."""
+def _table(kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, tuple[str, float]]]:
+    """(full pinyin → word over the base's words and everyday readings, most used word first;
+    every spelling → (word, cost) over those words, their initials and the commonest words of
+    general Chinese, the cheapest kept)."""
     key = id(kb.lexicon.vocabulary)
     with _lock:
         got = _tables.get(key)
@@ -34,9 +57,10 @@ def _table(kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, str]]:
         from pypinyin import Style, lazy_pinyin, pinyin
 
         spread = kb.lexicon.spread
-        words = [w for w in kb.lexicon.vocabulary if re.fullmatch(r"[\u4e00-\u9fff]+", w)]
+        everyday = kb.understanding.pinyin_words
+        words = [w for w in kb.lexicon.vocabulary if _CJK_WORD_RE.fullmatch(w)]
         words.sort(key=lambda w: (-spread.get(w, 0), w))  # ties by the word: the same every run
-        words = [*kb.understanding.pinyin_words, *words]  # everyday readings first
+        words = [*everyday, *words]  # everyday readings first
         full: dict[str, str] = {}
         initials: dict[str, str] = {}
         for w in words:
@@ -46,13 +70,48 @@ def _table(kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, str]]:
                     full.setdefault(reading, w)
             if len(w) > 1:
                 initials.setdefault("".join(lazy_pinyin(w, style=Style.FIRST_LETTER)), w)
+        costed: dict[str, tuple[str, float]] = {}
+
+        def offer(spelt: str, word: str, cost: float) -> None:
+            if spelt not in costed or cost < costed[spelt][1]:
+                costed[spelt] = (word, cost)
+
+        for spelt, w in full.items():
+            offer(spelt, w, COST_BASE if len(w) > 1 or w in everyday else COST_BASE_CHAR)
+        for w in _domain_words(kb):  # 退伍, 下岗, 老公: what the normaliser reads into the base's
+            offer("".join(lazy_pinyin(w)), w, COST_BASE)
+        common = _common_words(kb)
+        syllables = {"".join(lazy_pinyin(w)) for w in common if len(w) == 1}
+        for spelt, w in initials.items():
+            offer(spelt, w, COST_SYLLABLE_INITIALS if spelt in syllables else COST_INITIALS)
+        for w in common:  # 我 是 的 大学生 下岗: typed too, though the base may never use them
+            offer("".join(lazy_pinyin(w)), w, COST_COMMON)
         _tables.clear()
-        _tables[key] = (full, initials)
-        return full, initials
+        _tables[key] = (full, costed)
+        return full, costed
 
 
-def _spell(run: str, full: dict[str, str], initials: dict[str, str]) -> str | None:
-    """The fewest words spelling `run` (full pinyin costs 1, initials 1.5), or None."""
+def _domain_words(kb: KnowledgeBase) -> list[str]:
+    """Words of two or more characters that synonyms.yaml and the story facts of
+    understanding.yaml name (both sides of a rule: 退伍 as well as 退役军人), sorted."""
+    syn = kb.normalizer.synonyms
+    words = {*syn.replace, *syn.replace.values(), *syn.tokens, *syn.tokens.values()}
+    words |= {w for group, says in kb.understanding.facts for w in (group, *says)}
+    return sorted(w for w in words if len(w) > 1 and _CJK_WORD_RE.fullmatch(w))
+
+
+def _common_words(kb: KnowledgeBase) -> list[str]:
+    """The COMMON_WORDS most frequent words of jieba's dictionary (Chinese characters only),
+    commonest first (ties by the word)."""
+    import heapq
+
+    freq, _ = kb.normalizer.background()
+    pairs = ((f, w) for w, f in freq.items() if f > 0 and _CJK_WORD_RE.fullmatch(w))
+    return [w for _, w in heapq.nlargest(COMMON_WORDS, pairs)]
+
+
+def _spell(run: str, costed: dict[str, tuple[str, float]]) -> str | None:
+    """The cheapest words spelling `run` (see the costs above), or None."""
     n = len(run)
     best: list[tuple[float, str] | None] = [None] * (n + 1)
     best[0] = (0.0, "")
@@ -61,14 +120,12 @@ def _spell(run: str, full: dict[str, str], initials: dict[str, str]) -> str | No
         if cur is None:
             continue
         for j in range(i + 1, min(n, i + 24) + 1):
-            piece = run[i:j]
-            for table, cost in ((full, 1.0), (initials, 1.5)):
-                word = table.get(piece)
-                if word is None:
-                    continue
-                cand = (cur[0] + cost, cur[1] + word)
-                if best[j] is None or cand[0] < best[j][0]:  # type: ignore[index]
-                    best[j] = cand
+            found = costed.get(run[i:j])
+            if found is None:
+                continue
+            cand = (cur[0] + found[1], cur[1] + found[0])
+            if best[j] is None or cand[0] < best[j][0]:  # type: ignore[index]
+                best[j] = cand
     end = best[n]
     return end[1] if end is not None else None
 
@@ -81,11 +138,20 @@ def spell_out(kb: KnowledgeBase, text: str) -> str:
     runs = [r for r in _LATIN_RE.findall(text) if len(r) > 1 and r.lower() not in known]
     if not runs or all(kb.normalizer.analyze(r).tokens and _known_run(kb, r) for r in runs):
         return text  # 10w, zx, SYB, APP: spellings the normaliser or the base already knows
-    full, initials = _table(kb)
-    out = _LATIN_RE.sub(
-        lambda m: _spell(re.sub(r"\s+", "", m.group(0).lower()), full, initials) or m.group(0), text
-    )
+    _, costed = _table(kb)
+    out = _LATIN_RE.sub(lambda m: _spell_run(m.group(0).lower(), costed) or m.group(0), text)
     return re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "", out)
+
+
+def _spell_run(run: str, costed: dict[str, tuple[str, float]]) -> str | None:
+    """A latin run spelt: word by word where its spaces part words that each spell (wo shi
+    daxuesheng: 是 大学生, not 十大 学生), else as one string (zgdk ed)."""
+    parts = run.split()
+    if len(parts) > 1:
+        spelt = [_spell(p, costed) for p in parts]
+        if all(spelt):
+            return "".join(w for w in spelt if w)
+    return _spell("".join(parts), costed)
 
 
 def _known_run(kb: KnowledgeBase, run: str) -> bool:

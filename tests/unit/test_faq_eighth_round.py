@@ -210,3 +210,32 @@ def test_a_cap_asked_by_no_group_is_answered_with_every_groups_cap(kb: Knowledge
 
 def test_a_cap_asked_by_a_named_group_stays_with_it(kb: KnowledgeBase) -> None:
     assert kb.answer("大学生能贷10万吗").entry_id == "graduate_eligible"
+
+
+# --- full pinyin with everyday words -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "spelt"),
+    [
+        (
+            "wo laogong shi tuiwu junren neng dai ma",
+            "我老公是退伍军人能贷吗",
+        ),  # 老公, 退伍: synonyms
+        ("xiagang de neng dai duoshao", "下岗的能贷多少"),  # de is 的, not the initials of 等额
+        ("woshidaxuesheng", "我是大学生"),  # a common word, not 打 + 学生
+        ("zx bu hao neng dai ma", "征信不好能贷吗"),  # 能贷吗, not 能 + 代码
+        ("gr zgdk ed", "个人最高贷款额度"),  # initials still spell the base's words
+    ],
+)
+def test_full_pinyin_spells_everyday_and_domain_words(
+    kb: KnowledgeBase, typed: str, spelt: str
+) -> None:
+    from knowledge.pinyin import spell_out
+
+    assert spell_out(kb, typed) == spelt
+
+
+def test_a_whole_message_in_pinyin_is_answered(kb: KnowledgeBase) -> None:
+    a = kb.answer("wo laogong shi tuiwu junren neng dai ma")
+    assert a.matched and a.entry_id == "veteran_eligible"
