@@ -239,3 +239,10 @@ def test_full_pinyin_spells_everyday_and_domain_words(
 def test_a_whole_message_in_pinyin_is_answered(kb: KnowledgeBase) -> None:
     a = kb.answer("wo laogong shi tuiwu junren neng dai ma")
     assert a.matched and a.entry_id == "veteran_eligible"
+
+
+@pytest.mark.parametrize(
+    ("dialect", "plain"), [("额度是好多嘛", "额度是多少"), ("啷个申请", "怎么申请")]
+)
+def test_south_western_question_words(kb: KnowledgeBase, dialect: str, plain: str) -> None:
+    assert kb.normalizer.analyze(dialect).tokens == kb.normalizer.analyze(plain).tokens
