@@ -59,7 +59,17 @@ def test_a_question_naming_an_excluded_industry_is_answered_from_the_exclusions(
 # --- 拉几个人 / 叫上几个: some people, not a question --------------------------------------------------
 
 
-@pytest.mark.parametrize("clause", ["拉几个人组个装修队", "叫上几个老乡", "约了几个朋友"])
+@pytest.mark.parametrize(
+    "clause",
+    [
+        "拉几个人组个装修队",
+        "叫上几个老乡",
+        "约了几个朋友",
+        "我们几个老姐妹想搞个裁缝铺",
+        "个人贷款最多也就几万",
+        "想再包几个鱼塘",
+    ],
+)
 def test_gathering_a_few_people_asks_nothing(kb: KnowledgeBase, clause: str) -> None:
     assert not kb.understanding.asks(clause)
 
