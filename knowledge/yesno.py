@@ -299,6 +299,7 @@ _FIGURE_KEYS: dict[str, str] = {
 #: what a follow-up naming only whose figure it asks has besides that name (那企业的呢, 妇女也一样吗)
 _NOTHING_ELSE_RE = re.compile(
     r"(?:那么?|要是|如果|还有|另外|我|的|呢|吗|也|都|是|行|可以|能|一样|这样|怎么样|咋样|啊|呀"
+    r"|[那这](?:边|里|儿|块|一步|一关|一环|方面)"  # 银行那边呢: the step itself
     r"|[？?，,。!！\s])*"
 )
 

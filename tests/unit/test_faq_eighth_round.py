@@ -256,3 +256,14 @@ def test_a_whole_message_in_pinyin_is_answered(kb: KnowledgeBase) -> None:
 )
 def test_south_western_question_words(kb: KnowledgeBase, dialect: str, plain: str) -> None:
     assert kb.normalizer.analyze(dialect).tokens == kb.normalizer.analyze(plain).tokens
+
+
+@pytest.mark.parametrize("followup", ["担保中心那边呢", "街道这一关呢？", "银行那块呢"])
+def test_a_step_named_with_that_side_keeps_the_working_days(
+    kb: KnowledgeBase, followup: str
+) -> None:
+    from knowledge.yesno import same_figure_for
+
+    first = kb.answer("社区审核要几天？")
+    assert same_figure_for(kb, followup, first.entry_id or "") == first.entry_id
+    assert kb.answer(followup, previous=first.entry_id).entry_id == first.entry_id
