@@ -258,6 +258,11 @@ def test_south_western_question_words(kb: KnowledgeBase, dialect: str, plain: st
     assert kb.normalizer.analyze(dialect).tokens == kb.normalizer.analyze(plain).tokens
 
 
+def test_a_lot_of_people_is_no_question_of_amount(kb: KnowledgeBase) -> None:
+    # 好多 asks an amount only where it follows 是/能贷; 好多人 (a lot of people) is no question
+    assert "多少" not in kb.normalizer.analyze("好多人").tokens
+
+
 @pytest.mark.parametrize("followup", ["担保中心那边呢", "街道这一关呢？", "银行那块呢"])
 def test_a_step_named_with_that_side_keeps_the_working_days(
     kb: KnowledgeBase, followup: str
