@@ -23,6 +23,7 @@ from contextvars import ContextVar
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from knowledge.industry import agree_with_precheck
 from knowledge.normalize import MAX_RAW_CHARS, to_simplified
 from knowledge.schema import SMS_MAX_CHARS
 from knowledge.subjects import (
@@ -146,9 +147,13 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
     if other is not None:  # 企业贷款的利息…: not the individual interest entry, and back
         a, ranking = kb.reply_one(unit.query, channel, without=other)
     shaped = kb.understanding.shaped_entry(unit.question)
-    if shaped and shaped != a.entry_id and _near(kb, shaped, unit, ranking):
-        # 我能替他去把手续办了吗: the shape of the question says what it asks
+    if shaped and shaped != a.entry_id and not a.out_of_scope and _near(kb, shaped, unit, ranking):
+        # 我能替他去把手续办了吗: the shape of the question says what it asks (and an industry
+        # entry still agrees with the pre-check on the business the question or story names)
+        entry = kb.entry(shaped)
         a = replace(kb.answer_entry(shaped, channel), question=a.question, score=a.score)
+        if entry is not None:
+            a = agree_with_precheck(a, entry.tags, kb.policy, channel)
     if not a.matched and _FIGURE_RE.search(unit.query):
         # a figure is checked against the policy (yesno.py), not matched word for word
         bare = _FIGURE_RE.sub(" ", unit.query)

@@ -272,3 +272,20 @@ def test_a_step_named_with_that_side_keeps_the_working_days(
     first = kb.answer("社区审核要几天？")
     assert same_figure_for(kb, followup, first.entry_id or "") == first.entry_id
     assert kb.answer(followup, previous=first.entry_id).entry_id == first.entry_id
+
+
+def test_asking_to_repay_later_is_the_extension_entry(kb: KnowledgeBase) -> None:
+    a = kb.answer("去年贷的款马上到期，手头实在紧，能不能延后一段时间")
+    assert a.entry_id == "extension"
+
+
+def test_whether_this_trade_may_borrow_is_the_industry_rule(kb: KnowledgeBase) -> None:
+    a = kb.answer("我在镇上开了个驾校陪练，这个行业能不能贷？")
+    assert a.entry_id == "industry_ok" and a.answer.startswith("一般可以")
+    # ... and the shape never overrides the pre-check on an excluded trade
+    b = kb.answer("我想开个网咖，这种生意能不能申请？")
+    assert b.answer.startswith("不能") and "网吧" in b.answer
+
+
+def test_no_asking_word_in_not_much(kb: KnowledgeBase) -> None:
+    assert not kb.understanding.asks("家里没啥存款")
