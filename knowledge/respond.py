@@ -185,9 +185,14 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
 
 def _near(kb: KnowledgeBase, entry_id: str, unit: Unit, ranking: Ranking) -> bool:
     """Whether `entry_id` is among the first three of `ranking`, or of the question clause
-    ranked alone when the story's facts were ranked with it."""
+    ranked alone when the story's facts were ranked with it; or the clause names nothing but
+    the shape (no word of the base's own, none unknown to it)."""
     if entry_id in [r.entry.id for r in ranking.items[:3]]:
         return True
+    lex = kb.lexicon
+    tokens = kb.normalizer.analyze(unit.question).tokens
+    if not any(lex.distinctive(t) for t in tokens) and not _unknown_words(kb, unit.question):
+        return True  # 这个贷款要还吗: nothing but the shape says what it asks
     if unit.query == unit.question:
         return False
     return entry_id in [r.entry.id for r in kb.rank(unit.question, k=3).items]

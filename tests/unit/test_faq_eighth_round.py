@@ -289,3 +289,16 @@ def test_whether_this_trade_may_borrow_is_the_industry_rule(kb: KnowledgeBase) -
 
 def test_no_asking_word_in_not_much(kb: KnowledgeBase) -> None:
     assert not kb.understanding.asks("家里没啥存款")
+
+
+@pytest.mark.parametrize("message", ["这个贷款要还吗", "政府给的钱要还不", "听说这钱不用还？"])
+def test_whether_the_loan_is_repaid_is_the_must_repay_entry(
+    kb: KnowledgeBase, message: str
+) -> None:
+    a = kb.answer(message)
+    assert a.entry_id == "must_repay" and a.answer.startswith("要还")
+
+
+@pytest.mark.parametrize("message", ["借朋友的钱要还吗", "信用卡要还吗", "花呗不用还吗"])
+def test_repaying_another_debt_is_not_the_programmes(kb: KnowledgeBase, message: str) -> None:
+    assert not kb.answer(message).matched
