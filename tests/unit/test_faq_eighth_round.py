@@ -302,3 +302,15 @@ def test_whether_the_loan_is_repaid_is_the_must_repay_entry(
 @pytest.mark.parametrize("message", ["借朋友的钱要还吗", "信用卡要还吗", "花呗不用还吗"])
 def test_repaying_another_debt_is_not_the_programmes(kb: KnowledgeBase, message: str) -> None:
     assert not kb.answer(message).matched
+
+
+def test_why_interest_is_still_paid_is_how_the_subsidy_works(kb: KnowledgeBase) -> None:
+    message = "我开了个早点铺，贷款按时还着。想问一下贴息到底是怎么回事，为啥每个季度还是要交利息？"
+    assert kb.answer(message).entry_id == "subsidy_how"
+
+
+@pytest.mark.parametrize("clause", ["我的贷款批了没", "审到哪一步了", "进度怎么查"])
+def test_asking_how_far_the_application_got_is_the_status_shape(
+    kb: KnowledgeBase, clause: str
+) -> None:
+    assert kb.understanding.shaped_entry(clause) == "check_status"
