@@ -147,13 +147,12 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
     if other is not None:  # 企业贷款的利息…: not the individual interest entry, and back
         a, ranking = kb.reply_one(unit.query, channel, without=other)
     shaped = kb.understanding.shaped_entry(unit.question)
-    if shaped and shaped != a.entry_id and not a.out_of_scope and _near(kb, shaped, unit, ranking):
+    entry = kb.entry(shaped) if shaped and shaped != a.entry_id else None  # (a base may lack it)
+    if entry is not None and not a.out_of_scope and _near(kb, entry.id, unit, ranking):
         # 我能替他去把手续办了吗: the shape of the question says what it asks (and an industry
         # entry still agrees with the pre-check on the business the question or story names)
-        entry = kb.entry(shaped)
-        a = replace(kb.answer_entry(shaped, channel), question=a.question, score=a.score)
-        if entry is not None:
-            a = agree_with_precheck(a, entry.tags, kb.policy, channel)
+        a = replace(kb.answer_entry(entry.id, channel), question=a.question, score=a.score)
+        a = agree_with_precheck(a, entry.tags, kb.policy, channel)
     if not a.matched and _FIGURE_RE.search(unit.query):
         # a figure is checked against the policy (yesno.py), not matched word for word
         bare = _FIGURE_RE.sub(" ", unit.query)

@@ -314,3 +314,18 @@ def test_asking_how_far_the_application_got_is_the_status_shape(
     kb: KnowledgeBase, clause: str
 ) -> None:
     assert kb.understanding.shaped_entry(clause) == "check_status"
+
+
+@pytest.mark.parametrize("message", ["这个贷款要还吗", "我能替他去社区办吗", "批了没"])
+def test_a_base_without_the_shaped_entries_answers_without_them(message: str) -> None:
+    # a deployment's own base may lack in_person, must_repay … (understanding.yaml falls back to
+    # the packaged one): the shapes then say nothing, and nothing fails
+    from pathlib import Path
+
+    from knowledge.policy import load_policy
+
+    folder = Path(__file__).resolve().parents[1] / "fixtures" / "kb"
+    small = KnowledgeBase.load(folder, load_policy("lanzhou-2013"))
+    assert small.entry("in_person") is None
+    a = small.answer(message)
+    assert a.entry_id is None or small.entry(a.entry_id) is not None
