@@ -57,7 +57,8 @@ _YESNO_RE = re.compile(
 )
 _AMOUNT_RE = re.compile(r"(\d+(?:\.\d+)?)万")
 _YEARS_RE = re.compile(r"(\d+)年")
-_DAYS_RE = re.compile(r"(\d+)个?工作日|(\d+)天")
+#: working days, days, or weeks (a week is five working days: 社区调查要一个星期吗)
+_DAYS_RE = re.compile(r"(\d+)个?工作日|(\d+)天|(\d+)个?(?:星期|礼拜|周)")
 _PERCENT_RE = re.compile(r"(\d+)%")
 #: the entry's own leading yes/no, replaced by the computed opening
 _LEADING_RE = re.compile(r"^(?:可以|不可以|一般可以|会有|有影响|要还|不能|能|是的|不是)[。，,]\s*")
@@ -222,7 +223,7 @@ def _days(
     m = _DAYS_RE.search(text)
     if m is None:
         return None
-    asked = int(m.group(1) or m.group(2))
+    asked = int(m.group(1) or m.group(2)) if m.group(3) is None else int(m.group(3)) * 5
     applicant = "enterprise" if key == "enterprise" else "individual"
     who = "企业贷款" if applicant == "enterprise" else "个人贷款"
     steps = [
@@ -407,7 +408,7 @@ def figure_entry(question: str, entry_id: str, candidates: list[str]) -> str | N
 #: number of working days is only ever a time question, while an amount is often a condition's
 #: (贷五万也要担保人吗) or the policy's change (现在还是5万吗)
 CHECKED_KINDS = frozenset({"days"})
-_WORKING_DAYS_RE = re.compile(r"\d+\s*个?工作日")
+_WORKING_DAYS_RE = re.compile(r"(?<!第)\d+\s*(?:个?工作日|天|个?星期|个?礼拜|周)")
 
 
 def checked_figure_entry(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:

@@ -329,3 +329,15 @@ def test_a_base_without_the_shaped_entries_answers_without_them(message: str) ->
     assert small.entry("in_person") is None
     a = small.answer(message)
     assert a.entry_id is None or small.entry(a.entry_id) is not None
+
+
+@pytest.mark.parametrize(
+    ("message", "opening"),
+    [("社区调查是不是两天就得完成", "不是"), ("社区那一步是不是一个星期就要办完", "不是")],
+)
+def test_a_time_checked_in_days_or_weeks_is_the_time_limits(
+    kb: KnowledgeBase, message: str, opening: str
+) -> None:
+    a = kb.answer(message)
+    assert a.entry_id == "how_long"
+    assert a.answer.startswith(opening)
