@@ -341,3 +341,8 @@ def test_a_time_checked_in_days_or_weeks_is_the_time_limits(
     a = kb.answer(message)
     assert a.entry_id == "how_long"
     assert a.answer.startswith(opening)
+
+
+@pytest.mark.parametrize("message", ["晚几天还会不会上征信", "要是晚了几天才还上，会怎么样"])
+def test_a_few_days_late_is_overdue_not_how_long(kb: KnowledgeBase, message: str) -> None:
+    assert kb.answer(message).entry_id == "overdue_consequence"
