@@ -346,3 +346,8 @@ def test_a_time_checked_in_days_or_weeks_is_the_time_limits(
 @pytest.mark.parametrize("message", ["晚几天还会不会上征信", "要是晚了几天才还上，会怎么样"])
 def test_a_few_days_late_is_overdue_not_how_long(kb: KnowledgeBase, message: str) -> None:
     assert kb.answer(message).entry_id == "overdue_consequence"
+
+
+@pytest.mark.parametrize("things", ["要准备啥东西", "得带什么东西"])
+def test_things_to_prepare_are_materials(kb: KnowledgeBase, things: str) -> None:
+    assert "材料" in kb.normalizer.analyze(things).tokens
