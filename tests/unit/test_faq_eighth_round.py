@@ -351,3 +351,12 @@ def test_a_few_days_late_is_overdue_not_how_long(kb: KnowledgeBase, message: str
 @pytest.mark.parametrize("things", ["要准备啥东西", "得带什么东西"])
 def test_things_to_prepare_are_materials(kb: KnowledgeBase, things: str) -> None:
     assert "材料" in kb.normalizer.analyze(things).tokens
+
+
+@pytest.mark.parametrize("message", ["个人贷款的流程是怎样的", "请问个人申请流程如何"])
+def test_asking_the_procedure_is_the_steps(kb: KnowledgeBase, message: str) -> None:
+    assert kb.answer(message).entry_id == "process_steps"
+
+
+def test_whether_a_visit_is_normal_is_no_question_of_the_procedure(kb: KnowledgeBase) -> None:
+    assert kb.understanding.shaped_entry("这是正常流程吗") is None
