@@ -360,3 +360,8 @@ def test_asking_the_procedure_is_the_steps(kb: KnowledgeBase, message: str) -> N
 
 def test_whether_a_visit_is_normal_is_no_question_of_the_procedure(kb: KnowledgeBase) -> None:
     assert kb.understanding.shaped_entry("这是正常流程吗") is None
+
+
+def test_what_the_guarantor_owes_when_the_borrower_defaults(kb: KnowledgeBase) -> None:
+    a = kb.answer("邻居让我当担保人，签字以后他要是跑了我得赔吗")
+    assert a.entry_id == "guarantor_wage_deduction"
