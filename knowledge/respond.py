@@ -131,7 +131,7 @@ def _respond(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: st
 def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = True) -> Answer:
     """One question: ranked, checked for off-topic words (in the story too when the story was
     part of what was ranked, `story_read`), opened with yes/no when it asks so."""
-    from knowledge.salience import another_loan, foreign_words
+    from knowledge.salience import another_loan, foreign_words, papers_for_another_thing
     from knowledge.yesno import checked_figure_entry, condition_entry, figure_entry, opening
 
     owner = _term_owner(kb, unit.question)
@@ -171,6 +171,8 @@ def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool =
         if other is not None:  # the entry that states the figure the question names
             a = replace(kb.answer_entry(other, channel), question=a.question, score=a.score)
     context = unit.query if story_read else ""
+    if a.matched and a.entry_id and papers_for_another_thing(kb, unit.question, a.entry_id):
+        return kb.dont_know(a.question, ranking, channel)  # 孩子上小学要准备哪些材料
     if a.matched and not business and foreign_words(kb, unit.question, a.entry_id, context):
         return kb.dont_know(a.question, ranking, channel)
     if a.matched and a.entry_id and another_loan(kb, unit.story, a.entry_id):

@@ -73,6 +73,34 @@ def foreign_words(
     return []
 
 
+#: a question for papers: what to bring, prepare or hand in (要准备哪些材料, 需要啥证件)
+_PAPERS_RE = re.compile(
+    r"(?:带|准备|交|提供|要|需要)[^，。？！]{0,3}(?:哪些|什么|啥)[^，。？！]{0,2}(?:材料|证件|资料|东西|手续)"
+)
+
+
+def papers_for_another_thing(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
+    """A word the base never uses (rarer than ``purpose_max_frequency`` in general Chinese) that a
+    question for papers names before asking for them, as what they are for (孩子上小学要哪些材料:
+    小学; 公司换法人要带哪些材料: none, 法人 is the base's), or None. A business the applicant
+    runs (开个奶茶店要哪些材料) is no other thing."""
+    m = _PAPERS_RE.search(question)
+    if m is None or m.start() == 0:
+        return None
+    before = question[: m.start()]
+    lex = kb.lexicon
+    known, parts = lex.known_words(entry_id), lex.word_parts()
+    freq, _ = kb.normalizer.background()
+    limit = kb.understanding.salience["purpose_max_frequency"]
+    norm = kb.normalizer.analyze(before).text.replace(" ", "")
+    for t, _ in salient_words(kb, before):
+        if t in known or t in parts or lex.in_answers(t) or lex.is_place(t):
+            continue
+        if freq.get(t, 0) < limit and not _names_business(norm, t):
+            return t
+    return None
+
+
 def _asks_to_borrow(kb: KnowledgeBase, text: str) -> bool:
     und = kb.understanding
     if not any(w in text for w in und.borrow_words):

@@ -145,7 +145,12 @@ def _texts(data: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in texts.items()}
 
 
-SALIENCE_DEFAULTS = {"max_frequency": 500.0, "min_share": 0.4, "other_topic_max_frequency": 1000.0}
+SALIENCE_DEFAULTS = {
+    "max_frequency": 500.0,
+    "min_share": 0.4,
+    "other_topic_max_frequency": 1000.0,
+    "purpose_max_frequency": 5000.0,
+}
 
 
 def _salience(data: dict[str, Any]) -> dict[str, float]:

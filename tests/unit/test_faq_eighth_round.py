@@ -365,3 +365,25 @@ def test_whether_a_visit_is_normal_is_no_question_of_the_procedure(kb: Knowledge
 def test_what_the_guarantor_owes_when_the_borrower_defaults(kb: KnowledgeBase) -> None:
     a = kb.answer("邻居让我当担保人，签字以后他要是跑了我得赔吗")
     assert a.entry_id == "guarantor_wage_deduction"
+
+
+# --- papers for another thing -----------------------------------------------------------------------
+
+
+def test_papers_for_something_the_base_never_mentions_are_not_the_loans(kb: KnowledgeBase) -> None:
+    from knowledge.salience import papers_for_another_thing
+
+    question = "外地户口孩子在兰州上初中要哪些材料"
+    assert papers_for_another_thing(kb, question, "nonlocal_hukou") == "初中"
+    assert not kb.answer(question).matched
+
+
+@pytest.mark.parametrize(
+    "question", ["外地户口在兰州申请要准备哪些材料", "开个奶茶店要准备哪些材料"]
+)
+def test_papers_for_the_loan_or_the_business_are_still_the_loans(
+    kb: KnowledgeBase, question: str
+) -> None:
+    from knowledge.salience import papers_for_another_thing
+
+    assert papers_for_another_thing(kb, question, "docs_individual") is None
