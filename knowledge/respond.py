@@ -244,6 +244,16 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
     reading answers instead, or nobody does (a story read two ways that disagree is not
     answered with confidence)."""
     unit = parsed.units[0]
+    und = kb.understanding
+    if (
+        not parsed.story
+        and unit.story
+        and und.names_business(unit.story)
+        and not und.points_at_business(unit.question)
+        and any(kb.lexicon.distinctive(t) for t in kb.normalizer.analyze(unit.question).tokens)
+    ):
+        # 我想开个奶茶店，要准备哪些材料: the business is why they ask, the clause is what
+        return _answer_unit(kb, unit, channel)
     if not parsed.story or unit.query == text:
         return _answer_unit(kb, Unit(text, text), channel)
     a = _story_question(kb, unit, channel)

@@ -387,3 +387,10 @@ def test_papers_for_the_loan_or_the_business_are_still_the_loans(
     from knowledge.salience import papers_for_another_thing
 
     assert papers_for_another_thing(kb, question, "docs_individual") is None
+
+
+def test_a_short_message_naming_the_business_asks_its_own_question(kb: KnowledgeBase) -> None:
+    # read whole, 开个奶茶店 made it a question whether a tea shop may borrow
+    assert kb.answer("我想开个奶茶店，要准备哪些材料").entry_id == "docs_individual"
+    # ... while a clause naming nothing of its own leans on the business clause
+    assert kb.answer("我想贷十万块开个店，能批那么多吗").entry_id == "amount_individual"
