@@ -4,6 +4,7 @@ pre-check (core.applications.eligibility) and the FAQ (knowledge.industry) alike
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +87,8 @@ class ExclusionClass(_Model):
     def match(self, text: str, purpose: bool = False) -> str | None:
         """The first (not negated) word of this class found in `text` (after masking), or None.
         `purpose`: `text` answers what the loan is for (the class's `purpose_mask` applies)."""
+        if _any_word(tuple(r.word for r in self.words)).search(normalize_text(text)) is None:
+            return None  # none of its words at all (masking only removes text): the usual case
         norm = self._masked(text, purpose)
         for rule in self.words:
             if any(normalize_text(u) in norm for u in rule.unless):
@@ -101,6 +104,12 @@ class ExclusionClass(_Model):
             if _occurs(norm, normalize_text(word)):
                 return word
         return None
+
+
+@functools.lru_cache(maxsize=64)
+def _any_word(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern finding any of `words` (normalised), built once per word list."""
+    return re.compile("|".join(re.escape(normalize_text(w)) for w in words) or r"(?!)")
 
 
 def _occurs(norm: str, word: str) -> bool:

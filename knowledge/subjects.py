@@ -115,22 +115,25 @@ def groupless_entry(kb: KnowledgeBase, unit: Unit, ranking: Ranking) -> str | No
     None."""
     from knowledge.yesno import FIGURES
 
-    und = kb.understanding
-    if len(ranking.items) < 2 or und.facts_in(unit.query) or und.subject_of(unit.query):
+    if len(ranking.items) < 2:
         return None
-    first = ranking.items[0].entry
-    if first.out_of_scope:
+    first, other = ranking.items[0].entry, ranking.items[1].entry  # other: the answer without it
+    kinds = {kind for kind, _ in FIGURES.get(first.id, ())}
+    if not kinds & {kind for kind, _ in FIGURES.get(other.id, ())}:  # (the usual case: cheap)
+        return None
+    und = kb.understanding
+    if first.out_of_scope or other.out_of_scope:
+        return None
+    if und.facts_in(unit.query) or und.subject_of(unit.query):
         return None
     keys = kb.lexicon.entry_keys
     groups = [kb.lexicon.group_words(g)[0] for g in und.applicant_groups]
     if not any(keys(first.id) & words for words in groups):
         return None
-    kinds = {kind for kind, _ in FIGURES.get(first.id, ())}
+    if any(keys(other.id) & words for words in groups):
+        return None
     tokens = set(kb.normalizer.analyze(unit.query).tokens)
     own = kb.lexicon.topic_words(first.id)
-    other = ranking.items[1].entry  # the entry that answers once the first is left out
-    if other.out_of_scope or any(keys(other.id) & words for words in groups):
-        return None
     if tokens & (own - kb.lexicon.entry_words(other.id)):
         return None  # it names the first entry's own people after all
-    return first.id if kinds & {kind for kind, _ in FIGURES.get(other.id, ())} else None
+    return first.id

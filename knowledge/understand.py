@@ -420,7 +420,13 @@ class Understanding:
 
     def shaped_entry(self, question: str) -> str | None:
         """The entry whose question shape (`question_shapes`) the clause has, or None."""
+        if not self.shapes or self._any_shape_re.search(question) is None:
+            return None  # no shape at all (one search for all of them): the usual case
         return next((e for e, pattern in self.shapes if pattern.search(question)), None)
+
+    @functools.cached_property
+    def _any_shape_re(self) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{p.pattern})" for _, p in self.shapes))
 
     def defined_term(self, text: str) -> str | None:
         """The term a question asks the meaning of (反担保 in "反担保是啥意思", 微利项目 in
