@@ -84,6 +84,13 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=2000)
     ap.add_argument("--cold-runs", type=int, default=3)
     ap.add_argument(
+        "--best-of",
+        type=int,
+        default=0,
+        help="also time every distinct sample question this many times and report the p50/p99 "
+        "of each question's fastest answer (steadier than the sample on a noisy machine)",
+    )
+    ap.add_argument(
         "--sets",
         default="",
         help="comma-separated evaluation sets whose questions make the sample (default: all present)",
@@ -169,6 +176,19 @@ def main() -> None:
         # CPU time of the answering thread: on a shared machine, closer to what an idle one shows
         cpu_row = f"{pct(cpu, 50) * 1000:.2f} / {pct(cpu, 99) * 1000:.2f} ms"
         rows.append(("warm answer CPU time p50 / p99 (thread_time)", cpu_row, ""))
+        if args.best_of > 0:
+            distinct = sorted(set(qs))
+            best = dict.fromkeys(distinct, float("inf"))
+            for _ in range(args.best_of):
+                for q in distinct:
+                    kb.normalizer.forget_recent()
+                    t0 = time.perf_counter()
+                    kb.answer(q)
+                    best[q] = min(best[q], time.perf_counter() - t0)
+            fastest = list(best.values())
+            label = f"warm answer p50 / p99, best of {args.best_of} per question ({len(distinct)})"
+            value = f"{pct(fastest, 50) * 1000:.2f} / {pct(fastest, 99) * 1000:.2f} ms"
+            rows.append((label, value, ""))
 
     # cold start of a fresh process (real base)
     code = "import knowledge; knowledge.answer('下岗证能贷多少钱')"
