@@ -18,27 +18,13 @@ One step a line (:func:`respond`):
 
 from __future__ import annotations
 
-import re
-from contextvars import ContextVar
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from knowledge.industry import agree_with_precheck
 from knowledge.normalize import MAX_RAW_CHARS, to_simplified
 from knowledge.schema import SMS_MAX_CHARS
-from knowledge.subjects import (
-    firm_entry,
-    group_entry,
-    groupless_entry,
-    subject_entry,
-    subjectless_entry,
-)
 from knowledge.understand import Parsed, Unit
-
-#: an amount, term, number of days or percentage written in a question
-_FIGURE_RE = re.compile(
-    r"[0-9０-９一二两三四五六七八九十百千]+(?:\.\d+)?\s*(?:万元|万|w|W|元|块|年|个月|个工作日|工作日|天|%|％)"
-)
+from knowledge.unit_answer import OWNERS, answer_unit, unknown_words
 
 #: a follow-up that gives its previous entry again is answered by itself instead only when that
 #: reading is at least this share as confident (合伙的呢 alone: the partnership's cap; 街道呢
@@ -52,12 +38,9 @@ MAX_LISTED = 3
 #: … each by an entry among this many closest to the whole sentence
 LISTED_NEAR = 3
 
-#: the term owners of the message being answered (:func:`_term_owner`), by question clause
-_OWNERS: ContextVar[dict[str, str | None] | None] = ContextVar("term_owners", default=None)
 
 if TYPE_CHECKING:
     from knowledge.answers import Answer
-    from knowledge.decision import Ranking
     from knowledge.retrieval import KnowledgeBase
     from knowledge.schema import Entry
 
@@ -67,12 +50,12 @@ def respond(kb: KnowledgeBase, question: str, channel: str, previous: str | None
     again with its homophone typos corrected (返担保 → 反担保), when it has any."""
     from knowledge.index import one_message
 
-    token = _OWNERS.set({})
+    token = OWNERS.set({})
     try:
         with one_message():  # a text ranked twice while reading this message is ranked once
             return _respond_message(kb, question, channel, previous)
     finally:
-        _OWNERS.reset(token)
+        OWNERS.reset(token)
 
 
 def _respond_message(
@@ -120,121 +103,12 @@ def _respond(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: st
         not single.matched
         and prev is not None
         and not prev.out_of_scope
-        and not _unknown_words(kb, text)
+        and not unknown_words(kb, text)
     ):
         follow = _followup(kb, text, prev.id, channel)
         if follow is not None:
             return replace(follow, question=echo)
     return replace(single, question=echo)
-
-
-def _answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = True) -> Answer:
-    """One question: ranked, checked for off-topic words (in the story too when the story was
-    part of what was ranked, `story_read`), opened with yes/no when it asks so."""
-    from knowledge.salience import another_loan, foreign_words, papers_for_another_thing
-    from knowledge.yesno import checked_figure_entry, condition_entry, figure_entry, opening
-
-    owner = _term_owner(kb, unit.question)
-    if owner is not None:  # 反担保是啥意思: the entry that owns the term explains it
-        return replace(kb.answer_entry(owner, channel), question=unit.question[:1000])
-    a, ranking = kb.reply_one(unit.query, channel)
-    other = (
-        subject_entry(kb, unit.question, ranking)
-        or subjectless_entry(kb, unit, ranking)
-        or group_entry(kb, unit.question, ranking)
-        or groupless_entry(kb, unit, ranking)
-    )
-    if other is not None:  # 企业贷款的利息…: not the individual interest entry, and back
-        a, ranking = kb.reply_one(unit.query, channel, without=other)
-    shaped = kb.understanding.shaped_entry(unit.question)
-    entry = kb.entry(shaped) if shaped and shaped != a.entry_id else None  # (a base may lack it)
-    if entry is not None and not a.out_of_scope and _near(kb, entry.id, unit, ranking):
-        # 我能替他去把手续办了吗: the shape of the question says what it asks (and an industry
-        # entry still agrees with the pre-check on the business the question or story names)
-        a = replace(kb.answer_entry(entry.id, channel), question=a.question, score=a.score)
-        a = agree_with_precheck(a, entry.tags, kb.policy, channel)
-    if not a.matched and _FIGURE_RE.search(unit.query):
-        # a figure is checked against the policy (yesno.py), not matched word for word
-        bare = _FIGURE_RE.sub(" ", unit.query)
-        b, r = kb.reply_one(bare, channel)
-        if b.matched:
-            a, ranking = b, r
-    a, business = _from_policy(kb, unit, a, channel)
-    if a.matched and a.entry_id:
-        nearby = [r.entry.id for r in ranking.items[1:3] if not r.entry.out_of_scope]
-        other = (
-            figure_entry(unit.query, a.entry_id, nearby)
-            or checked_figure_entry(kb, unit.query, a.entry_id)
-            or condition_entry(kb, unit.query, a.entry_id, nearby)
-            or firm_entry(kb, unit.question, a.entry_id)
-        )
-        if other is not None:  # the entry that states the figure the question names
-            a = replace(kb.answer_entry(other, channel), question=a.question, score=a.score)
-    context = unit.query if story_read else ""
-    if a.matched and a.entry_id and papers_for_another_thing(kb, unit.question, a.entry_id):
-        return kb.dont_know(a.question, ranking, channel)  # 孩子上小学要准备哪些材料
-    if a.matched and not business and foreign_words(kb, unit.question, a.entry_id, context):
-        return kb.dont_know(a.question, ranking, channel)
-    if a.matched and a.entry_id and another_loan(kb, unit.story, a.entry_id):
-        return kb.dont_know(a.question, ranking, channel)  # 朋友的车贷…我要承担多大责任
-    if a.matched and a.entry_id:
-        head = opening(kb, unit.query, a.entry_id)
-        if head:
-            a = replace(a, answer=_prefix(head, a.answer, channel))
-    return a
-
-
-def _near(kb: KnowledgeBase, entry_id: str, unit: Unit, ranking: Ranking) -> bool:
-    """Whether `entry_id` is among the first three of `ranking`, or of the question clause
-    ranked alone when the story's facts were ranked with it; or the clause names nothing but
-    the shape (no word of the base's own, none unknown to it)."""
-    if entry_id in [r.entry.id for r in ranking.items[:3]]:
-        return True
-    lex = kb.lexicon
-    tokens = kb.normalizer.analyze(unit.question).tokens
-    if not any(lex.distinctive(t) for t in tokens) and not _unknown_words(kb, unit.question):
-        return True  # 这个贷款要还吗: nothing but the shape says what it asks
-    if unit.query == unit.question:
-        return False
-    return entry_id in [r.entry.id for r in kb.rank(unit.question, k=3).items]
-
-
-def _from_policy(kb: KnowledgeBase, unit: Unit, a: Answer, channel: str) -> tuple[Answer, bool]:
-    """A question the ranking did not answer, answered from the policy's data when it asks
-    whether a business of an excluded industry may borrow (装修队这种算建筑业吗), whether the money
-    may go to an excluded use (先拿去炒股行不行) or, without a story, whether a figure is so
-    (失业人员顶多贷4万吧); and whether it names an excluded business (its name is what is asked
-    about: no off-topic check holds it against the answer)."""
-    from knowledge.lexicon import POLICY_WORD_ENTRIES
-    from knowledge.yesno import excluded_business, excluded_use, figure_question_entry
-
-    # answered: kept, unless the question itself names an excluded industry it asks about
-    # (这算不算广告业 after a story that ranked an entry about firms first)
-    if a.matched and (
-        a.entry_id in POLICY_WORD_ENTRIES or not excluded_business(kb, unit.question)
-    ):
-        return a, False
-    business = excluded_business(kb, unit.query)
-    entry_id = business or excluded_use(kb, unit.query)
-    if entry_id is None and not unit.story:  # (a figure of a story is more often told than asked)
-        entry_id = figure_question_entry(kb, unit.query)
-    if entry_id is None:
-        return a, False
-    found = replace(kb.answer_entry(entry_id, channel), question=a.question, score=a.score)
-    return found, business is not None
-
-
-def _term_owner(kb: KnowledgeBase, question: str) -> str | None:
-    """The entry owning the term a question asks the meaning of (反担保是啥意思), or None; once
-    per question clause of a message (a follow-up is read several ways, the clause the same)."""
-    memo = _OWNERS.get()
-    if memo is not None and question in memo:
-        return memo[question]
-    term = kb.understanding.defined_term(question)
-    owner = kb.lexicon.defining_entry(term) if term else None
-    if memo is not None:
-        memo[question] = owner
-    return owner
 
 
 def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answer:
@@ -253,9 +127,9 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
         and any(kb.lexicon.distinctive(t) for t in kb.normalizer.analyze(unit.question).tokens)
     ):
         # 我想开个奶茶店，要准备哪些材料: the business is why they ask, the clause is what
-        return _answer_unit(kb, unit, channel)
+        return answer_unit(kb, unit, channel)
     if not parsed.story or unit.query == text:
-        return _answer_unit(kb, Unit(text, text), channel)
+        return answer_unit(kb, Unit(text, text), channel)
     a = _story_question(kb, unit, channel)
     return _agreed_with_whole(kb, unit, a, channel) if a.matched else a
 
@@ -266,7 +140,7 @@ def _agreed_with_whole(kb: KnowledgeBase, unit: Unit, a: Answer, channel: str) -
     whole = _whole(kb, unit)
     if a.entry_id in {r.entry.id for r in kb.rank(whole.query, k=3).items}:
         return a
-    full = _answer_unit(kb, whole, channel, story_read=False)
+    full = answer_unit(kb, whole, channel, story_read=False)
     return full if full.matched else kb.dont_know(a.question, kb.rank(unit.query, k=8), channel)
 
 
@@ -282,7 +156,7 @@ def _whole(kb: KnowledgeBase, unit: Unit) -> Unit:
 def _story_question(kb: KnowledgeBase, unit: Unit, channel: str) -> Answer:
     """A question inside a story: the asking clause with the story's facts first; when that is
     not confident and names nothing the base never mentions, the whole message."""
-    focused = _answer_unit(kb, unit, channel)
+    focused = answer_unit(kb, unit, channel)
     if (
         focused.matched
         and unit.query.endswith(unit.question)
@@ -294,18 +168,18 @@ def _story_question(kb: KnowledgeBase, unit: Unit, channel: str) -> Answer:
         # question itself could mean (its three closest entries), not replace it
         near = {r.entry.id for r in kb.rank(unit.question, k=3).items}
         if focused.entry_id not in near:
-            alone = _answer_unit(kb, Unit(unit.question, unit.question, unit.story), channel)
+            alone = answer_unit(kb, Unit(unit.question, unit.question, unit.story), channel)
             if alone.matched:
                 return alone
             return kb.dont_know(focused.question, kb.rank(unit.query, k=8), channel)
     und = kb.understanding
     if und.points_at_business(unit.question) and und.names_business(unit.story):
         return focused  # about the business the story names: the story's group does not answer it
-    unknown = _unknown_words(kb, unit.question)
+    unknown = unknown_words(kb, unit.question)
     if focused.matched or _names_something(kb, unknown):
         return focused  # a question naming what the base never mentions is not rescued
     whole = _whole(kb, unit)
-    full = _answer_unit(kb, whole, channel, story_read=False)  # only its known words were
+    full = answer_unit(kb, whole, channel, story_read=False)  # only its known words were
     if full.matched and unknown:
         # everyday words (这样) the base never uses: the story may only choose among what the
         # question itself could mean (its three closest entries)
@@ -330,19 +204,6 @@ def _topic_of_its_own(kb: KnowledgeBase, question: str) -> bool:
     return any(
         t in lex.spread and len(t) > 1 and t not in groups for t in tokens
     ) and lex.informative(question)
-
-
-def _unknown_words(kb: KnowledgeBase, text: str) -> list[str]:
-    from knowledge.salience import salient_words
-
-    lex = kb.lexicon
-    known = lex.known_words()
-    parts = lex.word_parts()  # 中心 of 担保中心: a piece of a word of the base
-    return [  # a district of the policy (榆中) says where, not what
-        t
-        for t, _ in salient_words(kb, text)
-        if t not in known and t not in parts and not lex.in_answers(t) and not lex.is_place(t)
-    ]
 
 
 def _names_something(kb: KnowledgeBase, words: list[str]) -> bool:
@@ -372,7 +233,7 @@ def _carried_subject(
     keys = kb.lexicon.entry_keys
     if single.entry_id and subject in keys(single.entry_id):
         return None
-    a = _answer_unit(kb, Unit(text, subject + text), channel)
+    a = answer_unit(kb, Unit(text, subject + text), channel)
     return a if a.matched and a.entry_id and subject in keys(a.entry_id) else None
 
 
@@ -423,7 +284,7 @@ def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answe
             continue  # 小微企业能贷200万吗，期限多长: the enterprise entry states the term too
         own = und.subject_of(c) or und.facts_in(c)
         query = c if own or not subject else subject + c  # 企业贷款最多多少，审批要几天
-        a = _answer_unit(kb, Unit(c, query), channel)
+        a = answer_unit(kb, Unit(c, query), channel)
         if not a.matched or not a.entry_id or a.entry_id not in near:
             return None
         if any(a.entry_id == b.entry_id for _, b in answers):
@@ -452,7 +313,7 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
         elif before and _about_the_one_before(kb, unit, *before):
             # 失业金能领多少？去哪申请？: a later question without a topic of its own asks about the
             # one before, which is another topic; it is read with it, not alone
-            a = _answer_unit(kb, Unit(unit.question, before[0].query + unit.query), channel)
+            a = answer_unit(kb, Unit(unit.question, before[0].query + unit.query), channel)
             if not a.matched and LOAN_CHAR in unit.question:
                 a = None  # 失业金怎么领？创业贷款要什么材料？: the loan's own question, read alone
         elif answers and answers[-1][1].entry_id and len(unit.question) <= und.followup_max_chars:
@@ -463,7 +324,7 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
                 # later question names a thing of its own that another entry speaks of: that entry
                 a = _its_own_thing(kb, unit.question, a, channel)
         if a is None:
-            a = _answer_unit(kb, unit, channel)
+            a = answer_unit(kb, unit, channel)
             if a.matched and unit.story:
                 a = _agreed_with_whole(kb, unit, a, channel)
             if before and _of_another_loan(kb, unit, *before, a):
@@ -526,7 +387,7 @@ def _about_the_one_before(kb: KnowledgeBase, unit: Unit, before: Unit, a: Answer
     own = any(kb.lexicon.distinctive(t) for t in kb.normalizer.analyze(unit.question).tokens)
     if a.out_of_scope:
         return not (own and LOAN_CHAR in unit.question)
-    if a.matched or not _names_something(kb, _unknown_words(kb, before.question)):
+    if a.matched or not _names_something(kb, unknown_words(kb, before.question)):
         return False
     return not own
 
@@ -582,21 +443,21 @@ def _followup(
     und = kb.understanding
     facts = und.facts_in(text)
     if facts:  # 要是我媳妇也申请呢 after the veteran entry: the follow-up names its own group
-        a = _answer_unit(kb, Unit(text, "".join(facts) + text), channel)
+        a = answer_unit(kb, Unit(text, "".join(facts) + text), channel)
         if a.matched:
             return a
     subject = und.subject_of(prev.question)
     if subject and und.subject_of(text) is None:  # 企业… then "审批要多久": the firm's approval
-        a = _answer_unit(kb, Unit(text, subject + text), channel)
+        a = answer_unit(kb, Unit(text, subject + text), channel)
         if a.matched:
             return a
     unit = Unit(text, prev.question + text)
-    a = _answer_unit(kb, unit, channel)
+    a = answer_unit(kb, unit, channel)
     if not a.matched:
         return None
     if a.entry_id == previous and not und.names_by_pronoun(text):
         # the same entry again: only if the follow-up alone agrees (他可以吗 cannot be read alone)
-        alone = _answer_unit(kb, Unit(text, text), channel)
+        alone = answer_unit(kb, Unit(text, text), channel)
         # ... and is not a guess next to it (街道呢 after 社区审核几天: how long, not site visits)
         confident = alone.score >= FOLLOWUP_ALONE_SHARE * a.score
         if (
@@ -642,7 +503,7 @@ def _its_own_thing(kb: KnowledgeBase, question: str, a: Answer, channel: str) ->
         return a
     if not _names_own_thing(kb, question, a.entry_id, None):
         return a
-    alone = _answer_unit(kb, Unit(question, question), channel)
+    alone = answer_unit(kb, Unit(question, question), channel)
     if (
         alone.matched
         and alone.entry_id
@@ -666,14 +527,3 @@ def _names_own_thing(
     if not new:
         return False
     return other is None or all(t in lex.entry_words(other) for t in new)
-
-
-def _prefix(head: str, answer: str, channel: str) -> str:
-    """The yes/no opening before the answer, replacing the answer's own leading 可以。/不可以。"""
-    from knowledge.yesno import strip_opening
-
-    body = strip_opening(answer)
-    text = f"{head}\n{body}" if channel != "sms" else head + body
-    if channel == "sms" and len(text) > SMS_MAX_CHARS:
-        return head
-    return text

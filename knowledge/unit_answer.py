@@ -1,0 +1,180 @@
+"""One question clause answered (:func:`answer_unit`): the steps :mod:`knowledge.respond` takes
+for every question it reads, whether alone, inside a story or as one of several.
+
+1. a question asking what a term means is the term owner's (反担保是啥意思);
+2. the clause with its story's facts is ranked, and an entry of another subject or group left
+   out (:mod:`knowledge.subjects`);
+3. a question shape (`understanding.yaml` `question_shapes`) says which entry answers, when
+   that entry is near (:func:`_near`);
+4. a figure is checked against the policy; an excluded industry or use the clause names is
+   answered from the exclusion lists (:func:`_from_policy`); the entry stating the figure or
+   condition the clause names replaces a first entry that states none;
+5. salient words the base never uses, papers for another thing or another loan in the story
+   refuse it (:mod:`knowledge.salience`); a yes/no question gets its opening
+   (:mod:`knowledge.yesno`).
+"""
+
+from __future__ import annotations
+
+import re
+from contextvars import ContextVar
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from knowledge.industry import agree_with_precheck
+from knowledge.schema import SMS_MAX_CHARS
+from knowledge.subjects import (
+    firm_entry,
+    group_entry,
+    groupless_entry,
+    subject_entry,
+    subjectless_entry,
+)
+from knowledge.understand import Unit
+
+if TYPE_CHECKING:
+    from knowledge.answers import Answer
+    from knowledge.decision import Ranking
+    from knowledge.retrieval import KnowledgeBase
+
+#: an amount, term, number of days or percentage written in a question
+_FIGURE_RE = re.compile(
+    r"[0-9０-９一二两三四五六七八九十百千]+(?:\.\d+)?\s*(?:万元|万|w|W|元|块|年|个月|个工作日|工作日|天|%|％)"
+)
+
+#: the term owners of the message being answered (:func:`_term_owner`), by question clause
+#: (set by :func:`knowledge.respond.respond` for one message)
+OWNERS: ContextVar[dict[str, str | None] | None] = ContextVar("term_owners", default=None)
+
+
+def answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = True) -> Answer:
+    """One question: ranked, checked for off-topic words (in the story too when the story was
+    part of what was ranked, `story_read`), opened with yes/no when it asks so."""
+    from knowledge.salience import another_loan, foreign_words, papers_for_another_thing
+    from knowledge.yesno import checked_figure_entry, condition_entry, figure_entry, opening
+
+    owner = _term_owner(kb, unit.question)
+    if owner is not None:  # 反担保是啥意思: the entry that owns the term explains it
+        return replace(kb.answer_entry(owner, channel), question=unit.question[:1000])
+    a, ranking = kb.reply_one(unit.query, channel)
+    other = (
+        subject_entry(kb, unit.question, ranking)
+        or subjectless_entry(kb, unit, ranking)
+        or group_entry(kb, unit.question, ranking)
+        or groupless_entry(kb, unit, ranking)
+    )
+    if other is not None:  # 企业贷款的利息…: not the individual interest entry, and back
+        a, ranking = kb.reply_one(unit.query, channel, without=other)
+    shaped = kb.understanding.shaped_entry(unit.question)
+    entry = kb.entry(shaped) if shaped and shaped != a.entry_id else None  # (a base may lack it)
+    if entry is not None and not a.out_of_scope and _near(kb, entry.id, unit, ranking):
+        # 我能替他去把手续办了吗: the shape of the question says what it asks (and an industry
+        # entry still agrees with the pre-check on the business the question or story names)
+        a = replace(kb.answer_entry(entry.id, channel), question=a.question, score=a.score)
+        a = agree_with_precheck(a, entry.tags, kb.policy, channel)
+    if not a.matched and _FIGURE_RE.search(unit.query):
+        # a figure is checked against the policy (yesno.py), not matched word for word
+        bare = _FIGURE_RE.sub(" ", unit.query)
+        b, r = kb.reply_one(bare, channel)
+        if b.matched:
+            a, ranking = b, r
+    a, business = _from_policy(kb, unit, a, channel)
+    if a.matched and a.entry_id:
+        nearby = [r.entry.id for r in ranking.items[1:3] if not r.entry.out_of_scope]
+        other = (
+            figure_entry(unit.query, a.entry_id, nearby)
+            or checked_figure_entry(kb, unit.query, a.entry_id)
+            or condition_entry(kb, unit.query, a.entry_id, nearby)
+            or firm_entry(kb, unit.question, a.entry_id)
+        )
+        if other is not None:  # the entry that states the figure the question names
+            a = replace(kb.answer_entry(other, channel), question=a.question, score=a.score)
+    context = unit.query if story_read else ""
+    if a.matched and a.entry_id and papers_for_another_thing(kb, unit.question, a.entry_id):
+        return kb.dont_know(a.question, ranking, channel)  # 孩子上小学要准备哪些材料
+    if a.matched and not business and foreign_words(kb, unit.question, a.entry_id, context):
+        return kb.dont_know(a.question, ranking, channel)
+    if a.matched and a.entry_id and another_loan(kb, unit.story, a.entry_id):
+        return kb.dont_know(a.question, ranking, channel)  # 朋友的车贷…我要承担多大责任
+    if a.matched and a.entry_id:
+        head = opening(kb, unit.query, a.entry_id)
+        if head:
+            a = replace(a, answer=_prefix(head, a.answer, channel))
+    return a
+
+
+def _near(kb: KnowledgeBase, entry_id: str, unit: Unit, ranking: Ranking) -> bool:
+    """Whether `entry_id` is among the first three of `ranking`, or of the question clause
+    ranked alone when the story's facts were ranked with it; or the clause names nothing but
+    the shape (no word of the base's own, none unknown to it)."""
+    if entry_id in [r.entry.id for r in ranking.items[:3]]:
+        return True
+    lex = kb.lexicon
+    tokens = kb.normalizer.analyze(unit.question).tokens
+    if not any(lex.distinctive(t) for t in tokens) and not unknown_words(kb, unit.question):
+        return True  # 这个贷款要还吗: nothing but the shape says what it asks
+    if unit.query == unit.question:
+        return False
+    return entry_id in [r.entry.id for r in kb.rank(unit.question, k=3).items]
+
+
+def _from_policy(kb: KnowledgeBase, unit: Unit, a: Answer, channel: str) -> tuple[Answer, bool]:
+    """A question the ranking did not answer, answered from the policy's data when it asks
+    whether a business of an excluded industry may borrow (装修队这种算建筑业吗), whether the money
+    may go to an excluded use (先拿去炒股行不行) or, without a story, whether a figure is so
+    (失业人员顶多贷4万吧); and whether it names an excluded business (its name is what is asked
+    about: no off-topic check holds it against the answer)."""
+    from knowledge.lexicon import POLICY_WORD_ENTRIES
+    from knowledge.yesno import excluded_business, excluded_use, figure_question_entry
+
+    # answered: kept, unless the question itself names an excluded industry it asks about
+    # (这算不算广告业 after a story that ranked an entry about firms first)
+    if a.matched and (
+        a.entry_id in POLICY_WORD_ENTRIES or not excluded_business(kb, unit.question)
+    ):
+        return a, False
+    business = excluded_business(kb, unit.query)
+    entry_id = business or excluded_use(kb, unit.query)
+    if entry_id is None and not unit.story:  # (a figure of a story is more often told than asked)
+        entry_id = figure_question_entry(kb, unit.query)
+    if entry_id is None:
+        return a, False
+    found = replace(kb.answer_entry(entry_id, channel), question=a.question, score=a.score)
+    return found, business is not None
+
+
+def _term_owner(kb: KnowledgeBase, question: str) -> str | None:
+    """The entry owning the term a question asks the meaning of (反担保是啥意思), or None; once
+    per question clause of a message (a follow-up is read several ways, the clause the same)."""
+    memo = OWNERS.get()
+    if memo is not None and question in memo:
+        return memo[question]
+    term = kb.understanding.defined_term(question)
+    owner = kb.lexicon.defining_entry(term) if term else None
+    if memo is not None:
+        memo[question] = owner
+    return owner
+
+
+def unknown_words(kb: KnowledgeBase, text: str) -> list[str]:
+    from knowledge.salience import salient_words
+
+    lex = kb.lexicon
+    known = lex.known_words()
+    parts = lex.word_parts()  # 中心 of 担保中心: a piece of a word of the base
+    return [  # a district of the policy (榆中) says where, not what
+        t
+        for t, _ in salient_words(kb, text)
+        if t not in known and t not in parts and not lex.in_answers(t) and not lex.is_place(t)
+    ]
+
+
+def _prefix(head: str, answer: str, channel: str) -> str:
+    """The yes/no opening before the answer, replacing the answer's own leading 可以。/不可以。"""
+    from knowledge.yesno import strip_opening
+
+    body = strip_opening(answer)
+    text = f"{head}\n{body}" if channel != "sms" else head + body
+    if channel == "sms" and len(text) > SMS_MAX_CHARS:
+        return head
+    return text
