@@ -394,3 +394,10 @@ def test_a_short_message_naming_the_business_asks_its_own_question(kb: Knowledge
     assert kb.answer("我想开个奶茶店，要准备哪些材料").entry_id == "docs_individual"
     # ... while a clause naming nothing of its own leans on the business clause
     assert kb.answer("我想贷十万块开个店，能批那么多吗").entry_id == "amount_individual"
+
+
+@pytest.mark.parametrize("message", ["担保人要找什么样的人", "啥样的人能当担保人"])
+def test_who_may_be_the_guarantor_is_the_guarantor_conditions(
+    kb: KnowledgeBase, message: str
+) -> None:
+    assert kb.answer(message).entry_id == "who_guarantor"
