@@ -401,3 +401,14 @@ def test_who_may_be_the_guarantor_is_the_guarantor_conditions(
     kb: KnowledgeBase, message: str
 ) -> None:
     assert kb.answer(message).entry_id == "who_guarantor"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "我的征信挺好，可我老公前些年欠了网贷没还上。他的征信会不会拖累我申请？",
+        "我想自己申请，银行会不会查我丈夫的征信？",  # not the guarantor's credit
+    ],
+)
+def test_a_spouses_credit_record_is_the_credit_rule(kb: KnowledgeBase, message: str) -> None:
+    assert kb.answer(message).entry_id == "credit_bad"
