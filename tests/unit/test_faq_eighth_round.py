@@ -412,3 +412,7 @@ def test_who_may_be_the_guarantor_is_the_guarantor_conditions(
 )
 def test_a_spouses_credit_record_is_the_credit_rule(kb: KnowledgeBase, message: str) -> None:
     assert kb.answer(message).entry_id == "credit_bad"
+
+
+def test_a_fee_taken_from_the_loan_is_the_fee_entry(kb: KnowledgeBase) -> None:
+    assert kb.answer("放款时银行扣了一笔手续费，这个合理吗").entry_id == "guarantee_fee"
