@@ -416,3 +416,14 @@ def test_a_spouses_credit_record_is_the_credit_rule(kb: KnowledgeBase, message: 
 
 def test_a_fee_taken_from_the_loan_is_the_fee_entry(kb: KnowledgeBase) -> None:
     assert kb.answer("放款时银行扣了一笔手续费，这个合理吗").entry_id == "guarantee_fee"
+
+
+@pytest.mark.parametrize("message", ["兰州那个实施办法现在还适用吗", "你们依据的政策还有效吗"])
+def test_whether_the_policy_still_holds_is_the_current_policy(
+    kb: KnowledgeBase, message: str
+) -> None:
+    assert kb.answer(message).entry_id == "policy_current"
+
+
+def test_whether_a_certificate_still_holds_is_no_question_of_the_policy(kb: KnowledgeBase) -> None:
+    assert kb.understanding.shaped_entry("那个培训证书以后还管用吗") is None
