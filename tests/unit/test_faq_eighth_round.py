@@ -427,3 +427,10 @@ def test_whether_the_policy_still_holds_is_the_current_policy(
 
 def test_whether_a_certificate_still_holds_is_no_question_of_the_policy(kb: KnowledgeBase) -> None:
     assert kb.understanding.shaped_entry("那个培训证书以后还管用吗") is None
+
+
+def test_each_partners_share_is_the_partnership_cap(kb: KnowledgeBase) -> None:
+    first = kb.answer("合伙能贷多少？")
+    assert (
+        kb.answer("五个人的话每人分多少", previous=first.entry_id).entry_id == "amount_partnership"
+    )
