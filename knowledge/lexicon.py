@@ -117,6 +117,10 @@ class Lexicon:
         ]
         return len(content) >= 2 or any(len(t) > 1 and t in self.spread for t in content)
 
+    def names_distinctive(self, text: str) -> bool:
+        """Whether `text` has a :meth:`distinctive` word (征信, 抵押): a topic of its own."""
+        return any(self.distinctive(t) for t in self.normalizer.analyze(text).tokens)
+
     def distinctive(self, word: str) -> bool:
         """Whether a word of two or more characters says something of its own: used by the base,
         by few entries (≤ COMMON_SHARE) and no question word (征信, 股东; not 贷款, 什么)."""
@@ -231,22 +235,25 @@ class Lexicon:
         """Words the base uses: the FAQ entries' questions and paraphrases and the policy's words
         (exclusion lists), plus entry `entry_id`'s own words when given (answer texts: see
         :meth:`in_answers`)."""
+        known = self._known_set()
+        return KnownWords(known, self.entry_words(entry_id)) if entry_id else known
+
+    def _known_set(self) -> frozenset[str]:
+        """The base's questions' and paraphrases' words and the policy's words (made once)."""
         with self._lock:
             if self._known is None:
                 self._known = frozenset(set(self.vocabulary) | policy_words(self._policy))
-            known = self._known
-        return KnownWords(known, self.entry_words(entry_id)) if entry_id else known
+            return self._known
 
     def word_parts(self) -> frozenset[str]:
         """The beginnings and ends (two characters or more) of the base's longer words: 经办 of
         经办银行, a word a question splits off where the base keeps it whole (经办的银行)."""
-        with self._lock:
-            if self._parts is None:
-                words = set(self.vocabulary) | policy_words(self._policy)
-                self._parts = frozenset(
-                    part for w in words for n in range(2, len(w)) for part in (w[:n], w[-n:])
-                )
-            return self._parts
+        if self._parts is None:  # (built once; a race builds the same set twice at worst)
+            words = self._known_set()
+            self._parts = frozenset(
+                part for w in words for n in range(2, len(w)) for part in (w[:n], w[-n:])
+            )
+        return self._parts
 
     def other_lender(self, entry_id: str, text: str) -> str | None:
         """A lender or loan product of another kind (understanding.yaml `other_lenders`) that

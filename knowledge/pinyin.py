@@ -28,7 +28,6 @@ _tables: dict[int, tuple[dict[str, str], dict[str, tuple[str, float]]]] = {}
 
 #: how many of the commonest words of jieba's dictionary pinyin may spell (full pinyin only)
 COMMON_WORDS = 8000
-_CJK_WORD_RE = re.compile(r"[\u4e00-\u9fff]+")
 
 #: what a word spelling part of a latin run costs (the cheapest spelling wins): a word of the base
 #: of two or more characters, or an everyday reading (pinyin_words: 能 贷 吗), spelt in full; a
@@ -58,7 +57,7 @@ def _table(kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, tuple[str, floa
 
         spread = kb.lexicon.spread
         everyday = kb.understanding.pinyin_words
-        words = [w for w in kb.lexicon.vocabulary if _CJK_WORD_RE.fullmatch(w)]
+        words = [w for w in kb.lexicon.vocabulary if _CJK_RUN_RE.fullmatch(w)]
         words.sort(key=lambda w: (-spread.get(w, 0), w))  # ties by the word: the same every run
         words = [*everyday, *words]  # everyday readings first
         full: dict[str, str] = {}
@@ -80,12 +79,15 @@ def _table(kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, tuple[str, floa
             offer(spelt, w, COST_BASE if len(w) > 1 or w in everyday else COST_BASE_CHAR)
         for w in _domain_words(kb):  # 退伍, 下岗, 老公: what the normaliser reads into the base's
             offer("".join(lazy_pinyin(w)), w, COST_BASE)
-        common = _common_words(kb)
-        syllables = {"".join(lazy_pinyin(w)) for w in common if len(w) == 1}
+        common = [("".join(lazy_pinyin(w)), w) for w in _common_words(kb)]  # spelt once
+        syllables = {spelt for spelt, w in common if len(w) == 1}
         for spelt, w in initials.items():
             offer(spelt, w, COST_SYLLABLE_INITIALS if spelt in syllables else COST_INITIALS)
-        for w in common:  # 我 是 的 大学生 下岗: typed too, though the base may never use them
-            offer("".join(lazy_pinyin(w)), w, COST_COMMON)
+        for (
+            spelt,
+            w,
+        ) in common:  # 我 是 的 大学生 下岗: typed too, though the base may never use them
+            offer(spelt, w, COST_COMMON)
         _tables.clear()
         _tables[key] = (full, costed)
         return full, costed
@@ -97,7 +99,7 @@ def _domain_words(kb: KnowledgeBase) -> list[str]:
     syn = kb.normalizer.synonyms
     words = {*syn.replace, *syn.replace.values(), *syn.tokens, *syn.tokens.values()}
     words |= {w for group, says in kb.understanding.facts for w in (group, *says)}
-    return sorted(w for w in words if len(w) > 1 and _CJK_WORD_RE.fullmatch(w))
+    return sorted(w for w in words if len(w) > 1 and _CJK_RUN_RE.fullmatch(w))
 
 
 def _common_words(kb: KnowledgeBase) -> list[str]:
@@ -106,7 +108,7 @@ def _common_words(kb: KnowledgeBase) -> list[str]:
     import heapq
 
     freq, _ = kb.normalizer.background()
-    pairs = ((f, w) for w, f in freq.items() if f > 0 and _CJK_WORD_RE.fullmatch(w))
+    pairs = ((f, w) for w, f in freq.items() if f > 0 and _CJK_RUN_RE.fullmatch(w))
     return [w for _, w in heapq.nlargest(COMMON_WORDS, pairs)]
 
 

@@ -18,6 +18,7 @@ One step a line (:func:`respond`):
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -124,7 +125,7 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
         and unit.story
         and und.names_business(unit.story)
         and not und.points_at_business(unit.question)
-        and any(kb.lexicon.distinctive(t) for t in kb.normalizer.analyze(unit.question).tokens)
+        and kb.lexicon.names_distinctive(unit.question)
     ):
         # 我想开个奶茶店，要准备哪些材料: the business is why they ask, the clause is what
         return answer_unit(kb, unit, channel)
@@ -384,7 +385,7 @@ def _about_the_one_before(kb: KnowledgeBase, unit: Unit, before: Unit, a: Answer
     later one names no such word at all."""
     from knowledge.retrieval import LOAN_CHAR
 
-    own = any(kb.lexicon.distinctive(t) for t in kb.normalizer.analyze(unit.question).tokens)
+    own = kb.lexicon.names_distinctive(unit.question)
     if a.out_of_scope:
         return not (own and LOAN_CHAR in unit.question)
     if a.matched or not _names_something(kb, unknown_words(kb, before.question)):
@@ -464,7 +465,7 @@ def _followup(
             alone.entry_id not in (None, previous)
             and alone.matched
             and confident
-            and (not conversation or _names_own_thing(kb, text, previous, alone.entry_id, True))
+            and (not conversation or _all_used(kb, _new_words(kb, text, previous, True), alone))
         ):
             # ... nor another topic (已经还清三年了呢 after 征信有逾期能贷吗: still the credit record,
             # not repaying a loan): among the entries closest to the two read together
@@ -482,17 +483,14 @@ def _of_the_new_thing(kb: KnowledgeBase, text: str, prev: Entry, channel: str) -
     entry again: the follow-up names a thing of its own (a word of the base the previous entry's
     question does not use), so the answer is the entry that is confident without the previous one
     and uses that word (the guarantor's credit); None when there is none."""
-    lex = kb.lexicon
     if not kb.understanding.is_followup(text):
         return None
     asked = set(kb.normalizer.analyze(prev.question).tokens)
-    new = [t for t in kb.normalizer.analyze(text).tokens if lex.distinctive(t) and t not in asked]
+    new = _own_words(kb, text, asked)
     if not new:
         return None
     b, _ = kb.reply_one(prev.question + text, channel, without=prev.id)
-    if b.matched and b.entry_id and all(t in lex.entry_words(b.entry_id) for t in new):
-        return replace(b, question=text[:1000])
-    return None
+    return replace(b, question=text[:1000]) if _all_used(kb, new, b) else None
 
 
 def _its_own_thing(kb: KnowledgeBase, question: str, a: Answer, channel: str) -> Answer:
@@ -501,29 +499,35 @@ def _its_own_thing(kb: KnowledgeBase, question: str, a: Answer, channel: str) ->
     `a`'s entry never uses and that entry uses them all; `a` otherwise."""
     if a.entry_id is None or kb.understanding.is_followup(question):
         return a
-    if not _names_own_thing(kb, question, a.entry_id, None):
+    new = _new_words(kb, question, a.entry_id)
+    if not new:
         return a
     alone = answer_unit(kb, Unit(question, question), channel)
-    if (
-        alone.matched
-        and alone.entry_id
-        and _names_own_thing(kb, question, a.entry_id, alone.entry_id)
-    ):
-        return alone
-    return a
+    return alone if _all_used(kb, new, alone) else a
 
 
-def _names_own_thing(
-    kb: KnowledgeBase, question: str, before: str, other: str | None, asks: bool = False
-) -> bool:
-    """Whether `question` names words of the base (distinctive ones: 期限, 抵押; with `asks`
-    also the question words naming what is asked: 多久) that entry `before` never uses, all of
-    which entry `other` uses (when given)."""
+def _new_words(kb: KnowledgeBase, question: str, before: str, asks: bool = False) -> list[str]:
+    """The words of `question` (see :func:`_own_words`) that entry `before` never uses."""
+    return _own_words(kb, question, kb.lexicon.entry_words(before), asks)
+
+
+def _own_words(
+    kb: KnowledgeBase, question: str, known: Container[str], asks: bool = False
+) -> list[str]:
+    """The distinctive words of `question` (期限, 抵押; with `asks` also the question words naming
+    what is asked: 多久) not in `known`."""
     lex = kb.lexicon
-    known = lex.entry_words(before)
-    tokens = kb.normalizer.analyze(question).tokens
     aspects = kb.understanding.aspect_words if asks else ()
-    new = [t for t in tokens if (lex.distinctive(t) or t in aspects) and t not in known]
-    if not new:
+    return [
+        t
+        for t in kb.normalizer.analyze(question).tokens
+        if (lex.distinctive(t) or t in aspects) and t not in known
+    ]
+
+
+def _all_used(kb: KnowledgeBase, words: list[str], a: Answer) -> bool:
+    """Whether answer `a` is matched and its entry uses every one of `words` (at least one)."""
+    if not words or not a.matched or not a.entry_id:
         return False
-    return other is None or all(t in lex.entry_words(other) for t in new)
+    own = kb.lexicon.entry_words(a.entry_id)
+    return all(t in own for t in words)

@@ -88,17 +88,28 @@ def papers_for_another_thing(kb: KnowledgeBase, question: str, entry_id: str) ->
     if m is None or m.start() == 0:
         return None
     before = question[: m.start()]
-    lex = kb.lexicon
-    known, parts = lex.known_words(entry_id), lex.word_parts()
+    known = kb.lexicon.known_words(entry_id)
     freq, _ = kb.normalizer.background()
     limit = kb.understanding.salience["purpose_max_frequency"]
     norm = kb.normalizer.analyze(before).text.replace(" ", "")
     for t, _ in salient_words(kb, before):
-        if t in known or t in parts or lex.in_answers(t) or lex.is_place(t):
-            continue
-        if freq.get(t, 0) < limit and not _names_business(norm, t):
+        if freq.get(t, 0) < limit and _never_used(kb, t, known, norm):
             return t
     return None
+
+
+def _never_used(kb: KnowledgeBase, word: str, known: Container[str], norm: str) -> bool:
+    """Whether the base never uses `word` in any form: not a word of it (`known`), of its
+    answers, a piece of a longer word of it (经办 of 经办银行) or a district, nor the business the
+    applicant runs in `norm` (开个饭馆)."""
+    lex = kb.lexicon
+    return not (
+        word in known
+        or lex.in_answers(word)
+        or word in lex.word_parts()
+        or lex.is_place(word)
+        or _names_business(norm, word)
+    )
 
 
 def _asks_to_borrow(kb: KnowledgeBase, text: str) -> bool:
@@ -138,18 +149,13 @@ def _foreign_words(kb: KnowledgeBase, text: str, entry_id: str | None, context: 
     if not words:
         return []
     known = kb.lexicon.known_words(entry_id)
-    parts = kb.lexicon.word_parts()
     norm = kb.normalizer.analyze(text).text.replace(" ", "")
     foreign = [
         (t, w)
         for t, w in words
         if freq.get(t, 0) < settings["max_frequency"]
-        and t not in known
-        and not kb.lexicon.in_answers(t)
-        and not _names_business(norm, t)
+        and _never_used(kb, t, known, norm)
         and not _built_of_known(kb, t, known)
-        and t not in parts
-        and not kb.lexicon.is_place(t)
     ]
     # the share of what the clause is about: its question words (什么, 多久, 是不是) name nothing
     asking = kb.understanding.question_words

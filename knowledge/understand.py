@@ -303,10 +303,9 @@ class Understanding:
 
     def applicants_story(self, story: list[str], question: str) -> list[str]:
         """The story clauses (as :meth:`parse` cuts them) whose facts are the applicant's: all of
-        them, except the clauses
-        about a family member when the speaker also tells of themself and the question names no
-        family member and no 他/她 (我是去年下岗的，老婆在超市上班……像我这样的能贷多少: the wife's
-        facts are not the applicant's)."""
+        them, except the clauses about a family member when the speaker also tells of themself
+        and the question names no family member and no 他/她 (我是去年下岗的，老婆在超市上班……
+        像我这样的能贷多少: the wife's facts are not the applicant's)."""
         if self._relative_re.search(question) or self.names_by_pronoun(question):
             return story
         if not any(self.tells_of_self(c) for c in story):

@@ -109,9 +109,7 @@ def _near(kb: KnowledgeBase, entry_id: str, unit: Unit, ranking: Ranking) -> boo
     the shape (no word of the base's own, none unknown to it)."""
     if entry_id in [r.entry.id for r in ranking.items[:3]]:
         return True
-    lex = kb.lexicon
-    tokens = kb.normalizer.analyze(unit.question).tokens
-    if not any(lex.distinctive(t) for t in tokens) and not unknown_words(kb, unit.question):
+    if not kb.lexicon.names_distinctive(unit.question) and not unknown_words(kb, unit.question):
         return True  # 这个贷款要还吗: nothing but the shape says what it asks
     if unit.query == unit.question:
         return False
