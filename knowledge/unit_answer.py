@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from knowledge.industry import agree_with_precheck
+from knowledge.industry import INDUSTRY_TAGS, agree_with_precheck, verdict_text
 from knowledge.schema import SMS_MAX_CHARS
 from knowledge.subjects import (
     firm_entry,
@@ -67,7 +67,12 @@ def answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = 
         a, ranking = kb.reply_one(unit.query, channel, without=other)
     shaped = kb.understanding.shaped_entry(unit.question)
     entry = kb.entry(shaped) if shaped and shaped != a.entry_id else None  # (a base may lack it)
-    if entry is not None and not a.out_of_scope and _near(kb, entry.id, unit, ranking):
+    if (
+        entry is not None
+        and not a.out_of_scope
+        and _near(kb, entry.id, unit, ranking)
+        and not _excluded_named(kb, entry.tags, unit.question, channel)
+    ):
         # 我能替他去把手续办了吗: the shape of the question says what it asks (and an industry
         # entry still agrees with the pre-check on the business the question or story names)
         a = replace(kb.answer_entry(entry.id, channel), question=a.question, score=a.score)
@@ -101,6 +106,14 @@ def answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = 
         if head:
             a = replace(a, answer=_prefix(head, a.answer, channel))
     return a
+
+
+def _excluded_named(kb: KnowledgeBase, tags: tuple[str, ...], question: str, channel: str) -> bool:
+    """Whether an industry entry's shape meets a clause naming an excluded or doubtful industry
+    (开个足疗按摩店能贷吗): the exclusions answer that (:func:`_from_policy`), not the shape."""
+    return (
+        bool(INDUSTRY_TAGS & set(tags)) and verdict_text(question, kb.policy, channel) is not None
+    )
 
 
 def _near(kb: KnowledgeBase, entry_id: str, unit: Unit, ranking: Ranking) -> bool:
