@@ -50,6 +50,7 @@ DEFAULT_SETS: tuple[str, ...] = (
     "fresh9.yaml",
     "fresh10.yaml",
     "fresh11.yaml",
+    "fresh12.yaml",
 )
 
 
