@@ -58,3 +58,20 @@ def test_a_named_excluded_business_is_answered_from_the_exclusions(kb: Knowledge
 
 def test_an_online_shop_keeps_its_own_entry(kb: KnowledgeBase) -> None:
     assert kb.answer("开个网店可以吗").entry_id == "online_shop"
+
+
+# --- where the money goes, and repaying in instalments ---------------------------------------------
+
+
+@pytest.mark.parametrize("question", ["贷下来的钱打到谁的卡上", "合伙贷的钱会打到谁账户里"])
+def test_where_the_loan_is_paid_is_the_bank_entry(kb: KnowledgeBase, question: str) -> None:
+    assert kb.answer(question).entry_id == "which_bank"
+
+
+def test_where_the_subsidy_is_paid_stays_with_the_subsidy(kb: KnowledgeBase) -> None:
+    # the shape leaves a question about the interest subsidy's money alone
+    assert kb.answer("贴息的钱打到哪").entry_id == "subsidy_how"
+
+
+def test_repaying_the_principal_in_instalments_is_the_repayment_method(kb: KnowledgeBase) -> None:
+    assert kb.answer("本金可以分几次还吗").entry_id == "repayment_method"
