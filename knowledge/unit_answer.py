@@ -70,8 +70,8 @@ def answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = 
     if (
         entry is not None
         and not a.out_of_scope
-        and _near(kb, entry.id, unit, ranking)
         and not _excluded_named(kb, entry.tags, unit.question, channel)
+        and _near(kb, entry.id, unit, ranking)  # (last: it may rank the clause again)
     ):
         # 我能替他去把手续办了吗: the shape of the question says what it asks (and an industry
         # entry still agrees with the pre-check on the business the question or story names)
@@ -110,7 +110,8 @@ def answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = 
 
 def _excluded_named(kb: KnowledgeBase, tags: tuple[str, ...], question: str, channel: str) -> bool:
     """Whether an industry entry's shape meets a clause naming an excluded or doubtful industry
-    (开个足疗按摩店能贷吗): the exclusions answer that (:func:`_from_policy`), not the shape."""
+    (开个足疗按摩店能贷吗, 开个棋牌室行不行): the ranking's own answer stands (the exclusions' entry,
+    or :func:`_from_policy`'s), not the shape; the pre-check's matching decides (`verdict_text`)."""
     return (
         bool(INDUSTRY_TAGS & set(tags)) and verdict_text(question, kb.policy, channel) is not None
     )
