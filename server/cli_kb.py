@@ -156,13 +156,22 @@ def kb_eval(
     as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
     loo: bool = typer.Option(True, "--loo/--no-loo", help="同时做留一问法交叉验证（单个评估集）"),
     show_misses: bool = typer.Option(False, "--misses", help="列出每个评估集未答对的问题"),
+    summary: bool = typer.Option(
+        False, "--summary", help="只输出各评估集的汇总数字，不列出任何问题（测留出集时用）"
+    ),
     folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
     policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
 ) -> None:
-    """Evaluate retrieval: per set answered-and-right, top-3, wrong answers, off-topic accepted."""
+    """Evaluate retrieval: per set answered-and-right, top-3, wrong answers, off-topic accepted.
+
+    With one file the report is detailed and lists the misses; `--summary` keeps it to the
+    figures, so a held-out set can be measured without anyone reading its questions.
+    """
     from knowledge import KnowledgeError
     from knowledge.eval_report import default_sets, markdown_reports, run_files
 
+    if summary and show_misses:
+        _fail("--summary 与 --misses 不能同时使用。")
     paths = list(files or default_sets(_folder(folder)))
     if not paths:
         _fail("没有评估集：请给出 YAML 文件，或在知识库目录的 eval/ 下放 dev.yaml。")
@@ -171,7 +180,7 @@ def kb_eval(
         reports = run_files(kb, paths)
     except (KnowledgeError, ValueError) as exc:
         _fail(str(exc))
-    if len(paths) == 1:
+    if len(paths) == 1 and not summary:
         _eval_one(kb, paths[0], reports[0], as_json, loo)
         return
     if as_json:

@@ -374,3 +374,19 @@ def test_cli_kb_eval(cli: typer.Typer) -> None:
         assert key in data
     r = CliRunner().invoke(cli, ["kb", "eval", dev, "--no-loo", *ARGS])
     assert r.exit_code == 0 and "top-3 召回" in r.stdout
+
+
+def test_cli_kb_eval_summary_names_no_question(cli: typer.Typer) -> None:
+    """A held-out set is measured by its figures alone: no question, expected id or miss."""
+    dev = FIXTURE / "eval" / "dev.yaml"
+    questions = [q.q for q in load_questions(dev)]
+    for extra in ([], ["--json"]):
+        r = CliRunner().invoke(cli, ["kb", "eval", str(dev), "--summary", *extra, *ARGS])
+        assert r.exit_code == 0, r.output
+        assert "dev" in r.stdout
+        assert not any(q in r.stdout for q in questions)
+        assert "未答对" not in r.stdout and "misses" not in r.stdout
+    data = json.loads(r.stdout)
+    assert data["sets"][0]["n_in"] > 0
+    r = CliRunner().invoke(cli, ["kb", "eval", str(dev), "--summary", "--misses", *ARGS])
+    assert r.exit_code == 1 and "不能同时使用" in r.output
