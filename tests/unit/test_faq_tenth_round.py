@@ -15,9 +15,10 @@ from knowledge import KnowledgeBase
 def test_a_typo_inside_the_programme_name_reads_as_the_programme(
     kb: KnowledgeBase, typed: str
 ) -> None:
-    assert kb.normalizer.analyze(f"{typed}在哪里办").tokens == kb.normalizer.analyze(
-        "创业担保贷款在哪里办"
-    ).tokens
+    assert (
+        kb.normalizer.analyze(f"{typed}在哪里办").tokens
+        == kb.normalizer.analyze("创业担保贷款在哪里办").tokens
+    )
 
 
 def test_a_typo_of_the_programme_name_asks_how_to_apply(kb: KnowledgeBase) -> None:
