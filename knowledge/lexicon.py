@@ -282,7 +282,7 @@ class Lexicon:
         with self._lock:
             text = self._entry_answer.get(entry_id)
             if text is None:
-                text = self.normalizer.normalize(self._answers.get(entry_id, ""))
+                text = self.normalizer.normalize_long(self._answers.get(entry_id, ""))
                 self._entry_answer[entry_id] = text
         return word in text
 
@@ -290,8 +290,12 @@ class Lexicon:
         """Whether an FAQ answer text contains `word` (normalised spelling)."""
         with self._lock:
             if self._answer_text is None:
-                faq = {self._answers.get(e.entry.id, "") for e in self._entries}
-                self._answer_text = self.normalizer.normalize(" ".join(sorted(faq)))
+                faq = {
+                    self._answers.get(e.entry.id, "")
+                    for e in self._entries
+                    if not e.entry.out_of_scope
+                }
+                self._answer_text = self.normalizer.normalize_long("\n".join(sorted(faq)))
             text = self._answer_text
         return word in text
 

@@ -172,6 +172,15 @@ def convert_numbers(text: str) -> str:
     return _CN_NUM_BARE_RE.sub(lambda m: unit(m) if len(m.group(1)) > 1 else m.group(0), text)
 
 
+#: where a long text is cut into pieces for :meth:`Normalizer.normalize_long` (no word spans them)
+_SENTENCE_END_RE = re.compile(r"[\n。；！？!?;]")
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    """`text` in pieces of at most `size` characters (a sentence longer than a question)."""
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
 def clean(text: str) -> str:
     """Width, case and script folding plus punctuation removal (no synonyms, no numbers)."""
     text = unicodedata.normalize("NFKC", text[:MAX_RAW_CHARS]).lower()
@@ -513,6 +522,16 @@ class Normalizer:
             table = self.synonyms.replace
             text = self._replace_re.sub(lambda m: table[m.group(0)], text)
         return text
+
+    def normalize_long(self, text: str) -> str:
+        """:meth:`normalize` of a text of any length (an FAQ answer): sentence by sentence, each
+        within the question limit (MAX_QUESTION_CHARS), so nothing past it is cut away."""
+        pieces = (p for p in _SENTENCE_END_RE.split(text) if p.strip())
+        return " ".join(
+            self.normalize(chunk)
+            for piece in pieces
+            for chunk in _chunks(piece, MAX_QUESTION_CHARS)
+        )
 
     def tokenize(self, normalized: str) -> list[str]:
         """Content words of an already normalised string (step 5)."""

@@ -177,10 +177,18 @@ def _built_of_known(kb: KnowledgeBase, word: str, known: Container[str]) -> bool
     return False
 
 
+#: what 开 or 办 may open that is no business (开对公账户, 开发票, 办个证明): an account, a card or a
+#: paper
+_OPENED_PAPER_RE = re.compile(r"账户|账号|户头|银行卡|信用卡|会员卡|证明|发票|收据")
+
+
 def _names_business(text: str, word: str) -> bool:
-    """Whether `word` follows a verb of running a business in `text` (开个饭馆)."""
+    """Whether `word` follows a verb of running a business in `text` (开个饭馆, 开澡堂), not as an
+    account or a paper opened (开对公账户)."""
     at = text.find(word)
-    return at > 0 and bool(_BUSINESS_RE.search(text[:at]))
+    if at <= 0 or not _BUSINESS_RE.search(text[:at]):
+        return False
+    return _OPENED_PAPER_RE.search(text[at : at + len(word) + 3]) is None
 
 
 def another_loan(kb: KnowledgeBase, story: str, entry_id: str) -> str | None:

@@ -56,3 +56,51 @@ def test_where_the_bank_records_the_loan_is_the_certificate(kb: KnowledgeBase) -
 def test_an_after_loan_inspection_is_still_the_follow_up(kb: KnowledgeBase) -> None:
     a = kb.answer("放款以后银行会派人来店里查吗")
     assert a.entry_id == "post_loan_followup"
+
+
+# --- the base's answers are read whole, and only the programme's -------------------------------------
+
+
+def test_a_long_text_is_normalised_whole(kb: KnowledgeBase) -> None:
+    text = "按办法第二条，" + "申请人须如实填写。" * 40 + "最后一句说到户籍证明。"
+    assert len(text) > 300
+    norm = kb.normalizer.normalize_long(text)
+    assert norm.endswith("户籍证明")
+    assert kb.normalizer.normalize(text) != norm  # a question is cut at MAX_QUESTION_CHARS
+
+
+def test_words_late_in_an_answer_are_words_the_base_uses(kb: KnowledgeBase) -> None:
+    # before: the answers were joined and cut after 200 characters, so hardly any answer counted
+    answers = [e.answer for e in kb.entries if not e.out_of_scope]
+    late = "户籍证明"
+    assert any(late in a for a in answers)
+    assert kb.lexicon.in_answers(late)
+    checked = 0
+    for e in kb.entries:
+        lines = [line for line in e.answer.splitlines() if line.strip() and "{" not in line]
+        if e.out_of_scope or not lines or e.answer.find(lines[-1]) < 250:
+            continue
+        tail = kb.normalizer.normalize_long(lines[-1]).split()[-1]
+        assert kb.lexicon.in_answer_of(e.id, tail), (e.id, tail)
+        checked += 1
+    assert checked >= 5
+
+
+def test_an_out_of_scope_answer_is_no_word_of_the_programme(kb: KnowledgeBase) -> None:
+    # 低保 is spoken of only by the out-of-scope entry that sends people elsewhere
+    assert any("低保" in e.answer for e in kb.entries if e.out_of_scope)
+    assert not kb.lexicon.in_answers("低保")
+
+
+# --- 开 an account is no business ----------------------------------------------------------------------
+
+
+def test_opening_a_bank_account_is_another_topic(kb: KnowledgeBase) -> None:
+    # before: 开对公账户 read as a business called 对公 and the applicant's papers answered
+    a = kb.answer("小店开对公账户要带啥材料")
+    assert not a.matched
+
+
+def test_opening_a_shop_with_a_rare_name_is_still_a_business(kb: KnowledgeBase) -> None:
+    a = kb.answer("我想开个烘焙坊，要准备哪些材料")
+    assert a.entry_id == "docs_individual"
