@@ -51,6 +51,7 @@ DEFAULT_SETS: tuple[str, ...] = (
     "fresh10.yaml",
     "fresh11.yaml",
     "fresh12.yaml",
+    "fresh13.yaml",
 )
 
 
