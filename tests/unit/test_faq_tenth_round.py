@@ -104,3 +104,12 @@ def test_opening_a_bank_account_is_another_topic(kb: KnowledgeBase) -> None:
 def test_opening_a_shop_with_a_rare_name_is_still_a_business(kb: KnowledgeBase) -> None:
     a = kb.answer("我想开个烘焙坊，要准备哪些材料")
     assert a.entry_id == "docs_individual"
+
+
+# --- 全部贴 asks whether the subsidy is full ----------------------------------------------------------
+
+
+def test_all_of_it_subsidised_asks_the_full_subsidy(kb: KnowledgeBase) -> None:
+    # before: the entry on the subsidy of an overdue loan answered
+    a = kb.answer("个人贷款的利息是全部贴吗")
+    assert a.entry_id == "interest_free"
