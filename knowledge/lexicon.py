@@ -280,24 +280,28 @@ class Lexicon:
     def in_answer_of(self, entry_id: str, word: str) -> bool:
         """Whether entry `entry_id`'s answer text contains `word` (normalised spelling)."""
         with self._lock:
-            text = self._entry_answer.get(entry_id)
-            if text is None:
-                text = self.normalizer.normalize_long(self._answers.get(entry_id, ""))
-                self._entry_answer[entry_id] = text
+            text = self._answer_of(entry_id)
         return word in text
 
     def in_answers(self, word: str) -> bool:
-        """Whether an FAQ answer text contains `word` (normalised spelling)."""
+        """Whether an FAQ answer text contains `word` (normalised spelling); out-of-scope
+        entries' answers, which speak of other topics, do not count."""
         with self._lock:
-            if self._answer_text is None:
-                faq = {
-                    self._answers.get(e.entry.id, "")
-                    for e in self._entries
-                    if not e.entry.out_of_scope
-                }
-                self._answer_text = self.normalizer.normalize_long("\n".join(sorted(faq)))
+            if self._answer_text is None:  # the entries' own texts, joined (a space parts them)
+                self._answer_text = " ".join(
+                    self._answer_of(e.entry.id) for e in self._entries if not e.entry.out_of_scope
+                )
             text = self._answer_text
         return word in text
+
+    def _answer_of(self, entry_id: str) -> str:
+        """Entry `entry_id`'s answer, normalised whole (kept once made; the caller holds the
+        lock)."""
+        text = self._entry_answer.get(entry_id)
+        if text is None:
+            text = self.normalizer.normalize_long(self._answers.get(entry_id, ""))
+            self._entry_answer[entry_id] = text
+        return text
 
     def other_topic_words(self, max_frequency: float) -> frozenset[str]:
         """Words the base knows only as another topic, rarer than `max_frequency` in jieba's
