@@ -52,6 +52,7 @@ DEFAULT_SETS: tuple[str, ...] = (
     "fresh11.yaml",
     "fresh12.yaml",
     "fresh13.yaml",
+    "fresh14.yaml",
 )
 
 
