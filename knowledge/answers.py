@@ -39,6 +39,9 @@ class Answer:
     suggestion_ids: list[str] = field(default_factory=list)
     parts: tuple[Part, ...] = ()
     no_question: bool = False  # nothing to answer in it (a greeting, "在吗", punctuation)
+    # the entry was chosen by a reading of the question (a term it asks about, its shape, a
+    # figure it names, the policy's data), not by word overlap alone: the learned model keeps it
+    by_rule: bool = False
 
     def to_json(self) -> dict[str, Any]:
         out = {

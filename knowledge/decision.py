@@ -61,6 +61,10 @@ class RetrievalConfig:
     accept_weights: tuple[float, ...] = (
         1.9906, 4.3168, *(0.0 for _ in range(12)), 0.6399, 0.2692, -3.0676,
     )  # fmt: skip
+    # the learned question model (knowledge.learned): a single-question message is answered by
+    # its guess at or above this probability; train_sets: the labelled sets `kb train` learns from
+    learned_threshold: float = 0.25
+    train_sets: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, folder: Path | None) -> RetrievalConfig:
@@ -79,7 +83,10 @@ class RetrievalConfig:
         for key, value in data.items():
             if key not in known:
                 raise ValueError(f"{CONFIG_FILE}: 未知设置 {key}")
-            values[key] = tuple(float(v) for v in value) if isinstance(value, list) else value
+            if key == "train_sets":
+                values[key] = tuple(str(v) for v in value or ())
+            else:
+                values[key] = tuple(float(v) for v in value) if isinstance(value, list) else value
         cfg = cls(**values)
         if len(cfg.rank_weights) != len(RANK_FEATURES):
             raise ValueError(f"{CONFIG_FILE}: rank_weights 需要 {len(RANK_FEATURES)} 个数")
@@ -97,6 +104,8 @@ class RetrievalConfig:
             "b": self.b,
             "rank_weights": list(self.rank_weights),
             "accept_weights": list(self.accept_weights),
+            "learned_threshold": self.learned_threshold,
+            "train_sets": list(self.train_sets),
         }
 
 

@@ -36,6 +36,7 @@ from knowledge.decision import (
     RetrievalConfig,
     decide,
 )
+from knowledge.learned import QuestionModel
 from knowledge.retrieval import KnowledgeBase
 from knowledge.schema import load_yaml
 
@@ -459,3 +460,43 @@ def markdown_sweep(rows: Sequence[Metrics]) -> str:
             f"| {r.wrong_answer:.1%} |"
         )
     return "\n".join(lines)
+
+
+def training_examples(
+    kb: KnowledgeBase, files: Sequence[Path]
+) -> list[tuple[str, tuple[str, ...], str]]:
+    """(normalised text, tokens, class) for the learned question model (knowledge.learned):
+    every text of every entry in service, then each labelled set's single questions without a
+    context — an in-domain question as its first expected entry (the labeller's best; teaching
+    every acceptable entry with shared weights measured no better), an off-topic one as
+    :data:`knowledge.learned.OFF_TOPIC`; several questions, follow-ups and ``none`` are left
+    out (the model reads one whole message; the reading path splits the others)."""
+    from knowledge.learned import OFF_TOPIC
+
+    known = {e.id for e in kb.entries}
+    raw = [(t, e.id) for e in kb.entries for t in e.texts]
+    for f in files:
+        for q in load_questions(f):
+            if q.context or q.label == NONE_LABEL or len(q.expected) != 1:
+                continue
+            if q.label == OOD_LABEL:
+                raw.append((q.q, OFF_TOPIC))
+            elif q.expected[0][0] in known:
+                raw.append((q.q, q.expected[0][0]))
+    out = []
+    for text, label in raw:
+        a = kb.normalizer.analyze(text)
+        if not a.empty:
+            out.append((a.text, a.tokens, label))
+    return out
+
+
+def train_model(kb: KnowledgeBase, files: Sequence[Path]) -> QuestionModel:
+    """Fit the learned question model on the base and the labelled `files`."""
+    from knowledge.learned import base_digest, train
+    from knowledge.schema import EXTRA_FILE, parse_folder, placeholder_values
+
+    # the folder's own entries, every date (as `kb check` compares them), not the staff's
+    entries, _ = parse_folder(kb.folder, placeholder_values(kb.policy), ())
+    digest = base_digest((e.id, e.texts) for e in entries if e.file != EXTRA_FILE)
+    return train(training_examples(kb, files), digest)

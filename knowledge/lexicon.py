@@ -5,6 +5,7 @@ only to out-of-scope topics. Built once per index (lazy parts on first use) and 
 from __future__ import annotations
 
 import heapq
+import re
 import threading
 from collections import Counter
 from collections.abc import Container, Mapping, Sequence
@@ -13,6 +14,11 @@ from dataclasses import dataclass, field
 from knowledge.normalize import Normalizer
 from knowledge.schema import Entry
 from knowledge.understand import Understanding
+
+#: words of this programme's own names (创业担保贷, 小额担保贷, 贴息贷): no other lender's product
+_PROGRAMME_WORDS = ("创业", "担保", "贴息")
+#: characters no product name holds (a verb or pronoun: 银行的钱能贷, 银行我去贷)
+_NOT_IN_NAME = r"\s的贷能可要想不去来给怎多我你他她，。？！,.?!"
 
 #: a word in more than this share of the FAQ entries says nothing of the topic (能, 申请, 贷款)
 COMMON_SHARE = 0.15
@@ -100,6 +106,7 @@ class Lexicon:
         self._groups: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._entry_words: dict[str, frozenset[str]] = {}
         self._loan_words: list[str] | None = None
+        self._product_re: re.Pattern[str] | None = None
 
     def informative(self, text: str) -> bool:
         """Whether `text` says something of its own: a FAQ word of two or more characters, or two
@@ -259,9 +266,23 @@ class Lexicon:
         """A lender or loan product of another kind (understanding.yaml `other_lenders`) that
         `text` names, when entry `entry_id` does not speak of other loans; else None."""
         named = [w for w in self.understanding.other_lenders if w in text]
+        product = self._bank_product(text)
+        if product:
+            named.append(product)
         if not named or self.speaks_of_other_loans(entry_id):
             return None
         return named[0]
+
+    def _bank_product(self, text: str) -> str | None:
+        """A bank's own loan product named after the bank (邮储银行的小本生意贷), not this
+        programme under another name (银行的创业担保贷)."""
+        if self._product_re is None:
+            banks = "|".join(re.escape(w) for w in self.understanding.bank_words)
+            self._product_re = re.compile(rf"(?:{banks})(?:银行)?的?([^{_NOT_IN_NAME}]{{2,6}}贷)")
+        m = self._product_re.search(text)
+        if m is None or any(w in m.group(1) for w in _PROGRAMME_WORDS):
+            return None
+        return m.group(1)
 
     def other_loan_words(self) -> list[str]:
         """Loan words the base knows only as another topic (房贷, 车贷, 网贷 …)."""

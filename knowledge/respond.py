@@ -10,8 +10,10 @@ One step a line (:func:`respond`):
    three, in order, a short later one leaning on the one before); a question inside a story is
    ranked as the asking clause plus the story's facts, the whole message (known words only) when
    that is not confident;
-4. a message not understood on its own may continue the last topic (step 2's resolution);
-5. every answer passes :mod:`knowledge.salience` (look-alike off-topic words refuse it) and a
+4. a single question whose whole message the learned model (:mod:`knowledge.learned`) reads
+   with confidence gets the model's entry, or is refused when the model reads it as off-topic;
+5. a message not understood on its own may continue the last topic (step 2's resolution);
+6. every answer passes :mod:`knowledge.salience` (look-alike off-topic words refuse it) and a
    yes/no question naming a figure or condition gets an opening computed from the policy
    (:mod:`knowledge.yesno`).
 """
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING
 from knowledge.normalize import MAX_RAW_CHARS, to_simplified
 from knowledge.schema import SMS_MAX_CHARS
 from knowledge.understand import Parsed, Unit
-from knowledge.unit_answer import OWNERS, answer_unit, unknown_words
+from knowledge.unit_answer import OWNERS, answer_unit, entry_reply, unknown_words
 
 #: a follow-up that gives its previous entry again is answered by itself instead only when that
 #: reading is at least this share as confident (合伙的呢 alone: the partnership's cap; 街道呢
@@ -88,6 +90,8 @@ def _respond(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: st
         if several is not None:
             return replace(several, question=echo)
     single = _single(kb, text, parsed, channel)
+    if prev is None or len(text) > und.followup_max_chars:  # a short one may go on the last topic
+        single = _learned(kb, text, parsed.units[0], single, channel)
     if single.matched and not parsed.multi and not parsed.story:
         listed = _listed(kb, text, single, channel)
         if listed is not None:
@@ -110,6 +114,33 @@ def _respond(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: st
         if follow is not None:
             return replace(follow, question=echo)
     return replace(single, question=echo)
+
+
+def _learned(kb: KnowledgeBase, text: str, unit: Unit, single: Answer, channel: str) -> Answer:
+    """The learned model's reading of a one-question message, `text`, when it is confident:
+    its entry answers (checked as the reading's own answers are, for `unit`: off-topic words,
+    the yes/no opening), or, read as off-topic, the message is refused.
+
+    The reading's answer stands when both agree; when a reading of the question chose it
+    (`Answer.by_rule`: a term, a shape, a figure named, the policy's data); when it is an entry
+    the model does not know (added to the base after the model was trained); and when it is an
+    out-of-scope entry's pointer (the ranking found the other topic the message names)."""
+    model = kb.model
+    guess = kb.guess(text) if model is not None else None
+    if model is None or guess is None or guess.p < kb.config.learned_threshold:
+        return single
+    if single.out_of_scope or (
+        single.matched
+        and (
+            single.by_rule
+            or single.entry_id == guess.entry_id
+            or single.entry_id not in model.entry_ids
+        )
+    ):
+        return single
+    if guess.entry_id is None:  # off-topic
+        return kb.dont_know(single.question, kb.rank(text), channel) if single.matched else single
+    return entry_reply(kb, unit, guess, channel)
 
 
 def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answer:

@@ -39,9 +39,11 @@ from knowledge.answers import ALSO_ASK, DONT_KNOW_HEAD, EMPTY_PROMPT, HANDOFF_OF
 from knowledge.decision import CONFIG_FILE, Ranked, Ranking, RetrievalConfig, decide
 from knowledge.index import _Index
 from knowledge.industry import agree_with_precheck
+from knowledge.learned import MODEL_FILE, Guess, QuestionModel
 from knowledge.lexicon import EntryWords, Lexicon
 from knowledge.normalize import Normalizer
 from knowledge.schema import (
+    EXTRA_FILE,
     SMS_MAX_CHARS,
     Entry,
     Extra,
@@ -79,6 +81,7 @@ class _Snapshot:
     extra_digest: str = ""  # of the extra entries (staff additions in the database)
     loanless: tuple[int, ...] = ()  # index positions of out-of-scope entries never naming a loan
     out_of_scope: tuple[int, ...] = ()  # index positions of every out-of-scope entry
+    model: QuestionModel | None = None  # the learned question model, when the folder has one
 
 
 def _entry_words(index: _Index) -> list[EntryWords]:
@@ -100,7 +103,7 @@ def _entry_words(index: _Index) -> list[EntryWords]:
 
 def _knowledge_files(folder: Path) -> list[Path]:
     files = faq_files(folder)
-    for name in ("synonyms.yaml", "userdict.txt", CONFIG_FILE, UNDERSTANDING_FILE):
+    for name in ("synonyms.yaml", "userdict.txt", CONFIG_FILE, UNDERSTANDING_FILE, MODEL_FILE):
         if (folder / name).exists():
             files.append(folder / name)
     return files
@@ -120,6 +123,19 @@ def _digest(files: Sequence[Path]) -> str:
         h.update(str(p).encode())
         h.update(p.read_bytes())
     return h.hexdigest()
+
+
+def _load_model(folder: Path, entry_ids: Sequence[str]) -> QuestionModel | None:
+    """The folder's learned question model, restricted to the entries in service."""
+    path = folder / MODEL_FILE
+    if not path.exists():
+        return None
+    try:
+        model = QuestionModel.load(path)
+    except (ValueError, OSError) as exc:
+        raise KnowledgeError([f"{MODEL_FILE}: -: {exc}"]) from exc
+    model.restrict(entry_ids)
+    return model
 
 
 class KnowledgeBase:
@@ -200,6 +216,7 @@ class KnowledgeBase:
             understanding = Understanding.load(self.folder)
         except (ValueError, TypeError, OSError) as exc:
             raise KnowledgeError([f"{UNDERSTANDING_FILE}: -: {exc}"]) from exc
+        model = _load_model(self.folder, [e.id for e in active])
         return _Snapshot(
             index=index,
             rendered=rendered,
@@ -214,6 +231,7 @@ class KnowledgeBase:
                 self.policy,
             ),
             extra_digest=extra_digest,
+            model=model,
             out_of_scope=tuple(i for i, e in enumerate(index.entries) if e.out_of_scope),
             loanless=tuple(
                 i
@@ -260,6 +278,21 @@ class KnowledgeBase:
 
     def entry(self, entry_id: str) -> Entry | None:
         return self._snap.by_id.get(entry_id)
+
+    @property
+    def model(self) -> QuestionModel | None:
+        """The learned question model of the folder (knowledge.learned), if it has one."""
+        return self._snap.model
+
+    def guess(self, question: str) -> Guess | None:
+        """The learned model's likeliest entry (None: off-topic) for a whole message, with its
+        probability; None without a model or for an empty message. (Averaging in a story's
+        asking clause read alone measured worse: the whole message is what the model learnt.)"""
+        model = self._snap.model
+        q = self._snap.index.normalizer.analyze(question)
+        if model is None or q.empty:
+            return None
+        return model.guess(q.text, q.tokens)
 
     def rank(
         self,
@@ -496,4 +529,22 @@ def check_folder(
                     problems.append(Problem(name, eid, f"未知条目：“{q.q}”"))
         except ValueError as exc:
             problems.append(Problem(name, "-", str(exc)))
-    return problems
+    return problems + _model_problems(folder, entries)
+
+
+def _model_problems(folder: Path, entries: Sequence[Entry]) -> list[Problem]:
+    """A learned question model that does not load, or that was trained on other entries than
+    the folder's (an edit since `kb train --write`: the model does not know the new texts)."""
+    from knowledge.learned import base_digest
+
+    path = folder / MODEL_FILE
+    if not path.exists():
+        return []
+    try:
+        model = QuestionModel.load(path)
+    except (ValueError, OSError) as exc:
+        return [Problem(MODEL_FILE, "-", str(exc))]
+    if model.digest != base_digest((e.id, e.texts) for e in entries if e.file != EXTRA_FILE):
+        msg = "问题分类模型训练后知识库的条目或问法已改动：请运行 chuangdai kb train --write"
+        return [Problem(MODEL_FILE, "-", msg, error=False)]
+    return []

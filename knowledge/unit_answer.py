@@ -35,6 +35,7 @@ from knowledge.understand import Unit
 if TYPE_CHECKING:
     from knowledge.answers import Answer
     from knowledge.decision import Ranking
+    from knowledge.learned import Guess
     from knowledge.retrieval import KnowledgeBase
 
 #: an amount, term, number of days or percentage written in a question
@@ -50,12 +51,11 @@ OWNERS: ContextVar[dict[str, str | None] | None] = ContextVar("term_owners", def
 def answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = True) -> Answer:
     """One question: ranked, checked for off-topic words (in the story too when the story was
     part of what was ranked, `story_read`), opened with yes/no when it asks so."""
-    from knowledge.salience import another_loan, foreign_words, papers_for_another_thing
-    from knowledge.yesno import checked_figure_entry, condition_entry, figure_entry, opening
+    from knowledge.yesno import checked_figure_entry, condition_entry, figure_entry
 
     owner = _term_owner(kb, unit.question)
     if owner is not None:  # 反担保是啥意思: the entry that owns the term explains it
-        return replace(kb.answer_entry(owner, channel), question=unit.question[:1000])
+        return replace(kb.answer_entry(owner, channel), question=unit.question[:1000], by_rule=True)
     a, ranking = kb.reply_one(unit.query, channel)
     other = (
         subject_entry(kb, unit.question, ranking)
@@ -75,7 +75,9 @@ def answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = 
     ):
         # 我能替他去把手续办了吗: the shape of the question says what it asks (and an industry
         # entry still agrees with the pre-check on the business the question or story names)
-        a = replace(kb.answer_entry(entry.id, channel), question=a.question, score=a.score)
+        a = replace(
+            kb.answer_entry(entry.id, channel), question=a.question, score=a.score, by_rule=True
+        )
         a = agree_with_precheck(a, entry.tags, kb.policy, channel)
     if not a.matched and _FIGURE_RE.search(unit.query):
         # a figure is checked against the policy (yesno.py), not matched word for word
@@ -83,7 +85,10 @@ def answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = 
         b, r = kb.reply_one(bare, channel)
         if b.matched:
             a, ranking = b, r
+    before_policy = a
     a, business = _from_policy(kb, unit, a, channel)
+    if a is not before_policy:
+        a = replace(a, by_rule=True)
     if a.matched and a.entry_id:
         nearby = [r.entry.id for r in ranking.items[1:3] if not r.entry.out_of_scope]
         other = (
@@ -93,8 +98,27 @@ def answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = 
             or firm_entry(kb, unit.question, a.entry_id)
         )
         if other is not None:  # the entry that states the figure the question names
-            a = replace(kb.answer_entry(other, channel), question=a.question, score=a.score)
-    context = unit.query if story_read else ""
+            a = replace(
+                kb.answer_entry(other, channel), question=a.question, score=a.score, by_rule=True
+            )
+    return _checked(kb, unit, a, ranking, business, unit.query if story_read else "", channel)
+
+
+def _checked(
+    kb: KnowledgeBase,
+    unit: Unit,
+    a: Answer,
+    ranking: Ranking,
+    business: bool,
+    context: str,
+    channel: str,
+) -> Answer:
+    """An answer checked for off-topic words (refused with `ranking`'s suggestions when the
+    question or its `context` speaks of another thing), then opened with yes/no when it asks
+    so. business: the question names an excluded business (its name is what is asked about)."""
+    from knowledge.salience import another_loan, foreign_words, papers_for_another_thing
+    from knowledge.yesno import opening
+
     if a.matched and a.entry_id and papers_for_another_thing(kb, unit.question, a.entry_id):
         return kb.dont_know(a.question, ranking, channel)  # 孩子上小学要准备哪些材料
     if a.matched and not business and foreign_words(kb, unit.question, a.entry_id, context):
@@ -103,9 +127,51 @@ def answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = 
         return kb.dont_know(a.question, ranking, channel)  # 朋友的车贷…我要承担多大责任
     if a.matched and a.entry_id:
         head = opening(kb, unit.query, a.entry_id)
-        if head:
-            a = replace(a, answer=_prefix(head, a.answer, channel))
+        if head:  # the entry answers the claim the question checks: a reading of its own
+            a = replace(a, answer=_prefix(head, a.answer, channel), by_rule=True)
     return a
+
+
+def entry_reply(kb: KnowledgeBase, unit: Unit, guess: Guess, channel: str) -> Answer:
+    """The learned model's entry for `unit` (knowledge.learned), read as the ranking's is: a
+    question shape, or a figure the question names or asks for, moves it to the entry among
+    the model's next likeliest that answers that (下岗了能贷多少钱: the amount, not who may
+    borrow); then its
+    answer, agreeing with the pre-check on a business the question names, refused when the
+    question (or its story) speaks of another thing, opened with yes/no when it asks so."""
+    from knowledge.yesno import (
+        asked_figure_entry,
+        checked_figure_entry,
+        condition_entry,
+        excluded_business,
+        figure_entry,
+    )
+
+    entry_id = guess.entry_id or ""
+    near = [e for e in guess.near if kb.entry(e) is not None]
+    shaped = kb.understanding.shaped_entry(unit.question)
+    if shaped in near and not _excluded_named(kb, _tags(kb, shaped), unit.question, channel):
+        entry_id, near = shaped, [entry_id, *(e for e in near if e != shaped)]
+    entry_id = (
+        figure_entry(unit.query, entry_id, near)
+        or asked_figure_entry(unit.question, entry_id, near)
+        or checked_figure_entry(kb, unit.query, entry_id)
+        or condition_entry(kb, unit.query, entry_id, near)
+        or firm_entry(kb, unit.question, entry_id)
+        or entry_id
+    )
+    a = replace(kb.answer_entry(entry_id, channel), question=unit.question[:1000], score=guess.p)
+    entry = kb.entry(entry_id)
+    if not a.matched or entry is None:  # an out-of-scope entry: its pointer as it is
+        return a
+    a = agree_with_precheck(a, entry.tags, kb.policy, channel)
+    business = excluded_business(kb, unit.query) is not None
+    return _checked(kb, unit, a, kb.rank(unit.query), business, unit.query, channel)
+
+
+def _tags(kb: KnowledgeBase, entry_id: str) -> tuple[str, ...]:
+    entry = kb.entry(entry_id)
+    return entry.tags if entry is not None else ()
 
 
 def _excluded_named(kb: KnowledgeBase, tags: tuple[str, ...], question: str, channel: str) -> bool:

@@ -56,6 +56,7 @@ _YESNO_RE = re.compile(
     r"|[么吧嘛](?:$|[？?])|可以不|行不|成不|中不中|能否|是否"
 )
 _AMOUNT_RE = re.compile(r"(\d+(?:\.\d+)?)万")
+_UNIT_COUNTER_RE = re.compile(r"(\d)\s*个\s*(?=万)")
 _YEARS_RE = re.compile(r"(\d+)年")
 #: working days, days, or weeks (a week is five working days: 社区调查要一个星期吗)
 _DAYS_RE = re.compile(r"(\d+)个?工作日|(\d+)天|(\d+)个?(?:星期|礼拜|周)")
@@ -99,6 +100,7 @@ def opening(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
         return None
     texts = kb.understanding.texts
     text = convert_numbers(question.replace("w", "万").replace("W", "万"))
+    text = _UNIT_COUNTER_RE.sub(r"\1", text)  # 5个万 (5个w): 5万
     statement = _is_statement(text)
     yes, no = (
         (texts["yes_is"], texts["no_is"]) if statement else (texts["yes_can"], texts["no_can"])
@@ -402,6 +404,16 @@ def figure_entry(question: str, entry_id: str, candidates: list[str]) -> str | N
         if kinds & {kind for kind, _ in FIGURES.get(other, ())}:
             return other
     return None
+
+
+def asked_figure_entry(question: str, entry_id: str, candidates: list[str]) -> str | None:
+    """An entry among `candidates` (the next likeliest, in order) stating the kind of figure the
+    question asks for (下岗了能贷多少钱: an amount) when `entry_id` states no figure of it (who
+    may borrow); else None."""
+    asked = asked_figures(question)
+    if not asked or asked & stated_figures(entry_id):
+        return None
+    return next((c for c in candidates if asked & stated_figures(c)), None)
 
 
 #: the kinds of figure whose check moves a confident answer (:func:`checked_figure_entry`): a

@@ -1,4 +1,4 @@
-"""`chuangdai ask …` and `chuangdai kb check|eval|calibrate`: the FAQ knowledge base from a shell."""
+"""`chuangdai ask …` and `chuangdai kb check|eval|calibrate|train`: the FAQ knowledge base from a shell."""
 
 from __future__ import annotations
 
@@ -303,3 +303,44 @@ def _eval_one(kb: Any, file: Path, report: Any, as_json: bool, loo: bool) -> Non
         typer.echo(f"\n未答对（{len(report.misses)}）：问题 | 期望 | 实际 | 前三候选")
         for o in report.misses:
             typer.echo("  " + _miss_line(o))
+
+
+@kb_app.command("train")
+def kb_train(
+    files: list[Path] | None = typer.Argument(
+        None,
+        help="带标注的问题集 YAML；不给则用 retrieval.yaml 的 train_sets（eval/ 下）",
+        exists=True,
+        show_default=False,
+    ),
+    write: bool = typer.Option(False, "--write", help="把模型写入知识库目录（question_model.npz）"),
+    folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
+    policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
+) -> None:
+    """Fit the learned question model (knowledge.learned) on the base and labelled sets."""
+    from knowledge import KnowledgeError
+    from knowledge.evaluation import train_model, training_examples
+    from knowledge.learned import MODEL_FILE
+
+    try:
+        kb = _load(folder, policy)
+    except KnowledgeError as exc:
+        _fail(str(exc))
+    root = _folder(folder)
+    paths = list(files or (root / "eval" / n for n in kb.config.train_sets))
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        _fail("找不到训练用问题集：" + "、".join(missing))
+    try:
+        n = len(training_examples(kb, paths))
+        model = train_model(kb, paths)
+    except ValueError as exc:
+        _fail(f"训练失败：{exc}")
+    kept = int((model.weights != 0).sum())
+    typer.echo(
+        f"已训练：{n} 条问法（{len(paths)} 个问题集与知识库本身），"
+        f"{len(model.classes)} 个类别，{len(model.idf)} 个特征，保留 {kept} 个权重。"
+    )
+    if write:
+        model.save(root / MODEL_FILE)
+        typer.echo(f"已写入 {root / MODEL_FILE}")
