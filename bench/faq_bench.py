@@ -4,7 +4,9 @@
 
 A synthetic base of about `--entries` entries is made by replicating the packaged entries with
 perturbed paraphrases (district names, politeness prefixes, fillers), written to a temporary
-folder in the real schema and loaded like any knowledge folder. Prints a Markdown table.
+folder in the real schema and loaded like any knowledge folder, with the packaged learned
+question model (knowledge/learned.py: its first copy keeps the real ids, so the model's cost per
+message is measured as on the real base). Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -33,6 +36,7 @@ from knowledge.evaluation import (  # noqa: E402
     predict,
 )
 from knowledge.index import _Index  # noqa: E402
+from knowledge.learned import MODEL_FILE  # noqa: E402
 from knowledge.policy import load_policy  # noqa: E402
 from knowledge.schema import parse_folder, placeholder_values  # noqa: E402
 
@@ -59,7 +63,9 @@ def synthetic_base(target: int, out: Path, seed: int = 7) -> int:
 
             rows.append(
                 {
-                    "id": f"{e.id}_r{c}",
+                    # the first copy keeps the real ids, so that the packaged learned model
+                    # (copied below) reads the synthetic base as it reads the real one
+                    "id": e.id if c == 0 else f"{e.id}_r{c}",
                     "kind": e.kind,
                     "question": perturb(e.question),
                     "paraphrases": [perturb(p) for p in e.paraphrases],
@@ -70,6 +76,8 @@ def synthetic_base(target: int, out: Path, seed: int = 7) -> int:
             )
     path = out / "faq" / "synthetic.yaml"
     path.write_text(yaml.safe_dump({"entries": rows}, allow_unicode=True), encoding="utf-8")
+    if (PACKAGE_DIR / MODEL_FILE).exists():
+        shutil.copy(PACKAGE_DIR / MODEL_FILE, out / MODEL_FILE)
     return len(rows)
 
 

@@ -124,7 +124,9 @@ def _learned(kb: KnowledgeBase, text: str, unit: Unit, single: Answer, channel: 
     The reading's answer stands when both agree; when a reading of the question chose it
     (`Answer.by_rule`: a term, a shape, a figure named, the policy's data); when it is an entry
     the model does not know (added to the base after the model was trained); and when it is an
-    out-of-scope entry's pointer (the ranking found the other topic the message names)."""
+    out-of-scope entry's pointer (the ranking found the other topic the message names). A refused
+    message that asks nothing (no question word or particle: 好多人, typed into a form) stays
+    refused."""
     model = kb.model
     guess = kb.guess(text) if model is not None else None
     if model is None or guess is None or guess.p < kb.config.learned_threshold:
@@ -138,6 +140,8 @@ def _learned(kb: KnowledgeBase, text: str, unit: Unit, single: Answer, channel: 
         )
     ):
         return single
+    if not single.matched and not kb.understanding.asks(unit.question):
+        return single  # 好多人, an answer to a form's question: nothing asked, nothing to answer
     if guess.entry_id is None:  # off-topic
         return kb.dont_know(single.question, kb.rank(text), channel) if single.matched else single
     return entry_reply(kb, unit, guess, channel)

@@ -244,3 +244,12 @@ def test_below_the_threshold_the_reading_stands(folder: Path) -> None:
     without = KnowledgeBase.load(folder, load_policy("lanzhou-2013"))
     for q in (STORY, "交通罚单在网上怎么交", "要准备哪些申请材料"):
         assert never.answer(q).entry_id == without.answer(q).entry_id
+
+
+@pytest.mark.parametrize("text", ["好多人", "二十来个"])
+def test_a_message_that_asks_nothing_is_not_answered_by_the_model(
+    kb: KnowledgeBase, text: str
+) -> None:
+    # typed into a form (how many employees?): the model may read a topic into it, but nothing
+    # was asked, so a refusal of the reading stands and the form asks again
+    assert not kb.answer(text).matched
