@@ -51,6 +51,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/faq_bench.py
+	$(BIN)/python bench/learned_loso.py
 	$(BIN)/python bench/import_bench.py --rows 100000
 	$(BIN)/python bench/aliyun_sms_bench.py
 	$(BIN)/python bench/wechat_bench.py
