@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import pytest
+import typer
 
 import knowledge
 from knowledge import KnowledgeBase
 from knowledge.policy import load_policy
 from knowledge.understand import Understanding
+from server.cli_kb import register
 
 
 @pytest.fixture(scope="module")
@@ -21,3 +23,16 @@ def kb() -> KnowledgeBase:
 def und() -> Understanding:
     """The packaged message reader (stories, several questions, yes/no openings …)."""
     return Understanding.load(knowledge.PACKAGE_DIR)
+
+
+@pytest.fixture(scope="module")
+def cli() -> typer.Typer:
+    """A Typer app with the `ask` and `kb …` commands (server/cli_kb.py)."""
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """test app"""
+
+    register(app)
+    return app

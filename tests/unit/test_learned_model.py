@@ -25,7 +25,6 @@ from knowledge.learned import MODEL_FILE, OFF_TOPIC, QuestionModel, char_grams, 
 from knowledge.policy import load_policy
 from knowledge.respond import _learned
 from knowledge.understand import Unit
-from server.cli_kb import register
 
 # --- the model on its own ----------------------------------------------------------------------
 
@@ -104,18 +103,6 @@ def test_a_broken_model_stops_the_load_with_its_file_named(folder: Path) -> None
     (folder / MODEL_FILE).write_bytes(b"not a model")
     with pytest.raises(KnowledgeError, match=MODEL_FILE):
         KnowledgeBase.load(folder, load_policy("lanzhou-2013"))
-
-
-@pytest.fixture(scope="module")
-def cli() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """test app"""
-
-    register(app)
-    return app
 
 
 def test_kb_check_reports_a_model_older_than_the_base(cli: typer.Typer, folder: Path) -> None:

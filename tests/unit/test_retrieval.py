@@ -24,7 +24,6 @@ from knowledge.evaluation import (
     predict,
     write_config,
 )
-from server.cli_kb import register
 from tests.contracts import LANZHOU_2013
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "kb"
@@ -296,18 +295,6 @@ def test_expired_entries_are_not_answered(kb_copy: Path) -> None:
 
 
 # --- CLI ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def cli() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """test app"""
-
-    register(app)
-    return app
 
 
 ARGS = ["--folder", str(FIXTURE), "--policy", "lanzhou-2013"]
