@@ -139,6 +139,7 @@ def entry_reply(kb: KnowledgeBase, unit: Unit, guess: Guess, channel: str) -> An
     borrow); then its
     answer, agreeing with the pre-check on a business the question names, refused when the
     question (or its story) speaks of another thing, opened with yes/no when it asks so."""
+    from knowledge.lexicon import POLICY_WORD_ENTRIES
     from knowledge.yesno import (
         asked_figure_entry,
         checked_figure_entry,
@@ -152,6 +153,9 @@ def entry_reply(kb: KnowledgeBase, unit: Unit, guess: Guess, channel: str) -> An
     shaped = kb.understanding.shaped_entry(unit.question)
     if shaped in near and not _excluded_named(kb, _tags(kb, shaped), unit.question, channel):
         entry_id, near = shaped, [entry_id, *(e for e in near if e != shaped)]
+    named = excluded_business(kb, unit.question)  # 开个KTV能贷吗: the exclusions answer it
+    if named and entry_id not in POLICY_WORD_ENTRIES and kb.entry(named) is not None:
+        entry_id = named
     entry_id = (
         figure_entry(unit.query, entry_id, near)
         or asked_figure_entry(unit.question, entry_id, near)

@@ -240,3 +240,19 @@ def test_a_message_that_asks_nothing_is_not_answered_by_the_model(
     # typed into a form (how many employees?): the model may read a topic into it, but nothing
     # was asked, so a refusal of the reading stands and the form asks again
     assert not kb.answer(text).matched
+
+
+def test_the_models_entry_yields_to_the_exclusions_for_an_excluded_business(
+    kb: KnowledgeBase,
+) -> None:
+    from knowledge.learned import Guess
+    from knowledge.unit_answer import entry_reply
+
+    text = "退伍回来想开家KTV，能贷多少"
+    a = entry_reply(kb, _unit(text), Guess("veteran_eligible", 0.8), "telegram")
+    assert a.entry_id == "excluded_industries", a.answer[:60]
+    # and the model's entry stands for a business the policy allows
+    b = entry_reply(
+        kb, _unit("退伍回来想开家面馆，能贷款吗"), Guess("veteran_eligible", 0.8), "telegram"
+    )
+    assert b.entry_id == "veteran_eligible"
