@@ -40,7 +40,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     n_in = right = wrong = n_ood = accepted = 0
     for name in sets:
-        model = train_model(kb, [folder / s for s in train if s != name])
+        model, _ = train_model(kb, [folder / s for s in train if s != name])
         model.restrict(e.id for e in kb.entries)
         kb._snap = replace(kb._snap, model=model)
         r = run_set(kb, load_questions(folder / name), name)

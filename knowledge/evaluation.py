@@ -491,12 +491,13 @@ def training_examples(
     return out
 
 
-def train_model(kb: KnowledgeBase, files: Sequence[Path]) -> QuestionModel:
-    """Fit the learned question model on the base and the labelled `files`."""
+def train_model(kb: KnowledgeBase, files: Sequence[Path]) -> tuple[QuestionModel, int]:
+    """Fit the learned question model on the base and the labelled `files`; with the number
+    of training texts."""
     from knowledge.learned import base_digest, train
-    from knowledge.schema import EXTRA_FILE, parse_folder, placeholder_values
+    from knowledge.schema import parse_folder, placeholder_values
 
-    # the folder's own entries, every date (as `kb check` compares them), not the staff's
+    examples = training_examples(kb, files)
+    # the folder's own entries, every date (as `kb check` compares them)
     entries, _ = parse_folder(kb.folder, placeholder_values(kb.policy), ())
-    digest = base_digest((e.id, e.texts) for e in entries if e.file != EXTRA_FILE)
-    return train(training_examples(kb, files), digest)
+    return train(examples, base_digest(entries)), len(examples)

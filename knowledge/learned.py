@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.schema import EXTRA_FILE, Entry
+
 MODEL_FILE = "question_model.npz"
 OFF_TOPIC = "__off_topic__"  # the class of questions not about the programme
 NGRAMS = (1, 3)  # character n-gram lengths
@@ -161,10 +163,11 @@ class QuestionModel:
                 raise ValueError(f"{path.name}: 不是问题分类模型文件（{exc}）") from exc
 
 
-def base_digest(entries: Iterable[tuple[str, Sequence[str]]]) -> str:
-    """Digest of (entry id, texts) pairs: tells whether the base changed since training."""
+def base_digest(entries: Iterable[Entry]) -> str:
+    """Digest of the folder's own entries' ids and texts (staff additions left out): tells
+    whether the base changed since the model was trained."""
     h = hashlib.sha256()
-    for eid, texts in sorted(entries):
+    for eid, texts in sorted((e.id, e.texts) for e in entries if e.file != EXTRA_FILE):
         h.update(eid.encode())
         for t in texts:
             h.update(b"\x00" + t.encode())

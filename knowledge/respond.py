@@ -127,8 +127,7 @@ def _learned(kb: KnowledgeBase, text: str, unit: Unit, single: Answer, channel: 
     out-of-scope entry's pointer (the ranking found the other topic the message names). A refused
     message that asks nothing (no question word or particle: 好多人, typed into a form) stays
     refused."""
-    model = kb.model
-    guess = kb.guess(text) if model is not None else None
+    model, guess = kb.model, kb.guess(text)
     if model is None or guess is None or guess.p < kb.config.learned_threshold:
         return single
     if single.out_of_scope or (

@@ -43,7 +43,6 @@ from knowledge.learned import MODEL_FILE, Guess, QuestionModel
 from knowledge.lexicon import EntryWords, Lexicon
 from knowledge.normalize import Normalizer
 from knowledge.schema import (
-    EXTRA_FILE,
     SMS_MAX_CHARS,
     Entry,
     Extra,
@@ -544,7 +543,7 @@ def _model_problems(folder: Path, entries: Sequence[Entry]) -> list[Problem]:
         model = QuestionModel.load(path)
     except (ValueError, OSError) as exc:
         return [Problem(MODEL_FILE, "-", str(exc))]
-    if model.digest != base_digest((e.id, e.texts) for e in entries if e.file != EXTRA_FILE):
+    if model.digest != base_digest(entries):
         msg = "问题分类模型训练后知识库的条目或问法已改动：请运行 chuangdai kb train --write"
         return [Problem(MODEL_FILE, "-", msg, error=False)]
     return []

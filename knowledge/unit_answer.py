@@ -51,8 +51,6 @@ OWNERS: ContextVar[dict[str, str | None] | None] = ContextVar("term_owners", def
 def answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = True) -> Answer:
     """One question: ranked, checked for off-topic words (in the story too when the story was
     part of what was ranked, `story_read`), opened with yes/no when it asks so."""
-    from knowledge.yesno import checked_figure_entry, condition_entry, figure_entry
-
     owner = _term_owner(kb, unit.question)
     if owner is not None:  # 反担保是啥意思: the entry that owns the term explains it
         return replace(kb.answer_entry(owner, channel), question=unit.question[:1000], by_rule=True)
@@ -91,12 +89,7 @@ def answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = 
         a = replace(a, by_rule=True)
     if a.matched and a.entry_id:
         nearby = [r.entry.id for r in ranking.items[1:3] if not r.entry.out_of_scope]
-        other = (
-            figure_entry(unit.query, a.entry_id, nearby)
-            or checked_figure_entry(kb, unit.query, a.entry_id)
-            or condition_entry(kb, unit.query, a.entry_id, nearby)
-            or firm_entry(kb, unit.question, a.entry_id)
-        )
+        other = _figure_moved(kb, unit, a.entry_id, nearby)
         if other is not None:  # the entry that states the figure the question names
             a = replace(
                 kb.answer_entry(other, channel), question=a.question, score=a.score, by_rule=True
@@ -108,23 +101,30 @@ def _checked(
     kb: KnowledgeBase,
     unit: Unit,
     a: Answer,
-    ranking: Ranking,
+    ranking: Ranking | None,
     business: bool,
     context: str,
     channel: str,
 ) -> Answer:
-    """An answer checked for off-topic words (refused with `ranking`'s suggestions when the
-    question or its `context` speaks of another thing), then opened with yes/no when it asks
-    so. business: the question names an excluded business (its name is what is asked about)."""
+    """An answer checked for off-topic words (refused with `ranking`'s suggestions — the
+    query's, ranked only then, when None — when the question or its `context` speaks of another
+    thing), then opened with yes/no when it asks so. business: the question names an excluded
+    business (its name is what is asked about)."""
     from knowledge.salience import another_loan, foreign_words, papers_for_another_thing
     from knowledge.yesno import opening
 
-    if a.matched and a.entry_id and papers_for_another_thing(kb, unit.question, a.entry_id):
-        return kb.dont_know(a.question, ranking, channel)  # 孩子上小学要准备哪些材料
-    if a.matched and not business and foreign_words(kb, unit.question, a.entry_id, context):
-        return kb.dont_know(a.question, ranking, channel)
-    if a.matched and a.entry_id and another_loan(kb, unit.story, a.entry_id):
-        return kb.dont_know(a.question, ranking, channel)  # 朋友的车贷…我要承担多大责任
+    if (
+        a.matched
+        and a.entry_id
+        and (
+            papers_for_another_thing(kb, unit.question, a.entry_id)  # 孩子上小学要准备哪些材料
+            or (not business and foreign_words(kb, unit.question, a.entry_id, context))
+            or another_loan(kb, unit.story, a.entry_id)  # 朋友的车贷…我要承担多大责任
+        )
+    ):
+        return kb.dont_know(
+            a.question, kb.rank(unit.query) if ranking is None else ranking, channel
+        )
     if a.matched and a.entry_id:
         head = opening(kb, unit.query, a.entry_id)
         if head:  # the entry answers the claim the question checks: a reading of its own
@@ -134,43 +134,52 @@ def _checked(
 
 def entry_reply(kb: KnowledgeBase, unit: Unit, guess: Guess, channel: str) -> Answer:
     """The learned model's entry for `unit` (knowledge.learned), read as the ranking's is: a
-    question shape, or a figure the question names or asks for, moves it to the entry among
-    the model's next likeliest that answers that (下岗了能贷多少钱: the amount, not who may
-    borrow); then its
-    answer, agreeing with the pre-check on a business the question names, refused when the
-    question (or its story) speaks of another thing, opened with yes/no when it asks so."""
+    question shape, an excluded business the question names, or a figure it names or asks for
+    moves it to the entry that answers that (among the model's next likeliest, `guess.near`:
+    下岗了能贷多少钱 is the amount, not who may borrow); then its answer, agreeing with the
+    pre-check on a business the question names, refused when the question (or its story) speaks
+    of another thing, opened with yes/no when it asks so."""
     from knowledge.lexicon import POLICY_WORD_ENTRIES
-    from knowledge.yesno import (
-        asked_figure_entry,
-        checked_figure_entry,
-        condition_entry,
-        excluded_business,
-        figure_entry,
-    )
+    from knowledge.yesno import excluded_business
 
     entry_id = guess.entry_id or ""
-    near = [e for e in guess.near if kb.entry(e) is not None]
+    near = list(guess.near)  # (entries in service only: the model is restricted to them)
     shaped = kb.understanding.shaped_entry(unit.question)
     if shaped in near and not _excluded_named(kb, _tags(kb, shaped), unit.question, channel):
         entry_id, near = shaped, [entry_id, *(e for e in near if e != shaped)]
     named = excluded_business(kb, unit.question)  # 开个KTV能贷吗: the exclusions answer it
     if named and entry_id not in POLICY_WORD_ENTRIES and kb.entry(named) is not None:
         entry_id = named
-    entry_id = (
-        figure_entry(unit.query, entry_id, near)
-        or asked_figure_entry(unit.question, entry_id, near)
-        or checked_figure_entry(kb, unit.query, entry_id)
-        or condition_entry(kb, unit.query, entry_id, near)
-        or firm_entry(kb, unit.question, entry_id)
-        or entry_id
-    )
+    entry_id = _figure_moved(kb, unit, entry_id, near, asked=True) or entry_id
     a = replace(kb.answer_entry(entry_id, channel), question=unit.question[:1000], score=guess.p)
     entry = kb.entry(entry_id)
     if not a.matched or entry is None:  # an out-of-scope entry: its pointer as it is
         return a
     a = agree_with_precheck(a, entry.tags, kb.policy, channel)
     business = excluded_business(kb, unit.query) is not None
-    return _checked(kb, unit, a, kb.rank(unit.query), business, unit.query, channel)
+    return _checked(kb, unit, a, None, business, unit.query, channel)
+
+
+def _figure_moved(
+    kb: KnowledgeBase, unit: Unit, entry_id: str, near: list[str], asked: bool = False
+) -> str | None:
+    """The entry among `near` (or the time limits', the firm's) that states the figure or
+    condition the question names instead of `entry_id` (yesno.py, subjects.firm_entry); asked:
+    also the kind of figure it asks for (能贷多少 → an amount)."""
+    from knowledge.yesno import (
+        asked_figure_entry,
+        checked_figure_entry,
+        condition_entry,
+        figure_entry,
+    )
+
+    return (
+        figure_entry(unit.query, entry_id, near)
+        or (asked_figure_entry(unit.question, entry_id, near) if asked else None)
+        or checked_figure_entry(kb, unit.query, entry_id)
+        or condition_entry(kb, unit.query, entry_id, near)
+        or firm_entry(kb, unit.question, entry_id)
+    )
 
 
 def _tags(kb: KnowledgeBase, entry_id: str) -> tuple[str, ...]:

@@ -319,7 +319,7 @@ def kb_train(
 ) -> None:
     """Fit the learned question model (knowledge.learned) on the base and labelled sets."""
     from knowledge import KnowledgeError
-    from knowledge.evaluation import train_model, training_examples
+    from knowledge.evaluation import train_model
     from knowledge.learned import MODEL_FILE
 
     try:
@@ -332,8 +332,7 @@ def kb_train(
     if missing:
         _fail("找不到训练用问题集：" + "、".join(missing))
     try:
-        n = len(training_examples(kb, paths))
-        model = train_model(kb, paths)
+        model, n = train_model(kb, paths)
     except ValueError as exc:
         _fail(f"训练失败：{exc}")
     kept = int((model.weights != 0).sum())
