@@ -53,6 +53,10 @@ DEFAULT_SETS: tuple[str, ...] = (
     "fresh12.yaml",
     "fresh13.yaml",
     "fresh14.yaml",
+    "fresh15.yaml",
+    "fresh16.yaml",
+    "fresh17.yaml",
+    "fresh18.yaml",
 )
 
 
