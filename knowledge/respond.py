@@ -86,7 +86,7 @@ def _respond(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: st
             return replace(follow, question=echo)
     parsed = und.parse(text, kb.lexicon.informative)
     if parsed.multi:
-        several = _several(kb, parsed, channel)
+        several = _several(kb, text, parsed, channel)
         if several is not None:
             return replace(several, question=echo)
     single = _single(kb, text, parsed, channel)
@@ -330,7 +330,7 @@ def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answe
     return _compose(kb, answers, channel)
 
 
-def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
+def _several(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answer | None:
     """Each question answered on its own; None unless ≥ 2 different entries answer."""
     from knowledge.retrieval import LOAN_CHAR
 
@@ -371,7 +371,8 @@ def _several(kb: KnowledgeBase, parsed: Parsed, channel: str) -> Answer | None:
             seen.add(a.entry_id)
             answers.append((unit, a))
     if len(answers) == 1 and len(parsed.units) > 1 and answers[0][0] is not parsed.units[0]:
-        return answers[0][1]  # the first "question" was none the base answers: the one that is
+        # the first "question" was none the base answers: the one that is, a one-question message
+        return _learned(kb, text, *answers[0], channel)
     if not answers and other_topic:  # not answered as a whole either: it is all another topic
         return _refused(kb, parsed.units[0], channel)
     if len(answers) < 2:

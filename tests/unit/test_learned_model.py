@@ -256,3 +256,16 @@ def test_the_models_entry_yields_to_the_exclusions_for_an_excluded_business(
         kb, _unit("退伍回来想开家面馆，能贷款吗"), Guess("veteran_eligible", 0.8), "telegram"
     )
     assert b.entry_id == "veteran_eligible"
+
+
+def test_two_clauses_of_which_one_is_answered_are_read_as_one_question(folder: Path) -> None:
+    # "Is it to be re-issued first? Where?": the reading answers only the later clause (去哪补:
+    # where to apply); a message answered once is a one-question message, which the model reads
+    # whole: the lost certificate
+    text = "我的失业证找不到了，是不是要先补办？到哪补？"
+    kb = KnowledgeBase.load(folder, load_policy("lanzhou-2013"))
+    assert len(kb.understanding.parse(text, kb.lexicon.informative).units) == 2
+    assert kb.answer(text).entry_id == "certificate_required"
+    (folder / MODEL_FILE).unlink()
+    without = KnowledgeBase.load(folder, load_policy("lanzhou-2013"))
+    assert without.answer(text).entry_id == "where_apply"
