@@ -36,6 +36,11 @@ FOLLOWUP_ALONE_SHARE = 0.35
 #: … and is among this many entries closest to the previous question and the follow-up together
 FOLLOWUP_NEAR = 5
 
+#: several questions' answers are kept only among the model's likeliest entries (this many after
+#: its first) when it reads the whole message as one of them with at least this probability
+PLAUSIBLE_NEAR = 4
+PLAUSIBLE_P = 0.5
+
 #: at most this many questions listed with commas are answered each (:func:`_listed`)
 MAX_LISTED = 3
 #: … each by an entry among this many closest to the whole sentence
@@ -90,12 +95,12 @@ def _respond(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: st
         if several is not None:
             return replace(several, question=echo)
     single = _single(kb, text, parsed, channel)
-    if prev is None or len(text) > und.followup_max_chars:  # a short one may go on the last topic
-        single = _learned(kb, text, parsed.units[0], single, channel)
     if single.matched and not parsed.multi and not parsed.story:
-        listed = _listed(kb, text, single, channel)
+        listed = _listed(kb, text, single, channel)  # several questions, not one for the model
         if listed is not None:
             return replace(listed, question=echo)
+    if prev is None or len(text) > und.followup_max_chars:  # a short one may go on the last topic
+        single = _learned(kb, text, parsed.units[0], single, channel)
     if prev is not None and not prev.out_of_scope and not parsed.multi and not parsed.story:
         carried = _carried_subject(kb, text, prev.question, single, channel)
         if carried is not None:
@@ -339,6 +344,7 @@ def _several(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answ
     und = kb.understanding
     before: tuple[Unit, Answer] | None = None  # the question just before, and its answer
     other_topic = False  # a later question was of the topic before it, which the base lacks
+    pointed = False  # a question was answered by an out-of-scope entry's pointer
     for unit in parsed.units:
         a = None
         if before and _of_another_topic(kb, unit, *before):
@@ -367,17 +373,38 @@ def _several(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answ
                 a = _refused(kb, unit, channel)
                 other_topic = True
         before = (unit, a)
+        pointed = pointed or a.out_of_scope
         if a.matched and a.entry_id and a.entry_id not in seen:
             seen.add(a.entry_id)
             answers.append((unit, a))
     if len(answers) == 1 and len(parsed.units) > 1 and answers[0][0] is not parsed.units[0]:
-        # the first "question" was none the base answers: the one that is, a one-question message
-        return _learned(kb, text, *answers[0], channel)
+        # the first "question" was none the base answers: the one that is, a one-question
+        # message, which the model reads whole; but when another topic was asked first and this
+        # one names the loan (失业金怎么领？创业贷款要什么材料？), the model's reading of the
+        # whole is of the other topic
+        unit, a = answers[0]
+        if pointed and LOAN_CHAR in unit.question:
+            return a
+        return _learned(kb, text, unit, a, channel)
     if not answers and other_topic:  # not answered as a whole either: it is all another topic
         return _refused(kb, parsed.units[0], channel)
     if len(answers) < 2:
         return None
-    return _compose(kb, answers, channel)
+    return _compose(kb, _plausible(kb, text, answers), channel)
+
+
+def _plausible(
+    kb: KnowledgeBase, text: str, answers: list[tuple[Unit, Answer]]
+) -> list[tuple[Unit, Answer]]:
+    """The answers to several questions without those the learned model finds implausible: when
+    it reads the whole message confidently as one of their topics, a question answered by an
+    entry it does not count among its likeliest (PLAUSIBLE_NEAR) was a clause misread (一个人
+    能不能贷, inside a story about which trade may borrow, is not a second question)."""
+    g = kb.guess(text, near=PLAUSIBLE_NEAR)
+    if g is None or g.p < PLAUSIBLE_P or g.entry_id not in {a.entry_id for _, a in answers}:
+        return answers
+    likely = {g.entry_id, *g.near}
+    return [(u, a) for u, a in answers if a.entry_id in likely]
 
 
 def _refused(kb: KnowledgeBase, unit: Unit, channel: str) -> Answer:

@@ -189,15 +189,20 @@ class KnowledgeBase:
         entries, problems = parse_folder(self.folder, values, extra)
         errors = [str(p) for p in problems if p.error]
         rendered: dict[str, tuple[str, str, str]] = {}
-        for e in entries:
+        for i, e in enumerate(entries):
             try:
                 rendered[e.id] = (
                     render(e.answer, values),
                     render(e.short, values),
                     render(e.source, values),
                 )
+                # an entry's stated yes/no openings cite the policy's articles and figures too
+                openings = tuple(replace(o, say=render(o.say, values)) for o in e.openings)
             except (KeyError, ValueError, IndexError) as exc:
                 errors.append(str(Problem(e.file, e.id, f"占位符无法填充：{exc}")))
+                continue
+            if openings != e.openings:
+                entries[i] = replace(e, openings=openings)
         if errors:
             raise KnowledgeError(errors)
         try:
@@ -283,7 +288,7 @@ class KnowledgeBase:
         """The learned question model of the folder (knowledge.learned), if it has one."""
         return self._snap.model
 
-    def guess(self, question: str) -> Guess | None:
+    def guess(self, question: str, near: int = 2) -> Guess | None:
         """The learned model's likeliest entry (None: off-topic) for a whole message, with its
         probability; None without a model or for an empty message. (Averaging in a story's
         asking clause read alone measured worse: the whole message is what the model learnt.)"""
@@ -291,7 +296,7 @@ class KnowledgeBase:
         q = self._snap.index.normalizer.analyze(question)
         if model is None or q.empty:
             return None
-        return model.guess(q.text, q.tokens)
+        return model.guess(q.text, q.tokens, near)
 
     def rank(
         self,

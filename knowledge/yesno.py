@@ -44,6 +44,19 @@ _LIMIT_CLAIM_RE = re.compile(
 )
 #: a question asking for more than the figure it names (能超过两年吗, 贷5万以上行不行)
 _MORE_RE = re.compile(r"超过|以上|多于|不止|高于|大于|超出")
+#: … unless it says the figure is not to be passed (总额不能超过30万对不对): a claim of the limit
+_NOT_MORE_RE = re.compile(r"不(?:能|得|会|可以|可|准|许)?(?:超过|超出|高于|多于)")
+#: a claim that something may not be done (按摩店不能贷，是真的吗; 氧吧也在不能贷款的行业里？):
+#: when the policy excludes it, the claim is right (是的) rather than the ability refused (不能);
+#: not "A not A" (能不能, 可不可以, 让不让: a question of the ability)
+_NEGATED_CLAIM_RE = re.compile(
+    r"(?<!能)不能|(?<!可)不可以|(?<!让)不让|(?<!允)不允许|(?<!给)不给|(?<!准)不准|禁止"
+)
+#: a figure said back with a question mark and no question word (社区审核要10个工作日？): a
+#: yes/no question about that figure
+_FIGURE_BACK_RE = re.compile(
+    r"\d\s*(?:万|年|个?工作日|天|个?(?:星期|礼拜|周)|%)[^，,。？?!！多几啥什么哪怎]{0,6}[？?]\s*$"
+)
 #: the words naming each step of the procedure (担保中心审核是6个工作日吗: that step's limit)
 _STEP_WORDS: dict[str, tuple[str, ...]] = {
     "community_review": ("社区",),
@@ -54,6 +67,7 @@ _STEP_WORDS: dict[str, tuple[str, ...]] = {
 _YESNO_RE = re.compile(
     r"吗|不$|不[？?]|能不能|可不可以|是不是|对吧|对不对|没错吧|真的假的|行不行|给不给|算不算|要不要|需不需要"
     r"|[么吧嘛](?:$|[？?])|可以不|行不|成不|中不中|能否|是否"
+    r"|([\u4e00-\u9fff])[不没]\1"  # any verb asked "A not A" (贴不贴, 批没批)
 )
 _AMOUNT_RE = re.compile(r"(\d+(?:\.\d+)?)万")
 _UNIT_COUNTER_RE = re.compile(r"(\d)\s*个\s*(?=万)")
@@ -96,11 +110,13 @@ def strip_opening(answer: str) -> str:
 def opening(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
     """The computed opening for `question` answered by `entry_id`, or None."""
     policy = kb.policy
-    if not hasattr(policy, "categories") or not _YESNO_RE.search(question):
+    if not hasattr(policy, "categories"):
         return None
     texts = kb.understanding.texts
     text = convert_numbers(question.replace("w", "万").replace("W", "万"))
     text = _UNIT_COUNTER_RE.sub(r"\1", text)  # 5个万 (5个w): 5万
+    if not _YESNO_RE.search(question) and not _FIGURE_BACK_RE.search(text):
+        return None
     statement = _is_statement(text)
     yes, no = (
         (texts["yes_is"], texts["no_is"]) if statement else (texts["yes_can"], texts["no_can"])
@@ -108,7 +124,9 @@ def opening(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
     excluded = _condition(policy, question, entry_id)
     if excluded is not None:
         kind, name, article = excluded
-        return texts[kind].format(answer=no, name=name, article=article)
+        # 按摩店不能贷，是真的吗: the claim that it may not is right
+        answer = texts["yes_is"] if _NEGATED_CLAIM_RE.search(question) else no
+        return texts[kind].format(answer=answer, name=name, article=article)
     for kind, key in FIGURES.get(entry_id, ()):  # the first figure the question names
         if kind == "amount":
             head = _amount(policy, texts, text, key, (yes, no), statement)
@@ -188,14 +206,19 @@ def _amount(
 def _is_statement(text: str) -> bool:
     """Whether the question claims a figure (是8万对吧, 最高只能贷5万吗) rather than asks whether
     an amount or a term is possible (能贷3万吗)."""
-    return bool(_IS_RE.search(text) or _LIMIT_CLAIM_RE.search(text))
+    return bool(
+        _IS_RE.search(text)
+        or _LIMIT_CLAIM_RE.search(text)
+        or _NOT_MORE_RE.search(text)
+        or _FIGURE_BACK_RE.search(text)
+    )
 
 
 def _within(asked: float, limit: float, text: str, statement: bool) -> bool:
     """Whether the figure a question names agrees with the policy's `limit`: more than it (能超过
     两年吗) only when the limit is higher; a claim of the limit (最高只能5万吗) only when it is the
     limit; an amount or a term asked for (能贷3万吗) when it is not above the limit."""
-    if _MORE_RE.search(text):
+    if _MORE_RE.search(text) and not _NOT_MORE_RE.search(text):
         return limit > asked
     if statement:
         return asked == limit

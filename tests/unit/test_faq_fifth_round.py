@@ -415,7 +415,7 @@ def test_bad_openings_are_an_error_in_chinese(tmp_path: Path, openings: str) -> 
 @pytest.mark.parametrize(
     ("question", "opens"),
     [
-        ("贴息的钱是不是要我自己先垫上", "按兰州2013年办法不用"),
+        ("贴息的钱是不是要我自己先垫上", "按兰州2013年实施办法不用"),
         ("企业贷款的利息国家全部给贴吗", "不是"),
         ("个人申请一定要有营业执照吗", "要，"),
         ("征信上有不良记录还能申请吗", "不能，"),
@@ -437,7 +437,7 @@ def test_the_stated_opening_fits_an_sms(kb: KnowledgeBase) -> None:
     from knowledge.schema import SMS_MAX_CHARS
 
     a = kb.answer("贴息的钱是不是要我自己先垫上", channel="sms")
-    assert a.answer.startswith("按兰州2013年办法不用") and len(a.answer) <= SMS_MAX_CHARS
+    assert a.answer.startswith("按兰州2013年实施办法不用") and len(a.answer) <= SMS_MAX_CHARS
 
 
 @pytest.mark.parametrize("question", ["普通失业人员顶多贷4万吧", "城里失业的最高只给贷3万吗"])

@@ -137,7 +137,7 @@ def test_an_enumeration_comma_does_not_cut_a_question(kb: KnowledgeBase) -> None
 @pytest.mark.parametrize(
     ("question", "entry", "head"),
     [
-        ("执照还没下来，能先申请贷款吗", "no_business_license", "按兰州2013年办法不能"),
+        ("执照还没下来，能先申请贷款吗", "no_business_license", "按兰州2013年实施办法不能"),
         ("只能本地户口申请吧", "nonlocal_hukou", "不是"),
         ("外地户口在居住地的社区能申请吗", "nonlocal_hukou", "可以"),
         ("企业贷款利息是财政全包吗", "enterprise_subsidy", "不是"),

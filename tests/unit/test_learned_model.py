@@ -269,3 +269,27 @@ def test_two_clauses_of_which_one_is_answered_are_read_as_one_question(folder: P
     (folder / MODEL_FILE).unlink()
     without = KnowledgeBase.load(folder, load_policy("lanzhou-2013"))
     assert without.answer(text).entry_id == "where_apply"
+
+
+def test_a_part_the_model_finds_implausible_is_dropped_from_several_answers(
+    kb: KnowledgeBase,
+) -> None:
+    from knowledge.respond import PLAUSIBLE_NEAR, _plausible
+
+    text = "我想开个网吧，这种行业能不能贷款"
+    g = kb.guess(text, near=PLAUSIBLE_NEAR)
+    assert g is not None and g.entry_id is not None and g.p >= 0.5
+    likely = {g.entry_id, *g.near}
+    stray = next(e.id for e in kb.entries if e.id not in likely and not e.out_of_scope)
+    read = [
+        (_unit(text), kb.answer_entry(g.entry_id)),
+        (_unit("能不能贷款"), kb.answer_entry(stray)),
+    ]
+    # the whole message is read as one of the answers' topics: the stray part was a misreading
+    assert [a.entry_id for _, a in _plausible(kb, text, read)] == [g.entry_id]
+    # a part among the model's likeliest stays
+    near = [(_unit(text), kb.answer_entry(g.entry_id)), (_unit("?"), kb.answer_entry(g.near[0]))]
+    assert _plausible(kb, text, near) == near
+    # a reading of the whole that is none of the answers' topics changes nothing
+    other = [(_unit(text), kb.answer_entry(stray)), (_unit("?"), kb.answer_entry(g.near[0]))]
+    assert _plausible(kb, text, other) == other
