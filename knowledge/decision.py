@@ -65,6 +65,9 @@ class RetrievalConfig:
     # its guess at or above this probability; train_sets: the labelled sets `kb train` learns from
     learned_threshold: float = 0.25
     train_sets: tuple[str, ...] = ()
+    # at or above this probability the model's reading outweighs words the base never uses
+    # (到手, 玩意儿, 闺女: how people talk) unless one names a loan or another lender
+    learned_trust: float = 0.5
 
     @classmethod
     def load(cls, folder: Path | None) -> RetrievalConfig:
@@ -105,6 +108,7 @@ class RetrievalConfig:
             "rank_weights": list(self.rank_weights),
             "accept_weights": list(self.accept_weights),
             "learned_threshold": self.learned_threshold,
+            "learned_trust": self.learned_trust,
             "train_sets": list(self.train_sets),
         }
 

@@ -105,6 +105,18 @@ class QuestionModel:
         both.update(_block(tokens, self.words, self.idf))
         return list(both), list(both.values())
 
+    def speaks_for(self, word: str, entry_id: str) -> bool:
+        """Whether `word` alone (its characters and itself), as the model learnt it, counts for
+        entry `entry_id` more than for off-topic: 到手 for how long it takes, not 花呗 for
+        whether a loan is repaid. A word the model has no feature of counts for neither."""
+        if entry_id not in self.classes:
+            return False
+        cols, vals = self.features(word, [word])
+        if not cols:
+            return False
+        contrib = np.asarray(vals) @ self.weights[cols]
+        return bool(contrib[self.classes.index(entry_id)] > contrib[self.classes.index(OFF_TOPIC)])
+
     def probabilities(self, text: str, tokens: Sequence[str]) -> np.ndarray:
         cols, vals = self.features(text, tokens)
         logits = self.intercept + self._mask

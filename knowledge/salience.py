@@ -54,7 +54,11 @@ _PRODUCT_RE = re.compile(r"[A-Za-z]贷")
 
 
 def foreign_words(
-    kb: KnowledgeBase, text: str, entry_id: str | None = None, context: str = ""
+    kb: KnowledgeBase,
+    text: str,
+    entry_id: str | None = None,
+    context: str = "",
+    trusted: bool = False,
 ) -> list[str]:
     """Salient words of the question `text` absent from the base (and from entry `entry_id`'s
     texts), when they weigh enough to make the question another topic; or words of the question
@@ -62,11 +66,21 @@ def foreign_words(
 
     A question whether one may borrow this loan (能贷几个钱, 这个贷款……; understanding.yaml
     `borrow_words`) that names no bank and no other lender tells its circumstances with such words
-    (俺家那口子, 尕本生意, 退休金): they do not make it another topic, unless one names a loan."""
+    (俺家那口子, 尕本生意, 退休金): they do not make it another topic, unless one names a loan.
+    Nor, when the learned model reads the message confidently as entry `entry_id`'s question
+    (`trusted`), do the words that, as the model learnt them from questions and look-alikes of
+    other topics, speak for that entry (这玩意儿多长时间能批下来: 玩意儿; not 花呗 in 花呗不用还吗)."""
     from knowledge.retrieval import LOAN_CHAR
 
     words = _foreign_words(kb, text, entry_id, context)
-    if not words or entry_id is None or not _asks_to_borrow(kb, text):
+    if not words or entry_id is None:
+        return words
+    model = kb.model
+    if trusted and model is not None:
+        words = [w for w in words if LOAN_CHAR in w or not model.speaks_for(w, entry_id)]
+        if not words:
+            return []
+    if not _asks_to_borrow(kb, text):
         return words
     if any(LOAN_CHAR in w for w in words) or kb.lexicon.other_lender(entry_id, text):
         return words

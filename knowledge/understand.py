@@ -51,6 +51,8 @@ _INDEFINITE_RE = re.compile(
 
 #: a verb or adjective asked as "A not A" (变没变, 合不合适, 批没批下来): a question whatever the verb
 _A_NOT_A_RE = re.compile(r"([\u4e00-\u9fff])[没不]\1")
+#: a choice asked as "是 A 还是 B" (是个人贷还是企业贷, 是我自己出还是公家出): a question
+_ALTERNATIVE_RE = re.compile(r"是[^，,。？?！!]{1,12}还是")
 
 
 def _any_of(words: tuple[str, ...]) -> re.Pattern[str]:
@@ -278,7 +280,11 @@ class Understanding:
         """Whether a clause asks something (question word inside or question particle at its end).
         几 as an indefinite number (前几年, 九几年, 十几万, 几年前) asks nothing."""
         clause = _INDEFINITE_RE.sub("", clause)
-        if self._question_word_re.search(clause) or _A_NOT_A_RE.search(clause):
+        if (
+            self._question_word_re.search(clause)
+            or _A_NOT_A_RE.search(clause)
+            or _ALTERNATIVE_RE.search(clause)
+        ):
             return True
         return len(clause) > 2 and clause.endswith(self.question_endings)
 

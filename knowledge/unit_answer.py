@@ -105,11 +105,13 @@ def _checked(
     business: bool,
     context: str,
     channel: str,
+    trusted: bool = False,
 ) -> Answer:
     """An answer checked for off-topic words (refused with `ranking`'s suggestions — the
     query's, ranked only then, when None — when the question or its `context` speaks of another
     thing), then opened with yes/no when it asks so. business: the question names an excluded
-    business (its name is what is asked about)."""
+    business (its name is what is asked about); trusted: the learned model reads the message
+    confidently as the answer's question (salience.foreign_words)."""
     from knowledge.salience import another_loan, foreign_words, papers_for_another_thing
     from knowledge.yesno import opening
 
@@ -118,7 +120,7 @@ def _checked(
         and a.entry_id
         and (
             papers_for_another_thing(kb, unit.question, a.entry_id)  # 孩子上小学要准备哪些材料
-            or (not business and foreign_words(kb, unit.question, a.entry_id, context))
+            or (not business and foreign_words(kb, unit.question, a.entry_id, context, trusted))
             or another_loan(kb, unit.story, a.entry_id)  # 朋友的车贷…我要承担多大责任
         )
     ):
@@ -157,7 +159,8 @@ def entry_reply(kb: KnowledgeBase, unit: Unit, guess: Guess, channel: str) -> An
         return a
     a = agree_with_precheck(a, entry.tags, kb.policy, channel)
     business = excluded_business(kb, unit.query) is not None
-    return _checked(kb, unit, a, None, business, unit.query, channel)
+    trusted = guess.entry_id == entry_id and guess.p >= kb.config.learned_trust
+    return _checked(kb, unit, a, None, business, unit.query, channel, trusted)
 
 
 def _figure_moved(

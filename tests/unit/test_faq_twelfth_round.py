@@ -125,3 +125,15 @@ def test_a_bad_stated_opening_is_reported(tmp_path: Path, say: str, problem: str
     _, problems = parse_folder(folder, values)
     found = [p for p in problems if p.entry_id == "in_person" and p.error]
     assert found and problem in found[0].message
+
+
+# --- a choice asked as 是 A 还是 B ---------------------------------------------------------------------
+
+
+def test_a_choice_between_two_things_asks(kb: KnowledgeBase) -> None:
+    und = kb.understanding
+    assert und.asks("利息是我自己出还是公家出")
+    assert und.asks("咱这种是走个人贷还是企业贷")
+    # 还是 as "still" asks nothing
+    assert not und.asks("我还是想开个面馆")
+    assert not und.asks("我想了很久还是决定自己干")

@@ -293,3 +293,35 @@ def test_a_part_the_model_finds_implausible_is_dropped_from_several_answers(
     # a reading of the whole that is none of the answers' topics changes nothing
     other = [(_unit(text), kb.answer_entry(stray)), (_unit("?"), kb.answer_entry(g.near[0]))]
     assert _plausible(kb, text, other) == other
+
+
+def test_how_people_talk_does_not_refuse_what_the_model_reads_confidently(
+    kb: KnowledgeBase,
+) -> None:
+    from knowledge.salience import foreign_words
+
+    text = "贷款这玩意儿一般得等多少天才能到手"
+    g = kb.guess(text)
+    assert g is not None and g.entry_id == "how_long" and g.p >= kb.config.learned_trust
+    # 玩意儿, 到手: words the base never uses, which alone would make it another topic
+    assert foreign_words(kb, text, "how_long")
+    assert not foreign_words(kb, text, "how_long", trusted=True)
+    assert kb.answer(text).entry_id == "how_long"
+    # a word naming another loan still refuses it, however sure the model is
+    assert foreign_words(kb, "车贷这玩意儿一般多少天能批下来", "how_long", trusted=True)
+    assert not kb.answer("车贷这玩意儿一般多少天能批下来").matched
+
+
+def test_only_words_the_model_learnt_for_the_entry_are_outweighed(kb: KnowledgeBase) -> None:
+    from knowledge.salience import foreign_words
+
+    model = kb.model
+    assert model is not None
+    assert model.speaks_for("玩意儿", "how_long") and model.speaks_for("到手", "how_long")
+    # learnt from look-alikes of other topics, or never seen at all: they still count
+    assert not model.speaks_for("房贷", "how_long")
+    assert not model.speaks_for("花呗", "must_repay")
+    assert not model.speaks_for("𠀀𠀁", "how_long") and not model.speaks_for("到手", "nope")
+    text = "花呗到期了不用还吧"
+    assert foreign_words(kb, text, "must_repay", trusted=True)
+    assert not kb.answer(text).matched
