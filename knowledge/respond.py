@@ -129,13 +129,23 @@ def _learned(kb: KnowledgeBase, text: str, unit: Unit, single: Answer, channel: 
     The reading's answer stands when both agree; when a reading of the question chose it
     (`Answer.by_rule`: a term, a shape, a figure named, the policy's data); when it is an entry
     the model does not know (added to the base after the model was trained); and when it is an
-    out-of-scope entry's pointer (the ranking found the other topic the message names). A refused
-    message that asks nothing (no question word or particle: 好多人, typed into a form) stays
-    refused."""
+    out-of-scope entry's pointer (the ranking found the other topic the message names), unless
+    the message asks about a loan and the model reads it as an entry's question with trust
+    (这个贷款要抵押房子吗: the guarantee, not mortgages). A refused message that asks nothing (no
+    question word or particle: 好多人, typed into a form) stays refused."""
+    from knowledge.retrieval import LOAN_CHAR
+
     model, guess = kb.model, kb.guess(text)
     if model is None or guess is None or guess.p < kb.config.learned_threshold:
         return single
-    if single.out_of_scope or (
+    guessed = kb.entry(guess.entry_id) if guess.entry_id else None
+    pointer_stands = not (
+        guessed is not None
+        and not guessed.out_of_scope
+        and guess.p >= kb.config.learned_trust
+        and LOAN_CHAR in text
+    )
+    if (single.out_of_scope and pointer_stands) or (
         single.matched
         and (
             single.by_rule

@@ -325,3 +325,19 @@ def test_only_words_the_model_learnt_for_the_entry_are_outweighed(kb: KnowledgeB
     text = "花呗到期了不用还吧"
     assert foreign_words(kb, text, "must_repay", trusted=True)
     assert not kb.answer(text).matched
+
+
+@pytest.mark.parametrize("text", ["这种贷款得抵押房子不", "我想贷款开店，要抵押房子吗"])
+def test_a_loan_question_the_model_trusts_is_not_pointed_elsewhere(folder: Path, text: str) -> None:
+    # the ranking finds mortgages (抵押, 房子) and points there; the model reads the guarantee
+    kb = KnowledgeBase.load(folder, load_policy("lanzhou-2013"))
+    assert kb.answer(text).entry_id == "need_guarantor"
+    cfg = folder / "retrieval.yaml"
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace("learned_trust: 0.5", "learned_trust: 1.01"),
+        encoding="utf-8",
+    )
+    untrusted = KnowledgeBase.load(folder, load_policy("lanzhou-2013"))
+    assert untrusted.answer(text).out_of_scope
+    # a question about the other loan itself keeps its pointer
+    assert kb.answer("房贷要抵押房子吗").out_of_scope
