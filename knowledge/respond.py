@@ -41,6 +41,10 @@ FOLLOWUP_NEAR = 5
 PLAUSIBLE_NEAR = 4
 PLAUSIBLE_P = 0.5
 
+#: a story's asking clause read alone by the model at least this surely, as another entry's
+#: question, outweighs a reading of the whole message less sure than this
+STORY_CLAUSE_P = 0.5
+
 #: at most this many questions listed with commas are answered each (:func:`_listed`)
 MAX_LISTED = 3
 #: … each by an entry among this many closest to the whole sentence
@@ -156,6 +160,19 @@ def _learned(kb: KnowledgeBase, text: str, unit: Unit, single: Answer, channel: 
         return single
     if not single.matched and not kb.understanding.asks(unit.question):
         return single  # 好多人, an answer to a form's question: nothing asked, nothing to answer
+    if unit.story and guess.p < STORY_CLAUSE_P:
+        # 我老婆在家带孩子好几年了…贷款能不能提前还: the story's people may carry the whole
+        # message, not surely, to their group's entry; its asking clause, read surely alone as
+        # another entry's question, says what is asked
+        asked = kb.guess(unit.question)
+        if (
+            asked is not None
+            and asked.entry_id not in (None, guess.entry_id)
+            and asked.p >= STORY_CLAUSE_P
+        ):
+            if single.matched and single.entry_id == asked.entry_id:
+                return single
+            guess = asked
     if guess.entry_id is None:  # off-topic
         return kb.dont_know(single.question, kb.rank(text), channel) if single.matched else single
     return entry_reply(kb, unit, guess, channel)
