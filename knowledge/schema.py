@@ -227,28 +227,14 @@ def _parse_entry(
     if wrong:
         err(wrong)
     if placeholders is not None:
-        for key in ("answer", "short", "source"):
-            text = raw.get(key)
-            if not isinstance(text, str):
-                continue
-            try:
-                names = template_fields(text)
-            except ValueError as exc:
-                err(f"{key} 中的花括号不成对（{exc}）")
-                continue
-            bad = sorted({n for n in names if n not in placeholders})
-            if bad:
-                err(f"{key} 使用了未知占位符：{', '.join('{' + b + '}' for b in bad)}")
-        for o in openings:
-            try:
-                names = template_fields(o.say)
-            except ValueError as exc:
-                err(f"openings 的 say 中的花括号不成对（{exc}）")
-                continue
-            bad = sorted({n for n in names if n not in placeholders})
-            if bad:
-                err(f"openings 的 say 使用了未知占位符：{', '.join('{' + b + '}' for b in bad)}")
-            elif len(render(o.say, placeholders)) > OPENING_MAX_CHARS:
+        texts = [(key, raw.get(key)) for key in ("answer", "short", "source")]
+        for key, text in [*texts, *(("openings 的 say", o.say) for o in openings)]:
+            wrong = _placeholder_problem(key, text, placeholders) if isinstance(text, str) else ""
+            if wrong:
+                err(wrong)
+        for o in openings:  # an opening is short once filled too
+            fits = not _placeholder_problem("say", o.say, placeholders)
+            if fits and len(render(o.say, placeholders)) > OPENING_MAX_CHARS:
                 err(f"openings 的 say 填充后超过 {OPENING_MAX_CHARS} 字：{o.say}")
     if any(p.error for p in problems):
         return None, problems
@@ -268,6 +254,16 @@ def _parse_entry(
         openings=openings,
     )
     return entry, problems
+
+
+def _placeholder_problem(key: str, text: str, placeholders: Mapping[str, str]) -> str:
+    """What is wrong with the {placeholders} of field `key`'s `text`, or ""."""
+    try:
+        names = template_fields(text)
+    except ValueError as exc:
+        return f"{key} 中的花括号不成对（{exc}）"
+    bad = sorted({n for n in names if n not in placeholders})
+    return f"{key} 使用了未知占位符：{', '.join('{' + b + '}' for b in bad)}" if bad else ""
 
 
 def _words_list(value: Any) -> tuple[str, ...] | None:

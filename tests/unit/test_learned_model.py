@@ -22,8 +22,8 @@ import knowledge
 from knowledge import KnowledgeBase, KnowledgeError
 from knowledge.answers import Answer
 from knowledge.learned import MODEL_FILE, OFF_TOPIC, QuestionModel, char_grams, train
+from knowledge.model_reading import learned as _learned
 from knowledge.policy import load_policy
-from knowledge.respond import _learned
 from knowledge.understand import Unit
 
 # --- the model on its own ----------------------------------------------------------------------
@@ -274,7 +274,8 @@ def test_two_clauses_of_which_one_is_answered_are_read_as_one_question(folder: P
 def test_a_part_the_model_finds_implausible_is_dropped_from_several_answers(
     kb: KnowledgeBase,
 ) -> None:
-    from knowledge.respond import PLAUSIBLE_NEAR, _plausible
+    from knowledge.model_reading import PLAUSIBLE_NEAR
+    from knowledge.model_reading import plausible as _plausible
 
     text = "我想开个网吧，这种行业能不能贷款"
     g = kb.guess(text, near=PLAUSIBLE_NEAR)
