@@ -356,7 +356,8 @@ def _several(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answ
         return _refused(kb, parsed.units[0], channel)
     if len(answers) < 2:
         return None
-    return _compose(kb, plausible(kb, text, answers), channel)
+    kept = plausible(kb, text, answers)
+    return kept[0][1] if len(kept) == 1 else _compose(kb, kept, channel)  # one left: a single
 
 
 def _refused(kb: KnowledgeBase, unit: Unit, channel: str) -> Answer:
