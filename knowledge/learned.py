@@ -14,10 +14,11 @@ weights (the smallest are dropped: :data:`KEEP_WEIGHTS`) as a sparse table and t
 Answering needs numpy only: a message's features pick rows of the weight table, one sum and a
 softmax. A folder without the file has no model, and the bot answers as the ranking alone would.
 
-How respond.py uses it: :meth:`QuestionModel.guess` gives the likeliest class and its probability;
-at or above ``learned_threshold`` a single-question message is answered by that entry (or refused
-as off-topic), unless the reading already answered it with an entry the model does not know (an
-entry added after training).
+How a reply uses it (knowledge.model_reading): :meth:`QuestionModel.guess` gives the likeliest
+class and its probability; at or above ``learned_threshold`` a single-question message is answered
+by that entry (or refused as off-topic), unless a reading rule chose the answer or the answer is an
+entry the model does not know (added after training); :meth:`QuestionModel.speaks_for` tells
+which words the base never uses the model learnt as an entry's.
 """
 
 from __future__ import annotations

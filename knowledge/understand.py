@@ -50,7 +50,7 @@ _INDEFINITE_RE = re.compile(
 
 
 #: a verb or adjective asked as "A not A" (变没变, 合不合适, 批没批下来): a question whatever the verb
-_A_NOT_A_RE = re.compile(r"([\u4e00-\u9fff])[没不]\1")
+A_NOT_A_RE = re.compile(r"([\u4e00-\u9fff])[没不]\1")
 #: a choice asked as "是 A 还是 B" (是个人贷还是企业贷, 是我自己出还是公家出): a question
 _ALTERNATIVE_RE = re.compile(r"是[^，,。？?！!]{1,12}还是")
 
@@ -282,7 +282,7 @@ class Understanding:
         clause = _INDEFINITE_RE.sub("", clause)
         if (
             self._question_word_re.search(clause)
-            or _A_NOT_A_RE.search(clause)
+            or A_NOT_A_RE.search(clause)
             or _ALTERNATIVE_RE.search(clause)
         ):
             return True

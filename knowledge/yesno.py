@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from knowledge.lexicon import POLICY_WORD_ENTRIES
 from knowledge.normalize import convert_numbers
+from knowledge.understand import A_NOT_A_RE
 
 if TYPE_CHECKING:
     from knowledge.retrieval import KnowledgeBase
@@ -48,10 +49,8 @@ _MORE_RE = re.compile(r"超过|以上|多于|不止|高于|大于|超出")
 _NOT_MORE_RE = re.compile(r"不(?:能|得|会|可以|可|准|许)?(?:超过|超出|高于|多于)")
 #: a claim that something may not be done (按摩店不能贷，是真的吗; 氧吧也在不能贷款的行业里？):
 #: when the policy excludes it, the claim is right (是的) rather than the ability refused (不能);
-#: not "A not A" (能不能, 可不可以, 让不让: a question of the ability)
-_NEGATED_CLAIM_RE = re.compile(
-    r"(?<!能)不能|(?<!可)不可以|(?<!让)不让|(?<!允)不允许|(?<!给)不给|(?<!准)不准|禁止"
-)
+#: searched with "A not A" taken out (能不能, 可不可以: a question of the ability)
+_NEGATED_CLAIM_RE = re.compile(r"不(?:能|让|可以|允许|给|准)|禁止")
 #: a figure said back with a question mark and no question word (社区审核要10个工作日？): a
 #: yes/no question about that figure
 _FIGURE_BACK_RE = re.compile(
@@ -67,7 +66,6 @@ _STEP_WORDS: dict[str, tuple[str, ...]] = {
 _YESNO_RE = re.compile(
     r"吗|不$|不[？?]|能不能|可不可以|是不是|对吧|对不对|没错吧|真的假的|行不行|给不给|算不算|要不要|需不需要"
     r"|[么吧嘛](?:$|[？?])|可以不|行不|成不|中不中|能否|是否"
-    r"|([\u4e00-\u9fff])[不没]\1"  # any verb asked "A not A" (贴不贴, 批没批)
 )
 _AMOUNT_RE = re.compile(r"(\d+(?:\.\d+)?)万")
 _UNIT_COUNTER_RE = re.compile(r"(\d)\s*个\s*(?=万)")
@@ -115,7 +113,11 @@ def opening(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
     texts = kb.understanding.texts
     text = convert_numbers(question.replace("w", "万").replace("W", "万"))
     text = _UNIT_COUNTER_RE.sub(r"\1", text)  # 5个万 (5个w): 5万
-    if not _YESNO_RE.search(question) and not _FIGURE_BACK_RE.search(text):
+    if not (
+        _YESNO_RE.search(question)
+        or A_NOT_A_RE.search(question)  # any verb asked "A not A" (贴不贴, 批没批)
+        or _FIGURE_BACK_RE.search(text)
+    ):
         return None
     statement = _is_statement(text)
     yes, no = (
@@ -125,7 +127,8 @@ def opening(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
     if excluded is not None:
         kind, name, article = excluded
         # 按摩店不能贷，是真的吗: the claim that it may not is right
-        answer = texts["yes_is"] if _NEGATED_CLAIM_RE.search(question) else no
+        claims = _NEGATED_CLAIM_RE.search(A_NOT_A_RE.sub("", question))
+        answer = texts["yes_is"] if claims else no
         return texts[kind].format(answer=answer, name=name, article=article)
     for kind, key in FIGURES.get(entry_id, ()):  # the first figure the question names
         if kind == "amount":

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 CHANNELS = ("telegram", "sms")
+
+#: the options `ask` and every `kb` command share: which knowledge folder and which policy
+FolderOption = Annotated[Path | None, typer.Option("--folder", help="知识库目录（默认内置）")]
+PolicyOption = Annotated[str | None, typer.Option("--policy", help="政策文件名（默认 $POLICY）")]
 
 
 def _policy(name: str | None) -> Any:
@@ -67,8 +71,8 @@ def ask(
     batch: Path | None = typer.Option(
         None, "--batch", help="每行一个问题的文本文件；每行输出一个 JSON 对象", exists=True
     ),
-    folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
-    policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
+    folder: FolderOption = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Ask the FAQ a question (as the bot would answer it)."""
     from knowledge import KnowledgeError
@@ -103,8 +107,8 @@ def ask(
 
 @kb_app.command("check")
 def kb_check(
-    folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
-    policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
+    folder: FolderOption = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Validate the knowledge base: schema, duplicates, SMS length, placeholders, and the
     policy facts of every entry rendered under every policy file."""
@@ -159,8 +163,8 @@ def kb_eval(
     summary: bool = typer.Option(
         False, "--summary", help="只输出各评估集的汇总数字，不列出任何问题（测留出集时用）"
     ),
-    folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
-    policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
+    folder: FolderOption = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Evaluate retrieval: per set answered-and-right, top-3, wrong answers, off-topic accepted.
 
@@ -205,8 +209,8 @@ def kb_calibrate(
     ),
     target: float = typer.Option(0.97, "--target", help="域外问题至少拒答的比例"),
     write: bool = typer.Option(False, "--write", help="写入 retrieval.yaml"),
-    folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
-    policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
+    folder: FolderOption = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Learn the answer/refuse model from the base and pick threshold and margin."""
     from knowledge import KnowledgeBase, KnowledgeError
@@ -314,8 +318,8 @@ def kb_train(
         show_default=False,
     ),
     write: bool = typer.Option(False, "--write", help="把模型写入知识库目录（question_model.npz）"),
-    folder: Path | None = typer.Option(None, "--folder", help="知识库目录（默认内置）"),
-    policy: str | None = typer.Option(None, "--policy", help="政策文件名（默认 $POLICY）"),
+    folder: FolderOption = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Fit the learned question model (knowledge.learned) on the base and labelled sets."""
     from knowledge import KnowledgeError
