@@ -68,6 +68,12 @@ class RetrievalConfig:
     # at or above this probability the model's reading outweighs words the base never uses
     # (到手, 玩意儿, 闺女: how people talk) unless one names a loan or another lender
     learned_trust: float = 0.5
+    # at or above this probability the model's reading of a whole message outweighs the
+    # ranking's answer to it (knowledge.model_reading.sure)
+    learned_sure: float = 0.9
+    # below this probability a single answer that is not among the model's two likeliest entries
+    # for the whole message is refused (knowledge.model_reading.doubted)
+    learned_doubt: float = 0.5
 
     @classmethod
     def load(cls, folder: Path | None) -> RetrievalConfig:
@@ -109,6 +115,8 @@ class RetrievalConfig:
             "accept_weights": list(self.accept_weights),
             "learned_threshold": self.learned_threshold,
             "learned_trust": self.learned_trust,
+            "learned_sure": self.learned_sure,
+            "learned_doubt": self.learned_doubt,
             "train_sets": list(self.train_sets),
         }
 

@@ -57,6 +57,8 @@ DEFAULT_SETS: tuple[str, ...] = (
     "fresh16.yaml",
     "fresh17.yaml",
     "fresh18.yaml",
+    "fresh19.yaml",
+    "fresh20.yaml",
 )
 
 

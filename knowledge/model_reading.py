@@ -1,10 +1,14 @@
 """Where the learned question model (:mod:`knowledge.learned`) reads a message in the reply
-(:mod:`knowledge.respond`, step 4): a one-question message it reads with confidence gets its
-entry, or is refused as off-topic (:func:`learned`); several answers keep only parts among its
-likeliest entries when it reads the whole message as one of them (:func:`plausible`)."""
+(:mod:`knowledge.respond`, steps 4 and 7): a one-question message it reads with confidence gets
+its entry, or is refused as off-topic (:func:`learned`); several answers keep only parts among
+its likeliest entries when it reads the whole message as one of them (:func:`plausible`); a
+message it reads surely is answered by its reading whatever the ranking found (:func:`sure`),
+and an answer it finds unlikely for a message it cannot read surely either is refused
+(:func:`doubted`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from knowledge.unit_answer import entry_reply
@@ -18,6 +22,9 @@ if TYPE_CHECKING:
 #: its first) when it reads the whole message as one of them with at least this probability
 PLAUSIBLE_NEAR = 4
 PLAUSIBLE_P = 0.5
+
+#: a single answer is doubted (:func:`doubted`) when its entry is not among this many likeliest
+DOUBT_NEAR = 2
 
 #: a story's asking clause read alone by the model at least this surely, as another entry's
 #: question, outweighs a reading of the whole message less sure than this
@@ -89,3 +96,36 @@ def plausible(
         return answers
     likely = {g.entry_id, *g.near}
     return [(u, a) for u, a in answers if a.entry_id in likely]
+
+
+def sure(kb: KnowledgeBase, text: str, a: Answer, channel: str) -> Answer:
+    """The reply `a` to a whole message `text`, or the model's reading when it is sure of it
+    (``learned_sure``): its entry's answer as it is (no shape or figure moves it: 担保中心说要来
+    实地看…看多少天 is the site visit, not the time limits), still refused when the message speaks
+    of another thing; read as off-topic, the message is refused.
+
+    `a` stands when it is the model's entry or one of several answers, and, unless the message is
+    read as off-topic, when a rule of the reading chose it (`Answer.by_rule`: a figure named, a
+    yes/no claim the policy decides)."""
+    g = kb.guess(text)
+    if g is None or g.p < kb.config.learned_sure or g.entry_id in {p.entry_id for p in a.parts}:
+        return a
+    if g.entry_id is None:
+        return kb.dont_know(a.question, kb.rank(text), channel) if a.matched else a
+    if a.matched and (a.entry_id == g.entry_id or a.by_rule):
+        return a
+    unit = kb.understanding.parse(text, kb.lexicon.informative).units[0]
+    return replace(entry_reply(kb, unit, g, channel, moves=False), question=a.question)
+
+
+def doubted(kb: KnowledgeBase, text: str, a: Answer, channel: str) -> Answer:
+    """The single answer `a` to a whole message `text`, refused when the model reads the message
+    unsurely (below ``learned_doubt``) and the answer's entry is not among its DOUBT_NEAR
+    likeliest: the ranking and the model disagree where neither is sure, and a wrong answer is
+    worse than none. Several answers, a rule's answer and an out-of-scope pointer stand."""
+    if not a.matched or a.parts or a.by_rule:
+        return a
+    g = kb.guess(text, near=DOUBT_NEAR - 1)
+    if g is None or g.p >= kb.config.learned_doubt or a.entry_id in (g.entry_id, *g.near):
+        return a
+    return kb.dont_know(a.question, kb.rank(text), channel)

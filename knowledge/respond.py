@@ -15,7 +15,11 @@ One step a line (:func:`respond`):
 5. a message not understood on its own may continue the last topic (step 2's resolution);
 6. every answer passes :mod:`knowledge.salience` (look-alike off-topic words refuse it) and a
    yes/no question naming a figure or condition gets an opening computed from the policy
-   (:mod:`knowledge.yesno`).
+   (:mod:`knowledge.yesno`);
+7. a whole message the learned model reads surely (``learned_sure``) gets the model's entry, or
+   is refused as off-topic, unless that entry is among the answers or a rule chose the answer
+   (:func:`knowledge.model_reading.sure`); a single answer the model neither reads surely nor
+   counts among its two likeliest entries is refused (:func:`knowledge.model_reading.doubted`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections.abc import Container
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from knowledge.model_reading import learned, plausible
+from knowledge.model_reading import doubted, learned, plausible, sure
 from knowledge.normalize import MAX_RAW_CHARS, to_simplified
 from knowledge.schema import SMS_MAX_CHARS
 from knowledge.understand import Parsed, Unit
@@ -79,6 +83,17 @@ def _respond_message(
 
 
 def _respond(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: str | None) -> Answer:
+    """The reply read from the message (:func:`_read`), or the learned model's when it is sure of
+    the whole message, or none when it doubts the reply (step 7) — not for a short message in a
+    conversation, which the model cannot read alone."""
+    a = _read(kb, echo, text, channel, previous)
+    if previous is not None and len(text) <= kb.understanding.followup_max_chars:
+        return a
+    b = sure(kb, text, a, channel)
+    return doubted(kb, text, a, channel) if b is a else b
+
+
+def _read(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: str | None) -> Answer:
     und = kb.understanding
     prev = kb.entry(previous) if previous else None
     if prev is not None and not prev.out_of_scope and und.is_followup(text):

@@ -134,13 +134,32 @@ def _checked(
     return a
 
 
-def entry_reply(kb: KnowledgeBase, unit: Unit, guess: Guess, channel: str) -> Answer:
+def entry_reply(
+    kb: KnowledgeBase, unit: Unit, guess: Guess, channel: str, moves: bool = True
+) -> Answer:
     """The learned model's entry for `unit` (knowledge.learned), read as the ranking's is: a
     question shape, an excluded business the question names, or a figure it names or asks for
     moves it to the entry that answers that (among the model's next likeliest, `guess.near`:
-    下岗了能贷多少钱 is the amount, not who may borrow); then its answer, agreeing with the
-    pre-check on a business the question names, refused when the question (or its story) speaks
-    of another thing, opened with yes/no when it asks so."""
+    下岗了能贷多少钱 is the amount, not who may borrow; not without `moves`: a reading sure of
+    its entry keeps it); then its answer, agreeing with the pre-check on a business the question
+    names, refused when the question (or its story) speaks of another thing, opened with yes/no
+    when it asks so."""
+    from knowledge.yesno import excluded_business
+
+    entry_id = _moved(kb, unit, guess, channel) if moves else guess.entry_id or ""
+    a = replace(kb.answer_entry(entry_id, channel), question=unit.question[:1000], score=guess.p)
+    entry = kb.entry(entry_id)
+    if not a.matched or entry is None:  # an out-of-scope entry: its pointer as it is
+        return a
+    a = agree_with_precheck(a, entry.tags, kb.policy, channel)
+    business = excluded_business(kb, unit.query) is not None
+    trusted = guess.entry_id == entry_id and guess.p >= kb.config.learned_trust
+    return _checked(kb, unit, a, None, business, unit.query, channel, trusted)
+
+
+def _moved(kb: KnowledgeBase, unit: Unit, guess: Guess, channel: str) -> str:
+    """The model's entry moved by the question's shape, an excluded business it names or a
+    figure it names or asks for (see :func:`entry_reply`)."""
     from knowledge.lexicon import POLICY_WORD_ENTRIES
     from knowledge.yesno import excluded_business
 
@@ -152,15 +171,7 @@ def entry_reply(kb: KnowledgeBase, unit: Unit, guess: Guess, channel: str) -> An
     named = excluded_business(kb, unit.question)  # 开个KTV能贷吗: the exclusions answer it
     if named and entry_id not in POLICY_WORD_ENTRIES and kb.entry(named) is not None:
         entry_id = named
-    entry_id = _figure_moved(kb, unit, entry_id, near, asked=True) or entry_id
-    a = replace(kb.answer_entry(entry_id, channel), question=unit.question[:1000], score=guess.p)
-    entry = kb.entry(entry_id)
-    if not a.matched or entry is None:  # an out-of-scope entry: its pointer as it is
-        return a
-    a = agree_with_precheck(a, entry.tags, kb.policy, channel)
-    business = excluded_business(kb, unit.query) is not None
-    trusted = guess.entry_id == entry_id and guess.p >= kb.config.learned_trust
-    return _checked(kb, unit, a, None, business, unit.query, channel, trusted)
+    return _figure_moved(kb, unit, entry_id, near, asked=True) or entry_id
 
 
 def _figure_moved(

@@ -218,11 +218,13 @@ def test_a_short_follow_up_in_a_conversation_keeps_its_reading(kb: KnowledgeBase
 
 
 def test_below_the_threshold_the_reading_stands(folder: Path) -> None:
+    # every use of the model off: its reading (threshold), its sure reading, its doubt
     cfg = folder / "retrieval.yaml"
     cfg.write_text(
-        cfg.read_text(encoding="utf-8").replace(
-            "learned_threshold: 0.25", "learned_threshold: 1.01"
-        ),
+        cfg.read_text(encoding="utf-8")
+        .replace("learned_threshold: 0.25", "learned_threshold: 1.01")
+        .replace("learned_sure: 0.9", "learned_sure: 1.01")
+        .replace("learned_doubt: 0.5", "learned_doubt: 0.0"),
         encoding="utf-8",
     )
     never = KnowledgeBase.load(folder, load_policy("lanzhou-2013"))

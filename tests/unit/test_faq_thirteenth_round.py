@@ -1,0 +1,130 @@
+"""Issue 12, thirteenth round: the learned model's sure reading of a whole message outweighs the
+ranking's answer, and a single answer it finds unlikely where it is unsure is refused
+(knowledge.model_reading.sure / doubted). Examples of their own (none taken from knowledge/eval),
+against the packaged knowledge base, its model and the Lanzhou policy."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import knowledge
+from knowledge import KnowledgeBase
+from knowledge.answers import Part
+from knowledge.model_reading import DOUBT_NEAR, doubted, sure
+from knowledge.policy import load_policy
+
+#: the model reads these surely (p ≥ 0.9) as another entry than the one the test gives
+SURE = {
+    "我以前在饭馆当厨师贷过一次这个贷款，早就还清了，现在想自己开店，还能不能再贷一次": "repeat_loan",
+    "贷款到期了实在还不上，能不能申请延期还款": "extension",
+}
+#: the model reads this unsurely (p < 0.5): review_site_visit first
+UNSURE = "我跟老公在夜市摆摊卖烤串好几年了，想租个门面，听说这个贷款银行会上门来看，他们一般看些啥"
+#: … and this one fairly surely (0.5 ≤ p < 0.9)
+FAIRLY = "社区的人说我们这批材料要先公示，公示要多少天，公示完直接去银行吗"
+#: a health programme for village women: the ranking finds the women's entry, by its 户口本
+HEALTH = "妇联组织的农村妇女免费体检在哪报名，要带户口本吗"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    dst = tmp_path / "kb"
+    shutil.copytree(knowledge.PACKAGE_DIR, dst, ignore=shutil.ignore_patterns("__pycache__"))
+    return dst
+
+
+def _set(folder: Path, old: str, new: str) -> KnowledgeBase:
+    cfg = folder / "retrieval.yaml"
+    text = cfg.read_text(encoding="utf-8")
+    assert old in text
+    cfg.write_text(text.replace(old, new), encoding="utf-8")
+    return KnowledgeBase.load(folder, load_policy("lanzhou-2013"))
+
+
+# --- sure: the model's reading of the whole message -----------------------------------------------
+
+
+@pytest.mark.parametrize("text", list(SURE))
+def test_a_sure_reading_answers_instead_of_another_entry(kb: KnowledgeBase, text: str) -> None:
+    g = kb.guess(text)
+    assert g is not None and g.entry_id == SURE[text] and g.p >= kb.config.learned_sure
+    ranked = replace(kb.answer_entry("how_long", "telegram"), question=text)
+    a = sure(kb, text, ranked, "telegram")
+    assert a.matched and a.entry_id == SURE[text] and a.question == text
+    assert kb.answer(text).entry_id == SURE[text]
+
+
+@pytest.mark.parametrize("text", list(SURE))
+def test_a_rules_answer_or_several_answers_with_it_stand(kb: KnowledgeBase, text: str) -> None:
+    ranked = replace(kb.answer_entry("how_long", "telegram"), question=text)
+    by_rule = replace(ranked, by_rule=True)  # a figure named, a claim the policy decides
+    assert sure(kb, text, by_rule, "telegram") is by_rule
+    parts = (Part("审批多久", "how_long", "…"), Part("还能再贷吗", SURE[text], "…"))
+    several = replace(ranked, parts=parts)
+    assert sure(kb, text, several, "telegram") is several
+
+
+def test_an_unsure_reading_leaves_the_answer(kb: KnowledgeBase) -> None:
+    g = kb.guess(FAIRLY)
+    assert g is not None and g.p < kb.config.learned_sure
+    ranked = replace(kb.answer_entry("bank_quota", "telegram"), question=FAIRLY)
+    assert sure(kb, FAIRLY, ranked, "telegram") is ranked
+
+
+def test_a_message_read_surely_as_another_topic_is_refused(folder: Path, kb: KnowledgeBase) -> None:
+    g = kb.guess(HEALTH)
+    assert g is not None and g.entry_id is None and g.p >= kb.config.learned_sure
+    a = kb.answer(HEALTH)
+    assert not a.matched and not a.out_of_scope
+    assert "没有找到" in a.answer  # the "don't know" reply, with suggestions
+    # the step off: the ranking's answer (the women's entry, opened by its 户口本) is given
+    off = _set(folder, "learned_sure: 0.9", "learned_sure: 1.01")
+    assert off.answer(HEALTH).entry_id == "woman_eligible"
+
+
+# --- doubted: an answer the unsure model does not count among its likeliest ------------------------
+
+
+def test_an_answer_the_unsure_model_finds_unlikely_is_refused(kb: KnowledgeBase) -> None:
+    g = kb.guess(UNSURE, near=DOUBT_NEAR - 1)
+    assert g is not None and g.p < kb.config.learned_doubt
+    likeliest = [g.entry_id, *g.near]
+    assert "bank_quota" not in likeliest
+    ranked = replace(kb.answer_entry("bank_quota", "telegram"), question=UNSURE)
+    a = doubted(kb, UNSURE, ranked, "telegram")
+    assert not a.matched and a.entry_id is None and a.question == UNSURE
+    assert a.suggestion_ids  # the closest entries are offered instead
+    for entry_id in likeliest:  # the model's likeliest stand
+        assert entry_id is not None
+        kept = replace(kb.answer_entry(entry_id, "telegram"), question=UNSURE)
+        assert doubted(kb, UNSURE, kept, "telegram") is kept
+    assert kb.answer(UNSURE).entry_id == "review_site_visit"
+
+
+def test_a_fairly_sure_model_a_rule_or_several_answers_are_not_doubted(kb: KnowledgeBase) -> None:
+    fairly = replace(kb.answer_entry("bank_quota", "telegram"), question=FAIRLY)
+    assert doubted(kb, FAIRLY, fairly, "telegram") is fairly
+    ranked = replace(kb.answer_entry("bank_quota", "telegram"), question=UNSURE)
+    by_rule = replace(ranked, by_rule=True)
+    assert doubted(kb, UNSURE, by_rule, "telegram") is by_rule
+    several = replace(ranked, parts=(Part("a", "bank_quota", "…"), Part("b", "how_long", "…")))
+    assert doubted(kb, UNSURE, several, "telegram") is several
+    refused = kb.dont_know(UNSURE, kb.rank(UNSURE), "telegram")
+    assert doubted(kb, UNSURE, refused, "telegram") is refused
+
+
+def test_doubt_off_leaves_the_rankings_answer(folder: Path) -> None:
+    off = _set(folder, "learned_doubt: 0.5", "learned_doubt: 0.0")
+    ranked = replace(off.answer_entry("bank_quota", "telegram"), question=UNSURE)
+    assert doubted(off, UNSURE, ranked, "telegram") is ranked
+
+
+def test_the_settings_are_read_and_written_back(folder: Path) -> None:
+    kb = _set(folder, "learned_sure: 0.9", "learned_sure: 0.95")
+    assert kb.config.learned_sure == 0.95 and kb.config.learned_doubt == 0.5
+    assert kb.config.to_mapping()["learned_sure"] == 0.95
+    assert kb.config.to_mapping()["learned_doubt"] == 0.5
