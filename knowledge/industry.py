@@ -34,7 +34,11 @@ def verdict_text(question: str, policy: Any, channel: str) -> str | None:
                 return None
             text = ex.texts.caution_sms if sms else ex.texts.caution
     article = ex.article if not sms else ex.article.split()[-1]
-    return str(text.format(word=m.word, name=m.name, article=article))
+    said = str(text.format(word=m.word, name=m.name, article=article))
+    if m.word == m.name:  # 氧吧 is the class's own name: "您说的“氧吧”属于氧吧" says nothing
+        said = said.replace(f"您说的“{m.word}”属于{m.name}。", "")
+        said = said.replace(f"“{m.word}”属于{m.name}，", f"{m.name}")
+    return said
 
 
 def agree_with_precheck(answer: Any, tags: tuple[str, ...], policy: Any, channel: str) -> Any:

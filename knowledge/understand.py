@@ -133,8 +133,9 @@ def _optional_words(data: dict[str, Any], key: str) -> tuple[str, ...]:
     return _words(data, key) if data.get(key) else ()
 
 
-TEXT_KEYS = ("part_heading", "sms_more", "yes_can", "no_can", "yes_is", "no_is", "amount",
-             "amount_unset", "term", "days", "days_step", "ratio", "industry", "use")  # fmt: skip
+TEXT_KEYS = ("part_heading", "sms_more", "yes_can", "no_can", "yes_is", "no_is", "yes_must",
+             "no_must", "amount", "amount_unset", "term", "days", "days_step", "ratio", "industry",
+             "use")  # fmt: skip
 
 
 def _texts(data: dict[str, Any]) -> dict[str, str]:

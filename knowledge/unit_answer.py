@@ -128,7 +128,7 @@ def _checked(
             a.question, kb.rank(unit.query) if ranking is None else ranking, channel
         )
     if a.matched and a.entry_id:
-        head = opening(kb, unit.query, a.entry_id)
+        head = opening(kb, unit.query, a.entry_id, unit.story)
         if head:  # the entry answers the claim the question checks: a reading of its own
             a = replace(a, answer=_prefix(head, a.answer, channel), by_rule=True)
     return a

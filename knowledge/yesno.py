@@ -37,12 +37,16 @@ FIGURES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 #: question words of a yes/no question about a statement (是8万对吧, 是6个工作日吗, 要7个工作日吧)
 #: vs an ability (能贷10万吗, 7个工作日能办完吗)
-_IS_RE = re.compile(r"是不是|对吧|对不对|没错吧|真的假的|是吗|对吗|是真的|是各?\d|要\d+个?工作日")
+_IS_RE = re.compile(
+    r"是不是|对吧|对不对|没错吧|真的假的|是吗|是吧|对吗|是真的|是各?\d|要\d+个?工作日"
+)
 #: a question claiming what the limit is (最高只能贷5万吗, 最长就两年吗, 上限5万吗): true only when it
 #: names the limit itself; 最高/最多/最长 with 能 or 可以 asks what is possible (最长能到5年吗)
 _LIMIT_CLAIM_RE = re.compile(
     r"上限|封顶|顶多|只能|只有|就只|就能|就是|才能|(?:最高|最多|最长)(?![^，,。？?]*(?:能|可以))"
 )
+#: a question whether something must be done (也得招够30%吗, 必须贷满5万吗): 要 / 不用
+_MUST_RE = re.compile(r"也得|得[招占达有交]|必须|非得|一定要|需要[招占达有]|要[招占达]")
 #: a question asking for more than the figure it names (能超过两年吗, 贷5万以上行不行)
 _MORE_RE = re.compile(r"超过|以上|多于|不止|高于|大于|超出")
 #: … unless it says the figure is not to be passed (总额不能超过30万对不对): a claim of the limit
@@ -105,8 +109,9 @@ def strip_opening(answer: str) -> str:
     return _LEADING_RE.sub("", answer, count=1)
 
 
-def opening(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
-    """The computed opening for `question` answered by `entry_id`, or None."""
+def opening(kb: KnowledgeBase, question: str, entry_id: str, story: str = "") -> str | None:
+    """The computed opening for `question` answered by `entry_id`, or None; `story`, the
+    clauses before the question, may name the firm's size (我们厂一百多号工人，也得招够30%吧)."""
     policy = kb.policy
     if not hasattr(policy, "categories"):
         return None
@@ -119,10 +124,13 @@ def opening(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
         or _FIGURE_BACK_RE.search(text)
     ):
         return None
-    statement = _is_statement(text)
-    yes, no = (
-        (texts["yes_is"], texts["no_is"]) if statement else (texts["yes_can"], texts["no_can"])
-    )
+    if _is_statement(text):
+        yes, no = texts["yes_is"], texts["no_is"]
+    elif _MUST_RE.search(text):  # 一百多人的厂也得招够30%吗: 不用 (not 不能)
+        yes, no = texts["yes_must"], texts["no_must"]
+    else:
+        yes, no = texts["yes_can"], texts["no_can"]
+    statement = yes == texts["yes_is"]
     excluded = _condition(policy, question, entry_id)
     if excluded is not None:
         kind, name, article = excluded
@@ -138,7 +146,7 @@ def opening(kb: KnowledgeBase, question: str, entry_id: str) -> str | None:
         elif kind == "days":
             head = _days(policy, texts, text, key, (yes, no), statement)
         else:
-            head = _ratio(policy, texts, text, (yes, no))
+            head = _ratio(policy, texts, text, (yes, no), convert_numbers(story))
         if head is not None:
             return head
     return _stated(kb, text, entry_id)
@@ -269,17 +277,44 @@ def _days(
     return str(texts["days"]).format(answer=answer, who=who, days=days)
 
 
-def _ratio(policy: Any, texts: Any, text: str, answers: tuple[str, str]) -> str | None:
+#: a firm's staff as the question names it (120个工人, 200名职工; 一百多人, 上百人: more than 100)
+_STAFF_RE = re.compile(r"(\d+)\s*(多)?\s*[个名号]?\s*(?:人|工人|员工|职工)")
+_HUNDREDS_RE = re.compile(r"(?:一百|百)多\s*[个名号]?\s*(?:人|工人|员工|职工)|上百|几百")
+#: a share said in words (占到一半: 50%)
+_SHARE_WORDS = {"一半": "50%", "三成": "30%", "一成半": "15%"}
+
+
+def _ratio(
+    policy: Any, texts: Any, text: str, answers: tuple[str, str], story: str = ""
+) -> str | None:
+    for word, percent in _SHARE_WORDS.items():
+        text = text.replace(word, percent)
     m = _PERCENT_RE.search(text)
     if m is None:
         return None
     e = policy.enterprise
-    right = int(m.group(1)) in (e.hiring_ratio_percent, e.large_ratio_percent)
+    large = _large_firm(f"{story} {text}", e.large_staff)
+    if large is None:  # no size named: either share is the rule for some firm
+        right = int(m.group(1)) in (e.hiring_ratio_percent, e.large_ratio_percent)
+    else:  # 一百多人的厂也得招够30%吗: the larger firm's share
+        right = int(m.group(1)) == (e.large_ratio_percent if large else e.hiring_ratio_percent)
     answer = answers[0] if right else answers[1]
     return str(texts["ratio"]).format(
         answer=answer, ratio=f"{e.hiring_ratio_percent}%", large=e.large_staff,
         ratio_large=f"{e.large_ratio_percent}%",
     )  # fmt: skip
+
+
+def _large_firm(text: str, large_staff: int) -> bool | None:
+    """Whether the firm the question names has more than `large_staff` people; None when it
+    names no size."""
+    if _HUNDREDS_RE.search(text):
+        return large_staff < 100 or "百多" in text or "几百" in text
+    m = _STAFF_RE.search(text)
+    if m is None:
+        return None
+    count = int(m.group(1))
+    return count > large_staff or (count == large_staff and m.group(2) is not None)
 
 
 #: words that ask for a kind of figure

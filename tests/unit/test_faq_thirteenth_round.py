@@ -128,3 +128,33 @@ def test_the_settings_are_read_and_written_back(folder: Path) -> None:
     assert kb.config.learned_sure == 0.95 and kb.config.learned_doubt == 0.5
     assert kb.config.to_mapping()["learned_sure"] == 0.95
     assert kb.config.to_mapping()["learned_doubt"] == 0.5
+
+
+# --- yes/no openings: the hiring share of a firm of the size named; 要 / 不用 --------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "head"),
+    [
+        ("我们厂一百多号工人，新招的也得招够30%吧", "不用"),  # over 100 people: 15 %
+        ("厂里有150个职工，新招的要占到15%吗", "要"),
+        ("40个员工的小厂招15%就够了是吧", "不是"),  # 100 or fewer: 30 %
+        ("新招的失业人员得占到一半才能申请吧", "不"),  # 一半 is 50 %: no
+    ],
+)
+def test_the_hiring_share_is_checked_for_the_firms_size(
+    kb: KnowledgeBase, question: str, head: str
+) -> None:
+    a = kb.answer(question)
+    assert a.entry_id == "enterprise_eligible"
+    assert a.answer.startswith(head), a.answer[:20]
+    assert "30%" in a.answer and "15%" in a.answer  # the rule itself follows
+
+
+def test_a_class_named_by_its_own_name_is_not_said_twice(kb: KnowledgeBase) -> None:
+    # before: "您说的“氧吧”属于氧吧"
+    for channel in ("telegram", "sms"):
+        a = kb.answer("开个氧吧能申请这个贷款吗", channel=channel)
+        assert "“氧吧”属于氧吧" not in a.answer and "氧吧" in a.answer
+    other = kb.answer("开个吸氧馆能申请这个贷款吗")
+    assert "您说的“吸氧馆”属于氧吧" in other.answer  # another word still says what it is
