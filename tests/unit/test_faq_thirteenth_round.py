@@ -158,3 +158,34 @@ def test_a_class_named_by_its_own_name_is_not_said_twice(kb: KnowledgeBase) -> N
         assert "“氧吧”属于氧吧" not in a.answer and "氧吧" in a.answer
     other = kb.answer("开个吸氧馆能申请这个贷款吗")
     assert "您说的“吸氧馆”属于氧吧" in other.answer  # another word still says what it is
+
+
+# --- stated openings: where the forms are, where the guarantee fund is -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "entry", "opens"),
+    [
+        ("个人的申请表是到社区去拿吧", "application_form", "yes"),
+        ("个人贷款的申请表要去街道领吗", "application_form", "no"),
+        ("我们公司的申请表也在社区领吗", "enterprise_where", "no"),
+        ("公司贷款是直接找区担保中心申请吧", "enterprise_where", "yes"),
+        ("担保基金的钱是存在银行专户里的吧", "guarantee_fund", "yes"),
+        ("担保基金是放在民政局账上的吗", "guarantee_fund", "no"),
+    ],
+)
+def test_a_claim_about_forms_or_the_fund_is_answered_yes_or_no(
+    kb: KnowledgeBase, question: str, entry: str, opens: str
+) -> None:
+    from knowledge.yesno import polarity
+
+    a = kb.answer(question)
+    assert a.entry_id == entry
+    assert polarity(a.answer) == opens, a.answer[:30]
+
+
+def test_a_question_that_checks_nothing_gets_no_opening(kb: KnowledgeBase) -> None:
+    from knowledge.yesno import polarity
+
+    for question in ("个人申请表在哪里领", "担保基金是从哪来的"):
+        assert polarity(kb.answer(question).answer) is None
