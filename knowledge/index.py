@@ -35,6 +35,12 @@ def one_message() -> Iterator[None]:
         _RANKINGS.reset(token)
 
 
+def message_memo() -> dict[tuple[Any, ...], Any] | None:
+    """The memo of the message being answered (:func:`one_message`), or None outside one: other
+    readings of one message (the learned model's guesses) keep their results there too."""
+    return _RANKINGS.get()
+
+
 def _idf(df: int, n: int) -> float:
     return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 

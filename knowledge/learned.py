@@ -129,7 +129,10 @@ class QuestionModel:
 
     def guess(self, text: str, tokens: Sequence[str], near: int = 2) -> Guess:
         """The likeliest class and the `near` next likeliest entries."""
-        p = self.probabilities(text, tokens)
+        return self.guess_from(self.probabilities(text, tokens), near)
+
+    def guess_from(self, p: np.ndarray, near: int = 2) -> Guess:
+        """:meth:`guess` from the class probabilities already computed."""
         order = np.argsort(-p)[: near + 1].tolist()
         label = self.classes[order[0]]
         runners = tuple(

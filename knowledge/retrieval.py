@@ -292,11 +292,22 @@ class KnowledgeBase:
         """The learned model's likeliest entry (None: off-topic) for a whole message, with its
         probability; None without a model or for an empty message. (Averaging in a story's
         asking clause read alone measured worse: the whole message is what the model learnt.)"""
+        from knowledge.index import message_memo
+
         model = self._snap.model
-        q = self._snap.index.normalizer.analyze(question)
-        if model is None or q.empty:
+        if model is None:
             return None
-        return model.guess(q.text, q.tokens, near)
+        memo = message_memo()  # the reply asks of one message more than once (steps 4 and 7)
+        key = ("guess", model, question)
+        p = memo.get(key) if memo is not None else None
+        if p is None:
+            q = self._snap.index.normalizer.analyze(question)
+            if q.empty:
+                return None
+            p = model.probabilities(q.text, q.tokens)
+            if memo is not None:
+                memo[key] = p
+        return model.guess_from(p, near)
 
     def rank(
         self,

@@ -189,3 +189,25 @@ def test_a_question_that_checks_nothing_gets_no_opening(kb: KnowledgeBase) -> No
 
     for question in ("个人申请表在哪里领", "担保基金是从哪来的"):
         assert polarity(kb.answer(question).answer) is None
+
+
+def test_one_message_is_read_by_the_model_once(kb: KnowledgeBase, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from knowledge.index import one_message
+    from knowledge.learned import QuestionModel
+
+    calls: list[str] = []
+    real = QuestionModel.probabilities
+
+    def counted(self, text, tokens):  # type: ignore[no-untyped-def]
+        calls.append(text)
+        return real(self, text, tokens)
+
+    monkeypatch.setattr(QuestionModel, "probabilities", counted)
+    with one_message():  # steps 4 and 7 of a reply ask of the same message
+        first, again = kb.guess(UNSURE), kb.guess(UNSURE, near=DOUBT_NEAR - 1)
+    assert len(calls) == 1
+    assert first is not None and again is not None and first.entry_id == again.entry_id
+    assert first.p == again.p
+    assert again == kb.guess(UNSURE, near=DOUBT_NEAR - 1)  # the same as computed afresh
+    kb.guess(UNSURE)  # outside a message nothing is kept
+    assert len(calls) == 3
