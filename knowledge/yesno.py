@@ -124,13 +124,10 @@ def opening(kb: KnowledgeBase, question: str, entry_id: str, story: str = "") ->
         or _FIGURE_BACK_RE.search(text)
     ):
         return None
-    if _is_statement(text):
-        yes, no = texts["yes_is"], texts["no_is"]
-    elif _MUST_RE.search(text):  # 一百多人的厂也得招够30%吗: 不用 (not 不能)
-        yes, no = texts["yes_must"], texts["no_must"]
-    else:
-        yes, no = texts["yes_can"], texts["no_can"]
-    statement = yes == texts["yes_is"]
+    statement = _is_statement(text)
+    # 是8万对吧: 是的 / 不是; 一百多人的厂也得招够30%吗: 要 / 不用; 能贷3万吗: 可以 / 不能
+    kind = "is" if statement else "must" if _MUST_RE.search(text) else "can"
+    yes, no = texts[f"yes_{kind}"], texts[f"no_{kind}"]
     excluded = _condition(policy, question, entry_id)
     if excluded is not None:
         kind, name, article = excluded
@@ -277,9 +274,11 @@ def _days(
     return str(texts["days"]).format(answer=answer, who=who, days=days)
 
 
-#: a firm's staff as the question names it (120个工人, 200名职工; 一百多人, 上百人: more than 100)
+#: a firm's staff as the question names it (120个工人, 200名职工, 80多人; 一百多人, 上百人, 几百人)
 _STAFF_RE = re.compile(r"(\d+)\s*(多)?\s*[个名号]?\s*(?:人|工人|员工|职工)")
 _HUNDREDS_RE = re.compile(r"(?:一百|百)多\s*[个名号]?\s*(?:人|工人|员工|职工)|上百|几百")
+#: the fewest people each hundreds phrase means (一百多: more than 100)
+_HUNDREDS_FLOOR = {"上百": 100, "几百": 200}
 #: a share said in words (占到一半: 50%)
 _SHARE_WORDS = {"一半": "50%", "三成": "30%", "一成半": "15%"}
 
@@ -306,15 +305,17 @@ def _ratio(
 
 
 def _large_firm(text: str, large_staff: int) -> bool | None:
-    """Whether the firm the question names has more than `large_staff` people; None when it
-    names no size."""
-    if _HUNDREDS_RE.search(text):
-        return large_staff < 100 or "百多" in text or "几百" in text
-    m = _STAFF_RE.search(text)
-    if m is None:
-        return None
-    count = int(m.group(1))
-    return count > large_staff or (count == large_staff and m.group(2) is not None)
+    """Whether the firm the question names has more than `large_staff` people (the fewest its
+    words allow: 100多人 is 101); None when it names no size."""
+    hundreds = _HUNDREDS_RE.search(text)
+    if hundreds is not None:
+        fewest = _HUNDREDS_FLOOR.get(hundreds.group(0), 101)
+    else:
+        m = _STAFF_RE.search(text)
+        if m is None:
+            return None
+        fewest = int(m.group(1)) + (m.group(2) is not None)
+    return fewest > large_staff
 
 
 #: words that ask for a kind of figure

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 import typer
 
@@ -17,6 +20,14 @@ from server.cli_kb import register
 def kb() -> KnowledgeBase:
     """The packaged knowledge base under the Lanzhou 2013 policy."""
     return KnowledgeBase.load(knowledge.PACKAGE_DIR, load_policy("lanzhou-2013"))
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A copy of the packaged knowledge folder (with its model), for a test that edits it."""
+    dst = tmp_path / "kb"
+    shutil.copytree(knowledge.PACKAGE_DIR, dst, ignore=shutil.ignore_patterns("__pycache__"))
+    return dst
 
 
 @pytest.fixture(scope="module")

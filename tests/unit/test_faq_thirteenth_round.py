@@ -5,13 +5,11 @@ against the packaged knowledge base, its model and the Lanzhou policy."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-import knowledge
 from knowledge import KnowledgeBase
 from knowledge.answers import Part
 from knowledge.model_reading import DOUBT_NEAR, doubted, sure
@@ -28,13 +26,6 @@ UNSURE = "我跟老公在夜市摆摊卖烤串好几年了，想租个门面，�
 FAIRLY = "社区的人说我们这批材料要先公示，公示要多少天，公示完直接去银行吗"
 #: a health programme for village women: the ranking finds the women's entry, by its 户口本
 HEALTH = "妇联组织的农村妇女免费体检在哪报名，要带户口本吗"
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    dst = tmp_path / "kb"
-    shutil.copytree(knowledge.PACKAGE_DIR, dst, ignore=shutil.ignore_patterns("__pycache__"))
-    return dst
 
 
 def _set(folder: Path, old: str, new: str) -> KnowledgeBase:

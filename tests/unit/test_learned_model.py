@@ -9,7 +9,6 @@ pointer, a short follow-up in a conversation).
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +17,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import knowledge
 from knowledge import KnowledgeBase, KnowledgeError
 from knowledge.answers import Answer
 from knowledge.learned import MODEL_FILE, OFF_TOPIC, QuestionModel, char_grams, train
@@ -82,14 +80,6 @@ def test_a_broken_model_file_is_reported_not_half_loaded(tmp_path: Path) -> None
 
 
 # --- a knowledge folder with and without a model ---------------------------------------------
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    """A copy of the packaged knowledge folder (with its model)."""
-    dst = tmp_path / "kb"
-    shutil.copytree(knowledge.PACKAGE_DIR, dst, ignore=shutil.ignore_patterns("__pycache__"))
-    return dst
 
 
 def test_a_folder_without_a_model_answers_by_its_reading_alone(folder: Path) -> None:
