@@ -40,6 +40,8 @@ from knowledge.unit_answer import OWNERS, answer_unit, unknown_words
 FOLLOWUP_ALONE_SHARE = 0.35
 #: … and is among this many entries closest to the previous question and the follow-up together
 FOLLOWUP_NEAR = 5
+#: how many of the learned model's next readings of a follow-up naming a new thing are tried
+FOLLOWUP_MODEL_NEAR = 2
 
 #: at most this many questions listed with commas are answered each (:func:`_listed`)
 MAX_LISTED = 3
@@ -270,12 +272,25 @@ def _kept_topic(
     assert prev is not None
     near = {r.entry.id for r in kb.rank(prev.question + text, k=FOLLOWUP_NEAR).items}
     if single.entry_id in near:
-        return None
+        return _weak_beside_previous(kb, text, prev, single, channel)
     follow = _followup(kb, text, previous, channel)
     if follow is None or not follow.matched or follow.entry_id == single.entry_id:
         return None
     could = {r.entry.id for r in kb.rank(text, k=LISTED_NEAR).items}
     return follow if follow.entry_id in could else None
+
+
+def _weak_beside_previous(
+    kb: KnowledgeBase, text: str, prev: Entry, single: Answer, channel: str
+) -> Answer | None:
+    """公务员行不行 after 谁能当反担保人: the question alone is barely understood (another entry,
+    less than FOLLOWUP_ALONE_SHARE as confident) while read with the previous question it is
+    the previous entry, confidently: that entry (whether a civil servant may be the guarantor);
+    else None."""
+    a = answer_unit(kb, Unit(text, prev.question + text), channel)
+    if a.matched and a.entry_id == prev.id and single.score < FOLLOWUP_ALONE_SHARE * a.score:
+        return replace(a, question=text[:1000])
+    return None
 
 
 def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answer | None:
@@ -520,7 +535,20 @@ def _of_the_new_thing(kb: KnowledgeBase, text: str, prev: Entry, channel: str) -
     if not new:
         return None
     b, _ = kb.reply_one(prev.question + text, channel, without=prev.id)
-    return replace(b, question=text[:1000]) if _all_used(kb, new, b) else None
+    if _all_used(kb, new, b):
+        return replace(b, question=text[:1000])
+    # 那担保人呢 after 到期还不上会怎么样: the ranking is not confident without the previous
+    # entry; the learned model's next reading of the two together that uses the new words and
+    # is among the entries closest to them (what happens to the guarantor)
+    guess = kb.guess(prev.question + text, near=FOLLOWUP_MODEL_NEAR)
+    if guess is None:
+        return None
+    near = {r.entry.id for r in kb.rank(prev.question + text, k=FOLLOWUP_NEAR).items}
+    for eid in (guess.entry_id, *guess.near):
+        if eid and eid != prev.id and eid in near and _uses_all(kb, new, eid):
+            b = kb.answer_entry(eid, channel)
+            return replace(b, question=text[:1000]) if b.matched else None
+    return None
 
 
 def _its_own_thing(kb: KnowledgeBase, question: str, a: Answer, channel: str) -> Answer:
@@ -557,7 +585,10 @@ def _own_words(
 
 def _all_used(kb: KnowledgeBase, words: list[str], a: Answer) -> bool:
     """Whether answer `a` is matched and its entry uses every one of `words` (at least one)."""
-    if not words or not a.matched or not a.entry_id:
-        return False
-    own = kb.lexicon.entry_words(a.entry_id)
-    return all(t in own for t in words)
+    return a.matched and a.entry_id is not None and _uses_all(kb, words, a.entry_id)
+
+
+def _uses_all(kb: KnowledgeBase, words: list[str], entry_id: str) -> bool:
+    """Whether the entry uses every one of `words` (at least one)."""
+    own = kb.lexicon.entry_words(entry_id)
+    return bool(words) and all(t in own for t in words)

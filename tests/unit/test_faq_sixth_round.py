@@ -116,8 +116,9 @@ def _after(kb: KnowledgeBase, previous: str, question: str) -> str | None:
 
 def test_a_follow_up_read_alone_as_another_topic_keeps_the_last_one(kb: KnowledgeBase) -> None:
     # 那反担保人呢 alone is whether a guarantor is needed; after 逾期 it asks what happens to
-    # the counter-guarantor, which the overdue entry answers (the collection notice, wages)
-    assert _after(kb, "贷款逾期了会怎样", "那反担保人呢") == "overdue_consequence"
+    # the counter-guarantor (the collection notice, wages): since the fourteenth round the
+    # counter-guarantor's own entry on it, not the overdue entry again
+    assert _after(kb, "贷款逾期了会怎样", "那反担保人呢") == "guarantor_wage_deduction"
 
 
 def test_a_short_question_far_from_the_last_topic_is_read_as_its_follow_up(

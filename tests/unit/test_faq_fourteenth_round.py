@@ -1,0 +1,52 @@
+"""Issue 12, fourteenth round: follow-ups that name a new party (那反担保人会怎么样 after the
+overdue question) and follow-ups barely understood alone (公务员可以吗 after the guarantor
+question). Examples of their own (none taken from knowledge/eval), against the packaged
+knowledge base, its model and the Lanzhou policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge import KnowledgeBase
+
+# --- a follow-up naming a new party: the previous question asked of that party ---------------
+
+
+@pytest.mark.parametrize("followup", ["那反担保人会怎么样", "担保的人呢", "那给我担保的人呢"])
+def test_a_new_party_gets_the_previous_question_asked_of_it(
+    kb: KnowledgeBase, followup: str
+) -> None:
+    first = kb.answer("逾期不还会怎么样")
+    assert first.entry_id == "overdue_consequence"
+    # what happens to the guarantor when the borrower is overdue, not the borrower's answer again
+    a = kb.answer(followup, previous=first.entry_id)
+    assert a.entry_id == "guarantor_wage_deduction"
+    assert "扣划" in a.answer
+
+
+def test_a_new_thing_of_an_out_of_scope_entry_is_not_taken_from_the_model(
+    kb: KnowledgeBase,
+) -> None:
+    # 股票 and 基金 are an out-of-scope pointer's words: the uses of the loan stay the answer
+    first = kb.answer("贷款能拿来买私家车吗")
+    assert first.entry_id == "forbidden_uses"
+    a = kb.answer("那买股票基金呢", previous=first.entry_id)
+    assert a.entry_id == "forbidden_uses"
+
+
+# --- a follow-up barely understood alone: the previous entry -----------------------------------
+
+
+def test_a_weak_reading_alone_gives_way_to_the_previous_entry(kb: KnowledgeBase) -> None:
+    first = kb.answer("反担保人有啥要求")
+    assert first.entry_id == "who_guarantor"
+    # alone, 公务员可以吗 is weakly the entry on employed applicants; it asks who may guarantee
+    a = kb.answer("公务员可以吗", previous=first.entry_id)
+    assert a.entry_id == "who_guarantor"
+    assert "行政机关事业单位工作人员" in a.answer
+
+
+def test_a_confident_reading_alone_is_not_pulled_back(kb: KnowledgeBase) -> None:
+    first = kb.answer("反担保人有啥要求")
+    a = kb.answer("利息谁出", previous=first.entry_id)
+    assert a.entry_id == "interest_free"
