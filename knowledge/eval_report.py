@@ -59,6 +59,8 @@ DEFAULT_SETS: tuple[str, ...] = (
     "fresh18.yaml",
     "fresh19.yaml",
     "fresh20.yaml",
+    "fresh21.yaml",
+    "fresh22.yaml",
 )
 
 
