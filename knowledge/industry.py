@@ -13,6 +13,8 @@ from dataclasses import replace
 from typing import Any
 
 INDUSTRY_TAGS = frozenset({"行业", "用途"})
+#: tags of the entries that judge kinds of business: the industry and use entries, 微利项目
+BUSINESS_KIND_TAGS = INDUSTRY_TAGS | {"微利项目"}
 
 
 def verdict_text(question: str, policy: Any, channel: str) -> str | None:

@@ -126,12 +126,21 @@ def _read(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: str |
         not single.matched
         and prev is not None
         and not prev.out_of_scope
-        and not unknown_words(kb, text)
+        and (not unknown_words(kb, text) or _of_a_business_kind(kb, text, prev))
     ):
         follow = _followup(kb, text, prev.id, channel)
         if follow is not None:
             return replace(follow, question=echo)
     return replace(single, question=echo)
+
+
+def _of_a_business_kind(kb: KnowledgeBase, text: str, prev: Entry) -> bool:
+    """修鞋的算不算 after 什么是微利项目: a short question after an entry that judges kinds of
+    business (its tags: industry, use, 微利项目) names the business it asks about; the words
+    the base never uses are that business, not another topic."""
+    from knowledge.industry import BUSINESS_KIND_TAGS
+
+    return kb.understanding.short(text) and bool(BUSINESS_KIND_TAGS & set(prev.tags))
 
 
 def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answer:
@@ -295,9 +304,10 @@ def _weak_beside_previous(
 
 def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answer | None:
     """Questions listed with commas in one sentence (退伍的能贷多少，要不要担保人), read as one
-    question: answered each instead when every clause asks and names a topic of its own, each
-    is answered confidently by a different entry, and the whole sentence's answer is among
-    them; else None."""
+    question: answered each instead when every clause asks and names a topic of its own (or
+    the learned model reads it plainly: 要多少天), each is answered confidently by a different
+    entry that the whole sentence could mean or the model reads the clause as, and the whole
+    sentence's answer is among them; else None."""
     from knowledge.understand import Unit
     from knowledge.yesno import asked_figures, stated_figures
 
@@ -306,7 +316,7 @@ def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answe
     clauses = [c for s, _ in sentences for c in s]
     if len(sentences) != 1 or not 2 <= len(clauses) <= MAX_LISTED:
         return None
-    if not all(und.asks(c) and kb.lexicon.informative(c) for c in clauses):
+    if not all(und.asks(c) and (kb.lexicon.informative(c) or _model_reads(kb, c)) for c in clauses):
         return None
     subject = und.subject_of(clauses[0])
     # each clause's entry must be one the whole sentence could mean (贷下来的钱能干啥，有啥限制:
@@ -321,7 +331,9 @@ def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answe
         own = und.subject_of(c) or und.facts_in(c)
         query = c if own or not subject else subject + c  # 企业贷款最多多少，审批要几天
         a = answer_unit(kb, Unit(c, query), channel)
-        if not a.matched or not a.entry_id or a.entry_id not in near:
+        if not a.matched or not a.entry_id:
+            return None
+        if a.entry_id not in near and _model_reads(kb, c) != a.entry_id:
             return None
         if any(a.entry_id == b.entry_id for _, b in answers):
             return None
@@ -329,6 +341,15 @@ def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answe
     if len(answers) < 2 or all(a.entry_id != single.entry_id for _, a in answers):
         return None
     return _compose(kb, answers, channel)
+
+
+def _model_reads(kb: KnowledgeBase, clause: str) -> str | None:
+    """The entry the learned model reads a clause alone as, when it trusts that reading
+    (learned_trust): 要多少天 names no topic word of the base, yet it plainly asks how long."""
+    guess = kb.guess(clause, near=0)
+    if guess is None or guess.p < kb.config.learned_trust:
+        return None
+    return guess.entry_id
 
 
 def _several(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answer | None:

@@ -50,3 +50,54 @@ def test_a_confident_reading_alone_is_not_pulled_back(kb: KnowledgeBase) -> None
     first = kb.answer("反担保人有啥要求")
     a = kb.answer("利息谁出", previous=first.entry_id)
     assert a.entry_id == "interest_free"
+
+
+# --- questions listed with commas: a clause the model reads plainly ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("在哪儿申请，要多少天", ["where_apply", "how_long"]),
+        ("去哪办，多久能批下来", ["where_apply", "how_long"]),
+        ("担保中心会上门看吗，要几天", ["review_site_visit", "how_long"]),
+        ("要找担保人不，去哪儿办", ["need_guarantor", "where_apply"]),
+    ],
+)
+def test_listed_questions_are_answered_each_when_the_model_reads_a_clause(
+    kb: KnowledgeBase, text: str, parts: list[str]
+) -> None:
+    # 要多少天 and 去哪儿办 name no topic word of the base, yet each plainly asks one thing
+    a = kb.answer(text)
+    assert [p.entry_id for p in a.parts] == parts
+    assert [p.question for p in a.parts] == text.split("，")
+
+
+def test_the_model_reads_a_clause_only_when_it_trusts_the_reading(kb: KnowledgeBase) -> None:
+    from knowledge.respond import _model_reads
+
+    assert _model_reads(kb, "要多少天") == "how_long"
+    assert _model_reads(kb, "有啥限制") is None  # limits of what: the sentence says
+
+
+# --- a business named after an entry that judges kinds of business ----------------------------
+
+
+def test_a_business_named_after_the_micro_profit_entry_is_asked_of_it(kb: KnowledgeBase) -> None:
+    first = kb.answer("啥叫微利项目")
+    assert first.entry_id == "micro_profit"
+    # 烤红薯 is no word of the base: it is the business asked about, not another topic
+    a = kb.answer("卖烤红薯的算不算", previous=first.entry_id)
+    assert a.entry_id == "micro_profit"
+
+
+@pytest.mark.parametrize(
+    ("previous", "followup"),
+    [("贷款利息谁出", "卖烤红薯的算不算"), ("什么是微利项目", "房贷算不算")],
+)
+def test_unknown_words_after_other_entries_or_of_other_topics_are_not_answered(
+    kb: KnowledgeBase, previous: str, followup: str
+) -> None:
+    first = kb.answer(previous)
+    assert first.matched
+    assert not kb.answer(followup, previous=first.entry_id).matched
