@@ -15,6 +15,7 @@ from knowledge.unit_answer import entry_reply
 
 if TYPE_CHECKING:
     from knowledge.answers import Answer
+    from knowledge.learned import Guess
     from knowledge.retrieval import KnowledgeBase
     from knowledge.understand import Unit
 
@@ -25,6 +26,10 @@ PLAUSIBLE_P = 0.5
 
 #: a single answer is doubted (:func:`doubted`) when its entry is not among this many likeliest
 DOUBT_NEAR = 2
+
+#: a word of an asking clause names the thing asked (材料, 步骤, 申请表) only when it is rarer
+#: than this in general Chinese (the background frequencies): 这种, 情况, 准备 name nothing
+ASKED_THING_FREQUENCY = 10000
 
 #: a story's asking clause read alone by the model at least this surely, as another entry's
 #: question, outweighs a reading of the whole message less sure than this
@@ -48,6 +53,13 @@ def learned(kb: KnowledgeBase, text: str, unit: Unit, single: Answer, channel: s
     model, guess = kb.model, kb.guess(text)
     if model is None or guess is None or guess.p < kb.config.learned_threshold:
         return single
+    if (
+        unit.story
+        and guess.p >= STORY_CLAUSE_P
+        and not (single.by_rule or single.out_of_scope)
+        and _pulled_to_a_group(kb, unit, guess.entry_id)
+    ):
+        return _what_the_clause_asks(kb, unit, guess, single, channel)
     guessed = kb.entry(guess.entry_id) if guess.entry_id else None
     pointer_stands = not (
         guessed is not None
@@ -84,6 +96,78 @@ def learned(kb: KnowledgeBase, text: str, unit: Unit, single: Answer, channel: s
     return entry_reply(kb, unit, guess, channel)
 
 
+def _what_the_clause_asks(
+    kb: KnowledgeBase, unit: Unit, guess: Guess, single: Answer, channel: str
+) -> Answer:
+    """The reply to a story's message that the model reads as the group's entry the story names,
+    while the asking clause asks a thing of its own (:func:`_pulled_to_a_group`): the model's
+    reading of the clause alone when it is sure enough and of no group's entry, else the reading
+    path's answer when that is of no group's entry, else the group's entry."""
+    asked = kb.guess(unit.question)
+    if (
+        asked is not None
+        and asked.entry_id not in (None, guess.entry_id)
+        and asked.p >= STORY_CLAUSE_P
+        and not _of_a_group(kb, asked.entry_id)
+    ):
+        if single.matched and single.entry_id == asked.entry_id:
+            return single
+        return entry_reply(kb, unit, asked, channel)
+    if single.matched and single.entry_id == guess.entry_id:
+        return single
+    if single.matched and not _of_a_group(kb, single.entry_id):
+        return single
+    return entry_reply(kb, unit, guess, channel)
+
+
+def _pulled_to_a_group(kb: KnowledgeBase, unit: Unit, entry_id: str | None) -> bool:
+    """Whether the model reads a story's message as a group's entry (退役军人, 妇女, 合伙: a key
+    word of it names a group or a subject) while the asking clause names a topic of its own that
+    the entry never uses (…退役军人申请这个贷款要准备哪些证件: the papers, asked by a veteran):
+    the story says who asks, the clause what."""
+    from knowledge.unit_answer import topic_of_its_own
+    from knowledge.yesno import asked_figures, stated_figures
+
+    if entry_id is None or not topic_of_its_own(kb, unit.question):
+        return False
+    if asked_figures(unit.question) & stated_figures(entry_id):
+        return False  # …要几年还: the group's entry states its term
+    if not _of_a_group(kb, entry_id):
+        return False
+    und, lex = kb.understanding, kb.lexicon
+    own = lex.entry_words(entry_id)
+    said = kb.answer_entry(
+        entry_id, "telegram"
+    ).answer  # (农村妇女凭户籍证明: it does speak of papers)
+    groups = {w for w, _ in und.facts}
+    freq, _ = kb.normalizer.background()
+    tokens = kb.normalizer.analyze(unit.question).tokens
+    return any(
+        t in lex.spread
+        and len(t) > 1
+        and freq.get(t, 0) < ASKED_THING_FREQUENCY  # (这种情况, 准备 name nothing)
+        and t not in groups
+        and t not in own
+        and t not in said
+        for t in tokens
+    )
+
+
+def _of_a_group(kb: KnowledgeBase, entry_id: str | None) -> bool:
+    """Whether an entry is an applicant group's (a key word of it names one: 退役军人, 妇女; 没 of
+    没工作 names nobody) or the one entry of a subject (合伙: its cap; not 企业, whose papers,
+    time and subsidy have entries of their own)."""
+    entry = kb.entry(entry_id) if entry_id else None
+    if entry is None or entry.out_of_scope:
+        return False
+    und, lex = kb.understanding, kb.lexicon
+    keys = {k for k in lex.entry_keys(entry.id) if len(k) > 1}
+    if any(keys & lex.group_words(g)[0] for g in und.applicant_groups):
+        return True
+    named = [s for s, _ in und.subjects if s in keys]
+    return any(sum(s in lex.entry_keys(e.id) for e in kb.entries) == 1 for s in named)
+
+
 def plausible(
     kb: KnowledgeBase, text: str, answers: list[tuple[Unit, Answer]]
 ) -> list[tuple[Unit, Answer]]:
@@ -115,6 +199,13 @@ def sure(kb: KnowledgeBase, text: str, a: Answer, channel: str) -> Answer:
     if a.matched and (a.entry_id == g.entry_id or a.by_rule):
         return a
     unit = kb.understanding.parse(text, kb.lexicon.informative).units[0]
+    if (
+        a.matched
+        and unit.story
+        and not _of_a_group(kb, a.entry_id)
+        and _pulled_to_a_group(kb, unit, g.entry_id)
+    ):
+        return a  # …毕业生申请要交哪些材料: the story's group is who asks, not what
     return replace(entry_reply(kb, unit, g, channel, moves=False), question=a.question)
 
 

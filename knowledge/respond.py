@@ -39,7 +39,7 @@ from knowledge.model_reading import doubted, learned, plausible, sure
 from knowledge.normalize import MAX_RAW_CHARS, to_simplified
 from knowledge.schema import SMS_MAX_CHARS
 from knowledge.understand import Parsed, Unit
-from knowledge.unit_answer import OWNERS, answer_unit, unknown_words
+from knowledge.unit_answer import OWNERS, answer_unit, topic_of_its_own, unknown_words
 
 #: at most this many questions listed with commas are answered each (:func:`_listed`)
 MAX_LISTED = 3
@@ -181,7 +181,7 @@ def _story_question(kb: KnowledgeBase, unit: Unit, channel: str) -> Answer:
         focused.matched
         and unit.query.endswith(unit.question)
         and unit.query != unit.question
-        and _topic_of_its_own(kb, unit.question)
+        and topic_of_its_own(kb, unit.question)
         and not _story_subject(kb, unit)
     ):
         # the story's facts were read with the question: they may choose among what the
@@ -213,17 +213,6 @@ def _story_subject(kb: KnowledgeBase, unit: Unit) -> bool:
     then decides which entry answers, beyond what the question alone is closest to."""
     und = kb.understanding
     return und.subject_of(unit.question) is None and und.subject_of(unit.query) is not None
-
-
-def _topic_of_its_own(kb: KnowledgeBase, question: str) -> bool:
-    """Whether a question clause names a topic word of the base that is no group's (利息, 材料,
-    担保人; not 能贷多少): what it asks does not depend on who asks."""
-    lex = kb.lexicon
-    groups = {w for w, _ in kb.understanding.facts}
-    tokens = kb.normalizer.analyze(question).tokens
-    return any(
-        t in lex.spread and len(t) > 1 and t not in groups for t in tokens
-    ) and lex.informative(question)
 
 
 def _names_something(kb: KnowledgeBase, words: list[str]) -> bool:

@@ -261,6 +261,17 @@ def _term_owner(kb: KnowledgeBase, question: str) -> str | None:
     return owner
 
 
+def topic_of_its_own(kb: KnowledgeBase, question: str) -> bool:
+    """Whether a question clause names a topic word of the base that is no group's (利息, 材料,
+    担保人; not 能贷多少): what it asks does not depend on who asks."""
+    lex = kb.lexicon
+    groups = {w for w, _ in kb.understanding.facts}
+    tokens = kb.normalizer.analyze(question).tokens
+    return any(
+        t in lex.spread and len(t) > 1 and t not in groups for t in tokens
+    ) and lex.informative(question)
+
+
 def unknown_words(kb: KnowledgeBase, text: str) -> list[str]:
     from knowledge.salience import salient_words
 

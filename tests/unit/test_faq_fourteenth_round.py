@@ -101,3 +101,43 @@ def test_unknown_words_after_other_entries_or_of_other_topics_are_not_answered(
     first = kb.answer(previous)
     assert first.matched
     assert not kb.answer(followup, previous=first.entry_id).matched
+
+
+# --- a story's group says who asks, the asking clause what ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        ("我是去年毕业的大学生，想开个工作室。毕业生申请要交哪些材料？", "docs_individual"),
+        ("我们几个下岗姐妹想合伙开家政公司，合伙申请的话利息谁出？", "interest_free"),
+        (
+            "我是农村妇女，在家养了几年鸡，想扩大规模。听说妇女能贷款，申请表去哪儿领？",
+            "application_form",
+        ),
+        (
+            "我在部队干了八年，前年退下来一直在家，想开个修车铺。退役军人申请的话具体要走哪几步？",
+            "process_steps",
+        ),
+    ],
+)
+def test_a_story_naming_a_group_gets_what_its_clause_asks(
+    kb: KnowledgeBase, text: str, entry: str
+) -> None:
+    # the model reads each whole message as the group's entry; the clause asks papers, interest,
+    # the form, the steps, which that entry never speaks of
+    assert kb.answer(text).entry_id == entry
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        ("我在部队干了五年，去年退伍回来，想开个修车铺，像我这样的能贷多少？", "veteran_eligible"),
+        ("我是去年毕业的大学生，想开个工作室。毕业生能贷多少？", "graduate_eligible"),
+        ("我们三个是一个厂下岗的，想合伙开个洗车店，合伙一共能贷多少？", "amount_partnership"),
+    ],
+)
+def test_a_story_asking_the_groups_own_figure_keeps_its_entry(
+    kb: KnowledgeBase, text: str, entry: str
+) -> None:
+    assert kb.answer(text).entry_id == entry
