@@ -141,3 +141,17 @@ def test_a_story_asking_the_groups_own_figure_keeps_its_entry(
     kb: KnowledgeBase, text: str, entry: str
 ) -> None:
     assert kb.answer(text).entry_id == entry
+
+
+# --- the bank's total, not the applicant's cap -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["担保基金归谁管？经办银行总共能放多少这种贷款？", "担保基金是哪来的？每家银行最多放多少？"],
+)
+def test_how_much_a_bank_may_lend_is_the_funds_multiple(kb: KnowledgeBase, text: str) -> None:
+    # 最多…多少 after the fund asks the bank's total (a multiple of the fund), not a person's cap
+    a = kb.answer(text)
+    assert [p.entry_id for p in a.parts] == ["guarantee_fund", "bank_quota"]
+    assert "倍" in a.parts[1].answer
