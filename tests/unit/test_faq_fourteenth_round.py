@@ -161,6 +161,6 @@ def test_how_much_a_bank_may_lend_is_the_funds_multiple(kb: KnowledgeBase, text:
 
 
 def test_a_group_named_with_guo_inside_its_word_is_that_group(kb: KnowledgeBase) -> None:
-    first = kb.answer("失业人员能贷多少钱")
+    first = kb.answer("下岗的能贷多少钱")
     assert first.entry_id == "unemployed_eligible"
     assert kb.answer("那当过兵的人呢", previous=first.entry_id).entry_id == "veteran_eligible"
