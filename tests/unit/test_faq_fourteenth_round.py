@@ -164,3 +164,29 @@ def test_a_group_named_with_guo_inside_its_word_is_that_group(kb: KnowledgeBase)
     first = kb.answer("下岗的能贷多少钱")
     assert first.entry_id == "unemployed_eligible"
     assert kb.answer("那当过兵的人呢", previous=first.entry_id).entry_id == "veteran_eligible"
+
+
+# --- dialect words of the north-east, the south-west and Gansu (synonyms.yaml) ----------------
+
+
+@pytest.mark.parametrize(
+    ("question", "reads", "entry"),
+    [
+        ("俺媳妇想开个店，上哪旮旯去申请", "上哪里去申请", "where_apply"),
+        ("庄子上的婆娘能贷不", "村里的妇女能贷不", "woman_eligible"),
+        ("一个人顶天能借几个钱", "最多能借多少钱", "amount_individual"),
+        ("办贷款还得去上啥课吗", "还得去培训", "training"),
+    ],
+)
+def test_dialect_words_are_read_as_mandarin(
+    kb: KnowledgeBase, question: str, reads: str, entry: str
+) -> None:
+    assert reads in kb.normalizer.analyze(question).text
+    assert kb.answer(question).entry_id == entry
+
+
+def test_dialect_rewrites_keep_mandarin_phrases(kb: KnowledgeBase) -> None:
+    # 好多 rewritten only where it asks an amount, 好久 only before 才, 整 only after 能
+    assert "好多钱" in kb.normalizer.analyze("整个铺子要好多钱").text
+    assert "好久没来" in kb.normalizer.analyze("这个人好久没来了").text
+    assert kb.normalizer.analyze("嘎哈非得找担保人").text.startswith("为什么")
