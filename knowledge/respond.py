@@ -226,7 +226,7 @@ def _names_something(kb: KnowledgeBase, words: list[str]) -> bool:
 def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answer | None:
     """Questions listed with commas in one sentence (退伍的能贷多少，要不要担保人), read as one
     question: answered each instead when every clause asks and names a topic of its own (or
-    the learned model reads it plainly: 要多少天), each is answered confidently by a different
+    the learned model reads it surely: 要多少天), each is answered confidently by a different
     entry that the whole sentence could mean or the model reads the clause as, and the whole
     sentence's answer is among them; else None."""
     from knowledge.understand import Unit
@@ -265,10 +265,11 @@ def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answe
 
 
 def _model_reads(kb: KnowledgeBase, clause: str) -> str | None:
-    """The entry the learned model reads a clause alone as, when it trusts that reading
-    (learned_trust): 要多少天 names no topic word of the base, yet it plainly asks how long."""
+    """The entry the learned model reads a clause alone as, when it is sure of that reading
+    (learned_sure): 要多少天 names no topic word of the base, yet it plainly asks how long (到哪还,
+    read less surely, is where to repay, not where to apply)."""
     guess = kb.guess(clause, near=0)
-    if guess is None or guess.p < kb.config.learned_trust:
+    if guess is None or guess.p < kb.config.learned_sure:
         return None
     return guess.entry_id
 

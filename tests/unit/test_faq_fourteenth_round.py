@@ -78,6 +78,13 @@ def test_the_model_reads_a_clause_only_when_it_trusts_the_reading(kb: KnowledgeB
 
     assert _model_reads(kb, "要多少天") == "how_long"
     assert _model_reads(kb, "有啥限制") is None  # limits of what: the sentence says
+    assert _model_reads(kb, "到哪还") is None  # read less than surely: where to repay
+
+
+def test_a_clause_read_less_than_surely_adds_no_answer(kb: KnowledgeBase) -> None:
+    # 到哪还 alone is read (not surely) as where to apply; the repayment entry answers both
+    a = kb.answer("阿么还款呢，到哪还")
+    assert a.entry_id == "repayment_method" and not a.parts
 
 
 # --- a business named after an entry that judges kinds of business ----------------------------
