@@ -147,12 +147,15 @@ def spell_out(kb: KnowledgeBase, text: str) -> str:
 
 def _spell_run(run: str, costed: dict[str, tuple[str, float]]) -> str | None:
     """A latin run spelt: word by word where its spaces part words that each spell (wo shi
-    daxuesheng: 是 大学生, not 十大 学生), else as one string (zgdk ed)."""
+    daxuesheng: 是 大学生, not 十大 学生), else as one string (zgdk ed; xiao qi ye, every part
+    one syllable)."""
     parts = run.split()
     if len(parts) > 1:
         spelt = [_spell(p, costed) for p in parts]
-        if all(spelt):
+        if all(spelt) and not all(w and len(w) == 1 for w in spelt):
             return "".join(w for w in spelt if w)
+        # every part one syllable (xiao qi ye dai kuan): the spaces part syllables, not words;
+        # read apart they are 小其也贷宽, run together 小企业贷款
     return _spell("".join(parts), costed)
 
 

@@ -197,3 +197,24 @@ def test_dialect_rewrites_keep_mandarin_phrases(kb: KnowledgeBase) -> None:
     assert "好多钱" in kb.normalizer.analyze("整个铺子要好多钱").text
     assert "好久没来" in kb.normalizer.analyze("这个人好久没来了").text
     assert kb.normalizer.analyze("嘎哈非得找担保人").text.startswith("为什么")
+
+
+# --- full pinyin typed one syllable at a time --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "spelt", "entry"),
+    [
+        ("xiao qi ye dai kuan zui gao duo shao qian", "小企业贷款最高多少钱", "enterprise_amount"),
+        ("dai kuan yu qi le zen me ban", "贷款逾期了怎么办", "overdue_consequence"),
+        ("fan dan bao ren you shen me yao qiu", "反担保人有什么要求", "who_guarantor"),
+    ],
+)
+def test_syllables_typed_apart_are_read_together(
+    kb: KnowledgeBase, typed: str, spelt: str, entry: str
+) -> None:
+    from knowledge.pinyin import spell_out
+
+    # read one syllable at a time they were 小其也贷宽…: the spaces part syllables, not words
+    assert spell_out(kb, typed) == spelt
+    assert kb.answer(typed).entry_id == entry
