@@ -123,9 +123,10 @@ def _what_the_clause_asks(
 def _pulled_to_a_group(kb: KnowledgeBase, unit: Unit, entry_id: str | None) -> bool:
     """Whether the model reads a story's message as a group's entry (退役军人, 妇女, 合伙: a key
     word of it names a group or a subject) while the asking clause names a topic of its own that
-    the entry never uses (…退役军人申请这个贷款要准备哪些证件: the papers, asked by a veteran):
-    the story says who asks, the clause what."""
-    from knowledge.unit_answer import topic_of_its_own
+    the entry neither asks nor answers (…退役军人申请这个贷款要准备哪些证件: the papers, asked by
+    a veteran; 农村妇女凭户籍证明: the women's entry does speak of papers): the story says who
+    asks, the clause what."""
+    from knowledge.unit_answer import topic_of_its_own, topic_words
     from knowledge.yesno import asked_figures, stated_figures
 
     if entry_id is None or not topic_of_its_own(kb, unit.question):
@@ -134,22 +135,14 @@ def _pulled_to_a_group(kb: KnowledgeBase, unit: Unit, entry_id: str | None) -> b
         return False  # …要几年还: the group's entry states its term
     if not _of_a_group(kb, entry_id):
         return False
-    und, lex = kb.understanding, kb.lexicon
+    lex = kb.lexicon
     own = lex.entry_words(entry_id)
-    said = kb.answer_entry(
-        entry_id, "telegram"
-    ).answer  # (农村妇女凭户籍证明: it does speak of papers)
-    groups = {w for w, _ in und.facts}
     freq, _ = kb.normalizer.background()
-    tokens = kb.normalizer.analyze(unit.question).tokens
     return any(
-        t in lex.spread
-        and len(t) > 1
-        and freq.get(t, 0) < ASKED_THING_FREQUENCY  # (这种情况, 准备 name nothing)
-        and t not in groups
+        freq.get(t, 0) < ASKED_THING_FREQUENCY  # (这种情况, 准备 name nothing)
         and t not in own
-        and t not in said
-        for t in tokens
+        and not lex.in_answer_of(entry_id, t)
+        for t in topic_words(kb, unit.question)
     )
 
 
@@ -166,6 +159,16 @@ def _of_a_group(kb: KnowledgeBase, entry_id: str | None) -> bool:
         return True
     named = [s for s, _ in und.subjects if s in keys]
     return any(sum(s in lex.entry_keys(e.id) for e in kb.entries) == 1 for s in named)
+
+
+def sure_clause_reading(kb: KnowledgeBase, clause: str) -> str | None:
+    """The entry the learned model reads a clause alone as, when it is sure of that reading
+    (learned_sure): 要多少天 names no topic word of the base, yet it plainly asks how long (到哪还,
+    read less surely, is where to repay, not where to apply)."""
+    guess = kb.guess(clause, near=0)
+    if guess is None or guess.p < kb.config.learned_sure:
+        return None
+    return guess.entry_id
 
 
 def plausible(

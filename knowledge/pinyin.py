@@ -152,8 +152,9 @@ def _spell_run(run: str, costed: dict[str, tuple[str, float]]) -> str | None:
     parts = run.split()
     if len(parts) > 1:
         spelt = [_spell(p, costed) for p in parts]
-        if all(spelt) and not all(w and len(w) == 1 for w in spelt):
-            return "".join(w for w in spelt if w)
+        words = [w for w in spelt if w]
+        if len(words) == len(parts) and any(len(w) > 1 for w in words):
+            return "".join(words)
         # every part one syllable (xiao qi ye dai kuan): the spaces part syllables, not words;
         # read apart they are 小其也贷宽, run together 小企业贷款
     return _spell("".join(parts), costed)

@@ -35,7 +35,7 @@ from knowledge.followup import (
     of_a_business_kind,
     read_followup,
 )
-from knowledge.model_reading import doubted, learned, plausible, sure
+from knowledge.model_reading import doubted, learned, plausible, sure, sure_clause_reading
 from knowledge.normalize import MAX_RAW_CHARS, to_simplified
 from knowledge.schema import SMS_MAX_CHARS
 from knowledge.understand import Parsed, Unit
@@ -237,7 +237,9 @@ def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answe
     clauses = [c for s, _ in sentences for c in s]
     if len(sentences) != 1 or not 2 <= len(clauses) <= MAX_LISTED:
         return None
-    if not all(und.asks(c) and (kb.lexicon.informative(c) or _model_reads(kb, c)) for c in clauses):
+    if not all(
+        und.asks(c) and (kb.lexicon.informative(c) or sure_clause_reading(kb, c)) for c in clauses
+    ):
         return None
     subject = und.subject_of(clauses[0])
     # each clause's entry must be one the whole sentence could mean (贷下来的钱能干啥，有啥限制:
@@ -254,7 +256,7 @@ def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answe
         a = answer_unit(kb, Unit(c, query), channel)
         if not a.matched or not a.entry_id:
             return None
-        if a.entry_id not in near and _model_reads(kb, c) != a.entry_id:
+        if a.entry_id not in near and sure_clause_reading(kb, c) != a.entry_id:
             return None
         if any(a.entry_id == b.entry_id for _, b in answers):
             return None
@@ -262,16 +264,6 @@ def _listed(kb: KnowledgeBase, text: str, single: Answer, channel: str) -> Answe
     if len(answers) < 2 or all(a.entry_id != single.entry_id for _, a in answers):
         return None
     return _compose(kb, answers, channel)
-
-
-def _model_reads(kb: KnowledgeBase, clause: str) -> str | None:
-    """The entry the learned model reads a clause alone as, when it is sure of that reading
-    (learned_sure): 要多少天 names no topic word of the base, yet it plainly asks how long (到哪还,
-    read less surely, is where to repay, not where to apply)."""
-    guess = kb.guess(clause, near=0)
-    if guess is None or guess.p < kb.config.learned_sure:
-        return None
-    return guess.entry_id
 
 
 def _several(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answer | None:

@@ -261,15 +261,19 @@ def _term_owner(kb: KnowledgeBase, question: str) -> str | None:
     return owner
 
 
-def topic_of_its_own(kb: KnowledgeBase, question: str) -> bool:
-    """Whether a question clause names a topic word of the base that is no group's (利息, 材料,
-    担保人; not 能贷多少): what it asks does not depend on who asks."""
-    lex = kb.lexicon
+def topic_words(kb: KnowledgeBase, question: str) -> list[str]:
+    """The topic words of the base a question clause names that are no group's (利息, 材料,
+    担保人; none in 能贷多少)."""
+    spread = kb.lexicon.spread
     groups = {w for w, _ in kb.understanding.facts}
     tokens = kb.normalizer.analyze(question).tokens
-    return any(
-        t in lex.spread and len(t) > 1 and t not in groups for t in tokens
-    ) and lex.informative(question)
+    return [t for t in tokens if t in spread and len(t) > 1 and t not in groups]
+
+
+def topic_of_its_own(kb: KnowledgeBase, question: str) -> bool:
+    """Whether a question clause names a topic word of the base that is no group's
+    (:func:`topic_words`): what it asks does not depend on who asks."""
+    return bool(topic_words(kb, question)) and kb.lexicon.informative(question)
 
 
 def unknown_words(kb: KnowledgeBase, text: str) -> list[str]:

@@ -74,7 +74,7 @@ def test_listed_questions_are_answered_each_when_the_model_reads_a_clause(
 
 
 def test_the_model_reads_a_clause_only_when_it_trusts_the_reading(kb: KnowledgeBase) -> None:
-    from knowledge.respond import _model_reads
+    from knowledge.model_reading import sure_clause_reading as _model_reads
 
     assert _model_reads(kb, "要多少天") == "how_long"
     assert _model_reads(kb, "有啥限制") is None  # limits of what: the sentence says
