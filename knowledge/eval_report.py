@@ -61,6 +61,8 @@ DEFAULT_SETS: tuple[str, ...] = (
     "fresh20.yaml",
     "fresh21.yaml",
     "fresh22.yaml",
+    "fresh23.yaml",
+    "fresh24.yaml",
 )
 
 

@@ -153,7 +153,7 @@ def kb_check(
 def kb_eval(
     files: list[Path] | None = typer.Argument(
         None,
-        help="评估集 YAML（questions: [{q, label}]）；不给则评估 eval/ 下的 dev、dev2、fresh、fresh2～fresh22",
+        help="评估集 YAML（questions: [{q, label}]）；不给则评估 eval/ 下的 dev、dev2、fresh、fresh2～fresh24",
         exists=True,
         show_default=False,
     ),

@@ -21,7 +21,7 @@ SURE = {
     "贷款到期了实在还不上，能不能申请延期还款": "extension",
 }
 #: the model reads this unsurely (p < 0.5): review_site_visit first
-UNSURE = "我跟老公在夜市摆摊卖烤串好几年了，想租个门面，听说这个贷款银行会上门来看，他们一般看些啥"
+UNSURE = "我跟老公在夜市摆摊卖烤串好几年了，想租个门面，听说这个贷款有人上门看，都看啥"
 #: … and this one fairly surely (0.5 ≤ p < 0.9)
 FAIRLY = "社区的人说我们这批材料要先公示，公示要多少天，公示完直接去银行吗"
 #: a health programme for village women: the ranking finds the women's entry, by its 户口本
