@@ -47,11 +47,25 @@ def learned(kb: KnowledgeBase, text: str, unit: Unit, single: Answer, channel: s
     out-of-scope entry's pointer (the ranking found the other topic the message names), unless
     the message asks about a loan and the model reads it as an entry's question with trust
     (这个贷款要抵押房子吗: the guarantee, not mortgages). A refused message that asks nothing (no
-    question word or particle: 好多人, typed into a form) stays refused."""
+    question word or particle: 好多人, typed into a form) stays refused.
+
+    In a story, the reading's answer also stands when the model reads the asking clause alone
+    surely as it; and a message read as off-topic is not refused for the words of the
+    applicant's own story (:func:`_applicants_clause`) when the model reads its clause as the
+    reading's answer with trust, or, with no answer, surely as an entry's question."""
     from knowledge.retrieval import LOAN_CHAR
 
     model, guess = kb.model, kb.guess(text)
     if model is None or guess is None or guess.p < kb.config.learned_threshold:
+        return single
+    if (
+        unit.story
+        and single.matched
+        and guess.entry_id is not None
+        and sure_clause_reading(kb, unit.question) == single.entry_id
+    ):
+        # 我既是失业人员又是妇女，额度按5万算还是8万算: the reading path and the model's sure
+        # reading of the asking clause alone agree; the story's group does not outweigh them
         return single
     if (
         unit.story
@@ -92,8 +106,82 @@ def learned(kb: KnowledgeBase, text: str, unit: Unit, single: Answer, channel: s
                 return single
             guess = asked
     if guess.entry_id is None:  # off-topic
-        return kb.dont_know(single.question, kb.rank(text), channel) if single.matched else single
+        if _applicants_answer(kb, unit, single):
+            return single  # 我退伍两年了，在物流公司跑车……逾期了会怎么样: the applicant's story
+        if not single.matched:
+            asked = _applicants_clause(kb, unit, None)
+            if asked is not None and asked.p >= kb.config.learned_sure:
+                return entry_reply(kb, unit, asked, channel)  # …需要本人亲自去办吗
+            return single
+        return kb.dont_know(single.question, kb.rank(text), channel)
     return entry_reply(kb, unit, guess, channel)
+
+
+def _applicants_clause(kb: KnowledgeBase, unit: Unit, entry_id: str | None) -> Guess | None:
+    """The learned model's reading of a story's asking clause alone, when the story is the
+    applicant's own (我退伍两年了，在物流公司跑车……逾期了会怎么样): it states a fact of an applicant
+    group, is not told by an employer, names no other lender or loan (车贷; for `entry_id`, the
+    entry that would answer), and the clause asks nothing of another topic the story names nor
+    another thing's papers. Such a story's words (物流公司, 战友) may make the whole message look
+    like another topic to the model, or dilute its reading; they say who asks, the clause says
+    what. None otherwise."""
+    from knowledge.salience import another_loan, papers_for_another_thing
+
+    und = kb.understanding
+    if not unit.story or not und.facts_in(unit.story) or und.employer(unit.story):
+        return None
+    asked = kb.guess(unit.question, near=0)
+    if asked is None or asked.entry_id is None:
+        return None
+    entry_id = entry_id or asked.entry_id
+    if (
+        another_loan(kb, unit.story, entry_id)
+        or papers_for_another_thing(kb, unit.question, entry_id)
+        or _asks_of_the_storys_topic(kb, unit, entry_id)
+    ):
+        return None
+    return asked
+
+
+def _asks_of_the_storys_topic(kb: KnowledgeBase, unit: Unit, entry_id: str) -> bool:
+    """Whether the asking clause asks about another topic the story names (信用卡欠了两万。逾期
+    了会怎么样: the card's arrears): an out-of-scope entry holds both a word of the story that
+    the base knows only as another topic (and entry `entry_id` does not use) and a thing the
+    clause asks (a topic word rarer than ASKED_THING_FREQUENCY, not a question word). A story's
+    other words (离婚, 幼儿园) only tell the applicant's life."""
+    from knowledge.unit_answer import topic_words
+
+    lex, und = kb.lexicon, kb.understanding
+    other = lex.other_topic_words(und.salience["other_topic_max_frequency"])
+    own = lex.entry_words(entry_id)
+    told = {
+        t
+        for t in kb.normalizer.analyze(unit.story).tokens
+        if t in other and t not in own and not lex.in_answer_of(entry_id, t)
+    }
+    if not told:
+        return False
+    freq, _ = kb.normalizer.background()
+    asked = {
+        t
+        for t in topic_words(kb, unit.question)
+        if freq.get(t, 0) < ASKED_THING_FREQUENCY and not any(w in t for w in und.question_words)
+    }
+    return any(
+        told & lex.entry_words(e.id) and asked & lex.entry_words(e.id)
+        for e in kb.entries
+        if e.out_of_scope
+    )
+
+
+def _applicants_answer(kb: KnowledgeBase, unit: Unit, a: Answer) -> bool:
+    """Whether answer `a` to a story's question is what the model reads the asking clause alone
+    as, with trust (``learned_trust``), the story being the applicant's own
+    (:func:`_applicants_clause`): two readings agree, and the story's words do not undo them."""
+    if not a.matched or not a.entry_id or a.out_of_scope:
+        return False
+    asked = _applicants_clause(kb, unit, a.entry_id)
+    return asked is not None and asked.entry_id == a.entry_id and asked.p >= kb.config.learned_trust
 
 
 def _what_the_clause_asks(
@@ -193,11 +281,14 @@ def sure(kb: KnowledgeBase, text: str, a: Answer, channel: str) -> Answer:
 
     `a` stands when it is the model's entry or one of several answers, and, unless the message is
     read as off-topic, when a rule of the reading chose it (`Answer.by_rule`: a figure named, a
-    yes/no claim the policy decides)."""
+    yes/no claim the policy decides). Read as off-topic, the message keeps `a` when the story is
+    the applicant's own and its asking clause is read as `a` (:func:`_applicants_answer`)."""
     g = kb.guess(text)
     if g is None or g.p < kb.config.learned_sure or g.entry_id in {p.entry_id for p in a.parts}:
         return a
     if g.entry_id is None:
+        if _applicants_answer(kb, kb.understanding.parse(text, kb.lexicon.informative).units[0], a):
+            return a  # the applicant's own story, its clause read as `a` (see learned)
         return kb.dont_know(a.question, kb.rank(text), channel) if a.matched else a
     if a.matched and (a.entry_id == g.entry_id or a.by_rule):
         return a
@@ -216,10 +307,14 @@ def doubted(kb: KnowledgeBase, text: str, a: Answer, channel: str) -> Answer:
     """The single answer `a` to a whole message `text`, refused when the model reads the message
     unsurely (below ``learned_doubt``) and the answer's entry is not among its DOUBT_NEAR
     likeliest: the ranking and the model disagree where neither is sure, and a wrong answer is
-    worse than none. Several answers, a rule's answer and an out-of-scope pointer stand."""
+    worse than none. Several answers, a rule's answer, an out-of-scope pointer and the answer the
+    model reads the asking clause of the applicant's own story as (:func:`_applicants_answer`)
+    stand."""
     if not a.matched or a.parts or a.by_rule:
         return a
     g = kb.guess(text, near=DOUBT_NEAR - 1)
     if g is None or g.p >= kb.config.learned_doubt or a.entry_id in (g.entry_id, *g.near):
         return a
+    if _applicants_answer(kb, kb.understanding.parse(text, kb.lexicon.informative).units[0], a):
+        return a  # the applicant's own story, its asking clause read with trust as `a`
     return kb.dont_know(a.question, kb.rank(text), channel)

@@ -1,0 +1,87 @@
+"""Issue 12, fifteenth round: a story's asking clause, read alone by the learned model, agrees
+with the reading path's answer (我从广东打工回来……在哪里领申请表), and the applicant's own story
+(退伍快两年了，在物流公司跑车) does not make the message another topic. Examples of their own (none
+taken from knowledge/eval), against the packaged knowledge base, its model and the Lanzhou
+policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge import KnowledgeBase
+from knowledge.model_reading import _asks_of_the_storys_topic, sure_clause_reading
+from knowledge.understand import Unit
+
+# --- the clause read surely alone agrees with the reading path: the story's group does not win ---
+
+
+@pytest.mark.parametrize(
+    ("text", "entry_id"),
+    [
+        ("我大学毕业一年了，一直在家帮父母卖菜，想开个生鲜小店。以后还能再贷吗？", "repeat_loan"),
+        ("我从广东打工回来，在村里承包了几亩地种辣椒。在哪里领申请表？", "application_form"),
+        ("我从广东打工回来，在村里承包了几亩地种辣椒。没人给我担保怎么办？", "no_guarantor"),
+        (
+            "我是下岗职工，原来在水泥厂开吊车，厂子关了以后在家待了两年。贷款期限是几年？",
+            "term_length",
+        ),
+    ],
+)
+def test_a_story_s_clause_read_surely_keeps_its_answer(
+    kb: KnowledgeBase, text: str, entry_id: str
+) -> None:
+    clause = kb.understanding.parse(text, kb.lexicon.informative).units[0].question
+    assert sure_clause_reading(kb, clause) == entry_id
+    # not the group's entry (毕业生, 返乡, 失业人员) the story names: what the clause asks
+    a = kb.answer(text)
+    assert a.matched and a.entry_id == entry_id
+
+
+# --- the applicant's own story is not another topic ---------------------------------------------
+
+VETERAN = "我退伍快两年了，在物流公司跑车，战友都在外地。"
+
+
+def test_an_applicants_story_read_as_off_topic_keeps_the_clause_s_answer(
+    kb: KnowledgeBase,
+) -> None:
+    text = VETERAN + "逾期了会怎么样？"
+    g = kb.guess(text)
+    assert (
+        g is not None and g.entry_id is None
+    )  # 物流公司, 战友: the whole looks like another topic
+    a = kb.answer(text)
+    assert a.matched and a.entry_id == "overdue_consequence"
+
+
+def test_an_unanswered_clause_read_surely_is_answered_by_its_entry(kb: KnowledgeBase) -> None:
+    a = kb.answer(VETERAN + "需要本人亲自去办吗？")
+    assert a.matched and a.entry_id == "in_person"
+
+
+def test_an_unsure_whole_reading_does_not_refuse_the_clause_s_answer(kb: KnowledgeBase) -> None:
+    a = kb.answer("我是农村妇女，孩子上学了，想在镇上开个小吃摊。逾期了会怎么样？")
+    assert a.matched and a.entry_id == "overdue_consequence"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        VETERAN[:-1] + "，信用卡欠了两万。逾期了会怎么样？",  # the card's arrears
+        VETERAN[:-1] + "，去年买车办了车贷。逾期了会怎么样？",  # the car loan's
+        "我是退伍军人，想办退役军人优待证，要准备哪些材料？",  # another thing's papers
+        "我们厂去年没裁员，听说能领稳岗补贴，厂里要交哪些材料？",  # an employer's story
+    ],
+)
+def test_a_story_about_another_thing_is_still_refused(kb: KnowledgeBase, text: str) -> None:
+    a = kb.answer(text)
+    assert not a.matched
+    assert "没有找到" in a.answer or a.out_of_scope
+
+
+def test_only_a_clause_asking_of_the_story_s_other_topic_counts(kb: KnowledgeBase) -> None:
+    card = Unit("逾期了会怎么样", "逾期了会怎么样", "信用卡欠了两万")
+    assert _asks_of_the_storys_topic(kb, card, "overdue_consequence")
+    # 离婚 is another topic's word, but where to go first is asked of the loan
+    life = Unit("先去哪里办", "先去哪里办", "我离婚以后一个人带孩子，一直没工作")
+    assert not _asks_of_the_storys_topic(kb, life, "process_steps")
