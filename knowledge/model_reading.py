@@ -108,10 +108,15 @@ def learned(kb: KnowledgeBase, text: str, unit: Unit, single: Answer, channel: s
     if guess.entry_id is None:  # off-topic
         if _applicants_answer(kb, unit, single):
             return single  # 我退伍两年了，在物流公司跑车……逾期了会怎么样: the applicant's story
-        if not single.matched:
-            asked = _applicants_clause(kb, unit, None)
-            if asked is not None and asked.p >= kb.config.learned_sure:
+        asked = _applicants_clause(kb, unit, single.entry_id if single.matched else None)
+        if asked is not None and asked.p >= kb.config.learned_sure:
+            # the applicant's story, its clause surely a question of the base: not off-topic;
+            # the reading's answer (which read the story's group with it) or the clause's entry
+            if single.matched and not single.out_of_scope:
+                return single
+            if not single.matched:
                 return entry_reply(kb, unit, asked, channel)  # …需要本人亲自去办吗
+        if not single.matched:
             return single
         return kb.dont_know(single.question, kb.rank(text), channel)
     return entry_reply(kb, unit, guess, channel)

@@ -6,10 +6,12 @@ policy."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from knowledge import KnowledgeBase
-from knowledge.model_reading import _asks_of_the_storys_topic, sure_clause_reading
+from knowledge.model_reading import _asks_of_the_storys_topic, learned, sure_clause_reading
 from knowledge.understand import Unit
 
 # --- the clause read surely alone agrees with the reading path: the story's group does not win ---
@@ -85,3 +87,18 @@ def test_only_a_clause_asking_of_the_story_s_other_topic_counts(kb: KnowledgeBas
     # 离婚 is another topic's word, but where to go first is asked of the loan
     life = Unit("先去哪里办", "先去哪里办", "我离婚以后一个人带孩子，一直没工作")
     assert not _asks_of_the_storys_topic(kb, life, "process_steps")
+
+
+def test_a_clause_surely_of_the_base_keeps_the_reading_s_answer_of_the_story(
+    kb: KnowledgeBase,
+) -> None:
+    # the model reads the whole as another topic (物流公司, 战友) and the clause alone surely as
+    # the individual cap; the reading path, which read the story's group with the clause,
+    # answered with the veterans' entry (their cap): that answer stands, not a refusal
+    text = VETERAN + "个人最多能贷多少？"
+    g = kb.guess(text)
+    assert g is not None and g.entry_id is None
+    unit = kb.understanding.parse(text, kb.lexicon.informative).units[0]
+    assert sure_clause_reading(kb, unit.question) == "amount_individual"
+    single = replace(kb.answer_entry("veteran_eligible", "telegram"), question=text)
+    assert learned(kb, text, unit, single, "telegram") is single
