@@ -39,7 +39,13 @@ from knowledge.model_reading import doubted, learned, plausible, sure, sure_clau
 from knowledge.normalize import MAX_RAW_CHARS, to_simplified
 from knowledge.schema import SMS_MAX_CHARS
 from knowledge.understand import Parsed, Unit
-from knowledge.unit_answer import OWNERS, answer_unit, topic_of_its_own, unknown_words
+from knowledge.unit_answer import (
+    OWNERS,
+    answer_unit,
+    entry_reply,
+    topic_of_its_own,
+    unknown_words,
+)
 
 #: at most this many questions listed with commas are answered each (:func:`_listed`)
 MAX_LISTED = 3
@@ -301,6 +307,7 @@ def _several(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answ
             a = answer_unit(kb, unit, channel)
             if a.matched and unit.story:
                 a = _agreed_with_whole(kb, unit, a, channel)
+            a = _read_surely(kb, unit, a, channel)
             if before and _of_another_loan(kb, unit, *before, a):
                 # 办的助学贷款…第一次还款是什么时候？利息怎么算？: that loan's interest
                 a = _refused(kb, unit, channel)
@@ -325,6 +332,21 @@ def _several(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answ
         return None
     kept = plausible(kb, text, answers)
     return kept[0][1] if len(kept) == 1 else _compose(kb, kept, channel)  # one left: a single
+
+
+def _read_surely(kb: KnowledgeBase, unit: Unit, a: Answer, channel: str) -> Answer:
+    """A question of several, answered `a`, or the learned model's entry when it reads the
+    question alone surely (``learned_sure``) as another (企业贷款应该去哪儿申请: the firm's office,
+    not the person's), as :func:`sure` does for a whole message; a rule's answer and an
+    out-of-scope pointer stand."""
+    if not a.matched or a.by_rule or a.out_of_scope:
+        return a
+    entry_id = sure_clause_reading(kb, unit.question)
+    if entry_id is None or entry_id == a.entry_id:
+        return a
+    guess = kb.guess(unit.question, near=0)
+    assert guess is not None
+    return replace(entry_reply(kb, unit, guess, channel, moves=False), question=a.question)
 
 
 def _refused(kb: KnowledgeBase, unit: Unit, channel: str) -> Answer:

@@ -102,3 +102,25 @@ def test_a_clause_surely_of_the_base_keeps_the_reading_s_answer_of_the_story(
     assert sure_clause_reading(kb, unit.question) == "amount_individual"
     single = replace(kb.answer_entry("veteran_eligible", "telegram"), question=text)
     assert learned(kb, text, unit, single, "telegram") is single
+
+
+# --- a question of several read surely by the model alone ---------------------------------------
+
+
+def test_a_question_of_several_read_surely_as_another_entry_gets_it(kb: KnowledgeBase) -> None:
+    from knowledge.respond import _read_surely
+
+    clause = "企业贷款去哪儿申请"
+    assert sure_clause_reading(kb, clause) == "enterprise_where"
+    unit = Unit(clause, clause)
+    # the ranking alone answered with the person's office (where_apply)
+    person = replace(kb.answer_entry("where_apply", "telegram"), question=clause)
+    got = _read_surely(kb, unit, person, "telegram")
+    assert got.entry_id == "enterprise_where" and got.question == clause
+    # the model's own entry, a rule's answer and an unanswered question stand as they are
+    firm = replace(kb.answer_entry("enterprise_where", "telegram"), question=clause)
+    assert _read_surely(kb, unit, firm, "telegram") is firm
+    ruled = replace(person, by_rule=True)
+    assert _read_surely(kb, unit, ruled, "telegram") is ruled
+    refused = kb.dont_know(clause, kb.rank(clause), "telegram")
+    assert _read_surely(kb, unit, refused, "telegram") is refused
