@@ -138,7 +138,10 @@ class Lexicon:
         )
 
     def is_place(self, word: str) -> bool:
-        """Whether `word` names one of the policy's districts (榆中 or 榆中县): where, not what."""
+        """Whether `word` names one of the policy's districts (榆中 or 榆中县) or a place in
+        general (区里, understanding.yaml `place_words`): where, not what."""
+        if word in self.understanding.place_words:
+            return True
         districts = getattr(self._policy, "districts", ()) or ()
         names = {d for d in districts} | {d[:-1] for d in districts if len(d) > 2}
         return word in names

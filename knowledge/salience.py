@@ -31,6 +31,9 @@ _BUSINESS_RE = re.compile(
 )
 
 
+#: the loan's own name in a question (企业贷款, 这个贷款)
+_LOAN_WORD = "贷款"
+
 #: two or more characters, all in the CJK unified ideographs block (U+4E00 … U+9FFF)
 _CJK_WORD_RE = re.compile(r"[\u4e00-\u9fff]{2,}")
 
@@ -102,6 +105,14 @@ def papers_for_another_thing(kb: KnowledgeBase, question: str, entry_id: str) ->
     if m is None or m.start() == 0:
         return None
     before = question[: m.start()]
+    loan = before.rfind(_LOAN_WORD) + len(_LOAN_WORD)
+    lenders = kb.understanding.other_lenders
+    if loan >= len(_LOAN_WORD) and not any(before[:loan].endswith(w) for w in lenders):
+        # 老板让我去区里问企业贷款要准备哪些材料: what is named before the loan is not what the
+        # papers are for (助学贷款 is another loan: the whole question is read)
+        before = before[loan:]
+        if not before:
+            return None
     known = kb.lexicon.known_words(entry_id)
     freq, _ = kb.normalizer.background()
     limit = kb.understanding.salience["purpose_max_frequency"]
@@ -155,6 +166,7 @@ def _foreign_words(kb: KnowledgeBase, text: str, entry_id: str | None, context: 
             and t not in own
             and not kb.lexicon.in_answer_of(entry_id, t)
             and not _names_business(norm, t)
+            and not kb.lexicon.is_place(t)
         ]
         if elsewhere:
             return elsewhere

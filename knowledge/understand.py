@@ -106,7 +106,7 @@ OPTIONAL_WORD_LISTS = (
     "pinyin_words", "other_lenders", "definition_starts", "definition_ends", "employer_words",
     "anaphora", "business_anaphora", "business_verbs", "business_nouns", "story_subjects",
     "followup_pronouns", "errand_words", "applicant_groups", "relatives", "borrow_words",
-    "bank_words", "aspect_words", "groupless_words",
+    "bank_words", "aspect_words", "groupless_words", "place_words",
 )  # fmt: skip
 
 
@@ -205,6 +205,8 @@ class Understanding:
     # questions whose answer is the same for every applicant group (去哪, 多久, 手续): a story's
     # group facts are not added to them
     groupless_words: tuple[str, ...] = ()
+    # words of a place in general (区里, 镇上): they say where, not what (as a district does)
+    place_words: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Understanding:

@@ -124,3 +124,41 @@ def test_a_question_of_several_read_surely_as_another_entry_gets_it(kb: Knowledg
     assert _read_surely(kb, unit, ruled, "telegram") is ruled
     refused = kb.dont_know(clause, kb.rank(clause), "telegram")
     assert _read_surely(kb, unit, refused, "telegram") is refused
+
+
+# --- papers asked for the loan itself, at a place in general -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "entry_id"),
+    [
+        (
+            "我们厂做地毯的，招了二十个失业的。老板让我去县里问问企业贷款要准备哪些材料？",
+            "enterprise_docs",
+        ),
+        ("我爸让我去镇上问问这个贷款要准备哪些材料", "docs_individual"),
+    ],
+)
+def test_papers_of_the_loan_asked_on_an_errand_are_answered(
+    kb: KnowledgeBase, text: str, entry_id: str
+) -> None:
+    # 老板, 县里 before 企业贷款 are who sent the asker and where to: not what the papers are for
+    a = kb.answer(text)
+    assert a.matched and a.entry_id == entry_id
+
+
+def test_papers_for_another_thing_or_another_loan_are_still_refused(kb: KnowledgeBase) -> None:
+    from knowledge.salience import papers_for_another_thing
+
+    assert papers_for_another_thing(kb, "孩子上小学要准备哪些材料", "docs_individual")
+    assert (
+        papers_for_another_thing(kb, "老板让我问企业贷款要准备哪些材料", "enterprise_docs") is None
+    )
+    for text in ("助学贷款要准备哪些材料", "孩子上小学要准备哪些材料"):
+        assert not kb.answer(text).matched
+
+
+def test_a_place_in_general_says_where_not_what(kb: KnowledgeBase) -> None:
+    assert kb.lexicon.is_place("区里") and kb.lexicon.is_place("镇上")
+    assert kb.lexicon.is_place("榆中")  # a district of the policy, as before
+    assert not kb.lexicon.is_place("小学")
