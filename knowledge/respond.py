@@ -35,6 +35,8 @@ from knowledge.followup import (
     of_a_business_kind,
     read_followup,
 )
+from knowledge.industry import verdict_text
+from knowledge.lexicon import POLICY_WORD_ENTRIES
 from knowledge.model_reading import doubted, learned, plausible, sure, sure_clause_reading
 from knowledge.normalize import MAX_RAW_CHARS, to_simplified
 from knowledge.schema import SMS_MAX_CHARS
@@ -280,6 +282,7 @@ def _several(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answ
 
     answers: list[tuple[Unit, Answer]] = []
     seen: set[str] = set()
+    verdicts: set[tuple[str, str | None]] = set()  # (entry, the pre-check's verdict)
     und = kb.understanding
     before: tuple[Unit, Answer] | None = None  # the question just before, and its answer
     other_topic = False  # a later question was of the topic before it, which the base lacks
@@ -314,8 +317,17 @@ def _several(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answ
                 other_topic = True
         before = (unit, a)
         pointed = pointed or a.out_of_scope
-        if a.matched and a.entry_id and a.entry_id not in seen:
+        # one answer per entry; but the pre-check's verdicts on two businesses the questions
+        # name (网吧能贷吗 那桑拿呢) are two answers of the industries' entry
+        named = (
+            verdict_text(unit.question, kb.policy, channel)
+            if a.entry_id in POLICY_WORD_ENTRIES
+            else None
+        )
+        fresh = (a.entry_id, named) not in verdicts if named else a.entry_id not in seen
+        if a.matched and a.entry_id and fresh:
             seen.add(a.entry_id)
+            verdicts.add((a.entry_id, named))
             answers.append((unit, a))
     if len(answers) == 1 and len(parsed.units) > 1 and answers[0][0] is not parsed.units[0]:
         # the first "question" was none the base answers: the one that is, a one-question

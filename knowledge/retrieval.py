@@ -410,7 +410,7 @@ class KnowledgeBase:
         d = decide(ranking, idx.cfg.threshold, idx.cfg.margin)
         if d.answered:
             a = self._entry_answer(echo, best.entry, conf, channel, not d.out_of_scope)
-            a = agree_with_precheck(a, best.entry.tags, self.policy, channel)  # knowledge.industry
+            a = agree_with_precheck(a, best.entry.tags, self.policy, channel, self.source_of)
             if d.matched and d.runner_up is not None:
                 other = d.runner_up.entry
                 text = a.answer
@@ -435,6 +435,11 @@ class KnowledgeBase:
             suggestions=suggestions,
             suggestion_ids=[r.entry.id for r in faq],
         )
+
+    def source_of(self, entry_id: str) -> str | None:
+        """The source (document and article) an entry's answer cites, None for no such entry."""
+        got = self._snap.rendered.get(entry_id)
+        return got[2] if got is not None else None
 
     def answer_entry(self, entry_id: str, channel: str = "telegram") -> Answer:
         """The answer of a given entry (e.g. the user picked suggestion 2)."""

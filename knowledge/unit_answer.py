@@ -76,7 +76,7 @@ def answer_unit(kb: KnowledgeBase, unit: Unit, channel: str, story_read: bool = 
         a = replace(
             kb.answer_entry(entry.id, channel), question=a.question, score=a.score, by_rule=True
         )
-        a = agree_with_precheck(a, entry.tags, kb.policy, channel)
+        a = agree_with_precheck(a, entry.tags, kb.policy, channel, kb.source_of)
     if not a.matched and _FIGURE_RE.search(unit.query):
         # a figure is checked against the policy (yesno.py), not matched word for word
         bare = _FIGURE_RE.sub(" ", unit.query)
@@ -151,7 +151,7 @@ def entry_reply(
     entry = kb.entry(entry_id)
     if not a.matched or entry is None:  # an out-of-scope entry: its pointer as it is
         return a
-    a = agree_with_precheck(a, entry.tags, kb.policy, channel)
+    a = agree_with_precheck(a, entry.tags, kb.policy, channel, kb.source_of)
     business = excluded_business(kb, unit.query) is not None
     trusted = guess.entry_id == entry_id and guess.p >= kb.config.learned_trust
     return _checked(kb, unit, a, None, business, unit.query, channel, trusted)

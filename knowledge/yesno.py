@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from knowledge.industry import INDUSTRY_ENTRIES, MAY_USE_RE, USE_ENTRIES
 from knowledge.lexicon import POLICY_WORD_ENTRIES
 from knowledge.normalize import convert_numbers
 from knowledge.understand import A_NOT_A_RE
@@ -504,8 +505,6 @@ def checked_figure_entry(kb: KnowledgeBase, question: str, entry_id: str) -> str
 
 
 #: the entries that answer whether an industry or a use is allowed (the policy's exclusion lists)
-INDUSTRY_ENTRIES = ("excluded_industries", "industry_ok")
-USE_ENTRIES = ("forbidden_uses", "allowed_uses")
 
 
 #: a question whether a business may borrow (能不能贷, 算不算, 有没有戏, 行不行)
@@ -526,10 +525,6 @@ def excluded_business(kb: KnowledgeBase, query: str) -> str | None:
     return INDUSTRY_ENTRIES[0] if kb.entry(INDUSTRY_ENTRIES[0]) is not None else None
 
 
-#: a question whether the money may be used so (用来…吗, 拿去…行不行, 这样用…可以吗)
-_MAY_USE_RE = re.compile(
-    r"(?:用来|用于|用在|拿来|拿去|拿贷款|这样用|混着用|花在|去还|来还|先还|用(?:这个|这笔)?(?:贷款|钱))"
-)
 _ASKS_WHETHER_RE = re.compile(r"吗|能不能|可不可以|行不行|可以不|行不|会不会|能发现")
 
 
@@ -537,7 +532,7 @@ def excluded_use(kb: KnowledgeBase, query: str) -> str | None:
     """The forbidden-uses entry, when a question whether the loan may be used so names a use the
     policy excludes ("剩下两万想先把信用卡的欠款还了……这样用贷款的钱可以吗"); else None."""
     exclusions = getattr(kb.policy, "exclusions", None)
-    if exclusions is None or not (_MAY_USE_RE.search(query) and _ASKS_WHETHER_RE.search(query)):
+    if exclusions is None or not (MAY_USE_RE.search(query) and _ASKS_WHETHER_RE.search(query)):
         return None
     if exclusions.match_use(query) is None:
         return None

@@ -162,3 +162,45 @@ def test_a_place_in_general_says_where_not_what(kb: KnowledgeBase) -> None:
     assert kb.lexicon.is_place("区里") and kb.lexicon.is_place("镇上")
     assert kb.lexicon.is_place("榆中")  # a district of the policy, as before
     assert not kb.lexicon.is_place("小学")
+
+
+# --- the pre-check's verdict and the entry that gives it agree ------------------------------------
+
+
+def test_a_refused_use_is_the_forbidden_uses_answer_with_its_source(kb: KnowledgeBase) -> None:
+    # first read as the allowed uses: the use the question names (交学费) is refused, and the
+    # reply is the forbidden uses' entry (what a follow-up and the logs see), citing its source
+    a = kb.answer("贷下来的钱能给闺女交学费不")
+    assert a.entry_id == "forbidden_uses"
+    assert a.answer.startswith("不能") and "个人消费支出" in a.answer
+    assert a.source == kb.source_of("forbidden_uses")
+
+
+@pytest.mark.parametrize("text", ["贷款能用来装修自己住的房子吗", "这钱能拿去给自己家盖房子不"])
+def test_a_question_how_the_money_is_used_is_answered_on_the_use(
+    kb: KnowledgeBase, text: str
+) -> None:
+    # 装修 and 盖房 are construction words too: the question asks how the money is used
+    a = kb.answer(text)
+    assert a.entry_id == "forbidden_uses"
+    assert "行业" not in a.answer.splitlines()[0]
+
+
+def test_a_business_of_an_excluded_industry_is_still_the_industry_s(kb: KnowledgeBase) -> None:
+    a = kb.answer("开个装修公司能贷吗")
+    assert a.entry_id == "excluded_industries"
+    assert "建筑业" in a.answer
+
+
+def test_two_businesses_asked_about_get_a_verdict_each(kb: KnowledgeBase) -> None:
+    a = kb.answer("网吧能贷吗 那KTV呢")
+    assert [p.entry_id for p in a.parts] == ["excluded_industries", "excluded_industries"]
+    assert "网吧" in a.parts[0].answer and "KTV" in a.parts[1].answer
+    # a later question naming no business of its own is no second verdict (这算不算广告业？能贷吗？)
+    one = kb.answer("想开个做喷绘的小铺子。这算不算广告业？能贷吗？")
+    assert one.entry_id == "excluded_industries" and not one.parts
+
+
+def test_source_of_an_entry_the_base_lacks_is_none(kb: KnowledgeBase) -> None:
+    assert kb.source_of("no_such_entry") is None
+    assert kb.source_of("forbidden_uses")
