@@ -27,6 +27,9 @@ FOLLOWUP_NEAR = 5
 #: how many of the learned model's next readings of a follow-up naming a new thing are tried
 FOLLOWUP_MODEL_NEAR = 2
 
+#: the person a question asks of when it names no subject (个人申请需要什么材料)
+PERSON = "个人"
+
 #: a short question the previous topic keeps must be one it could mean alone: among this many
 #: entries closest to it (:func:`kept_topic`)
 FOLLOWUP_COULD = 3
@@ -143,6 +146,30 @@ def read_followup(
         if other is not None:
             return other
     return a
+
+
+def asked_of_a_new_subject(
+    kb: KnowledgeBase, text: str, previous: str, single: Answer, channel: str
+) -> Answer | None:
+    """A short question naming another subject than the previous question's (企业的也是这样吗,
+    换成公司来申请呢，要交啥 after a person's question), answered alone by no entry of that
+    subject (`single`): the previous question asked of the subject (its person, 个人, left out),
+    when an entry of the subject answers it (a key word of the entry names it); else None."""
+    und = kb.understanding
+    prev = kb.entry(previous)
+    subject = und.subject_of(text)
+    if prev is None or subject is None or not und.short(text):
+        return None
+    keys = kb.lexicon.entry_keys
+    if subject == und.subject_of(prev.question) or (
+        single.matched and single.entry_id and subject in keys(single.entry_id)
+    ):
+        return None
+    asked = subject + prev.question.replace(PERSON, "")  # 企业申请需要什么材料？
+    a = answer_unit(kb, Unit(asked, asked), channel)
+    if a.matched and a.entry_id and subject in keys(a.entry_id):
+        return replace(a, question=text[:1000])
+    return None
 
 
 def _of_the_new_thing(kb: KnowledgeBase, text: str, prev: Entry, channel: str) -> Answer | None:

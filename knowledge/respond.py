@@ -29,6 +29,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from knowledge.followup import (
+    asked_of_a_new_subject,
     carried_subject,
     its_own_thing,
     kept_topic,
@@ -123,6 +124,9 @@ def _read(kb: KnowledgeBase, echo: str, text: str, channel: str, previous: str |
         carried = carried_subject(kb, text, prev.question, single, channel)
         if carried is not None:
             return replace(carried, question=echo)
+        other = asked_of_a_new_subject(kb, text, prev.id, single, channel)
+        if other is not None:  # 企业的也是这样吗 after the person's subsidy: the firm's
+            return replace(other, question=echo)
         kept = kept_topic(kb, text, prev.id, single, channel)
         if kept is not None:
             return replace(kept, question=echo)

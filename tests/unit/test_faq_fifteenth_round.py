@@ -204,3 +204,28 @@ def test_two_businesses_asked_about_get_a_verdict_each(kb: KnowledgeBase) -> Non
 def test_source_of_an_entry_the_base_lacks_is_none(kb: KnowledgeBase) -> None:
     assert kb.source_of("no_such_entry") is None
     assert kb.source_of("forbidden_uses")
+
+
+# --- a follow-up naming another subject: the previous question asked of it -----------------------
+
+
+def test_a_follow_up_naming_the_firm_asks_the_previous_question_of_it(kb: KnowledgeBase) -> None:
+    first = kb.answer("个人申请要多少个工作日")
+    assert first.entry_id == "how_long"
+    a = kb.answer("换成企业要多久", previous=first.entry_id)
+    assert a.entry_id == "enterprise_time" and a.question == "换成企业要多久"
+
+
+def test_the_previous_question_is_asked_of_the_new_subject_without_its_person(
+    kb: KnowledgeBase,
+) -> None:
+    from knowledge.followup import asked_of_a_new_subject
+
+    text = "换成公司来申请呢，要交啥"
+    single = kb.answer(text)  # alone: no entry of the firm's
+    got = asked_of_a_new_subject(kb, text, "docs_individual", single, "telegram")
+    assert got is not None and got.entry_id == "enterprise_docs"
+    # no subject named, or the previous question's own subject: nothing to ask again
+    assert asked_of_a_new_subject(kb, "那要多久", "docs_individual", single, "telegram") is None
+    firm = kb.answer("企业的呢")
+    assert asked_of_a_new_subject(kb, "企业的呢", "enterprise_docs", firm, "telegram") is None
