@@ -162,8 +162,29 @@ def _single(kb: KnowledgeBase, text: str, parsed: Parsed, channel: str) -> Answe
         return answer_unit(kb, unit, channel)
     if not parsed.story or unit.query == text:
         return answer_unit(kb, Unit(text, text), channel)
+    excluded = _of_an_excluded_business(kb, unit, channel)
+    if excluded is not None:
+        return excluded
     a = _story_question(kb, unit, channel)
     return _agreed_with_whole(kb, unit, a, channel) if a.matched else a
+
+
+def _of_an_excluded_business(kb: KnowledgeBase, unit: Unit, channel: str) -> Answer | None:
+    """A story naming the applicant's business of an excluded industry, then asking whether or
+    how much they may borrow (合伙开了个KTV…合伙能贷30万吗): the exclusion answers, read on the
+    story's last clause naming a business; else None."""
+    from knowledge.industry import INDUSTRY_ENTRIES
+    from knowledge.yesno import excluded_business
+
+    und = kb.understanding
+    named = [c for s, _ in und.sentences(unit.story) for c in s if und.names_business(c)]
+    if not named or excluded_business(kb, named[-1] + unit.question) is None:
+        return None
+    a = answer_unit(kb, Unit(unit.question, named[-1] + unit.question), channel)
+    if not a.matched or a.entry_id != INDUSTRY_ENTRIES[0]:
+        return None
+    said = verdict_text(named[-1] + unit.question, kb.policy, channel)  # 不能，KTV属于娱乐业…
+    return replace(a, answer=said) if said is not None else a
 
 
 def _agreed_with_whole(kb: KnowledgeBase, unit: Unit, a: Answer, channel: str) -> Answer:

@@ -229,3 +229,15 @@ def test_the_previous_question_is_asked_of_the_new_subject_without_its_person(
     assert asked_of_a_new_subject(kb, "那要多久", "docs_individual", single, "telegram") is None
     firm = kb.answer("企业的呢")
     assert asked_of_a_new_subject(kb, "企业的呢", "enterprise_docs", firm, "telegram") is None
+
+
+# --- a story's business of an excluded industry answers whether they may borrow ---------------------
+
+
+def test_a_story_s_excluded_business_answers_how_much_they_may_borrow(kb: KnowledgeBase) -> None:
+    a = kb.answer("我跟表弟合伙开了个KTV，装修花光了钱，我们俩都是下岗的。合伙能贷多少？")
+    assert a.entry_id == "excluded_industries"
+    assert "KTV" in a.answer and a.answer.startswith("不")
+    # the same story with a business no exclusion names: the partnership's cap
+    b = kb.answer("我跟表弟合伙开了个奶茶店，装修花光了钱，我们俩都是下岗的。合伙能贷多少？")
+    assert b.entry_id == "amount_partnership"
