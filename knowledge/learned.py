@@ -118,6 +118,19 @@ class QuestionModel:
         contrib = np.asarray(vals) @ self.weights[cols]
         return bool(contrib[self.classes.index(entry_id)] > contrib[self.classes.index(OFF_TOPIC)])
 
+    def speaks_against(self, word: str, entry_id: str, margin: float = 0.0) -> bool:
+        """Whether `word` alone, as the model learnt it, counts for off-topic more than for entry
+        `entry_id`, by more than `margin` (logits: 花呗 against whether a loan is repaid); a word
+        the model has no feature of counts for neither."""
+        if entry_id not in self.classes or OFF_TOPIC not in self.classes:
+            return False
+        cols, vals = self.features(word, [word])
+        if not cols:
+            return False
+        contrib = np.asarray(vals) @ self.weights[cols]
+        off = contrib[self.classes.index(OFF_TOPIC)]
+        return bool(off - contrib[self.classes.index(entry_id)] > margin)
+
     def probabilities(self, text: str, tokens: Sequence[str]) -> np.ndarray:
         cols, vals = self.features(text, tokens)
         logits = self.intercept + self._mask

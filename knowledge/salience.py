@@ -31,6 +31,11 @@ _BUSINESS_RE = re.compile(
 )
 
 
+#: a word undoes the learned model's sure reading of a question as an entry only when, alone,
+#: it counts for off-topic by at least this much more (logits) than for that entry: 信用卡 against
+#: the overdue entry (≈ 7), not 算数 against the current policy (≈ 0)
+AGAINST_MARGIN = 1.0
+
 #: the loan's own name in a question (企业贷款, 这个贷款)
 _LOAN_WORD = "贷款"
 
@@ -62,6 +67,7 @@ def foreign_words(
     entry_id: str | None = None,
     context: str = "",
     trusted: bool = False,
+    sure: bool = False,
 ) -> list[str]:
     """Salient words of the question `text` absent from the base (and from entry `entry_id`'s
     texts), when they weigh enough to make the question another topic; or words of the question
@@ -72,15 +78,24 @@ def foreign_words(
     (俺家那口子, 尕本生意, 退休金): they do not make it another topic, unless one names a loan.
     Nor, when the learned model reads the message confidently as entry `entry_id`'s question
     (`trusted`), do the words that, as the model learnt them from questions and look-alikes of
-    other topics, speak for that entry (这玩意儿多长时间能批下来: 玩意儿; not 花呗 in 花呗不用还吗)."""
+    other topics, speak for that entry (这玩意儿多长时间能批下来: 玩意儿; not 花呗 in 花呗不用还吗);
+    and when it reads it surely (`sure`), only the words it learnt clearly as another topic's
+    count (AGAINST_MARGIN: 信用卡dk逾期了咋整 stays refused; 这个办法现在还算数吗 is answered —
+    算数 says little either way; a loan word always counts)."""
     from knowledge.retrieval import LOAN_CHAR
 
     words = _foreign_words(kb, text, entry_id, context)
     if not words or entry_id is None:
         return words
     model = kb.model
-    if trusted and model is not None:
+    if (trusted or sure) and model is not None:
         words = [w for w in words if LOAN_CHAR in w or not model.speaks_for(w, entry_id)]
+        if sure:
+            words = [
+                w
+                for w in words
+                if LOAN_CHAR in w or model.speaks_against(w, entry_id, AGAINST_MARGIN)
+            ]
         if not words:
             return []
     if not _asks_to_borrow(kb, text):

@@ -106,12 +106,13 @@ def _checked(
     context: str,
     channel: str,
     trusted: bool = False,
+    sure: bool = False,
 ) -> Answer:
     """An answer checked for off-topic words (refused with `ranking`'s suggestions — the
     query's, ranked only then, when None — when the question or its `context` speaks of another
     thing), then opened with yes/no when it asks so. business: the question names an excluded
     business (its name is what is asked about); trusted: the learned model reads the message
-    confidently as the answer's question (salience.foreign_words)."""
+    confidently as the answer's question, sure: surely (salience.foreign_words)."""
     from knowledge.salience import another_loan, foreign_words, papers_for_another_thing
     from knowledge.yesno import opening
 
@@ -120,7 +121,10 @@ def _checked(
         and a.entry_id
         and (
             papers_for_another_thing(kb, unit.question, a.entry_id)  # 孩子上小学要准备哪些材料
-            or (not business and foreign_words(kb, unit.question, a.entry_id, context, trusted))
+            or (
+                not business
+                and foreign_words(kb, unit.question, a.entry_id, context, trusted, sure)
+            )
             or another_loan(kb, unit.story, a.entry_id)  # 朋友的车贷…我要承担多大责任
         )
     ):
@@ -154,7 +158,8 @@ def entry_reply(
     a = agree_with_precheck(a, entry.tags, kb.policy, channel, kb.source_of)
     business = excluded_business(kb, unit.query) is not None
     trusted = guess.entry_id == entry_id and guess.p >= kb.config.learned_trust
-    return _checked(kb, unit, a, None, business, unit.query, channel, trusted)
+    sure = trusted and guess.p >= kb.config.learned_sure
+    return _checked(kb, unit, a, None, business, unit.query, channel, trusted, sure)
 
 
 def _moved(kb: KnowledgeBase, unit: Unit, guess: Guess, channel: str) -> str:

@@ -241,3 +241,23 @@ def test_a_story_s_excluded_business_answers_how_much_they_may_borrow(kb: Knowle
     # the same story with a business no exclusion names: the partnership's cap
     b = kb.answer("我跟表弟合伙开了个奶茶店，装修花光了钱，我们俩都是下岗的。合伙能贷多少？")
     assert b.entry_id == "amount_partnership"
+
+
+# --- a sure reading is undone only by a word the model learnt clearly as another topic's ---------
+
+
+def test_a_sure_reading_keeps_a_word_the_model_learnt_little_of(kb: KnowledgeBase) -> None:
+    from knowledge.salience import foreign_words
+
+    text = "这个办法现在还算数吗"
+    assert foreign_words(kb, text, "policy_current") == ["算数"]
+    assert foreign_words(kb, text, "policy_current", trusted=True) == ["算数"]
+    # read surely as the current policy, 算数 (which counts for neither) does not refuse it
+    assert foreign_words(kb, text, "policy_current", trusted=True, sure=True) == []
+    # 信用卡 the model learnt as another topic's: it still does
+    card = "信用卡逾期了咋整"
+    assert foreign_words(kb, card, "overdue_consequence", trusted=True, sure=True) == ["信用卡"]
+    assert kb.model is not None
+    assert kb.model.speaks_against("信用卡", "overdue_consequence", 1.0)
+    assert not kb.model.speaks_against("算数", "policy_current", 1.0)
+    assert not kb.model.speaks_against("🙂🙂", "policy_current")  # no feature: neither
