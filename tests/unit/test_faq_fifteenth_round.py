@@ -261,3 +261,12 @@ def test_a_sure_reading_keeps_a_word_the_model_learnt_little_of(kb: KnowledgeBas
     assert kb.model.speaks_against("信用卡", "overdue_consequence", 1.0)
     assert not kb.model.speaks_against("算数", "policy_current", 1.0)
     assert not kb.model.speaks_against("🙂🙂", "policy_current")  # no feature: neither
+
+
+def test_hui_counts_times_as_ci_does(kb: KnowledgeBase) -> None:
+    # 贷过一回…第二回: the north's 回 is 次 (synonyms.yaml), on both sides of the match
+    assert (
+        kb.normalizer.analyze("还能贷第二回不").text == kb.normalizer.analyze("还能贷第二次不").text
+    )
+    a = kb.answer("我贷过一回了，到期都还清了，还能贷第二回不")
+    assert a.entry_id == "repeat_loan"
