@@ -270,3 +270,12 @@ def test_hui_counts_times_as_ci_does(kb: KnowledgeBase) -> None:
     )
     a = kb.answer("我贷过一回了，到期都还清了，还能贷第二回不")
     assert a.entry_id == "repeat_loan"
+
+
+def test_cantonese_when_and_how_long_are_asked(kb: KnowledgeBase) -> None:
+    und = kb.understanding
+    for clause in ("几时先至批得落", "要几多日", "要几耐"):
+        assert und.asks(clause)  # 几时, 几多, 几耐: question words of their own
+    assert kb.normalizer.analyze("几时批得落").text == kb.normalizer.analyze("什么时候批下来").text
+    a = kb.answer("请问呢个贷款几时先至批得落呀")
+    assert a.entry_id == "how_long"
