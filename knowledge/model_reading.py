@@ -105,21 +105,28 @@ def learned(kb: KnowledgeBase, text: str, unit: Unit, single: Answer, channel: s
             if single.matched and single.entry_id == asked.entry_id:
                 return single
             guess = asked
-    if guess.entry_id is None:  # off-topic
-        if _applicants_answer(kb, unit, single):
-            return single  # 我退伍两年了，在物流公司跑车……逾期了会怎么样: the applicant's story
-        asked = _applicants_clause(kb, unit, single.entry_id if single.matched else None)
-        if asked is not None and asked.p >= kb.config.learned_sure:
-            # the applicant's story, its clause surely a question of the base: not off-topic;
-            # the reading's answer (which read the story's group with it) or the clause's entry
-            if single.matched and not single.out_of_scope:
-                return single
-            if not single.matched:
-                return entry_reply(kb, unit, asked, channel)  # …需要本人亲自去办吗
-        if not single.matched:
-            return single
-        return kb.dont_know(single.question, kb.rank(text), channel)
+    if guess.entry_id is None:
+        return _read_as_off_topic(kb, text, unit, single, channel)
     return entry_reply(kb, unit, guess, channel)
+
+
+def _read_as_off_topic(
+    kb: KnowledgeBase, text: str, unit: Unit, single: Answer, channel: str
+) -> Answer:
+    """The reply to a message the model reads as off-topic: refused, unless the story is the
+    applicant's own (:func:`_applicants_clause`: 我退伍两年了，在物流公司跑车……逾期了会怎么样)
+    and the model reads its asking clause as the reading's answer with trust, or surely as a
+    question of the base — then the reading's answer stands (it read the story's group with the
+    clause), or, with none, the clause's entry answers (…需要本人亲自去办吗)."""
+    asked = _applicants_clause(kb, unit, single.entry_id if single.matched else None)
+    surely = asked is not None and asked.p >= kb.config.learned_sure
+    if single.matched:
+        return (
+            single
+            if surely or _applicants_answer(kb, unit, single)
+            else kb.dont_know(single.question, kb.rank(text), channel)
+        )
+    return entry_reply(kb, unit, asked, channel) if surely and asked is not None else single
 
 
 def _applicants_clause(kb: KnowledgeBase, unit: Unit, entry_id: str | None) -> Guess | None:
