@@ -111,6 +111,9 @@ def read_followup(
     same = same_figure_for(kb, text, previous)
     if same is not None:  # 企业的呢 after the individual term: the enterprise's term
         return replace(kb.answer_entry(same, channel), question=text[:1000])
+    other = asked_of_a_new_subject(kb, text, previous, None, channel)
+    if other is not None:  # 企业的呢 after where a person applies: where a firm does
+        return other
     und = kb.understanding
     facts = und.facts_in(text)
     if facts:  # 要是我媳妇也申请呢 after the veteran entry: the follow-up names its own group
@@ -149,22 +152,27 @@ def read_followup(
 
 
 def asked_of_a_new_subject(
-    kb: KnowledgeBase, text: str, previous: str, single: Answer, channel: str
+    kb: KnowledgeBase, text: str, previous: str, single: Answer | None, channel: str
 ) -> Answer | None:
     """A short question naming another subject than the previous question's (企业的也是这样吗,
-    换成公司来申请呢，要交啥 after a person's question), answered alone by no entry of that
-    subject (`single`): the previous question asked of the subject (its person, 个人, left out),
-    when an entry of the subject answers it (a key word of the entry names it); else None."""
+    换成公司来申请呢，要交啥, 企业的呢 after a person's question) that names nothing else, or is
+    answered alone (`single`; read here when None) by no entry of that subject: the previous
+    question asked of the subject (its person, 个人, left out), when an entry of the subject
+    answers it (a key word of the entry names it); else None."""
     und = kb.understanding
     prev = kb.entry(previous)
     subject = und.subject_of(text)
     if prev is None or subject is None or not und.short(text):
         return None
-    keys = kb.lexicon.entry_keys
-    if subject == und.subject_of(prev.question) or (
-        single.matched and single.entry_id and subject in keys(single.entry_id)
-    ):
+    if subject == und.subject_of(prev.question):
         return None
+    keys = kb.lexicon.entry_keys
+    naming = {subject, *dict(und.subjects).get(subject, ())}
+    if _own_words(kb, text, naming):  # 企业的条件呢 asks a thing of its own: its own reading
+        if single is None:
+            single = answer_unit(kb, Unit(text, text), channel)
+        if single.matched and single.entry_id and subject in keys(single.entry_id):
+            return None
     asked = subject + prev.question.replace(PERSON, "")  # 企业申请需要什么材料？
     a = answer_unit(kb, Unit(asked, asked), channel)
     if a.matched and a.entry_id and subject in keys(a.entry_id):

@@ -279,3 +279,19 @@ def test_cantonese_when_and_how_long_are_asked(kb: KnowledgeBase) -> None:
     assert kb.normalizer.analyze("几时批得落").text == kb.normalizer.analyze("什么时候批下来").text
     a = kb.answer("请问呢个贷款几时先至批得落呀")
     assert a.entry_id == "how_long"
+
+
+@pytest.mark.parametrize(
+    ("first", "followup", "entry_id"),
+    [
+        ("个人申请到哪里办", "企业的呢", "enterprise_where"),
+        ("个人申请要交哪些材料", "那公司呢", "enterprise_docs"),
+    ],
+)
+def test_a_bare_follow_up_naming_the_firm_asks_the_previous_question_of_it(
+    kb: KnowledgeBase, first: str, followup: str, entry_id: str
+) -> None:
+    # 企业的呢 names nothing but the firm: the firm's answer to the question before
+    prev = kb.answer(first)
+    a = kb.answer(followup, previous=prev.entry_id)
+    assert a.entry_id == entry_id
