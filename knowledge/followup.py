@@ -57,7 +57,7 @@ def carried_subject(
         or not und.short(text)
         or und.subject_of(text)
         or und.facts_in(text)
-        or "个人" in text
+        or PERSON in text
     ):
         return None
     keys = kb.lexicon.entry_keys

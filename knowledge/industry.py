@@ -17,7 +17,8 @@ from dataclasses import replace
 from typing import Any
 
 INDUSTRY_TAGS = frozenset({"行业", "用途"})
-#: the industry entries and the use entries, the refusing one first
+#: the entries that answer whether an industry or a use is allowed (the policy's exclusion
+#: lists), the refusing one first
 INDUSTRY_ENTRIES = ("excluded_industries", "industry_ok")
 USE_ENTRIES = ("forbidden_uses", "allowed_uses")
 

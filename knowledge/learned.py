@@ -106,30 +106,31 @@ class QuestionModel:
         both.update(_block(tokens, self.words, self.idf))
         return list(both), list(both.values())
 
+    def lean(self, word: str, entry_id: str) -> float | None:
+        """How much more `word` alone, as the model learnt it, counts for off-topic than for entry
+        `entry_id` (logits; negative: for the entry); None when the model has no feature of the
+        word or does not know the entry."""
+        if entry_id not in self.classes or OFF_TOPIC not in self.classes:
+            return None
+        cols, vals = self.features(word, [word])
+        if not cols:
+            return None
+        contrib = np.asarray(vals) @ self.weights[cols]
+        return float(contrib[self.classes.index(OFF_TOPIC)] - contrib[self.classes.index(entry_id)])
+
     def speaks_for(self, word: str, entry_id: str) -> bool:
         """Whether `word` alone (its characters and itself), as the model learnt it, counts for
         entry `entry_id` more than for off-topic: 到手 for how long it takes, not 花呗 for
         whether a loan is repaid. A word the model has no feature of counts for neither."""
-        if entry_id not in self.classes:
-            return False
-        cols, vals = self.features(word, [word])
-        if not cols:
-            return False
-        contrib = np.asarray(vals) @ self.weights[cols]
-        return bool(contrib[self.classes.index(entry_id)] > contrib[self.classes.index(OFF_TOPIC)])
+        lean = self.lean(word, entry_id)
+        return lean is not None and lean < 0
 
     def speaks_against(self, word: str, entry_id: str, margin: float = 0.0) -> bool:
         """Whether `word` alone, as the model learnt it, counts for off-topic more than for entry
         `entry_id`, by more than `margin` (logits: 花呗 against whether a loan is repaid); a word
         the model has no feature of counts for neither."""
-        if entry_id not in self.classes or OFF_TOPIC not in self.classes:
-            return False
-        cols, vals = self.features(word, [word])
-        if not cols:
-            return False
-        contrib = np.asarray(vals) @ self.weights[cols]
-        off = contrib[self.classes.index(OFF_TOPIC)]
-        return bool(off - contrib[self.classes.index(entry_id)] > margin)
+        lean = self.lean(word, entry_id)
+        return lean is not None and lean > margin
 
     def probabilities(self, text: str, tokens: Sequence[str]) -> np.ndarray:
         cols, vals = self.features(text, tokens)

@@ -123,7 +123,7 @@ def _read_as_off_topic(
     if single.matched:
         return (
             single
-            if surely or _applicants_answer(kb, unit, single)
+            if surely or _trusted_as(kb, asked, single)
             else kb.dont_know(single.question, kb.rank(text), channel)
         )
     return entry_reply(kb, unit, asked, channel) if surely and asked is not None else single
@@ -192,7 +192,11 @@ def _applicants_answer(kb: KnowledgeBase, unit: Unit, a: Answer) -> bool:
     (:func:`_applicants_clause`): two readings agree, and the story's words do not undo them."""
     if not a.matched or not a.entry_id or a.out_of_scope:
         return False
-    asked = _applicants_clause(kb, unit, a.entry_id)
+    return _trusted_as(kb, _applicants_clause(kb, unit, a.entry_id), a)
+
+
+def _trusted_as(kb: KnowledgeBase, asked: Guess | None, a: Answer) -> bool:
+    """Whether the clause reading `asked` is answer `a`'s entry, with trust (learned_trust)."""
     return asked is not None and asked.entry_id == a.entry_id and asked.p >= kb.config.learned_trust
 
 

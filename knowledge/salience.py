@@ -89,13 +89,16 @@ def foreign_words(
         return words
     model = kb.model
     if (trusted or sure) and model is not None:
-        words = [w for w in words if LOAN_CHAR in w or not model.speaks_for(w, entry_id)]
+        # trusted: a word counts unless it speaks for the entry; sure: only when it speaks
+        # against it clearly (one reading of each word's lean)
         if sure:
             words = [
                 w
                 for w in words
                 if LOAN_CHAR in w or model.speaks_against(w, entry_id, AGAINST_MARGIN)
             ]
+        else:
+            words = [w for w in words if LOAN_CHAR in w or not model.speaks_for(w, entry_id)]
         if not words:
             return []
     if not _asks_to_borrow(kb, text):

@@ -504,9 +504,6 @@ def checked_figure_entry(kb: KnowledgeBase, question: str, entry_id: str) -> str
     return found
 
 
-#: the entries that answer whether an industry or a use is allowed (the policy's exclusion lists)
-
-
 #: a question whether a business may borrow (能不能贷, 算不算, 有没有戏, 行不行)
 _MAY_BORROW_RE = re.compile(
     r"能不能[贷申办用]|能[贷申办用]|可以[贷申办用]|可不可以|行不行|算不算|算[^，,]{0,8}吗|有没有戏|有希望"
